@@ -18,7 +18,7 @@ The JSON Schema in ``docs/events.schema.json`` is generated from these classes
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 import msgspec
 from msgspec import Meta, Struct
@@ -28,7 +28,21 @@ __all__ = [
     "SCHEMA_VERSION",
     "CALLER_PATTERN",
     "AgentState",
+    "CallAbandoned",
+    "CallAnswered",
+    "CallEnded",
+    "CallHeld",
+    "CallOffered",
+    "CallResumed",
+    "CallTransferred",
     "Event",
+    "TicketAbandoned",
+    "TicketCalled",
+    "TicketCompleted",
+    "TicketIssued",
+    "TicketNoShow",
+    "TicketTransferred",
+    "WrapUpEnded",
     "decode_event",
     "encode_event",
     "event_schema",
@@ -53,6 +67,9 @@ _MS = timedelta(milliseconds=1)
 
 
 class _Event(Struct, tag_field="kind", forbid_unknown_fields=True, kw_only=True, gc=False):
+    # The tag, readable on instances too (set below for every kind).
+    kind: ClassVar[str]
+
     id: Id
     ts: Union[EpochMs, Rfc3339]
     site: Id
@@ -194,6 +211,8 @@ Event = Union[
 ]
 
 EVENT_TYPES: dict[str, type] = {cls.__struct_config__.tag: cls for cls in Event.__args__}  # type: ignore[attr-defined]
+for _tag, _cls in EVENT_TYPES.items():
+    _cls.kind = _tag
 
 _decoder = msgspec.json.Decoder(Event)
 _encoder = msgspec.json.Encoder()

@@ -1,0 +1,147 @@
+"""One agent's (or counter clerk's) state timeline: state now, time in state, occupancy.
+
+Transitions are kept sorted by ``(ts, id)``; an out-of-order transition is
+inserted where it belongs. Segments between two transitions older than the
+watermark are *sealed*: their durations are added to per-day totals and the
+transitions dropped, so memory stays small however long the day. Figures for
+"now" add the unsealed segments and the open one up to the clock.
+
+Occupancy = (busy + wrap_up) / (busy + wrap_up + ready), metrics.md.
+
+>>> from stream.calendar import DayCalendar
+>>> from stream.events import AgentState
+>>> a = AgentTimeline("a7")
+>>> a.add(AgentState(id="1", ts=0, site="s", agent="a7", state="ready", queues=["q"]))
+>>> a.add(AgentState(id="2", ts=60_000, site="s", agent="a7", state="busy"))
+>>> a.add(AgentState(id="3", ts=240_000, site="s", agent="a7", state="ready"))
+>>> f = a.figures(300_000, DayCalendar("UTC"))
+>>> (f["state"], f["time_in_state_s"], round(f["occupancy_pct"], 1))
+('ready', 60.0, 60.0)
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Optional
+
+from stream.calendar import DayCalendar
+
+STATES = ("logged_out", "ready", "busy", "wrap_up", "not_ready")
+_WORK = ("busy", "wrap_up")
+
+
+class AgentTimeline:
+    __slots__ = ("agent", "trans", "keys", "base_since", "days", "queues", "counter", "_qts", "_cts")
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
+        self.trans: list[tuple] = []  # (ts, id, state, reason), sorted
+        self.keys: list[tuple] = []  # (ts, id) of trans, for bisect
+        self.base_since: Optional[int] = None  # when trans[0]'s state run began
+        self.days: dict[str, dict[str, int]] = {}  # date -> state -> ms (sealed)
+        self.queues: tuple = ()
+        self.counter: Optional[str] = None
+        self._qts = -1  # ts of the event that set queues / counter (latest wins)
+        self._cts = -1
+
+    def add(self, ev) -> None:
+        key = (ev.ts, ev.id)
+        row = (ev.ts, ev.id, ev.state, ev.reason)
+        keys = self.keys
+        if not keys or key > keys[-1]:
+            keys.append(key)
+            self.trans.append(row)
+        else:
+            i = bisect.bisect_left(keys, key)
+            keys.insert(i, key)
+            self.trans.insert(i, row)
+        if ev.queues is not None and ev.ts >= self._qts:
+            self.queues, self._qts = tuple(ev.queues), ev.ts
+        if ev.counter is not None and ev.ts >= self._cts:
+            self.counter, self._cts = ev.counter, ev.ts
+        elif ev.state == "logged_out" and ev.ts >= self._cts:
+            self.counter, self._cts = None, ev.ts
+
+    # -- sealing ------------------------------------------------------------
+
+    def seal(self, watermark: int, cal: DayCalendar) -> None:
+        """Fold segments that end before ``watermark`` into the day totals."""
+        trans = self.trans
+        n = 0
+        while n + 1 < len(trans) and trans[n + 1][0] < watermark:
+            n += 1
+        if n == 0:
+            return
+        since = self.base_since if self.base_since is not None else trans[0][0]
+        for i in range(n):
+            t0, _, st, rs = trans[i]
+            t1, _, st1, rs1 = trans[i + 1]
+            _add_span(self.days, cal, _label(st, rs), t0, t1)
+            if (st1, rs1) != (st, rs):
+                since = t1
+        self.base_since = since
+        del trans[:n]
+        del self.keys[:n]
+
+    # -- figures ------------------------------------------------------------
+
+    def current(self) -> Optional[tuple]:
+        return self.trans[-1] if self.trans else None
+
+    def state_since(self) -> Optional[int]:
+        trans = self.trans
+        if not trans:
+            return None
+        since = self.base_since if self.base_since is not None else trans[0][0]
+        for i in range(1, len(trans)):
+            if (trans[i][2], trans[i][3]) != (trans[i - 1][2], trans[i - 1][3]):
+                since = trans[i][0]
+        return since
+
+    def day_totals(self, now: int, cal: DayCalendar) -> dict[str, dict[str, int]]:
+        """Per date, ms spent in each state (label), sealed plus open, up to ``now``."""
+        out = {d: dict(v) for d, v in self.days.items()}
+        trans = self.trans
+        for i, (t0, _, st, rs) in enumerate(trans):
+            t1 = trans[i + 1][0] if i + 1 < len(trans) else max(now, t0)
+            _add_span(out, cal, _label(st, rs), t0, t1)
+        return out
+
+    def figures(self, now: int, cal: DayCalendar, date: Optional[str] = None) -> dict:
+        cur = self.current()
+        state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
+        since = self.state_since()
+        totals = self.day_totals(now, cal).get(date or cal.date_of(now), {})
+        return {
+            "state": state,
+            "reason": reason,
+            "since": since,
+            "time_in_state_s": (now - since) / 1000.0 if since is not None and state != "logged_out" else None,
+            "queues": list(self.queues),
+            "counter": self.counter,
+            "occupancy_pct": occupancy_pct(totals),
+            "state_s": {k: v / 1000.0 for k, v in sorted(totals.items())},
+        }
+
+
+def occupancy_pct(totals: dict[str, int]) -> Optional[float]:
+    work = totals.get("busy", 0) + totals.get("wrap_up", 0)
+    base = work + totals.get("ready", 0)
+    return 100.0 * work / base if base > 0 else None
+
+
+def _label(state: str, reason: Optional[str]) -> str:
+    return f"not_ready:{reason}" if state == "not_ready" and reason else state
+
+
+def _add_span(days: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> None:
+    # Split at local midnights so each day gets its own share.
+    while t0 < t1:
+        start, end = cal.day_bounds(t0)
+        seg_end = min(t1, end)
+        d = cal.date_of(t0)
+        bucket = days.get(d)
+        if bucket is None:
+            bucket = days[d] = {}
+        bucket[label] = bucket.get(label, 0) + (seg_end - t0)
+        t0 = seg_end

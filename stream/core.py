@@ -1,0 +1,312 @@
+"""The floor core: a pure fold of events into live figures, snapshots, deltas and reports.
+
+No I/O and no wall clock: time is the events' own timestamps, advanced by
+explicit ``tick`` calls when a live floor is quiet. The shells (the replay
+command, the Faust worker, the Redis writer) feed it and publish what it says.
+
+>>> from stream.events import CallOffered, CallAnswered
+>>> floor = Floor()
+>>> floor.apply(CallOffered(id="1", ts=0, site="s1", call="c1", queue="general"))
+>>> floor.apply(CallAnswered(id="2", ts=15_000, site="s1", call="c1", agent="a1"))
+>>> snap = floor.snapshot("s1")
+>>> snap["queues"]["general"]["day"]["sl_pct"], snap["queues"]["general"]["waiting"]
+(100.0, 0)
+>>> floor.report()["total"]["answered"]
+1
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from stream.calendar import INTERVAL_MS, iso_utc
+from stream.config import FloorConfig
+from stream.delta import diff
+from stream.site import SLIDING_MIN, Limits, SiteCore, occupancy_pct, state_counts
+from stream.stats import QueueStats, merged
+
+SNAPSHOT_SCHEMA = "floorwatch.snapshot"
+SNAPSHOT_VERSION = 1
+
+
+class Floor:
+    """All sites of a floor. Feed it events; ask it for figures."""
+
+    def __init__(self, config: Optional[FloorConfig] = None, *, limits: Optional[Limits] = None) -> None:
+        self.config = config if config is not None else FloorConfig()
+        self.limits = limits if limits is not None else Limits(lateness_ms=self.config.lateness_s * 1000)
+        self.sites: dict[str, SiteCore] = {}
+        # Rejections before an event reached a site (undecodable input).
+        self.rejected: dict[str, int] = {}
+        self.dead: list[tuple[object, str]] = []
+        self._published: dict[str, dict] = {}
+        self._seq: dict[str, int] = {}
+
+    # -- input ----------------------------------------------------------------
+
+    def site(self, name: str) -> SiteCore:
+        sc = self.sites.get(name)
+        if sc is None:
+            sc = self.sites[name] = SiteCore(name, self.config, self.limits)
+        return sc
+
+    def apply(self, ev) -> None:
+        sc = self.sites.get(ev.site)
+        if sc is None:
+            sc = self.site(ev.site)
+        sc.apply(ev)
+
+    def apply_many(self, evs: Iterable) -> None:
+        sites = self.sites
+        for ev in evs:
+            sc = sites.get(ev.site)
+            if sc is None:
+                sc = self.site(ev.site)
+            sc.apply(ev)
+
+    def reject(self, raw: object, reason: str) -> None:
+        """Count input that never became an event (it is kept for the dead-letter topic)."""
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        if len(self.dead) < self.limits.dead_letters:
+            self.dead.append((raw, reason))
+
+    def reject_count(self, reason: str, n: int) -> None:
+        """Count ``n`` rejected input rows at once (an adapter's broken rows)."""
+        if n:
+            self.rejected[reason] = self.rejected.get(reason, 0) + n
+
+    def tick(self, now_ms: int) -> None:
+        """Advance every site's event-time clock (a live floor with no events)."""
+        for sc in self.sites.values():
+            sc.advance(now_ms)
+
+    def flush(self) -> None:
+        """End of input: seal everything finished (reports after a replay)."""
+        for sc in self.sites.values():
+            sc.flush()
+
+    def drain_dead(self) -> list[tuple[object, str]]:
+        """Rejected input since the last call, with reasons, for the dead-letter topic."""
+        out = self.dead
+        self.dead = []
+        for sc in self.sites.values():
+            if sc.dead:
+                out.extend(sc.dead)
+                sc.dead = []
+        return out
+
+    # -- figures ----------------------------------------------------------------
+
+    def rejected_summary(self) -> dict:
+        reasons = dict(self.rejected)
+        for sc in self.sites.values():
+            for r, n in sc.rejected.items():
+                reasons[r] = reasons.get(r, 0) + n
+        return {"count": sum(reasons.values()), "reasons": dict(sorted(reasons.items()))}
+
+    def snapshot(self, site: str) -> dict:
+        """The site's live figures as a versioned, plain-JSON structure."""
+        return self._snapshot(site)[0]
+
+    def _snapshot(self, site: str) -> tuple[dict, dict]:
+        sc = self.sites.get(site) or self.site(site)
+        cfg = sc.cfg
+        now = sc.clock if sc.clock is not None else 0
+        date = sc.cal.date_of(now)
+        days, intervals, agent_days = sc.totals({date})
+        today = days.get(date, {})
+        i_now = sc.cal.interval_start(now)
+        cur_int = intervals.get(i_now, {})
+        sliding = sc.sliding(now)
+        waiting = sc.waiting(now)
+        agents = sc.agent_rows(now, date, agent_days)
+
+        names = list(cfg.queues) + sorted(set(today) | set(waiting) - set(cfg.queues))
+        queues = {}
+        for q in names:
+            t_ms, _, variant = sc.qparams(q)
+            qc = cfg.queues.get(q)
+            w = waiting.get(q) or {"waiting": 0, "longest_wait_s": 0.0, "vip_waiting": 0, "longest_vip_wait_s": 0.0}
+            queues[q] = {
+                "name": _labels(qc.name if qc else None, q),
+                "sl_t_s": t_ms // 1000,
+                "sl_variant": variant,
+                "sl_target_pct": qc.sl_target_pct if qc else None,
+                **w,
+                "agents": state_counts(r for r in agents.values() if q in r["queues"]),
+                "day": (today.get(q) or QueueStats(variant)).figures(),
+                "interval": (cur_int.get(q) or QueueStats(variant)).figures(),
+                "sliding": {
+                    f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures() for m in SLIDING_MIN
+                },
+            }
+        site_stats = {
+            "day": merged(list(today.values())),
+            "interval": merged(list(cur_int.values())),
+            "sliding": {f"{m}m": merged(list(sliding[f"{m}m"].values())) for m in SLIDING_MIN},
+        }
+        total = {
+            "waiting": sum(v["waiting"] for v in queues.values()),
+            "longest_wait_s": max((v["longest_wait_s"] for v in queues.values()), default=0.0),
+            "vip_waiting": sum(v["vip_waiting"] for v in queues.values()),
+            "longest_vip_wait_s": max((v["longest_vip_wait_s"] for v in queues.values()), default=0.0),
+            "agents": state_counts(agents.values()),
+            "day": site_stats["day"].figures(),
+            "interval": site_stats["interval"].figures(),
+            "sliding": {k: v.figures() for k, v in site_stats["sliding"].items()},
+            "occupancy_pct": occupancy_pct(sc.occupancy_totals(now, date)),
+        }
+        snap = {
+            "schema": SNAPSHOT_SCHEMA,
+            "version": SNAPSHOT_VERSION,
+            "site": site,
+            "name": _labels(cfg.name, site),
+            "kind": cfg.kind,
+            "region": cfg.region,
+            "timezone": cfg.timezone,
+            "clock": now,
+            "clock_utc": iso_utc(now),
+            "clock_local": sc.cal.local_iso(now),
+            "date": date,
+            "interval_start": i_now,
+            "queues": queues,
+            "total": total,
+            "agents": {
+                a: {k: r[k] for k in _AGENT_KEYS}
+                for a, r in sorted(agents.items())
+                if r["state"] != "logged_out" or r["handled"]
+            },
+            "health": {
+                "events": sc.events,
+                "duplicates": sc.duplicates,
+                "open_contacts": len(sc.open),
+                "watermark": sc.watermark if sc.clock is not None else None,
+                "rejected": {"count": sum(sc.rejected.values()), "reasons": dict(sorted(sc.rejected.items()))},
+            },
+        }
+        if cfg.kind == "hall" or cfg.counters:
+            snap["counters"] = _counters(cfg.counters, agents)
+        return snap, site_stats
+
+    def changes(self, site: str) -> tuple[dict, list[dict]]:
+        """The site's snapshot and what changed since the last call (RFC 6902 JSON Patch)."""
+        snap = self.snapshot(site)
+        prev = self._published.get(site)
+        seq = self._seq.get(site, 0) + 1
+        self._seq[site] = seq
+        snap["seq"] = seq
+        patch = diff(prev, snap) if prev is not None else [{"op": "replace", "path": "", "value": snap}]
+        self._published[site] = snap
+        return snap, patch
+
+    def overview(self) -> dict:
+        """All sites at once: each site's totals and the rollups per region and floor."""
+        sites = {}
+        regions: dict[str, list] = {}
+        everything = []
+        for name in sorted(self.sites):
+            snap, stats = self._snapshot(name)
+            t = snap["total"]
+            sites[name] = {"name": snap["name"], "kind": snap["kind"], "region": snap["region"], "date": snap["date"], **t}
+            regions.setdefault(snap["region"], []).append((t, stats))
+            everything.append((t, stats))
+        return {
+            "schema": SNAPSHOT_SCHEMA + ".overview",
+            "version": SNAPSHOT_VERSION,
+            "sites": sites,
+            "regions": {r: _rollup(parts) for r, parts in sorted(regions.items())},
+            "total": _rollup(everything),
+        }
+
+    def interval_rows(self, site: str, date: Optional[str] = None) -> list[dict]:
+        """The day's 15-minute rows per queue (for reports), sealed plus open contacts."""
+        sc = self.sites.get(site) or self.site(site)
+        now = sc.clock if sc.clock is not None else 0
+        date = date or sc.cal.date_of(now)
+        _, intervals, _ = sc.totals({date})
+        b0, b1 = sc.cal.bounds_of_date(date)
+        rows = []
+        for start in sorted(i for i in intervals if b0 <= i < b1):
+            for q, st in sorted(intervals[start].items()):
+                rows.append(
+                    {"site": site, "date": date, "start": start, "start_local": sc.cal.local_iso(start), "end": start + INTERVAL_MS, "queue": q, **st.figures()}
+                )
+        return rows
+
+    def report(self) -> dict:
+        """The replay report: per local day, per queue and in total (see README)."""
+        per_date: dict[str, dict[tuple[str, str], QueueStats]] = {}
+        for name, sc in self.sites.items():
+            days, _, _ = sc.totals()
+            for d, qs in days.items():
+                bucket = per_date.setdefault(d, {})
+                for q, st in qs.items():
+                    bucket[(name, q)] = st
+        owners: dict[str, set] = {}
+        for bucket in per_date.values():
+            for s, q in bucket:
+                owners.setdefault(q, set()).add(s)
+
+        def key(s: str, q: str) -> str:
+            # A queue name used by two sites is told apart by its site.
+            return q if len(owners[q]) == 1 else f"{s}/{q}"
+
+        out_days = []
+        grand = QueueStats()
+        for d in sorted(per_date):
+            bucket = per_date[d]
+            day_total = merged(list(bucket.values()))
+            grand.merge(day_total)
+            out_days.append(
+                {
+                    "date": d,
+                    "queues": {key(s, q): bucket[(s, q)].report() for s, q in sorted(bucket, key=lambda k: key(*k))},
+                    "total": day_total.report(),
+                }
+            )
+        return {"rejected": self.rejected_summary(), "days": out_days, "total": grand.report()}
+
+
+_AGENT_KEYS = ("label", "state", "reason", "since", "time_in_state_s", "queues", "counter", "handled", "aht_s", "occupancy_pct")
+
+
+def _labels(labels, fallback: str) -> dict:
+    if labels is None:
+        return {"en": fallback, "zh": fallback}
+    return {"en": labels.en, "zh": labels.zh or labels.en}
+
+
+def _counters(configured: list[str], agents: dict[str, dict]) -> dict:
+    staffed = {}
+    for a, r in agents.items():
+        if r["counter"] and r["state"] != "logged_out":
+            staffed[r["counter"]] = r["state"]
+    names = list(configured) + sorted(set(staffed) - set(configured))
+    rows = {c: {"agent_state": staffed.get(c), "open": staffed.get(c) not in (None, "not_ready")} for c in names}
+    return {
+        "configured": len(configured),
+        "open": sum(1 for r in rows.values() if r["open"]),
+        "by_counter": rows,
+    }
+
+
+def _rollup(parts: list[tuple[dict, dict]]) -> dict:
+    """Roll up sites: counts add, longest waits take the max, figures come from merged stats."""
+    totals = [t for t, _ in parts]
+    out = {
+        "waiting": sum(t["waiting"] for t in totals),
+        "longest_wait_s": max((t["longest_wait_s"] for t in totals), default=0.0),
+        "vip_waiting": sum(t["vip_waiting"] for t in totals),
+        "longest_vip_wait_s": max((t["longest_vip_wait_s"] for t in totals), default=0.0),
+    }
+    agents = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
+    for t in totals:
+        for k in ("ready", "busy", "wrap_up", "not_ready", "logged_in"):
+            agents[k] += t["agents"][k]
+        for r, n in t["agents"]["not_ready_reasons"].items():
+            agents["not_ready_reasons"][r] = agents["not_ready_reasons"].get(r, 0) + n
+    out["agents"] = agents
+    out["day"] = merged([st["day"] for _, st in parts]).figures()
+    out["interval"] = merged([st["interval"] for _, st in parts]).figures()
+    out["sliding"] = {f"{m}m": merged([st["sliding"][f"{m}m"] for _, st in parts]).figures() for m in SLIDING_MIN}
+    return out

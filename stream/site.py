@@ -1,0 +1,456 @@
+"""The live state of one site, folded from its events on event time.
+
+Everything here is pure: events and ticks in, figures out; no I/O, no wall
+clock. Each site has its own event-time clock (its events come in order from
+one Kafka partition, so other sites' progress never makes its events late).
+
+How out-of-order events give the same figures as in order
+---------------------------------------------------------
+* Each contact's state is a function of the set of its events (``contact``).
+* The *watermark* is the site clock minus the lateness bound. An event older
+  than the watermark is *late*: it is rejected with that reason and counted,
+  never applied.
+* A finished contact is *sealed* once the watermark passes its last event:
+  its legs are added to the day and interval totals, once. Open contacts are
+  added on the fly whenever figures are asked for.
+  Since nothing older than the watermark is applied, a sealed contact can
+  no longer change, whatever the arrival order.
+
+The sliding windows (5/15/60 min) are computed from the contacts of the last
+hour, which are kept (sealed or not) until they are an hour behind the
+watermark.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from typing import Iterable, Optional
+
+from stream import events as E
+from stream.agent import AgentTimeline, occupancy_pct
+from stream.calendar import INTERVAL_MS, DayCalendar
+from stream.config import FloorConfig
+from stream.contact import CALL, TICKET, Contact, Leg
+from stream.stats import QueueStats
+
+SLIDING_MIN = (5, 15, 60)
+_HOUR = 3_600_000
+_HOUSEKEEP_EVERY = 60_000
+
+_CALL_CLASSES = frozenset(
+    {
+        E.CallOffered,
+        E.CallAnswered,
+        E.CallAbandoned,
+        E.CallHeld,
+        E.CallResumed,
+        E.CallEnded,
+        E.CallTransferred,
+        E.WrapUpEnded,
+    }
+)
+_TICKET_CLASSES = frozenset(
+    {E.TicketIssued, E.TicketCalled, E.TicketCompleted, E.TicketNoShow, E.TicketAbandoned, E.TicketTransferred}
+)
+
+
+class Limits:
+    """Bounds on what a site core keeps (event time, ms)."""
+
+    __slots__ = ("lateness", "dedup_horizon", "max_open", "keep_days", "keep_interval_days", "dead_letters")
+
+    def __init__(
+        self,
+        lateness_ms: int = 60_000,
+        dedup_horizon_ms: int = _HOUR,
+        max_open_ms: int = 24 * _HOUR,
+        keep_days: Optional[int] = None,
+        keep_interval_days: Optional[int] = 2,
+        dead_letters: int = 10_000,
+    ) -> None:
+        self.lateness = lateness_ms
+        # Duplicates must be recognised at least as long as events can be late.
+        self.dedup_horizon = max(dedup_horizon_ms, lateness_ms)
+        self.max_open = max_open_ms
+        self.keep_days = keep_days
+        self.keep_interval_days = keep_interval_days
+        self.dead_letters = dead_letters
+
+
+class SiteCore:
+    """Folds one site's events into its queue, agent and counter figures."""
+
+    def __init__(self, site: str, config: FloorConfig, limits: Limits) -> None:
+        self.site = site
+        self.config = config
+        self.cfg = config.site(site)
+        self.cal = DayCalendar(self.cfg.timezone)
+        self.limits = limits
+        self.lateness = limits.lateness
+        self.clock: Optional[int] = None
+        self.watermark = -(2**62)
+        self._qparams: dict[str, tuple[int, int, str]] = {}
+
+        self.seen: set[str] = set()
+        self._seen_q: deque = deque()
+        self.calls: dict[str, Contact] = {}
+        self.tickets: dict[str, Contact] = {}
+        self.open: set[Contact] = set()
+        self._heap: list = []
+        self._seq = itertools.count()
+        self._sealed_q: deque = deque()
+        self.agents: dict[str, AgentTimeline] = {}
+        self._next_housekeeping = -(2**62)
+
+        # Sealed totals: date -> queue -> stats; interval start -> queue -> stats;
+        # date -> agent -> [handled, handle ms].
+        self.days: dict[str, dict[str, QueueStats]] = {}
+        self.intervals: dict[int, dict[str, QueueStats]] = {}
+        self.agent_days: dict[str, dict[str, list[int]]] = {}
+
+        self.events = 0
+        self.duplicates = 0
+        self.rejected: dict[str, int] = {}
+        self.dead: list[tuple[object, str]] = []
+        self.dead_dropped = 0
+
+    # -- parameters -----------------------------------------------------------
+
+    def qparams(self, queue: str) -> tuple[int, int, str]:
+        p = self._qparams.get(queue)
+        if p is None:
+            rq = self.config.queue(self.site, queue)
+            p = self._qparams[queue] = (rq.sl_t_s * 1000, rq.short_abandon_s * 1000, rq.sl_variant)
+        return p
+
+    # -- folding --------------------------------------------------------------
+
+    def apply(self, ev) -> None:
+        """Fold one decoded event of this site."""
+        eid = ev.id
+        seen = self.seen
+        if eid in seen:
+            self.duplicates += 1
+            return
+        ts = ev.ts
+        if ts.__class__ is not int:
+            ts = ev.ts = E.ts_to_ms(ts)
+        seen.add(eid)
+        self._seen_q.append((ts, eid))
+        if ts < self.watermark:
+            self._reject(ev, "late: older than the lateness bound")
+            return
+        self.events += 1
+        if self.clock is None or ts > self.clock:
+            self.advance(ts)
+        cls = ev.__class__
+        if cls is E.AgentState:
+            a = self.agents.get(ev.agent)
+            if a is None:
+                a = self.agents[ev.agent] = AgentTimeline(ev.agent)
+            a.add(ev)
+            return
+        if cls in _CALL_CLASSES:
+            book, cid, kind = self.calls, ev.call, CALL
+        else:
+            book, cid, kind = self.tickets, ev.ticket, TICKET
+        c = book.get(cid)
+        if c is None:
+            c = book[cid] = Contact(kind, cid)
+            self.open.add(c)
+            c.add(ev)
+            if not c.legs:
+                # An event before its contact's offer: wait for the offer until the watermark passes.
+                heapq.heappush(self._heap, (c.last_ts, next(self._seq), kind, cid))
+            return
+        if c.sealed:
+            self._reject(ev, f"{ev.kind}: contact already closed")
+            return
+        c.add(ev)
+        if c.done:
+            heapq.heappush(self._heap, (c.last_ts, next(self._seq), kind, cid))
+
+    def advance(self, now: int) -> None:
+        """Move the event-time clock to ``now`` (an event's time or a tick)."""
+        if self.clock is not None and now <= self.clock:
+            return
+        self.clock = now
+        wm = self.watermark = now - self.lateness
+        heap = self._heap
+        while heap and heap[0][0] < wm:
+            _, _, kind, cid = heapq.heappop(heap)
+            book = self.calls if kind == CALL else self.tickets
+            c = book.get(cid)
+            if c is None or c.sealed:
+                continue
+            if c.last_ts >= wm:
+                heapq.heappush(heap, (c.last_ts, next(self._seq), kind, cid))
+            elif c.done:
+                self._seal(c, kind, cid)
+            elif not c.legs:
+                self._drop(c, book, cid, "no offered event for this contact (orphan)")
+        if wm >= self._next_housekeeping:
+            self._housekeep(wm)
+
+    def _seal(self, c: Contact, kind: int, cid: str) -> None:
+        c.sealed = True
+        self.open.discard(c)
+        for leg in c.legs:
+            self._fold_leg(leg, self.days, self.intervals, self.agent_days)
+        if c.anomalies:
+            for reason, ev in c.anomalies:
+                self._reject(ev, reason)
+        self._sealed_q.append((c.last_ts, kind, cid))
+        # The events are no longer needed once sealed; the legs keep the figures.
+        c.events = []
+
+    def _drop(self, c: Contact, book: dict, cid: str, reason: str) -> None:
+        self.open.discard(c)
+        del book[cid]
+        for ev in c.events:
+            self._reject(ev, f"{ev.kind}: {reason}")
+
+    def _reject(self, ev, reason: str) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        if len(self.dead) < self.limits.dead_letters:
+            self.dead.append((ev, reason))
+        else:
+            self.dead_dropped += 1
+
+    def _fold_leg(self, leg: Leg, days: dict, intervals: dict, agent_days: Optional[dict]) -> None:
+        q = leg.queue
+        t_ms, short_ms, variant = self.qparams(q)
+        cal = self.cal
+        offered = leg.offered
+        d = cal.date_of(offered)
+        dq = days.get(d)
+        if dq is None:
+            dq = days[d] = {}
+        ds = dq.get(q)
+        if ds is None:
+            ds = dq[q] = QueueStats(variant)
+        i0 = cal.interval_start(offered)
+        iq = intervals.get(i0)
+        if iq is None:
+            iq = intervals[i0] = {}
+        ist = iq.get(q)
+        if ist is None:
+            ist = iq[q] = QueueStats(variant)
+        ds.offered += 1
+        ist.offered += 1
+        if leg.answered is not None:
+            w = leg.answered - offered
+            ds.add_answered(w, t_ms)
+            ist.add_answered(w, t_ms)
+            he = leg.handle_end
+            if he is not None:
+                h = he - leg.answered
+                ds.add_handled(h)
+                # Intervals take handle time when the handling ended (metrics.md: AHT).
+                i1 = cal.interval_start(he)
+                hq = intervals.get(i1)
+                if hq is None:
+                    hq = intervals[i1] = {}
+                hs = hq.get(q)
+                if hs is None:
+                    hs = hq[q] = QueueStats(variant)
+                hs.add_handled(h)
+                if agent_days is not None and leg.agent is not None:
+                    ad = agent_days.get(d)
+                    if ad is None:
+                        ad = agent_days[d] = {}
+                    row = ad.get(leg.agent)
+                    if row is None:
+                        ad[leg.agent] = [1, h]
+                    else:
+                        row[0] += 1
+                        row[1] += h
+        elif leg.abandoned is not None:
+            w = leg.abandoned - offered
+            ds.add_abandoned(w, short_ms)
+            ist.add_abandoned(w, short_ms)
+        elif leg.transferred is not None:
+            ds.transferred += 1
+            ist.transferred += 1
+
+    def _housekeep(self, wm: int) -> None:
+        self._next_housekeeping = wm + _HOUSEKEEP_EVERY
+        lim = self.limits
+        for a in self.agents.values():
+            a.seal(wm, self.cal)
+        # Contacts leave memory an hour after the watermark passed them (sliding windows).
+        sq = self._sealed_q
+        horizon = wm - _HOUR
+        while sq and sq[0][0] < horizon:
+            _, kind, cid = sq.popleft()
+            book = self.calls if kind == CALL else self.tickets
+            c = book.get(cid)
+            if c is not None and c.sealed and c.last_ts < horizon:
+                del book[cid]
+        seen_q, seen = self._seen_q, self.seen
+        cutoff = wm - lim.dedup_horizon
+        while seen_q and seen_q[0][0] < cutoff:
+            seen.discard(seen_q.popleft()[1])
+        stale = wm - lim.max_open
+        for c in [c for c in self.open if c.last_ts < stale]:
+            self._drop(c, self.calls if c.kind == CALL else self.tickets, c.cid, "contact never ended (expired)")
+        if lim.keep_days is not None or lim.keep_interval_days is not None:
+            self._trim(wm)
+
+    def _trim(self, wm: int) -> None:
+        start, _ = self.cal.day_bounds(wm)
+        lim = self.limits
+        if lim.keep_interval_days is not None:
+            cut = start - lim.keep_interval_days * 24 * _HOUR
+            for k in [k for k in self.intervals if k < cut]:
+                del self.intervals[k]
+        if lim.keep_days is not None:
+            cut_date = self.cal.date_of(start - lim.keep_days * 24 * _HOUR)
+            for d in [d for d in self.days if d < cut_date]:
+                del self.days[d]
+                self.agent_days.pop(d, None)
+
+    def flush(self) -> None:
+        """End of input: seal every finished contact (nothing more will come)."""
+        if self.clock is None:
+            return
+        saved = self.clock
+        self.lateness, lateness = 0, self.lateness
+        self.clock = None
+        self.advance(saved + 1)
+        self.clock, self.lateness = saved, lateness
+
+    # -- figures --------------------------------------------------------------
+
+    def _open_legs(self) -> Iterable[Leg]:
+        for c in self.open:
+            yield from c.legs
+
+    def totals(self, dates: Optional[set[str]] = None) -> tuple[dict, dict, dict]:
+        """Day, interval and agent-day totals, sealed plus open contacts.
+
+        ``dates`` limits the copy to those local dates (the snapshot needs only today).
+        """
+        days = {d: {q: s.copy() for q, s in qs.items()} for d, qs in self.days.items() if dates is None or d in dates}
+        if dates is None:
+            intervals = {i: {q: s.copy() for q, s in qs.items()} for i, qs in self.intervals.items()}
+        else:
+            bounds = [self.cal.bounds_of_date(d) for d in dates]
+            intervals = {
+                i: {q: s.copy() for q, s in qs.items()}
+                for i, qs in self.intervals.items()
+                if any(b0 <= i < b1 for b0, b1 in bounds)
+            }
+        agent_days = {
+            d: {a: list(r) for a, r in rows.items()}
+            for d, rows in self.agent_days.items()
+            if dates is None or d in dates
+        }
+        for leg in self._open_legs():
+            if leg.offered is not None:
+                self._fold_leg(leg, days, intervals, agent_days)
+        if dates is not None:
+            for d in list(days):
+                if d not in dates:
+                    del days[d]
+        return days, intervals, agent_days
+
+    def sliding(self, now: int) -> dict[str, dict[str, QueueStats]]:
+        """Per window ("5m", "15m", "60m"), per queue: contacts offered in the last N minutes.
+
+        AHT counts contacts whose handling ended in the window.
+        """
+        starts = [(f"{m}m", now - m * 60_000) for m in SLIDING_MIN]
+        out: dict[str, dict[str, QueueStats]] = {name: {} for name, _ in starts}
+        oldest = starts[-1][1]
+        for book in (self.calls, self.tickets):
+            for c in book.values():
+                if c.last_ts < oldest:
+                    continue
+                for leg in c.legs:
+                    self._fold_sliding(leg, starts, out, now)
+        return out
+
+    def _fold_sliding(self, leg: Leg, starts, out, now: int) -> None:
+        q = leg.queue
+        t_ms, short_ms, variant = self.qparams(q)
+        offered = leg.offered
+        he = leg.handle_end if leg.answered is not None else None
+        for name, start in starts:
+            in_off = start <= offered <= now
+            in_he = he is not None and start <= he <= now
+            if not (in_off or in_he):
+                continue
+            qs = out[name].get(q)
+            if qs is None:
+                qs = out[name][q] = QueueStats(variant)
+            if in_off:
+                qs.offered += 1
+                if leg.answered is not None and leg.answered <= now:
+                    qs.add_answered(leg.answered - offered, t_ms)
+                elif leg.abandoned is not None and leg.abandoned <= now:
+                    qs.add_abandoned(leg.abandoned - offered, short_ms)
+                elif leg.transferred is not None and leg.transferred <= now:
+                    qs.transferred += 1
+            if in_he:
+                qs.add_handled(he - leg.answered)
+
+    def waiting(self, now: int) -> dict[str, dict]:
+        """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
+        out: dict[str, dict] = {}
+        for leg in self._open_legs():
+            if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+                w = out.get(leg.queue)
+                if w is None:
+                    w = out[leg.queue] = {"waiting": 0, "oldest": None, "vip_waiting": 0, "vip_oldest": None}
+                w["waiting"] += 1
+                if w["oldest"] is None or leg.offered < w["oldest"]:
+                    w["oldest"] = leg.offered
+                if leg.vip or leg.priority > 0:
+                    w["vip_waiting"] += 1
+                    if w["vip_oldest"] is None or leg.offered < w["vip_oldest"]:
+                        w["vip_oldest"] = leg.offered
+        for w in out.values():
+            w["longest_wait_s"] = max(0, now - w.pop("oldest")) / 1000.0
+            vo = w.pop("vip_oldest")
+            w["longest_vip_wait_s"] = max(0, now - vo) / 1000.0 if vo is not None else 0.0
+        return out
+
+    def agent_rows(self, now: int, date: str, agent_days: dict) -> dict[str, dict]:
+        rows = {}
+        handled_today = agent_days.get(date, {})
+        for name, a in self.agents.items():
+            f = a.figures(now, self.cal, date)
+            h = handled_today.get(name)
+            f["handled"] = h[0] if h else 0
+            f["aht_s"] = h[1] / h[0] / 1000.0 if h and h[0] else None
+            f["label"] = self.cfg.agents.get(name, name) if self.cfg.agent_label == "display_name" else name
+            rows[name] = f
+        return rows
+
+    def occupancy_totals(self, now: int, date: str) -> dict[str, int]:
+        tot: dict[str, int] = {}
+        for a in self.agents.values():
+            for label, ms in a.day_totals(now, self.cal).get(date, {}).items():
+                tot[label] = tot.get(label, 0) + ms
+        return tot
+
+
+def state_counts(rows: Iterable[dict]) -> dict:
+    """Agents by state (logged-in only) with not-ready reasons."""
+    out = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
+    for r in rows:
+        st = r["state"]
+        if st == "logged_out":
+            continue
+        out["logged_in"] += 1
+        out[st] += 1
+        if st == "not_ready":
+            reason = r["reason"] or "unspecified"
+            out["not_ready_reasons"][reason] = out["not_ready_reasons"].get(reason, 0) + 1
+    return out
+
+
+__all__ = ["Limits", "SiteCore", "SLIDING_MIN", "state_counts", "occupancy_pct", "INTERVAL_MS"]
