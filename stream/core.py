@@ -121,7 +121,8 @@ class Floor:
         waiting = sc.waiting(now)
         agents = sc.agent_rows(now, date, agent_days)
 
-        names = list(cfg.queues) + sorted(set(today) | set(waiting) - set(cfg.queues))
+        skills = {q for r in agents.values() for q in r["queues"]}
+        names = list(cfg.queues) + sorted((sc.queues_seen | set(today) | skills) - set(cfg.queues))
         queues = {}
         for q in names:
             t_ms, _, variant = sc.qparams(q)

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import msgspec
 
-from stream.events import Event
+from stream.events import Event, ts_to_ms
 
 Rejection = tuple[bytes, str]  # (raw bytes, reason)
 
@@ -31,9 +31,17 @@ def _reason(exc: Exception) -> str:
     return f"not JSON: {exc}"
 
 
+def _norm(evs: list) -> list:
+    # RFC 3339 times become epoch ms here, at the edge; the core sees ints.
+    for ev in evs:
+        if ev.ts.__class__ is not int:
+            ev.ts = ts_to_ms(ev.ts)
+    return evs
+
+
 def decode_one(raw: bytes) -> tuple[list, list[Rejection]]:
     try:
-        return [_one.decode(raw)], []
+        return _norm([_one.decode(raw)]), []
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         return [], [(bytes(raw), _reason(exc))]
 
@@ -44,7 +52,7 @@ def decode_payload(payload: bytes) -> tuple[list, list[Rejection]]:
     if head != b"[":
         return decode_one(payload)
     try:
-        return _batch.decode(payload), []
+        return _norm(_batch.decode(payload)), []
     except (msgspec.ValidationError, msgspec.DecodeError):
         pass
     try:
@@ -58,13 +66,13 @@ def decode_payload(payload: bytes) -> tuple[list, list[Rejection]]:
             good.append(_one.decode(item))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             bad.append((bytes(item), _reason(exc)))
-    return good, bad
+    return _norm(good), bad
 
 
 def decode_lines(chunk: bytes) -> tuple[list, list[Rejection]]:
     """Decode newline-delimited events; blank lines are skipped."""
     try:
-        return _one.decode_lines(chunk), []
+        return _norm(_one.decode_lines(chunk)), []
     except (msgspec.ValidationError, msgspec.DecodeError):
         pass
     good: list = []
@@ -77,7 +85,7 @@ def decode_lines(chunk: bytes) -> tuple[list, list[Rejection]]:
             good.append(_one.decode(line))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             bad.append((line, _reason(exc)))
-    return good, bad
+    return _norm(good), bad
 
 
 def iter_jsonl_chunks(fh, chunk_bytes: int = 4 << 20) -> Iterator[bytes]:

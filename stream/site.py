@@ -109,6 +109,8 @@ class SiteCore:
         self.days: dict[str, dict[str, QueueStats]] = {}
         self.intervals: dict[int, dict[str, QueueStats]] = {}
         self.agent_days: dict[str, dict[str, list[int]]] = {}
+        # Every queue this site has had contacts in, so a wall keeps its tiles after midnight.
+        self.queues_seen: set[str] = set()
 
         self.events = 0
         self.duplicates = 0
@@ -161,7 +163,9 @@ class SiteCore:
             c = book[cid] = Contact(kind, cid)
             self.open.add(c)
             c.add(ev)
-            if not c.legs:
+            if c.legs:
+                self.queues_seen.add(c.legs[-1].queue)
+            else:
                 # An event before its contact's offer: wait for the offer until the watermark passes.
                 heapq.heappush(self._heap, (c.last_ts, next(self._seq), kind, cid))
             return
@@ -169,6 +173,8 @@ class SiteCore:
             self._reject(ev, f"{ev.kind}: contact already closed")
             return
         c.add(ev)
+        if c.legs and c.legs[-1].queue not in self.queues_seen:
+            self.queues_seen.add(c.legs[-1].queue)
         if c.done:
             heapq.heappush(self._heap, (c.last_ts, next(self._seq), kind, cid))
 
@@ -419,10 +425,12 @@ class SiteCore:
         return out
 
     def agent_rows(self, now: int, date: str, agent_days: dict) -> dict[str, dict]:
+        """Every agent with a state or with contacts handled today."""
         rows = {}
         handled_today = agent_days.get(date, {})
-        for name, a in self.agents.items():
-            f = a.figures(now, self.cal, date)
+        for name in sorted(set(self.agents) | set(handled_today)):
+            a = self.agents.get(name)
+            f = a.figures(now, self.cal, date) if a is not None else _no_state()
             h = handled_today.get(name)
             f["handled"] = h[0] if h else 0
             f["aht_s"] = h[1] / h[0] / 1000.0 if h and h[0] else None
@@ -436,6 +444,12 @@ class SiteCore:
             for label, ms in a.day_totals(now, self.cal).get(date, {}).items():
                 tot[label] = tot.get(label, 0) + ms
         return tot
+
+
+def _no_state() -> dict:
+    # An agent known only from the contacts it answered (a log without agent states).
+    return {"state": "logged_out", "reason": None, "since": None, "time_in_state_s": None,
+            "queues": [], "counter": None, "occupancy_pct": None, "state_s": {}}
 
 
 def state_counts(rows: Iterable[dict]) -> dict:
