@@ -385,8 +385,8 @@ class SiteCore:
         offered = leg.offered
         he = leg.handle_end if leg.answered is not None else None
         for name, start in starts:
-            in_off = start <= offered <= now
-            in_he = he is not None and start <= he <= now
+            in_off = start < offered <= now
+            in_he = he is not None and start < he <= now
             if not (in_off or in_he):
                 continue
             qs = out[name].get(q)
