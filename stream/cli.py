@@ -69,11 +69,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         from stream.publish import publish_file
 
         return publish_file(path, args.format, args.kafka, speed=args.speed)
-    floor = None
-    if args.config:
-        from stream.core import Floor
+    from stream.core import Floor
 
-        floor = Floor(_load_config(args.config))
+    # The floor's config (config/floor.yaml unless --config) gives sites their
+    # timezones and queues their T; anonbank adds its own site to it.
+    floor = Floor(_load_config(args.config))
     prog, cb = _progress_for(path, f"replay {path.name}")
     if prog is not None:
         with prog:
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("file")
     r.add_argument("--format", choices=("anonbank", "jsonl"), required=True)
     r.add_argument("--report", choices=("json", "table"), default="table")
-    r.add_argument("--config", help="floor YAML (default: the demo floor for jsonl, the log's own for anonbank)")
+    r.add_argument("--config", help="floor YAML (default config/floor.yaml; anonbank adds its own site)")
     r.add_argument("--kafka", help="publish into a running stack instead (kafka://host:port)")
     r.add_argument("--speed", type=_speed, default=float("inf"), help="times real time, or max")
     r.set_defaults(func=cmd_replay)

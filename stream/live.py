@@ -38,37 +38,39 @@ class Pacer:
         return self.wall_start + (ts - self.first_ts) / 1000 / self.speed
 
 
-def paced_batches(events: Iterable, speed: float, max_batch: int = 5000, clock=time.monotonic, sleep=time.sleep) -> Iterator[tuple[list, int]]:
-    """Yield (batch, event-time now) as the wall clock reaches the events' times."""
+def paced_batches(
+    events: Iterable, speed: float, max_batch: int = 5000, clock=time.monotonic, sleep=time.sleep
+) -> Iterator[tuple[list, int]]:
+    """Yield ``(batch, event-time now)`` as the wall clock reaches the events' times.
+
+    At speed ``inf`` the batches come as fast as they are taken and "now" is the
+    last event's time; otherwise empty batches tick the clock while waiting.
+    """
     it = iter(events)
-    first = next(it, None)
-    if first is None:
+    pending = next(it, None)
+    if pending is None:
         return
-    it = itertools.chain([first], it)
-    pacer = Pacer(speed, first.ts, clock())
-    pending = None
-    while True:
-        batch = []
-        now_evt = pacer.event_now(clock())
-        if pending is not None:
-            if pending.ts > now_evt:
-                sleep(min(0.2, max(0.0, pacer.wall_due(pending.ts) - clock())))
-                yield [], min(now_evt, pending.ts)
-                continue
-            batch.append(pending)
-            pending = None
+    fast = math.isinf(speed)
+    pacer = Pacer(speed, pending.ts, clock())
+    last_ts = pending.ts
+    while pending is not None:
+        now = last_ts if fast else pacer.event_now(clock())
+        if not fast and pending.ts > now:
+            sleep(min(0.2, max(0.0, pacer.wall_due(pending.ts) - clock())))
+            yield [], max(last_ts, min(pacer.event_now(clock()), pending.ts))
+            continue
+        batch = [pending]
+        pending = None
         for ev in it:
-            if ev.ts > now_evt:
+            if not fast and ev.ts > now:
                 pending = ev
                 break
             batch.append(ev)
             if len(batch) >= max_batch:
+                pending = next(it, None)
                 break
-        else:
-            if not batch:
-                yield [], now_evt
-                return
-        yield batch, (now_evt if not math.isinf(speed) else batch[-1].ts if batch else now_evt)
+        last_ts = max(last_ts, batch[-1].ts)
+        yield batch, (last_ts if fast else max(now, last_ts))
 
 
 def run_up(args) -> int:
@@ -97,7 +99,7 @@ def run_terminal(args, out=None) -> int:
         return 2
     events = _source(args, cfg)
     floor = Floor(cfg)
-    console = Console(file=out) if out is not None else Console()
+    console = Console(file=out, width=200) if out is not None else Console()
     deadline = time.monotonic() + args.for_seconds if getattr(args, "for_seconds", None) else None
     last_draw = 0.0
 
