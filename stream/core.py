@@ -22,6 +22,7 @@ from typing import Iterable, Optional
 from stream.calendar import INTERVAL_MS, iso_utc
 from stream.config import FloorConfig
 from stream.delta import diff
+from stream.report import build_report
 from stream.site import SLIDING_MIN, Limits, SiteCore, occupancy_pct, state_counts
 from stream.stats import QueueStats, merged
 
@@ -236,36 +237,12 @@ class Floor:
 
     def report(self) -> dict:
         """The replay report: per local day, per queue and in total (see README)."""
-        per_date: dict[str, dict[tuple[str, str], QueueStats]] = {}
-        for name, sc in self.sites.items():
-            days, _, _ = sc.totals()
-            for d, qs in days.items():
-                bucket = per_date.setdefault(d, {})
-                for q, st in qs.items():
-                    bucket[(name, q)] = st
-        owners: dict[str, set] = {}
-        for bucket in per_date.values():
-            for s, q in bucket:
-                owners.setdefault(q, set()).add(s)
+        return build_report({name: sc.totals()[0] for name, sc in self.sites.items()}, self.rejected_summary())
 
-        def key(s: str, q: str) -> str:
-            # A queue name used by two sites is told apart by its site.
-            return q if len(owners[q]) == 1 else f"{s}/{q}"
-
-        out_days = []
-        grand = QueueStats()
-        for d in sorted(per_date):
-            bucket = per_date[d]
-            day_total = merged(list(bucket.values()))
-            grand.merge(day_total)
-            out_days.append(
-                {
-                    "date": d,
-                    "queues": {key(s, q): bucket[(s, q)].report() for s, q in sorted(bucket, key=lambda k: key(*k))},
-                    "total": day_total.report(),
-                }
-            )
-        return {"rejected": self.rejected_summary(), "days": out_days, "total": grand.report()}
+    def day_sums(self, site: str) -> dict[str, dict[str, QueueStats]]:
+        """The site's per-date, per-queue day totals (sealed plus open), for the Redis report."""
+        sc = self.sites.get(site) or self.site(site)
+        return sc.totals()[0]
 
 
 _AGENT_KEYS = ("label", "state", "reason", "since", "time_in_state_s", "queues", "counter", "handled", "aht_s", "occupancy_pct")
