@@ -105,6 +105,8 @@ class AnonbankLog:
     rejected: dict[str, int] = field(default_factory=dict)
     rows: int = 0
     stats: dict[str, int] = field(default_factory=dict)
+    # The broken rows themselves, (line number, raw row, reason), for dead-letter topics.
+    dead: list[tuple[int, bytes, str]] = field(default_factory=list)
 
 
 class _Broken(Exception):
@@ -215,6 +217,7 @@ def read_anonbank(path: Union[str, Path]) -> AnonbankLog:
         except _Broken as exc:
             reason = str(exc)
             rejected[reason] = rejected.get(reason, 0) + 1
+            log.dead.append((idx + 1, line.encode("utf-8", "replace"), reason))
             continue
         if outcome == "HANG" and not queued:
             stats["ivr_hang"] += 1

@@ -164,6 +164,41 @@ def cmd_up(args: argparse.Namespace) -> int:
     return run_up(args)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from simulators import anonbank
+    from stream.worker import WorkerSettings, run_worker
+
+    cfg = _load_config(args.config)
+    # A replayed Anonymous Bank log brings its own site (as in-process replay adds it).
+    cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
+    settings = WorkerSettings(
+        kafka_url=args.kafka,
+        redis_url=args.redis,
+        config=cfg,
+        redis_prefix=args.redis_prefix,
+        partitions=args.partitions,
+        on_events_factory=_alerts_hook_factory(cfg),
+    )
+    run_worker(settings, loglevel=args.loglevel)
+    return 0
+
+
+def _alerts_hook_factory(cfg):
+    """The alert engine per partition, when the alerts package is there."""
+    try:
+        from stream.alerts.runtime import hook_factory
+    except ImportError:
+        return None
+    return hook_factory(cfg)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from stream.redis_report import report_from_redis
+
+    _emit_report(report_from_redis(args.redis, args.redis_prefix), "json" if args.json else "table")
+    return 0
+
+
 def _speed(v: str) -> float:
     if v == "max":
         return float("inf")
@@ -235,6 +270,21 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--http-port", type=int, default=8080)
     u.add_argument("--for-seconds", type=float, help="stop by itself after this long (demos, tests)")
     u.set_defaults(func=cmd_up)
+
+    w = sub.add_parser("worker", help="a stream worker: fold events from Kafka, publish to Redis")
+    w.add_argument("--kafka", required=True, help="kafka://host:port")
+    w.add_argument("--redis", required=True, help="redis://host:port/db")
+    w.add_argument("--redis-prefix", help="key prefix (default fw:)")
+    w.add_argument("--partitions", type=int, default=8, help="partitions of floorwatch.events when it is created")
+    w.add_argument("--config")
+    w.add_argument("--loglevel", default="warning")
+    w.set_defaults(func=cmd_worker)
+
+    rp = sub.add_parser("report", help="the live day-to-date report, from Redis")
+    rp.add_argument("--redis", required=True)
+    rp.add_argument("--redis-prefix")
+    rp.add_argument("--json", action="store_true")
+    rp.set_defaults(func=cmd_report)
 
     sc = sub.add_parser("schema", help="print the event JSON Schema")
     sc.set_defaults(func=cmd_schema)

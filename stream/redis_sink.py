@@ -60,6 +60,7 @@ class RedisSink:
         self._last_snap = 0
         self._last_report = 0
         self.published = 0
+        self.pending_alerts: list[dict] = []
 
     def mark(self, sites: Iterable[str]) -> None:
         """These sites changed; publish them at the next opportunity."""

@@ -49,7 +49,7 @@ def replay_anonbank(path: str | os.PathLike, floor: Optional[Floor] = None, prog
         floor.config.sites[anonbank.SITE] = anonbank.site_config()
     for reason, n in log.rejected.items():
         floor.reject_count(f"row: {reason}", n)
-    for raw, reason in getattr(log, "dead", ()):
+    for _, raw, reason in log.dead[: floor.limits.dead_letters]:
         floor.dead.append((raw, f"row: {reason}"))
     floor.apply_many(log.events)
     if progress is not None:

