@@ -11,6 +11,7 @@ import sys
 
 BENCHES = {
     "replay": "bench.bench_replay",
+    "pipeline": "bench.bench_pipeline",
 }
 
 

@@ -17,6 +17,7 @@ elsewhere meanwhile), which tells the shell to rebuild.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -54,6 +55,8 @@ class PartitionFloor:
         self.on_events = on_events
         # Every alert change folded so far: published again if Redis lost them.
         self.alert_log: list[dict] = []
+        # Checksum of the last folded message: tells a re-delivery from a new log.
+        self.last_crc: Optional[int] = None
 
     def fold(self, offset: int, value: Optional[bytes], headers: Optional[dict[str, bytes]] = None) -> Folded:
         if offset < self.next_offset:
@@ -61,6 +64,7 @@ class PartitionFloor:
         if offset > self.next_offset:
             return Folded("gap")
         self.next_offset = offset + 1
+        self.last_crc = zlib.crc32(value or b"")
         out = Folded("ok")
         floor = self.floor
         reason = (headers or {}).get(REJECTED_HEADER)

@@ -59,6 +59,8 @@ class RedisSink:
         self.report_dirty: set[str] = set()
         self._last_snap = 0
         self._last_report = 0
+        self._snap_cost_ms = 0
+        self._report_cost_ms = 0
         self.published = 0
         self.pending_alerts: list[dict] = []
 
@@ -72,15 +74,20 @@ class RedisSink:
         """Publish dirty sites if the throttle allows (or ``force``). True if anything went out."""
         t = now_ms()
         sent = False
-        if self.dirty and (force or t - self._last_snap >= self.min_interval_ms):
+        # Publishing never takes more than ~10% of the worker: when a snapshot
+        # gets expensive (a big floor catching up), the next waits longer.
+        if self.dirty and (force or t - self._last_snap >= max(self.min_interval_ms, 10 * self._snap_cost_ms)):
             await self.publish_snapshots(floor, sorted(self.dirty), t)
             self.dirty.clear()
             self._last_snap = t
+            self._snap_cost_ms = now_ms() - t
             sent = True
-        if self.report_dirty and (force or t - self._last_report >= self.report_interval_ms):
+        if self.report_dirty and (force or t - self._last_report >= max(self.report_interval_ms, 10 * self._report_cost_ms)):
+            t1 = now_ms()
             await self.publish_reports(floor, sorted(self.report_dirty))
             self.report_dirty.clear()
-            self._last_report = t
+            self._last_report = t1
+            self._report_cost_ms = now_ms() - t1
             sent = True
         return sent
 
@@ -135,6 +142,3 @@ class RedisSink:
             pipe.xadd(k.alerts_log, {"change": data}, maxlen=100_000, approximate=True)
             pipe.publish(k.alerts_ch, data)
         await pipe.execute()
-
-    async def heartbeat(self, info: dict) -> None:
-        await self.r.hset(self.k.workers, self.worker_id, _dumps({**info, "heartbeat_ms": now_ms()}))

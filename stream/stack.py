@@ -107,11 +107,7 @@ class Stack:
         if self.redis_url is None:
             self.redis = embedded.EmbeddedRedis(port=self.redis_port, log_dir=self.log_dir).start()
             self.redis_url = self.redis.url
-        asyncio.run(
-            embedded.create_topics(
-                self.kafka_url, {EVENTS_TOPIC: self.partitions, REJECTED_TOPIC: 1, ALERTS_TOPIC: 1}
-            )
-        )
+        self.create_topics()
         for _ in range(self.n_workers):
             self.add_worker()
         if self.want_delivery and _has("stream.delivery.cli"):
@@ -125,6 +121,11 @@ class Stack:
             self.children.append(spawn(self._cli(*args), self._log("dashboard")))
             self.dashboard_url = f"http://127.0.0.1:{port}/"
         return self
+
+    def create_topics(self) -> None:
+        asyncio.run(
+            embedded.create_topics(self.kafka_url, {EVENTS_TOPIC: self.partitions, REJECTED_TOPIC: 1, ALERTS_TOPIC: 1})
+        )
 
     def add_worker(self) -> subprocess.Popen:
         args = ["worker", "--kafka", self.kafka_url, "--redis", self.redis_url, "--loglevel", "info"]

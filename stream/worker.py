@@ -26,6 +26,7 @@ import asyncio
 import logging
 import os
 import socket
+import zlib
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -36,6 +37,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from stream.config import FloorConfig
+from stream.keys import Keys
 from stream.partition import EventsHook, PartitionFloor
 from stream.redis_sink import RedisSink
 
@@ -79,6 +81,12 @@ class FloorWorker:
         self.events = 0
         self.messages = 0
         self.rebuilds = 0
+        self.assigned: set[int] = set()
+        # Partitions whose log was checked since the last assignment (see handle).
+        self.verified: set[int] = set()
+        # Wall times of the first and latest folded message (throughput benchmark).
+        self.first_fold_ms: Optional[int] = None
+        self.last_fold_ms: Optional[int] = None
         self.redis_errors_in_row = 0
         self._redis_run_id: Optional[str] = None
 
@@ -147,17 +155,46 @@ class FloorWorker:
         pf = self.parts.get(p)
         dead: list = []
         alerts: list = []
+        if pf is not None and offset < pf.next_offset and p not in self.verified:
+            self.verified.add(p)
+            if await self._log_replaced(p, pf):
+                # The broker lost its log (an in-memory broker restarted): what it
+                # lost is in our state already; the new log continues it.
+                log.warning("partition %d: the broker's log was replaced; continuing at offset %d", p, offset)
+                pf.next_offset = offset
         if pf is None or offset > pf.next_offset:
             pf, dead, alerts = await self.rebuild(p, offset)
         res = pf.fold(offset, value, headers)
         if res.status != "ok":
             return dead, alerts
+        t = time.time_ns() // 1_000_000
+        if self.first_fold_ms is None:
+            self.first_fold_ms = t
+        self.last_fold_ms = t
         self.messages += 1
         self.events += res.events
         dead.extend((offset, raw, why) for raw, why in res.dead)
         alerts.extend(res.alerts)
         self.sinks[p].mark(res.sites)
         return dead, alerts
+
+    async def _log_replaced(self, p: int, pf: PartitionFloor) -> bool:
+        """Is the last message we folded gone from the broker, or different?"""
+        last = pf.next_offset - 1
+        tp = TopicPartition(EVENTS_TOPIC, p)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_of(self.s.kafka_url), enable_auto_commit=False, group_id=None)
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            end = (await consumer.end_offsets([tp]))[tp]
+            if end <= last:
+                return True
+            consumer.seek(tp, last)
+            batch = await consumer.getmany(tp, timeout_ms=3000, max_records=1)
+            msgs = batch.get(tp, [])
+            return not msgs or msgs[0].offset != last or zlib.crc32(msgs[0].value or b"") != pf.last_crc
+        finally:
+            await consumer.stop()
 
     def revoke(self, partitions: set[int]) -> None:
         """Partitions moved away: stop publishing them.
@@ -166,6 +203,7 @@ class FloorWorker:
         between, it is still right; if someone did, the next offset shows a gap
         and the partition is rebuilt.
         """
+        self.assigned -= partitions
         for p in partitions:
             sink = self.sinks.get(p)
             if sink is not None:
@@ -219,12 +257,16 @@ class FloorWorker:
             self._redis_run_id = None
 
     async def heartbeat(self) -> None:
-        if not self.sinks:
-            return
-        sink = next(iter(self.sinks.values()))
-        await sink.heartbeat(
-            {"partitions": sorted(self.parts), "events": self.events, "messages": self.messages, "rebuilds": self.rebuilds}
-        )
+        info = {
+            "partitions": sorted(self.assigned),
+            "events": self.events,
+            "messages": self.messages,
+            "rebuilds": self.rebuilds,
+            "first_fold_ms": self.first_fold_ms,
+            "last_fold_ms": self.last_fold_ms,
+            "heartbeat_ms": time.time_ns() // 1_000_000,
+        }
+        await self.redis.hset(Keys(self.s.redis_prefix).workers, self.s.worker_id, orjson.dumps(info))
 
 
 def make_app(settings: WorkerSettings) -> faust.App:
@@ -278,18 +320,26 @@ def make_app(settings: WorkerSettings) -> faust.App:
 
     @app.timer(settings.publish_interval_ms / 1000.0)
     async def publish() -> None:
-        await (await worker()).publish_safely()
+        w = await worker()
+        # Once the input goes quiet, everything still pending goes out at once.
+        idle = w.last_fold_ms is None or time.time_ns() // 1_000_000 - w.last_fold_ms > 1000
+        await w.publish_safely(force=idle)
 
     @app.timer(2.0)
     async def heartbeat() -> None:
-        w = await worker()
-        await w.publish_safely(force=True, check_redis=True)
+        await (await worker()).publish_safely(check_redis=True)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender, revoked, **kwargs) -> None:  # noqa: ANN001
         w = holder.get("w")
         if w is not None:
             w.revoke({tp.partition for tp in revoked if tp.topic == EVENTS_TOPIC})
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender, assigned, **kwargs) -> None:  # noqa: ANN001
+        w = await worker()
+        w.assigned = {tp.partition for tp in assigned if tp.topic == EVENTS_TOPIC}
+        w.verified.clear()
 
     app.floorwatch = holder  # for tests and the CLI
     return app
