@@ -29,7 +29,8 @@ from stream.decode import decode_payload
 # carries its reason in this header; the worker counts and dead-letters it.
 REJECTED_HEADER = "floorwatch-rejected"
 
-# Hook run on each folded batch of events: (floor, events) -> alert changes.
+# Folds a batch of events into the floor itself and returns alert changes
+# (the alert driver applies events one by one to evaluate on event time).
 EventsHook = Callable[[Floor, list], list]
 
 
@@ -77,11 +78,12 @@ class PartitionFloor:
             for raw, why in bad:
                 floor.reject(raw, why)
             if evs:
-                floor.apply_many(evs)
+                if self.on_events is not None:
+                    out.alerts = self.on_events(floor, evs)
+                else:
+                    floor.apply_many(evs)
                 out.events = len(evs)
                 self.events += len(evs)
                 out.sites = {e.site for e in evs}
-                if self.on_events is not None:
-                    out.alerts = self.on_events(floor, evs)
         out.dead = floor.drain_dead()
         return out
