@@ -90,14 +90,14 @@ def throughput(calls: int, seed: int) -> None:
     print(f"  worker / raw           = {raw_s / w_s:.1%}")
 
 
-async def _latency(kafka_url: str, redis_url: str, rate: int, seconds: float) -> list[float]:
+async def _latency(kafka_url: str, redis_url: str, rate: int, seconds: float) -> tuple[list[float], list[float]]:
     site = "gd-hotline"
     r = aioredis.from_url(redis_url)
     k = Keys()
     ps = r.pubsub()
     await ps.subscribe(k.changes)
     sent: list[tuple[int, float]] = []  # (cumulative events, wall ms sent)
-    seen: list[tuple[int, float]] = []  # (events in snapshot, published_ms)
+    seen: list[tuple[int, float, float]] = []  # (events in snapshot, published_ms, folded_ms)
     stop = asyncio.Event()
 
     async def listen() -> None:
@@ -111,7 +111,7 @@ async def _latency(kafka_url: str, redis_url: str, rate: int, seconds: float) ->
             snap = await r.get(k.snap(site))
             if snap is not None:
                 s = orjson.loads(snap)
-                seen.append((s["health"]["events"], ch["published_ms"]))
+                seen.append((s["health"]["events"], ch["published_ms"], ch.get("folded_ms") or ch["published_ms"]))
 
     from stream.events import CallAnswered, CallOffered
 
@@ -140,23 +140,25 @@ async def _latency(kafka_url: str, redis_url: str, rate: int, seconds: float) ->
     await listener
     await pub.stop()
     await r.aclose()
-    lat = []
+    lat, fold = [], []
     j = 0
     for cum, t_sent in sent:
         while j < len(seen) and seen[j][0] < cum:
             j += 1
         if j < len(seen):
             lat.append(seen[j][1] - t_sent)
-    return lat
+            fold.append(seen[j][2] - t_sent)
+    return lat, fold
 
 
 def latency(rate: int, seconds: float) -> None:
     with Stack(dashboard=False, delivery=False) as st:
         # Wait for the worker's group to form (Tansu: about the rebalance timeout).
         asyncio.run(_warmup(st.kafka_url, st.redis_url))
-        lat = np.array(asyncio.run(_latency(st.kafka_url, st.redis_url, rate, seconds)))
+        lat, fold = (np.array(x) for x in asyncio.run(_latency(st.kafka_url, st.redis_url, rate, seconds)))
     print(f"latency publish → figure in Redis at {rate:,} events/s for {seconds:.0f} s ({len(lat)} batches):")
     print(f"  p50 {np.percentile(lat, 50):7.1f} ms   p99 {np.percentile(lat, 99):7.1f} ms   max {lat.max():7.1f} ms")
+    print(f"  (of which send → latest fold before publishing: p50 {np.percentile(fold, 50):.1f} ms, p99 {np.percentile(fold, 99):.1f} ms)")
 
 
 async def _warmup(kafka_url: str, redis_url: str) -> None:

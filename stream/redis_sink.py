@@ -63,6 +63,8 @@ class RedisSink:
         self._report_cost_ms = 0
         self.published = 0
         self.pending_alerts: list[dict] = []
+        # Wall time the worker last folded a message (latency breakdown on the changes channel).
+        self.folded_ms: Optional[int] = None
 
     def mark(self, sites: Iterable[str]) -> None:
         """These sites changed; publish them at the next opportunity."""
@@ -113,7 +115,10 @@ class RedisSink:
                     }
                 ),
             )
-            pipe.publish(k.changes, _dumps({"site": site, "epoch": self.epoch, "seq": snap["seq"], "patch": patch, "published_ms": t}))
+            pipe.publish(
+                k.changes,
+                _dumps({"site": site, "epoch": self.epoch, "seq": snap["seq"], "patch": patch, "published_ms": t, "folded_ms": self.folded_ms}),
+            )
             self.published += 1
         await pipe.execute()
 
