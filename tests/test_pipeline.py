@@ -233,3 +233,32 @@ def test_broker_restart_is_survived(tmp_path, february_expected):
         cli("replay", str(second), "--format", "jsonl", "--kafka", st.kafka_url)
         got = wait_report(st.redis_url, february_expected, timeout=180)
     assert got == february_expected
+
+
+def test_a_dead_workers_partitions_move_to_the_survivor(tmp_path):
+    # Two workers share a three-site day; one is killed mid-day and never comes
+    # back: the survivor takes over its partitions (rebuilding them from the
+    # log) and the report still equals the in-process one.
+    from simulators import busy_day
+    from simulators.jsonl import write_jsonl
+    from stream.config import load_config
+
+    evs = list(busy_day.generate(load_config(), seed=5, calls=10_000))
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_jsonl(evs[: len(evs) // 2], first)
+    write_jsonl(evs[len(evs) // 2 :], second)
+    expected = json.loads(cli("simulate", "--scenario", "busy-day", "--calls", "10000", "--seed", "5", "--report", "json").stdout)
+    with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path), workers=2) as st:
+        cli("replay", str(first), "--format", "jsonl", "--kafka", st.kafka_url)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            info = workers_info(st.redis_url)
+            if len(info) == 2 and all(v["partitions"] for v in info.values()) and all(v["events"] for v in info.values()):
+                break
+            time.sleep(0.5)
+        victim = st.workers[1]
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(10)
+        cli("replay", str(second), "--format", "jsonl", "--kafka", st.kafka_url)
+        got = wait_report(st.redis_url, expected, timeout=180)
+    assert got == expected
