@@ -20,18 +20,8 @@ from typing import Mapping
 
 from stream.stats import QueueStats, merged
 
-_SUM_FIELDS = (
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "transferred",
-    "within",
-    "wait_sum",
-    "max_wait",
-    "handled",
-    "handle_sum",
-)
+# Every additive field of QueueStats (the histogram stays out: the report has no percentiles).
+_SUM_FIELDS = tuple(f for f in QueueStats.__slots__ if f not in ("hist", "sl_variant"))
 
 DaySums = Mapping[str, Mapping[str, Mapping[str, QueueStats]]]  # site -> date -> queue -> stats
 

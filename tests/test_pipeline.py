@@ -83,6 +83,19 @@ def write_halves(tmp_path: Path) -> tuple[Path, Path]:
     return a, b
 
 
+def wait_folding(redis_url: str, workers: int = 1, timeout: float = 60) -> dict:
+    """Wait until ``workers`` workers report folded events (heartbeats every 2 s)."""
+    deadline = time.monotonic() + timeout
+    info: dict = {}
+    while time.monotonic() < deadline:
+        info = workers_info(redis_url)
+        busy = [v for v in info.values() if v["partitions"] and v["events"] > 0 and v["last_fold_ms"]]
+        if len(busy) >= workers:
+            return info
+        time.sleep(0.3)
+    raise AssertionError(f"fewer than {workers} workers folding after {timeout} s: {info}")
+
+
 def workers_info(redis_url: str) -> dict:
     import redis
 
@@ -127,12 +140,7 @@ def test_sigkill_mid_replay_then_restart_gives_identical_report(tmp_path, februa
     with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path)) as st:
         cli("replay", str(first), "--format", "jsonl", "--kafka", st.kafka_url)
         # Wait until the worker is folding, then kill it with no chance to commit or clean up.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            info = workers_info(st.redis_url)
-            if any(v["events"] > 0 for v in info.values()):
-                break
-            time.sleep(0.2)
+        wait_folding(st.redis_url)
         victim = st.workers[0]
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait(10)
@@ -218,15 +226,8 @@ def test_broker_restart_is_survived(tmp_path, february_expected):
     first, second = write_halves(tmp_path)
     with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path)) as st:
         cli("replay", str(first), "--format", "jsonl", "--kafka", st.kafka_url)
-        deadline = time.monotonic() + 60
-        half = None
-        while time.monotonic() < deadline:
-            half = report_json(st.redis_url)
-            info = workers_info(st.redis_url)
-            if half["total"]["offered"] > 0 and all(v["last_fold_ms"] for v in info.values()):
-                time.sleep(3)  # let the worker commit
-                break
-            time.sleep(0.5)
+        wait_folding(st.redis_url)
+        time.sleep(3)  # let the worker commit
         st.kafka.kill()
         st.kafka.start()  # same port, empty
         st.create_topics()
@@ -250,12 +251,7 @@ def test_a_dead_workers_partitions_move_to_the_survivor(tmp_path):
     expected = json.loads(cli("simulate", "--scenario", "busy-day", "--calls", "10000", "--seed", "5", "--report", "json").stdout)
     with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path), workers=2) as st:
         cli("replay", str(first), "--format", "jsonl", "--kafka", st.kafka_url)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            info = workers_info(st.redis_url)
-            if len(info) == 2 and all(v["partitions"] for v in info.values()) and all(v["events"] for v in info.values()):
-                break
-            time.sleep(0.5)
+        wait_folding(st.redis_url, workers=2)
         victim = st.workers[1]
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait(10)
