@@ -230,9 +230,10 @@
   function agentGrid(v) {
     const cells = Object.entries(v.agents).map(([label, r]) => {
       const tis = r.since != null && v.clock ? Math.max(0, (v.clock - r.since) / 1000) : null;
-      const why = r.state === "not_ready" && r.reason ? " " + esc(r.reason) : "";
+      // Not ready shows its reason (break, lunch, training...) in place of the state's name.
+      const what = r.state === "not_ready" && r.reason ? esc(r.reason) : esc(t(r.state));
       return `<div class="agent ${r.state}" title="${esc(t(r.state))}"><div>${esc(label)}${r.counter ? " · " + esc(r.counter) : ""}</div>
-        <div class="t" data-base="${tis || 0}" data-ticks="${tis == null ? 0 : 1}">${mmss(tis)}</div><div>${esc(t(r.state))}${why}</div></div>`;
+        <div class="t" data-base="${tis || 0}" data-ticks="${tis == null ? 0 : 1}">${mmss(tis)}</div><div>${what}</div></div>`;
     }).join("");
     return `<div class="panel"><h3>${t("grid")}</h3><div class="agentgrid">${cells}</div></div>`;
   }
