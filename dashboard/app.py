@@ -291,9 +291,9 @@ def render_metrics(hub: Hub) -> str:
 
 def build_server(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: Optional[str] = None,
                  tokens: Optional[Tokens] = None, config: Optional[FloorConfig] = None,
-                 log_level: str = "info", access_log: bool = True) -> uvicorn.Server:
+                 log_level: str = "info", access_log: bool = True, client_queue: int = 64) -> uvicorn.Server:
     """A uvicorn server for the dashboard (``await server.serve()`` inside a running loop)."""
-    app = create_app(redis_url, prefix, tokens, config=config)
+    app = create_app(redis_url, prefix, tokens, config=config, client_queue=client_queue)
     cfg = uvicorn.Config(app, host=host, port=port, log_config=uvicorn_log_config(), log_level=log_level,
                          access_log=access_log, lifespan="on", ws_ping_interval=20.0, ws_ping_timeout=20.0)
     return uvicorn.Server(cfg)
@@ -301,7 +301,7 @@ def build_server(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, p
 
 def serve(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: Optional[str] = None,
           tokens: Optional[Tokens] = None, config: Optional[FloorConfig] = None, log_level: str = "info",
-          announce: Callable[[str], None] = print) -> None:
+          client_queue: int = 64, announce: Callable[[str], None] = print) -> None:
     """Run the dashboard until interrupted (``floorwatch dashboard``; ``floorwatch up`` calls this).
 
     Without tokens (none given, none in ``FLOORWATCH_TOKENS``) a fresh set is
@@ -315,4 +315,5 @@ def serve(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: 
         shown = "localhost" if host in ("0.0.0.0", "::") else host
         announce(f"floorwatch dashboard: wall   http://{shown}:{port}/?token={token_for(tokens, 'wall')}")
         announce(f"floorwatch dashboard: supervisor token {token_for(tokens, 'supervisor')}, admin token {token_for(tokens, 'admin')}")
-    build_server(redis_url, host, port, prefix=prefix, tokens=tokens, config=config, log_level=log_level).run()
+    build_server(redis_url, host, port, prefix=prefix, tokens=tokens, config=config, log_level=log_level,
+                 client_queue=client_queue).run()

@@ -122,13 +122,13 @@ class ServerThread:
 class ServerProcess:
     """``floorwatch dashboard`` as a child process; its output is kept for log checks."""
 
-    def __init__(self, redis_url: str, prefix: str, log_path: Path) -> None:
+    def __init__(self, redis_url: str, prefix: str, log_path: Path, *extra: str) -> None:
         self.port = free_port()
         self.log_path = log_path
         env = {**os.environ, "FLOORWATCH_TOKENS": TOKENS_SPEC, "FLOORWATCH_REDIS_PREFIX": prefix, "PYTHONUNBUFFERED": "1"}
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "stream.cli", "dashboard", "--redis", redis_url, "--http-port", str(self.port)],
+            [sys.executable, "-m", "stream.cli", "dashboard", "--redis", redis_url, "--http-port", str(self.port), *extra],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
