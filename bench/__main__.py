@@ -11,6 +11,7 @@ import sys
 
 BENCHES = {
     "replay": "bench.bench_replay",
+    "wall": "bench.bench_wall",
 }
 
 
