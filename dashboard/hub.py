@@ -275,7 +275,10 @@ class Hub:
 
     def request_resync(self, c: Client) -> None:
         """The client saw a gap it cannot patch over: send it the whole floor."""
-        self._fall_behind(c) if not c.queue.empty() else c.resync.set()
+        if c.queue.empty():
+            c.resync.set()
+        else:
+            self._fall_behind(c)  # what is queued is superseded by the snapshot
         c.wake.set()
 
     def _resync_all(self) -> None:
