@@ -89,8 +89,8 @@ def alert(state: str = "raised", severity: str = "warning", n: int = 0, value: f
 class ServerThread:
     """The dashboard on uvicorn in a thread with its own loop (stopped with ``stop()``)."""
 
-    def __init__(self, redis_url: str, prefix: str, **kw) -> None:
-        self.port = free_port()
+    def __init__(self, redis_url: str, prefix: str, port: Optional[int] = None, **kw) -> None:
+        self.port = port or free_port()
         self.app = create_app(redis_url, prefix, parse_tokens(TOKENS_SPEC), **kw)
         cfg = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=uvicorn_log_config(),
                              log_level="info", lifespan="on")

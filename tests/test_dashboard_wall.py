@@ -130,6 +130,20 @@ async def test_wall_in_a_browser(redis_server, day):
 
             # The token is in the URL the TV opened, and nowhere on the page.
             assert WALL not in await page.content()
+
+            # The dashboard restarts: the page says so, reconnects by itself and is live again.
+            srv.stop()
+            await page.wait_for_selector("#conn.down", timeout=5000)
+            assert await text(page, "#conn") == "Reconnecting"
+            srv = ServerThread(redis_server.url, PREFIX, port=srv.port).start()
+            await page.wait_for_selector("#conn.up", timeout=10_000)
+            # One more call, seen over the new connection.
+            floor.apply(E.CallOffered(id="wall-test-3", ts=clock + 3, site="gd-hotline", call="wall-test-call-3", queue="general"))
+            await publish(floor, sink, ["gd-hotline"])
+            await page.wait_for_function(
+                "([sel, n]) => document.querySelector(sel) && document.querySelector(sel).textContent.trim() === String(n)",
+                arg=[tile, before + 3], timeout=3000,
+            )
             assert errors == []
             await browser.close()
     finally:
