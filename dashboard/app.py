@@ -159,6 +159,10 @@ def create_app(
         # The page itself holds no data; it reads ?token= and uses it for the websocket.
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"})
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)  # no icon; spares the TV's log a 404 a minute
+
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz(hub: HubDep) -> Response:
         body = Health(ok=hub.metrics.redis_up, redis=hub.metrics.redis_up, sites=len(hub.sites), clients=len(hub.clients))

@@ -51,7 +51,8 @@
     return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(x).padStart(2, "0");
   };
   const pct = (v) => (v == null ? "–" : v.toFixed(0) + "%");
-  const secs = (v) => (v == null ? "–" : v.toFixed(0) + "s");
+  // ASA: seconds on a hotline, minutes:seconds once it passes a minute (halls).
+  const secs = (v) => (v == null ? "–" : v < 60 ? v.toFixed(0) + "s" : mmss(v));
 
   // Two-level colouring; the direction comes with each threshold.
   function level(v, th) {
@@ -159,10 +160,17 @@
   function render() {
     if (!dirty) return;
     dirty = false;
+    // A drawing bug must never stop the feed: the wall keeps its connection and state.
+    try { draw(); } catch (e) { console.error("wall render", e); }
+  }
+
+  function draw() {
     renderNav();
     const main = $("#main");
     const names = Object.keys(sites).sort();
-    if (current !== "*" && !sites[current]) current = names.length === 1 ? names[0] : "*";
+    // An unknown site (gone, or a typo in ?site=) falls back to all sites once data is here.
+    if (names.length && current !== "*" && !sites[current]) current = names.length === 1 ? names[0] : "*";
+    if (!names.length) { main.innerHTML = ""; return; }  // nothing received yet
     if (current === "*") { main.className = "all"; main.innerHTML = names.map(siteTile).join(""); }
     else { main.className = "site"; main.innerHTML = siteView(current); drawSparks(current); }
     tick();
@@ -260,7 +268,16 @@
       ${figs(q, th)}
       <div class="agents">${t("ready")} ${q.agents.ready} · ${t("busy")} ${q.agents.busy} · ${t("wrap_up")} ${q.agents.wrap_up} · ${t("not_ready")} ${q.agents.not_ready}</div>
       ${hall}
+      <table class="qrows">${Object.entries(v.queues).map(([k, x]) => queueRow(k, x, v.thresholds[k] || {})).join("")}</table>
     </section>`;
+  }
+
+  // The all-sites view lists each site's queues in a line each: waiting, longest wait, SL 15 min.
+  function queueRow(k, x, th) {
+    return `<tr data-queue-row="${esc(k)}"><td>${esc(name(x.name))}</td>
+      <td class="${level(x.waiting, th.waiting)}">${x.waiting == null ? "–" : x.waiting}</td>
+      <td class="${level(x.longest_wait_s, th.longest_wait_s)}">${mmss(x.longest_wait_s)}</td>
+      <td class="${level(x.m15.sl_pct, th.sl_pct)}">${pct(x.m15.sl_pct)}</td></tr>`;
   }
 
   // A site's total is coloured by the loosest of its queues' thresholds.
