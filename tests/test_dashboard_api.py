@@ -388,3 +388,40 @@ def test_tokens_never_reach_the_logs(redis_server, world, tmp_path: Path):
     assert "token=***" in out and "WebSocket /ws?token=***" in out
     for secret in (*ALL_TOKENS, "bogus-secret-1234"):
         assert secret not in out
+
+
+async def test_redis_restart_is_survived(day, tmp_path: Path):
+    """Redis dies: the walls keep what they have, /healthz says so; it returns: they are brought up to date."""
+    rs = EmbeddedRedis(persist_dir=tmp_path / "redis").start()
+    floor, sink = await populated(rs.url, PREFIX, day, len(day) // 3)
+    srv = ServerThread(rs.url, PREFIX).start()
+    try:
+        async with websockets.connect(srv.ws + "?token=" + WALL) as ws, client(SimpleNamespace(srv=srv)) as c:
+            first = await recv_json(ws)
+            assert first["t"] == "snapshot"
+            rs.kill()
+            deadline = asyncio.get_running_loop().time() + 10
+            while (await c.get("/healthz")).status_code != 503:
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.1)
+            # Still serving the last known floor meanwhile.
+            assert (await c.get("/api/snapshot", headers=bearer(WALL))).status_code == 200
+            rs.start()
+            # A rebuilt worker publishes again; the wall is sent the floor whole, then patches.
+            await sink.r.aclose()
+            floor.apply_many(day[len(day) // 3: len(day) // 3 + 100])
+            sink.r = aioredis.from_url(rs.url)
+            while (await c.get("/healthz")).status_code != 200:
+                assert asyncio.get_running_loop().time() < deadline + 20
+                await asyncio.sleep(0.1)
+            await publish(floor, sink)
+            kinds = set()
+            while "snapshot" not in kinds or not kinds & {"patch", "site"}:
+                kinds.add((await recv_json(ws, 10))["t"])
+            now = (await c.get("/api/snapshot", headers=bearer(WALL))).json()["sites"]
+            stored = orjson.loads(await sink.r.get(Keys(PREFIX).snap("gd-hotline")))
+            assert now["gd-hotline"]["seq"] == stored["seq"]
+    finally:
+        srv.stop()
+        await sink.r.aclose()
+        rs.stop()
