@@ -425,3 +425,26 @@ async def test_redis_restart_is_survived(day, tmp_path: Path):
         srv.stop()
         await sink.r.aclose()
         rs.stop()
+
+
+async def test_two_dashboard_processes_serve_the_same_floor(world):
+    """Each process has its own subscriber: a change and an ack made through one reach the walls of both."""
+    other = ServerThread(world.url, PREFIX).start()
+    try:
+        async with websockets.connect(world.srv.ws + "?token=" + WALL) as w1, \
+                websockets.connect(other.ws + "?token=" + WALL) as w2:
+            s1, s2 = await recv_json(w1), await recv_json(w2)
+            assert {k: v["seq"] for k, v in s1["sites"].items()} == {k: v["seq"] for k, v in s2["sites"].items()}
+            r = aioredis.from_url(world.url)
+            a = alert(n=20)
+            await RedisSink(r, prefix=PREFIX).publish_alerts([a])
+            async with httpx.AsyncClient(base_url=other.base) as c:
+                assert (await c.post(f"/api/alerts/{a['id']}/ack", headers=bearer(SUP))).status_code == 200
+            for ws in (w1, w2):
+                m = await recv_json(ws)
+                while m["t"] != "ack":
+                    m = await recv_json(ws)
+                assert m["id"] == a["id"] and m["by"] == "alice"
+            await r.aclose()
+    finally:
+        other.stop()

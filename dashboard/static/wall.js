@@ -124,7 +124,9 @@
       arrived(m, now);
     } else if (m.t === "patch") {
       const st = sites[m.site];
-      if (!st || st.epoch !== m.epoch || m.seq !== st.seq + 1) { if (!st || m.seq > st.seq) resync(); return; }
+      if (st && st.epoch === m.epoch && m.seq <= st.seq) return; // already in what we have
+      // Another epoch or a gap: patches only apply to the view they were made from.
+      if (!st || st.epoch !== m.epoch || m.seq !== st.seq + 1) { resync(); return; }
       st.view = applyPatch(st.view, m.patch);
       st.seq = m.seq; st.at = now;
       addPoint(st);
