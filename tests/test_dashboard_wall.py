@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from stream import events as E
 from stream.embedded import EmbeddedRedis
+from stream.keys import Keys
 from tests.dashboard_helpers import ROOT, SUP, WALL, ServerThread, alert, busy_day_file, populated, publish, read_events
 
 CHROMIUM = "/usr/bin/chromium"
@@ -90,6 +91,9 @@ async def test_wall_in_a_browser(redis_server, day):
                 arg=[tile, before + 1], timeout=2000,
             )
             assert time.monotonic() - t0 < 2.0
+            # The page holds the latest seq the worker published for the site.
+            stored = orjson.loads(await sink.r.get(Keys(PREFIX).snap("gd-hotline")))
+            assert await page.evaluate("window.__fw.seq['gd-hotline']") == stored["seq"]
 
             # An alert flashes in; after a supervisor's ack every wall marks it.
             a = alert(n=10, severity="critical")
