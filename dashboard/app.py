@@ -305,19 +305,41 @@ def build_server(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, p
 
 def serve(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: Optional[str] = None,
           tokens: Optional[Tokens] = None, config: Optional[FloorConfig] = None, log_level: str = "info",
-          client_queue: int = 64, announce: Callable[[str], None] = print) -> None:
+          client_queue: int = 64, announce: Optional[Callable[[str], None]] = None) -> None:
     """Run the dashboard until interrupted (``floorwatch dashboard``; ``floorwatch up`` calls this).
 
     Without tokens (none given, none in ``FLOORWATCH_TOKENS``) a fresh set is
-    made and the wall's URL is told once through ``announce`` (the terminal,
-    not the log: tokens never go to logs).
+    made and told once: through ``announce`` if given, else on the terminal if
+    stdout is one, else into a private file whose path is logged (stdout may
+    well be a log then, and tokens never go to logs).
     """
     if tokens is None:
         tokens = tokens_from_env()
     if not tokens:
         tokens = generate_tokens()
-        shown = "localhost" if host in ("0.0.0.0", "::") else host
-        announce(f"floorwatch dashboard: wall   http://{shown}:{port}/?token={token_for(tokens, 'wall')}")
-        announce(f"floorwatch dashboard: supervisor token {token_for(tokens, 'supervisor')}, admin token {token_for(tokens, 'admin')}")
+        _tell_tokens(tokens, host, port, announce)
     build_server(redis_url, host, port, prefix=prefix, tokens=tokens, config=config, log_level=log_level,
                  client_queue=client_queue).run()
+
+
+def _tell_tokens(tokens: Tokens, host: str, port: int, announce: Optional[Callable[[str], None]]) -> None:
+    import os
+    import sys
+    import tempfile
+
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    lines = [
+        f"wall URL:         http://{shown}:{port}/?token={token_for(tokens, 'wall')}",
+        f"supervisor token: {token_for(tokens, 'supervisor')}",
+        f"admin token:      {token_for(tokens, 'admin')}",
+    ]
+    if announce is None and sys.stdout.isatty():
+        announce = print
+    if announce is not None:
+        for ln in lines:
+            announce("floorwatch dashboard: " + ln)
+        return
+    fd, path = tempfile.mkstemp(prefix="floorwatch-tokens-", suffix=".txt")  # created 0600
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    log.warning("no tokens configured: generated ones are in %s (readable by this user only)", path)

@@ -5,7 +5,8 @@
 
 Tokens come from ``--tokens-file`` (its ``tokens:`` section) or
 ``FLOORWATCH_TOKENS``; with neither, fresh ones are made and the wall's URL is
-printed once on the terminal.
+printed once on the terminal (or, when stdout is not one, written to a private file
+whose path is logged).
 """
 
 from __future__ import annotations
@@ -42,5 +43,5 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         print(f"floorwatch dashboard: {exc}", file=sys.stderr)
         return 2
     serve(args.redis, args.host, args.http_port, prefix=args.redis_prefix, tokens=tokens or None,
-          config=config, log_level=args.log_level, client_queue=args.client_queue, announce=lambda s: print(s, flush=True))
+          config=config, log_level=args.log_level, client_queue=args.client_queue)
     return 0
