@@ -20,7 +20,6 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-import redis.asyncio as aioredis
 import websockets
 
 from stream.embedded import EmbeddedRedis
