@@ -148,6 +148,12 @@ async def test_wall_in_a_browser(redis_server, day):
                 "([sel, n]) => document.querySelector(sel) && document.querySelector(sel).textContent.trim() === String(n)",
                 arg=[tile, before + 3], timeout=3000,
             )
+            # A browser that asks for English gets English.
+            en = await (await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="en-US")).new_page()
+            await en.goto(f"{srv.base}/?token={WALL}")
+            await en.wait_for_selector("[data-site-tile='gd-hotline']", timeout=10_000)
+            assert await en.evaluate("document.documentElement.lang") == "en"
+            assert await text(en, "#lang") == "中文"
             assert errors == []
             await browser.close()
     finally:

@@ -330,6 +330,11 @@
       const mark = a.acknowledged ? `<span class="ackmark">✓ ${t("acked")} · ${esc(a.ack_by || "")}</span>` : "";
       return `<span class="${cls}" data-id="${esc(a.id)}">${esc(msg)}${mark}</span>`;
     }).join("");
+    // More alerts than the screen is wide: let the ticker scroll so none is hidden.
+    const over = box.scrollWidth - $("#ticker").clientWidth;
+    box.classList.toggle("scroll", over > 0);
+    box.style.setProperty("--over", Math.max(0, over + 40) + "px");
+    box.style.animationDuration = Math.max(10, over / 40) + "s";
   }
 
   // Times in state and longest waits tick locally between updates (1 s steps).
