@@ -115,8 +115,14 @@ async def run(args: argparse.Namespace) -> int:
     from stream.embedded import EmbeddedRedis, free_port
     from stream.keys import Keys
 
-    tmp = Path(tempfile.mkdtemp(prefix="fw-bench-wall-"))
-    day = tmp / "day.jsonl"
+    with tempfile.TemporaryDirectory(prefix="fw-bench-wall-") as tmp:
+        return await _run(args, Path(tmp) / "day.jsonl")
+
+
+async def _run(args: argparse.Namespace, day: Path) -> int:
+    from stream.embedded import EmbeddedRedis, free_port
+    from stream.keys import Keys
+
     need = int(args.rate * args.seconds * 1.2)
     calls = max(3000, need // 6)  # a busy day has ~7 events per call
     subprocess.run([sys.executable, "-m", "stream.cli", "simulate", "--scenario", "busy-day", "--calls", str(calls),
