@@ -12,6 +12,7 @@ import sys
 BENCHES = {
     "replay": "bench.bench_replay",
     "pipeline": "bench.bench_pipeline",
+    "wall": "bench.bench_wall",
 }
 
 

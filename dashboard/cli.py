@@ -1,0 +1,47 @@
+"""``floorwatch dashboard``: run the wall dashboard alone against a running Redis.
+
+    floorwatch dashboard --redis redis://127.0.0.1:6379/0 [--http-port 8080] [--host 0.0.0.0]
+                         [--redis-prefix fw:] [--tokens-file FILE] [--config config/floor.yaml]
+
+Tokens come from ``--tokens-file`` (its ``tokens:`` section) or
+``FLOORWATCH_TOKENS``; with neither, fresh ones are made and the wall's URL is
+printed once on the terminal (or, when stdout is not one, written to a private file
+whose path is logged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``dashboard`` subcommand to floorwatch's parser."""
+    d = subparsers.add_parser("dashboard", help="serve the wall dashboard from a running Redis")
+    d.add_argument("--redis", required=True, help="redis://host:port/db the workers publish to")
+    d.add_argument("--redis-prefix", help="key prefix (default FLOORWATCH_REDIS_PREFIX or fw:)")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--http-port", type=int, default=8080)
+    d.add_argument("--tokens-file", help="YAML with a tokens: section (default: FLOORWATCH_TOKENS)")
+    d.add_argument("--config", help="floor YAML for thresholds (default config/floor.yaml)")
+    d.add_argument("--client-queue", type=int, default=64,
+                   help="messages queued per wall before it is sent a full snapshot instead (default 64)")
+    d.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    d.set_defaults(func=cmd_dashboard)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from dashboard.app import serve
+    from dashboard.auth import TokenConfigError, load_tokens_file, tokens_from_env
+    from stream.config import ConfigError, load_config
+
+    try:
+        tokens = load_tokens_file(args.tokens_file) if args.tokens_file else tokens_from_env()
+        config = load_config(args.config)
+    except (TokenConfigError, ConfigError) as exc:
+        print(f"floorwatch dashboard: {exc}", file=sys.stderr)
+        return 2
+    serve(args.redis, args.host, args.http_port, prefix=args.redis_prefix, tokens=tokens or None,
+          config=config, log_level=args.log_level, client_queue=args.client_queue)
+    return 0

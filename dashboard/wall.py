@@ -1,0 +1,191 @@
+"""What the wall is allowed to see: a whitelist projection of a site's snapshot.
+
+The worker's snapshot carries more than a wall needs (health counters, per
+agent queues and occupancy, and whatever a future version adds). The page gets
+only the fields listed here, so a field that should never reach a screen on
+the floor — a caller number above all — cannot leak by being added upstream:
+it is simply not copied. Agents are keyed by the label the core gives them
+(display name or work number, as the site's config says), not by their id.
+
+Also here: the thresholds the page colours with (from the floor config) and a
+per-site ring of the last hour's points for the sparklines.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Iterable, Optional
+
+from stream.config import FloorConfig
+
+# The figures of a window the wall shows (metrics.md names).
+_FIGURES = ("offered", "answered", "abandoned", "sl_pct", "abandon_pct", "asa_s")
+_QUEUE_NOW = ("waiting", "longest_wait_s", "vip_waiting", "longest_vip_wait_s", "sl_t_s", "sl_target_pct")
+_AGENT_STATES = ("ready", "busy", "wrap_up", "not_ready", "logged_in")
+_STATES = {"ready", "busy", "wrap_up", "not_ready", "logged_out"}
+
+HISTORY_STEP_MS = 10_000  # one sparkline point per 10 s of event time
+HISTORY_SPAN_MS = 3_600_000  # the last hour
+
+
+def _num(v: Any) -> Optional[float]:
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _str(v: Any, limit: int = 64) -> Optional[str]:
+    return v[:limit] if isinstance(v, str) else None
+
+
+def _labels(v: Any, fallback: str) -> dict[str, str]:
+    v = v if isinstance(v, dict) else {}
+    en = _str(v.get("en")) or fallback
+    return {"en": en, "zh": _str(v.get("zh")) or _str(v.get("zh-CN")) or en}
+
+
+def _figures(w: Any) -> dict[str, Optional[float]]:
+    w = w if isinstance(w, dict) else {}
+    return {k: _num(w.get(k)) for k in _FIGURES}
+
+
+def _agent_counts(a: Any) -> dict[str, Any]:
+    a = a if isinstance(a, dict) else {}
+    reasons = a.get("not_ready_reasons") if isinstance(a.get("not_ready_reasons"), dict) else {}
+    out: dict[str, Any] = {k: int(_num(a.get(k)) or 0) for k in _AGENT_STATES}
+    out["not_ready_reasons"] = {str(r)[:32]: int(_num(n) or 0) for r, n in reasons.items()}
+    return out
+
+
+def _queue(q: Any, name: str) -> dict[str, Any]:
+    q = q if isinstance(q, dict) else {}
+    sliding = q.get("sliding") if isinstance(q.get("sliding"), dict) else {}
+    out: dict[str, Any] = {"name": _labels(q.get("name"), name)}
+    out.update({k: _num(q.get(k)) for k in _QUEUE_NOW})
+    out["agents"] = _agent_counts(q.get("agents"))
+    out["day"] = _figures(q.get("day"))
+    out["m15"] = _figures(sliding.get("15m"))
+    return out
+
+
+def thresholds_for(config: Optional[FloorConfig], site: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """queue -> figure -> {warn, alarm, higher_is_worse} from the floor config."""
+    if config is None or site not in config.sites:
+        return {}
+    return {
+        q: {f: {"warn": t.warn, "alarm": t.alarm, "higher_is_worse": t.higher_is_worse} for f, t in qc.thresholds.items()}
+        for q, qc in config.sites[site].queues.items()
+        if qc.thresholds
+    }
+
+
+def project(snap: dict, config: Optional[FloorConfig] = None) -> dict[str, Any]:
+    """The wall's view of one site's snapshot: only whitelisted fields, nothing else."""
+    site = str(snap.get("site", ""))
+    queues = snap.get("queues") if isinstance(snap.get("queues"), dict) else {}
+    agents = snap.get("agents") if isinstance(snap.get("agents"), dict) else {}
+    rows: dict[str, dict[str, Any]] = {}
+    for aid, r in agents.items():
+        if not isinstance(r, dict) or r.get("state") not in _STATES or r.get("state") == "logged_out":
+            continue
+        label = _str(r.get("label")) or str(aid)[:64]
+        rows[label] = {
+            "state": r["state"],
+            "reason": _str(r.get("reason"), 32),
+            # Only ``since``: the page derives time in state from the site's clock, so an
+            # update does not carry a changed number for every agent on the floor.
+            "since": _num(r.get("since")),
+            "counter": _str(r.get("counter"), 16),
+        }
+    total = snap.get("total") if isinstance(snap.get("total"), dict) else {}
+    view: dict[str, Any] = {
+        "site": site,
+        "name": _labels(snap.get("name"), site),
+        "kind": "hall" if snap.get("kind") == "hall" else "hotline",
+        "region": _str(snap.get("region")),
+        "clock": _num(snap.get("clock")),
+        "clock_local": _str(snap.get("clock_local"), 40),
+        "date": _str(snap.get("date"), 10),
+        "queues": {str(q)[:64]: _queue(v, str(q)) for q, v in queues.items()},
+        "total": _queue({**total, "name": snap.get("name")}, site),
+        "agents": dict(sorted(rows.items())),
+        "thresholds": thresholds_for(config, site),
+    }
+    counters = snap.get("counters")
+    if isinstance(counters, dict):
+        by = counters.get("by_counter") if isinstance(counters.get("by_counter"), dict) else {}
+        view["counters"] = {
+            "configured": int(_num(counters.get("configured")) or 0),
+            "open": int(_num(counters.get("open")) or 0),
+            "by_counter": {str(c)[:16]: {"open": bool(r.get("open"))} for c, r in by.items() if isinstance(r, dict)},
+        }
+    return view
+
+
+def history_point(view: dict[str, Any]) -> Optional[list]:
+    """``[clock, {queue: [waiting, sl_pct_15m]}]`` for the sparklines, or None without a clock."""
+    clock = view.get("clock")
+    if not clock:
+        return None
+    return [clock, {q: [v.get("waiting"), v["m15"].get("sl_pct")] for q, v in view["queues"].items()}]
+
+
+class History:
+    """The last hour of one site's points, one per ``HISTORY_STEP_MS`` of event time.
+
+    Event time, not wall time: a replay at 60x fills an hour in a minute and
+    the sparkline still shows one hour of the floor.
+    """
+
+    def __init__(self, step_ms: int = HISTORY_STEP_MS, span_ms: int = HISTORY_SPAN_MS) -> None:
+        self.step_ms = step_ms
+        self.span_ms = span_ms
+        self.points: deque[list] = deque(maxlen=span_ms // step_ms + 2)
+
+    def add(self, view: dict[str, Any]) -> None:
+        p = history_point(view)
+        if p is None:
+            return
+        if self.points and p[0] < self.points[-1][0]:
+            # The clock went back (a rebuilt worker, a new replay): start over.
+            self.points.clear()
+        if self.points and p[0] // self.step_ms == self.points[-1][0] // self.step_ms:
+            # Same step: the latest figures of the step stand for it (the page does the same).
+            self.points[-1] = p
+            return
+        self.points.append(p)
+        while self.points and p[0] - self.points[0][0] > self.span_ms:
+            self.points.popleft()
+
+    def as_list(self) -> list[list]:
+        return list(self.points)
+
+
+def apply_in_place(doc: dict, ops: Iterable[dict]) -> dict:
+    """Apply ``stream.delta.diff`` output to ``doc`` without copying it (we own ``doc``).
+
+    ``stream.delta.apply_patch`` deep-copies the whole snapshot on every patch;
+    the dashboard applies every patch of every site, so it edits in place.
+    Returns the (possibly replaced) document.
+    """
+    for op in ops:
+        path = op["path"]
+        if path == "":
+            doc = op["value"]
+            continue
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+        parent: Any = doc
+        for p in parts[:-1]:
+            parent = parent[int(p)] if isinstance(parent, list) else parent[p]
+        last = parts[-1]
+        if isinstance(parent, list):
+            idx = len(parent) if last == "-" else int(last)
+            if op["op"] == "remove":
+                del parent[idx]
+            elif op["op"] == "add":
+                parent.insert(idx, op["value"])
+            else:
+                parent[idx] = op["value"]
+        elif op["op"] == "remove":
+            parent.pop(last, None)
+        else:
+            parent[last] = op["value"]
+    return doc
