@@ -25,11 +25,12 @@ from stream import embedded
 from stream.worker import ALERTS_TOPIC, DEFAULT_PARTITIONS, EVENTS_TOPIC, REJECTED_TOPIC
 
 
-def spawn(cmd: list[str], log_path: Optional[str] = None) -> subprocess.Popen:
+def spawn(cmd: list[str], log_path: Optional[str] = None, env: Optional[dict] = None) -> subprocess.Popen:
     """A child in its own session that the kernel kills if we die."""
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     return subprocess.Popen(
         cmd,
+        env=env,
         stdout=out,
         stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL,
         start_new_session=True,
@@ -118,9 +119,23 @@ class Stack:
             args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port)]
             if self.config:
                 args += ["--config", self.config]
-            self.children.append(spawn(self._cli(*args), self._log("dashboard")))
+            self.tokens = self._tokens()
+            env = dict(os.environ, FLOORWATCH_TOKENS=",".join(f"{p.role}:{t}" for t, p in self.tokens.items()))
+            self.children.append(spawn(self._cli(*args), self._log("dashboard"), env=env))
             self.dashboard_url = f"http://127.0.0.1:{port}/"
         return self
+
+    @staticmethod
+    def _tokens() -> dict:
+        """The configured tokens (FLOORWATCH_TOKENS), else fresh ones for this run only."""
+        from dashboard.auth import generate_tokens, tokens_from_env
+
+        return tokens_from_env() or generate_tokens()
+
+    def token(self, role: str) -> Optional[str]:
+        from dashboard.auth import token_for
+
+        return token_for(getattr(self, "tokens", {}), role)
 
     def create_topics(self) -> None:
         asyncio.run(
@@ -179,9 +194,10 @@ def run_stack(args) -> int:
         stack.start()
         print(f"floorwatch: Kafka {stack.kafka_url}  Redis {stack.redis_url}  logs {stack.log_dir}", file=sys.stderr)
         if stack.dashboard_url:
-            token = _wall_token()
-            url = stack.dashboard_url + (f"?token={token}" if token else "")
-            print(f"floorwatch: the wall is at {url}", flush=True)
+            # Tokens go to the operator's terminal only, never to a log file.
+            print(f"floorwatch: the wall is at {stack.dashboard_url}?token={stack.token('wall')}", flush=True)
+            if stack.token("supervisor"):
+                print(f"floorwatch: supervisor token (to acknowledge alerts): {stack.token('supervisor')}", flush=True)
         else:
             print("floorwatch: no dashboard package; showing the live figures here", file=sys.stderr)
         events = _source_events(args, cfg)
@@ -214,15 +230,6 @@ def run_stack(args) -> int:
         stack.stop()
         print("floorwatch: stopped", file=sys.stderr)
     return 0
-
-
-def _wall_token() -> Optional[str]:
-    """The wall role's token, if tokens are configured (for the printed URL)."""
-    try:
-        from dashboard.auth import wall_token  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return wall_token()
 
 
 async def _terminal_view(redis_url: str, lang: str, stop: asyncio.Event) -> None:

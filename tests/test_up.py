@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
@@ -46,6 +47,15 @@ def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
+        # The wall's URL (with its token) is printed first; the page answers on it.
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if "the wall is at" in line:
+                url = line.rsplit(" ", 1)[1].strip()
+        assert url and url.startswith(f"http://127.0.0.1:{hport}/?token=")
+        token = url.split("token=", 1)[1]
         r = redis.Redis(port=rport)
         snap = None
         deadline = time.monotonic() + 90
@@ -64,6 +74,10 @@ def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
         first = snap["clock"]
         time.sleep(3)
         assert json.loads(r.get("fw:snap:gd-hotline"))["clock"] > first
+        api = f"http://127.0.0.1:{hport}/api/snapshot?site=gd-hotline"
+        assert httpx.get(api).status_code == 401
+        got = httpx.get(api, headers={"Authorization": f"Bearer {token}"})
+        assert got.status_code == 200 and "gd-hotline" in got.text
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
