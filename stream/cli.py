@@ -238,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("schema", help="print the event JSON Schema")
     sc.set_defaults(func=cmd_schema)
+
+    from stream.delivery.cli import register as register_deliver
+
+    register_deliver(sub)
     return p
 
 

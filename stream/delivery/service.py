@@ -1,0 +1,465 @@
+"""The delivery service: from ``fw:alerts:log`` to messages, escalation and acknowledgements.
+
+Three loops share one :class:`DeliveryService`:
+
+* **consume** - ``XREADGROUP`` on ``alerts:log`` (group ``delivery``). Entries
+  this consumer held when it stopped are re-read first, entries a dead
+  consumer held for ``reclaim_idle_s`` are taken over with ``XAUTOCLAIM``,
+  then new ones. An entry is ``XACK``-ed only after every message it caused is
+  finished (sent, failed for good, or suppressed), so a crash re-reads it.
+* **tick** - every ``tick_s``: escalation deadlines that passed and
+  acknowledgements that the pub/sub listener may have missed.
+* **acks** - the ``acks:ch`` channel, so an acknowledgement stops the ladder
+  and acknowledges the pager at once.
+
+Each message is claimed in the ledger before it is sent (see ``ledger``), so
+a change read twice - the worker re-emitted it, or this service crashed before
+``XACK`` - still gives one message per recipient, channel and state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+from collections import defaultdict
+from typing import Any
+
+import aiohttp
+
+from stream.delivery import config as C
+from stream.delivery.channels import Outbound, Sender, build_senders
+from stream.delivery.clock import Clock, SystemClock
+from stream.delivery.config import DeliveryConfig, load_delivery_config
+from stream.delivery.http import DeliveryError
+from stream.delivery.ledger import Ledger
+from stream.delivery.limits import RateLimiter, quiet_blocks
+from stream.delivery.privacy import install_redaction, log, mask_address, redact
+from stream.delivery.retry import with_retries
+from stream.keys import Keys
+
+__all__ = ["DeliveryService", "run_delivery"]
+
+STATES = ("raised", "repeated", "resolved")
+
+
+class DeliveryService:
+    """Delivers AlertChanges for one floorwatch prefix."""
+
+    def __init__(
+        self,
+        redis: Any,
+        cfg: DeliveryConfig,
+        *,
+        prefix: str = "fw:",
+        clock: Clock | None = None,
+        session: aiohttp.ClientSession | None = None,
+        senders: dict[str, Sender] | None = None,
+        consumer: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.r = redis
+        self.cfg = cfg
+        self.k = Keys(prefix)
+        self.clock = clock or SystemClock()
+        self.settings = cfg.settings
+        self.ledger = Ledger(
+            redis,
+            self.k,
+            ttl_ms=int(cfg.settings.record_ttl_days * 86_400_000),
+            log_maxlen=cfg.settings.delivery_log_maxlen,
+        )
+        self.session = session
+        self.senders = senders if senders is not None else (build_senders(cfg, session) if session else {})
+        # A stable name, so a restarted runner re-reads the entries it held.
+        self.consumer = consumer or cfg.settings.consumer or f"{socket.gethostname()}"
+        self.owner = f"{self.consumer}:{os.getpid()}:{id(self):x}"
+        self.rng = rng or random.Random()
+        self.limiter = RateLimiter()
+        self.secrets = cfg.secrets()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        install_redaction(self.secrets)
+
+    # ------------------------------------------------------------ the stream
+
+    async def setup(self) -> None:
+        """Create the consumer group (from the start of the stream) if it is missing."""
+        try:
+            await self.r.xgroup_create(self.k.alerts_log, self.settings.group, id="0", mkstream=True)
+        except Exception as exc:  # redis.ResponseError BUSYGROUP: it exists, fine
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def recover(self) -> int:
+        """Process what this consumer held, then what dead consumers held; returns entries handled."""
+        n = 0
+        while True:
+            resp = await self.r.xreadgroup(
+                self.settings.group, self.consumer, {self.k.alerts_log: "0"}, count=100
+            )
+            entries = resp[0][1] if resp else []
+            if not entries:
+                break
+            for entry_id, fields in entries:
+                await self.handle_entry(entry_id, fields)
+                n += 1
+        return n + await self.reclaim()
+
+    async def reclaim(self) -> int:
+        """Take over entries other consumers held longer than ``reclaim_idle_s`` (they crashed)."""
+        n = 0
+        start = "0-0"
+        while True:
+            resp = await self.r.xautoclaim(
+                self.k.alerts_log, self.settings.group, self.consumer,
+                min_idle_time=int(self.settings.reclaim_idle_s * 1000), start_id=start, count=100,
+            )  # fmt: skip
+            start, entries = resp[0], resp[1]
+            for entry_id, fields in entries:
+                await self.handle_entry(entry_id, fields)
+                n += 1
+            if start in ("0-0", b"0-0") or not entries:
+                return n
+
+    async def consume_once(self, block_ms: int = 1000) -> int:
+        """Read and handle new entries (waiting up to ``block_ms``)."""
+        resp = await self.r.xreadgroup(
+            self.settings.group, self.consumer, {self.k.alerts_log: ">"}, count=50, block=block_ms
+        )
+        n = 0
+        for _stream, entries in resp or []:
+            for entry_id, fields in entries:
+                await self.handle_entry(entry_id, fields)
+                n += 1
+        return n
+
+    async def handle_entry(self, entry_id: str, fields: dict | None) -> None:
+        """Handle one stream entry, then XACK it."""
+        change = None
+        try:
+            change = json.loads((fields or {}).get("change", ""))
+            if not isinstance(change, dict) or not change.get("id") or change.get("state") not in STATES:
+                raise ValueError("not an AlertChange")
+        except ValueError:
+            # A poison entry would block the group forever; log it and move on.
+            log.warning("alerts log entry %s is not an AlertChange; skipped", entry_id)
+            change = None
+        if change is not None:
+            entry_ms = int(str(entry_id).split("-", 1)[0])
+            age_min = (self.clock.now_ms() - entry_ms) / 60_000
+            if age_min > self.settings.max_age_min:
+                log.info("alert %s (%s) is %.0f min old; not delivered", change["id"], change["state"], age_min)
+            else:
+                await self.handle_change(change)
+        await self.r.xack(self.k.alerts_log, self.settings.group, entry_id)
+
+    async def handle_change(self, change: dict) -> None:
+        async with self._locks[change["id"]]:
+            state = change["state"]
+            if state == "raised":
+                await self._on_raised(change)
+            elif state == "repeated":
+                await self._on_repeated(change)
+            else:
+                await self._on_resolved(change)
+
+    # ------------------------------------------------------------ alert states
+
+    async def _on_raised(self, change: dict) -> None:
+        aid = change["id"]
+        route = self.cfg.route_for(change)
+        if route is None:
+            log.info("alert %s matches no route; not delivered", aid)
+            return
+        now = self.clock.now_ms()
+        rec = {"route": route.name, "level": 0, "started_ms": now, "status": "open", "change": change}
+        if not await self.ledger.esc_create(aid, rec):
+            rec = await self.ledger.esc_get(aid) or rec
+            if rec.get("status") != "open":
+                return  # re-emitted raise of an alert already resolved or acked
+            route = self.cfg.route_named(rec["route"]) or route
+        else:
+            await self.r.sadd(self.ledger.open, aid)
+            await self.ledger.schedule(aid, self._next_due(route, rec, 0))
+        await self.deliver(change, "raised", 0, route.levels[0].notify)
+
+    async def _on_repeated(self, change: dict) -> None:
+        rec = await self.ledger.esc_get(change["id"])
+        if rec is None:
+            # First news of this alert (delivery started after the raise): the
+            # alert is live and nobody here was told, so treat it as the raise.
+            await self._on_raised(change)
+            return
+        if rec.get("status") != "open":
+            return
+        rec["change"] = change  # the ladder's messages carry the latest figures
+        await self.ledger.esc_put(change["id"], rec)
+        route = self.cfg.route_named(rec["route"])
+        if route is not None and route.notify_repeated:
+            await self.deliver(change, "repeated", 0, route.levels[0].notify)
+
+    async def _on_resolved(self, change: dict) -> None:
+        aid = change["id"]
+        rec = await self.ledger.esc_get(aid) or {"route": "", "level": 0, "started_ms": self.clock.now_ms()}
+        rec["status"] = "resolved"
+        rec["change"] = change
+        await self.ledger.esc_put(aid, rec)
+        await self.ledger.schedule(aid, None)
+        await self.r.srem(self.ledger.open, aid)
+        targets = [C.Notify(to=to, via=via) for to, via in await self.ledger.notified(aid)]
+        await self.deliver(change, "resolved", int(rec.get("level", 0)), targets)
+
+    async def on_ack(self, alert_id: str, by: str | None = None) -> None:
+        """An acknowledgement: stop escalating, acknowledge the pager incidents."""
+        async with self._locks[alert_id]:
+            rec = await self.ledger.esc_get(alert_id)
+            if rec is None or rec.get("status") != "open":
+                return
+            rec["status"] = "acked"
+            rec["acked_by"] = by
+            await self.ledger.esc_put(alert_id, rec)
+            await self.ledger.schedule(alert_id, None)
+            await self.r.srem(self.ledger.open, alert_id)
+            log.info("alert %s acknowledged; escalation stopped", alert_id)
+            targets = [
+                C.Notify(to=to, via=via)
+                for to, via in await self.ledger.notified(alert_id)
+                if via in self.cfg.channels and C.channel_type(self.cfg.channels[via]) == "pagerduty"
+            ]
+            await self.deliver(rec["change"], "acked", int(rec.get("level", 0)), targets)
+
+    # ------------------------------------------------------------ escalation
+
+    @staticmethod
+    def _next_due(route: C.Route, rec: dict, level: int) -> int | None:
+        if level + 1 >= len(route.levels):
+            return None
+        return int(rec["started_ms"] + route.levels[level + 1].after_min * 60_000)
+
+    async def tick(self) -> None:
+        """Apply acknowledgements, then escalate alerts whose deadline passed."""
+        open_ids = sorted(await self.r.smembers(self.ledger.open))
+        if open_ids:
+            acks = await self.r.hmget(self.k.acks, open_ids)
+            for aid, ack in zip(open_ids, acks):
+                if ack is not None:
+                    by = None
+                    try:
+                        by = json.loads(ack).get("by")
+                    except (ValueError, AttributeError):
+                        pass
+                    await self.on_ack(aid, by)
+        for aid in await self.ledger.due_ids(self.clock.now_ms()):
+            await self._escalate(aid)
+
+    async def _escalate(self, aid: str) -> None:
+        async with self._locks[aid]:
+            rec = await self.ledger.esc_get(aid)
+            route = self.cfg.route_named(rec["route"]) if rec else None
+            if rec is None or rec.get("status") != "open" or route is None:
+                await self.ledger.schedule(aid, None)
+                return
+            # The ack check again, under the lock: no page after an ack.
+            if await self.r.hexists(self.k.acks, aid):
+                return  # the next tick's ack pass closes it
+            level = int(rec["level"]) + 1
+            if level >= len(route.levels):
+                await self.ledger.schedule(aid, None)
+                return
+            # Send first, then record the level: a crash in between re-sends,
+            # and the ledger turns that into no second message.
+            await self.deliver(rec["change"], "raised", level, route.levels[level].notify)
+            rec["level"] = level
+            await self.ledger.esc_put(aid, rec)
+            await self.ledger.schedule(aid, self._next_due(route, rec, level))
+
+    # ------------------------------------------------------------ sending
+
+    async def deliver(self, change: dict, kind: str, level: int, targets: list[C.Notify]) -> list[str]:
+        """Send ``kind`` of ``change`` to each target once; returns each target's outcome."""
+        seen: set[tuple[str, str]] = set()
+        unique = []
+        for t in targets:
+            if (t.to, t.via) not in seen:
+                seen.add((t.to, t.via))
+                unique.append(t)
+        return list(await asyncio.gather(*(self._deliver_one(change, kind, level, t) for t in unique)))
+
+    async def _deliver_one(self, change: dict, kind: str, level: int, t: C.Notify) -> str:
+        aid = change["id"]
+        recipient = self.cfg.recipients.get(t.to)
+        channel_cfg = self.cfg.channels.get(t.via)
+        sender = self.senders.get(t.via)
+        if recipient is None or channel_cfg is None or sender is None:
+            log.warning("alert %s: recipient %s or channel %s no longer configured", aid, t.to, t.via)
+            return "unknown"
+        ctype = C.channel_type(channel_cfg)
+        # 'repeated' may happen many times for one alert: each is its own change.
+        state_key = f"repeated@{change.get('at_ms')}" if kind == "repeated" else kind
+        key = self.ledger.record_key(aid, state_key, t.to, t.via)
+        won, prev = await self.ledger.claim(
+            key, now_ms=self.clock.now_ms(), lease_ms=int(self.settings.lease_s * 1000), owner=self.owner
+        )
+        if not won:
+            return f"duplicate:{(prev or {}).get('status')}"
+        addr_kind = C.CHANNEL_ADDRESS[ctype]
+        entry = {
+            "alert_id": aid,
+            "state": kind,
+            "level": level,
+            "channel": t.via,
+            "recipient": t.to,
+            "to": mask_address(addr_kind, getattr(recipient, addr_kind) if addr_kind else None),
+        }
+        now = self.clock.now_ms()
+        severity = str(change.get("severity", ""))
+        if quiet_blocks(recipient.quiet_hours, recipient.timezone, severity, now):
+            return await self._finish(key, entry, "quiet_hours", 0, f"quiet hours of {t.to}; {severity} does not bypass")
+        # Resolves and pager acks close what the person already has; never drop them.
+        if kind not in ("resolved", "acked") and not self.limiter.allow(t.to, recipient.rate_limit, now):
+            return await self._finish(key, entry, "rate_limited", 0, f"rate limit of {t.to} reached")
+        attempts = 0
+
+        def count(n: int) -> None:
+            nonlocal attempts
+            attempts = n
+
+        out = Outbound(change=change, kind=kind, recipient_id=t.to, recipient=recipient, level=level)
+        r = self.cfg.retry
+        try:
+            await with_retries(
+                lambda: sender.send(out), attempts=r.attempts, base_s=r.base_s, max_s=r.max_s,
+                rng=self.rng, on_attempt=count,
+            )  # fmt: skip
+        except DeliveryError as exc:
+            return await self._finish(key, entry, "failed", attempts, str(exc))
+        except asyncio.CancelledError:
+            raise  # a stop or crash: the claim stays pending and is retried after its lease
+        except Exception as exc:  # a bug in a sender must not stop the floor's alerts
+            log.exception("alert %s: sender %s crashed", aid, t.via)
+            return await self._finish(key, entry, "failed", attempts, f"internal error: {type(exc).__name__}")
+        if kind in ("raised", "repeated"):
+            await self.ledger.add_notified(aid, t.to, t.via)
+        return await self._finish(key, entry, "sent", attempts, "")
+
+    async def _finish(self, key: str, entry: dict, status: str, attempts: int, error: str) -> str:
+        error = redact(error, self.secrets)
+        now = self.clock.now_ms()
+        record_status = {"sent": "sent", "failed": "failed"}.get(status, "suppressed")
+        await self.ledger.finish(key, record_status, now_ms=now, attempts=attempts, error=error)
+        await self.ledger.log({"at_ms": now, **entry, "status": status, "attempts": attempts, "error": error})
+        level = log.warning if status in ("failed", "rate_limited") else log.info
+        level(
+            "alert %s %s -> %s via %s (%s): %s%s",
+            entry["alert_id"], entry["state"], entry["recipient"], entry["channel"], entry["to"] or "-",
+            status, f" after {attempts} attempt(s): {error}" if status == "failed" else (f": {error}" if error else ""),
+        )  # fmt: skip
+        return status
+
+    # ------------------------------------------------------------ loops
+
+    async def _consume_loop(self, stop: asyncio.Event) -> None:
+        last_reclaim = 0.0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            try:
+                await self.consume_once(block_ms=int(min(1.0, self.settings.tick_s) * 1000))
+                if loop.time() - last_reclaim >= max(self.settings.tick_s, self.settings.reclaim_idle_s / 2):
+                    last_reclaim = loop.time()
+                    await self.reclaim()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("consuming %s failed: %s; retrying", self.k.alerts_log, exc)
+                await _sleep_or_stop(stop, 1.0)
+
+    async def _tick_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("escalation tick failed: %s", exc)
+            await _sleep_or_stop(stop, self.settings.tick_s)
+
+    async def _ack_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            pubsub = self.r.pubsub()
+            try:
+                await pubsub.subscribe(self.k.acks_ch)
+                while not stop.is_set():
+                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                    if msg is None:
+                        continue
+                    try:
+                        data = json.loads(msg["data"])
+                        aid = data["id"]
+                    except (ValueError, KeyError, TypeError):
+                        log.warning("unreadable acknowledgement on %s", self.k.acks_ch)
+                        continue
+                    await self.on_ack(aid, data.get("by"))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # The tick's poll of the acks hash covers the gap.
+                log.error("ack listener failed: %s; resubscribing", exc)
+                await _sleep_or_stop(stop, 1.0)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    pass
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set (cancelling this task is a crash: nothing is finished or acked)."""
+        await self.setup()
+        await self.recover()
+        tasks = [
+            asyncio.create_task(self._consume_loop(stop), name="delivery-consume"),
+            asyncio.create_task(self._tick_loop(stop), name="delivery-tick"),
+            asyncio.create_task(self._ack_loop(stop), name="delivery-acks"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
+async def run_delivery(
+    redis_url: str,
+    config_path: str | None,
+    prefix: str = "fw:",
+    stop: asyncio.Event | None = None,
+    *,
+    config: DeliveryConfig | None = None,
+    clock: Clock | None = None,
+    consumer: str | None = None,
+) -> None:
+    """Deliver the alerts of the floorwatch at ``redis_url`` until ``stop`` is set (forever without one).
+
+    ``config`` (already loaded) wins over ``config_path``; ``clock`` is the
+    wall clock for deadlines and leases (tests pass a ManualClock).
+    """
+    import redis.asyncio as aioredis
+
+    cfg = config if config is not None else load_delivery_config(config_path)
+    stop = stop or asyncio.Event()
+    r = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        async with aiohttp.ClientSession() as session:
+            svc = DeliveryService(r, cfg, prefix=prefix, clock=clock, session=session, consumer=consumer)
+            await svc.run(stop)
+    finally:
+        await r.aclose()
