@@ -28,16 +28,17 @@ class TokenBucket:
 
     def __init__(self, limit: RateLimit, now_ms: int) -> None:
         self.capacity = float(limit.burst)
-        self.rate_per_ms = limit.per_hour / 3_600_000
+        self.per_hour = limit.per_hour
         self.tokens = self.capacity
         self.at_ms = now_ms
 
     def take(self, now_ms: int) -> bool:
         """Take one token if there is one."""
         elapsed = max(0, now_ms - self.at_ms)  # a clock stepping back refills nothing
-        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate_per_ms)
+        # Multiply before dividing: an hour at 1/hour must give exactly 1 token.
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.per_hour / 3_600_000)
         self.at_ms = now_ms
-        if self.tokens >= 1.0:
+        if self.tokens >= 1.0 - 1e-9:
             self.tokens -= 1.0
             return True
         return False
