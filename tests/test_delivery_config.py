@@ -139,3 +139,11 @@ async def test_cli_with_the_default_config_writes_the_delivery_log(r, redis_serv
     assert (entry["channel"], entry["recipient"], entry["status"]) == ("log", "floor-manager-gd", "sent")
     assert proc.returncode == 0, err
     assert "8613811112222" not in err and "log channel" in err
+
+
+def test_cli_reports_an_unreachable_redis_without_its_password() -> None:
+    from stream.embedded import free_port
+
+    res = _cli("--redis", f"redis://:s3cret-pw@127.0.0.1:{free_port()}/0")
+    assert res.returncode == 1
+    assert "cannot reach Redis at redis://***@127.0.0.1:" in res.stderr and "s3cret-pw" not in res.stderr

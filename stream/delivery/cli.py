@@ -2,7 +2,7 @@
 
     floorwatch deliver --redis redis://127.0.0.1:6379/0 [--config config/delivery.yaml] [--prefix fw:]
 
-Exit codes: 0 stopped (Ctrl-C / SIGTERM), 2 bad configuration.
+Exit codes: 0 stopped (Ctrl-C / SIGTERM), 1 Redis unreachable, 2 bad configuration.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import sys
 
@@ -53,5 +54,19 @@ def cmd_deliver(args: argparse.Namespace) -> int:
             loop.call_later(args.for_seconds, stop.set)
         await run_delivery(args.redis, None, prefix, stop, config=cfg)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (OSError, ConnectionError) as exc:
+        print(f"floorwatch deliver: cannot reach Redis at {_safe_url(args.redis)}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # redis.exceptions.ConnectionError is not an OSError
+        if type(exc).__module__.startswith("redis"):
+            print(f"floorwatch deliver: cannot reach Redis at {_safe_url(args.redis)}: {exc}", file=sys.stderr)
+            return 1
+        raise
     return 0
+
+
+def _safe_url(url: str) -> str:
+    """The Redis URL without its password."""
+    return re.sub(r"//[^@/]*@", "//***@", url)
