@@ -340,3 +340,49 @@ async def test_prefix_is_honoured(r, http, session) -> None:
     await svc.consume_once(block_ms=100)
     assert len(http.requests) == 1
     assert await r.xlen("floor2:delivery:log") == 1 and await r.exists("fw:delivery:log") == 0
+
+
+async def test_immediate_restart_waits_for_the_dead_senders_lease_then_sends_once(r, http, session) -> None:
+    # Same consumer name, restarted at once: the duty manager's claim is still
+    # within its lease, so it is neither sent twice nor acked and forgotten.
+    cfg = base_config(http.url, routes=TWO_SMS)
+    clock = now_clock()
+    http.match = lambda q: q.form.get("To") == DUTY_PHONE
+    http.hang_next(1)
+    a = make_service(r, session, cfg, clock=clock, consumer="runner-a")
+    task_a = asyncio.create_task(a.run(asyncio.Event()))
+    await xadd_change(r, change("raised"))
+    await wait_for(lambda: http.hanging == 1, what="runner A mid-send")
+    task_a.cancel()
+    await asyncio.gather(task_a, return_exceptions=True)
+
+    b = make_service(r, session, cfg, clock=clock, consumer="runner-a")
+    stop = asyncio.Event()
+    task_b = asyncio.create_task(b.run(stop))
+    try:
+        await asyncio.sleep(0.6)  # three reclaim rounds (reclaim_idle_s 0.2)
+        assert sms_to(http, DUTY_PHONE) == [] and await pending_count(r) == 1
+        clock.advance(s=cfg["settings"]["lease_s"] + 1)
+        await wait_for(lambda: len(sms_to(http, DUTY_PHONE)) == 1, what="duty SMS after the lease")
+        await wait_for(lambda: _no_pending(r), what="entry acked")
+    finally:
+        stop.set()
+        await task_b
+    assert len(sms_to(http, FLOOR_PHONE)) == 1 and len(sms_to(http, DUTY_PHONE)) == 1
+
+
+async def test_escalation_waits_for_an_in_flight_claim_instead_of_skipping_the_level(r, http, session) -> None:
+    clock = now_clock()
+    svc = make_service(r, session, base_config(http.url), clock=clock)
+    ch = change("raised")
+    await svc.handle_change(ch)
+    # A sender that died while paging the duty manager left its claim behind.
+    clock.advance(minutes=5)
+    key = svc.ledger.record_key(ch["id"], "raised", "duty", "pager")
+    await svc.ledger.claim(key, now_ms=clock.now_ms(), lease_ms=60_000, owner="dead")
+    await svc.tick()
+    assert pd_events(http) == []
+    clock.advance(s=61)
+    await svc.tick()
+    assert pd_events(http) == [("trigger", "gd-hotline/vip/longest_wait")]
+    assert (await svc.ledger.esc_get(ch["id"]))["level"] == 1

@@ -235,7 +235,7 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     consumer: Union[Name, None] = None
     # A claim still 'pending' after this long is taken to be a crashed sender
     # and is sent again; keep it above the longest send with all retries.
-    lease_s: Annotated[float, Meta(gt=0, le=86_400)] = 300.0
+    lease_s: Annotated[float, Meta(gt=0, le=86_400)] = 120.0
     # Stream entries another consumer has held this long are re-claimed.
     reclaim_idle_s: Annotated[float, Meta(ge=0, le=86_400)] = 60.0
     # Changes older than this (by their stream id) are logged, not sent: a new

@@ -43,6 +43,8 @@ from stream.keys import Keys
 __all__ = ["DeliveryService", "run_delivery"]
 
 STATES = ("raised", "repeated", "resolved")
+# The outcome of a message someone else has claimed and not finished.
+IN_FLIGHT = "in_flight"
 
 
 class DeliveryService:
@@ -95,9 +97,12 @@ class DeliveryService:
     async def recover(self) -> int:
         """Process what this consumer held, then what dead consumers held; returns entries handled."""
         n = 0
+        after = "0"
         while True:
+            # Our own pending entries, walked once with a cursor: entries left
+            # pending (a message still in flight) must not be re-read forever.
             resp = await self.r.xreadgroup(
-                self.settings.group, self.consumer, {self.k.alerts_log: "0"}, count=100
+                self.settings.group, self.consumer, {self.k.alerts_log: after}, count=100
             )
             entries = resp[0][1] if resp else []
             if not entries:
@@ -105,6 +110,7 @@ class DeliveryService:
             for entry_id, fields in entries:
                 await self.handle_entry(entry_id, fields)
                 n += 1
+                after = entry_id
         return n + await self.reclaim()
 
     async def reclaim(self) -> int:
@@ -135,8 +141,15 @@ class DeliveryService:
                 n += 1
         return n
 
-    async def handle_entry(self, entry_id: str, fields: dict | None) -> None:
-        """Handle one stream entry, then XACK it."""
+    async def handle_entry(self, entry_id: str, fields: dict | None) -> bool:
+        """Handle one stream entry and XACK it - unless a message of it is still in flight.
+
+        A message another sender has claimed and not finished (its lease has not
+        run out) may belong to a sender that crashed. Acking now would lose it,
+        so the entry stays pending; ``reclaim`` brings it back and, once the
+        lease is over, the claim is taken over and the message sent.
+        Returns whether the entry was acked.
+        """
         change = None
         try:
             change = json.loads((fields or {}).get("change", ""))
@@ -152,55 +165,58 @@ class DeliveryService:
             if age_min > self.settings.max_age_min:
                 log.info("alert %s (%s) is %.0f min old; not delivered", change["id"], change["state"], age_min)
             else:
-                await self.handle_change(change)
+                outcomes = await self.handle_change(change)
+                if IN_FLIGHT in outcomes:
+                    return False
         await self.r.xack(self.k.alerts_log, self.settings.group, entry_id)
+        return True
 
-    async def handle_change(self, change: dict) -> None:
+    async def handle_change(self, change: dict) -> list[str]:
+        """Act on one AlertChange; returns the outcome of each message it caused."""
         async with self._locks[change["id"]]:
             state = change["state"]
             if state == "raised":
-                await self._on_raised(change)
-            elif state == "repeated":
-                await self._on_repeated(change)
-            else:
-                await self._on_resolved(change)
+                return await self._on_raised(change)
+            if state == "repeated":
+                return await self._on_repeated(change)
+            return await self._on_resolved(change)
 
     # ------------------------------------------------------------ alert states
 
-    async def _on_raised(self, change: dict) -> None:
+    async def _on_raised(self, change: dict) -> list[str]:
         aid = change["id"]
         route = self.cfg.route_for(change)
         if route is None:
             log.info("alert %s matches no route; not delivered", aid)
-            return
+            return []
         now = self.clock.now_ms()
         rec = {"route": route.name, "level": 0, "started_ms": now, "status": "open", "change": change}
         if not await self.ledger.esc_create(aid, rec):
             rec = await self.ledger.esc_get(aid) or rec
             if rec.get("status") != "open":
-                return  # re-emitted raise of an alert already resolved or acked
+                return []  # re-emitted raise of an alert already resolved or acked
             route = self.cfg.route_named(rec["route"]) or route
         else:
             await self.r.sadd(self.ledger.open, aid)
             await self.ledger.schedule(aid, self._next_due(route, rec, 0))
-        await self.deliver(change, "raised", 0, route.levels[0].notify)
+        return await self.deliver(change, "raised", 0, route.levels[0].notify)
 
-    async def _on_repeated(self, change: dict) -> None:
+    async def _on_repeated(self, change: dict) -> list[str]:
         rec = await self.ledger.esc_get(change["id"])
         if rec is None:
             # First news of this alert (delivery started after the raise): the
             # alert is live and nobody here was told, so treat it as the raise.
-            await self._on_raised(change)
-            return
+            return await self._on_raised(change)
         if rec.get("status") != "open":
-            return
+            return []
         rec["change"] = change  # the ladder's messages carry the latest figures
         await self.ledger.esc_put(change["id"], rec)
         route = self.cfg.route_named(rec["route"])
         if route is not None and route.notify_repeated:
-            await self.deliver(change, "repeated", 0, route.levels[0].notify)
+            return await self.deliver(change, "repeated", 0, route.levels[0].notify)
+        return []
 
-    async def _on_resolved(self, change: dict) -> None:
+    async def _on_resolved(self, change: dict) -> list[str]:
         aid = change["id"]
         rec = await self.ledger.esc_get(aid) or {"route": "", "level": 0, "started_ms": self.clock.now_ms()}
         rec["status"] = "resolved"
@@ -209,7 +225,7 @@ class DeliveryService:
         await self.ledger.schedule(aid, None)
         await self.r.srem(self.ledger.open, aid)
         targets = [C.Notify(to=to, via=via) for to, via in await self.ledger.notified(aid)]
-        await self.deliver(change, "resolved", int(rec.get("level", 0)), targets)
+        return await self.deliver(change, "resolved", int(rec.get("level", 0)), targets)
 
     async def on_ack(self, alert_id: str, by: str | None = None) -> None:
         """An acknowledgement: stop escalating, acknowledge the pager incidents."""
@@ -270,7 +286,9 @@ class DeliveryService:
                 return
             # Send first, then record the level: a crash in between re-sends,
             # and the ledger turns that into no second message.
-            await self.deliver(rec["change"], "raised", level, route.levels[level].notify)
+            outcomes = await self.deliver(rec["change"], "raised", level, route.levels[level].notify)
+            if IN_FLIGHT in outcomes:
+                return  # another sender's claim, maybe a dead one: try again next tick
             rec["level"] = level
             await self.ledger.esc_put(aid, rec)
             await self.ledger.schedule(aid, self._next_due(route, rec, level))
@@ -303,7 +321,7 @@ class DeliveryService:
             key, now_ms=self.clock.now_ms(), lease_ms=int(self.settings.lease_s * 1000), owner=self.owner
         )
         if not won:
-            return f"duplicate:{(prev or {}).get('status')}"
+            return IN_FLIGHT if (prev or {}).get("status") == "pending" else "duplicate"
         addr_kind = C.CHANNEL_ADDRESS[ctype]
         entry = {
             "alert_id": aid,
