@@ -218,12 +218,17 @@ async def test_rate_limit_drops_the_excess_with_a_logged_reason(r, http, session
     statuses = [(e["alert_id"].split("/")[1], e["status"]) for e in await delivery_log(r)]
     assert statuses == [("vip", "sent"), ("general", "sent"), ("billing", "rate_limited")]
     assert any("rate limit of floor reached" in rec.getMessage() for rec in caplog.records)
-    # The resolve of a message they did get is never dropped.
+    assert "held back" not in http.requests[1].form["Body"]
+    # The resolve of a message they did get is never dropped, and carries the
+    # digest of what was held back.
     await svc.handle_change(change("resolved", queue="vip"))
     assert len(http.requests) == 3
+    body = http.requests[2].form["Body"]
+    assert "另有 1 条告警因限流未发送" in body and "1 more alert(s) held back by the rate limit" in body
     clock.advance(minutes=60)  # one token back
     await svc.handle_change(change("raised", queue="english"))
     assert len(http.requests) == 4
+    assert "held back" not in http.requests[3].form["Body"]  # the count started again
 
 
 def _at_shanghai(hhmm: str) -> int:

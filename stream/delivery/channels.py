@@ -46,6 +46,9 @@ class Outbound:
     recipient_id: str
     recipient: C.Recipient
     level: int = 0
+    # Messages to this recipient the rate limit held back since their last
+    # one: the digest line that tells them there was more.
+    held_back: int = 0
 
 
 class Sender(Protocol):
@@ -71,7 +74,7 @@ class TwilioSender:
         form = {
             "To": _digits(out.recipient.phone),
             "From": _digits(c.from_),
-            "Body": render.sms_text(out.change, out.kind, out.recipient.lang),
+            "Body": render.sms_text(out.change, out.kind, out.recipient.lang, out.held_back),
         }
         _, body = await post(
             self.session, url, data=form, headers={"Authorization": _basic_auth(c.account_sid, c.auth_token)},
@@ -213,6 +216,7 @@ class PagerDutySender:
                     "threshold": ch.get("threshold"),
                     "message_zh": (ch.get("message") or {}).get("zh-CN"),
                     "escalation_level": out.level,
+                    "held_back_by_rate_limit": out.held_back,
                 },
             }
         return ev
@@ -237,6 +241,7 @@ class WebhookSender:
             "event": f"alert.{out.kind}",
             "recipient": out.recipient_id,
             "escalation_level": out.level,
+            "held_back_by_rate_limit": out.held_back,
             "text": {"zh-CN": render.line(out.change, out.kind, "zh-CN"), "en": render.line(out.change, out.kind, "en")},
             "alert": out.change,
         }
@@ -262,7 +267,8 @@ class SmtpSender:
         m["To"] = out.recipient.email
         m["Subject"] = render.subject(out.change, out.kind)
         m["Message-ID"] = make_msgid(domain="floorwatch")
-        m.set_content(render.email_body(out.change, out.kind, out.recipient.timezone, out.level), charset="utf-8")
+        body = render.email_body(out.change, out.kind, out.recipient.timezone, out.level, out.held_back)
+        m.set_content(body, charset="utf-8")
         return m
 
     def _send_blocking(self, m: EmailMessage) -> None:

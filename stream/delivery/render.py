@@ -32,10 +32,19 @@ def line(change: dict, kind: str, lang: str) -> str:
     return f"[floorwatch] {sev} {state} {_where(change)}: {text}"
 
 
-def sms_text(change: dict, kind: str, lang: str = "both") -> str:
-    """The SMS body in the recipient's language(s)."""
+def held_back_line(n: int, lang: str) -> str:
+    """The digest of what the rate limit held back (empty when nothing was)."""
+    if n <= 0:
+        return ""
+    return f"另有 {n} 条告警因限流未发送，请查看大屏。" if lang == "zh-CN" else f"{n} more alert(s) held back by the rate limit: see the wall."
+
+
+def sms_text(change: dict, kind: str, lang: str = "both", held_back: int = 0) -> str:
+    """The SMS body in the recipient's language(s), with the rate-limit digest if any."""
     langs = ["zh-CN", "en"] if lang == "both" else [lang]
-    return "\n".join(line(change, kind, lg) for lg in langs)
+    lines = [line(change, kind, lg) for lg in langs]
+    lines += [held_back_line(held_back, lg) for lg in langs if held_back > 0]
+    return "\n".join(lines)
 
 
 def subject(change: dict, kind: str) -> str:
@@ -51,13 +60,14 @@ def _fmt_ms(ms: object, tz: str) -> str:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def email_body(change: dict, kind: str, tz: str = "UTC", level: int = 0) -> str:
+def email_body(change: dict, kind: str, tz: str = "UTC", level: int = 0, held_back: int = 0) -> str:
     """Plain-text body: the zh-CN part, then the English part, then the facts."""
     msg = change.get("message") or {}
     value, thr = change.get("value"), change.get("threshold")
     esc_zh = f"（第 {level + 1} 级通知：此前的接收人未确认）" if level else ""
     esc_en = f" (escalation level {level + 1}: not acknowledged in time)" if level else ""
-    return (
+    digest = f"{held_back_line(held_back, 'zh-CN')}\n{held_back_line(held_back, 'en')}\n\n" if held_back else ""
+    return digest + (
         f"{line(change, kind, 'zh-CN')}{esc_zh}\n"
         f"{msg.get('zh-CN', '')}\n"
         f"规则 {change.get('rule')}，当前值 {value}，阈值 {thr}。请在大屏上确认此告警。\n"

@@ -80,6 +80,8 @@ class DeliveryService:
         self.owner = f"{self.consumer}:{os.getpid()}:{id(self):x}"
         self.rng = rng or random.Random()
         self.limiter = RateLimiter()
+        # recipient -> messages the rate limit held back since their last one (in memory).
+        self.held_back: defaultdict[str, int] = defaultdict(int)
         self.secrets = cfg.secrets()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         install_redaction(self.secrets)
@@ -337,14 +339,18 @@ class DeliveryService:
             return await self._finish(key, entry, "quiet_hours", 0, f"quiet hours of {t.to}; {severity} does not bypass")
         # Resolves and pager acks close what the person already has; never drop them.
         if kind not in ("resolved", "acked") and not self.limiter.allow(t.to, recipient.rate_limit, now):
-            return await self._finish(key, entry, "rate_limited", 0, f"rate limit of {t.to} reached")
+            self.held_back[t.to] += 1
+            return await self._finish(
+                key, entry, "rate_limited", 0, f"rate limit of {t.to} reached; counted in their next message"
+            )
         attempts = 0
 
         def count(n: int) -> None:
             nonlocal attempts
             attempts = n
 
-        out = Outbound(change=change, kind=kind, recipient_id=t.to, recipient=recipient, level=level)
+        held = self.held_back[t.to]
+        out = Outbound(change=change, kind=kind, recipient_id=t.to, recipient=recipient, level=level, held_back=held)
         r = self.cfg.retry
         try:
             await with_retries(
@@ -358,6 +364,8 @@ class DeliveryService:
         except Exception as exc:  # a bug in a sender must not stop the floor's alerts
             log.exception("alert %s: sender %s crashed", aid, t.via)
             return await self._finish(key, entry, "failed", attempts, f"internal error: {type(exc).__name__}")
+        # The digest was delivered: start counting again (less what arrived meanwhile).
+        self.held_back[t.to] = max(0, self.held_back[t.to] - held)
         if kind in ("raised", "repeated"):
             await self.ledger.add_notified(aid, t.to, t.via)
         return await self._finish(key, entry, "sent", attempts, "")
