@@ -391,3 +391,17 @@ async def test_escalation_waits_for_an_in_flight_claim_instead_of_skipping_the_l
     await svc.tick()
     assert pd_events(http) == [("trigger", "gd-hotline/vip/longest_wait")]
     assert (await svc.ledger.esc_get(ch["id"]))["level"] == 1
+
+
+async def test_a_crash_right_after_the_escalation_record_still_escalates(r, http, session) -> None:
+    clock = now_clock()
+    svc = make_service(r, session, base_config(http.url), clock=clock)
+    ch = change("raised")
+    # The record a runner wrote just before it died (not yet scheduled, nobody told).
+    await svc.ledger.esc_create(ch["id"], {"route": "vip", "level": 0, "started_ms": clock.now_ms(),
+                                           "status": "open", "change": ch})  # fmt: skip
+    await svc.handle_change(ch)  # the entry, re-read after the restart
+    assert len(sms_to(http, FLOOR_PHONE)) == 1
+    clock.advance(minutes=5)
+    await svc.tick()
+    assert pd_events(http) == [("trigger", "gd-hotline/vip/longest_wait")]

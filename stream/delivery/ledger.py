@@ -106,11 +106,13 @@ class Ledger:
     async def esc_put(self, alert_id: str, rec: dict) -> None:
         await self.r.set(f"{self.p}esc:{alert_id}", json.dumps(rec), px=self.ttl_ms)
 
-    async def schedule(self, alert_id: str, due_ms: int | None) -> None:
+    async def schedule(self, alert_id: str, due_ms: int | None, *, only_new: bool = False) -> None:
+        """Set (or with ``due_ms=None`` clear) the alert's next deadline; ``only_new`` keeps an existing one."""
         if due_ms is None:
-            await self.r.zrem(self.due, alert_id)
+            if not only_new:
+                await self.r.zrem(self.due, alert_id)
         else:
-            await self.r.zadd(self.due, {alert_id: due_ms})
+            await self.r.zadd(self.due, {alert_id: due_ms}, nx=only_new)
 
     async def due_ids(self, now_ms: int) -> list[str]:
         return list(await self.r.zrangebyscore(self.due, "-inf", now_ms))

@@ -198,9 +198,10 @@ class DeliveryService:
             if rec.get("status") != "open":
                 return []  # re-emitted raise of an alert already resolved or acked
             route = self.cfg.route_named(rec["route"]) or route
-        else:
-            await self.r.sadd(self.ledger.open, aid)
-            await self.ledger.schedule(aid, self._next_due(route, rec, 0))
+        # Again on a repeated raise: a crash right after creating the record
+        # must not leave the alert off the ladder. NX keeps a deadline already set.
+        await self.r.sadd(self.ledger.open, aid)
+        await self.ledger.schedule(aid, self._next_due(route, rec, int(rec["level"])), only_new=True)
         return await self.deliver(change, "raised", 0, route.levels[0].notify)
 
     async def _on_repeated(self, change: dict) -> list[str]:
