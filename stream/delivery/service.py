@@ -24,6 +24,7 @@ import json
 import os
 import random
 import socket
+import zlib
 from collections import defaultdict
 from typing import Any
 
@@ -83,8 +84,13 @@ class DeliveryService:
         # recipient -> messages the rate limit held back since their last one (in memory).
         self.held_back: defaultdict[str, int] = defaultdict(int)
         self.secrets = cfg.secrets()
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # One alert's changes, escalations and acks are handled one at a time;
+        # striped locks keep that without a lock per alert id forever.
+        self._stripes = [asyncio.Lock() for _ in range(64)]
         install_redaction(self.secrets)
+
+    def _lock(self, alert_id: str) -> asyncio.Lock:
+        return self._stripes[zlib.crc32(alert_id.encode()) % len(self._stripes)]
 
     # ------------------------------------------------------------ the stream
 
@@ -175,7 +181,7 @@ class DeliveryService:
 
     async def handle_change(self, change: dict) -> list[str]:
         """Act on one AlertChange; returns the outcome of each message it caused."""
-        async with self._locks[change["id"]]:
+        async with self._lock(change["id"]):
             state = change["state"]
             if state == "raised":
                 return await self._on_raised(change)
@@ -232,7 +238,7 @@ class DeliveryService:
 
     async def on_ack(self, alert_id: str, by: str | None = None) -> None:
         """An acknowledgement: stop escalating, acknowledge the pager incidents."""
-        async with self._locks[alert_id]:
+        async with self._lock(alert_id):
             rec = await self.ledger.esc_get(alert_id)
             if rec is None or rec.get("status") != "open":
                 return
@@ -274,7 +280,7 @@ class DeliveryService:
             await self._escalate(aid)
 
     async def _escalate(self, aid: str) -> None:
-        async with self._locks[aid]:
+        async with self._lock(aid):
             rec = await self.ledger.esc_get(aid)
             route = self.cfg.route_named(rec["route"]) if rec else None
             if rec is None or rec.get("status") != "open" or route is None:
