@@ -245,6 +245,8 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     tick_s: Annotated[float, Meta(gt=0, le=60)] = 5.0
     record_ttl_days: Annotated[float, Meta(gt=0, le=365)] = 7.0
     delivery_log_maxlen: Annotated[int, Meta(ge=100)] = 100_000
+    # On stop, how long sends in flight may take to finish before they are cut.
+    stop_grace_s: Annotated[float, Meta(ge=0, le=600)] = 15.0
 
 
 class DeliveryConfig(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -447,7 +447,11 @@ class DeliveryService:
                     pass
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set (cancelling this task is a crash: nothing is finished or acked)."""
+        """Run until ``stop`` is set, then finish what is in flight (up to ``stop_grace_s``).
+
+        Cancelling this task instead is a crash: sends in flight are abandoned,
+        their claims stay pending and their entries unacknowledged.
+        """
         await self.setup()
         await self.recover()
         tasks = [
@@ -457,6 +461,10 @@ class DeliveryService:
         ]
         try:
             await stop.wait()
+            # A graceful stop lets the sends in flight finish (and be recorded),
+            # so they are not sent again after the restart; the loops notice
+            # ``stop`` within a second.
+            await asyncio.wait(tasks, timeout=self.settings.stop_grace_s)
         finally:
             for t in tasks:
                 t.cancel()
