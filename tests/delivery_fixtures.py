@@ -21,6 +21,9 @@ from stream.delivery.service import DeliveryService
 from stream.embedded import EmbeddedRedis
 from tests.delivery_support import RecordingServer, SmtpSink
 
+# What ``from tests.delivery_fixtures import *`` brings in: the fixtures.
+__all__ = ["redis_server", "r", "http", "smtp", "session"]
+
 SID = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "tok-SECRET-0123456789"
 AK_ID = "LTAI-TEST-ACCESS-ID"
