@@ -418,3 +418,41 @@ async def test_a_crash_right_after_the_escalation_record_still_escalates(r, http
     clock.advance(minutes=5)
     await svc.tick()
     assert pd_events(http) == [("trigger", "gd-hotline/vip/longest_wait")]
+
+
+def engine_change(change_kind: str, at_ms: int, repeats: int = 0) -> dict:
+    """An AlertChange in the alert engine's shape (stream/alerts on the alerts branch)."""
+    aid = "gd-hotline/vip/longest_wait@1795395630000"
+    suffix = f"repeated-{repeats}" if change_kind == "repeated" else change_kind
+    return {
+        "id": aid, "dedup_key": f"{aid}#{suffix}", "key": "gd-hotline/vip/longest_wait",
+        "change": change_kind, "state": "resolved" if change_kind == "resolved" else "raised",
+        "kind": "rule", "rule": "longest_wait", "site": "gd-hotline", "queue": "vip", "agent": None,
+        "severity": "major", "value": 760.0, "threshold": 600.0, "clear": 300.0,
+        "since_ms": 1795395450000, "raised_ms": 1795395630000, "at_ms": at_ms,
+        "acked_by": None, "acked_ms": None,
+        "message": {"zh-CN": "贵宾专席：最长等待 12:40", "en": "VIP line: longest wait 12:40"},
+    }  # fmt: skip
+
+
+async def test_the_alert_engines_shape_is_understood(r, http, session) -> None:
+    cfg = base_config(http.url, routes=[{
+        "name": "major", "match": {"severities": ["major"]}, "notify_repeated": True,
+        "levels": [{"after_min": 0, "notify": [{"to": "duty", "via": "pager"}, {"to": "floor", "via": "sms"}]}],
+    }])  # fmt: skip
+    svc = make_service(r, session, cfg)
+    await svc.setup()
+    for ch in (
+        engine_change("raised", 1795395630000),
+        engine_change("raised", 1795395630000),  # re-emitted
+        engine_change("repeated", 1795396530000, repeats=1),
+        engine_change("resolved", 1795396800000),
+    ):
+        await xadd_change(r, ch)
+    await svc.consume_once(block_ms=100)
+    key = "gd-hotline/vip/longest_wait"
+    assert pd_events(http) == [("trigger", key), ("trigger", key), ("resolve", key)]
+    trigger = next(q.json for q in http.delivered if q.path.endswith("/v2/enqueue"))
+    assert trigger["payload"]["severity"] == "error"
+    bodies = [q.form["Body"] for q in sms_to(http, FLOOR_PHONE)]
+    assert len(bodies) == 3 and "重要" in bodies[0] and "MAJOR" in bodies[0] and "still active" in bodies[1]

@@ -10,6 +10,7 @@ Modules, one job each:
 
 * ``config``   - load and validate ``config/delivery.yaml`` (``${ENV}`` references)
 * ``privacy``  - masking of phone numbers, emails and secrets; the logging filter
+* ``change``   - reading an AlertChange (the two shapes it comes in)
 * ``render``   - message texts (zh-CN and English) from an AlertChange
 * ``http``     - the shared HTTP POST with its transient/permanent error split
 * ``channels`` - the wire formats: Twilio, Alibaba Cloud SMS, PagerDuty, webhook, SMTP, log

@@ -33,6 +33,7 @@ import aiohttp
 
 from stream.delivery import config as C
 from stream.delivery import render
+from stream.delivery.change import incident_key
 from stream.delivery.http import DeliveryError, post
 from stream.delivery.privacy import log
 
@@ -181,7 +182,7 @@ class AliyunSmsSender:
 
 
 # PagerDuty's severities are critical/error/warning/info.
-_PD_SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
+_PD_SEVERITY = {"critical": "critical", "major": "error", "warning": "warning", "minor": "warning", "info": "info"}
 _PD_ACTION = {"raised": "trigger", "repeated": "trigger", "acked": "acknowledge", "resolved": "resolve"}
 
 
@@ -198,9 +199,9 @@ class PagerDutySender:
         ev: dict = {
             "routing_key": out.recipient.pager_key,
             "event_action": action,
-            # The rule's dedup key, not the alert id: PagerDuty folds a flapping
+            # The rule's key, not the alert id: PagerDuty folds a flapping
             # alert into one incident, as the wall does.
-            "dedup_key": ch.get("dedup_key") or ch.get("id"),
+            "dedup_key": incident_key(ch),
         }
         if action == "trigger":
             ev["payload"] = {

@@ -49,7 +49,8 @@ HHMM = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Phone = Annotated[str, Meta(pattern=r"^\+[1-9][0-9 \-]{6,18}$")]
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Url = Annotated[str, Meta(pattern=r"^https?://[^\s]+$")]
-Severity = Literal["critical", "warning", "info"]
+# The brief's severities and the alert engine's (critical/major/minor/info).
+Severity = Literal["critical", "major", "warning", "minor", "info"]
 Positive = Annotated[float, Meta(gt=0)]
 
 

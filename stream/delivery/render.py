@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 SEVERITY = {
-    "zh-CN": {"critical": "严重", "warning": "警告", "info": "提示"},
-    "en": {"critical": "CRITICAL", "warning": "WARNING", "info": "INFO"},
+    "zh-CN": {"critical": "严重", "major": "重要", "warning": "警告", "minor": "次要", "info": "提示"},
+    "en": {"critical": "CRITICAL", "major": "MAJOR", "warning": "WARNING", "minor": "MINOR", "info": "INFO"},
 }
 STATE = {
     "zh-CN": {"raised": "告警", "repeated": "仍在告警", "resolved": "已恢复", "acked": "已确认"},

@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 
 from stream.delivery import config as C
+from stream.delivery.change import kind_of
 from stream.delivery.channels import Outbound, Sender, build_senders
 from stream.delivery.clock import Clock, SystemClock
 from stream.delivery.config import DeliveryConfig, load_delivery_config
@@ -43,7 +44,6 @@ from stream.keys import Keys
 
 __all__ = ["DeliveryService", "run_delivery"]
 
-STATES = ("raised", "repeated", "resolved")
 # The outcome of a message someone else has claimed and not finished.
 IN_FLIGHT = "in_flight"
 
@@ -161,7 +161,7 @@ class DeliveryService:
         change = None
         try:
             change = json.loads((fields or {}).get("change", ""))
-            if not isinstance(change, dict) or not change.get("id") or change.get("state") not in STATES:
+            if not isinstance(change, dict) or not change.get("id") or kind_of(change) is None:
                 raise ValueError("not an AlertChange")
         except ValueError:
             # A poison entry would block the group forever; log it and move on.
@@ -171,7 +171,7 @@ class DeliveryService:
             entry_ms = int(str(entry_id).split("-", 1)[0])
             age_min = (self.clock.now_ms() - entry_ms) / 60_000
             if age_min > self.settings.max_age_min:
-                log.info("alert %s (%s) is %.0f min old; not delivered", change["id"], change["state"], age_min)
+                log.info("alert %s (%s) is %.0f min old; not delivered", change["id"], kind_of(change), age_min)
             else:
                 outcomes = await self.handle_change(change)
                 if IN_FLIGHT in outcomes:
@@ -182,7 +182,7 @@ class DeliveryService:
     async def handle_change(self, change: dict) -> list[str]:
         """Act on one AlertChange; returns the outcome of each message it caused."""
         async with self._lock(change["id"]):
-            state = change["state"]
+            state = kind_of(change)
             if state == "raised":
                 return await self._on_raised(change)
             if state == "repeated":
