@@ -456,3 +456,16 @@ async def test_the_alert_engines_shape_is_understood(r, http, session) -> None:
     assert trigger["payload"]["severity"] == "error"
     bodies = [q.form["Body"] for q in sms_to(http, FLOOR_PHONE)]
     assert len(bodies) == 3 and "重要" in bodies[0] and "MAJOR" in bodies[0] and "still active" in bodies[1]
+
+
+async def test_an_alert_acknowledged_before_delivery_saw_it_pages_nobody(r, http, session) -> None:
+    clock = now_clock()
+    svc = make_service(r, session, base_config(http.url), clock=clock)
+    ch = change("raised")
+    await r.hset("fw:acks", ch["id"], json.dumps({"by": "supervisor-7", "at_ms": clock.now_ms()}))
+    await svc.handle_change(ch)
+    clock.advance(minutes=10)
+    await svc.tick()
+    assert http.requests == []
+    await svc.handle_change(change("resolved"))
+    assert http.requests == []

@@ -199,6 +199,13 @@ class DeliveryService:
             return []
         now = self.clock.now_ms()
         rec = {"route": route.name, "level": 0, "started_ms": now, "status": "open", "change": change}
+        if await self.r.hexists(self.k.acks, aid):
+            # Acknowledged on the wall before we got to it (e.g. delivery was
+            # down): someone is on it, so nobody is paged.
+            rec["status"] = "acked"
+            if await self.ledger.esc_create(aid, rec):
+                log.info("alert %s was acknowledged before delivery; not sent", aid)
+            return []
         if not await self.ledger.esc_create(aid, rec):
             rec = await self.ledger.esc_get(aid) or rec
             if rec.get("status") != "open":
