@@ -135,8 +135,9 @@ async def test_cli_with_the_default_config_writes_the_delivery_log(r, redis_serv
         _, err = proc.communicate(timeout=30)
     [entry] = await delivery_log(r)
     assert (entry["channel"], entry["recipient"], entry["status"]) == ("log", "floor-manager-gd", "sent")
+    assert entry["to"] == "+86 138****2222"  # the phone from the environment, masked
     assert proc.returncode == 0, err
-    assert "8613811112222" not in err and "log channel" in err
+    assert "log channel" in err and "+86 138****2222" in err and "13811112222" not in err
 
 
 def test_cli_reports_an_unreachable_redis_without_its_password() -> None:

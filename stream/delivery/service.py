@@ -339,6 +339,9 @@ class DeliveryService:
         if not won:
             return IN_FLIGHT if (prev or {}).get("status") == "pending" else "duplicate"
         addr_kind = C.CHANNEL_ADDRESS[ctype]
+        if ctype == "log":
+            # The log channel stands in for a real one: show whom it would reach (masked).
+            addr_kind = "phone" if recipient.phone else ("email" if recipient.email else None)
         entry = {
             "alert_id": aid,
             "state": kind,
