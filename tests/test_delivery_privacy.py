@@ -125,3 +125,24 @@ def test_cli_puts_the_filter_on_root_handlers_for_library_logs(caplog) -> None:
     finally:
         caplog.handler.removeFilter(_filter)
     assert _leaks(caplog.text) == [] and "Accounts/***/Messages.json to +86 138****5678" in caplog.text
+
+
+from hypothesis import given, settings  # noqa: E402 - kept next to the property it serves
+from hypothesis import strategies as st  # noqa: E402
+
+_text = st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Zs", "Po", "Lo")), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    before=_text,
+    after=_text,
+    national=st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+    cc=st.sampled_from(["", "+86", "86", "0086"]),
+    sep=st.sampled_from(["", " ", "-"]),
+)
+def test_redact_never_lets_a_mobile_number_through(before: str, after: str, national: str, cc: str, sep: str) -> None:
+    number = f"{cc}{sep if cc else ''}{national[:3]}{sep}{national[3:7]}{sep}{national[7:]}"
+    out = redact(f"{before}{number}{after}")
+    assert national not in out.replace(" ", "").replace("-", "")
+    assert national[-4:] in out  # masked, not erased: the last four digits still tell numbers apart

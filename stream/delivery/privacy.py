@@ -70,8 +70,13 @@ def mask_address(kind: str | None, value: str | None) -> str:
 
 
 # A phone number as it might appear in free text: E.164 (with optional
-# spaces/dashes) or a bare mainland mobile number (1[3-9] + 9 digits).
-_PHONE_RE = re.compile(r"(?<![\w+])(\+[1-9](?:[ \-]?\d){6,14})(?!\d)|(?<!\d)(1[3-9]\d{9})(?!\d)")
+# spaces/dashes), or a mainland mobile number (1[3-9] + 9 digits), bare or
+# after 86 / 0086 without the '+'. Only digits (not letters) may not touch
+# it: "A+8613812345678" is still a number.
+_PHONE_RE = re.compile(
+    r"(?<![\d+])\+[1-9](?:[ \-]?\d){6,14}(?!\d)"
+    r"|(?<![\d+])(?:(?:00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d){8}(?!\d)"
+)
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 
 
@@ -82,8 +87,19 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         if s in text:
             text = text.replace(s, _placeholder(s))
     text = _EMAIL_RE.sub(lambda m: mask_email(m.group(0)), text)
-    text = _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+    text = _PHONE_RE.sub(_mask_phone_match, text)
     return text
+
+
+def _mask_phone_match(m: re.Match) -> str:
+    s = m.group(0)
+    if not s.startswith("+"):
+        digits = re.sub(r"\D", "", s)
+        if digits.startswith("0086"):
+            return mask_phone("+" + digits[2:])
+        if digits.startswith("86") and len(digits) == 13:
+            return mask_phone("+" + digits)
+    return mask_phone(s)
 
 
 def _placeholder(secret: str) -> str:
