@@ -201,7 +201,7 @@ async def test_400_is_not_retried(r, http, session) -> None:
 async def test_a_gateway_that_never_answers_times_out_and_is_retried(r, http, session) -> None:
     http.hang_next(1)
     cfg = base_config(http.url, routes=route([("floor", "sms")]))
-    cfg["channels"]["sms"]["timeout_s"] = 0.3
+    cfg["channels"]["sms"]["timeout_s"] = 1.0  # long enough for a loaded machine to answer the retry
     svc = make_service(r, session, cfg)
     await svc.handle_change(change("raised"))
     assert len(http.requests) == 2 and http.requests[1].status == 200

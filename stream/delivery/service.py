@@ -142,12 +142,13 @@ class DeliveryService:
         resp = await self.r.xreadgroup(
             self.settings.group, self.consumer, {self.k.alerts_log: ">"}, count=50, block=block_ms
         )
-        n = 0
-        for _stream, entries in resp or []:
-            for entry_id, fields in entries:
-                await self.handle_entry(entry_id, fields)
-                n += 1
-        return n
+        entries = [e for _stream, batch in resp or [] for e in batch]
+        # The batch is handled concurrently, so one slow gateway does not hold
+        # up other alerts. One alert's changes still go in stream order: each
+        # task takes the alert's lock before its first await, in creation order,
+        # and asyncio locks are fair.
+        await asyncio.gather(*(self.handle_entry(entry_id, fields) for entry_id, fields in entries))
+        return len(entries)
 
     async def handle_entry(self, entry_id: str, fields: dict | None) -> bool:
         """Handle one stream entry and XACK it - unless a message of it is still in flight.
