@@ -369,8 +369,15 @@ async def test_immediate_restart_waits_for_the_dead_senders_lease_then_sends_onc
     http.hang_next(1)
     a = make_service(r, session, cfg, clock=clock, consumer="runner-a")
     task_a = asyncio.create_task(a.run(asyncio.Event()))
-    await xadd_change(r, change("raised"))
+    ch = change("raised")
+    await xadd_change(r, ch)
+    floor_key = a.ledger.record_key(ch["id"], "raised", "floor", "sms")
+
+    async def floor_recorded() -> bool:
+        return ((await a.ledger.get_record(floor_key)) or {}).get("status") == "sent"
+
     await wait_for(lambda: http.hanging == 1, what="runner A mid-send")
+    await wait_for(floor_recorded, what="floor SMS recorded")  # see the test above
     task_a.cancel()
     await asyncio.gather(task_a, return_exceptions=True)
 
