@@ -76,7 +76,8 @@ class DeliveryService:
         )
         self.session = session
         self.senders = senders if senders is not None else (build_senders(cfg, session) if session else {})
-        # A stable name, so a restarted runner re-reads the entries it held.
+        # A stable name, so a restarted runner re-reads the entries it held
+        # (set ``consumer`` per runner when several share a host).
         self.consumer = consumer or cfg.settings.consumer or f"{socket.gethostname()}"
         self.owner = f"{self.consumer}:{os.getpid()}:{id(self):x}"
         self.rng = rng or random.Random()
@@ -125,7 +126,7 @@ class DeliveryService:
         """Take over entries other consumers held longer than ``reclaim_idle_s`` (they crashed)."""
         n = 0
         start = "0-0"
-        while True:
+        for _ in range(1000):  # a bound, not a limit anyone should reach
             resp = await self.r.xautoclaim(
                 self.k.alerts_log, self.settings.group, self.consumer,
                 min_idle_time=int(self.settings.reclaim_idle_s * 1000), start_id=start, count=100,
@@ -134,8 +135,11 @@ class DeliveryService:
             for entry_id, fields in entries:
                 await self.handle_entry(entry_id, fields)
                 n += 1
-            if start in ("0-0", b"0-0") or not entries:
-                return n
+            # An empty batch with a cursor only means these entries were not
+            # idle long enough; the cursor says whether the PEL goes on.
+            if start in ("0-0", b"0-0"):
+                break
+        return n
 
     async def consume_once(self, block_ms: int = 1000) -> int:
         """Read and handle new entries (waiting up to ``block_ms``)."""
