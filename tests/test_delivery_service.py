@@ -476,3 +476,22 @@ async def test_an_alert_acknowledged_before_delivery_saw_it_pages_nobody(r, http
     assert http.requests == []
     await svc.handle_change(change("resolved"))
     assert http.requests == []
+
+
+async def test_changes_written_by_the_workers_redis_sink_are_delivered(r, http, session) -> None:
+    # The contract end to end: the worker's own writer (stream/redis_sink.py)
+    # on one side, the delivery service on the other.
+    from stream.redis_sink import RedisSink
+
+    sink = RedisSink(r, prefix="fw:")
+    svc = make_service(r, session, base_config(http.url, routes=route([("floor", "sms")])))
+    await svc.setup()
+    await sink.publish_alerts([change("raised"), change("raised", queue="general")])
+    await sink.publish_alerts([change("raised")])  # a rebuilt worker re-emits
+    await sink.publish_alerts([change("resolved")])
+    while await svc.consume_once(block_ms=100):
+        pass
+    bodies = [q.form["Body"] for q in sms_to(http, FLOOR_PHONE)]
+    assert len(bodies) == 3
+    assert sum("resolved" in b for b in bodies) == 1 and sum("gd-hotline/general" in b for b in bodies) == 1
+    assert await pending_count(r) == 0
