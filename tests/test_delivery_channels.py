@@ -147,6 +147,17 @@ async def test_webhook_posts_the_change_as_json(r, http, session) -> None:
     assert "VIP队列" in req.json["text"]["zh-CN"] and "VIP queue" in req.json["text"]["en"]
 
 
+async def test_webhook_signs_the_body_when_given_a_secret(r, http, session) -> None:
+    cfg = base_config(http.url, routes=route([("floor", "hook")]))
+    cfg["channels"]["hook"]["secret"] = "hook-signing-secret"
+    svc = make_service(r, session, cfg)
+    await svc.handle_change(change("raised"))
+    [req] = http.requests
+    expected = hmac.new(b"hook-signing-secret", req.body, hashlib.sha256).hexdigest()
+    assert req.headers["X-Floorwatch-Signature"] == f"sha256={expected}"
+    assert req.json["alert"]["id"] == change()["id"]
+
+
 async def test_smtp_message_carries_both_languages(r, http, session, smtp) -> None:
     svc = make_service(r, session, base_config(http.url, smtp.port, routes=route([("floor", "mail")])))
     await svc.handle_change(change("raised"))

@@ -248,8 +248,14 @@ class WebhookSender:
         }
 
     async def send(self, out: Outbound) -> str:
+        # Serialised here, not by aiohttp: the signature is over these exact bytes.
+        raw = json.dumps(self.body(out), ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", **self.cfg.headers}
+        if self.cfg.secret:
+            mac = hmac.new(self.cfg.secret.encode(), raw, hashlib.sha256).hexdigest()
+            headers["X-Floorwatch-Signature"] = f"sha256={mac}"
         await post(
-            self.session, self.cfg.url, json=self.body(out), headers=self.cfg.headers,
+            self.session, self.cfg.url, data=raw, headers=headers,
             timeout_s=self.cfg.timeout_s, secrets=self.secrets,
         )  # fmt: skip
         return ""

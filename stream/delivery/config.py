@@ -96,6 +96,9 @@ class WebhookChannel(Struct, tag="webhook", tag_field="type", forbid_unknown_fie
 
     url: Url
     headers: dict[str, str] = field(default_factory=dict)
+    # With a secret, each POST carries X-Floorwatch-Signature: sha256=<hex
+    # HMAC of the body>, so the receiver can tell it came from us.
+    secret: Union[Annotated[str, Meta(min_length=8)], None] = None
     timeout_s: Positive = 10.0
 
 
@@ -277,6 +280,8 @@ class DeliveryConfig(Struct, forbid_unknown_fields=True, kw_only=True):
                     out.append(v)
             if isinstance(ch, WebhookChannel):
                 out.extend(v for v in ch.headers.values() if v)
+                if ch.secret:
+                    out.append(ch.secret)
             if isinstance(ch, TwilioChannel):
                 out.append(ch.from_)
         for r in self.recipients.values():

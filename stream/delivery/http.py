@@ -37,7 +37,7 @@ async def post(
     *,
     timeout_s: float,
     json: Any = None,
-    data: Mapping[str, str] | None = None,
+    data: Mapping[str, str] | bytes | None = None,
     headers: Mapping[str, str] | None = None,
     secrets: list[str] | None = None,
 ) -> tuple[int, str]:
