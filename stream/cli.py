@@ -293,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     from dashboard.cli import register as register_dashboard
 
     register_dashboard(sub)
+
+    from stream.delivery.cli import register as register_deliver
+
+    register_deliver(sub)
     return p
 
 
