@@ -11,6 +11,8 @@ import sys
 
 BENCHES = {
     "replay": "bench.bench_replay",
+    "nab": "bench.bench_nab",
+    "surge": "bench.bench_surge",
 }
 
 

@@ -5,6 +5,7 @@
     floorwatch staffing --calls N --interval-min M --aht-s S --target-s T (--sl GOAL | --agents N) --json
     floorwatch up            the live floor (see README)
     floorwatch schema        the event JSON Schema
+    floorwatch alerts --replay FILE --format anonbank|jsonl --json    |    floorwatch detect --nab DIR --out DIR   (stream/alerts/cli.py)
 
 Exit codes: 0 ok, 2 bad usage or input that cannot be read at all.
 """
@@ -238,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("schema", help="print the event JSON Schema")
     sc.set_defaults(func=cmd_schema)
+
+    from stream.alerts.cli import register as register_alerts
+
+    register_alerts(sub)
     return p
 
 

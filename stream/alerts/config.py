@@ -81,8 +81,8 @@ class Rule(Struct, frozen=True, kw_only=True):
 class Detector(Struct, frozen=True, kw_only=True):
     """A detector's resolved alerting settings for one site and queue."""
 
-    raise_: float = 0.99
-    clear: float = 0.5
+    raise_: float = 0.875
+    clear: float = 0.75
     severity: str = "minor"
     repeat_s: int = 1800
     enabled: bool = True
@@ -99,7 +99,7 @@ BUILTIN_RULES: dict[str, dict] = {
     "agent_wrap_up": {"raise_": 600, "clear": 0, "severity": "info", "repeat_s": 0},
 }
 BUILTIN_DETECTORS: dict[str, dict] = {
-    "arrival_surge": {"severity": "major", "warmup_buckets": 288},
+    "arrival_surge": {"severity": "major", "warmup_buckets": 864},
     "aht_drift": {"severity": "minor", "repeat_s": 3600, "warmup_buckets": 288},
     "abandon_spike": {"severity": "minor", "warmup_buckets": 96},
 }

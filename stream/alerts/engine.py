@@ -43,6 +43,10 @@ __all__ = ["AlertEngine", "BUCKET_MS", "ABANDON_BUCKET_MS"]
 BUCKET_MS = 5 * 60_000
 ABANDON_BUCKET_MS = 15 * 60_000
 STATE_VERSION = 1
+# Buckets too small to say anything about a queue's handle time or abandon
+# rate are not fed to the detectors (a quiet queue's one long call is not a drift).
+MIN_HANDLED = 5
+MIN_OFFERED = 10
 
 
 def _new_detector(name: str, tz: str, warmup: int):
@@ -118,10 +122,11 @@ class AlertEngine:
         for q, qd in snapshot.get("queues", {}).items():
             sl5, sl15 = qd["sliding"]["5m"], qd["sliding"]["15m"]
             inputs = {"arrival_surge": {"t": t, "y": sl5["offered"]}}
-            if sl5["handled"] and sl5["aht_s"] is not None:
+            if sl5["handled"] >= MIN_HANDLED and sl5["aht_s"] is not None:
                 inputs["aht_drift"] = {"y": sl5["aht_s"], "n": sl5["handled"]}
-            if now_ms % ABANDON_BUCKET_MS == 0:
-                inputs["abandon_spike"] = {"k": sl15["abandoned"] - sl15["short_abandoned"], "n": sl15["offered"] - sl15["short_abandoned"]}
+            n15 = sl15["offered"] - sl15["short_abandoned"]
+            if now_ms % ABANDON_BUCKET_MS == 0 and n15 >= MIN_OFFERED:
+                inputs["abandon_spike"] = {"k": sl15["abandoned"] - sl15["short_abandoned"], "n": n15}
             dets = self.detectors.setdefault(f"{site}/{q}", {})
             for name in DETECTORS:
                 dc = self.config.detector(site, q, name)

@@ -31,7 +31,7 @@ __all__ = ["score_series", "read_series_csv", "write_scores_csv", "NAB_PARAMS"]
 # Settings for generic series: a day of 5-minute points before the first
 # score (NAB's probation is 15 % of a file, at most 750 points); a mean
 # shift of 1.5 robust scales to detect.
-NAB_PARAMS = {"kind": "value", "tz": "UTC", "warmup": 288, "shift": 1.5}
+NAB_PARAMS = {"kind": "value", "tz": "UTC", "warmup": 288, "shift": 1.5, "zmax": 50.0, "memory": 0.5}
 
 
 def score_series(timestamps: Sequence[float], values: Sequence[float], **params) -> list[float]:

@@ -25,9 +25,13 @@ def value(m: Optional[stats.EWMean]) -> Optional[float]:
 
 
 def squash(llr: float) -> float:
-    """A log-likelihood ratio (>= 0) to [0, 1): 1 - 1/LR, so 0.99 means the
-    anomalous model explains the data 100 times better than the normal one."""
-    return 1.0 - math.exp(-llr) if llr > 0 else 0.0
+    """A CUSUM of log-likelihood ratios (>= 0) to [0, 1): ``S / (1 + S)``.
+
+    0.5 is S = 1, 0.9 is S = 9 (the anomalous model explains the data e^9 ≈
+    8000 times better). Not ``1 − e^−S``: that rounds to 1.0 from S ≈ 37 and
+    a huge spike could no longer outrank a mild one.
+    """
+    return llr / (1.0 + llr) if llr > 0 else 0.0
 
 
 def learn(m: stats.EWMean, x: float, seen: int) -> None:

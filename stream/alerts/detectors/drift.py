@@ -18,14 +18,14 @@ before they are learnt, so an outlier bucket does not move the baseline.
 ...     x = {"y": sum(rng.lognormvariate(5.1, 0.5) for _ in range(20)) / 20, "n": 20}
 ...     calm.append(det.score_one(x))
 ...     det.learn_one(x)
->>> max(calm) < 0.999
+>>> max(calm) < 0.875
 True
 >>> drift = []
 >>> for _ in range(12):                       # handle times up by a third
 ...     x = {"y": 1.33 * sum(rng.lognormvariate(5.1, 0.5) for _ in range(20)) / 20, "n": 20}
 ...     drift.append(det.score_one(x))
 ...     det.learn_one(x)
->>> max(drift) > 0.999
+>>> max(drift) > 0.875
 True
 """
 
@@ -53,15 +53,18 @@ class DriftCusum(AnomalyDetector):
         The drift to detect, in bucket standard deviations.
     clip, cap, warmup
         As in :class:`~stream.alerts.detectors.seasonal.SeasonalCusum`.
+    zmax
+        A bucket adds at most the evidence of a ``zmax`` residual (long tails).
     """
 
-    def __init__(self, alpha: float = 0.01, scale_alpha: float = 0.02, shift: float = 1.0, clip: float = 3.0, cap: float = 10.0, warmup: int = 288) -> None:
+    def __init__(self, alpha: float = 0.01, scale_alpha: float = 0.02, shift: float = 1.0, clip: float = 3.0, cap: float = 8.0, warmup: int = 288, zmax: float = 4.0) -> None:
         self.alpha = alpha
         self.scale_alpha = scale_alpha
         self.shift = shift
         self.clip = clip
         self.cap = cap
         self.warmup = warmup
+        self.zmax = zmax
         self.n = 0
         self.base = None
         self.var = None  # per-item variance
@@ -74,6 +77,9 @@ class DriftCusum(AnomalyDetector):
         return (y - b) / (sigma / math.sqrt(n)), sigma
 
     def _sums(self, z: float) -> tuple[float, float]:
+        # Handle times are long-tailed: one 40-minute call in a quiet bucket
+        # must not count as twenty ordinary buckets of evidence.
+        z = max(-self.zmax, min(self.zmax, z))
         k = self.shift / 2
         up = min(self.cap, max(0.0, self.s_up + self.shift * (z - k)))
         down = min(self.cap, max(0.0, self.s_down + self.shift * (-z - k)))
@@ -117,7 +123,7 @@ class DriftCusum(AnomalyDetector):
 
     def to_dict(self) -> dict:
         return {
-            "params": {k: getattr(self, k) for k in ("alpha", "scale_alpha", "shift", "clip", "cap", "warmup")},
+            "params": {k: getattr(self, k) for k in ("alpha", "scale_alpha", "shift", "clip", "cap", "warmup", "zmax")},
             "n": self.n, "base": value(self.base), "var": value(self.var), "s_up": self.s_up, "s_down": self.s_down,
         }
 

@@ -15,13 +15,13 @@ that look like a spike are learnt as if at the spike-free rate bound
 >>> for _ in range(200):
 ...     n = 40; k = sum(rng.random() < 0.06 for _ in range(n))
 ...     calm.append(det.score_one({"k": k, "n": n})); det.learn_one({"k": k, "n": n})
->>> max(calm) < 0.999
+>>> max(calm) < 0.875
 True
 >>> spike = []
 >>> for _ in range(3):                        # abandons jump to 20 %
 ...     n = 40; k = sum(rng.random() < 0.20 for _ in range(n))
 ...     spike.append(det.score_one({"k": k, "n": n})); det.learn_one({"k": k, "n": n})
->>> max(spike) > 0.999
+>>> max(spike) > 0.875
 True
 """
 
@@ -48,16 +48,18 @@ class RateSpike(AnomalyDetector):
         near-zero baseline still needs a real rise).
     floor
         Absolute rise added to the alternative rate, and lower bound of the baseline.
-    cap, warmup
-        As in :class:`~stream.alerts.detectors.seasonal.SeasonalCusum`.
+    cap, warmup, memory
+        As in :class:`~stream.alerts.detectors.seasonal.SeasonalCusum` (the
+        sum forgets a little each bucket, so quiet hours bring it down).
     """
 
-    def __init__(self, alpha: float = 0.02, ratio: float = 2.0, floor: float = 0.02, cap: float = 10.0, warmup: int = 96) -> None:
+    def __init__(self, alpha: float = 0.02, ratio: float = 2.0, floor: float = 0.02, cap: float = 8.0, warmup: int = 96, memory: float = 0.95) -> None:
         self.alpha = alpha
         self.ratio = ratio
         self.floor = floor
         self.cap = cap
         self.warmup = warmup
+        self.memory = memory
         self.n = 0
         self.ek = None
         self.en = None
@@ -82,7 +84,7 @@ class RateSpike(AnomalyDetector):
         if p0 is None or n <= 0:
             return {"observed": obs, "expected": p0, "z": 0.0, "score": 0.0}
         z = (k - n * p0) / math.sqrt(n * p0 * (1 - p0))
-        s = min(self.cap, max(0.0, self.s + self._llr(k, n, p0)))
+        s = min(self.cap, max(0.0, self.memory * self.s + self._llr(k, n, p0)))
         return {"observed": obs, "expected": p0, "z": z, "score": squash(s) if self.n >= self.warmup else 0.0}
 
     def score_one(self, x: dict) -> float:
@@ -98,14 +100,14 @@ class RateSpike(AnomalyDetector):
             self.n = 1
             return
         if self.n >= self.warmup:
-            self.s = min(self.cap, max(0.0, self.s + self._llr(k, n, p0)))
+            self.s = min(self.cap, max(0.0, self.memory * self.s + self._llr(k, n, p0)))
         learn(self.ek, min(k, n * self._p1(p0)), self.n)
         learn(self.en, n, self.n)
         self.n += 1
 
     def to_dict(self) -> dict:
         return {
-            "params": {k: getattr(self, k) for k in ("alpha", "ratio", "floor", "cap", "warmup")},
+            "params": {k: getattr(self, k) for k in ("alpha", "ratio", "floor", "cap", "warmup", "memory")},
             "n": self.n, "ek": value(self.ek), "en": value(self.en), "s": self.s,
         }
 
