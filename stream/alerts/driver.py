@@ -10,7 +10,7 @@ the batching or replay speed. Snapshots are taken only at boundaries (they
 are the expensive part), per site.
 
 A quiet gap (a closed night) is walked boundary by boundary for the first
-``catchup`` boundaries, then only at 5-minute boundaries (the detectors'
+``catchup`` boundaries (2 hours at 30 s), then only at 5-minute boundaries (the detectors'
 buckets) for at most ``max_gap_ms``; beyond that the driver jumps.
 
 The driver keeps its boundary state, so the runtime calls :meth:`feed` batch
@@ -44,7 +44,7 @@ __all__ = ["AlertDriver", "run_with_alerts"]
 class AlertDriver:
     """Feeds a Floor and an AlertEngine on event time; see the module docstring."""
 
-    def __init__(self, floor: Floor, engine: AlertEngine, period_ms: int = 30_000, catchup: int = 20, max_gap_ms: int = 2 * 86_400_000) -> None:
+    def __init__(self, floor: Floor, engine: AlertEngine, period_ms: int = 30_000, catchup: int = 240, max_gap_ms: int = 2 * 86_400_000) -> None:
         if period_ms <= 0 or BUCKET_MS % period_ms:
             raise ValueError("period_ms must divide 5 minutes (300000 ms)")
         self.floor = floor
