@@ -108,6 +108,10 @@ class SeasonalCusum(AnomalyDetector):
         Restart the sums at 0 once they reach ``cap`` (one burst of score per
         change, for scoring series offline); live alerts keep them capped
         instead, so an alert holds while the surge lasts.
+    calibrate, cal_alpha
+        Score the sum against the series' own long-run distribution of
+        ``log(1 + sum)`` (EW mean and variance, weight ``cal_alpha``) rather
+        than as is: for scoring many unrelated series with one threshold.
     """
 
     def __init__(
@@ -126,6 +130,8 @@ class SeasonalCusum(AnomalyDetector):
         zmax: float = 8.0,
         memory: Optional[float] = None,
         reset: bool = False,
+        calibrate: bool = False,
+        cal_alpha: float = 0.001,
     ) -> None:
         if kind not in ("count", "value"):
             raise ValueError("kind is 'count' or 'value'")
@@ -147,6 +153,10 @@ class SeasonalCusum(AnomalyDetector):
         # CUSUM would otherwise never come down and an alert never resolve.
         self.memory = memory if memory is not None else (0.95 if kind == "count" else 1.0)
         self.reset = reset
+        self.calibrate = calibrate
+        self.cal_alpha = cal_alpha
+        self.cal_m = None  # long-run mean of log(1 + sum), for calibrate
+        self.cal_m2 = None
         self._zone = timezone.utc if tz == "UTC" else ZoneInfo(tz)
         self.n = 0
         self.level = None
@@ -218,8 +228,27 @@ class SeasonalCusum(AnomalyDetector):
         if self.mean is None:
             return {"observed": y, "expected": None, "z": 0.0, "score": 0.0}
         mu, z, up, down = self._assess(y, slot, wk)
-        score = squash(max(up, down)) if self.n >= self.warmup else 0.0
+        if self.n < self.warmup:
+            score = 0.0
+        elif self.calibrate:
+            score = squash(self._surprise(max(up, down)))
+        else:
+            score = squash(max(up, down))
         return {"observed": y, "expected": mu, "z": z, "score": score}
+
+    def _surprise(self, s: float) -> float:
+        """How unusual the sum ``s`` is for *this* series: standard deviations of
+        log(1 + s) above its own long-run mean (0 if not above).
+
+        Model misfit differs from series to series (a square wave, a noisy
+        sensor); measuring the evidence against the series' own history makes
+        one threshold mean the same everywhere.
+        """
+        if self.cal_m is None or self.n - self.warmup < _CAL_MIN:
+            return 0.0  # too little history to say what is unusual for this series
+        m, m2 = value(self.cal_m), value(self.cal_m2)
+        sd = math.sqrt(max(m2 - m * m, 1e-4))
+        return max(0.0, (math.log1p(s) - m) / sd)
 
     def score_one(self, x: dict) -> float:
         """The anomaly score of ``x`` in [0, 1) (0 during warm-up); learns nothing."""
@@ -256,6 +285,13 @@ class SeasonalCusum(AnomalyDetector):
                 self.s_up = self.s_down = 0.0
             else:
                 self.s_up, self.s_down = min(up, self.cap), min(down, self.cap)
+            if self.calibrate:
+                v = math.log1p(max(up, down))
+                if self.cal_m is None:
+                    self.cal_m, self.cal_m2 = ew(self.cal_alpha, v), ew(self.cal_alpha, v * v)
+                else:
+                    learn(self.cal_m, v, self.n - self.warmup)
+                    learn(self.cal_m2, v * v, self.n - self.warmup)
         views = self._views(slot, wk)
         # The calendar view: each slot learns the (clipped) value itself.
         mu, sd = views[0]
@@ -309,6 +345,8 @@ class SeasonalCusum(AnomalyDetector):
             "visits": dict(self.visits),
             "scale": value(self.scale),
             "rscale": value(self.rscale),
+            "cal_m": value(self.cal_m),
+            "cal_m2": value(self.cal_m2),
             "s_up": self.s_up,
             "s_down": self.s_down,
         }
@@ -326,11 +364,16 @@ class SeasonalCusum(AnomalyDetector):
         det.visits = dict(d["visits"])
         det.scale = None if d["scale"] is None else ew(det.scale_alpha, d["scale"])
         det.rscale = None if d["rscale"] is None else ew(det.scale_alpha, d["rscale"])
+        det.cal_m = None if d["cal_m"] is None else ew(det.cal_alpha, d["cal_m"])
+        det.cal_m2 = None if d["cal_m2"] is None else ew(det.cal_alpha, d["cal_m2"])
         det.s_up, det.s_down = d["s_up"], d["s_down"]
         return det
 
 
+# Points of history the calibration needs before it scores.
+_CAL_MIN = 100
+
 # The overall mean stands in for slots not seen yet.
 _MEAN_ALPHA = 0.01
 
-_PARAMS = ("kind", "slot_s", "tz", "level_alpha", "season_alpha", "scale_alpha", "shift", "clip", "cap", "warmup", "min_week", "zmax", "memory", "reset")
+_PARAMS = ("kind", "slot_s", "tz", "level_alpha", "season_alpha", "scale_alpha", "shift", "clip", "cap", "warmup", "min_week", "zmax", "memory", "reset", "calibrate", "cal_alpha")
