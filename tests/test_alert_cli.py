@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from simulators.jsonl import write_jsonl
 from tests.helpers import Seq, at

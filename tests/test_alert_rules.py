@@ -100,12 +100,15 @@ def test_repeat_interval_and_ack_stops_repeats():
     assert out[0]["message"]["en"].startswith("Still: VIP queue: longest wait 3:30")
     assert out[0]["dedup_key"] != out[1]["dedup_key"]
     aid = out[0]["id"]
+    current = drv.engine.alerts("s1")
+    assert [(c["id"], c["state"]) for c in current] == [(aid, "raised")] and drv.engine.alerts("other") == []
     ack = drv.engine.ack(aid, "duty-manager-7", T0 + 340 * S)
     assert ack["change"] == "acknowledged" and ack["state"] == "acknowledged"
     assert ack["acked_by"] == "duty-manager-7" and ack["acked_ms"] == T0 + 340 * S
     assert drv.engine.ack(aid, "someone-else", T0 + 341 * S) is None  # already acknowledged
     assert drv.engine.ack("s1/q/longest_wait@1", "x", T0) is None  # unknown
     assert drv.tick(T0 + 900 * S) == []  # acknowledged: no more repeats
+    assert drv.engine.alerts()[0]["state"] == "acknowledged"
     seq2 = Seq("s1")
     seq2.answer(T0 + 901 * S, "c1")
     seq2.offer(T0 + 960 * S, "c2", "q")
