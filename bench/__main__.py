@@ -13,6 +13,8 @@ BENCHES = {
     "replay": "bench.bench_replay",
     "pipeline": "bench.bench_pipeline",
     "wall": "bench.bench_wall",
+    "nab": "bench.bench_nab",
+    "surge": "bench.bench_surge",
 }
 
 

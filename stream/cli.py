@@ -6,6 +6,7 @@
     floorwatch up            the live floor (see README)
     floorwatch schema        the event JSON Schema
     floorwatch dashboard --redis URL [--http-port P]   the wall dashboard alone
+    floorwatch alerts --replay FILE --format anonbank|jsonl --json    |    floorwatch detect --nab DIR --out DIR   (stream/alerts/cli.py)
 
 Exit codes: 0 ok, 2 bad usage or input that cannot be read at all.
 """
@@ -297,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     from stream.delivery.cli import register as register_deliver
 
     register_deliver(sub)
+
+    from stream.alerts.cli import register as register_alerts
+
+    register_alerts(sub)
     return p
 
 

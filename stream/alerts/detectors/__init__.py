@@ -1,0 +1,19 @@
+"""Online anomaly detectors built on river's statistics, one estimator per module.
+
+* :mod:`.seasonal` — :class:`SeasonalCusum`: a value against its own time-of-day
+  and day-of-week profile (arrival surges; the ``floorwatch detect`` command).
+* :mod:`.drift` — :class:`DriftCusum`: a mean of ``n`` items drifting from its
+  slow baseline (handle time).
+* :mod:`.rate` — :class:`RateSpike`: a proportion ``k / n`` rising above its
+  baseline (abandon rate).
+
+All follow river's ``AnomalyDetector`` protocol (``score_one`` does not learn,
+``learn_one`` does), give a score in [0, 1], say what they expected
+(``explain_one``) and serialise to plain JSON (``to_dict`` / ``from_dict``).
+"""
+
+from stream.alerts.detectors.drift import DriftCusum
+from stream.alerts.detectors.rate import RateSpike
+from stream.alerts.detectors.seasonal import SeasonalCusum
+
+__all__ = ["SeasonalCusum", "DriftCusum", "RateSpike"]

@@ -1,0 +1,247 @@
+"""AlertEngine: a pure fold of site snapshots into alert changes.
+
+``engine.evaluate(site, now_ms, snapshot)`` checks every rule of every queue
+and agent of the site against the snapshot taken at event time ``now_ms`` and
+returns what changed: alerts **raised**, **repeated** (still raised, not
+acknowledged, ``repeat_s`` after the last notice) and **resolved**. At
+5-minute boundaries (``now_ms`` a multiple of 5 min) it also feeds the online
+detectors of each queue (arrivals and handle time of the last 5 minutes;
+every 15 minutes the abandons of the last 15) and alerts on their scores.
+``engine.ack(alert_id, by, at_ms)`` acknowledges a raised alert (no more
+repeats; it still resolves by itself).
+
+No I/O, no wall clock: the same snapshots at the same times give the same
+changes. The state is plain JSON (``to_dict`` / ``from_dict``) so a restarted
+worker resumes where it stopped. :mod:`stream.alerts.driver` takes the
+snapshots at the right moments.
+
+A change is a plain dict (the format is documented in docs/alerts.md)::
+
+    {"id": "gd-hotline/vip/longest_wait@1795395630000",
+     "dedup_key": "gd-hotline/vip/longest_wait@1795395630000#raised",
+     "key": "gd-hotline/vip/longest_wait", "change": "raised", "state": "raised",
+     "kind": "rule", "rule": "longest_wait", "site": "gd-hotline", "queue": "vip", "agent": null,
+     "severity": "major", "value": 760.0, "threshold": 600.0, "clear": 300.0,
+     "expected": null, "score": null,
+     "since_ms": 1795395450000, "raised_ms": 1795395630000, "at_ms": 1795395630000,
+     "acked_by": null, "acked_ms": null,
+     "message": {"zh-CN": "...", "en": "..."}}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from stream.alerts.config import DETECTORS, LOWER_IS_WORSE, AlertsConfig, load_alerts
+from stream.alerts.detectors import DriftCusum, RateSpike, SeasonalCusum
+from stream.alerts.hysteresis import step
+from stream.alerts.messages import message
+from stream.alerts.rules import QUEUE_RULES, agent_threshold, agent_values, queue_value
+
+__all__ = ["AlertEngine", "BUCKET_MS", "ABANDON_BUCKET_MS"]
+
+BUCKET_MS = 5 * 60_000
+ABANDON_BUCKET_MS = 15 * 60_000
+STATE_VERSION = 1
+# Buckets too small to say anything about a queue's handle time or abandon
+# rate are not fed to the detectors (a quiet queue's one long call is not a drift).
+MIN_HANDLED = 5
+MIN_OFFERED = 10
+
+
+def _new_detector(name: str, tz: str, warmup: int):
+    if name == "arrival_surge":
+        return SeasonalCusum(kind="count", tz=tz, warmup=warmup)
+    if name == "aht_drift":
+        return DriftCusum(warmup=warmup)
+    return RateSpike(warmup=warmup)
+
+
+_DET_CLASSES = {"arrival_surge": SeasonalCusum, "aht_drift": DriftCusum, "abandon_spike": RateSpike}
+
+
+class AlertEngine:
+    """Rules + detectors for any number of sites; see the module docstring."""
+
+    def __init__(self, config: Optional[AlertsConfig] = None) -> None:
+        self.config = config if config is not None else load_alerts()
+        # key -> state of an alert condition (pending or raised), with its labels.
+        self.active: dict[str, dict] = {}
+        # "site/queue" -> detector name -> detector
+        self.detectors: dict[str, dict[str, Any]] = {}
+
+    # -- the fold ---------------------------------------------------------------
+
+    def evaluate(self, site: str, now_ms: int, snapshot: dict) -> list[dict]:
+        """Changes of ``site``'s alerts at event time ``now_ms`` given its snapshot then."""
+        cfg = self.config
+        out: list[dict] = []
+        seen: set[str] = set()
+        hall = snapshot.get("kind") == "hall"
+        queues = snapshot.get("queues", {})
+        for q in queues:
+            name = queues[q]["name"]
+            for rule in QUEUE_RULES:
+                rc = cfg.rule(site, q, rule)
+                if not rc.enabled:
+                    continue
+                key = f"{site}/{q}/{rule}"
+                seen.add(key)
+                v = queue_value(rule, snapshot, q, rc)
+                self._step(out, key, v, now_ms, raise_at=rc.raise_, clear_at=rc.clear, for_s=rc.for_s, repeat_s=rc.repeat_s,
+                           lower=rule in LOWER_IS_WORSE,
+                           meta={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": None, "severity": rc.severity,
+                                 "name": name, "hall": hall})
+        for agent, rule, q, secs, reason in agent_values(snapshot):
+            rc = cfg.rule(site, q, rule)
+            if not rc.enabled:
+                continue
+            key = f"{site}/{q or '-'}/{rule}/{agent}"
+            seen.add(key)
+            name = queues[q]["name"] if q in queues else {"en": q or "-", "zh": q or "-"}
+            label = snapshot["agents"][agent].get("label") or agent
+            self._step(out, key, secs, now_ms, raise_at=agent_threshold(rc, reason), clear_at=rc.clear, for_s=rc.for_s,
+                       repeat_s=rc.repeat_s, lower=False,
+                       meta={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": agent, "severity": rc.severity,
+                             "name": name, "hall": hall, "label": label, "reason": reason})
+        if now_ms % BUCKET_MS == 0:
+            self._detect(out, site, now_ms, snapshot, seen)
+        # Conditions whose subject left the snapshot (an agent who changed state
+        # or logged out, a queue gone): unknown now, so clear.
+        prefix = f"{site}/"
+        for key in sorted(k for k in self.active if k.startswith(prefix) and k not in seen):
+            st = self.active[key]
+            if st["kind"] == "anomaly" and now_ms % BUCKET_MS != 0:
+                continue
+            self._step(out, key, None, now_ms, raise_at=0, clear_at=0, for_s=0, repeat_s=0, lower=False, meta={})
+        return out
+
+    def _detect(self, out: list, site: str, now_ms: int, snapshot: dict, seen: set) -> None:
+        tz = snapshot.get("timezone") or "UTC"
+        t = (now_ms - BUCKET_MS) / 1000.0  # the bucket that just closed, by its start
+        for q, qd in snapshot.get("queues", {}).items():
+            sl5, sl15 = qd["sliding"]["5m"], qd["sliding"]["15m"]
+            inputs = {"arrival_surge": {"t": t, "y": sl5["offered"]}}
+            if sl5["handled"] >= MIN_HANDLED and sl5["aht_s"] is not None:
+                inputs["aht_drift"] = {"y": sl5["aht_s"], "n": sl5["handled"]}
+            n15 = sl15["offered"] - sl15["short_abandoned"]
+            if now_ms % ABANDON_BUCKET_MS == 0 and n15 >= MIN_OFFERED:
+                inputs["abandon_spike"] = {"k": sl15["abandoned"] - sl15["short_abandoned"], "n": n15}
+            dets = self.detectors.setdefault(f"{site}/{q}", {})
+            for name in DETECTORS:
+                dc = self.config.detector(site, q, name)
+                if not dc.enabled:
+                    continue
+                key = f"{site}/{q}/{name}"
+                seen.add(key)
+                x = inputs.get(name)
+                if x is None:
+                    continue  # no new bucket for this detector: its alert holds as it is
+                det = dets.get(name)
+                if det is None:
+                    det = dets[name] = _new_detector(name, tz, dc.warmup_buckets)
+                e = det.explain_one(x)
+                det.learn_one(x)
+                self._step(out, key, e["score"], now_ms, raise_at=dc.raise_, clear_at=dc.clear, for_s=0, repeat_s=dc.repeat_s,
+                           lower=False,
+                           meta={"kind": "anomaly", "rule": name, "site": site, "queue": q, "agent": None, "severity": dc.severity,
+                                 "name": qd["name"], "hall": snapshot.get("kind") == "hall",
+                                 "observed": e["observed"], "expected": e["expected"], "score": e["score"]})
+
+    def _step(self, out: list, key: str, value, now: int, *, raise_at, clear_at, for_s, repeat_s, lower, meta: dict) -> None:
+        old = self.active.get(key)
+        st, ev = step(old, value, raise_at=raise_at, clear_at=clear_at, for_s=for_s, repeat_s=repeat_s, lower_is_worse=lower, now=now)
+        if st is None:
+            self.active.pop(key, None)
+        else:
+            st = {**st, **meta, "value": value, "threshold": raise_at, "clear": clear_at}
+            if ev == "repeated":
+                st["repeats"] = st.get("repeats", 0) + 1
+            self.active[key] = st
+        if ev is not None:
+            rec = st if st is not None else {**old, **{k: v for k, v in meta.items() if k in ("observed", "expected", "score")}, "value": value}
+            out.append(self._record(key, rec, ev, now))
+
+    def _record(self, key: str, st: dict, change: str, now: int) -> dict:
+        rule = st["rule"]
+        anomaly = st["kind"] == "anomaly"
+        value = st.get("observed") if anomaly else st["value"]
+        aid = f"{key}@{st['raised_ms']}"
+        suffix = f"repeated-{st.get('repeats', 0)}" if change == "repeated" else change
+        if change == "resolved":
+            state = "resolved"
+        elif st.get("acked_by") is not None:
+            state = "acknowledged"
+        else:
+            state = "raised"
+        held = now - st["since_ms"] if change != "resolved" else now - st["raised_ms"]
+        if anomaly and rule == "abandon_spike":
+            shown, exp = (None if value is None else 100 * value), (None if st.get("expected") is None else 100 * st["expected"])
+        else:
+            shown, exp = value, st.get("expected")
+        msg = message(rule, change, st["name"], shown, st["threshold"], held, hall=st.get("hall", False),
+                      agent=st.get("label"), reason=st.get("reason"), expected=exp, score=st.get("score") or 0.0)
+        return {
+            "id": aid,
+            "dedup_key": f"{aid}#{suffix}",
+            "key": key,
+            "change": change,
+            "state": state,
+            "kind": st["kind"],
+            "rule": rule,
+            "site": st["site"],
+            "queue": st["queue"],
+            "agent": st.get("agent"),
+            "severity": st["severity"],
+            "value": value,
+            "threshold": st["threshold"],
+            "clear": st["clear"],
+            "expected": st.get("expected") if anomaly else None,
+            "score": st.get("score") if anomaly else None,
+            "since_ms": st["since_ms"],
+            "raised_ms": st["raised_ms"],
+            "at_ms": now,
+            "acked_by": st.get("acked_by"),
+            "acked_ms": st.get("acked_ms"),
+            "message": msg,
+        }
+
+    # -- people -----------------------------------------------------------------
+
+    def ack(self, alert_id: str, by: str, at_ms: int) -> Optional[dict]:
+        """Acknowledge a raised alert: no more repeats. Returns the change, or None if it is not raised
+        (unknown, already resolved, or already acknowledged)."""
+        key, _, raised = alert_id.rpartition("@")
+        st = self.active.get(key)
+        if st is None or st["phase"] != "raised" or str(st["raised_ms"]) != raised or st.get("acked_by") is not None:
+            return None
+        st = self.active[key] = {**st, "acked_by": by, "acked_ms": at_ms}
+        return self._record(key, st, "acknowledged", at_ms)
+
+    def alerts(self, site: Optional[str] = None) -> list[dict]:
+        """The alerts raised now (acknowledged or not), as records with change ``"current"``."""
+        out = []
+        for key in sorted(self.active):
+            st = self.active[key]
+            if st["phase"] == "raised" and (site is None or st["site"] == site):
+                out.append(self._record(key, st, "current", st["notified_ms"]))
+        return out
+
+    # -- state ------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """The engine's whole state as plain JSON (the config is not included)."""
+        return {
+            "version": STATE_VERSION,
+            "active": {k: dict(v) for k, v in sorted(self.active.items())},
+            "detectors": {k: {n: d.to_dict() for n, d in sorted(v.items())} for k, v in sorted(self.detectors.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, config: Optional[AlertsConfig] = None) -> "AlertEngine":
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(f"alert engine state version {data.get('version')!r}, expected {STATE_VERSION}")
+        eng = cls(config)
+        eng.active = {k: dict(v) for k, v in data["active"].items()}
+        eng.detectors = {k: {n: _DET_CLASSES[n].from_dict(d) for n, d in v.items()} for k, v in data["detectors"].items()}
+        return eng

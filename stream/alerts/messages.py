@@ -1,0 +1,128 @@
+"""Alert messages in zh-CN and English, from a change record's figures.
+
+Pure formatting: durations as ``m:ss`` (``h:mm:ss`` from an hour), rates in
+percent, and "for 3 min" / "已 3 分钟" for how long the condition has held.
+
+>>> m = message("longest_wait", "raised", {"en": "VIP queue", "zh": "VIP队列"}, 760, 600, 180_000)
+>>> m["en"]
+'VIP queue: longest wait 12:40, above 10:00 for 3 min'
+>>> message("longest_wait", "resolved", {"en": "VIP queue"}, 50, 600, 900_000)["en"]
+'Resolved: VIP queue: longest wait back under the clear level (lasted 15 min)'
+>>> m["zh-CN"]
+'VIP队列：最长等待 12:40，超过 10:00 已 3 分钟'
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+__all__ = ["message", "clock", "duration"]
+
+
+def clock(seconds: Optional[float]) -> str:
+    """``760`` -> ``'12:40'``; an hour or more -> ``'1:02:05'``."""
+    if seconds is None:
+        return "-"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def duration(ms: int, lang: str) -> str:
+    """How long, in words: ``'45 s'`` / ``'3 min'`` / ``'1 h 05 min'`` (zh: 秒 / 分钟 / 小时)."""
+    s = max(0, ms) // 1000
+    if s < 60:
+        return f"{s} 秒" if lang == "zh" else f"{s} s"
+    m = s // 60
+    if m < 60:
+        return f"{m} 分钟" if lang == "zh" else f"{m} min"
+    h, m = divmod(m, 60)
+    return f"{h} 小时 {m} 分钟" if lang == "zh" else f"{h} h {m:02d} min"
+
+
+def _pct(v: Optional[float]) -> str:
+    return "-" if v is None else f"{v:.1f}%"
+
+
+def _num(v: Optional[float]) -> str:
+    return "-" if v is None else (f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}")
+
+
+# rule -> (figure en, figure zh, formatter, "above"/"below")
+_FIGURES: dict[str, tuple[str, str, Any, str]] = {
+    "longest_wait": ("longest wait", "最长等待", clock, "above"),
+    "service_level": ("service level (15 min)", "15分钟服务水平", _pct, "below"),
+    "abandon_rate": ("abandon rate (15 min)", "15分钟放弃率", _pct, "above"),
+    "vip_wait": ("VIP waiting", "VIP客户已等待", clock, "above"),
+    "agent_not_ready": ("not ready", "未就绪", clock, "above"),
+    "agent_wrap_up": ("in wrap-up", "话后处理", clock, "above"),
+}
+
+
+_RESOLVED = {
+    "longest_wait": ("longest wait back under the clear level", "最长等待已回落"),
+    "service_level": ("service level back above the clear level", "服务水平已回升"),
+    "abandon_rate": ("abandon rate back under the clear level", "放弃率已回落"),
+    "no_agent_ready": ("agents available again", "已有可用坐席/窗口"),
+    "vip_wait": ("VIP wait back under the clear level", "VIP等待已回落"),
+    "agent_not_ready": ("agent left not-ready", "坐席已结束未就绪"),
+    "agent_wrap_up": ("agent left wrap-up", "坐席已结束话后处理"),
+}
+
+
+def message(
+    rule: str,
+    change: str,
+    queue: dict,
+    value: Optional[float],
+    threshold: Optional[float],
+    held_ms: int,
+    *,
+    hall: bool = False,
+    agent: Optional[str] = None,
+    reason: Optional[str] = None,
+    expected: Optional[float] = None,
+    score: Optional[float] = None,
+) -> dict:
+    """``{"zh-CN": ..., "en": ...}`` for a raised / repeated / resolved / acknowledged change."""
+    qen, qzh = queue.get("en") or "?", queue.get("zh") or queue.get("en") or "?"
+    den, dzh = duration(held_ms, "en"), duration(held_ms, "zh")
+    # "for 0 s" says nothing: a rule with no minimum duration raises at once.
+    for_en, for_zh = (f" for {den}", f" 已 {dzh}") if held_ms >= 1000 else ("", "")
+    if rule == "no_agent_ready":
+        who_en, who_zh = ("no counter open", "无开放窗口") if hall else ("no agent ready", "无空闲坐席")
+        en = f"{qen}: {_num(value)} waiting, {who_en}{for_en}"
+        zh = f"{qzh}：{_num(value)} 人等待，{who_zh}{for_zh}"
+    elif rule in ("agent_not_ready", "agent_wrap_up"):
+        fen, fzh, fmt, _ = _FIGURES[rule]
+        why_en = f" ({reason})" if reason else ""
+        why_zh = f"（{reason}）" if reason else ""
+        en = f"Agent {agent} ({qen}): {fen}{why_en} for {fmt(value)}, above {fmt(threshold)}"
+        zh = f"坐席 {agent}（{qzh}）：{fzh}{why_zh}已 {fmt(value)}，超过 {fmt(threshold)}"
+    elif rule == "arrival_surge":
+        en = f"{qen}: arrivals surge - {_num(value)} in 5 min vs {_num(expected)} expected (score {score:.3f})"
+        zh = f"{qzh}：来话激增 - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个（异常分 {score:.3f}）"
+    elif rule == "aht_drift":
+        en = f"{qen}: handle time drift - AHT {clock(value)} vs {clock(expected)} expected (score {score:.3f})"
+        zh = f"{qzh}：处理时长漂移 - 平均处理时长 {clock(value)}，预期 {clock(expected)}（异常分 {score:.3f}）"
+    elif rule == "abandon_spike":
+        en = f"{qen}: abandon spike - {_pct(value)} vs {_pct(expected)} expected (score {score:.3f})"
+        zh = f"{qzh}：放弃率突增 - {_pct(value)}，预期 {_pct(expected)}（异常分 {score:.3f}）"
+    else:
+        fen, fzh, fmt, side = _FIGURES[rule]
+        zside = "低于" if side == "below" else "超过"
+        target_en = "target " if rule == "service_level" else ""
+        target_zh = "目标 " if rule == "service_level" else ""
+        en = f"{qen}: {fen} {fmt(value)}, {side} {target_en}{fmt(threshold)}{for_en}"
+        zh = f"{qzh}：{fzh} {fmt(value)}，{zside} {target_zh}{fmt(threshold)}{for_zh}"
+    if change == "repeated":
+        en, zh = f"Still: {en}", f"仍未恢复：{zh}"
+    elif change == "resolved":
+        # The raise text with "now" figures would read oddly; say who and how long.
+        fen, fzh = _RESOLVED.get(rule, ("back to normal", "已恢复正常"))
+        en = f"Resolved: {en.split(': ', 1)[0]}: {fen} (lasted {den})"
+        zh = f"已恢复：{zh.split('：', 1)[0]}：{fzh}（持续 {dzh}）"
+    elif change == "acknowledged":
+        en, zh = f"Acknowledged: {en}", f"已确认：{zh}"
+    return {"zh-CN": zh, "en": en}
