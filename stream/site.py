@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from typing import Iterable, Optional
+from typing import Sequence, Iterable, Optional
 
 from stream import events as E
 from stream.agent import AgentTimeline, occupancy_pct
@@ -363,12 +363,13 @@ class SiteCore:
                     del days[d]
         return days, intervals, agent_days
 
-    def sliding(self, now: int) -> dict[str, dict[str, QueueStats]]:
-        """Per window ("5m", "15m", "60m"), per queue: contacts offered in the last N minutes.
+    def sliding(self, now: int, minutes: Sequence[int] = SLIDING_MIN) -> dict[str, dict[str, QueueStats]]:
+        """Per window ("5m", "15m", "60m", or those of ``minutes``, ascending), per queue:
+        contacts offered in the last N minutes.
 
         AHT counts contacts whose handling ended in the window.
         """
-        starts = [(f"{m}m", now - m * 60_000) for m in SLIDING_MIN]
+        starts = [(f"{m}m", now - m * 60_000) for m in minutes]
         out: dict[str, dict[str, QueueStats]] = {name: {} for name, _ in starts}
         oldest = starts[-1][1]
         for book in (self.calls, self.tickets):

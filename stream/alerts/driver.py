@@ -81,7 +81,7 @@ class AlertDriver:
         sc = self.floor.site(site)
         for b in self._boundaries(nb, last):
             sc.advance(b)
-            out.extend(self.engine.evaluate(site, b, self.floor.snapshot(site)))
+            out.extend(self.engine.evaluate(site, b, self.floor.alert_snapshot(site)))
         self.next_ms[site] = last + self.period_ms
 
     def feed(self, events: Iterable) -> list[dict]:
