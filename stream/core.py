@@ -265,7 +265,7 @@ class Floor:
                 "name": _labels(qc.name if qc else None, q),
                 **w,
                 "agents": state_counts(r for r in agents.values() if q in r["queues"]),
-                "sliding": {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures() for m in windows},
+                "sliding": {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in windows},
             }
         snap = {
             "site": site,

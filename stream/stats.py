@@ -117,15 +117,19 @@ class QueueStats:
         c.sl_variant = self.sl_variant
         return c
 
-    def figures(self) -> dict:
-        """The metrics.md figures of this window (null where undefined)."""
+    def figures(self, percentiles: bool = True) -> dict:
+        """The metrics.md figures of this window (null where undefined).
+
+        ``percentiles=False`` leaves the wait percentiles out (None): the alert
+        rules never read them, and they are the costly part.
+        """
         offered, answered, short = self.offered, self.answered, self.short_abandoned
         base = offered - short
         if self.sl_variant == "exclude_abandons":
             sl = 100.0 * self.within / answered if answered else None
         else:
             sl = 100.0 * self.within / base if base > 0 else None
-        hist = self.hist
+        hist = self.hist if percentiles else None
         return {
             "offered": offered,
             "answered": answered,
