@@ -31,12 +31,11 @@ _WORK = ("busy", "wrap_up")
 
 
 class AgentTimeline:
-    __slots__ = ("agent", "trans", "keys", "base_since", "days", "queues", "counter", "_qts", "_cts")
+    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts")
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
-        self.trans: list[tuple] = []  # (ts, id, state, reason), sorted
-        self.keys: list[tuple] = []  # (ts, id) of trans, for bisect
+        self.trans: list[tuple] = []  # (ts, id, state, reason), sorted by (ts, id)
         self.base_since: Optional[int] = None  # when trans[0]'s state run began
         self.days: dict[str, dict[str, int]] = {}  # date -> state -> ms (sealed)
         self.queues: tuple = ()
@@ -45,43 +44,55 @@ class AgentTimeline:
         self._cts = -1
 
     def add(self, ev) -> None:
-        key = (ev.ts, ev.id)
-        row = (ev.ts, ev.id, ev.state, ev.reason)
-        keys = self.keys
-        if not keys or key > keys[-1]:
-            keys.append(key)
-            self.trans.append(row)
+        ts = ev.ts
+        eid = ev.id
+        trans = self.trans
+        row = (ts, eid, ev.state, ev.reason)
+        if trans:
+            last = trans[-1]
+            lt = last[0]
+            if ts > lt or (ts == lt and eid > last[1]):
+                trans.append(row)
+            else:
+                trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), row)
         else:
-            i = bisect.bisect_left(keys, key)
-            keys.insert(i, key)
-            self.trans.insert(i, row)
-        if ev.queues is not None and ev.ts >= self._qts:
-            self.queues, self._qts = tuple(ev.queues), ev.ts
-        if ev.counter is not None and ev.ts >= self._cts:
-            self.counter, self._cts = ev.counter, ev.ts
-        elif ev.state == "logged_out" and ev.ts >= self._cts:
-            self.counter, self._cts = None, ev.ts
+            trans.append(row)
+        q = ev.queues
+        if q is not None and ts >= self._qts:
+            self.queues, self._qts = tuple(q), ts
+        c = ev.counter
+        if c is not None and ts >= self._cts:
+            self.counter, self._cts = c, ts
+        elif ev.state == "logged_out" and ts >= self._cts:
+            self.counter, self._cts = None, ts
 
     # -- sealing ------------------------------------------------------------
 
     def seal(self, watermark: int, cal: DayCalendar) -> None:
-        """Fold segments that end before ``watermark`` into the day totals."""
+        """Fold segments that end before ``watermark`` into the day totals.
+
+        Sealing can happen at any time after the watermark passed a segment's
+        end (nothing older than the watermark is applied any more), so the
+        core seals lazily: the totals are the same whenever it happens.
+        """
         trans = self.trans
         n = 0
-        while n + 1 < len(trans) and trans[n + 1][0] < watermark:
+        last = len(trans) - 1
+        while n < last and trans[n + 1][0] < watermark:
             n += 1
         if n == 0:
             return
         since = self.base_since if self.base_since is not None else trans[0][0]
-        for i in range(n):
-            t0, _, st, rs = trans[i]
-            t1, _, st1, rs1 = trans[i + 1]
-            _add_span(self.days, cal, _label(st, rs), t0, t1)
-            if (st1, rs1) != (st, rs):
+        days = self.days
+        t0, _, st, rs = trans[0]
+        for i in range(1, n + 1):
+            t1, _, st1, rs1 = trans[i]
+            _add_span(days, cal, f"not_ready:{rs}" if st == "not_ready" and rs else st, t0, t1)
+            if st1 != st or rs1 != rs:
                 since = t1
+            t0, st, rs = t1, st1, rs1
         self.base_since = since
         del trans[:n]
-        del self.keys[:n]
 
     # -- figures ------------------------------------------------------------
 
@@ -134,8 +145,19 @@ def _label(state: str, reason: Optional[str]) -> str:
     return f"not_ready:{reason}" if state == "not_ready" and reason else state
 
 
+def _ts_id(row: tuple) -> tuple:
+    return (row[0], row[1])
+
+
 def _add_span(days: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> None:
     # Split at local midnights so each day gets its own share.
+    if t0 < t1 and cal._start <= t0 and t1 <= cal._end:
+        # Within the calendar's current day (the usual case): no split.
+        bucket = days.get(cal._date)
+        if bucket is None:
+            bucket = days[cal._date] = {}
+        bucket[label] = bucket.get(label, 0) + (t1 - t0)
+        return
     while t0 < t1:
         start, end = cal.day_bounds(t0)
         seg_end = min(t1, end)
