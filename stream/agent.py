@@ -76,18 +76,28 @@ class AgentTimeline:
         core seals lazily: the totals are the same whenever it happens.
         """
         trans = self.trans
-        n = 0
-        last = len(trans) - 1
-        while n < last and trans[n + 1][0] < watermark:
-            n += 1
-        if n == 0:
+        # trans[1..n] are the transitions older than the watermark (sorted by ts).
+        n = bisect.bisect_left(trans, watermark, 1, len(trans), key=_ts) - 1
+        if n <= 0:
             return
         since = self.base_since if self.base_since is not None else trans[0][0]
         days = self.days
         t0, _, st, rs = trans[0]
+        cal.date_of(t0)  # load t0's day: most spans lie within it
+        start, end, date = cal._start, cal._end, cal._date
+        bucket = days.get(date)
         for i in range(1, n + 1):
             t1, _, st1, rs1 = trans[i]
-            _add_span(days, cal, f"not_ready:{rs}" if st == "not_ready" and rs else st, t0, t1)
+            label = f"not_ready:{rs}" if rs and st == "not_ready" else st
+            if t0 < t1:
+                if start <= t0 and t1 <= end:
+                    if bucket is None:
+                        bucket = days[date] = {}
+                    bucket[label] = bucket.get(label, 0) + (t1 - t0)
+                else:
+                    _add_span(days, cal, label, t0, t1)
+                    start, end, date = cal._start, cal._end, cal._date
+                    bucket = days.get(date)
             if st1 != st or rs1 != rs:
                 since = t1
             t0, st, rs = t1, st1, rs1
@@ -143,6 +153,10 @@ def occupancy_pct(totals: dict[str, int]) -> Optional[float]:
 
 def _label(state: str, reason: Optional[str]) -> str:
     return f"not_ready:{reason}" if state == "not_ready" and reason else state
+
+
+def _ts(row: tuple) -> int:
+    return row[0]
 
 
 def _ts_id(row: tuple) -> tuple:

@@ -237,7 +237,13 @@ def _answered(c: Contact, ev) -> None:
     elif not (ev.__class__ is E.TicketCalled and leg.answered is not None):
         # A ticket called again (a recall) keeps its first call; anything else is wrong.
         c._anomaly(f"{ev.kind}: contact not waiting", ev)
-    _set_done(c, legs, leg)
+    if len(legs) == 1:
+        # _set_done for one leg, in line (the common case); an answer never ends a leg.
+        c.done = leg.abandoned is not None or leg.transferred is not None or (
+            leg.answered is not None and leg.handle_end is not None
+        )
+    else:
+        _set_done(c, legs, leg)
 
 
 def _abandoned(c: Contact, ev) -> None:
@@ -269,7 +275,12 @@ def _call_ended(c: Contact, ev) -> None:
             leg.handle_end = ts
     else:
         c._anomaly(f"{ev.kind}: call not in talk", ev)
-    _set_done(c, legs, leg)
+    if len(legs) == 1:
+        c.done = leg.abandoned is not None or leg.transferred is not None or (
+            leg.answered is not None and leg.handle_end is not None
+        )
+    else:
+        _set_done(c, legs, leg)
 
 
 def _wrap_up_ended(c: Contact, ev) -> None:
@@ -285,7 +296,13 @@ def _wrap_up_ended(c: Contact, ev) -> None:
             break
     else:
         c._anomaly(f"{ev.kind}: no wrap-up pending", ev)
-    _set_done(c, legs, legs[-1])
+    if len(legs) == 1:
+        leg = legs[0]
+        c.done = leg.abandoned is not None or leg.transferred is not None or (
+            leg.answered is not None and leg.handle_end is not None
+        )
+    else:
+        _set_done(c, legs, legs[-1])
 
 
 def _ticket_completed(c: Contact, ev) -> None:

@@ -33,6 +33,7 @@ from stream.agent import AgentTimeline, occupancy_pct
 from stream.calendar import INTERVAL_MS, DayCalendar
 from stream.config import FloorConfig
 from stream.contact import _APPLY, CALL, RANK as _RANK, TICKET, Contact, Leg
+from stream.histogram import WaitHistogram, bin_of
 from stream.stats import QueueStats
 
 SLIDING_MIN = (5, 15, 60)
@@ -59,7 +60,8 @@ _CALL_CLASSES = frozenset(
 _TICKET_CLASSES = frozenset(
     {E.TicketIssued, E.TicketCalled, E.TicketCompleted, E.TicketNoShow, E.TicketAbandoned, E.TicketTransferred}
 )
-_IS_CALL = {cls: True for cls in _CALL_CLASSES} | {cls: False for cls in _TICKET_CLASSES}
+# Contact event class -> (CALL or TICKET, causal rank, state-machine function).
+_CONTACT_KIND = {cls: (CALL if cls in _CALL_CLASSES else TICKET, _RANK[cls], _APPLY[cls]) for cls in _RANK}
 _AgentState = E.AgentState
 _CallOffered = E.CallOffered
 _TicketIssued = E.TicketIssued
@@ -232,10 +234,11 @@ class SiteCore:
                     if len(trans) > _AGENT_SEAL_AT:
                         a.seal(wm, cal)
                     continue
-                if _IS_CALL[cls]:
-                    book, cid, kind = calls, ev.call, CALL
+                kind, rank, fn = _CONTACT_KIND[cls]
+                if kind == CALL:
+                    book, cid = calls, ev.call
                 else:
-                    book, cid, kind = tickets, ev.ticket, TICKET
+                    book, cid = tickets, ev.ticket
                 c = book.get(cid)
                 if c is None:
                     if cls is _CallOffered or cls is _TicketIssued:
@@ -257,14 +260,13 @@ class SiteCore:
                     self._reject(ev, f"{ev.kind}: contact already closed")
                     continue
                 # Contact.add, in line: in (ts, rank, id) order the event just applies.
-                rank = _RANK[cls]
                 lt = c.last_ts
                 if ts > lt or (ts == lt and (rank > c.last_rank or (rank == c.last_rank and eid > c.last_id))):
                     c.events.append(ev)
                     c.last_ts = ts
                     c.last_rank = rank
                     c.last_id = eid
-                    _APPLY[cls](c, ev)
+                    fn(c, ev)
                     if cls in _LEG_CLASSES:
                         self._saw_queues(c)
                 else:
@@ -344,6 +346,8 @@ class SiteCore:
             self.dead_dropped += 1
 
     def _fold_leg(self, leg: Leg, days: dict, intervals: dict, agent_days: Optional[dict]) -> None:
+        # QueueStats.add_answered / add_abandoned / add_handled, in line: this
+        # runs for every leg sealed (and for every open leg of every snapshot).
         q = leg.queue
         p = self._qparams.get(q)
         t_ms, short_ms, variant = p if p is not None else self.qparams(q)
@@ -364,14 +368,28 @@ class SiteCore:
             ist = iq[q] = QueueStats(variant)
         ds.offered += 1
         ist.offered += 1
-        if leg.answered is not None:
-            w = leg.answered - offered
-            ds.add_answered(w, t_ms)
-            ist.add_answered(w, t_ms)
+        answered = leg.answered
+        if answered is not None:
+            w = answered - offered
+            b = (w // 1000 if w > 0 else 0) if w < 600_000 else bin_of(w)
+            within = w <= t_ms
+            for st in (ds, ist):
+                st.answered += 1
+                st.wait_sum += w
+                if within:
+                    st.within += 1
+                if w > st.max_wait:
+                    st.max_wait = w
+                h = st.hist
+                if h is None:
+                    h = st.hist = WaitHistogram()
+                bins = h.bins
+                bins[b] = bins.get(b, 0) + 1
             he = leg.handle_end
             if he is not None:
-                h = he - leg.answered
-                ds.add_handled(h)
+                h = he - answered
+                ds.handled += 1
+                ds.handle_sum += h
                 # Intervals take handle time when the handling ended (metrics.md: AHT).
                 i1 = cal.interval_start(he)
                 hq = intervals.get(i1)
@@ -380,14 +398,16 @@ class SiteCore:
                 hs = hq.get(q)
                 if hs is None:
                     hs = hq[q] = QueueStats(variant)
-                hs.add_handled(h)
-                if agent_days is not None and leg.agent is not None:
+                hs.handled += 1
+                hs.handle_sum += h
+                agent = leg.agent
+                if agent_days is not None and agent is not None:
                     ad = agent_days.get(d)
                     if ad is None:
                         ad = agent_days[d] = {}
-                    row = ad.get(leg.agent)
+                    row = ad.get(agent)
                     if row is None:
-                        ad[leg.agent] = [1, h]
+                        ad[agent] = [1, h]
                     else:
                         row[0] += 1
                         row[1] += h
