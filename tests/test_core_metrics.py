@@ -465,3 +465,20 @@ def test_rfc3339_and_epoch_ms_are_the_same_instant():
     assert a[0].ts == b[0].ts == 1795399200000
     bad, why = decode_payload(b'{"id":"3","ts":"2026-11-23T10:00:00","site":"s","kind":"call_abandoned","call":"c"}')
     assert bad == [] and "ts" in why[0][1]  # an RFC 3339 time needs its offset
+
+
+def test_queue_of_a_late_offer_stays_on_the_wall_after_midnight():
+    # The transfer arrives before the offer it follows (within the lateness
+    # bound): the replay opens both legs, and both queues were seen that day.
+    s = Seq()
+    t = at("23:50:00")
+    transfer = s.transfer(t + 5_000, "a", "q2")
+    offer = s.offer(t, "a", queue="q1")
+    s.answer(t + 9_000, "a"), s.end(t + 60_000, "a")
+    s.offer(at("00:10:00", day="2026-11-24"), "b", queue="q3")
+    f = Floor()
+    f.apply_many([transfer, offer] + s.events[2:])
+    snap = f.snapshot("s1")
+    assert snap["date"] == "2026-11-24"
+    assert {"q1", "q2", "q3"} <= set(snap["queues"])
+    assert snap["queues"]["q1"]["day"]["offered"] == 0
