@@ -44,6 +44,10 @@ _NEVER = -(2**62)
 # An agent's transitions are sealed (folded into its day totals) once this many
 # have piled up, rather than every agent on every housekeeping pass.
 _AGENT_SEAL_AT = 64
+# Sealed legs wait in a list and are folded into the totals when figures are
+# asked for; from this many on, in bulk with numpy (same sums, far fewer steps).
+_BULK_FOLD_AT = 2048
+_FAR = 2**62
 
 _CALL_CLASSES = frozenset(
     {
@@ -127,6 +131,10 @@ class SiteCore:
         self.days: dict[str, dict[str, QueueStats]] = {}
         self.intervals: dict[int, dict[str, QueueStats]] = {}
         self.agent_days: dict[str, dict[str, list[int]]] = {}
+        # Legs of sealed contacts not yet in those totals (see _fold_sealed), and
+        # the earliest offered time among them.
+        self._unfolded: list[Leg] = []
+        self._unfolded_min = _FAR
         # Every queue this site has had contacts in, so a wall keeps its tiles after midnight.
         self.queues_seen: set[str] = set()
 
@@ -323,8 +331,12 @@ class SiteCore:
     def _seal(self, c: Contact, kind: int, cid: str) -> None:
         c.sealed = True
         self.open.discard(c)
-        for leg in c.legs:
-            self._fold_leg(leg, self.days, self.intervals, self.agent_days)
+        # A sealed contact never changes again, so its legs can wait to be
+        # folded into the totals (_fold_sealed) until figures are asked for.
+        legs = c.legs
+        self._unfolded.extend(legs)
+        if legs[0].offered < self._unfolded_min:  # the first leg is offered first
+            self._unfolded_min = legs[0].offered
         if c.anomalies:
             for reason, ev in c.anomalies:
                 self._reject(ev, reason)
@@ -344,6 +356,22 @@ class SiteCore:
             self.dead.append((ev, reason))
         else:
             self.dead_dropped += 1
+
+    def _fold_sealed(self) -> None:
+        """Fold the legs of sealed contacts into the day, interval and agent totals."""
+        legs = self._unfolded
+        if not legs:
+            return
+        self._unfolded = []
+        self._unfolded_min = _FAR
+        if len(legs) >= _BULK_FOLD_AT:
+            from stream.bulk import fold_legs
+
+            fold_legs(self, legs, self.days, self.intervals, self.agent_days)
+            return
+        days, intervals, agent_days = self.days, self.intervals, self.agent_days
+        for leg in legs:
+            self._fold_leg(leg, days, intervals, agent_days)
 
     def _fold_leg(self, leg: Leg, days: dict, intervals: dict, agent_days: Optional[dict]) -> None:
         # QueueStats.add_answered / add_abandoned / add_handled, in line: this
@@ -464,6 +492,13 @@ class SiteCore:
     def _trim(self, wm: int) -> None:
         start, _ = self.cal.day_bounds(wm)
         lim = self.limits
+        if self._unfolded:
+            # Fold waiting legs first if any could land in what is cut below.
+            oldest = self._unfolded_min
+            if (lim.keep_interval_days is not None and oldest < start - lim.keep_interval_days * 24 * _HOUR + INTERVAL_MS) or (
+                lim.keep_days is not None and oldest < start - lim.keep_days * 24 * _HOUR
+            ):
+                self._fold_sealed()
         if lim.keep_interval_days is not None:
             cut = start - lim.keep_interval_days * 24 * _HOUR
             for k in [k for k in self.intervals if k < cut]:
@@ -494,6 +529,7 @@ class SiteCore:
 
         ``dates`` limits the copy to those local dates (the snapshot needs only today).
         """
+        self._fold_sealed()
         days = {d: {q: s.copy() for q, s in qs.items()} for d, qs in self.days.items() if dates is None or d in dates}
         if dates is None:
             intervals = {i: {q: s.copy() for q, s in qs.items()} for i, qs in self.intervals.items()}
