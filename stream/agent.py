@@ -35,7 +35,9 @@ class AgentTimeline:
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
-        self.trans: list[tuple] = []  # (ts, id, state, reason), sorted by (ts, id)
+        # The agent_state events themselves (ts, id, state, reason), sorted by
+        # (ts, id): keeping the event costs nothing, a tuple per event did.
+        self.trans: list = []
         self.base_since: Optional[int] = None  # when trans[0]'s state run began
         self.days: dict[str, dict[str, int]] = {}  # date -> state -> ms (sealed)
         self.queues: tuple = ()
@@ -47,16 +49,15 @@ class AgentTimeline:
         ts = ev.ts
         eid = ev.id
         trans = self.trans
-        row = (ts, eid, ev.state, ev.reason)
         if trans:
             last = trans[-1]
-            lt = last[0]
-            if ts > lt or (ts == lt and eid > last[1]):
-                trans.append(row)
+            lt = last.ts
+            if ts > lt or (ts == lt and eid > last.id):
+                trans.append(ev)
             else:
-                trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), row)
+                trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), ev)
         else:
-            trans.append(row)
+            trans.append(ev)
         q = ev.queues
         if q is not None and ts >= self._qts:
             self.queues, self._qts = tuple(q), ts
@@ -80,14 +81,16 @@ class AgentTimeline:
         n = bisect.bisect_left(trans, watermark, 1, len(trans), key=_ts) - 1
         if n <= 0:
             return
-        since = self.base_since if self.base_since is not None else trans[0][0]
+        first = trans[0]
+        since = self.base_since if self.base_since is not None else first.ts
         days = self.days
-        t0, _, st, rs = trans[0]
+        t0, st, rs = first.ts, first.state, first.reason
         cal.date_of(t0)  # load t0's day: most spans lie within it
         start, end, date = cal._start, cal._end, cal._date
         bucket = days.get(date)
         for i in range(1, n + 1):
-            t1, _, st1, rs1 = trans[i]
+            e = trans[i]
+            t1, st1, rs1 = e.ts, e.state, e.reason
             label = f"not_ready:{rs}" if rs and st == "not_ready" else st
             if t0 < t1:
                 if start <= t0 and t1 <= end:
@@ -107,25 +110,30 @@ class AgentTimeline:
     # -- figures ------------------------------------------------------------
 
     def current(self) -> Optional[tuple]:
-        return self.trans[-1] if self.trans else None
+        """The latest transition as (ts, id, state, reason)."""
+        if not self.trans:
+            return None
+        e = self.trans[-1]
+        return (e.ts, e.id, e.state, e.reason)
 
     def state_since(self) -> Optional[int]:
         trans = self.trans
         if not trans:
             return None
-        since = self.base_since if self.base_since is not None else trans[0][0]
+        since = self.base_since if self.base_since is not None else trans[0].ts
         for i in range(1, len(trans)):
-            if (trans[i][2], trans[i][3]) != (trans[i - 1][2], trans[i - 1][3]):
-                since = trans[i][0]
+            if (trans[i].state, trans[i].reason) != (trans[i - 1].state, trans[i - 1].reason):
+                since = trans[i].ts
         return since
 
     def day_totals(self, now: int, cal: DayCalendar) -> dict[str, dict[str, int]]:
         """Per date, ms spent in each state (label), sealed plus open, up to ``now``."""
         out = {d: dict(v) for d, v in self.days.items()}
         trans = self.trans
-        for i, (t0, _, st, rs) in enumerate(trans):
-            t1 = trans[i + 1][0] if i + 1 < len(trans) else max(now, t0)
-            _add_span(out, cal, _label(st, rs), t0, t1)
+        for i, e in enumerate(trans):
+            t0 = e.ts
+            t1 = trans[i + 1].ts if i + 1 < len(trans) else max(now, t0)
+            _add_span(out, cal, _label(e.state, e.reason), t0, t1)
         return out
 
     def figures(self, now: int, cal: DayCalendar, date: Optional[str] = None) -> dict:
@@ -155,12 +163,12 @@ def _label(state: str, reason: Optional[str]) -> str:
     return f"not_ready:{reason}" if state == "not_ready" and reason else state
 
 
-def _ts(row: tuple) -> int:
-    return row[0]
+def _ts(ev) -> int:
+    return ev.ts
 
 
-def _ts_id(row: tuple) -> tuple:
-    return (row[0], row[1])
+def _ts_id(ev) -> tuple:
+    return (ev.ts, ev.id)
 
 
 def _add_span(days: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> None:

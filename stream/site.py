@@ -23,6 +23,7 @@ watermark.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 from collections import deque
@@ -115,6 +116,8 @@ class SiteCore:
         self._seen_ids: list[str] = []
         self._seen_ts: list[int] = []
         self._seen_k = 0
+        # The last position where a time may be smaller than the one before it.
+        self._seen_disorder = 0
         self.calls: dict[str, Contact] = {}
         self.tickets: dict[str, Contact] = {}
         self.open: set[Contact] = set()
@@ -203,18 +206,21 @@ class SiteCore:
                 seen_ids_append(eid)
                 seen_ts_append(ts)
                 if ts < wm:
+                    self._seen_disorder = len(self._seen_ts) - 1
                     self._reject(ev, "late: older than the lateness bound")
                     continue
                 n_events += 1
                 if ts > clock:
-                    clock = self._clock = ts
+                    clock = ts
                     wm = ts - lateness
                     if wm >= next_hk or (heap and heap[0][0] < wm):
                         # Something to seal or housekeeping due: the slow path.
+                        self._clock = clock
                         self._catch_up(wm)
                         next_hk = self._next_housekeeping
-                    else:
-                        self.watermark = wm
+                elif ts < clock:
+                    # Ids no longer arrive in time order from here (see _housekeep).
+                    self._seen_disorder = len(self._seen_ts) - 1
                 cls = ev.__class__
                 if cls is _AgentState:
                     name = ev.agent
@@ -222,11 +228,11 @@ class SiteCore:
                     if a is None:
                         a = agents[name] = AgentTimeline(name)
                     trans = a.trans
-                    if trans and (ts < (last := trans[-1])[0] or (ts == last[0] and eid <= last[1])):
+                    if trans and (ts < (last := trans[-1]).ts or (ts == last.ts and eid <= last.id)):
                         a.add(ev)  # out of order: inserted where it belongs
                     else:
                         # AgentTimeline.add, in line, for a transition after the last one.
-                        trans.append((ts, eid, ev.state, ev.reason))
+                        trans.append(ev)
                         q = ev.queues
                         if q is not None and ts >= a._qts:
                             a.queues = tuple(q)
@@ -285,6 +291,8 @@ class SiteCore:
                     heapq.heappush(heap, (c.last_ts, next(seq), kind, cid))
         finally:
             self.events += n_events
+            self._clock = clock
+            self.watermark = wm
 
     def _contact_first(self, ev, book: dict, cid: str, kind: int) -> None:
         c = book[cid] = Contact(kind, cid)
@@ -466,14 +474,19 @@ class SiteCore:
         cutoff = wm - lim.dedup_horizon
         k0 = k = self._seen_k
         n = len(seen_ts)
-        while k < n and seen_ts[k] < cutoff:
-            k += 1
+        if self._seen_disorder <= k0:
+            # In time order from k0 on (the usual case): the first one inside is found by bisection.
+            k = bisect.bisect_left(seen_ts, cutoff, k0, n)
+        else:
+            while k < n and seen_ts[k] < cutoff:
+                k += 1
         if k > k0:
             ids = self._seen_ids
             self.seen.difference_update(ids[k0:k])
             if k > 65_536 and k * 2 > n:
                 del ids[:k]
                 del seen_ts[:k]
+                self._seen_disorder = max(0, self._seen_disorder - k)
                 k = 0
             self._seen_k = k
         stale = wm - lim.max_open
