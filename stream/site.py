@@ -11,8 +11,9 @@ How out-of-order events give the same figures as in order
   than the watermark is *late*: it is rejected with that reason and counted,
   never applied.
 * A finished contact is *sealed* once the watermark passes its last event:
-  its legs are added to the day and interval totals, once. Open contacts are
-  added on the fly whenever figures are asked for.
+  its legs are added to the day and interval totals, once (they wait in a list
+  until figures are asked for, then go in together). Open contacts are added
+  on the fly whenever figures are asked for.
   Since nothing older than the watermark is applied, a sealed contact can
   no longer change, whatever the arrival order.
 
