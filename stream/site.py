@@ -49,6 +49,9 @@ _AGENT_SEAL_AT = 64
 # Sealed legs wait in a list and are folded into the totals when figures are
 # asked for; from this many on, in bulk with numpy (same sums, far fewer steps).
 _BULK_FOLD_AT = 2048
+# ... and at the latest when this many wait, so memory stays bounded when no
+# one asks for figures for a long time.
+_FOLD_AT_MOST = 50_000
 _FAR = 2**62
 
 _CALL_CLASSES = frozenset(
@@ -343,9 +346,12 @@ class SiteCore:
         # A sealed contact never changes again, so its legs can wait to be
         # folded into the totals (_fold_sealed) until figures are asked for.
         legs = c.legs
-        self._unfolded.extend(legs)
+        unfolded = self._unfolded
+        unfolded.extend(legs)
         if legs[0].offered < self._unfolded_min:  # the first leg is offered first
             self._unfolded_min = legs[0].offered
+        if len(unfolded) >= _FOLD_AT_MOST:
+            self._fold_sealed()
         if c.anomalies:
             for reason, ev in c.anomalies:
                 self._reject(ev, reason)
