@@ -100,6 +100,25 @@ class Contact:
 
     __slots__ = ("kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed")
 
+    @classmethod
+    def opened_by_offer(cls, kind: int, cid: str, ev, leg: Leg) -> "Contact":
+        """A contact whose first event is its offer ``ev`` (in order), with its first leg.
+
+        The same state as ``Contact(kind, cid)`` then ``add(ev)``, built in one go.
+        """
+        c = cls.__new__(cls)
+        c.kind = kind
+        c.cid = cid
+        c.events = [ev]
+        c.legs = [leg]
+        c.last_ts = ev.ts
+        c.last_rank = 0
+        c.last_id = ev.id
+        c.anomalies = None
+        c.done = False
+        c.sealed = False
+        return c
+
     def __init__(self, kind: int, cid: str = "") -> None:
         self.kind = kind
         self.cid = cid
@@ -290,19 +309,24 @@ def _wrap_up_ended(c: Contact, ev) -> None:
         return
     # Wrap-up may end after the contact is done (it is not part of the wait).
     agent = ev.agent
+    if len(legs) == 1:
+        # One leg (the common case): the loop below, in line.
+        leg = legs[0]
+        if leg.wrap and leg.handle_end is None and (agent is None or leg.agent is None or leg.agent == agent):
+            leg.handle_end = ev.ts
+        else:
+            c._anomaly(f"{ev.kind}: no wrap-up pending", ev)
+        c.done = leg.abandoned is not None or leg.transferred is not None or (
+            leg.answered is not None and leg.handle_end is not None
+        )
+        return
     for lg in reversed(legs):
         if lg.wrap and lg.handle_end is None and (agent is None or lg.agent is None or lg.agent == agent):
             lg.handle_end = ev.ts
             break
     else:
         c._anomaly(f"{ev.kind}: no wrap-up pending", ev)
-    if len(legs) == 1:
-        leg = legs[0]
-        c.done = leg.abandoned is not None or leg.transferred is not None or (
-            leg.answered is not None and leg.handle_end is not None
-        )
-    else:
-        _set_done(c, legs, legs[-1])
+    _set_done(c, legs, legs[-1])
 
 
 def _ticket_completed(c: Contact, ev) -> None:

@@ -69,13 +69,16 @@ _CALL_CLASSES = frozenset(
 _TICKET_CLASSES = frozenset(
     {E.TicketIssued, E.TicketCalled, E.TicketCompleted, E.TicketNoShow, E.TicketAbandoned, E.TicketTransferred}
 )
-# Contact event class -> (CALL or TICKET, causal rank, state-machine function).
-_CONTACT_KIND = {cls: (CALL if cls in _CALL_CLASSES else TICKET, _RANK[cls], _APPLY[cls]) for cls in _RANK}
+# Events that may open a leg (in order; a replay may open legs too).
+_LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
+# Contact event class -> (CALL or TICKET, causal rank, state-machine function, may open a leg):
+# one dict lookup per event.
+_CONTACT_KIND = {
+    cls: (CALL if cls in _CALL_CLASSES else TICKET, _RANK[cls], _APPLY[cls], cls in _LEG_CLASSES) for cls in _RANK
+}
 _AgentState = E.AgentState
 _CallOffered = E.CallOffered
 _TicketIssued = E.TicketIssued
-# Events that may open a leg (in order; a replay may open legs too).
-_LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
 
 
 class Limits:
@@ -252,7 +255,7 @@ class SiteCore:
                     if len(trans) > _AGENT_SEAL_AT:
                         a.seal(wm, cal)
                     continue
-                kind, rank, fn = _CONTACT_KIND[cls]
+                kind, rank, fn, opens_leg = _CONTACT_KIND[cls]
                 if kind == CALL:
                     book, cid = calls, ev.call
                 else:
@@ -261,13 +264,8 @@ class SiteCore:
                 if c is None:
                     if cls is _CallOffered or cls is _TicketIssued:
                         # A new contact's offer (Contact.add of its first event, in line).
-                        c = book[cid] = Contact(kind, cid)
-                        c.events.append(ev)
-                        c.last_ts = ts
-                        c.last_rank = 0
-                        c.last_id = eid
                         q = ev.queue
-                        c.legs.append(Leg(q, ts, ev.priority, ev.vip))
+                        c = book[cid] = Contact.opened_by_offer(kind, cid, ev, Leg(q, ts, ev.priority, ev.vip))
                         open_add(c)
                         if q not in queues_seen:
                             queues_seen.add(q)
@@ -285,7 +283,7 @@ class SiteCore:
                     c.last_rank = rank
                     c.last_id = eid
                     fn(c, ev)
-                    if cls in _LEG_CLASSES:
+                    if opens_leg:
                         self._saw_queues(c)
                 else:
                     c.events.append(ev)
