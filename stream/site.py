@@ -200,6 +200,9 @@ class SiteCore:
         next_hk = self._next_housekeeping
         seq = self._seq
         n_events = 0
+        # Module constants as locals too (a local load is the cheapest).
+        AgentState, CallOffered, TicketIssued = _AgentState, _CallOffered, _TicketIssued
+        contact_kind, seal_at, heappush = _CONTACT_KIND, _AGENT_SEAL_AT, heapq.heappush
         try:
             for ev in evs:
                 eid = ev.id
@@ -229,7 +232,7 @@ class SiteCore:
                     # Ids no longer arrive in time order from here (see _housekeep).
                     self._seen_disorder = len(self._seen_ts) - 1
                 cls = ev.__class__
-                if cls is _AgentState:
+                if cls is AgentState:
                     name = ev.agent
                     a = agents.get(name)
                     if a is None:
@@ -252,17 +255,17 @@ class SiteCore:
                         elif ts >= a._cts and ev.state == "logged_out":
                             a.counter = None
                             a._cts = ts
-                    if len(trans) > _AGENT_SEAL_AT:
+                    if len(trans) > seal_at:
                         a.seal(wm, cal)
                     continue
-                kind, rank, fn, opens_leg = _CONTACT_KIND[cls]
+                kind, rank, fn, opens_leg = contact_kind[cls]
                 if kind == CALL:
                     book, cid = calls, ev.call
                 else:
                     book, cid = tickets, ev.ticket
                 c = book.get(cid)
                 if c is None:
-                    if cls is _CallOffered or cls is _TicketIssued:
+                    if cls is CallOffered or cls is TicketIssued:
                         # A new contact's offer (Contact.add of its first event, in line).
                         q = ev.queue
                         c = book[cid] = Contact.opened_by_offer(kind, cid, ev, Leg(q, ts, ev.priority, ev.vip))
@@ -290,7 +293,7 @@ class SiteCore:
                     c._replay()
                     self._saw_queues(c)
                 if c.done:
-                    heapq.heappush(heap, (c.last_ts, next(seq), kind, cid))
+                    heappush(heap, (c.last_ts, next(seq), kind, cid))
         finally:
             self.events += n_events
             self._clock = clock
