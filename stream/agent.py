@@ -31,12 +31,13 @@ _WORK = ("busy", "wrap_up")
 
 
 class AgentTimeline:
-    __slots__ = ("agent", "trans", "keys", "base_since", "days", "queues", "counter", "_qts", "_cts")
+    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts")
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
-        self.trans: list[tuple] = []  # (ts, id, state, reason), sorted
-        self.keys: list[tuple] = []  # (ts, id) of trans, for bisect
+        # The agent_state events themselves (ts, id, state, reason), sorted by
+        # (ts, id): keeping the event costs nothing, a tuple per event did.
+        self.trans: list = []
         self.base_since: Optional[int] = None  # when trans[0]'s state run began
         self.days: dict[str, dict[str, int]] = {}  # date -> state -> ms (sealed)
         self.queues: tuple = ()
@@ -45,66 +46,94 @@ class AgentTimeline:
         self._cts = -1
 
     def add(self, ev) -> None:
-        key = (ev.ts, ev.id)
-        row = (ev.ts, ev.id, ev.state, ev.reason)
-        keys = self.keys
-        if not keys or key > keys[-1]:
-            keys.append(key)
-            self.trans.append(row)
+        ts = ev.ts
+        eid = ev.id
+        trans = self.trans
+        if trans:
+            last = trans[-1]
+            lt = last.ts
+            if ts > lt or (ts == lt and eid > last.id):
+                trans.append(ev)
+            else:
+                trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), ev)
         else:
-            i = bisect.bisect_left(keys, key)
-            keys.insert(i, key)
-            self.trans.insert(i, row)
-        if ev.queues is not None and ev.ts >= self._qts:
-            self.queues, self._qts = tuple(ev.queues), ev.ts
-        if ev.counter is not None and ev.ts >= self._cts:
-            self.counter, self._cts = ev.counter, ev.ts
-        elif ev.state == "logged_out" and ev.ts >= self._cts:
-            self.counter, self._cts = None, ev.ts
+            trans.append(ev)
+        q = ev.queues
+        if q is not None and ts >= self._qts:
+            self.queues, self._qts = tuple(q), ts
+        c = ev.counter
+        if c is not None and ts >= self._cts:
+            self.counter, self._cts = c, ts
+        elif ev.state == "logged_out" and ts >= self._cts:
+            self.counter, self._cts = None, ts
 
     # -- sealing ------------------------------------------------------------
 
     def seal(self, watermark: int, cal: DayCalendar) -> None:
-        """Fold segments that end before ``watermark`` into the day totals."""
+        """Fold segments that end before ``watermark`` into the day totals.
+
+        Sealing can happen at any time after the watermark passed a segment's
+        end (nothing older than the watermark is applied any more), so the
+        core seals lazily: the totals are the same whenever it happens.
+        """
         trans = self.trans
-        n = 0
-        while n + 1 < len(trans) and trans[n + 1][0] < watermark:
-            n += 1
-        if n == 0:
+        # trans[1..n] are the transitions older than the watermark (sorted by ts).
+        n = bisect.bisect_left(trans, watermark, 1, len(trans), key=_ts) - 1
+        if n <= 0:
             return
-        since = self.base_since if self.base_since is not None else trans[0][0]
-        for i in range(n):
-            t0, _, st, rs = trans[i]
-            t1, _, st1, rs1 = trans[i + 1]
-            _add_span(self.days, cal, _label(st, rs), t0, t1)
-            if (st1, rs1) != (st, rs):
+        first = trans[0]
+        since = self.base_since if self.base_since is not None else first.ts
+        days = self.days
+        t0, st, rs = first.ts, first.state, first.reason
+        cal.date_of(t0)  # load t0's day: most spans lie within it
+        start, end, date = cal._start, cal._end, cal._date
+        bucket = days.get(date)
+        for i in range(1, n + 1):
+            e = trans[i]
+            t1, st1, rs1 = e.ts, e.state, e.reason
+            label = f"not_ready:{rs}" if rs and st == "not_ready" else st
+            if t0 < t1:
+                if start <= t0 and t1 <= end:
+                    if bucket is None:
+                        bucket = days[date] = {}
+                    bucket[label] = bucket.get(label, 0) + (t1 - t0)
+                else:
+                    _add_span(days, cal, label, t0, t1)
+                    start, end, date = cal._start, cal._end, cal._date
+                    bucket = days.get(date)
+            if st1 != st or rs1 != rs:
                 since = t1
+            t0, st, rs = t1, st1, rs1
         self.base_since = since
         del trans[:n]
-        del self.keys[:n]
 
     # -- figures ------------------------------------------------------------
 
     def current(self) -> Optional[tuple]:
-        return self.trans[-1] if self.trans else None
+        """The latest transition as (ts, id, state, reason)."""
+        if not self.trans:
+            return None
+        e = self.trans[-1]
+        return (e.ts, e.id, e.state, e.reason)
 
     def state_since(self) -> Optional[int]:
         trans = self.trans
         if not trans:
             return None
-        since = self.base_since if self.base_since is not None else trans[0][0]
+        since = self.base_since if self.base_since is not None else trans[0].ts
         for i in range(1, len(trans)):
-            if (trans[i][2], trans[i][3]) != (trans[i - 1][2], trans[i - 1][3]):
-                since = trans[i][0]
+            if (trans[i].state, trans[i].reason) != (trans[i - 1].state, trans[i - 1].reason):
+                since = trans[i].ts
         return since
 
     def day_totals(self, now: int, cal: DayCalendar) -> dict[str, dict[str, int]]:
         """Per date, ms spent in each state (label), sealed plus open, up to ``now``."""
         out = {d: dict(v) for d, v in self.days.items()}
         trans = self.trans
-        for i, (t0, _, st, rs) in enumerate(trans):
-            t1 = trans[i + 1][0] if i + 1 < len(trans) else max(now, t0)
-            _add_span(out, cal, _label(st, rs), t0, t1)
+        for i, e in enumerate(trans):
+            t0 = e.ts
+            t1 = trans[i + 1].ts if i + 1 < len(trans) else max(now, t0)
+            _add_span(out, cal, _label(e.state, e.reason), t0, t1)
         return out
 
     def figures(self, now: int, cal: DayCalendar, date: Optional[str] = None) -> dict:
@@ -134,8 +163,23 @@ def _label(state: str, reason: Optional[str]) -> str:
     return f"not_ready:{reason}" if state == "not_ready" and reason else state
 
 
+def _ts(ev) -> int:
+    return ev.ts
+
+
+def _ts_id(ev) -> tuple:
+    return (ev.ts, ev.id)
+
+
 def _add_span(days: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> None:
     # Split at local midnights so each day gets its own share.
+    if t0 < t1 and cal._start <= t0 and t1 <= cal._end:
+        # Within the calendar's current day (the usual case): no split.
+        bucket = days.get(cal._date)
+        if bucket is None:
+            bucket = days[cal._date] = {}
+        bucket[label] = bucket.get(label, 0) + (t1 - t0)
+        return
     while t0 < t1:
         start, end = cal.day_bounds(t0)
         seg_end = min(t1, end)

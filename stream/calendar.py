@@ -76,6 +76,14 @@ class DayCalendar:
         # Offsets are whole quarter hours in practice, so this lands on local :00/:15/:30/:45.
         return ms - (ms + off) % INTERVAL_MS
 
+    def date_interval(self, ms: int) -> tuple[str, int]:
+        """``(date_of(ms), interval_start(ms))`` in one call (the core's per-contact lookup)."""
+        if not (self._start <= ms < self._end):
+            self._load(ms)
+        if self._uniform:
+            return self._date, ms - (ms + self._offset) % INTERVAL_MS
+        return self._date, self.interval_start(ms)
+
     def local_iso(self, ms: int) -> str:
         return datetime.fromtimestamp(ms / 1000, tz=self.tz).isoformat(timespec="seconds")
 

@@ -100,6 +100,25 @@ class Contact:
 
     __slots__ = ("kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed")
 
+    @classmethod
+    def opened_by_offer(cls, kind: int, cid: str, ev, leg: Leg) -> "Contact":
+        """A contact whose first event is its offer ``ev`` (in order), with its first leg.
+
+        The same state as ``Contact(kind, cid)`` then ``add(ev)``, built in one go.
+        """
+        c = cls.__new__(cls)
+        c.kind = kind
+        c.cid = cid
+        c.events = [ev]
+        c.legs = [leg]
+        c.last_ts = ev.ts
+        c.last_rank = 0
+        c.last_id = ev.id
+        c.anomalies = None
+        c.done = False
+        c.sealed = False
+        return c
+
     def __init__(self, kind: int, cid: str = "") -> None:
         self.kind = kind
         self.cid = cid
@@ -116,17 +135,24 @@ class Contact:
 
     def add(self, ev) -> None:
         """Add one (already de-duplicated) event."""
+        self.add_replayed(ev)
+
+    def add_replayed(self, ev) -> bool:
+        """``add``; True when the event came out of order and the contact was replayed."""
         ts = ev.ts
-        rank = RANK[ev.__class__]
-        if ts > self.last_ts or (
-            ts == self.last_ts and (rank > self.last_rank or (rank == self.last_rank and ev.id > self.last_id))
-        ):
+        cls = ev.__class__
+        rank = RANK[cls]
+        lt = self.last_ts
+        if ts > lt or (ts == lt and (rank > self.last_rank or (rank == self.last_rank and ev.id > self.last_id))):
             self.events.append(ev)
-            self.last_ts, self.last_rank, self.last_id = ts, rank, ev.id
-            self._apply(ev)
-        else:
-            self.events.append(ev)
-            self._replay()
+            self.last_ts = ts
+            self.last_rank = rank
+            self.last_id = ev.id
+            _APPLY[cls](self, ev)
+            return False
+        self.events.append(ev)
+        self._replay()
+        return True
 
     def _replay(self) -> None:
         evs = self.events
@@ -134,7 +160,7 @@ class Contact:
         self.legs = []
         self.anomalies = None
         for ev in evs:
-            self._apply(ev)
+            _APPLY[ev.__class__](self, ev)
         last = evs[-1]
         self.last_ts, self.last_rank, self.last_id = last.ts, RANK[last.__class__], last.id
 
@@ -145,86 +171,7 @@ class Contact:
         a.append((reason, ev))
 
     def _apply(self, ev) -> None:
-        cls = ev.__class__
-        legs = self.legs
-        if cls is E.CallOffered or cls is E.TicketIssued:
-            if legs:
-                self._anomaly(f"{ev.kind}: contact already offered", ev)
-            else:
-                legs.append(Leg(ev.queue, ev.ts, ev.priority, ev.vip))
-            self.done = False
-            return
-        if not legs:
-            self._anomaly(f"{ev.kind}: no offered event for this contact", ev)
-            return
-        leg = legs[-1]
-        ts = ev.ts
-        if self.done and cls is not E.WrapUpEnded:
-            self._anomaly(f"{ev.kind}: contact already closed", ev)
-            return
-        if cls is E.CallAnswered or cls is E.TicketCalled:
-            if leg.waiting:
-                leg.answered = ts
-                leg.agent = ev.agent
-                if cls is E.TicketCalled:
-                    leg.counter = ev.counter
-            elif not (cls is E.TicketCalled and leg.answered is not None):
-                # A ticket called again (a recall) keeps its first call; anything else is wrong.
-                self._anomaly(f"{ev.kind}: contact not waiting", ev)
-        elif cls is E.CallAbandoned or cls is E.TicketAbandoned:
-            if leg.waiting:
-                leg.abandoned = ts
-            else:
-                self._anomaly(f"{ev.kind}: contact not waiting", ev)
-        elif cls is E.CallEnded:
-            if leg.answered is not None and leg.talk_end is None:
-                leg.talk_end = ts
-                if ev.wrap_up:
-                    leg.wrap = True
-                else:
-                    leg.handle_end = ts
-            else:
-                self._anomaly(f"{ev.kind}: call not in talk", ev)
-        elif cls is E.WrapUpEnded:
-            for lg in reversed(legs):
-                if lg.wrap and lg.handle_end is None and (ev.agent is None or lg.agent in (None, ev.agent)):
-                    lg.handle_end = ts
-                    break
-            else:
-                self._anomaly(f"{ev.kind}: no wrap-up pending", ev)
-        elif cls is E.TicketCompleted:
-            if leg.answered is not None and leg.abandoned is None and leg.handle_end is None:
-                leg.handle_end = ts
-            else:
-                self._anomaly(f"{ev.kind}: ticket not being served", ev)
-        elif cls is E.TicketNoShow:
-            if leg.abandoned is None and leg.handle_end is None and leg.transferred is None:
-                # Called and nobody came (or never called): an abandon at this moment.
-                leg.answered = None
-                leg.agent = None
-                leg.abandoned = ts
-            else:
-                self._anomaly(f"{ev.kind}: ticket already closed", ev)
-        elif cls is E.CallHeld or cls is E.CallResumed:
-            if leg.answered is not None and leg.talk_end is None:
-                if cls is E.CallHeld:
-                    leg.holds += 1
-            else:
-                self._anomaly(f"{ev.kind}: call not in talk", ev)
-        elif cls is E.CallTransferred or cls is E.TicketTransferred:
-            if leg.waiting:
-                leg.transferred = ts
-            elif leg.answered is not None and leg.handle_end is None and leg.talk_end is None:
-                leg.talk_end = ts
-                if cls is E.CallTransferred and ev.wrap_up:
-                    leg.wrap = True
-                else:
-                    leg.handle_end = ts
-            else:
-                self._anomaly(f"{ev.kind}: contact cannot be transferred now", ev)
-                return
-            legs.append(Leg(ev.to_queue, ts, leg.priority, leg.vip))
-        self.done = all(lg.done for lg in legs) if len(legs) > 1 else leg.done
+        _APPLY[ev.__class__](self, ev)
 
     @property
     def offered(self) -> bool:
@@ -233,3 +180,226 @@ class Contact:
 
 def _order(ev) -> tuple:
     return (ev.ts, RANK[ev.__class__], ev.id)
+
+
+# -- the state machine, one function per kind of event ------------------------
+#
+# ``Contact.add`` dispatches on the event's class through ``_APPLY`` (a dict
+# lookup instead of an if-chain: this runs for every contact event). Every
+# function keeps the same steps: an offer opens a leg; any other event needs a
+# leg and an open contact (wrap-up may end after the contact is done); then the
+# kind's rule; then ``done`` is recomputed from the legs.
+
+
+def _leg_done(lg: Leg) -> bool:
+    return (
+        lg.abandoned is not None
+        or lg.transferred is not None
+        or (lg.answered is not None and lg.handle_end is not None)
+    )
+
+
+def _set_done(c: Contact, legs: list, leg: Leg) -> None:
+    if len(legs) > 1:
+        for lg in legs:
+            if not (
+                lg.abandoned is not None
+                or lg.transferred is not None
+                or (lg.answered is not None and lg.handle_end is not None)
+            ):
+                c.done = False
+                return
+        c.done = True
+    else:
+        c.done = (
+            leg.abandoned is not None
+            or leg.transferred is not None
+            or (leg.answered is not None and leg.handle_end is not None)
+        )
+
+
+def _offered(c: Contact, ev) -> None:
+    legs = c.legs
+    if legs:
+        c._anomaly(f"{ev.kind}: contact already offered", ev)
+    else:
+        legs.append(Leg(ev.queue, ev.ts, ev.priority, ev.vip))
+    c.done = False
+
+
+def _open_leg(c: Contact, ev) -> Optional[Leg]:
+    # The checks every non-offer event starts with; None: an anomaly was noted.
+    legs = c.legs
+    if not legs:
+        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+        return None
+    if c.done:
+        c._anomaly(f"{ev.kind}: contact already closed", ev)
+        return None
+    return legs[-1]
+
+
+def _answered(c: Contact, ev) -> None:
+    legs = c.legs
+    if not legs:
+        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+        return
+    if c.done:
+        c._anomaly(f"{ev.kind}: contact already closed", ev)
+        return
+    leg = legs[-1]
+    if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+        leg.answered = ev.ts
+        leg.agent = ev.agent
+        if ev.__class__ is E.TicketCalled:
+            leg.counter = ev.counter
+    elif not (ev.__class__ is E.TicketCalled and leg.answered is not None):
+        # A ticket called again (a recall) keeps its first call; anything else is wrong.
+        c._anomaly(f"{ev.kind}: contact not waiting", ev)
+    if len(legs) == 1:
+        # _set_done for one leg, in line (the common case); an answer never ends a leg.
+        c.done = leg.abandoned is not None or leg.transferred is not None or (
+            leg.answered is not None and leg.handle_end is not None
+        )
+    else:
+        _set_done(c, legs, leg)
+
+
+def _abandoned(c: Contact, ev) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+        leg.abandoned = ev.ts
+    else:
+        c._anomaly(f"{ev.kind}: contact not waiting", ev)
+    _set_done(c, c.legs, leg)
+
+
+def _call_ended(c: Contact, ev) -> None:
+    legs = c.legs
+    if not legs:
+        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+        return
+    if c.done:
+        c._anomaly(f"{ev.kind}: contact already closed", ev)
+        return
+    leg = legs[-1]
+    if leg.answered is not None and leg.talk_end is None:
+        ts = ev.ts
+        leg.talk_end = ts
+        if ev.wrap_up:
+            leg.wrap = True
+        else:
+            leg.handle_end = ts
+    else:
+        c._anomaly(f"{ev.kind}: call not in talk", ev)
+    if len(legs) == 1:
+        c.done = leg.abandoned is not None or leg.transferred is not None or (
+            leg.answered is not None and leg.handle_end is not None
+        )
+    else:
+        _set_done(c, legs, leg)
+
+
+def _wrap_up_ended(c: Contact, ev) -> None:
+    legs = c.legs
+    if not legs:
+        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+        return
+    # Wrap-up may end after the contact is done (it is not part of the wait).
+    agent = ev.agent
+    if len(legs) == 1:
+        # One leg (the common case): the loop below, in line.
+        leg = legs[0]
+        if leg.wrap and leg.handle_end is None and (agent is None or leg.agent is None or leg.agent == agent):
+            leg.handle_end = ev.ts
+        else:
+            c._anomaly(f"{ev.kind}: no wrap-up pending", ev)
+        c.done = leg.abandoned is not None or leg.transferred is not None or (
+            leg.answered is not None and leg.handle_end is not None
+        )
+        return
+    for lg in reversed(legs):
+        if lg.wrap and lg.handle_end is None and (agent is None or lg.agent is None or lg.agent == agent):
+            lg.handle_end = ev.ts
+            break
+    else:
+        c._anomaly(f"{ev.kind}: no wrap-up pending", ev)
+    _set_done(c, legs, legs[-1])
+
+
+def _ticket_completed(c: Contact, ev) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.answered is not None and leg.abandoned is None and leg.handle_end is None:
+        leg.handle_end = ev.ts
+    else:
+        c._anomaly(f"{ev.kind}: ticket not being served", ev)
+    _set_done(c, c.legs, leg)
+
+
+def _ticket_no_show(c: Contact, ev) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.abandoned is None and leg.handle_end is None and leg.transferred is None:
+        # Called and nobody came (or never called): an abandon at this moment.
+        leg.answered = None
+        leg.agent = None
+        leg.abandoned = ev.ts
+    else:
+        c._anomaly(f"{ev.kind}: ticket already closed", ev)
+    _set_done(c, c.legs, leg)
+
+
+def _held_resumed(c: Contact, ev) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.answered is not None and leg.talk_end is None:
+        if ev.__class__ is E.CallHeld:
+            leg.holds += 1
+    else:
+        c._anomaly(f"{ev.kind}: call not in talk", ev)
+    _set_done(c, c.legs, leg)
+
+
+def _transferred(c: Contact, ev) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    ts = ev.ts
+    if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+        leg.transferred = ts
+    elif leg.answered is not None and leg.handle_end is None and leg.talk_end is None:
+        leg.talk_end = ts
+        if ev.__class__ is E.CallTransferred and ev.wrap_up:
+            leg.wrap = True
+        else:
+            leg.handle_end = ts
+    else:
+        c._anomaly(f"{ev.kind}: contact cannot be transferred now", ev)
+        return
+    legs = c.legs
+    legs.append(Leg(ev.to_queue, ts, leg.priority, leg.vip))
+    _set_done(c, legs, leg)
+
+
+_APPLY = {
+    E.CallOffered: _offered,
+    E.TicketIssued: _offered,
+    E.CallAnswered: _answered,
+    E.TicketCalled: _answered,
+    E.CallAbandoned: _abandoned,
+    E.TicketAbandoned: _abandoned,
+    E.CallEnded: _call_ended,
+    E.WrapUpEnded: _wrap_up_ended,
+    E.TicketCompleted: _ticket_completed,
+    E.TicketNoShow: _ticket_no_show,
+    E.CallHeld: _held_resumed,
+    E.CallResumed: _held_resumed,
+    E.CallTransferred: _transferred,
+    E.TicketTransferred: _transferred,
+}

@@ -71,8 +71,18 @@ def decode_payload(payload: bytes) -> tuple[list, list[Rejection]]:
 
 def decode_lines(chunk: bytes) -> tuple[list, list[Rejection]]:
     """Decode newline-delimited events; blank lines are skipped."""
+    good, bad = decode_lines_raw(chunk)
+    return _norm(good), bad
+
+
+def decode_lines_raw(chunk: bytes) -> tuple[list, list[Rejection]]:
+    """``decode_lines`` without turning RFC 3339 ``ts`` into epoch ms.
+
+    For callers that hand the events straight to the core, which does that
+    itself for the (rare) events that need it.
+    """
     try:
-        return _norm(_one.decode_lines(chunk)), []
+        return _one.decode_lines(chunk), []
     except (msgspec.ValidationError, msgspec.DecodeError):
         pass
     good: list = []
@@ -85,7 +95,7 @@ def decode_lines(chunk: bytes) -> tuple[list, list[Rejection]]:
             good.append(_one.decode(line))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             bad.append((line, _reason(exc)))
-    return _norm(good), bad
+    return good, bad
 
 
 def iter_jsonl_chunks(fh, chunk_bytes: int = 4 << 20) -> Iterator[bytes]:

@@ -20,22 +20,30 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-import numpy as np
-
 _FINE_END = 600_000  # 10 min, 1 s bins
 _MID_END = 3_600_000  # 1 h, 10 s bins
 _COARSE_END = 21_600_000  # 6 h, 60 s bins
 N_BINS = 600 + 300 + 300 + 1
 
-# Lower edge of every bin, in seconds.
-EDGES_S = np.concatenate(
-    [
-        np.arange(0, 600, 1, dtype=np.float64),
-        np.arange(600, 3600, 10, dtype=np.float64),
-        np.arange(3600, 21600, 60, dtype=np.float64),
-        np.array([21600.0]),
-    ]
-)
+
+def edge_s(idx: int) -> float:
+    """Lower edge of bin ``idx``, in seconds."""
+    if idx < 600:
+        return float(idx)
+    if idx < 900:
+        return float(600 + (idx - 600) * 10)
+    if idx < 1200:
+        return float(3600 + (idx - 900) * 60)
+    return 21600.0
+
+
+def __getattr__(name: str):
+    # numpy is imported only when asked for: the replay path never needs it.
+    if name == "EDGES_S":
+        import numpy as np
+
+        return np.array([edge_s(i) for i in range(N_BINS)], dtype=np.float64)
+    raise AttributeError(name)
 
 
 def bin_of(wait_ms: int) -> int:
@@ -49,8 +57,10 @@ def bin_of(wait_ms: int) -> int:
     return N_BINS - 1
 
 
-def bins_of(waits_ms: np.ndarray) -> np.ndarray:
+def bins_of(waits_ms):
     """Vectorised ``bin_of`` for an array of waits (ms)."""
+    import numpy as np
+
     w = np.maximum(np.asarray(waits_ms, dtype=np.int64), 0)
     out = np.where(
         w < _FINE_END,
@@ -65,30 +75,59 @@ def bins_of(waits_ms: np.ndarray) -> np.ndarray:
 
 
 class WaitHistogram:
-    """Counts of waits per bin; ``merge`` adds another histogram in place."""
+    """Counts of waits per bin; ``merge`` adds another histogram in place.
 
-    __slots__ = ("counts",)
+    The counts are sparse (bin -> count): a queue's waits fill few bins, and
+    adding one wait must be cheap because the core does it for every answered leg.
+    """
 
-    def __init__(self, counts: Optional[np.ndarray] = None) -> None:
-        self.counts = counts if counts is not None else np.zeros(N_BINS, dtype=np.int64)
+    __slots__ = ("bins",)
+
+    def __init__(self, counts=None) -> None:
+        self.bins: dict[int, int] = {}
+        if counts is not None:
+            for i, n in enumerate(counts):
+                if n:
+                    self.bins[i] = int(n)
+
+    @property
+    def counts(self):
+        """Dense counts per bin (a numpy array of ``N_BINS``)."""
+        import numpy as np
+
+        out = np.zeros(N_BINS, dtype=np.int64)
+        for i, n in self.bins.items():
+            out[i] = n
+        return out
 
     def add(self, wait_ms: int) -> None:
-        self.counts[bin_of(wait_ms)] += 1
+        b = self.bins
+        i = bin_of(wait_ms)
+        b[i] = b.get(i, 0) + 1
 
     def add_many(self, waits_ms: Iterable[int]) -> None:
+        import numpy as np
+
         arr = np.fromiter(waits_ms, dtype=np.int64)
         if arr.size:
-            self.counts += np.bincount(bins_of(arr), minlength=N_BINS)
+            b = self.bins
+            idx, n = np.unique(bins_of(arr), return_counts=True)
+            for i, k in zip(idx.tolist(), n.tolist()):
+                b[i] = b.get(i, 0) + k
 
     def merge(self, other: "WaitHistogram") -> None:
-        self.counts += other.counts
+        b = self.bins
+        for i, n in other.bins.items():
+            b[i] = b.get(i, 0) + n
 
     def copy(self) -> "WaitHistogram":
-        return WaitHistogram(self.counts.copy())
+        h = WaitHistogram()
+        h.bins = dict(self.bins)
+        return h
 
     @property
     def total(self) -> int:
-        return int(self.counts.sum())
+        return sum(self.bins.values())
 
     def percentile(self, p: float) -> Optional[float]:
         """Nearest-rank percentile in seconds (lower bin edge), None when empty."""
@@ -96,5 +135,10 @@ class WaitHistogram:
         if n == 0:
             return None
         rank = max(1, -(-int(round(p * n * 1000)) // 100_000))  # ceil(p/100 * n) without float drift
-        idx = int(np.searchsorted(np.cumsum(self.counts), rank))
-        return float(EDGES_S[idx])
+        cum = 0
+        b = self.bins
+        for i in sorted(b):
+            cum += b[i]
+            if cum >= rank:
+                return edge_s(i)
+        return edge_s(max(b))  # not reached: rank <= n

@@ -11,8 +11,9 @@ How out-of-order events give the same figures as in order
   than the watermark is *late*: it is rejected with that reason and counted,
   never applied.
 * A finished contact is *sealed* once the watermark passes its last event:
-  its legs are added to the day and interval totals, once. Open contacts are
-  added on the fly whenever figures are asked for.
+  its legs are added to the day and interval totals, once (they wait in a list
+  until figures are asked for, then go in together). Open contacts are added
+  on the fly whenever figures are asked for.
   Since nothing older than the watermark is applied, a sealed contact can
   no longer change, whatever the arrival order.
 
@@ -23,6 +24,7 @@ watermark.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 from collections import deque
@@ -32,12 +34,25 @@ from stream import events as E
 from stream.agent import AgentTimeline, occupancy_pct
 from stream.calendar import INTERVAL_MS, DayCalendar
 from stream.config import FloorConfig
-from stream.contact import CALL, TICKET, Contact, Leg
+from stream.contact import _APPLY, CALL, RANK as _RANK, TICKET, Contact, Leg
+from stream.histogram import WaitHistogram, bin_of
 from stream.stats import QueueStats
 
 SLIDING_MIN = (5, 15, 60)
 _HOUR = 3_600_000
 _HOUSEKEEP_EVERY = 60_000
+# Before the first event: older than any event, so the hot path needs no None checks.
+_NEVER = -(2**62)
+# An agent's transitions are sealed (folded into its day totals) once this many
+# have piled up, rather than every agent on every housekeeping pass.
+_AGENT_SEAL_AT = 64
+# Sealed legs wait in a list and are folded into the totals when figures are
+# asked for; from this many on, in bulk with numpy (same sums, far fewer steps).
+_BULK_FOLD_AT = 2048
+# ... and at the latest when this many wait, so memory stays bounded when no
+# one asks for figures for a long time.
+_FOLD_AT_MOST = 50_000
+_FAR = 2**62
 
 _CALL_CLASSES = frozenset(
     {
@@ -54,6 +69,16 @@ _CALL_CLASSES = frozenset(
 _TICKET_CLASSES = frozenset(
     {E.TicketIssued, E.TicketCalled, E.TicketCompleted, E.TicketNoShow, E.TicketAbandoned, E.TicketTransferred}
 )
+# Events that may open a leg (in order; a replay may open legs too).
+_LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
+# Contact event class -> (CALL or TICKET, causal rank, state-machine function, may open a leg):
+# one dict lookup per event.
+_CONTACT_KIND = {
+    cls: (CALL if cls in _CALL_CLASSES else TICKET, _RANK[cls], _APPLY[cls], cls in _LEG_CLASSES) for cls in _RANK
+}
+_AgentState = E.AgentState
+_CallOffered = E.CallOffered
+_TicketIssued = E.TicketIssued
 
 
 class Limits:
@@ -89,12 +114,17 @@ class SiteCore:
         self.cal = DayCalendar(self.cfg.timezone)
         self.limits = limits
         self.lateness = limits.lateness
-        self.clock: Optional[int] = None
-        self.watermark = -(2**62)
+        self._clock = _NEVER
+        self.watermark = _NEVER
         self._qparams: dict[str, tuple[int, int, str]] = {}
 
         self.seen: set[str] = set()
-        self._seen_q: deque = deque()
+        # Ids in arrival order with their times, for expiry (oldest first from _seen_k).
+        self._seen_ids: list[str] = []
+        self._seen_ts: list[int] = []
+        self._seen_k = 0
+        # The last position where a time may be smaller than the one before it.
+        self._seen_disorder = 0
         self.calls: dict[str, Contact] = {}
         self.tickets: dict[str, Contact] = {}
         self.open: set[Contact] = set()
@@ -102,13 +132,19 @@ class SiteCore:
         self._seq = itertools.count()
         self._sealed_q: deque = deque()
         self.agents: dict[str, AgentTimeline] = {}
-        self._next_housekeeping = -(2**62)
+        self._next_housekeeping = _NEVER
+        # No open contact can expire while (watermark - max_open) is at or below this.
+        self._expiry_floor = _NEVER
 
         # Sealed totals: date -> queue -> stats; interval start -> queue -> stats;
         # date -> agent -> [handled, handle ms].
         self.days: dict[str, dict[str, QueueStats]] = {}
         self.intervals: dict[int, dict[str, QueueStats]] = {}
         self.agent_days: dict[str, dict[str, list[int]]] = {}
+        # Legs of sealed contacts not yet in those totals (see _fold_sealed), and
+        # the earliest offered time among them.
+        self._unfolded: list[Leg] = []
+        self._unfolded_min = _FAR
         # Every queue this site has had contacts in, so a wall keeps its tiles after midnight.
         self.queues_seen: set[str] = set()
 
@@ -127,63 +163,168 @@ class SiteCore:
             p = self._qparams[queue] = (rq.sl_t_s * 1000, rq.short_abandon_s * 1000, rq.sl_variant)
         return p
 
+    @property
+    def clock(self) -> Optional[int]:
+        """The site's event-time clock (its latest event or tick), None before any."""
+        return None if self._clock == _NEVER else self._clock
+
     # -- folding --------------------------------------------------------------
 
     def apply(self, ev) -> None:
         """Fold one decoded event of this site."""
-        eid = ev.id
+        self.apply_many((ev,))
+
+    def apply_many(self, evs: Iterable) -> None:
+        """Fold decoded events of this site, in arrival order.
+
+        This is the hot loop of a replay (a million events a day), so the common
+        path (a new event, in time order, of a known contact or agent) is written
+        out here with the site's state in local variables; everything else goes
+        to the methods below. The locals are written back before any call that
+        reads them (``_catch_up``) and at the end.
+        """
         seen = self.seen
-        if eid in seen:
-            self.duplicates += 1
-            return
-        ts = ev.ts
-        if ts.__class__ is not int:
-            ts = ev.ts = E.ts_to_ms(ts)
-        seen.add(eid)
-        self._seen_q.append((ts, eid))
-        if ts < self.watermark:
-            self._reject(ev, "late: older than the lateness bound")
-            return
-        self.events += 1
-        if self.clock is None or ts > self.clock:
-            self.advance(ts)
-        cls = ev.__class__
-        if cls is E.AgentState:
-            a = self.agents.get(ev.agent)
-            if a is None:
-                a = self.agents[ev.agent] = AgentTimeline(ev.agent)
-            a.add(ev)
-            return
-        if cls in _CALL_CLASSES:
-            book, cid, kind = self.calls, ev.call, CALL
-        else:
-            book, cid, kind = self.tickets, ev.ticket, TICKET
-        c = book.get(cid)
-        if c is None:
-            c = book[cid] = Contact(kind, cid)
-            self.open.add(c)
-            c.add(ev)
-            if c.legs:
-                self.queues_seen.add(c.legs[-1].queue)
-            else:
-                # An event before its contact's offer: wait for the offer until the watermark passes.
-                heapq.heappush(self._heap, (c.last_ts, next(self._seq), kind, cid))
-            return
-        if c.sealed:
-            self._reject(ev, f"{ev.kind}: contact already closed")
-            return
+        seen_add = seen.add
+        seen_ids_append = self._seen_ids.append
+        seen_ts_append = self._seen_ts.append
+        queues_seen = self.queues_seen
+        open_add = self.open.add
+        heap = self._heap
+        calls = self.calls
+        tickets = self.tickets
+        agents = self.agents
+        cal = self.cal
+        lateness = self.lateness
+        clock = self._clock
+        wm = self.watermark
+        next_hk = self._next_housekeeping
+        seq = self._seq
+        n_events = 0
+        # Module constants as locals too (a local load is the cheapest).
+        AgentState, CallOffered, TicketIssued = _AgentState, _CallOffered, _TicketIssued
+        contact_kind, seal_at, heappush = _CONTACT_KIND, _AGENT_SEAL_AT, heapq.heappush
+        try:
+            for ev in evs:
+                eid = ev.id
+                if eid in seen:
+                    self.duplicates += 1
+                    continue
+                ts = ev.ts
+                if ts.__class__ is not int:
+                    ts = ev.ts = E.ts_to_ms(ts)
+                seen_add(eid)
+                seen_ids_append(eid)
+                seen_ts_append(ts)
+                if ts < wm:
+                    self._seen_disorder = len(self._seen_ts) - 1
+                    self._reject(ev, "late: older than the lateness bound")
+                    continue
+                n_events += 1
+                if ts > clock:
+                    clock = ts
+                    wm = ts - lateness
+                    if wm >= next_hk or (heap and heap[0][0] < wm):
+                        # Something to seal or housekeeping due: the slow path.
+                        self._clock = clock
+                        self._catch_up(wm)
+                        next_hk = self._next_housekeeping
+                elif ts < clock:
+                    # Ids no longer arrive in time order from here (see _housekeep).
+                    self._seen_disorder = len(self._seen_ts) - 1
+                cls = ev.__class__
+                if cls is AgentState:
+                    name = ev.agent
+                    a = agents.get(name)
+                    if a is None:
+                        a = agents[name] = AgentTimeline(name)
+                    trans = a.trans
+                    if trans and (ts < (last := trans[-1]).ts or (ts == last.ts and eid <= last.id)):
+                        a.add(ev)  # out of order: inserted where it belongs
+                    else:
+                        # AgentTimeline.add, in line, for a transition after the last one.
+                        trans.append(ev)
+                        q = ev.queues
+                        if q is not None and ts >= a._qts:
+                            a.queues = tuple(q)
+                            a._qts = ts
+                        cn = ev.counter
+                        if cn is not None:
+                            if ts >= a._cts:
+                                a.counter = cn
+                                a._cts = ts
+                        elif ts >= a._cts and ev.state == "logged_out":
+                            a.counter = None
+                            a._cts = ts
+                    if len(trans) > seal_at:
+                        a.seal(wm, cal)
+                    continue
+                kind, rank, fn, opens_leg = contact_kind[cls]
+                if kind == CALL:
+                    book, cid = calls, ev.call
+                else:
+                    book, cid = tickets, ev.ticket
+                c = book.get(cid)
+                if c is None:
+                    if cls is CallOffered or cls is TicketIssued:
+                        # A new contact's offer (Contact.add of its first event, in line).
+                        q = ev.queue
+                        c = book[cid] = Contact.opened_by_offer(kind, cid, ev, Leg(q, ts, ev.priority, ev.vip))
+                        open_add(c)
+                        if q not in queues_seen:
+                            queues_seen.add(q)
+                    else:
+                        self._contact_first(ev, book, cid, kind)
+                    continue
+                if c.sealed:
+                    self._reject(ev, f"{ev.kind}: contact already closed")
+                    continue
+                # Contact.add, in line: in (ts, rank, id) order the event just applies.
+                lt = c.last_ts
+                if ts > lt or (ts == lt and (rank > c.last_rank or (rank == c.last_rank and eid > c.last_id))):
+                    c.events.append(ev)
+                    c.last_ts = ts
+                    c.last_rank = rank
+                    c.last_id = eid
+                    fn(c, ev)
+                    if opens_leg:
+                        self._saw_queues(c)
+                else:
+                    c.events.append(ev)
+                    c._replay()
+                    self._saw_queues(c)
+                if c.done:
+                    heappush(heap, (c.last_ts, next(seq), kind, cid))
+        finally:
+            self.events += n_events
+            self._clock = clock
+            self.watermark = wm
+
+    def _contact_first(self, ev, book: dict, cid: str, kind: int) -> None:
+        c = book[cid] = Contact(kind, cid)
+        self.open.add(c)
         c.add(ev)
-        if c.legs and c.legs[-1].queue not in self.queues_seen:
-            self.queues_seen.add(c.legs[-1].queue)
-        if c.done:
+        if c.legs:
+            self._saw_queues(c)
+        else:
+            # An event before its contact's offer: wait for the offer until the watermark passes.
             heapq.heappush(self._heap, (c.last_ts, next(self._seq), kind, cid))
+
+    def _saw_queues(self, c: Contact) -> None:
+        qs = self.queues_seen
+        for leg in c.legs:
+            if leg.queue not in qs:
+                qs.add(leg.queue)
 
     def advance(self, now: int) -> None:
         """Move the event-time clock to ``now`` (an event's time or a tick)."""
-        if self.clock is not None and now <= self.clock:
+        if now <= self._clock:
             return
-        self.clock = now
-        wm = self.watermark = now - self.lateness
+        self._clock = now
+        self._catch_up(now - self.lateness)
+
+    def _catch_up(self, wm: int) -> None:
+        """Set the watermark to ``wm``: seal what it passed, housekeep when due."""
+        self.watermark = wm
         heap = self._heap
         while heap and heap[0][0] < wm:
             _, _, kind, cid = heapq.heappop(heap)
@@ -203,8 +344,15 @@ class SiteCore:
     def _seal(self, c: Contact, kind: int, cid: str) -> None:
         c.sealed = True
         self.open.discard(c)
-        for leg in c.legs:
-            self._fold_leg(leg, self.days, self.intervals, self.agent_days)
+        # A sealed contact never changes again, so its legs can wait to be
+        # folded into the totals (_fold_sealed) until figures are asked for.
+        legs = c.legs
+        unfolded = self._unfolded
+        unfolded.extend(legs)
+        if legs[0].offered < self._unfolded_min:  # the first leg is offered first
+            self._unfolded_min = legs[0].offered
+        if len(unfolded) >= _FOLD_AT_MOST:
+            self._fold_sealed()
         if c.anomalies:
             for reason, ev in c.anomalies:
                 self._reject(ev, reason)
@@ -225,19 +373,37 @@ class SiteCore:
         else:
             self.dead_dropped += 1
 
+    def _fold_sealed(self) -> None:
+        """Fold the legs of sealed contacts into the day, interval and agent totals."""
+        legs = self._unfolded
+        if not legs:
+            return
+        self._unfolded = []
+        self._unfolded_min = _FAR
+        if len(legs) >= _BULK_FOLD_AT:
+            from stream.bulk import fold_legs
+
+            fold_legs(self, legs, self.days, self.intervals, self.agent_days)
+            return
+        days, intervals, agent_days = self.days, self.intervals, self.agent_days
+        for leg in legs:
+            self._fold_leg(leg, days, intervals, agent_days)
+
     def _fold_leg(self, leg: Leg, days: dict, intervals: dict, agent_days: Optional[dict]) -> None:
+        # QueueStats.add_answered / add_abandoned / add_handled, in line: this
+        # runs for every leg sealed (and for every open leg of every snapshot).
         q = leg.queue
-        t_ms, short_ms, variant = self.qparams(q)
+        p = self._qparams.get(q)
+        t_ms, short_ms, variant = p if p is not None else self.qparams(q)
         cal = self.cal
         offered = leg.offered
-        d = cal.date_of(offered)
+        d, i0 = cal.date_interval(offered)
         dq = days.get(d)
         if dq is None:
             dq = days[d] = {}
         ds = dq.get(q)
         if ds is None:
             ds = dq[q] = QueueStats(variant)
-        i0 = cal.interval_start(offered)
         iq = intervals.get(i0)
         if iq is None:
             iq = intervals[i0] = {}
@@ -246,14 +412,28 @@ class SiteCore:
             ist = iq[q] = QueueStats(variant)
         ds.offered += 1
         ist.offered += 1
-        if leg.answered is not None:
-            w = leg.answered - offered
-            ds.add_answered(w, t_ms)
-            ist.add_answered(w, t_ms)
+        answered = leg.answered
+        if answered is not None:
+            w = answered - offered
+            b = (w // 1000 if w > 0 else 0) if w < 600_000 else bin_of(w)
+            within = w <= t_ms
+            for st in (ds, ist):
+                st.answered += 1
+                st.wait_sum += w
+                if within:
+                    st.within += 1
+                if w > st.max_wait:
+                    st.max_wait = w
+                h = st.hist
+                if h is None:
+                    h = st.hist = WaitHistogram()
+                bins = h.bins
+                bins[b] = bins.get(b, 0) + 1
             he = leg.handle_end
             if he is not None:
-                h = he - leg.answered
-                ds.add_handled(h)
+                h = he - answered
+                ds.handled += 1
+                ds.handle_sum += h
                 # Intervals take handle time when the handling ended (metrics.md: AHT).
                 i1 = cal.interval_start(he)
                 hq = intervals.get(i1)
@@ -262,14 +442,16 @@ class SiteCore:
                 hs = hq.get(q)
                 if hs is None:
                     hs = hq[q] = QueueStats(variant)
-                hs.add_handled(h)
-                if agent_days is not None and leg.agent is not None:
+                hs.handled += 1
+                hs.handle_sum += h
+                agent = leg.agent
+                if agent_days is not None and agent is not None:
                     ad = agent_days.get(d)
                     if ad is None:
                         ad = agent_days[d] = {}
-                    row = ad.get(leg.agent)
+                    row = ad.get(agent)
                     if row is None:
-                        ad[leg.agent] = [1, h]
+                        ad[agent] = [1, h]
                     else:
                         row[0] += 1
                         row[1] += h
@@ -284,8 +466,7 @@ class SiteCore:
     def _housekeep(self, wm: int) -> None:
         self._next_housekeeping = wm + _HOUSEKEEP_EVERY
         lim = self.limits
-        for a in self.agents.values():
-            a.seal(wm, self.cal)
+        # Agents are sealed as their transitions pile up (``_on_agent``), not here.
         # Contacts leave memory an hour after the watermark passed them (sliding windows).
         sq = self._sealed_q
         horizon = wm - _HOUR
@@ -295,19 +476,50 @@ class SiteCore:
             c = book.get(cid)
             if c is not None and c.sealed and c.last_ts < horizon:
                 del book[cid]
-        seen_q, seen = self._seen_q, self.seen
+        # Forget ids older than the dedup horizon, oldest arrivals first (up to
+        # the first one still inside it).
+        seen_ts = self._seen_ts
         cutoff = wm - lim.dedup_horizon
-        while seen_q and seen_q[0][0] < cutoff:
-            seen.discard(seen_q.popleft()[1])
+        k0 = k = self._seen_k
+        n = len(seen_ts)
+        if self._seen_disorder <= k0:
+            # In time order from k0 on (the usual case): the first one inside is found by bisection.
+            k = bisect.bisect_left(seen_ts, cutoff, k0, n)
+        else:
+            while k < n and seen_ts[k] < cutoff:
+                k += 1
+        if k > k0:
+            ids = self._seen_ids
+            self.seen.difference_update(ids[k0:k])
+            if k > 65_536 and k * 2 > n:
+                del ids[:k]
+                del seen_ts[:k]
+                self._seen_disorder = max(0, self._seen_disorder - k)
+                k = 0
+            self._seen_k = k
         stale = wm - lim.max_open
-        for c in [c for c in self.open if c.last_ts < stale]:
-            self._drop(c, self.calls if c.kind == CALL else self.tickets, c.cid, "contact never ended (expired)")
+        if stale > self._expiry_floor:
+            for c in [c for c in self.open if c.last_ts < stale]:
+                self._drop(c, self.calls if c.kind == CALL else self.tickets, c.cid, "contact never ended (expired)")
+            # Until the next scan can drop something, skip it: a contact open now
+            # keeps its last_ts (it only grows); one opened later starts at or
+            # after this watermark.
+            self._expiry_floor = min((c.last_ts for c in self.open), default=wm)
+            if wm < self._expiry_floor:
+                self._expiry_floor = wm
         if lim.keep_days is not None or lim.keep_interval_days is not None:
             self._trim(wm)
 
     def _trim(self, wm: int) -> None:
         start, _ = self.cal.day_bounds(wm)
         lim = self.limits
+        if self._unfolded:
+            # Fold waiting legs first if any could land in what is cut below.
+            oldest = self._unfolded_min
+            if (lim.keep_interval_days is not None and oldest < start - lim.keep_interval_days * 24 * _HOUR + INTERVAL_MS) or (
+                lim.keep_days is not None and oldest < start - lim.keep_days * 24 * _HOUR
+            ):
+                self._fold_sealed()
         if lim.keep_interval_days is not None:
             cut = start - lim.keep_interval_days * 24 * _HOUR
             for k in [k for k in self.intervals if k < cut]:
@@ -319,14 +531,13 @@ class SiteCore:
                 self.agent_days.pop(d, None)
 
     def flush(self) -> None:
-        """End of input: seal every finished contact (nothing more will come)."""
-        if self.clock is None:
+        """End of input: seal every finished contact (nothing more will come).
+
+        The watermark moves just past the clock (lateness 0); the clock stays.
+        """
+        if self._clock == _NEVER:
             return
-        saved = self.clock
-        self.lateness, lateness = 0, self.lateness
-        self.clock = None
-        self.advance(saved + 1)
-        self.clock, self.lateness = saved, lateness
+        self._catch_up(self._clock + 1)
 
     # -- figures --------------------------------------------------------------
 
@@ -339,6 +550,7 @@ class SiteCore:
 
         ``dates`` limits the copy to those local dates (the snapshot needs only today).
         """
+        self._fold_sealed()
         days = {d: {q: s.copy() for q, s in qs.items()} for d, qs in self.days.items() if dates is None or d in dates}
         if dates is None:
             intervals = {i: {q: s.copy() for q, s in qs.items()} for i, qs in self.intervals.items()}
@@ -469,3 +681,4 @@ def state_counts(rows: Iterable[dict]) -> dict:
 
 
 __all__ = ["Limits", "SiteCore", "SLIDING_MIN", "state_counts", "occupancy_pct", "INTERVAL_MS"]
+

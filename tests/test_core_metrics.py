@@ -465,3 +465,40 @@ def test_rfc3339_and_epoch_ms_are_the_same_instant():
     assert a[0].ts == b[0].ts == 1795399200000
     bad, why = decode_payload(b'{"id":"3","ts":"2026-11-23T10:00:00","site":"s","kind":"call_abandoned","call":"c"}')
     assert bad == [] and "ts" in why[0][1]  # an RFC 3339 time needs its offset
+
+
+def test_queue_of_a_late_offer_stays_on_the_wall_after_midnight():
+    # The transfer arrives before the offer it follows (within the lateness
+    # bound): the replay opens both legs, and both queues were seen that day.
+    s = Seq()
+    t = at("23:50:00")
+    transfer = s.transfer(t + 5_000, "a", "q2")
+    offer = s.offer(t, "a", queue="q1")
+    s.answer(t + 9_000, "a"), s.end(t + 60_000, "a")
+    s.offer(at("00:10:00", day="2026-11-24"), "b", queue="q3")
+    f = Floor()
+    f.apply_many([transfer, offer] + s.events[2:])
+    snap = f.snapshot("s1")
+    assert snap["date"] == "2026-11-24"
+    assert {"q1", "q2", "q3"} <= set(snap["queues"])
+    assert snap["queues"]["q1"]["day"]["offered"] == 0
+
+
+def test_bulk_fold_of_sealed_legs_equals_the_leg_by_leg_fold(monkeypatch):
+    # Sealed legs are folded with numpy when many wait (a replay); the figures
+    # must be exactly those of folding them one by one.
+    from simulators import busy_day
+    from stream import site
+    from stream.config import load_config
+
+    cfg = load_config(None)
+    evs = list(busy_day.generate(cfg, seed=7, calls=1500))
+    out = []
+    for at_least in (1, 10**9):
+        monkeypatch.setattr(site, "_BULK_FOLD_AT", at_least)
+        f = Floor(cfg)
+        f.apply_many(evs)
+        f.flush()
+        figures = [f.report(), {s: f.interval_rows(s) for s in f.sites}, {s: f.snapshot(s) for s in f.sites}]
+        out.append(json.dumps(figures, sort_keys=True))
+    assert out[0] == out[1]
