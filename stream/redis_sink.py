@@ -79,15 +79,25 @@ class RedisSink:
         # Publishing never takes more than ~10% of the worker: when a snapshot
         # gets expensive (a big floor catching up), the next waits longer.
         if self.dirty and (force or t - self._last_snap >= max(self.min_interval_ms, 10 * self._snap_cost_ms)):
-            await self.publish_snapshots(floor, sorted(self.dirty), t)
-            self.dirty.clear()
+            # Take the dirty set before awaiting: sites folded while the write
+            # is in flight are marked again and go out next time.
+            sites, self.dirty = sorted(self.dirty), set()
+            try:
+                await self.publish_snapshots(floor, sites, t)
+            except BaseException:
+                self.dirty.update(sites)
+                raise
             self._last_snap = t
             self._snap_cost_ms = now_ms() - t
             sent = True
         if self.report_dirty and (force or t - self._last_report >= max(self.report_interval_ms, 10 * self._report_cost_ms)):
             t1 = now_ms()
-            await self.publish_reports(floor, sorted(self.report_dirty))
-            self.report_dirty.clear()
+            sites, self.report_dirty = sorted(self.report_dirty), set()
+            try:
+                await self.publish_reports(floor, sites)
+            except BaseException:
+                self.report_dirty.update(sites)
+                raise
             self._last_report = t1
             self._report_cost_ms = now_ms() - t1
             sent = True

@@ -106,6 +106,7 @@ class FloorWorker:
         self.messages = 0
         self.rebuilds = 0
         self.assigned: set[int] = set()
+        self._publishing = asyncio.Lock()
         # Partitions whose log was checked since the last assignment (see handle).
         self.verified: set[int] = set()
         # Wall times of the first and latest folded message (throughput benchmark).
@@ -240,16 +241,21 @@ class FloorWorker:
         self.sinks[p].pending_alerts.extend(alerts)
 
     async def publish(self, force: bool = False) -> None:
-        for p, pf in list(self.parts.items()):
-            sink = self.sinks.get(p)
-            if sink is None:
-                continue
-            if sink.pending_alerts:
-                batch = list(sink.pending_alerts)
-                await sink.publish_alerts(batch)
-                del sink.pending_alerts[: len(batch)]
-            sink.folded_ms = self.last_fold_ms
-            await sink.maybe_publish(pf.floor, force=force)
+        # Two timers publish; one at a time, so neither sends what the other took.
+        async with self._publishing:
+            for p, pf in list(self.parts.items()):
+                sink = self.sinks.get(p)
+                if sink is None:
+                    continue
+                if sink.pending_alerts:
+                    batch, sink.pending_alerts = sink.pending_alerts, []
+                    try:
+                        await sink.publish_alerts(batch)
+                    except BaseException:
+                        sink.pending_alerts[:0] = batch
+                        raise
+                sink.folded_ms = self.last_fold_ms
+                await sink.maybe_publish(pf.floor, force=force)
 
     async def _redis_reset(self) -> bool:
         """True when Redis lost its data (a restart without persistence) since we last looked."""
@@ -276,9 +282,7 @@ class FloorWorker:
             self.redis_errors_in_row += 1
             if self.redis_errors_in_row in (1, 10) or self.redis_errors_in_row % 100 == 0:
                 log.warning("Redis unavailable (%s); will retry", type(exc).__name__)
-            for sink in self.sinks.values():
-                sink.dirty.update(sink.report_dirty)
-            # Everything stays dirty/pending and goes out once Redis is back.
+            # What failed stays dirty/pending and goes out once Redis is back.
             self._redis_run_id = None
 
     async def heartbeat(self) -> None:

@@ -72,7 +72,10 @@ def february_expected() -> dict:
 
 
 def write_halves(tmp_path: Path) -> tuple[Path, Path]:
-    """February as two JSON-lines files (first and second half of its events)."""
+    """February as two JSON-lines files (first and second half of its events).
+
+    The first file's event count is ``first_half_events(first)``.
+    """
     from simulators import anonbank
     from simulators.jsonl import write_jsonl
 
@@ -83,14 +86,19 @@ def write_halves(tmp_path: Path) -> tuple[Path, Path]:
     return a, b
 
 
-def wait_folding(redis_url: str, workers: int = 1, timeout: float = 60) -> dict:
-    """Wait until ``workers`` workers report folded events (heartbeats every 2 s)."""
+def lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def wait_folding(redis_url: str, workers: int = 1, timeout: float = 60, events: int = 1) -> dict:
+    """Wait until ``workers`` workers report folded events, ``events`` in all (heartbeats every 2 s)."""
     deadline = time.monotonic() + timeout
     info: dict = {}
     while time.monotonic() < deadline:
         info = workers_info(redis_url)
         busy = [v for v in info.values() if v["partitions"] and v["events"] > 0 and v["last_fold_ms"]]
-        if len(busy) >= workers:
+        if len(busy) >= workers and sum(v["events"] for v in busy) >= events:
             return info
         time.sleep(0.3)
     raise AssertionError(f"fewer than {workers} workers folding after {timeout} s: {info}")
@@ -226,7 +234,8 @@ def test_broker_restart_is_survived(tmp_path, february_expected):
     first, second = write_halves(tmp_path)
     with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path)) as st:
         cli("replay", str(first), "--format", "jsonl", "--kafka", st.kafka_url)
-        wait_folding(st.redis_url)
+        # All of it folded (what the broker loses next is only what was folded already).
+        wait_folding(st.redis_url, events=lines(first), timeout=180)
         time.sleep(3)  # let the worker commit
         st.kafka.kill()
         st.kafka.start()  # same port, empty
