@@ -256,9 +256,9 @@ class Floor:
         now = sc.clock if sc.clock is not None else 0
         date = sc.cal.date_of(now)
         windows = (5, 15)  # what the rules and detectors read
-        sliding = sc.sliding(now, windows)
+        sliding = sc.sliding(now, windows, percentiles=False)
         waiting = sc.waiting(now)
-        agents = sc.agent_rows(now, date, {})
+        agents = sc.agent_states(now)
         skills = {q for r in agents.values() for q in r["queues"]}
         names = list(cfg.queues) + sorted((sc.queues_seen | skills) - set(cfg.queues))
         queues = {}
@@ -279,7 +279,7 @@ class Floor:
             "clock": now,
             "date": date,
             "queues": queues,
-            "agents": {a: {k: r[k] for k in _AGENT_KEYS} for a, r in sorted(agents.items()) if r["state"] != "logged_out"},
+            "agents": {a: r for a, r in sorted(agents.items()) if r["state"] != "logged_out"},
         }
         if cfg.kind == "hall" or cfg.counters:
             snap["counters"] = _counters(cfg.counters, agents)

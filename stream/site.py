@@ -575,28 +575,33 @@ class SiteCore:
                     del days[d]
         return days, intervals, agent_days
 
-    def sliding(self, now: int, minutes: Sequence[int] = SLIDING_MIN) -> dict[str, dict[str, QueueStats]]:
+    def sliding(
+        self, now: int, minutes: Sequence[int] = SLIDING_MIN, percentiles: bool = True
+    ) -> dict[str, dict[str, QueueStats]]:
         """Per window ("5m", "15m", "60m", or those of ``minutes``, ascending), per queue:
         contacts offered in the last N minutes.
 
-        AHT counts contacts whose handling ended in the window.
+        AHT counts contacts whose handling ended in the window. ``percentiles=False``
+        leaves the wait histograms empty (the alert rules never read them).
         """
         starts = [(f"{m}m", now - m * 60_000) for m in minutes]
         out: dict[str, dict[str, QueueStats]] = {name: {} for name, _ in starts}
         oldest = starts[-1][1]
+        fold = self._fold_sliding
         for book in (self.calls, self.tickets):
             for c in book.values():
                 if c.last_ts < oldest:
                     continue
                 for leg in c.legs:
-                    self._fold_sliding(leg, starts, out, now)
+                    fold(leg, starts, out, now, percentiles)
         return out
 
-    def _fold_sliding(self, leg: Leg, starts, out, now: int) -> None:
+    def _fold_sliding(self, leg: Leg, starts, out, now: int, percentiles: bool = True) -> None:
         q = leg.queue
         t_ms, short_ms, variant = self.qparams(q)
         offered = leg.offered
-        he = leg.handle_end if leg.answered is not None else None
+        answered = leg.answered
+        he = leg.handle_end if answered is not None else None
         for name, start in starts:
             in_off = start < offered <= now
             in_he = he is not None and start < he <= now
@@ -607,14 +612,24 @@ class SiteCore:
                 qs = out[name][q] = QueueStats(variant)
             if in_off:
                 qs.offered += 1
-                if leg.answered is not None and leg.answered <= now:
-                    qs.add_answered(leg.answered - offered, t_ms)
+                if answered is not None and answered <= now:
+                    w = answered - offered
+                    if percentiles:
+                        qs.add_answered(w, t_ms)
+                    else:
+                        # add_answered without the histogram
+                        qs.answered += 1
+                        qs.wait_sum += w
+                        if w <= t_ms:
+                            qs.within += 1
+                        if w > qs.max_wait:
+                            qs.max_wait = w
                 elif leg.abandoned is not None and leg.abandoned <= now:
                     qs.add_abandoned(leg.abandoned - offered, short_ms)
                 elif leg.transferred is not None and leg.transferred <= now:
                     qs.transferred += 1
             if in_he:
-                qs.add_handled(he - leg.answered)
+                qs.add_handled(he - answered)
 
     def waiting(self, now: int) -> dict[str, dict]:
         """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
@@ -637,12 +652,40 @@ class SiteCore:
             w["longest_vip_wait_s"] = max(0, now - vo) / 1000.0 if vo is not None else 0.0
         return out
 
+    def agent_states(self, now: int) -> dict[str, dict]:
+        """Every agent's state now, without the day's totals (what alert rules read)."""
+        rows = {}
+        wm = self.watermark
+        label_by_name = self.cfg.agent_label == "display_name"
+        for name, a in self.agents.items():
+            if len(a.trans) > 2:
+                a.seal(wm, self.cal)
+            cur = a.current()
+            state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
+            since = a.state_since()
+            rows[name] = {
+                "label": self.cfg.agents.get(name, name) if label_by_name else name,
+                "state": state,
+                "reason": reason,
+                "since": since,
+                "time_in_state_s": (now - since) / 1000.0 if since is not None and state != "logged_out" else None,
+                "queues": list(a.queues),
+                "counter": a.counter,
+            }
+        return rows
+
     def agent_rows(self, now: int, date: str, agent_days: dict) -> dict[str, dict]:
         """Every agent with a state or with contacts handled today."""
         rows = {}
         handled_today = agent_days.get(date, {})
+        wm = self.watermark
         for name in sorted(set(self.agents) | set(handled_today)):
             a = self.agents.get(name)
+            if a is not None and len(a.trans) > 2:
+                # Figures walk the unsealed transitions: seal what the watermark
+                # has passed first (allowed at any time, same totals) so a
+                # snapshot costs the same at 9:00 and at 17:00.
+                a.seal(wm, self.cal)
             f = a.figures(now, self.cal, date) if a is not None else _no_state()
             h = handled_today.get(name)
             f["handled"] = h[0] if h else 0
