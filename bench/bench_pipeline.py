@@ -113,22 +113,34 @@ async def _latency(kafka_url: str, redis_url: str, rate: int, seconds: float) ->
                 s = orjson.loads(snap)
                 seen.append((s["health"]["events"], ch["published_ms"], ch.get("folded_ms") or ch["published_ms"]))
 
-    from stream.events import CallAnswered, CallOffered
+    from stream.events import CallAnswered, CallEnded, CallOffered
 
     pub = await Publisher(kafka_url, linger_ms=0).start()
     listener = asyncio.create_task(listen())
-    per_tick = max(1, rate // 20)
+    # Each 50 ms tick offers new calls, answers the previous tick's and ends
+    # those answered a second ago: a steady floor, not an ever-growing queue.
+    per_tick = max(3, rate // 20)
+    calls_per_tick = per_tick // 3
     total = 0
     i = 0
+    answered: list[list[str]] = []
+    offered_prev: list[str] = []
     t_end = time.monotonic() + seconds
     next_t = time.monotonic()
     while time.monotonic() < t_end:
         now = time.time_ns() // 1_000_000
         batch = []
-        for _ in range(per_tick // 2):
+        for c in offered_prev:
+            batch.append(CallAnswered(id=f"a{c}", ts=now, site=site, call=c, agent=f"a{hash(c) % 40}"))
+        answered.append(offered_prev)
+        if len(answered) > 20:
+            for c in answered.pop(0):
+                batch.append(CallEnded(id=f"e{c}", ts=now, site=site, call=c))
+        offered_prev = []
+        for _ in range(calls_per_tick):
             i += 1
             batch.append(CallOffered(id=f"o{i}", ts=now, site=site, call=f"c{i}", queue="general"))
-            batch.append(CallAnswered(id=f"a{i}", ts=now, site=site, call=f"c{i}", agent=f"a{i % 40}"))
+            offered_prev.append(f"c{i}")
         await pub.send_batch(site, batch)
         await pub.flush()
         total += len(batch)

@@ -76,9 +76,9 @@ class RedisSink:
         """Publish dirty sites if the throttle allows (or ``force``). True if anything went out."""
         t = now_ms()
         sent = False
-        # Publishing never takes more than ~10% of the worker: when a snapshot
+        # Snapshots never take more than ~20% of the worker: when one
         # gets expensive (a big floor catching up), the next waits longer.
-        if self.dirty and (force or t - self._last_snap >= max(self.min_interval_ms, 10 * self._snap_cost_ms)):
+        if self.dirty and (force or t - self._last_snap >= max(self.min_interval_ms, 4 * self._snap_cost_ms)):
             # Take the dirty set before awaiting: sites folded while the write
             # is in flight are marked again and go out next time.
             sites, self.dirty = sorted(self.dirty), set()

@@ -89,7 +89,7 @@ class WorkerSettings:
     partitions: int = DEFAULT_PARTITIONS
     # Tansu forms a group only after the rebalance timeout; 3 s keeps start-up near 5 s.
     rebalance_timeout_s: float = 3.0
-    publish_interval_ms: int = 200
+    publish_interval_ms: int = 100
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     on_events_factory: Optional[object] = None  # () -> EventsHook, one per partition (alerts)
 
