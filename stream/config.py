@@ -139,7 +139,21 @@ class ResolvedQueue(Struct, frozen=True):
     sl_variant: str
 
 
-def _convert(obj: Any, typ: type, source: str, path: str) -> None:
+def read_yaml(path: Union[str, Path]) -> Any:
+    """A YAML file's data, or a ConfigError naming the file (shared by every config loader)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+
+
+def convert_at(obj: Any, typ: Any, source: str, path: str) -> None:
+    """Validate ``obj`` as ``typ``; a ConfigError names the file and the field's full path."""
     try:
         msgspec.convert(obj, typ, strict=True)
     except msgspec.ValidationError as exc:
@@ -149,6 +163,9 @@ def _convert(obj: Any, typ: type, source: str, path: str) -> None:
         if sep:
             raise ConfigError(f"{source}: {head} - at `{path}{at}") from None
         raise ConfigError(f"{source}: {msg} - at `{path}`") from None
+
+
+_convert = convert_at
 
 
 def _check_keys(data: Any, source: str) -> None:
@@ -177,14 +194,7 @@ def _check_keys(data: Any, source: str) -> None:
 def load_config(path: Union[str, Path, None] = None) -> FloorConfig:
     """Load and validate a floor YAML file (``config/floor.yaml`` by default)."""
     p = Path(path) if path is not None else DEFAULT_CONFIG
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    data = read_yaml(p)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 import uvicorn
 
@@ -28,7 +29,7 @@ from dashboard.auth import parse_tokens, uvicorn_log_config
 from simulators.jsonl import Rejected, read_jsonl
 from stream.config import load_config
 from stream.core import Floor
-from stream.embedded import free_port
+from stream.embedded import EmbeddedRedis, free_port
 from stream.redis_sink import RedisSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,3 +173,16 @@ async def wait_until(pred, timeout: float = 5.0, step: float = 0.02) -> bool:
             return True
         await asyncio.sleep(step)
     return bool(pred())
+
+
+# Fixtures shared by the dashboard tests (imported by name there).
+@pytest.fixture(scope="module")
+def redis_server():
+    r = EmbeddedRedis().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory) -> list:
+    return read_events(busy_day_file(tmp_path_factory.mktemp("day") / "day.jsonl"))

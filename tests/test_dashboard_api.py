@@ -27,6 +27,7 @@ from stream.embedded import EmbeddedRedis
 from stream.keys import Keys
 from stream.redis_sink import RedisSink
 from stream.report import build_report, merge_rejected
+from tests.dashboard_helpers import day, redis_server  # noqa: F401 - fixtures
 from tests.dashboard_helpers import (
     ADMIN,
     ALL_TOKENS,
@@ -46,18 +47,6 @@ pytestmark = pytest.mark.integration
 PREFIX = "fwapi:"
 CALLER = "138****5678"
 CALLER_HASH = "sha256:" + "ab" * 32
-
-
-@pytest.fixture(scope="module")
-def redis_server():
-    r = EmbeddedRedis().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture(scope="module")
-def day(tmp_path_factory) -> list:
-    return read_events(busy_day_file(tmp_path_factory.mktemp("day") / "day.jsonl"))
 
 
 @pytest.fixture(scope="module")

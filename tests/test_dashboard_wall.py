@@ -21,6 +21,7 @@ import pytest
 from stream import events as E
 from stream.embedded import EmbeddedRedis
 from stream.keys import Keys
+from tests.dashboard_helpers import day, redis_server  # noqa: F401 - fixtures
 from tests.dashboard_helpers import ROOT, SUP, WALL, ServerThread, alert, busy_day_file, populated, publish, read_events
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,18 +33,6 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def redis_server():
-    r = EmbeddedRedis().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture(scope="module")
-def day(tmp_path_factory) -> list:
-    return read_events(busy_day_file(tmp_path_factory.mktemp("day") / "day.jsonl"))
 
 
 async def text(page, sel: str) -> str:

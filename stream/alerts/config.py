@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import msgspec
-import yaml
 from msgspec import Meta, Struct, field
 
-from stream.config import ConfigError
+from stream.config import ConfigError, read_yaml
 
 __all__ = ["AlertsConfig", "Rule", "Detector", "load_alerts", "DEFAULT_ALERTS", "RULES", "DETECTORS", "LOWER_IS_WORSE"]
 
@@ -257,12 +256,5 @@ def _convert(obj: Any, typ: type, source: str, path: str) -> None:
 def load_alerts(path: Union[str, Path, None] = None) -> AlertsConfig:
     """Load and validate an alerts YAML file (``config/alerts.yaml`` by default)."""
     p = Path(path) if path is not None else DEFAULT_ALERTS
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    data = read_yaml(p)
     return AlertsConfig.from_dict(data, source=str(p))

@@ -27,7 +27,9 @@ from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
-import yaml
+
+from stream.config import ConfigError as _FloorConfigError
+from stream.config import convert_at, read_yaml
 from msgspec import Meta, Struct, field
 
 __all__ = [
@@ -54,8 +56,8 @@ Severity = Literal["critical", "major", "warning", "minor", "info"]
 Positive = Annotated[float, Meta(gt=0)]
 
 
-class ConfigError(ValueError):
-    """The delivery configuration is invalid; the message names file and field."""
+# One error type for every config file: its message names the file and field.
+ConfigError = _FloorConfigError
 
 
 # ---------------------------------------------------------------- channels
@@ -332,16 +334,7 @@ def _expand(obj: Any, env: Any, source: str, path: str) -> Any:
     return obj
 
 
-def _convert(obj: Any, typ: Any, source: str, path: str) -> None:
-    try:
-        msgspec.convert(obj, typ, strict=True)
-    except msgspec.ValidationError as exc:
-        msg = str(exc)
-        # msgspec reports paths relative to the part validated; prefix ours.
-        head, sep, at = msg.rpartition(" - at `$")
-        if sep:
-            raise ConfigError(f"{source}: {head} - at `{path}{at}") from None
-        raise ConfigError(f"{source}: {msg} - at `{path}`") from None
+_convert = convert_at
 
 
 def _check_parts(data: dict, source: str) -> None:
@@ -397,12 +390,5 @@ def _zone_ok(name: str) -> None:
 def load_delivery_config(path: Union[str, Path, None] = None, *, env: Union[dict, None] = None) -> DeliveryConfig:
     """Load and validate a delivery YAML file (``config/delivery.yaml`` by default)."""
     p = Path(path) if path is not None else DEFAULT_DELIVERY_CONFIG
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    data = read_yaml(p)
     return DeliveryConfig.from_dict(data, source=str(p), env=env)
