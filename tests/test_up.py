@@ -26,6 +26,30 @@ except embedded.BinaryNotFound:  # pragma: no cover - depends on the machine
     HAVE_SERVERS = False
 
 
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def wall_in_browser(url: str) -> None:
+    """The printed URL opens a live wall: a site or queue tile shows up and the figures move."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+            page.goto(url)
+            page.wait_for_selector("[data-site-tile='gd-hotline'], [data-queue]", timeout=15_000)
+            first = page.inner_text("body")
+            deadline = time.monotonic() + 15
+            while page.inner_text("body") == first and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert page.inner_text("body") != first, "the wall did not change in 15 s"
+        finally:
+            browser.close()
+
+
 def _cmdlines() -> list[str]:
     out = []
     for pid in os.listdir("/proc"):
@@ -78,6 +102,8 @@ def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
         assert httpx.get(api).status_code == 401
         got = httpx.get(api, headers={"Authorization": f"Bearer {token}"})
         assert got.status_code == 200 and "gd-hotline" in got.text
+        if os.path.exists(CHROMIUM):
+            wall_in_browser(url)
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
