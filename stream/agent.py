@@ -136,11 +136,11 @@ class AgentTimeline:
             _add_span(out, cal, _label(e.state, e.reason), t0, t1)
         return out
 
-    def figures(self, now: int, cal: DayCalendar, date: Optional[str] = None) -> dict:
+    def state_now(self, now: int) -> dict:
+        """State, reason, since when, time in state, queues and counter at ``now``."""
         cur = self.current()
         state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
         since = self.state_since()
-        totals = self.day_totals(now, cal).get(date or cal.date_of(now), {})
         return {
             "state": state,
             "reason": reason,
@@ -148,9 +148,15 @@ class AgentTimeline:
             "time_in_state_s": (now - since) / 1000.0 if since is not None and state != "logged_out" else None,
             "queues": list(self.queues),
             "counter": self.counter,
-            "occupancy_pct": occupancy_pct(totals),
-            "state_s": {k: v / 1000.0 for k, v in sorted(totals.items())},
         }
+
+    def figures(self, now: int, cal: DayCalendar, date: Optional[str] = None) -> dict:
+        """``state_now`` plus the day's occupancy and time per state."""
+        f = self.state_now(now)
+        totals = self.day_totals(now, cal).get(date or cal.date_of(now), {})
+        f["occupancy_pct"] = occupancy_pct(totals)
+        f["state_s"] = {k: v / 1000.0 for k, v in sorted(totals.items())}
+        return f
 
 
 def occupancy_pct(totals: dict[str, int]) -> Optional[float]:

@@ -186,11 +186,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _alerts_hook_factory(cfg):
-    """The alert engine per partition, when the alerts package is there."""
-    try:
-        from stream.alerts.runtime import hook_factory
-    except ImportError:
-        return None
+    """The alert engine per partition (stream.alerts.runtime)."""
+    from stream.alerts.runtime import hook_factory
+
     return hook_factory(cfg)
 
 
@@ -271,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--redis-port", type=int)
     u.add_argument("--http-port", type=int, default=8080)
     u.add_argument("--for-seconds", type=float, help="stop by itself after this long (demos, tests)")
+    u.add_argument("--in-process", action="store_true",
+                   help="no Kafka, Redis or wall: fold in this process and show the figures as terminal tables (--lang)")
     u.set_defaults(func=cmd_up)
 
     w = sub.add_parser("worker", help="a stream worker: fold events from Kafka, publish to Redis")

@@ -127,13 +127,11 @@ class Floor:
         waiting = sc.waiting(now)
         agents = sc.agent_rows(now, date, agent_days)
 
-        skills = {q for r in agents.values() for q in r["queues"]}
-        names = list(cfg.queues) + sorted((sc.queues_seen | set(today) | skills) - set(cfg.queues))
         queues = {}
-        for q in names:
+        for q in _queue_names(sc, agents, today):
             t_ms, _, variant = sc.qparams(q)
             qc = cfg.queues.get(q)
-            w = waiting.get(q) or {"waiting": 0, "longest_wait_s": 0.0, "vip_waiting": 0, "longest_vip_wait_s": 0.0}
+            w = waiting.get(q) or _NOBODY_WAITING
             queues[q] = {
                 "name": _labels(qc.name if qc else None, q),
                 "sl_t_s": t_ms // 1000,
@@ -259,13 +257,11 @@ class Floor:
         sliding = sc.sliding(now, windows, percentiles=False)
         waiting = sc.waiting(now)
         agents = sc.agent_states(now)
-        skills = {q for r in agents.values() for q in r["queues"]}
-        names = list(cfg.queues) + sorted((sc.queues_seen | skills) - set(cfg.queues))
         queues = {}
-        for q in names:
+        for q in _queue_names(sc, agents):
             _, _, variant = sc.qparams(q)
             qc = cfg.queues.get(q)
-            w = waiting.get(q) or {"waiting": 0, "longest_wait_s": 0.0, "vip_waiting": 0, "longest_vip_wait_s": 0.0}
+            w = waiting.get(q) or _NOBODY_WAITING
             queues[q] = {
                 "name": _labels(qc.name if qc else None, q),
                 **w,
@@ -292,6 +288,16 @@ class Floor:
 
 
 _AGENT_KEYS = ("label", "state", "reason", "since", "time_in_state_s", "queues", "counter", "handled", "aht_s", "occupancy_pct")
+
+
+_NOBODY_WAITING = {"waiting": 0, "longest_wait_s": 0.0, "vip_waiting": 0, "longest_vip_wait_s": 0.0}
+
+
+def _queue_names(sc: SiteCore, agents: dict[str, dict], today: Iterable[str] = ()) -> list[str]:
+    """The configured queues in config order, then every other queue seen, by name."""
+    skills = {q for r in agents.values() for q in r["queues"]}
+    configured = list(sc.cfg.queues)
+    return configured + sorted((sc.queues_seen | set(today) | skills) - set(configured))
 
 
 def _labels(labels, fallback: str) -> dict:

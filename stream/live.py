@@ -74,14 +74,12 @@ def paced_batches(
 
 
 def run_up(args) -> int:
-    """``floorwatch up``: the whole stack when the runtime is available, else this live view."""
-    try:
-        from stream.stack import run_stack  # the Faust/Kafka/Redis runtime
-    except ImportError:
-        run_stack = None
-    if run_stack is not None:
-        return run_stack(args)
-    return run_terminal(args)
+    """``floorwatch up``: the whole stack, or with ``--in-process`` this terminal view alone."""
+    if getattr(args, "in_process", False):
+        return run_terminal(args)
+    from stream.stack import run_stack
+
+    return run_stack(args)
 
 
 def run_terminal(args, out=None) -> int:

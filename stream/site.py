@@ -613,17 +613,7 @@ class SiteCore:
             if in_off:
                 qs.offered += 1
                 if answered is not None and answered <= now:
-                    w = answered - offered
-                    if percentiles:
-                        qs.add_answered(w, t_ms)
-                    else:
-                        # add_answered without the histogram
-                        qs.answered += 1
-                        qs.wait_sum += w
-                        if w <= t_ms:
-                            qs.within += 1
-                        if w > qs.max_wait:
-                            qs.max_wait = w
+                    qs.add_answered(answered - offered, t_ms, percentiles)
                 elif leg.abandoned is not None and leg.abandoned <= now:
                     qs.add_abandoned(leg.abandoned - offered, short_ms)
                 elif leg.transferred is not None and leg.transferred <= now:
@@ -652,45 +642,39 @@ class SiteCore:
             w["longest_vip_wait_s"] = max(0, now - vo) / 1000.0 if vo is not None else 0.0
         return out
 
+    def _sealed_agent(self, name: str) -> Optional[AgentTimeline]:
+        """The agent's timeline with what the watermark passed sealed first.
+
+        Figures walk the unsealed transitions; sealing is allowed at any time
+        (same totals), so a snapshot costs the same at 9:00 and at 17:00.
+        """
+        a = self.agents.get(name)
+        if a is not None and len(a.trans) > 2:
+            a.seal(self.watermark, self.cal)
+        return a
+
+    def _agent_label(self, name: str) -> str:
+        return self.cfg.agents.get(name, name) if self.cfg.agent_label == "display_name" else name
+
     def agent_states(self, now: int) -> dict[str, dict]:
         """Every agent's state now, without the day's totals (what alert rules read)."""
         rows = {}
-        wm = self.watermark
-        label_by_name = self.cfg.agent_label == "display_name"
-        for name, a in self.agents.items():
-            if len(a.trans) > 2:
-                a.seal(wm, self.cal)
-            cur = a.current()
-            state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
-            since = a.state_since()
-            rows[name] = {
-                "label": self.cfg.agents.get(name, name) if label_by_name else name,
-                "state": state,
-                "reason": reason,
-                "since": since,
-                "time_in_state_s": (now - since) / 1000.0 if since is not None and state != "logged_out" else None,
-                "queues": list(a.queues),
-                "counter": a.counter,
-            }
+        for name in self.agents:
+            f = self._sealed_agent(name).state_now(now)
+            rows[name] = {"label": self._agent_label(name), **f}
         return rows
 
     def agent_rows(self, now: int, date: str, agent_days: dict) -> dict[str, dict]:
         """Every agent with a state or with contacts handled today."""
         rows = {}
         handled_today = agent_days.get(date, {})
-        wm = self.watermark
         for name in sorted(set(self.agents) | set(handled_today)):
-            a = self.agents.get(name)
-            if a is not None and len(a.trans) > 2:
-                # Figures walk the unsealed transitions: seal what the watermark
-                # has passed first (allowed at any time, same totals) so a
-                # snapshot costs the same at 9:00 and at 17:00.
-                a.seal(wm, self.cal)
+            a = self._sealed_agent(name)
             f = a.figures(now, self.cal, date) if a is not None else _no_state()
             h = handled_today.get(name)
             f["handled"] = h[0] if h else 0
             f["aht_s"] = h[1] / h[0] / 1000.0 if h and h[0] else None
-            f["label"] = self.cfg.agents.get(name, name) if self.cfg.agent_label == "display_name" else name
+            f["label"] = self._agent_label(name)
             rows[name] = f
         return rows
 

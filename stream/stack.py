@@ -11,7 +11,6 @@ and Ctrl-C stops everything in order, leaving no process behind.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import math
 import os
 import signal
@@ -49,13 +48,6 @@ def stop_child(proc: subprocess.Popen, grace: float = 10.0) -> None:
         proc.wait(5)
     except ProcessLookupError:
         pass
-
-
-def _has(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 class Stack:
@@ -111,10 +103,10 @@ class Stack:
         self.create_topics()
         for _ in range(self.n_workers):
             self.add_worker()
-        if self.want_delivery and _has("stream.delivery.cli"):
+        if self.want_delivery:
             args = ["deliver", "--redis", self.redis_url]
             self.children.append(spawn(self._cli(*args), self._log("delivery")))
-        if self.want_dashboard and _has("dashboard.cli"):
+        if self.want_dashboard:
             port = self.http_port or embedded.free_port()
             args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port)]
             if self.config:
@@ -193,13 +185,9 @@ def run_stack(args) -> int:
     try:
         stack.start()
         print(f"floorwatch: Kafka {stack.kafka_url}  Redis {stack.redis_url}  logs {stack.log_dir}", file=sys.stderr)
-        if stack.dashboard_url:
-            # Tokens go to the operator's terminal only, never to a log file.
-            print(f"floorwatch: the wall is at {stack.dashboard_url}?token={stack.token('wall')}", flush=True)
-            if stack.token("supervisor"):
-                print(f"floorwatch: supervisor token (to acknowledge alerts): {stack.token('supervisor')}", flush=True)
-        else:
-            print("floorwatch: no dashboard package; showing the live figures here", file=sys.stderr)
+        # Tokens go to the operator's terminal only, never to a log file.
+        print(f"floorwatch: the wall is at {stack.dashboard_url}?token={stack.token('wall')}", flush=True)
+        print(f"floorwatch: supervisor token (to acknowledge alerts): {stack.token('supervisor')}", flush=True)
         events = _source_events(args, cfg)
         deadline = time.monotonic() + args.for_seconds if getattr(args, "for_seconds", None) else math.inf
 
@@ -208,7 +196,6 @@ def run_stack(args) -> int:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             feeder = asyncio.create_task(publish_async(events, stack.kafka_url, args.speed, stop=stop))
-            viewer = None if stack.dashboard_url else asyncio.create_task(_terminal_view(stack.redis_url, args.lang, stop))
             while not stop.is_set() and time.monotonic() < deadline:
                 if any(p.poll() is not None for p in stack.workers):
                     print("floorwatch: a worker exited; restarting it", file=sys.stderr)
@@ -216,12 +203,10 @@ def run_stack(args) -> int:
                     stack.add_worker()
                 await asyncio.sleep(0.5)
             stop.set()
-            for t in (feeder, viewer):
-                if t is not None:
-                    try:
-                        await asyncio.wait_for(t, 10)
-                    except (asyncio.TimeoutError, asyncio.CancelledError):
-                        t.cancel()
+            try:
+                await asyncio.wait_for(feeder, 10)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                feeder.cancel()
 
         asyncio.run(main())
     except KeyboardInterrupt:
@@ -230,27 +215,3 @@ def run_stack(args) -> int:
         stack.stop()
         print("floorwatch: stopped", file=sys.stderr)
     return 0
-
-
-async def _terminal_view(redis_url: str, lang: str, stop: asyncio.Event) -> None:
-    """Until the wall dashboard is there: the snapshots in Redis as live tables."""
-    import orjson
-    import redis.asyncio as aioredis
-    from rich.console import Console, Group
-    from rich.live import Live
-
-    from stream.keys import Keys
-    from stream.tables import snapshot_table
-
-    r = aioredis.from_url(redis_url)
-    k = Keys()
-    with Live(Group(), console=Console(), refresh_per_second=2) as live:
-        while not stop.is_set():
-            try:
-                sites = sorted(s.decode() for s in await r.hkeys(k.sites))
-                snaps = [v for v in await r.mget([k.snap(s) for s in sites]) if v] if sites else []
-                live.update(Group(*[snapshot_table(orjson.loads(v), lang) for v in snaps]))
-            except (aioredis.ConnectionError, OSError):
-                pass
-            await asyncio.sleep(0.5)
-    await r.aclose()

@@ -66,13 +66,16 @@ class QueueStats:
         self.hist: Optional[WaitHistogram] = None  # allocated at the first answer
         self.sl_variant = sl_variant
 
-    def add_answered(self, wait_ms: int, sl_t_ms: int) -> None:
+    def add_answered(self, wait_ms: int, sl_t_ms: int, hist: bool = True) -> None:
+        """Count an answered contact; ``hist=False`` skips the wait histogram (no percentiles wanted)."""
         self.answered += 1
         self.wait_sum += wait_ms
         if wait_ms <= sl_t_ms:
             self.within += 1
         if wait_ms > self.max_wait:
             self.max_wait = wait_ms
+        if not hist:
+            return
         h = self.hist
         if h is None:
             h = self.hist = WaitHistogram()

@@ -29,7 +29,7 @@ import socket
 import zlib
 import time
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import faust
 import orjson
@@ -91,7 +91,8 @@ class WorkerSettings:
     rebalance_timeout_s: float = 3.0
     publish_interval_ms: int = 100
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
-    on_events_factory: Optional[object] = None  # () -> EventsHook, one per partition (alerts)
+    # Makes one hook per partition (the alert engine), or None for figures only.
+    on_events_factory: Optional[Callable[[], EventsHook]] = None
 
 
 class FloorWorker:
@@ -117,7 +118,7 @@ class FloorWorker:
 
     def _hook(self) -> Optional[EventsHook]:
         f = self.s.on_events_factory
-        return f() if callable(f) else None
+        return f() if f is not None else None
 
     def _new_partition(self, p: int) -> PartitionFloor:
         pf = PartitionFloor(p, self.s.config, self._hook())
