@@ -229,7 +229,11 @@ async def stream_to(websocket: WebSocket, hub: Hub, send_timeout_s: float = 10.0
         while True:
             for msg in await hub.next_messages(client):
                 # A send that cannot finish in time means a dead peer: let it go.
-                await asyncio.wait_for(websocket.send_text(msg), send_timeout_s)
+                try:
+                    await asyncio.wait_for(websocket.send_text(msg), send_timeout_s)
+                except asyncio.TimeoutError:
+                    hub.metrics.slow_clients_closed += 1
+                    raise
                 hub.metrics.messages_sent += 1
 
     async def receiver() -> None:
@@ -279,6 +283,8 @@ def render_metrics(hub: Hub) -> str:
         ("floorwatch_dashboard_messages_sent_total", "counter", "Websocket messages sent to clients.", m.messages_sent),
         ("floorwatch_dashboard_messages_dropped_total", "counter",
          "Queued messages dropped for clients that fell behind (each got a full snapshot instead).", m.messages_dropped),
+        ("floorwatch_dashboard_slow_clients_closed_total", "counter",
+         "Clients let go because a send to them did not finish within the send timeout.", m.slow_clients_closed),
         ("floorwatch_dashboard_resyncs_total", "counter", "Full snapshots sent after a drop or a client's request.", m.resyncs),
         ("floorwatch_dashboard_changes_received_total", "counter", "Change messages received from the workers.", m.changes_received),
         ("floorwatch_dashboard_snapshot_reloads_total", "counter", "Site snapshots re-read (start, new epoch, seq gap).", m.snapshot_reloads),

@@ -77,6 +77,7 @@ class Metrics:
     changes_received: int = 0
     messages_sent: int = 0
     messages_dropped: int = 0
+    slow_clients_closed: int = 0
     resyncs: int = 0
     snapshot_reloads: int = 0
     last_published_ms: Optional[int] = None

@@ -64,6 +64,12 @@ async def fill_pipe(s: socket.socket, seconds: float) -> None:
         await asyncio.sleep(0.01)
 
 
+def shed(metrics: dict) -> bool:
+    """Did the dashboard shed a client that fell behind (drop its queue, or let it go)?"""
+    return (metrics["floorwatch_dashboard_messages_dropped_total"] > 0
+            or metrics["floorwatch_dashboard_slow_clients_closed_total"] > 0)
+
+
 def _masked_text(payload: bytes) -> bytes:
     """One client-to-server text frame (clients must mask, RFC 6455 5.3)."""
     mask = os.urandom(4)
@@ -157,8 +163,11 @@ async def test_200_walls_and_a_stalled_one(tmp_path: Path):
                 async with httpx.AsyncClient(base_url=srv.base) as c:
                     text = (await c.get("/metrics", headers={"Authorization": f"Bearer {ADMIN}"})).text
                 metrics = {ln.split()[0]: float(ln.split()[1]) for ln in text.splitlines() if ln and not ln.startswith("#")}
-                if metrics["floorwatch_dashboard_messages_dropped_total"] > 0 or time.monotonic() > deadline:
+                if shed(metrics) or time.monotonic() > deadline:
                     break
+                if filler.done():  # the stalled TV keeps asking for snapshots it never reads
+                    filler = asyncio.create_task(fill_pipe(stalled, 3.0))
+                    tasks.append(filler)
                 if pos < len(day):
                     floor.apply_many(day[pos:pos + 100])
                     pos += 100
@@ -166,9 +175,16 @@ async def test_200_walls_and_a_stalled_one(tmp_path: Path):
                 await sink.maybe_publish(floor, force=True)
                 await asyncio.sleep(0.1)
             print({k: v for k, v in metrics.items() if "total" in k})
-            assert metrics["floorwatch_dashboard_messages_dropped_total"] > 0
-            assert metrics["floorwatch_dashboard_resyncs_total"] >= 1
-            assert metrics["floorwatch_dashboard_clients"] == N_CLIENTS + 1
+            # The stalled TV was shed: its queued patches dropped (it gets a full
+            # snapshot instead), or, if its socket stayed blocked past the send
+            # timeout first, the connection let go. Either way nobody waited for it.
+            assert shed(metrics), metrics
+            if metrics["floorwatch_dashboard_messages_dropped_total"] > 0:
+                # A drop always comes with a full snapshot for the one dropped from.
+                assert metrics["floorwatch_dashboard_resyncs_total"] >= 1
+            # Every wall is still connected; the stalled TV too, unless it was let go.
+            let_go = int(metrics["floorwatch_dashboard_slow_clients_closed_total"])
+            assert metrics["floorwatch_dashboard_clients"] == N_CLIENTS + 1 - let_go
         finally:
             for t in tasks:
                 t.cancel()
