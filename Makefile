@@ -12,11 +12,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# The core's hot modules are compiled (setup.py): a change to them reinstalls,
+# so tests never run a compiled copy older than its source.
+CORE   := setup.py stream/site.py stream/contact.py stream/agent.py stream/calendar.py stream/stats.py stream/histogram.py
+
+$(VENV)/.installed: pyproject.toml $(CORE) | $(BIN)/python
 	$(PIP) install -q -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml $(CORE) | $(BIN)/python
 	$(PIP) install -q -e '.[test]'
 	@touch $(VENV)/.installed $@
 
@@ -30,4 +34,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info *.so stream/*.so

@@ -22,7 +22,7 @@ queue: every leg counts in its own queue.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from stream import events as E
 
@@ -106,17 +106,12 @@ class Contact:
 
         The same state as ``Contact(kind, cid)`` then ``add(ev)``, built in one go.
         """
-        c = cls.__new__(cls)
-        c.kind = kind
-        c.cid = cid
+        c = cls(kind, cid)
         c.events = [ev]
         c.legs = [leg]
         c.last_ts = ev.ts
         c.last_rank = 0
         c.last_id = ev.id
-        c.anomalies = None
-        c.done = False
-        c.sealed = False
         return c
 
     def __init__(self, kind: int, cid: str = "") -> None:
@@ -387,7 +382,7 @@ def _transferred(c: Contact, ev) -> None:
     _set_done(c, legs, leg)
 
 
-_APPLY = {
+_APPLY: dict[type, Callable[[Contact, Any], None]] = {
     E.CallOffered: _offered,
     E.TicketIssued: _offered,
     E.CallAnswered: _answered,

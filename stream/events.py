@@ -212,7 +212,7 @@ Event = Union[
 
 EVENT_TYPES: dict[str, type] = {cls.__struct_config__.tag: cls for cls in Event.__args__}  # type: ignore[attr-defined]
 for _tag, _cls in EVENT_TYPES.items():
-    _cls.kind = _tag
+    setattr(_cls, "kind", _tag)
 
 _decoder = msgspec.json.Decoder(Event)
 _encoder = msgspec.json.Encoder()

@@ -18,7 +18,10 @@ whole seconds under 10 minutes this is exact.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
+
+if TYPE_CHECKING:  # numpy is imported lazily: the replay path never needs it
+    import numpy as np
 
 _FINE_END = 600_000  # 10 min, 1 s bins
 _MID_END = 3_600_000  # 1 h, 10 s bins
@@ -35,15 +38,6 @@ def edge_s(idx: int) -> float:
     if idx < 1200:
         return float(3600 + (idx - 900) * 60)
     return 21600.0
-
-
-def __getattr__(name: str):
-    # numpy is imported only when asked for: the replay path never needs it.
-    if name == "EDGES_S":
-        import numpy as np
-
-        return np.array([edge_s(i) for i in range(N_BINS)], dtype=np.float64)
-    raise AttributeError(name)
 
 
 def bin_of(wait_ms: int) -> int:
@@ -91,7 +85,7 @@ class WaitHistogram:
                     self.bins[i] = int(n)
 
     @property
-    def counts(self):
+    def counts(self) -> "np.ndarray":
         """Dense counts per bin (a numpy array of ``N_BINS``)."""
         import numpy as np
 

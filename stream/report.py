@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from stream.stats import QueueStats, merged
+from stream.stats import COUNTERS, QueueStats, merged
 
 # Every additive field of QueueStats (the histogram stays out: the report has no percentiles).
-_SUM_FIELDS = tuple(f for f in QueueStats.__slots__ if f not in ("hist", "sl_variant"))
+_SUM_FIELDS = COUNTERS
 
 DaySums = Mapping[str, Mapping[str, Mapping[str, QueueStats]]]  # site -> date -> queue -> stats
 

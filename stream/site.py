@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import itertools
 from collections import deque
-from typing import Sequence, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from stream import events as E
 from stream.agent import AgentTimeline, occupancy_pct
@@ -47,8 +46,10 @@ _NEVER = -(2**62)
 # have piled up, rather than every agent on every housekeeping pass.
 _AGENT_SEAL_AT = 64
 # Sealed legs wait in a list and are folded into the totals when figures are
-# asked for; from this many on, in bulk with numpy (same sums, far fewer steps).
-_BULK_FOLD_AT = 2048
+# asked for; from this many on, in bulk with numpy (same sums, far fewer
+# interpreted steps). Compiled (setup.py), the leg-by-leg fold is the faster one.
+COMPILED = not __file__.endswith(".py")
+_BULK_FOLD_AT = 2**62 if COMPILED else 2048
 # ... and at the latest when this many wait, so memory stays bounded when no
 # one asks for figures for a long time.
 _FOLD_AT_MOST = 50_000
@@ -73,7 +74,7 @@ _TICKET_CLASSES = frozenset(
 _LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
 # Contact event class -> (CALL or TICKET, causal rank, state-machine function, may open a leg):
 # one dict lookup per event.
-_CONTACT_KIND = {
+_CONTACT_KIND: dict[type, tuple[int, int, Callable[[Contact, Any], None], bool]] = {
     cls: (CALL if cls in _CALL_CLASSES else TICKET, _RANK[cls], _APPLY[cls], cls in _LEG_CLASSES) for cls in _RANK
 }
 _AgentState = E.AgentState
@@ -128,8 +129,8 @@ class SiteCore:
         self.calls: dict[str, Contact] = {}
         self.tickets: dict[str, Contact] = {}
         self.open: set[Contact] = set()
-        self._heap: list = []
-        self._seq = itertools.count()
+        self._heap: list[tuple[int, int, int, str]] = []
+        self._seq = 0  # tie-breaker in the heap, in push order
         self._sealed_q: deque = deque()
         self.agents: dict[str, AgentTimeline] = {}
         self._next_housekeeping = _NEVER
@@ -183,40 +184,41 @@ class SiteCore:
         to the methods below. The locals are written back before any call that
         reads them (``_catch_up``) and at the end.
         """
-        seen = self.seen
-        seen_add = seen.add
-        seen_ids_append = self._seen_ids.append
-        seen_ts_append = self._seen_ts.append
-        queues_seen = self.queues_seen
-        open_add = self.open.add
-        heap = self._heap
-        calls = self.calls
-        tickets = self.tickets
-        agents = self.agents
+        # Typed locals: compiled (mypyc, see setup.py) they become C values and
+        # direct calls; interpreted, a local load is still the cheapest.
+        seen: set[str] = self.seen
+        seen_ids: list[str] = self._seen_ids
+        seen_ts: list[int] = self._seen_ts
+        queues_seen: set[str] = self.queues_seen
+        open_set: set[Contact] = self.open
+        heap: list[tuple[int, int, int, str]] = self._heap
+        calls: dict[str, Contact] = self.calls
+        tickets: dict[str, Contact] = self.tickets
+        agents: dict[str, AgentTimeline] = self.agents
+        contact_kind: dict[type, tuple[int, int, Callable[[Contact, Any], None], bool]] = _CONTACT_KIND
         cal = self.cal
-        lateness = self.lateness
-        clock = self._clock
-        wm = self.watermark
-        next_hk = self._next_housekeeping
-        seq = self._seq
+        lateness: int = self.lateness
+        clock: int = self._clock
+        wm: int = self.watermark
+        next_hk: int = self._next_housekeeping
         n_events = 0
-        # Module constants as locals too (a local load is the cheapest).
-        AgentState, CallOffered, TicketIssued = _AgentState, _CallOffered, _TicketIssued
-        contact_kind, seal_at, heappush = _CONTACT_KIND, _AGENT_SEAL_AT, heapq.heappush
         try:
             for ev in evs:
-                eid = ev.id
+                eid: str = ev.id
                 if eid in seen:
                     self.duplicates += 1
                     continue
-                ts = ev.ts
-                if ts.__class__ is not int:
-                    ts = ev.ts = E.ts_to_ms(ts)
-                seen_add(eid)
-                seen_ids_append(eid)
-                seen_ts_append(ts)
+                raw_ts = ev.ts
+                if isinstance(raw_ts, int):
+                    ts: int = raw_ts
+                else:
+                    ts = E.ts_to_ms(raw_ts)
+                    ev.ts = ts
+                seen.add(eid)
+                seen_ids.append(eid)
+                seen_ts.append(ts)
                 if ts < wm:
-                    self._seen_disorder = len(self._seen_ts) - 1
+                    self._seen_disorder = len(seen_ts) - 1
                     self._reject(ev, "late: older than the lateness bound")
                     continue
                 n_events += 1
@@ -230,15 +232,21 @@ class SiteCore:
                         next_hk = self._next_housekeeping
                 elif ts < clock:
                     # Ids no longer arrive in time order from here (see _housekeep).
-                    self._seen_disorder = len(self._seen_ts) - 1
+                    self._seen_disorder = len(seen_ts) - 1
                 cls = ev.__class__
-                if cls is AgentState:
-                    name = ev.agent
+                if cls is _AgentState:
+                    name: str = ev.agent
                     a = agents.get(name)
                     if a is None:
                         a = agents[name] = AgentTimeline(name)
                     trans = a.trans
-                    if trans and (ts < (last := trans[-1]).ts or (ts == last.ts and eid <= last.id)):
+                    if trans:
+                        last = trans[-1]
+                        last_ts: int = last.ts
+                        in_order = ts > last_ts or (ts == last_ts and eid > last.id)
+                    else:
+                        in_order = True
+                    if not in_order:
                         a.add(ev)  # out of order: inserted where it belongs
                     else:
                         # AgentTimeline.add, in line, for a transition after the last one.
@@ -255,21 +263,23 @@ class SiteCore:
                         elif ts >= a._cts and ev.state == "logged_out":
                             a.counter = None
                             a._cts = ts
-                    if len(trans) > seal_at:
+                    if len(trans) > _AGENT_SEAL_AT:
                         a.seal(wm, cal)
                     continue
                 kind, rank, fn, opens_leg = contact_kind[cls]
                 if kind == CALL:
-                    book, cid = calls, ev.call
+                    book = calls
+                    cid: str = ev.call
                 else:
-                    book, cid = tickets, ev.ticket
+                    book = tickets
+                    cid = ev.ticket
                 c = book.get(cid)
                 if c is None:
-                    if cls is CallOffered or cls is TicketIssued:
+                    if cls is _CallOffered or cls is _TicketIssued:
                         # A new contact's offer (Contact.add of its first event, in line).
                         q = ev.queue
                         c = book[cid] = Contact.opened_by_offer(kind, cid, ev, Leg(q, ts, ev.priority, ev.vip))
-                        open_add(c)
+                        open_set.add(c)
                         if q not in queues_seen:
                             queues_seen.add(q)
                     else:
@@ -293,7 +303,8 @@ class SiteCore:
                     c._replay()
                     self._saw_queues(c)
                 if c.done:
-                    heappush(heap, (c.last_ts, next(seq), kind, cid))
+                    self._seq += 1
+                    heapq.heappush(heap, (c.last_ts, self._seq, kind, cid))
         finally:
             self.events += n_events
             self._clock = clock
@@ -307,7 +318,8 @@ class SiteCore:
             self._saw_queues(c)
         else:
             # An event before its contact's offer: wait for the offer until the watermark passes.
-            heapq.heappush(self._heap, (c.last_ts, next(self._seq), kind, cid))
+            self._seq += 1
+            heapq.heappush(self._heap, (c.last_ts, self._seq, kind, cid))
 
     def _saw_queues(self, c: Contact) -> None:
         qs = self.queues_seen
@@ -333,7 +345,8 @@ class SiteCore:
             if c is None or c.sealed:
                 continue
             if c.last_ts >= wm:
-                heapq.heappush(heap, (c.last_ts, next(self._seq), kind, cid))
+                self._seq += 1
+                heapq.heappush(heap, (c.last_ts, self._seq, kind, cid))
             elif c.done:
                 self._seal(c, kind, cid)
             elif not c.legs:
@@ -389,7 +402,13 @@ class SiteCore:
         for leg in legs:
             self._fold_leg(leg, days, intervals, agent_days)
 
-    def _fold_leg(self, leg: Leg, days: dict, intervals: dict, agent_days: Optional[dict]) -> None:
+    def _fold_leg(
+        self,
+        leg: Leg,
+        days: dict[str, dict[str, QueueStats]],
+        intervals: dict[int, dict[str, QueueStats]],
+        agent_days: Optional[dict[str, dict[str, list[int]]]],
+    ) -> None:
         # QueueStats.add_answered / add_abandoned / add_handled, in line: this
         # runs for every leg sealed (and for every open leg of every snapshot).
         q = leg.queue
@@ -431,9 +450,9 @@ class SiteCore:
                 bins[b] = bins.get(b, 0) + 1
             he = leg.handle_end
             if he is not None:
-                h = he - answered
+                ht = he - answered
                 ds.handled += 1
-                ds.handle_sum += h
+                ds.handle_sum += ht
                 # Intervals take handle time when the handling ended (metrics.md: AHT).
                 i1 = cal.interval_start(he)
                 hq = intervals.get(i1)
@@ -443,7 +462,7 @@ class SiteCore:
                 if hs is None:
                     hs = hq[q] = QueueStats(variant)
                 hs.handled += 1
-                hs.handle_sum += h
+                hs.handle_sum += ht
                 agent = leg.agent
                 if agent_days is not None and agent is not None:
                     ad = agent_days.get(d)
@@ -451,10 +470,10 @@ class SiteCore:
                         ad = agent_days[d] = {}
                     row = ad.get(agent)
                     if row is None:
-                        ad[agent] = [1, h]
+                        ad[agent] = [1, ht]
                     else:
                         row[0] += 1
-                        row[1] += h
+                        row[1] += ht
         elif leg.abandoned is not None:
             w = leg.abandoned - offered
             ds.add_abandoned(w, short_ms)
@@ -618,7 +637,7 @@ class SiteCore:
                     qs.add_abandoned(leg.abandoned - offered, short_ms)
                 elif leg.transferred is not None and leg.transferred <= now:
                     qs.transferred += 1
-            if in_he:
+            if in_he and he is not None and answered is not None:
                 qs.add_handled(he - answered)
 
     def waiting(self, now: int) -> dict[str, dict]:
@@ -660,7 +679,9 @@ class SiteCore:
         """Every agent's state now, without the day's totals (what alert rules read)."""
         rows = {}
         for name in self.agents:
-            f = self._sealed_agent(name).state_now(now)
+            a = self._sealed_agent(name)
+            assert a is not None  # a name from self.agents
+            f = a.state_now(now)
             rows[name] = {"label": self._agent_label(name), **f}
         return rows
 
@@ -694,7 +715,7 @@ def _no_state() -> dict:
 
 def state_counts(rows: Iterable[dict]) -> dict:
     """Agents by state (logged-in only) with not-ready reasons."""
-    out = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
+    out: dict[str, Any] = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
     for r in rows:
         st = r["state"]
         if st == "logged_out":

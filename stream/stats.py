@@ -33,6 +33,20 @@ REPORT_KEYS = (
     "max_wait_s",
 )
 
+# The additive counters of QueueStats (what rollups and reports sum).
+COUNTERS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "transferred",
+    "within",
+    "wait_sum",
+    "max_wait",
+    "handled",
+    "handle_sum",
+)
+
 
 class QueueStats:
     """Additive counters of one queue (or rollup) over one window."""

@@ -502,3 +502,12 @@ def test_bulk_fold_of_sealed_legs_equals_the_leg_by_leg_fold(monkeypatch):
         figures = [f.report(), {s: f.interval_rows(s) for s in f.sites}, {s: f.snapshot(s) for s in f.sites}]
         out.append(json.dumps(figures, sort_keys=True))
     assert out[0] == out[1]
+
+
+def test_counters_name_every_additive_field_of_queue_stats():
+    # Reports and rollups sum COUNTERS; a field added to QueueStats but not there would be lost.
+    from stream.stats import COUNTERS, QueueStats
+
+    s = QueueStats()
+    ints = {k for k in dir(s) if not k.startswith("_") and isinstance(getattr(s, k), int) and not callable(getattr(s, k))}
+    assert ints - {"total"} == set(COUNTERS)

@@ -1,0 +1,55 @@
+"""Build hook: compile the core's hot modules with mypyc (same source, C speed).
+
+Everything else about the package is in pyproject.toml. The modules listed in
+COMPILED are plain, typed Python; mypyc turns them into C extensions that sit
+beside the .py files (an editable install builds them in place). Where they
+cannot be built (no C compiler, FLOORWATCH_PURE=1), floorwatch runs the same
+code interpreted, only slower; ``stream.site.COMPILED`` says which one runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+COMPILED = [
+    "stream/site.py",
+    "stream/contact.py",
+    "stream/agent.py",
+    "stream/calendar.py",
+    "stream/stats.py",
+    "stream/histogram.py",
+]
+
+
+class OptionalBuildExt(build_ext):
+    """Build the extensions, or warn and go on interpreted when that fails."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # a missing compiler shows up as several error types
+            print(f"floorwatch: compiling the core failed ({exc}); it runs interpreted", file=sys.stderr)
+
+    def build_extension(self, ext) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            print(f"floorwatch: compiling {ext.name} failed ({exc}); it runs interpreted", file=sys.stderr)
+
+
+def ext_modules() -> list:
+    if os.environ.get("FLOORWATCH_PURE"):
+        return []
+    try:
+        from mypyc.build import mypycify
+    except ImportError:
+        print("floorwatch: mypyc is not available; the core runs interpreted", file=sys.stderr)
+        return []
+    return mypycify(["--ignore-missing-imports", *COMPILED], opt_level="3")
+
+
+setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})

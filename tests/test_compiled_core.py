@@ -1,0 +1,97 @@
+"""The compiled core (setup.py, mypyc) is current and gives exactly the interpreted core's figures.
+
+The hot modules of ``stream`` are compiled in place by the install. A compiled
+copy older than its source would test stale code, and a compiler that judges
+the code differently could change a figure; these tests catch both.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FEBRUARY = ROOT / ".." / "shared" / "data" / "anonbank" / "february.txt"
+
+
+def _compiled_sources() -> list[str]:
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "COMPILED" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError("setup.py has no COMPILED list")
+
+
+def _module(src: str):
+    return importlib.import_module(src.removesuffix(".py").replace("/", "."))
+
+
+def _is_compiled(mod) -> bool:
+    return not mod.__file__.endswith(".py")
+
+
+def test_the_core_is_compiled_where_a_compiler_is_present():
+    if os.environ.get("FLOORWATCH_PURE"):
+        pytest.skip("FLOORWATCH_PURE is set: the core was installed interpreted on purpose")
+    if shutil.which(os.environ.get("CC", "cc")) is None:
+        pytest.skip("no C compiler on this machine: the core runs interpreted")
+    interpreted = [src for src in _compiled_sources() if not _is_compiled(_module(src))]
+    assert not interpreted, f"not compiled (is the install current? `make test` rebuilds it): {interpreted}"
+
+
+def test_no_compiled_module_is_older_than_its_source():
+    for src in _compiled_sources():
+        mod = _module(src)
+        if not _is_compiled(mod):
+            continue
+        assert os.path.getmtime(mod.__file__) >= os.path.getmtime(ROOT / src), (
+            f"{mod.__file__} is older than {src}: reinstall (make test does) or the tests run stale code"
+        )
+
+
+def _interpreted_tree(tmp_path: Path) -> Path:
+    """A copy of the packages without any compiled module: imports there run the .py files."""
+    for pkg in ("stream", "simulators", "config"):
+        shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    return tmp_path
+
+
+def _run(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, stream.site as s; print(s.COMPILED, file=sys.stderr); "
+         "from stream.cli import main; sys.exit(main(sys.argv[1:]))", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, check=True,
+    )
+    return out.stdout + "\ncompiled=" + out.stderr.strip().splitlines()[0]
+
+
+@pytest.mark.slow
+def test_compiled_and_interpreted_cores_report_the_same_busy_day(tmp_path):
+    if not _is_compiled(_module("stream/site.py")):
+        pytest.skip("the core is not compiled here: nothing to compare")
+    args = ("simulate", "--scenario", "busy-day", "--calls", "4000", "--seed", "11", "--report", "json")
+    compiled = _run(ROOT, *args)
+    interpreted = _run(_interpreted_tree(tmp_path), *args)
+    assert compiled.endswith("compiled=True") and interpreted.endswith("compiled=False")
+    assert compiled.removesuffix("compiled=True") == interpreted.removesuffix("compiled=False")
+    assert '"offered": ' in compiled
+
+
+@pytest.mark.slow
+def test_compiled_and_interpreted_cores_report_the_same_february(tmp_path):
+    if not FEBRUARY.exists():
+        pytest.skip(f"../shared/data/anonbank/february.txt not found: {FEBRUARY.resolve()} (no ../shared here)")
+    if not _is_compiled(_module("stream/site.py")):
+        pytest.skip("the core is not compiled here: nothing to compare")
+    args = ("replay", str(FEBRUARY), "--format", "anonbank", "--report", "json")
+    compiled = _run(ROOT, *args)
+    interpreted = _run(_interpreted_tree(tmp_path), *args)
+    assert compiled.removesuffix("compiled=True") == interpreted.removesuffix("compiled=False")
