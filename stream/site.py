@@ -24,7 +24,6 @@ watermark.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 from collections import deque
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -54,6 +53,10 @@ _BULK_FOLD_AT = 2**62 if COMPILED else 2048
 # one asks for figures for a long time.
 _FOLD_AT_MOST = 50_000
 _FAR = 2**62
+# Seen ids expire in blocks of this many (a power of two): one time per block,
+# not one per event.
+_ID_BLOCK = 256
+_ID_BLOCK_MASK = _ID_BLOCK - 1
 
 _CALL_CLASSES = frozenset(
     {
@@ -120,12 +123,13 @@ class SiteCore:
         self._qparams: dict[str, tuple[int, int, str]] = {}
 
         self.seen: set[str] = set()
-        # Ids in arrival order with their times, for expiry (oldest first from _seen_k).
+        # Ids in arrival order, for expiry, in blocks of _ID_BLOCK: the latest
+        # event time of each full block, the first block still kept, and the
+        # latest time in the block being filled.
         self._seen_ids: list[str] = []
-        self._seen_ts: list[int] = []
-        self._seen_k = 0
-        # The last position where a time may be smaller than the one before it.
-        self._seen_disorder = 0
+        self._block_max: list[int] = []
+        self._block_k = 0
+        self._cur_max = _NEVER
         self.calls: dict[str, Contact] = {}
         self.tickets: dict[str, Contact] = {}
         self.open: set[Contact] = set()
@@ -188,7 +192,8 @@ class SiteCore:
         # direct calls; interpreted, a local load is still the cheapest.
         seen: set[str] = self.seen
         seen_ids: list[str] = self._seen_ids
-        seen_ts: list[int] = self._seen_ts
+        block_max: list[int] = self._block_max
+        cur_max: int = self._cur_max
         queues_seen: set[str] = self.queues_seen
         open_set: set[Contact] = self.open
         heap: list[tuple[int, int, int, str]] = self._heap
@@ -205,7 +210,9 @@ class SiteCore:
         try:
             for ev in evs:
                 eid: str = ev.id
-                if eid in seen:
+                n_seen = len(seen)
+                seen.add(eid)
+                if len(seen) == n_seen:
                     self.duplicates += 1
                     continue
                 raw_ts = ev.ts
@@ -214,11 +221,13 @@ class SiteCore:
                 else:
                     ts = E.ts_to_ms(raw_ts)
                     ev.ts = ts
-                seen.add(eid)
                 seen_ids.append(eid)
-                seen_ts.append(ts)
+                if ts > cur_max:
+                    cur_max = ts
+                if not len(seen_ids) & _ID_BLOCK_MASK:
+                    block_max.append(cur_max)
+                    cur_max = _NEVER
                 if ts < wm:
-                    self._seen_disorder = len(seen_ts) - 1
                     self._reject(ev, "late: older than the lateness bound")
                     continue
                 n_events += 1
@@ -230,9 +239,6 @@ class SiteCore:
                         self._clock = clock
                         self._catch_up(wm)
                         next_hk = self._next_housekeeping
-                elif ts < clock:
-                    # Ids no longer arrive in time order from here (see _housekeep).
-                    self._seen_disorder = len(seen_ts) - 1
                 cls = ev.__class__
                 if cls is _AgentState:
                     name: str = ev.agent
@@ -307,6 +313,7 @@ class SiteCore:
                     heapq.heappush(heap, (c.last_ts, self._seq, kind, cid))
         finally:
             self.events += n_events
+            self._cur_max = cur_max
             self._clock = clock
             self.watermark = wm
 
@@ -495,27 +502,23 @@ class SiteCore:
             c = book.get(cid)
             if c is not None and c.sealed and c.last_ts < horizon:
                 del book[cid]
-        # Forget ids older than the dedup horizon, oldest arrivals first (up to
-        # the first one still inside it).
-        seen_ts = self._seen_ts
+        # Forget ids older than the dedup horizon, a block at a time, oldest
+        # arrivals first, up to the first block with an id still inside it (so
+        # an id is kept at least the horizon, a little longer with its block).
         cutoff = wm - lim.dedup_horizon
-        k0 = k = self._seen_k
-        n = len(seen_ts)
-        if self._seen_disorder <= k0:
-            # In time order from k0 on (the usual case): the first one inside is found by bisection.
-            k = bisect.bisect_left(seen_ts, cutoff, k0, n)
-        else:
-            while k < n and seen_ts[k] < cutoff:
-                k += 1
-        if k > k0:
+        block_max = self._block_max
+        j0 = j = self._block_k
+        nb = len(block_max)
+        while j < nb and block_max[j] < cutoff:
+            j += 1
+        if j > j0:
             ids = self._seen_ids
-            self.seen.difference_update(ids[k0:k])
-            if k > 65_536 and k * 2 > n:
-                del ids[:k]
-                del seen_ts[:k]
-                self._seen_disorder = max(0, self._seen_disorder - k)
-                k = 0
-            self._seen_k = k
+            self.seen.difference_update(ids[j0 * _ID_BLOCK : j * _ID_BLOCK])
+            if j > 256 and j * 2 > nb:
+                del ids[: j * _ID_BLOCK]
+                del block_max[:j]
+                j = 0
+            self._block_k = j
         stale = wm - lim.max_open
         if stale > self._expiry_floor:
             for c in [c for c in self.open if c.last_ts < stale]:
