@@ -51,20 +51,7 @@ COUNTERS = (
 class QueueStats:
     """Additive counters of one queue (or rollup) over one window."""
 
-    __slots__ = (
-        "offered",
-        "answered",
-        "abandoned",
-        "short_abandoned",
-        "transferred",
-        "within",
-        "wait_sum",
-        "max_wait",
-        "handled",
-        "handle_sum",
-        "hist",
-        "sl_variant",
-    )
+    __slots__ = (*COUNTERS, "hist", "sl_variant")
 
     def __init__(self, sl_variant: str = "standard") -> None:
         self.offered = 0
