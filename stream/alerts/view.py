@@ -46,6 +46,8 @@ _MINUTE = 60_000
 # Sum slots of a bucket: what QueueStats counts, minus the largest wait.
 _OFFERED, _ANSWERED, _ABANDONED, _SHORT, _TRANSFERRED, _WITHIN, _WAIT_SUM, _HANDLED, _HANDLE_SUM = range(9)
 _ZERO = (0,) * 9
+# An agent's transitions are folded into its day totals once more than this many wait.
+_SEAL_AT = 8
 
 # Event class -> which book of the site it names: "call", "ticket" or "agent".
 _NAMES: dict[type, str] = {}
@@ -69,9 +71,15 @@ class _Bucket:
 
     def add(self, vec: tuple, w: Optional[int]) -> None:
         s = self.s
-        for i, x in enumerate(vec):
-            if x:
-                s[i] += x
+        s[0] += vec[0]
+        s[1] += vec[1]
+        s[2] += vec[2]
+        s[3] += vec[3]
+        s[4] += vec[4]
+        s[5] += vec[5]
+        s[6] += vec[6]
+        s[7] += vec[7]
+        s[8] += vec[8]
         if w is not None:
             self.waits[w] = self.waits.get(w, 0) + 1
             if self.maxw is not None and w > self.maxw:
@@ -79,9 +87,15 @@ class _Bucket:
 
     def remove(self, vec: tuple, w: Optional[int]) -> None:
         s = self.s
-        for i, x in enumerate(vec):
-            if x:
-                s[i] -= x
+        s[0] -= vec[0]
+        s[1] -= vec[1]
+        s[2] -= vec[2]
+        s[3] -= vec[3]
+        s[4] -= vec[4]
+        s[5] -= vec[5]
+        s[6] -= vec[6]
+        s[7] -= vec[7]
+        s[8] -= vec[8]
         if w is not None:
             n = self.waits[w] - 1
             if n:
@@ -125,7 +139,7 @@ class SiteAlertView:
         # ("c"|"t", id) -> (latest bucket, records) of contacts with legs
         self.recs: dict[tuple[str, str], tuple[int, list[_Record]]] = {}
         self._sweep_at = 0
-        # agent -> (state, reason, distinct queues, counter, its row or None when logged out)
+        # agent -> ((state, reason, since, queues, counter), distinct queues, its row or None when logged out)
         self.rows: dict[str, tuple] = {}
         # skill -> agents having it (logged out or not: Floor._queue_names counts them all)
         self.skills: dict[str, int] = {}
@@ -208,57 +222,93 @@ class SiteAlertView:
         recs = self.recs
         for cid in touched:
             key = (tag, cid)
-            old = recs.pop(key, None)
-            if old is not None:
-                self._file(old[1], -1)
+            old = recs.get(key)
             c = book.get(cid)
-            if c is None or not c.legs:
-                continue
-            new = self._records(c)
+            new = self._records(c) if c is not None and c.legs else None
+            if old is not None:
+                if new == old[1]:
+                    continue  # an event that moved nothing in the windows (a hold, a talk end)
+                del recs[key]
+                self._file(old[1], -1)
             if new:
                 self._file(new, +1)
-                recs[key] = (max(r[0] for r in new), new)
+                # Most contacts have one or two records: no generator for them.
+                recs[key] = (max(new[0][0], new[-1][0]) if len(new) < 3 else max(r[0] for r in new), new)
         touched.clear()
 
-    def _refresh_agents(self, now: int) -> None:
+    def _refresh_agents(self) -> None:
         sc = self.sc
+        agents = sc.agents
         rows, skills, active = self.rows, self.skills, self.active
         for name in self.agents:
-            old = rows.pop(name, None)
+            a = agents.get(name)
+            new = None
+            if a is not None:
+                # What AgentTimeline.state_now reads, minus the time in state (set at each snapshot).
+                if len(a.trans) > _SEAL_AT:
+                    # Fold what the watermark passed (as SiteCore.agent_states did): keeps state_since short.
+                    a.seal(sc.watermark, sc.cal)
+                cur = a.current()
+                state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
+                new = (state, reason, a.state_since(), a.queues, a.counter)
+            old = rows.get(name)
+            if old is not None:
+                prev = old[0]
+                if prev == new:
+                    continue  # an event that changed nothing we show (a duplicate, a late one)
+                row = old[2]
+                if (
+                    row is not None
+                    and new is not None
+                    and new[0] != "logged_out"
+                    and prev[3] == new[3]
+                    and prev[4] == new[4]
+                ):
+                    # The common change: a logged-in agent's state, same skills and counter.
+                    distinct = old[1]
+                    self._count(distinct, prev[0], prev[1], -1)
+                    state, reason, since = new[0], new[1], new[2]
+                    self._count(distinct, state, reason, +1)
+                    row["state"] = state
+                    row["reason"] = reason
+                    row["since"] = since
+                    rows[name] = (new, distinct, row)
+                    continue
             row = None
             if old is not None:
-                state, reason, distinct, _, row = old
-                for q in distinct:
+                (state0, reason0, _, queues0, _), distinct0, row = old
+                for q in distinct0:
                     n = skills[q] - 1
                     if n:
                         skills[q] = n
                     else:
                         del skills[q]
                 if row is not None:
-                    self._count(distinct, state, reason, -1)
+                    self._count(distinct0, state0, reason0, -1)
                     self.countered.discard(name)
-            # As SiteCore.agent_states: seal what the watermark passed, then read the state.
-            a = sc._sealed_agent(name)
-            f = a.state_now(now) if a is not None else None
-            if f is None or f["state"] == "logged_out":
+                del rows[name]
+            if new is None:
                 if row is not None:
                     del active[name]
                     self._sorted = None
-                if f is not None:
-                    distinct = tuple(dict.fromkeys(f["queues"]))
-                    rows[name] = (f["state"], f["reason"], distinct, f["counter"], None)
-                    for q in distinct:
-                        skills[q] = skills.get(q, 0) + 1
                 continue
-            state, reason, counter = f["state"], f["reason"], f["counter"]
-            distinct = tuple(dict.fromkeys(f["queues"]))
+            state, reason, since, queues, counter = new
+            distinct = tuple(dict.fromkeys(queues))
+            for q in distinct:
+                skills[q] = skills.get(q, 0) + 1
+            if state == "logged_out":
+                if row is not None:
+                    del active[name]
+                    self._sorted = None
+                rows[name] = (new, distinct, None)
+                continue
             fresh = {
                 "label": sc._agent_label(name),
                 "state": state,
                 "reason": reason,
-                "since": f["since"],
+                "since": since,
                 "time_in_state_s": None,  # set at each snapshot
-                "queues": f["queues"],
+                "queues": list(queues),
                 "counter": counter,
             }
             if row is None:
@@ -266,9 +316,7 @@ class SiteAlertView:
                 self._sorted = None
             else:
                 row.update(fresh)  # the same dict stays in the sorted one
-            rows[name] = (state, reason, distinct, counter, row)
-            for q in distinct:
-                skills[q] = skills.get(q, 0) + 1
+            rows[name] = (new, distinct, row)
             self._count(distinct, state, reason, +1)
             if counter:
                 self.countered.add(name)
@@ -364,7 +412,7 @@ class SiteAlertView:
         now = sc.clock if sc.clock is not None else 0
         if not self.primed:
             self._prime()
-        self._refresh_agents(now)
+        self._refresh_agents()
         g = self.g
         if now % g:
             # Not at a bucket edge (never so for the driver): the windows the slow way.
