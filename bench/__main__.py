@@ -15,6 +15,7 @@ BENCHES = {
     "wall": "bench.bench_wall",
     "nab": "bench.bench_nab",
     "surge": "bench.bench_surge",
+    "fold": "bench.bench_fold",
 }
 
 

@@ -1,0 +1,499 @@
+"""Incremental alert snapshots: what ``Floor.alert_snapshot`` returns, without rescanning the site.
+
+The alert driver evaluates every site every 30 s of event time. A full alert
+snapshot rescans the site's last hour of contacts and every agent it has
+seen: on a 150,000-call day that is ~11,000 contacts and ~1,600 agents, 1,750
+times for the busiest site, and it was most of a worker's time. Between two
+evaluations only the contacts and agents named by the events folded in
+between can change (a contact's legs and an agent's timeline change only
+when one of its own events is folded; sealing, housekeeping and watermarks
+never change them, they only drop what is too old to count), so a view keeps:
+
+* per contact, what its legs add to the sliding windows, filed in buckets of
+  ``bucket_ms`` event time by the instant they count at (offered; handling
+  ended), and per bucket and queue the sums; a window is the sum of its
+  buckets (windows and the evaluation instants are whole buckets);
+* per agent, its state row without the time in state; per skill, how many
+  agents have it.
+
+The driver names what its events touched (``touch``) and asks for the
+snapshot (``snapshot``); touched contacts and agents are refreshed and the
+snapshot is assembled as ``Floor.alert_snapshot`` assembles it (that full
+rescan stays the reference: tests/test_alert_view.py holds the two equal on a
+busy day, boundary by boundary). A view primes itself from the whole site the
+first time it is asked, so it can start on a floor that already holds state.
+Everything folded into the floor after that must be touched: the driver that
+owns the view owns the floor.
+
+Pure like the core: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from stream import events as E
+from stream.core import Floor, _counters, _labels, _NOBODY_WAITING
+from stream.site import SiteCore
+from stream.stats import QueueStats
+
+__all__ = ["AlertViews", "SiteAlertView", "WINDOWS_MIN"]
+
+# The windows the rules and detectors read (as Floor.alert_snapshot).
+WINDOWS_MIN = (5, 15)
+_MINUTE = 60_000
+
+# Sum slots of a bucket: what QueueStats counts, minus the largest wait.
+_OFFERED, _ANSWERED, _ABANDONED, _SHORT, _TRANSFERRED, _WITHIN, _WAIT_SUM, _HANDLED, _HANDLE_SUM = range(9)
+_ZERO = (0,) * 9
+# An agent's transitions are folded into its day totals once more than this many wait.
+_SEAL_AT = 8
+
+# Event class -> which book of the site it names: "call", "ticket" or "agent".
+_NAMES: dict[type, str] = {}
+for _cls in E.EVENT_TYPES.values():
+    _fields = _cls.__struct_fields__
+    _NAMES[_cls] = "call" if "call" in _fields else "ticket" if "ticket" in _fields else "agent"
+del _cls, _fields
+
+
+class _Bucket:
+    """One queue's sums over one bucket of event time, and its waits (for the largest)."""
+
+    __slots__ = ("s", "waits", "maxw")
+
+    def __init__(self) -> None:
+        self.s = [0] * 9
+        # wait ms -> how many answered/abandoned legs waited that long
+        self.waits: dict[int, int] = {}
+        # The largest wait, or None when a removal may have taken it (recomputed on read).
+        self.maxw: Optional[int] = -1
+
+    def add(self, vec: tuple, w: Optional[int]) -> None:
+        s = self.s
+        s[0] += vec[0]
+        s[1] += vec[1]
+        s[2] += vec[2]
+        s[3] += vec[3]
+        s[4] += vec[4]
+        s[5] += vec[5]
+        s[6] += vec[6]
+        s[7] += vec[7]
+        s[8] += vec[8]
+        if w is not None:
+            self.waits[w] = self.waits.get(w, 0) + 1
+            if self.maxw is not None and w > self.maxw:
+                self.maxw = w
+
+    def remove(self, vec: tuple, w: Optional[int]) -> None:
+        s = self.s
+        s[0] -= vec[0]
+        s[1] -= vec[1]
+        s[2] -= vec[2]
+        s[3] -= vec[3]
+        s[4] -= vec[4]
+        s[5] -= vec[5]
+        s[6] -= vec[6]
+        s[7] -= vec[7]
+        s[8] -= vec[8]
+        if w is not None:
+            n = self.waits[w] - 1
+            if n:
+                self.waits[w] = n
+            else:
+                del self.waits[w]
+                if w == self.maxw:
+                    self.maxw = None
+
+    def max_wait(self) -> int:
+        if self.maxw is None:
+            # As QueueStats: -1 until a wait is larger (a negative wait never counts).
+            self.maxw = max(self.waits, default=-1) if self.waits else -1
+            if self.maxw < -1:
+                self.maxw = -1
+        return self.maxw
+
+
+# A leg's contribution: (bucket, queue, sums, wait or None).
+_Record = tuple[int, str, tuple, Optional[int]]
+
+
+class SiteAlertView:
+    """The alert snapshot of one site, kept up to date from what the driver touched."""
+
+    def __init__(self, sc: SiteCore, bucket_ms: int = 30_000, windows_min: Iterable[int] = WINDOWS_MIN) -> None:
+        self.sc = sc
+        self.g = bucket_ms
+        self.windows = tuple(sorted(windows_min))
+        if any(m * _MINUTE % bucket_ms for m in self.windows):
+            raise ValueError("the windows must be whole buckets")
+        self.nb = {m: m * _MINUTE // bucket_ms for m in self.windows}
+        self.primed = False
+        self.calls: set[str] = set()
+        self.tickets: set[str] = set()
+        self.agents: set[str] = set()
+        # bucket -> queue -> sums
+        self.buckets: dict[int, dict[str, _Bucket]] = {}
+        # Buckets at or below this can never be in a window again (the clock only grows).
+        self.dead = -(2**62)
+        # ("c"|"t", id) -> (latest bucket, records) of contacts with legs
+        self.recs: dict[tuple[str, str], tuple[int, list[_Record]]] = {}
+        self._sweep_at = 0
+        # agent -> ((state, reason, since, queues, counter), distinct queues, its row or None when logged out)
+        self.rows: dict[str, tuple] = {}
+        # skill -> agents having it (logged out or not: Floor._queue_names counts them all)
+        self.skills: dict[str, int] = {}
+        # queue -> its logged-in agents by state (as core.state_counts)
+        self.counts: dict[str, dict] = {}
+        # The logged-in agents' rows by name, sorted; rebuilt when someone logs in or out.
+        self.active: dict[str, dict] = {}
+        self._sorted: Optional[dict[str, dict]] = None
+        # Logged-in agents at a counter (halls), and the site's agent order for them.
+        self.countered: set[str] = set()
+        self._pos: dict[str, int] = {}
+
+    # -- input ------------------------------------------------------------------
+
+    def touch(self, evs: Iterable) -> None:
+        """These events were (or are about to be) folded into the site."""
+        names = _NAMES
+        calls, tickets, agents = self.calls.add, self.tickets.add, self.agents.add
+        for ev in evs:
+            book = names[ev.__class__]
+            if book == "call":
+                calls(ev.call)
+            elif book == "ticket":
+                tickets(ev.ticket)
+            else:
+                agents(ev.agent)
+
+    # -- refresh ----------------------------------------------------------------
+
+    def _prime(self) -> None:
+        sc = self.sc
+        self.calls.update(sc.calls)
+        self.tickets.update(sc.tickets)
+        self.agents.update(sc.agents)
+        self.primed = True
+
+    def _records(self, c) -> list[_Record]:
+        """What contact ``c``'s legs add to the windows (everything in it is at or before the clock)."""
+        sc, g = self.sc, self.g
+        out: list[_Record] = []
+        for leg in c.legs:
+            off = leg.offered
+            if off is None:
+                continue
+            q = leg.queue
+            t_ms, short_ms, _ = sc.qparams(q)
+            ans = leg.answered
+            if ans is not None:
+                w = ans - off
+                out.append((-(-off // g), q, (1, 1, 0, 0, 0, 1 if w <= t_ms else 0, w, 0, 0), w))
+                he = leg.handle_end
+                if he is not None:
+                    out.append((-(-he // g), q, (0, 0, 0, 0, 0, 0, 0, 1, he - ans), None))
+            elif leg.abandoned is not None:
+                w = leg.abandoned - off
+                out.append((-(-off // g), q, (1, 0, 1, 1 if w < short_ms else 0, 0, 0, 0, 0, 0), w))
+            elif leg.transferred is not None:
+                out.append((-(-off // g), q, (1, 0, 0, 0, 1, 0, 0, 0, 0), None))
+            else:
+                out.append((-(-off // g), q, (1, 0, 0, 0, 0, 0, 0, 0, 0), None))
+        return out
+
+    def _file(self, recs: list[_Record], sign: int) -> None:
+        buckets, dead = self.buckets, self.dead
+        for k, q, vec, w in recs:
+            if k <= dead:
+                continue
+            bq = buckets.get(k)
+            if bq is None:
+                bq = buckets[k] = {}
+            b = bq.get(q)
+            if b is None:
+                b = bq[q] = _Bucket()
+            if sign > 0:
+                b.add(vec, w)
+            else:
+                b.remove(vec, w)
+
+    def _refresh_contacts(self, tag: str, book: dict, touched: set[str]) -> None:
+        recs = self.recs
+        for cid in touched:
+            key = (tag, cid)
+            old = recs.get(key)
+            c = book.get(cid)
+            new = self._records(c) if c is not None and c.legs else None
+            if old is not None:
+                if new == old[1]:
+                    continue  # an event that moved nothing in the windows (a hold, a talk end)
+                del recs[key]
+                self._file(old[1], -1)
+            if new:
+                self._file(new, +1)
+                # Most contacts have one or two records: no generator for them.
+                recs[key] = (max(new[0][0], new[-1][0]) if len(new) < 3 else max(r[0] for r in new), new)
+        touched.clear()
+
+    def _refresh_agents(self) -> None:
+        sc = self.sc
+        agents = sc.agents
+        rows, skills, active = self.rows, self.skills, self.active
+        for name in self.agents:
+            a = agents.get(name)
+            new = None
+            if a is not None:
+                # What AgentTimeline.state_now reads, minus the time in state (set at each snapshot).
+                if len(a.trans) > _SEAL_AT:
+                    # Fold what the watermark passed (as SiteCore.agent_states did): keeps state_since short.
+                    a.seal(sc.watermark, sc.cal)
+                cur = a.current()
+                state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
+                new = (state, reason, a.state_since(), a.queues, a.counter)
+            old = rows.get(name)
+            if old is not None:
+                prev = old[0]
+                if prev == new:
+                    continue  # an event that changed nothing we show (a duplicate, a late one)
+                row = old[2]
+                if (
+                    row is not None
+                    and new is not None
+                    and new[0] != "logged_out"
+                    and prev[3] == new[3]
+                    and prev[4] == new[4]
+                ):
+                    # The common change: a logged-in agent's state, same skills and counter.
+                    distinct = old[1]
+                    self._count(distinct, prev[0], prev[1], -1)
+                    state, reason, since = new[0], new[1], new[2]
+                    self._count(distinct, state, reason, +1)
+                    row["state"] = state
+                    row["reason"] = reason
+                    row["since"] = since
+                    rows[name] = (new, distinct, row)
+                    continue
+            row = None
+            if old is not None:
+                (state0, reason0, _, queues0, _), distinct0, row = old
+                for q in distinct0:
+                    n = skills[q] - 1
+                    if n:
+                        skills[q] = n
+                    else:
+                        del skills[q]
+                if row is not None:
+                    self._count(distinct0, state0, reason0, -1)
+                    self.countered.discard(name)
+                del rows[name]
+            if new is None:
+                if row is not None:
+                    del active[name]
+                    self._sorted = None
+                continue
+            state, reason, since, queues, counter = new
+            distinct = tuple(dict.fromkeys(queues))
+            for q in distinct:
+                skills[q] = skills.get(q, 0) + 1
+            if state == "logged_out":
+                if row is not None:
+                    del active[name]
+                    self._sorted = None
+                rows[name] = (new, distinct, None)
+                continue
+            fresh = {
+                "label": sc._agent_label(name),
+                "state": state,
+                "reason": reason,
+                "since": since,
+                "time_in_state_s": None,  # set at each snapshot
+                "queues": list(queues),
+                "counter": counter,
+            }
+            if row is None:
+                row = active[name] = fresh
+                self._sorted = None
+            else:
+                row.update(fresh)  # the same dict stays in the sorted one
+            rows[name] = (new, distinct, row)
+            self._count(distinct, state, reason, +1)
+            if counter:
+                self.countered.add(name)
+        self.agents.clear()
+
+    def _count(self, queues: tuple, state: str, reason: Optional[str], sign: int) -> None:
+        """Add (or take away) one logged-in agent to its queues' state counts."""
+        counts = self.counts
+        for q in queues:
+            c = counts.get(q)
+            if c is None:
+                c = counts[q] = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
+            c["logged_in"] += sign
+            c[state] += sign
+            if state == "not_ready":
+                r = reason or "unspecified"
+                nr = c["not_ready_reasons"]
+                n = nr.get(r, 0) + sign
+                if n:
+                    nr[r] = n
+                else:
+                    del nr[r]
+
+    def _counter_rows(self) -> dict[str, dict]:
+        """The logged-in agents at a counter, in the site's agent order (a counter's last one wins)."""
+        agents = self.sc.agents
+        if len(self._pos) != len(agents):
+            self._pos = {name: i for i, name in enumerate(agents)}
+        pos, active = self._pos, self.active
+        return {name: active[name] for name in sorted(self.countered, key=pos.__getitem__)}
+
+    def _advance(self, k_now: int) -> None:
+        """Forget buckets no window can reach any more."""
+        dead = k_now - max(self.nb.values())
+        if dead <= self.dead:
+            return
+        buckets = self.buckets
+        if dead - self.dead > len(buckets):
+            for k in [k for k in buckets if k <= dead]:
+                del buckets[k]
+        else:
+            for k in range(self.dead + 1, dead + 1):
+                buckets.pop(k, None)
+        self.dead = dead
+        self._sweep_at -= 1
+        if self._sweep_at <= 0:
+            # Contacts whose every record is dead are forgotten (touched again, they start afresh).
+            self._sweep_at = 64
+            self.recs = {key: v for key, v in self.recs.items() if v[0] > dead}
+
+    # -- figures ----------------------------------------------------------------
+
+    def _window_stats(self, k_now: int) -> dict[str, dict[str, QueueStats]]:
+        """Per window ("5m", "15m"), per queue: the sums of its buckets, as QueueStats."""
+        sc, buckets = self.sc, self.buckets
+        out: dict[str, dict[str, QueueStats]] = {}
+        # Walk back from the newest bucket; each window takes the running sums when it is complete.
+        sums: dict[str, list] = {}
+        k = k_now
+        for m in self.windows:
+            lo = k_now - self.nb[m]
+            while k > lo:
+                bq = buckets.get(k)
+                if bq is not None:
+                    for q, b in bq.items():
+                        acc = sums.get(q)
+                        if acc is None:
+                            acc = sums[q] = [[0] * 9, -1]
+                        s = acc[0]
+                        for i, x in enumerate(b.s):
+                            if x:
+                                s[i] += x
+                        mw = b.max_wait()
+                        if mw > acc[1]:
+                            acc[1] = mw
+                k -= 1
+            win: dict[str, QueueStats] = {}
+            for q, (s, mw) in sums.items():
+                st = win[q] = QueueStats(sc.qparams(q)[2])
+                (st.offered, st.answered, st.abandoned, st.short_abandoned, st.transferred,
+                 st.within, st.wait_sum, st.handled, st.handle_sum) = s
+                st.max_wait = mw
+            out[f"{m}m"] = win
+        return out
+
+    def snapshot(self) -> dict:
+        """``Floor.alert_snapshot(site)``, from what changed since the last call.
+
+        The agent rows in it are the view's own and change at the next call:
+        read it (as the engine does), don't keep it.
+        """
+        sc = self.sc
+        now = sc.clock if sc.clock is not None else 0
+        if not self.primed:
+            self._prime()
+        self._refresh_agents()
+        g = self.g
+        if now % g:
+            # Not at a bucket edge (never so for the driver): the windows the slow way.
+            sliding = sc.sliding(now, self.windows, percentiles=False)
+        else:
+            k_now = now // g
+            self._advance(k_now)
+            self._refresh_contacts("c", sc.calls, self.calls)
+            self._refresh_contacts("t", sc.tickets, self.tickets)
+            sliding = self._window_stats(k_now)
+        return self._assemble(now, sliding)
+
+    def _assemble(self, now: int, sliding: dict[str, dict[str, QueueStats]]) -> dict:
+        sc = self.sc
+        cfg = sc.cfg
+        waiting = sc.waiting(now)
+        agents = self._sorted
+        if agents is None:
+            agents = self._sorted = dict(sorted(self.active.items()))
+        for row in agents.values():
+            since = row["since"]
+            row["time_in_state_s"] = (now - since) / 1000.0 if since is not None else None
+        counts = self.counts
+        configured = list(cfg.queues)
+        names = configured + sorted((sc.queues_seen | self.skills.keys()) - set(configured))
+        queues = {}
+        for q in names:
+            variant = sc.qparams(q)[2]
+            qc = cfg.queues.get(q)
+            w = waiting.get(q) or _NOBODY_WAITING
+            c = counts.get(q)
+            queues[q] = {
+                "name": _labels(qc.name if qc else None, q),
+                **w,
+                "agents": {**c, "not_ready_reasons": dict(c["not_ready_reasons"])} if c is not None else
+                {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}},
+                "sliding": {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in self.windows},
+            }
+        snap = {
+            "site": sc.site,
+            "kind": cfg.kind,
+            "timezone": cfg.timezone,
+            "clock": now,
+            "date": sc.cal.date_of(now),
+            "queues": queues,
+            "agents": agents,
+        }
+        if cfg.kind == "hall" or cfg.counters:
+            snap["counters"] = _counters(cfg.counters, self._counter_rows())
+        return snap
+
+
+class AlertViews:
+    """The views of every site of one floor (one per alert driver)."""
+
+    def __init__(self, floor: Floor, bucket_ms: int = 30_000) -> None:
+        self.floor = floor
+        self.bucket_ms = bucket_ms
+        self.views: dict[str, SiteAlertView] = {}
+
+    def view(self, site: str) -> SiteAlertView:
+        v = self.views.get(site)
+        if v is None:
+            v = self.views[site] = SiteAlertView(self.floor.site(site), self.bucket_ms)
+        return v
+
+    def touch(self, evs: Iterable) -> None:
+        """Events of any sites, folded or about to be (see the module docstring)."""
+        views = self.views
+        by_site: dict[str, list] = {}
+        for ev in evs:
+            s = ev.site
+            b = by_site.get(s)
+            if b is None:
+                b = by_site[s] = []
+            b.append(ev)
+        for s, b in by_site.items():
+            v = views.get(s)
+            if v is None:
+                v = self.view(s)
+            v.touch(b)
+
+    def snapshot(self, site: str) -> dict:
+        return self.view(site).snapshot()
