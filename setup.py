@@ -22,6 +22,7 @@ COMPILED = [
     "stream/calendar.py",
     "stream/stats.py",
     "stream/histogram.py",
+    "stream/alerts/view.py",
 ]
 
 

@@ -52,7 +52,7 @@ _SEAL_AT = 8
 # Event class -> which book of the site it names: "call", "ticket" or "agent".
 _NAMES: dict[type, str] = {}
 for _cls in E.EVENT_TYPES.values():
-    _fields = _cls.__struct_fields__
+    _fields: tuple[str, ...] = getattr(_cls, "__struct_fields__")
     _NAMES[_cls] = "call" if "call" in _fields else "ticket" if "ticket" in _fields else "agent"
 del _cls, _fields
 
