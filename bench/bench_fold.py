@@ -59,6 +59,9 @@ def main(argv=None) -> int:
     ap.add_argument("--snapshots", action="store_true", help="build snapshots + diffs every 100 messages per partition")
     args = ap.parse_args(argv)
     from simulators.jsonl import read_jsonl
+    from stream.gc_tuning import tune_for_folding
+
+    tune_for_folding()  # as the worker runs (stream.worker.run_worker)
 
     cfg = FloorConfig()
     events = [e for e in read_jsonl(ensure_day(args.calls, args.seed)) if hasattr(e, "site")]

@@ -382,4 +382,8 @@ def run_worker(settings: WorkerSettings, loglevel: str = "warning") -> None:
     app.finalize()
     from faust.worker import Worker
 
+    from stream.gc_tuning import tune_for_folding
+
+    tune_for_folding()
+
     Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
