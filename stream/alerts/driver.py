@@ -87,11 +87,14 @@ class AlertDriver:
             return
         last = nb + (until - nb) // self.period_ms * self.period_ms
         sc = self.floor.site(site)
-        view = self.views.view(site)
         for b in self._boundaries(nb, last):
             sc.advance(b)
-            out.extend(self.engine.evaluate(site, b, view.snapshot()))
+            out.extend(self.engine.evaluate(site, b, self._snapshot(site)))
         self.next_ms[site] = last + self.period_ms
+
+    def _snapshot(self, site: str) -> dict:
+        """The site's alert snapshot now: the incremental view (``Floor.alert_snapshot`` is its reference)."""
+        return self.views.view(site).snapshot()
 
     def feed(self, events: Iterable) -> list[dict]:
         """Apply ``events`` in order; the alert changes of the boundaries they cross."""
