@@ -645,23 +645,31 @@ class SiteCore:
 
     def waiting(self, now: int) -> dict[str, dict]:
         """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
+        # queue -> [waiting, oldest offered, VIPs waiting, oldest VIP offered] (_FAR: none)
+        acc: dict[str, list[int]] = {}
+        for c in self.open:
+            for leg in c.legs:
+                if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+                    q = leg.queue
+                    a = acc.get(q)
+                    if a is None:
+                        a = acc[q] = [0, _FAR, 0, _FAR]
+                    off = leg.offered
+                    a[0] += 1
+                    if off < a[1]:
+                        a[1] = off
+                    if leg.vip or leg.priority > 0:
+                        a[2] += 1
+                        if off < a[3]:
+                            a[3] = off
         out: dict[str, dict] = {}
-        for leg in self._open_legs():
-            if leg.answered is None and leg.abandoned is None and leg.transferred is None:
-                w = out.get(leg.queue)
-                if w is None:
-                    w = out[leg.queue] = {"waiting": 0, "oldest": None, "vip_waiting": 0, "vip_oldest": None}
-                w["waiting"] += 1
-                if w["oldest"] is None or leg.offered < w["oldest"]:
-                    w["oldest"] = leg.offered
-                if leg.vip or leg.priority > 0:
-                    w["vip_waiting"] += 1
-                    if w["vip_oldest"] is None or leg.offered < w["vip_oldest"]:
-                        w["vip_oldest"] = leg.offered
-        for w in out.values():
-            w["longest_wait_s"] = max(0, now - w.pop("oldest")) / 1000.0
-            vo = w.pop("vip_oldest")
-            w["longest_vip_wait_s"] = max(0, now - vo) / 1000.0 if vo is not None else 0.0
+        for q, (n, oldest, n_vip, vip_oldest) in acc.items():
+            out[q] = {
+                "waiting": n,
+                "vip_waiting": n_vip,
+                "longest_wait_s": max(0, now - oldest) / 1000.0,
+                "longest_vip_wait_s": max(0, now - vip_oldest) / 1000.0 if vip_oldest != _FAR else 0.0,
+            }
         return out
 
     def _sealed_agent(self, name: str) -> Optional[AgentTimeline]:

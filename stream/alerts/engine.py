@@ -34,7 +34,7 @@ from typing import Any, Optional
 
 from stream.alerts.config import DETECTORS, LOWER_IS_WORSE, AlertsConfig, load_alerts
 from stream.alerts.detectors import DriftCusum, RateSpike, SeasonalCusum
-from stream.alerts.hysteresis import step
+from stream.alerts.hysteresis import beyond, step
 from stream.alerts.messages import message
 from stream.alerts.rules import QUEUE_RULES, agent_threshold, agent_values, queue_value
 
@@ -75,6 +75,7 @@ class AlertEngine:
     def evaluate(self, site: str, now_ms: int, snapshot: dict) -> list[dict]:
         """Changes of ``site``'s alerts at event time ``now_ms`` given its snapshot then."""
         cfg = self.config
+        active = self.active
         out: list[dict] = []
         seen: set[str] = set()
         hall = snapshot.get("kind") == "hall"
@@ -88,8 +89,11 @@ class AlertEngine:
                 key = f"{site}/{q}/{rule}"
                 seen.add(key)
                 v = queue_value(rule, snapshot, q, rc)
+                lower = rule in LOWER_IS_WORSE
+                if key not in active and not beyond(v, rc.raise_, lower):
+                    continue  # quiet and staying so (what step() says): no labels to build
                 self._step(out, key, v, now_ms, raise_at=rc.raise_, clear_at=rc.clear, for_s=rc.for_s, repeat_s=rc.repeat_s,
-                           lower=rule in LOWER_IS_WORSE,
+                           lower=lower,
                            meta={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": None, "severity": rc.severity,
                                  "name": name, "hall": hall})
         for agent, rule, q, secs, reason in agent_values(snapshot):
@@ -98,9 +102,12 @@ class AlertEngine:
                 continue
             key = f"{site}/{q or '-'}/{rule}/{agent}"
             seen.add(key)
+            raise_at = agent_threshold(rc, reason)
+            if key not in active and not beyond(secs, raise_at, False):
+                continue  # most agents in wrap-up or not ready: under the level, nothing to do
             name = queues[q]["name"] if q in queues else {"en": q or "-", "zh": q or "-"}
             label = snapshot["agents"][agent].get("label") or agent
-            self._step(out, key, secs, now_ms, raise_at=agent_threshold(rc, reason), clear_at=rc.clear, for_s=rc.for_s,
+            self._step(out, key, secs, now_ms, raise_at=raise_at, clear_at=rc.clear, for_s=rc.for_s,
                        repeat_s=rc.repeat_s, lower=False,
                        meta={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": agent, "severity": rc.severity,
                              "name": name, "hall": hall, "label": label, "reason": reason})
