@@ -117,14 +117,18 @@ class AgentTimeline:
         return (e.ts, e.id, e.state, e.reason)
 
     def state_since(self) -> Optional[int]:
+        """When the current run of the same state and reason began."""
         trans = self.trans
         if not trans:
             return None
-        since = self.base_since if self.base_since is not None else trans[0].ts
-        for i in range(1, len(trans)):
-            if (trans[i].state, trans[i].reason) != (trans[i - 1].state, trans[i - 1].reason):
-                since = trans[i].ts
-        return since
+        # From the latest transition back to the first one that changed state or reason.
+        e = trans[-1]
+        for i in range(len(trans) - 1, 0, -1):
+            prev = trans[i - 1]
+            if e.state != prev.state or e.reason != prev.reason:
+                return e.ts
+            e = prev
+        return self.base_since if self.base_since is not None else trans[0].ts
 
     def day_totals(self, now: int, cal: DayCalendar) -> dict[str, dict[str, int]]:
         """Per date, ms spent in each state (label), sealed plus open, up to ``now``."""

@@ -511,3 +511,21 @@ def test_counters_name_every_additive_field_of_queue_stats():
     s = QueueStats()
     ints = {k for k in dir(s) if not k.startswith("_") and isinstance(getattr(s, k), int) and not callable(getattr(s, k))}
     assert ints - {"total"} == set(COUNTERS)
+
+
+def test_time_in_state_starts_at_the_last_change_of_state_or_reason():
+    # A repeated state (same reason) continues the run; a new reason starts one.
+    from stream.agent import AgentTimeline
+    from stream.calendar import DayCalendar
+    from stream.events import AgentState
+
+    a = AgentTimeline("a1")
+    seq = [("ready", None), ("busy", None), ("busy", None), ("not_ready", "lunch"), ("not_ready", "break"), ("not_ready", "break")]
+    for i, (st, reason) in enumerate(seq):
+        a.add(AgentState(id=str(i), ts=i * 10_000, site="s", agent="a1", state=st, reason=reason))
+        expected_since = {0: 0, 1: 10_000, 2: 10_000, 3: 30_000, 4: 40_000, 5: 40_000}[i]
+        assert a.state_since() == expected_since
+    assert a.state_now(70_000)["time_in_state_s"] == 30.0
+    # Sealed transitions keep the run's start: the same answer after sealing all but the last.
+    a.seal(60_000, DayCalendar("UTC"))
+    assert len(a.trans) == 1 and a.state_since() == 40_000
