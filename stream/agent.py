@@ -156,8 +156,11 @@ class AgentTimeline:
 
     def figures(self, now: int, cal: DayCalendar, date: Optional[str] = None) -> dict:
         """``state_now`` plus the day's occupancy and time per state."""
+        return self.figures_with(now, self.day_totals(now, cal).get(date or cal.date_of(now), {}))
+
+    def figures_with(self, now: int, totals: dict[str, int]) -> dict:
+        """``figures`` given the day's ms per state (``day_totals`` of that date)."""
         f = self.state_now(now)
-        totals = self.day_totals(now, cal).get(date or cal.date_of(now), {})
         f["occupancy_pct"] = occupancy_pct(totals)
         f["state_s"] = {k: v / 1000.0 for k, v in sorted(totals.items())}
         return f

@@ -125,7 +125,9 @@ class Floor:
         cur_int = intervals.get(i_now, {})
         sliding = sc.sliding(now)
         waiting = sc.waiting(now)
-        agents = sc.agent_rows(now, date, agent_days)
+        occupancy: dict[str, int] = {}
+        agents = sc.agent_rows(now, date, agent_days, occupancy)
+        by_queue = _agents_by_queue(agents)
 
         queues = {}
         for q in _queue_names(sc, agents, today):
@@ -138,7 +140,7 @@ class Floor:
                 "sl_variant": variant,
                 "sl_target_pct": qc.sl_target_pct if qc else None,
                 **w,
-                "agents": state_counts(r for r in agents.values() if q in r["queues"]),
+                "agents": state_counts(by_queue.get(q, ())),
                 "day": (today.get(q) or QueueStats(variant)).figures(),
                 "interval": (cur_int.get(q) or QueueStats(variant)).figures(),
                 "sliding": {
@@ -159,7 +161,7 @@ class Floor:
             "day": site_stats["day"].figures(),
             "interval": site_stats["interval"].figures(),
             "sliding": {k: v.figures() for k, v in site_stats["sliding"].items()},
-            "occupancy_pct": occupancy_pct(sc.occupancy_totals(now, date)),
+            "occupancy_pct": occupancy_pct(occupancy),
         }
         snap = {
             "schema": SNAPSHOT_SCHEMA,
@@ -257,6 +259,7 @@ class Floor:
         sliding = sc.sliding(now, windows, percentiles=False)
         waiting = sc.waiting(now)
         agents = sc.agent_states(now)
+        by_queue = _agents_by_queue(agents)
         queues = {}
         for q in _queue_names(sc, agents):
             _, _, variant = sc.qparams(q)
@@ -265,7 +268,7 @@ class Floor:
             queues[q] = {
                 "name": _labels(qc.name if qc else None, q),
                 **w,
-                "agents": state_counts(r for r in agents.values() if q in r["queues"]),
+                "agents": state_counts(by_queue.get(q, ())),
                 "sliding": {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in windows},
             }
         snap = {
@@ -288,6 +291,15 @@ class Floor:
 
 
 _AGENT_KEYS = ("label", "state", "reason", "since", "time_in_state_s", "queues", "counter", "handled", "aht_s", "occupancy_pct")
+
+
+def _agents_by_queue(rows: dict[str, dict]) -> dict[str, list[dict]]:
+    """Each queue's agent rows (an agent with several skills is in each), in the rows' order."""
+    by_queue: dict[str, list[dict]] = {}
+    for r in rows.values():
+        for q in dict.fromkeys(r["queues"]):
+            by_queue.setdefault(q, []).append(r)
+    return by_queue
 
 
 _NOBODY_WAITING = {"waiting": 0, "longest_wait_s": 0.0, "vip_waiting": 0, "longest_vip_wait_s": 0.0}

@@ -606,33 +606,48 @@ class SiteCore:
         AHT counts contacts whose handling ended in the window. ``percentiles=False``
         leaves the wait histograms empty (the alert rules never read them).
         """
-        starts = [(f"{m}m", now - m * 60_000) for m in minutes]
-        out: dict[str, dict[str, QueueStats]] = {name: {} for name, _ in starts}
-        oldest = starts[-1][1]
-        fold = self._fold_sliding
+        # The windows are nested, so each leg is counted once, in the ring
+        # between two window starts where it falls, and a window is the sum of
+        # its rings (the sums merge exactly; so do maxima and histograms).
+        starts = [now - m * 60_000 for m in minutes]
+        rings: list[dict[str, QueueStats]] = [{} for _ in starts]
+        oldest = starts[-1]
         for book in (self.calls, self.tickets):
             for c in book.values():
                 if c.last_ts < oldest:
                     continue
                 for leg in c.legs:
-                    fold(leg, starts, out, now, percentiles)
+                    self._fold_sliding(leg, starts, rings, now, percentiles)
+        out: dict[str, dict[str, QueueStats]] = {}
+        acc: dict[str, QueueStats] = {}
+        for m, ring in zip(minutes, rings):
+            for q, st in ring.items():
+                a = acc.get(q)
+                if a is None:
+                    acc[q] = st
+                else:
+                    a.merge(st)
+            out[f"{m}m"] = {q: st.copy() for q, st in acc.items()}
         return out
 
-    def _fold_sliding(self, leg: Leg, starts, out, now: int, percentiles: bool = True) -> None:
+    def _fold_sliding(
+        self, leg: Leg, starts: list[int], rings: list[dict[str, QueueStats]], now: int, percentiles: bool
+    ) -> None:
         q = leg.queue
         t_ms, short_ms, variant = self.qparams(q)
         offered = leg.offered
         answered = leg.answered
-        he = leg.handle_end if answered is not None else None
-        for name, start in starts:
-            in_off = start < offered <= now
-            in_he = he is not None and start < he <= now
-            if not (in_off or in_he):
-                continue
-            qs = out[name].get(q)
-            if qs is None:
-                qs = out[name][q] = QueueStats(variant)
-            if in_off:
+        if offered <= now:
+            # The innermost ring whose start the offer is after, if any.
+            i = 0
+            n = len(starts)
+            while i < n and offered <= starts[i]:
+                i += 1
+            if i < n:
+                ring = rings[i]
+                qs = ring.get(q)
+                if qs is None:
+                    qs = ring[q] = QueueStats(variant)
                 qs.offered += 1
                 if answered is not None and answered <= now:
                     qs.add_answered(answered - offered, t_ms, percentiles)
@@ -640,7 +655,17 @@ class SiteCore:
                     qs.add_abandoned(leg.abandoned - offered, short_ms)
                 elif leg.transferred is not None and leg.transferred <= now:
                     qs.transferred += 1
-            if in_he and he is not None and answered is not None:
+        he = leg.handle_end
+        if answered is not None and he is not None and he <= now:
+            i = 0
+            n = len(starts)
+            while i < n and he <= starts[i]:
+                i += 1
+            if i < n:
+                ring = rings[i]
+                qs = ring.get(q)
+                if qs is None:
+                    qs = ring[q] = QueueStats(variant)
                 qs.add_handled(he - answered)
 
     def waiting(self, now: int) -> dict[str, dict]:
@@ -696,26 +721,33 @@ class SiteCore:
             rows[name] = {"label": self._agent_label(name), **f}
         return rows
 
-    def agent_rows(self, now: int, date: str, agent_days: dict) -> dict[str, dict]:
-        """Every agent with a state or with contacts handled today."""
+    def agent_rows(
+        self, now: int, date: str, agent_days: dict, occupancy: Optional[dict[str, int]] = None
+    ) -> dict[str, dict]:
+        """Every agent with a state or with contacts handled today.
+
+        ``occupancy``, when given, gets every agent's ms per state today added
+        in (the site's occupancy, from the same totals as the rows).
+        """
         rows = {}
         handled_today = agent_days.get(date, {})
+        cal = self.cal
         for name in sorted(set(self.agents) | set(handled_today)):
             a = self._sealed_agent(name)
-            f = a.figures(now, self.cal, date) if a is not None else _no_state()
+            if a is not None:
+                totals = a.day_totals(now, cal).get(date, {})
+                f = a.figures_with(now, totals)
+                if occupancy is not None:
+                    for label, ms in totals.items():
+                        occupancy[label] = occupancy.get(label, 0) + ms
+            else:
+                f = _no_state()
             h = handled_today.get(name)
             f["handled"] = h[0] if h else 0
             f["aht_s"] = h[1] / h[0] / 1000.0 if h and h[0] else None
             f["label"] = self._agent_label(name)
             rows[name] = f
         return rows
-
-    def occupancy_totals(self, now: int, date: str) -> dict[str, int]:
-        tot: dict[str, int] = {}
-        for a in self.agents.values():
-            for label, ms in a.day_totals(now, self.cal).get(date, {}).items():
-                tot[label] = tot.get(label, 0) + ms
-        return tot
 
 
 def _no_state() -> dict:
