@@ -638,16 +638,8 @@ class SiteCore:
         offered = leg.offered
         answered = leg.answered
         if offered <= now:
-            # The innermost ring whose start the offer is after, if any.
-            i = 0
-            n = len(starts)
-            while i < n and offered <= starts[i]:
-                i += 1
-            if i < n:
-                ring = rings[i]
-                qs = ring.get(q)
-                if qs is None:
-                    qs = ring[q] = QueueStats(variant)
+            qs = _ring_stats(rings, starts, offered, q, variant)
+            if qs is not None:
                 qs.offered += 1
                 if answered is not None and answered <= now:
                     qs.add_answered(answered - offered, t_ms, percentiles)
@@ -657,15 +649,8 @@ class SiteCore:
                     qs.transferred += 1
         he = leg.handle_end
         if answered is not None and he is not None and he <= now:
-            i = 0
-            n = len(starts)
-            while i < n and he <= starts[i]:
-                i += 1
-            if i < n:
-                ring = rings[i]
-                qs = ring.get(q)
-                if qs is None:
-                    qs = ring[q] = QueueStats(variant)
+            qs = _ring_stats(rings, starts, he, q, variant)
+            if qs is not None:
                 qs.add_handled(he - answered)
 
     def waiting(self, now: int) -> dict[str, dict]:
@@ -748,6 +733,23 @@ class SiteCore:
             f["label"] = self._agent_label(name)
             rows[name] = f
         return rows
+
+
+def _ring_stats(
+    rings: list[dict[str, QueueStats]], starts: list[int], t: int, q: str, variant: str
+) -> Optional[QueueStats]:
+    """Queue ``q``'s stats in the innermost ring whose start ``t`` is after; None: older than all."""
+    i = 0
+    n = len(starts)
+    while i < n and t <= starts[i]:
+        i += 1
+    if i == n:
+        return None
+    ring = rings[i]
+    qs = ring.get(q)
+    if qs is None:
+        qs = ring[q] = QueueStats(variant)
+    return qs
 
 
 def _no_state() -> dict:
