@@ -65,6 +65,9 @@ class RedisSink:
         self.pending_alerts: list[dict] = []
         # Wall time the worker last folded a message (latency breakdown on the changes channel).
         self.folded_ms: Optional[int] = None
+        # The worker's total wall ms spent folding, now and at the last snapshot.
+        self.fold_busy_ms = 0.0
+        self._busy_at_snap = 0.0
 
     def mark(self, sites: Iterable[str]) -> None:
         """These sites changed; publish them at the next opportunity."""
@@ -76,9 +79,15 @@ class RedisSink:
         """Publish dirty sites if the throttle allows (or ``force``). True if anything went out."""
         t = now_ms()
         sent = False
-        # Snapshots never take more than ~20% of the worker: when one
-        # gets expensive (a big floor catching up), the next waits longer.
-        if self.dirty and (force or t - self._last_snap >= max(self.min_interval_ms, 4 * self._snap_cost_ms)):
+        # Snapshots take at most a quarter of the worker: when one gets
+        # expensive (a big floor), the next waits longer. A worker that folded
+        # most of the time since the last one is behind (a backlog, a replay at
+        # full speed): then they take at most a twelfth, so it catches up
+        # sooner; what it shows meanwhile is already history.
+        elapsed = t - self._last_snap
+        behind = self.fold_busy_ms - self._busy_at_snap > 0.5 * elapsed
+        share = 12 if behind else 4
+        if self.dirty and (force or elapsed >= max(self.min_interval_ms, share * self._snap_cost_ms)):
             # Take the dirty set before awaiting: sites folded while the write
             # is in flight are marked again and go out next time.
             sites, self.dirty = sorted(self.dirty), set()
@@ -88,6 +97,7 @@ class RedisSink:
                 self.dirty.update(sites)
                 raise
             self._last_snap = t
+            self._busy_at_snap = self.fold_busy_ms
             self._snap_cost_ms = now_ms() - t
             sent = True
         if self.report_dirty and (force or t - self._last_report >= max(self.report_interval_ms, 10 * self._report_cost_ms)):

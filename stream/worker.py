@@ -113,6 +113,8 @@ class FloorWorker:
         # Wall times of the first and latest folded message (throughput benchmark).
         self.first_fold_ms: Optional[int] = None
         self.last_fold_ms: Optional[int] = None
+        # Wall ms spent folding since start (the sinks read how busy the worker is).
+        self.fold_busy_ms = 0.0
         self.redis_errors_in_row = 0
         self._redis_run_id: Optional[str] = None
 
@@ -190,7 +192,9 @@ class FloorWorker:
                 pf.next_offset = offset
         if pf is None or offset > pf.next_offset:
             pf, dead, alerts = await self.rebuild(p, offset)
+        t0 = time.perf_counter()
         res = pf.fold(offset, value, headers)
+        self.fold_busy_ms += (time.perf_counter() - t0) * 1000.0
         if res.status != "ok":
             return dead, alerts
         t = time.time_ns() // 1_000_000
@@ -256,6 +260,7 @@ class FloorWorker:
                         sink.pending_alerts[:0] = batch
                         raise
                 sink.folded_ms = self.last_fold_ms
+                sink.fold_busy_ms = self.fold_busy_ms
                 await sink.maybe_publish(pf.floor, force=force)
 
     async def _redis_reset(self) -> bool:
