@@ -43,11 +43,9 @@ __all__ = ["AlertViews", "SiteAlertView", "WINDOWS_MIN"]
 WINDOWS_MIN = (5, 15)
 _MINUTE = 60_000
 
-# Sum slots of a bucket: what QueueStats counts, minus the largest wait.
-_OFFERED, _ANSWERED, _ABANDONED, _SHORT, _TRANSFERRED, _WITHIN, _WAIT_SUM, _HANDLED, _HANDLE_SUM = range(9)
-_ZERO = (0,) * 9
-# An agent's transitions are folded into its day totals once more than this many wait.
-_SEAL_AT = 8
+# A bucket's nine sums, in this order: what QueueStats counts, minus the largest wait:
+# offered, answered, abandoned, short abandons, transferred, within T, wait sum,
+# handled, handle-time sum.
 
 # Event class -> which book of the site it names: "call", "ticket" or "agent".
 _NAMES: dict[type, str] = {}
@@ -245,9 +243,8 @@ class SiteAlertView:
             new = None
             if a is not None:
                 # What AgentTimeline.state_now reads, minus the time in state (set at each snapshot).
-                if len(a.trans) > _SEAL_AT:
-                    # Fold what the watermark passed (as SiteCore.agent_states did): keeps state_since short.
-                    a.seal(sc.watermark, sc.cal)
+                # No sealing here: state_since walks back only to the last change,
+                # and the core seals an agent's transitions as they pile up.
                 cur = a.current()
                 state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
                 new = (state, reason, a.state_since(), a.queues, a.counter)
