@@ -55,6 +55,10 @@ for _cls in E.EVENT_TYPES.values():
 del _cls, _fields
 
 
+# What one record of a leg counts in its bucket (with its time in ms, where it has one).
+_WAITING, _TRANSFERRED, _ABANDONED, _ABANDONED_SHORT, _ANSWERED, _ANSWERED_WITHIN, _HANDLED = range(7)
+
+
 class _Bucket:
     """One queue's sums over one bucket of event time, and its waits (for the largest)."""
 
@@ -67,40 +71,41 @@ class _Bucket:
         # The largest wait, or None when a removal may have taken it (recomputed on read).
         self.maxw: Optional[int] = -1
 
-    def add(self, vec: tuple, w: Optional[int]) -> None:
+    def add(self, what: int, ms: int, sign: int) -> None:
+        """Count (``sign`` 1) or uncount (-1) one record: ``what`` it is, and its wait or handle time."""
         s = self.s
-        s[0] += vec[0]
-        s[1] += vec[1]
-        s[2] += vec[2]
-        s[3] += vec[3]
-        s[4] += vec[4]
-        s[5] += vec[5]
-        s[6] += vec[6]
-        s[7] += vec[7]
-        s[8] += vec[8]
-        if w is not None:
-            self.waits[w] = self.waits.get(w, 0) + 1
-            if self.maxw is not None and w > self.maxw:
-                self.maxw = w
-
-    def remove(self, vec: tuple, w: Optional[int]) -> None:
-        s = self.s
-        s[0] -= vec[0]
-        s[1] -= vec[1]
-        s[2] -= vec[2]
-        s[3] -= vec[3]
-        s[4] -= vec[4]
-        s[5] -= vec[5]
-        s[6] -= vec[6]
-        s[7] -= vec[7]
-        s[8] -= vec[8]
-        if w is not None:
-            n = self.waits[w] - 1
+        if what == _HANDLED:
+            s[7] += sign
+            s[8] += sign * ms
+            return
+        s[0] += sign  # offered
+        if what == _WAITING:
+            return
+        if what == _TRANSFERRED:
+            s[4] += sign
+            return
+        if what >= _ANSWERED:
+            s[1] += sign
+            s[6] += sign * ms
+            if what == _ANSWERED_WITHIN:
+                s[5] += sign
+        else:
+            s[2] += sign
+            if what == _ABANDONED_SHORT:
+                s[3] += sign
+        # An answered or abandoned leg's wait: the bucket's largest is kept.
+        waits = self.waits
+        if sign > 0:
+            waits[ms] = waits.get(ms, 0) + 1
+            if self.maxw is not None and ms > self.maxw:
+                self.maxw = ms
+        else:
+            n = waits[ms] - 1
             if n:
-                self.waits[w] = n
+                waits[ms] = n
             else:
-                del self.waits[w]
-                if w == self.maxw:
+                del waits[ms]
+                if ms == self.maxw:
                     self.maxw = None
 
     def max_wait(self) -> int:
@@ -112,8 +117,8 @@ class _Bucket:
         return self.maxw
 
 
-# A leg's contribution: (bucket, queue, sums, wait or None).
-_Record = tuple[int, str, tuple, Optional[int]]
+# A leg's contribution: (bucket, queue, what it counts, its wait or handle time in ms).
+_Record = tuple[int, str, int, int]
 
 
 class SiteAlertView:
@@ -187,22 +192,22 @@ class SiteAlertView:
             ans = leg.answered
             if ans is not None:
                 w = ans - off
-                out.append((-(-off // g), q, (1, 1, 0, 0, 0, 1 if w <= t_ms else 0, w, 0, 0), w))
+                out.append((-(-off // g), q, _ANSWERED_WITHIN if w <= t_ms else _ANSWERED, w))
                 he = leg.handle_end
                 if he is not None:
-                    out.append((-(-he // g), q, (0, 0, 0, 0, 0, 0, 0, 1, he - ans), None))
+                    out.append((-(-he // g), q, _HANDLED, he - ans))
             elif leg.abandoned is not None:
                 w = leg.abandoned - off
-                out.append((-(-off // g), q, (1, 0, 1, 1 if w < short_ms else 0, 0, 0, 0, 0, 0), w))
+                out.append((-(-off // g), q, _ABANDONED_SHORT if w < short_ms else _ABANDONED, w))
             elif leg.transferred is not None:
-                out.append((-(-off // g), q, (1, 0, 0, 0, 1, 0, 0, 0, 0), None))
+                out.append((-(-off // g), q, _TRANSFERRED, 0))
             else:
-                out.append((-(-off // g), q, (1, 0, 0, 0, 0, 0, 0, 0, 0), None))
+                out.append((-(-off // g), q, _WAITING, 0))
         return out
 
     def _file(self, recs: list[_Record], sign: int) -> None:
         buckets, dead = self.buckets, self.dead
-        for k, q, vec, w in recs:
+        for k, q, what, ms in recs:
             if k <= dead:
                 continue
             bq = buckets.get(k)
@@ -211,10 +216,7 @@ class SiteAlertView:
             b = bq.get(q)
             if b is None:
                 b = bq[q] = _Bucket()
-            if sign > 0:
-                b.add(vec, w)
-            else:
-                b.remove(vec, w)
+            b.add(what, ms, sign)
 
     def _refresh_contacts(self, tag: str, book: dict, touched: set[str]) -> None:
         recs = self.recs
