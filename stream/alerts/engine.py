@@ -57,7 +57,7 @@ def _new_detector(name: str, tz: str, warmup: int):
     return RateSpike(warmup=warmup)
 
 
-_DET_CLASSES = {"arrival_surge": SeasonalCusum, "aht_drift": DriftCusum, "abandon_spike": RateSpike}
+_DET_CLASSES: dict[str, Any] = {"arrival_surge": SeasonalCusum, "aht_drift": DriftCusum, "abandon_spike": RateSpike}
 
 
 class AlertEngine:
@@ -166,7 +166,8 @@ class AlertEngine:
                 st["repeats"] = st.get("repeats", 0) + 1
             self.active[key] = st
         if ev is not None:
-            rec = st if st is not None else {**old, **{k: v for k, v in meta.items() if k in ("observed", "expected", "score")}, "value": value}
+            # Resolved (st None) only ever follows a state: old is set then.
+            rec = st if st is not None else {**(old or {}), **{k: v for k, v in meta.items() if k in ("observed", "expected", "score")}, "value": value}
             out.append(self._record(key, rec, ev, now))
 
     def _record(self, key: str, st: dict, change: str, now: int) -> dict:
