@@ -85,22 +85,10 @@ class AgentTimeline:
         since = self.base_since if self.base_since is not None else first.ts
         days = self.days
         t0, st, rs = first.ts, first.state, first.reason
-        cal.date_of(t0)  # load t0's day: most spans lie within it
-        start, end, date = cal._start, cal._end, cal._date
-        bucket = days.get(date)
         for i in range(1, n + 1):
             e = trans[i]
             t1, st1, rs1 = e.ts, e.state, e.reason
-            label = f"not_ready:{rs}" if rs and st == "not_ready" else st
-            if t0 < t1:
-                if start <= t0 and t1 <= end:
-                    if bucket is None:
-                        bucket = days[date] = {}
-                    bucket[label] = bucket.get(label, 0) + (t1 - t0)
-                else:
-                    _add_span(days, cal, label, t0, t1)
-                    start, end, date = cal._start, cal._end, cal._date
-                    bucket = days.get(date)
+            _add_span(days, cal, _label(st, rs), t0, t1)
             if st1 != st or rs1 != rs:
                 since = t1
             t0, st, rs = t1, st1, rs1

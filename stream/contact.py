@@ -88,11 +88,7 @@ class Leg:
 
     @property
     def done(self) -> bool:
-        return (
-            self.abandoned is not None
-            or self.transferred is not None
-            or (self.answered is not None and self.handle_end is not None)
-        )
+        return _leg_done(self)
 
 
 class Contact:
@@ -134,18 +130,21 @@ class Contact:
 
     def add_replayed(self, ev) -> bool:
         """``add``; True when the event came out of order and the contact was replayed."""
-        ts = ev.ts
         cls = ev.__class__
-        rank = RANK[cls]
+        return self.add_ranked(ev, ev.ts, RANK[cls], _APPLY[cls])
+
+    def add_ranked(self, ev, ts: int, rank: int, apply: Callable[["Contact", Any], None]) -> bool:
+        """``add_replayed`` given the event's time, causal rank and state-machine step (the site's hot loop has them)."""
+        eid = ev.id
         lt = self.last_ts
-        if ts > lt or (ts == lt and (rank > self.last_rank or (rank == self.last_rank and ev.id > self.last_id))):
-            self.events.append(ev)
+        self.events.append(ev)
+        if ts > lt or (ts == lt and (rank > self.last_rank or (rank == self.last_rank and eid > self.last_id))):
+            # In (ts, rank, id) order: the event just applies.
             self.last_ts = ts
             self.last_rank = rank
-            self.last_id = ev.id
-            _APPLY[cls](self, ev)
+            self.last_id = eid
+            apply(self, ev)
             return False
-        self.events.append(ev)
         self._replay()
         return True
 
@@ -194,23 +193,13 @@ def _leg_done(lg: Leg) -> bool:
     )
 
 
-def _set_done(c: Contact, legs: list, leg: Leg) -> None:
-    if len(legs) > 1:
-        for lg in legs:
-            if not (
-                lg.abandoned is not None
-                or lg.transferred is not None
-                or (lg.answered is not None and lg.handle_end is not None)
-            ):
-                c.done = False
-                return
-        c.done = True
-    else:
-        c.done = (
-            leg.abandoned is not None
-            or leg.transferred is not None
-            or (leg.answered is not None and leg.handle_end is not None)
-        )
+def _set_done(c: Contact) -> None:
+    """The contact is done when every leg is."""
+    for lg in c.legs:
+        if not _leg_done(lg):
+            c.done = False
+            return
+    c.done = True
 
 
 def _offered(c: Contact, ev) -> None:
@@ -235,14 +224,9 @@ def _open_leg(c: Contact, ev) -> Optional[Leg]:
 
 
 def _answered(c: Contact, ev) -> None:
-    legs = c.legs
-    if not legs:
-        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+    leg = _open_leg(c, ev)
+    if leg is None:
         return
-    if c.done:
-        c._anomaly(f"{ev.kind}: contact already closed", ev)
-        return
-    leg = legs[-1]
     if leg.answered is None and leg.abandoned is None and leg.transferred is None:
         leg.answered = ev.ts
         leg.agent = ev.agent
@@ -251,13 +235,7 @@ def _answered(c: Contact, ev) -> None:
     elif not (ev.__class__ is E.TicketCalled and leg.answered is not None):
         # A ticket called again (a recall) keeps its first call; anything else is wrong.
         c._anomaly(f"{ev.kind}: contact not waiting", ev)
-    if len(legs) == 1:
-        # _set_done for one leg, in line (the common case); an answer never ends a leg.
-        c.done = leg.abandoned is not None or leg.transferred is not None or (
-            leg.answered is not None and leg.handle_end is not None
-        )
-    else:
-        _set_done(c, legs, leg)
+    _set_done(c)
 
 
 def _abandoned(c: Contact, ev) -> None:
@@ -268,18 +246,13 @@ def _abandoned(c: Contact, ev) -> None:
         leg.abandoned = ev.ts
     else:
         c._anomaly(f"{ev.kind}: contact not waiting", ev)
-    _set_done(c, c.legs, leg)
+    _set_done(c)
 
 
 def _call_ended(c: Contact, ev) -> None:
-    legs = c.legs
-    if not legs:
-        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+    leg = _open_leg(c, ev)
+    if leg is None:
         return
-    if c.done:
-        c._anomaly(f"{ev.kind}: contact already closed", ev)
-        return
-    leg = legs[-1]
     if leg.answered is not None and leg.talk_end is None:
         ts = ev.ts
         leg.talk_end = ts
@@ -289,12 +262,7 @@ def _call_ended(c: Contact, ev) -> None:
             leg.handle_end = ts
     else:
         c._anomaly(f"{ev.kind}: call not in talk", ev)
-    if len(legs) == 1:
-        c.done = leg.abandoned is not None or leg.transferred is not None or (
-            leg.answered is not None and leg.handle_end is not None
-        )
-    else:
-        _set_done(c, legs, leg)
+    _set_done(c)
 
 
 def _wrap_up_ended(c: Contact, ev) -> None:
@@ -302,26 +270,16 @@ def _wrap_up_ended(c: Contact, ev) -> None:
     if not legs:
         c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
         return
-    # Wrap-up may end after the contact is done (it is not part of the wait).
+    # Wrap-up may end after the contact is done (it is not part of the wait):
+    # it ends the latest leg with wrap-up pending (for this agent, when named).
     agent = ev.agent
-    if len(legs) == 1:
-        # One leg (the common case): the loop below, in line.
-        leg = legs[0]
-        if leg.wrap and leg.handle_end is None and (agent is None or leg.agent is None or leg.agent == agent):
-            leg.handle_end = ev.ts
-        else:
-            c._anomaly(f"{ev.kind}: no wrap-up pending", ev)
-        c.done = leg.abandoned is not None or leg.transferred is not None or (
-            leg.answered is not None and leg.handle_end is not None
-        )
-        return
     for lg in reversed(legs):
         if lg.wrap and lg.handle_end is None and (agent is None or lg.agent is None or lg.agent == agent):
             lg.handle_end = ev.ts
             break
     else:
         c._anomaly(f"{ev.kind}: no wrap-up pending", ev)
-    _set_done(c, legs, legs[-1])
+    _set_done(c)
 
 
 def _ticket_completed(c: Contact, ev) -> None:
@@ -332,7 +290,7 @@ def _ticket_completed(c: Contact, ev) -> None:
         leg.handle_end = ev.ts
     else:
         c._anomaly(f"{ev.kind}: ticket not being served", ev)
-    _set_done(c, c.legs, leg)
+    _set_done(c)
 
 
 def _ticket_no_show(c: Contact, ev) -> None:
@@ -346,7 +304,7 @@ def _ticket_no_show(c: Contact, ev) -> None:
         leg.abandoned = ev.ts
     else:
         c._anomaly(f"{ev.kind}: ticket already closed", ev)
-    _set_done(c, c.legs, leg)
+    _set_done(c)
 
 
 def _held_resumed(c: Contact, ev) -> None:
@@ -358,7 +316,7 @@ def _held_resumed(c: Contact, ev) -> None:
             leg.holds += 1
     else:
         c._anomaly(f"{ev.kind}: call not in talk", ev)
-    _set_done(c, c.legs, leg)
+    _set_done(c)
 
 
 def _transferred(c: Contact, ev) -> None:
@@ -379,7 +337,7 @@ def _transferred(c: Contact, ev) -> None:
         return
     legs = c.legs
     legs.append(Leg(ev.to_queue, ts, leg.priority, leg.vip))
-    _set_done(c, legs, leg)
+    _set_done(c)
 
 
 _APPLY: dict[type, Callable[[Contact, Any], None]] = {

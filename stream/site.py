@@ -33,7 +33,6 @@ from stream.agent import AgentTimeline, occupancy_pct
 from stream.calendar import INTERVAL_MS, DayCalendar
 from stream.config import FloorConfig
 from stream.contact import _APPLY, CALL, RANK as _RANK, TICKET, Contact, Leg
-from stream.histogram import WaitHistogram, bin_of
 from stream.stats import QueueStats
 
 SLIDING_MIN = (5, 15, 60)
@@ -182,10 +181,8 @@ class SiteCore:
     def apply_many(self, evs: Iterable) -> None:
         """Fold decoded events of this site, in arrival order.
 
-        This is the hot loop of a replay (a million events a day), so the common
-        path (a new event, in time order, of a known contact or agent) is written
-        out here with the site's state in local variables; everything else goes
-        to the methods below. The locals are written back before any call that
+        This is the hot loop of a replay (a million events a day): the site's
+        state is held in local variables, written back before any call that
         reads them (``_catch_up``) and at the end.
         """
         # Typed locals: compiled (mypyc, see setup.py) they become C values and
@@ -245,31 +242,8 @@ class SiteCore:
                     a = agents.get(name)
                     if a is None:
                         a = agents[name] = AgentTimeline(name)
-                    trans = a.trans
-                    if trans:
-                        last = trans[-1]
-                        last_ts: int = last.ts
-                        in_order = ts > last_ts or (ts == last_ts and eid > last.id)
-                    else:
-                        in_order = True
-                    if not in_order:
-                        a.add(ev)  # out of order: inserted where it belongs
-                    else:
-                        # AgentTimeline.add, in line, for a transition after the last one.
-                        trans.append(ev)
-                        q = ev.queues
-                        if q is not None and ts >= a._qts:
-                            a.queues = tuple(q)
-                            a._qts = ts
-                        cn = ev.counter
-                        if cn is not None:
-                            if ts >= a._cts:
-                                a.counter = cn
-                                a._cts = ts
-                        elif ts >= a._cts and ev.state == "logged_out":
-                            a.counter = None
-                            a._cts = ts
-                    if len(trans) > _AGENT_SEAL_AT:
+                    a.add(ev)
+                    if len(a.trans) > _AGENT_SEAL_AT:
                         a.seal(wm, cal)
                     continue
                 kind, rank, fn, opens_leg = contact_kind[cls]
@@ -294,19 +268,8 @@ class SiteCore:
                 if c.sealed:
                     self._reject(ev, f"{ev.kind}: contact already closed")
                     continue
-                # Contact.add, in line: in (ts, rank, id) order the event just applies.
-                lt = c.last_ts
-                if ts > lt or (ts == lt and (rank > c.last_rank or (rank == c.last_rank and eid > c.last_id))):
-                    c.events.append(ev)
-                    c.last_ts = ts
-                    c.last_rank = rank
-                    c.last_id = eid
-                    fn(c, ev)
-                    if opens_leg:
-                        self._saw_queues(c)
-                else:
-                    c.events.append(ev)
-                    c._replay()
+                if c.add_ranked(ev, ts, rank, fn) or opens_leg:
+                    # Replayed, or a transfer: the contact may be in a queue not seen yet.
                     self._saw_queues(c)
                 if c.done:
                     self._seq += 1
@@ -416,60 +379,27 @@ class SiteCore:
         intervals: dict[int, dict[str, QueueStats]],
         agent_days: Optional[dict[str, dict[str, list[int]]]],
     ) -> None:
-        # QueueStats.add_answered / add_abandoned / add_handled, in line: this
-        # runs for every leg sealed (and for every open leg of every snapshot).
+        # This runs for every leg sealed (and for every open leg of every snapshot).
         q = leg.queue
-        p = self._qparams.get(q)
-        t_ms, short_ms, variant = p if p is not None else self.qparams(q)
+        t_ms, short_ms, variant = self.qparams(q)
         cal = self.cal
         offered = leg.offered
         d, i0 = cal.date_interval(offered)
-        dq = days.get(d)
-        if dq is None:
-            dq = days[d] = {}
-        ds = dq.get(q)
-        if ds is None:
-            ds = dq[q] = QueueStats(variant)
-        iq = intervals.get(i0)
-        if iq is None:
-            iq = intervals[i0] = {}
-        ist = iq.get(q)
-        if ist is None:
-            ist = iq[q] = QueueStats(variant)
+        ds = _stats_at(days, d, q, variant)
+        ist = _stats_at(intervals, i0, q, variant)
         ds.offered += 1
         ist.offered += 1
         answered = leg.answered
         if answered is not None:
             w = answered - offered
-            b = (w // 1000 if w > 0 else 0) if w < 600_000 else bin_of(w)
-            within = w <= t_ms
-            for st in (ds, ist):
-                st.answered += 1
-                st.wait_sum += w
-                if within:
-                    st.within += 1
-                if w > st.max_wait:
-                    st.max_wait = w
-                h = st.hist
-                if h is None:
-                    h = st.hist = WaitHistogram()
-                bins = h.bins
-                bins[b] = bins.get(b, 0) + 1
+            ds.add_answered(w, t_ms)
+            ist.add_answered(w, t_ms)
             he = leg.handle_end
             if he is not None:
                 ht = he - answered
-                ds.handled += 1
-                ds.handle_sum += ht
+                ds.add_handled(ht)
                 # Intervals take handle time when the handling ended (metrics.md: AHT).
-                i1 = cal.interval_start(he)
-                hq = intervals.get(i1)
-                if hq is None:
-                    hq = intervals[i1] = {}
-                hs = hq.get(q)
-                if hs is None:
-                    hs = hq[q] = QueueStats(variant)
-                hs.handled += 1
-                hs.handle_sum += ht
+                _stats_at(intervals, cal.interval_start(he), q, variant).add_handled(ht)
                 agent = leg.agent
                 if agent_days is not None and agent is not None:
                     ad = agent_days.get(d)
@@ -733,6 +663,17 @@ class SiteCore:
             f["label"] = self._agent_label(name)
             rows[name] = f
         return rows
+
+
+def _stats_at(table: dict[Any, dict[str, QueueStats]], key: Any, q: str, variant: str) -> QueueStats:
+    """Queue ``q``'s stats under ``key`` (a date, an interval) of ``table``, created empty when new."""
+    by_queue = table.get(key)
+    if by_queue is None:
+        by_queue = table[key] = {}
+    st = by_queue.get(q)
+    if st is None:
+        st = by_queue[q] = QueueStats(variant)
+    return st
 
 
 def _ring_stats(
