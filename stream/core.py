@@ -130,7 +130,7 @@ class Floor:
         by_queue = _agents_by_queue(agents)
 
         queues = {}
-        for q in _queue_names(sc, agents, today):
+        for q in _queue_names(sc, by_queue, today):
             t_ms, _, variant = sc.qparams(q)
             qc = cfg.queues.get(q)
             w = waiting.get(q) or _NOBODY_WAITING
@@ -261,7 +261,7 @@ class Floor:
         agents = sc.agent_states(now)
         by_queue = _agents_by_queue(agents)
         queues = {}
-        for q in _queue_names(sc, agents):
+        for q in _queue_names(sc, by_queue):
             _, _, variant = sc.qparams(q)
             qc = cfg.queues.get(q)
             w = waiting.get(q) or _NOBODY_WAITING
@@ -305,11 +305,11 @@ def _agents_by_queue(rows: dict[str, dict]) -> dict[str, list[dict]]:
 _NOBODY_WAITING = {"waiting": 0, "longest_wait_s": 0.0, "vip_waiting": 0, "longest_vip_wait_s": 0.0}
 
 
-def _queue_names(sc: SiteCore, agents: dict[str, dict], today: Iterable[str] = ()) -> list[str]:
-    """The configured queues in config order, then every other queue seen, by name."""
-    skills = {q for r in agents.values() for q in r["queues"]}
+def _queue_names(sc: SiteCore, skills: Iterable[str], today: Iterable[str] = ()) -> list[str]:
+    """The configured queues in config order, then every other queue seen (in contacts,
+    today's totals or agents' skills), by name."""
     configured = list(sc.cfg.queues)
-    return configured + sorted((sc.queues_seen | set(today) | skills) - set(configured))
+    return configured + sorted((sc.queues_seen | set(today) | set(skills)) - set(configured))
 
 
 def _labels(labels, fallback: str) -> dict:

@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from stream import events as E
-from stream.core import Floor, _counters, _labels, _NOBODY_WAITING
+from stream.core import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
 from stream.site import SiteCore
 from stream.stats import QueueStats
 
@@ -435,8 +435,7 @@ class SiteAlertView:
             since = row["since"]
             row["time_in_state_s"] = (now - since) / 1000.0 if since is not None else None
         counts = self.counts
-        configured = list(cfg.queues)
-        names = configured + sorted((sc.queues_seen | self.skills.keys()) - set(configured))
+        names = _queue_names(sc, self.skills)
         queues = {}
         for q in names:
             variant = sc.qparams(q)[2]
