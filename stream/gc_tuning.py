@@ -1,4 +1,4 @@
-"""Garbage-collector settings for a process that folds events all day (the worker).
+"""Garbage-collector settings for folding events: all day (the worker) or a whole file (replay).
 
 The core allocates a few objects per event and creates no reference cycles, so
 reference counting frees it all; but with CPython's default thresholds the
@@ -16,6 +16,8 @@ True
 from __future__ import annotations
 
 import gc
+from contextlib import contextmanager
+from typing import Iterator
 
 # Young-generation allocations between collections, and the ratios above it.
 THRESHOLDS = (200_000, 20, 1000)
@@ -26,3 +28,18 @@ def tune_for_folding() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No cyclic collection inside (a replay: it ends before garbage could pile up).
+
+    Reference counting still frees everything as it goes.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -13,37 +13,22 @@ pure core and asks it for the report. Nothing here computes a figure.
 
 from __future__ import annotations
 
-import gc
 import os
-from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Optional
 
 from stream.config import FloorConfig
 from stream.core import Floor
 from stream.decode import decode_lines_raw, iter_jsonl_chunks
+from stream.gc_tuning import paused as gc_paused
 
 Progress = Callable[[int], None]  # called with bytes (or rows) done since the last call
-
-
-@contextmanager
-def _no_gc():
-    # A replay builds millions of objects and no garbage cycles; the cyclic
-    # collector would walk the live ones over and over (a third of the time).
-    # Reference counting still frees everything as it goes.
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def replay_jsonl(fh: BinaryIO, floor: Optional[Floor] = None, progress: Optional[Progress] = None) -> Floor:
     """Fold a JSON-lines stream into ``floor`` (a new default one if None), then flush it."""
     floor = floor if floor is not None else Floor()
-    with _no_gc():
+    with gc_paused():
         for chunk in iter_jsonl_chunks(fh):
             # The core turns RFC 3339 times into epoch ms itself, so no pass for it here.
             good, bad = decode_lines_raw(chunk)
@@ -69,7 +54,7 @@ def replay_anonbank(path: str | os.PathLike, floor: Optional[Floor] = None, prog
         floor.reject_count(f"row: {reason}", n)
     for _, raw, reason in log.dead[: floor.limits.dead_letters]:
         floor.dead.append((raw, f"row: {reason}"))
-    with _no_gc():
+    with gc_paused():
         floor.apply_many(log.events)
         if progress is not None:
             progress(Path(path).stat().st_size)
