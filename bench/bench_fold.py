@@ -28,7 +28,7 @@ from stream.config import FloorConfig
 from stream.core import Floor
 from stream.live import paced_batches
 from stream.partition import PartitionFloor
-from stream.publish import MAX_BATCH
+from stream.publish import MAX_BATCH, site_batches
 
 PARTITIONS = 8
 
@@ -36,18 +36,9 @@ PARTITIONS = 8
 def messages(events: list) -> list[tuple[int, bytes]]:
     """(partition, value) in send order, as ``Publisher.send_events`` cuts them."""
     enc = msgspec.json.Encoder()
-    out: list[tuple[int, bytes]] = []
+    out: list[tuple[str, bytes]] = []
     for batch, _ in paced_batches(events, float("inf"), max_batch=MAX_BATCH * 8):
-        by_site: dict[str, list] = {}
-        for ev in batch:
-            b = by_site.setdefault(ev.site, [])
-            b.append(ev)
-            if len(b) >= MAX_BATCH:
-                out.append((ev.site, enc.encode(b)))
-                by_site[ev.site] = []
-        for site, b in by_site.items():
-            if b:
-                out.append((site, enc.encode(b)))
+        out.extend((site, enc.encode(b)) for site, b in site_batches(batch))
     return [((murmur2(s.encode()) & 0x7FFFFFFF) % PARTITIONS, v) for s, v in out]
 
 

@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 import msgspec
 from aiokafka import AIOKafkaProducer
@@ -67,19 +67,25 @@ class Publisher:
         self.messages += 1
 
     async def send_events(self, events: list, max_batch: int = MAX_BATCH) -> None:
-        by_site: dict[str, list] = {}
-        for ev in events:
-            b = by_site.setdefault(ev.site, [])
-            b.append(ev)
-            if len(b) >= max_batch:
-                await self.send_batch(ev.site, b)
-                by_site[ev.site] = []
-        for site, b in by_site.items():
-            if b:
-                await self.send_batch(site, b)
+        for site, batch in site_batches(events, max_batch):
+            await self.send_batch(site, batch)
 
     async def flush(self) -> None:
         await self.producer.flush()
+
+
+def site_batches(events: Iterable, max_batch: int = MAX_BATCH) -> Iterator[tuple[str, list]]:
+    """(site, events) in send order: each site's events in batches of at most ``max_batch``."""
+    by_site: dict[str, list] = {}
+    for ev in events:
+        b = by_site.setdefault(ev.site, [])
+        b.append(ev)
+        if len(b) >= max_batch:
+            yield ev.site, b
+            by_site[ev.site] = []
+    for site, b in by_site.items():
+        if b:
+            yield site, b
 
 
 async def publish_async(
