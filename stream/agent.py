@@ -22,16 +22,16 @@ Occupancy = (busy + wrap_up) / (busy + wrap_up + ready), metrics.md.
 from __future__ import annotations
 
 import bisect
-from typing import Optional
+from typing import Final, Optional
 
 from stream.calendar import DayCalendar
 
-STATES = ("logged_out", "ready", "busy", "wrap_up", "not_ready")
-_WORK = ("busy", "wrap_up")
+STATES: Final = ("logged_out", "ready", "busy", "wrap_up", "not_ready")
+_WORK: Final = ("busy", "wrap_up")
 
 
 class AgentTimeline:
-    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts")
+    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts", "_lts", "_lid")
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
@@ -44,20 +44,23 @@ class AgentTimeline:
         self.counter: Optional[str] = None
         self._qts = -1  # ts of the event that set queues / counter (latest wins)
         self._cts = -1
+        # (ts, id) of the latest transition, trans[-1] (read for every event: kept unboxed).
+        self._lts = -1
+        self._lid = ""
 
     def add(self, ev) -> None:
-        ts = ev.ts
-        eid = ev.id
+        self.add_at(ev, ev.ts, ev.id)
+
+    def add_at(self, ev, ts: int, eid: str) -> None:
+        """``add``, given the event's ``ts`` and ``id`` (the site's hot loop has them)."""
         trans = self.trans
-        if trans:
-            last = trans[-1]
-            lt = last.ts
-            if ts > lt or (ts == lt and eid > last.id):
-                trans.append(ev)
-            else:
-                trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), ev)
-        else:
+        lt = self._lts
+        if not trans or ts > lt or (ts == lt and eid > self._lid):
             trans.append(ev)
+            self._lts = ts
+            self._lid = eid
+        else:
+            trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), ev)
         q = ev.queues
         if q is not None and ts >= self._qts:
             self.queues, self._qts = tuple(q), ts

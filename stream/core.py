@@ -17,8 +17,7 @@ command, the Faust worker, the Redis writer) feed it and publish what it says.
 
 from __future__ import annotations
 
-from itertools import groupby
-from operator import attrgetter
+from itertools import islice
 from typing import Iterable, Optional
 
 from stream.calendar import INTERVAL_MS, iso_utc
@@ -31,7 +30,8 @@ from stream.stats import QueueStats, merged
 SNAPSHOT_SCHEMA = "floorwatch.snapshot"
 SNAPSHOT_VERSION = 1
 
-_site_of = attrgetter("site")
+# Events that come as an iterator are folded in lists of this many (bounded memory).
+_CHUNK = 65_536
 
 
 class Floor:
@@ -62,13 +62,21 @@ class Floor:
         sc.apply(ev)
 
     def apply_many(self, evs: Iterable) -> None:
+        if not isinstance(evs, list):
+            it = iter(evs)
+            while chunk := list(islice(it, _CHUNK)):
+                self.apply_many(chunk)
+            return
         sites = self.sites
-        # Runs of one site's events go to that site in one call (grouped in C).
-        for name, run in groupby(evs, _site_of):
+        # Each run of one site's events goes to that site in one call, which
+        # folds until the site changes (no list per run).
+        i, n = 0, len(evs)
+        while i < n:
+            name = evs[i].site
             sc = sites.get(name)
             if sc is None:
                 sc = self.site(name)
-            sc.apply_many(run)
+            i = sc.fold_from(evs, i, True)
 
     def reject(self, raw: object, reason: str) -> None:
         """Count input that never became an event (it is kept for the dead-letter topic)."""

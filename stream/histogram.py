@@ -18,15 +18,15 @@ whole seconds under 10 minutes this is exact.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Final, Iterable, Optional
 
 if TYPE_CHECKING:  # numpy is imported lazily: the replay path never needs it
     import numpy as np
 
-_FINE_END = 600_000  # 10 min, 1 s bins
-_MID_END = 3_600_000  # 1 h, 10 s bins
-_COARSE_END = 21_600_000  # 6 h, 60 s bins
-N_BINS = 600 + 300 + 300 + 1
+_FINE_END: Final = 600_000  # 10 min, 1 s bins
+_MID_END: Final = 3_600_000  # 1 h, 10 s bins
+_COARSE_END: Final = 21_600_000  # 6 h, 60 s bins
+N_BINS: Final = 600 + 300 + 300 + 1
 
 
 def edge_s(idx: int) -> float:

@@ -26,36 +26,36 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Final, Iterable, Optional, Sequence
 
 from stream import events as E
 from stream.agent import AgentTimeline, occupancy_pct
 from stream.calendar import INTERVAL_MS, DayCalendar
 from stream.config import FloorConfig
-from stream.contact import _APPLY, CALL, RANK as _RANK, TICKET, Contact, Leg
+from stream.contact import CALL, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
 from stream.stats import QueueStats
 
-SLIDING_MIN = (5, 15, 60)
-_HOUR = 3_600_000
-_HOUSEKEEP_EVERY = 60_000
+SLIDING_MIN: Final = (5, 15, 60)
+_HOUR: Final = 3_600_000
+_HOUSEKEEP_EVERY: Final = 60_000
 # Before the first event: older than any event, so the hot path needs no None checks.
-_NEVER = -(2**62)
+_NEVER: Final = -(2**62)
 # An agent's transitions are sealed (folded into its day totals) once this many
 # have piled up, rather than every agent on every housekeeping pass.
-_AGENT_SEAL_AT = 64
+_AGENT_SEAL_AT: Final = 64
 # Sealed legs wait in a list and are folded into the totals when figures are
 # asked for; from this many on, in bulk with numpy (same sums, far fewer
 # interpreted steps). Compiled (setup.py), the leg-by-leg fold is the faster one.
-COMPILED = not __file__.endswith(".py")
-_BULK_FOLD_AT = 2**62 if COMPILED else 2048
+COMPILED: Final = not __file__.endswith(".py")
+_BULK_FOLD_AT: Final = 2**62 if COMPILED else 2048
 # ... and at the latest when this many wait, so memory stays bounded when no
 # one asks for figures for a long time.
-_FOLD_AT_MOST = 50_000
-_FAR = 2**62
+_FOLD_AT_MOST: Final = 50_000
+_FAR: Final = 2**62
 # Seen ids expire in blocks of this many (a power of two): one time per block,
 # not one per event.
-_ID_BLOCK = 256
-_ID_BLOCK_MASK = _ID_BLOCK - 1
+_ID_BLOCK: Final = 256
+_ID_BLOCK_MASK: Final = _ID_BLOCK - 1
 
 _CALL_CLASSES = frozenset(
     {
@@ -74,14 +74,16 @@ _TICKET_CLASSES = frozenset(
 )
 # Events that may open a leg (in order; a replay may open legs too).
 _LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
-# Contact event class -> (CALL or TICKET, causal rank, state-machine function, may open a leg):
+# Contact event class -> (CALL or TICKET, causal rank, state-machine step, may open a leg):
 # one dict lookup per event.
-_CONTACT_KIND: dict[type, tuple[int, int, Callable[[Contact, Any], None], bool]] = {
-    cls: (CALL if cls in _CALL_CLASSES else TICKET, _RANK[cls], _APPLY[cls], cls in _LEG_CLASSES) for cls in _RANK
+_CONTACT_KIND: Final[dict[type, tuple[int, int, int, bool]]] = {
+    cls: (CALL if cls in _CALL_CLASSES else TICKET, _RANK[cls], _STEP[cls], cls in _LEG_CLASSES) for cls in _RANK
 }
-_AgentState = E.AgentState
-_CallOffered = E.CallOffered
-_TicketIssued = E.TicketIssued
+_heappush: Final = heapq.heappush
+_heappop: Final = heapq.heappop
+_AgentState: Final = E.AgentState
+_CallOffered: Final = E.CallOffered
+_TicketIssued: Final = E.TicketIssued
 
 
 class Limits:
@@ -176,10 +178,18 @@ class SiteCore:
 
     def apply(self, ev) -> None:
         """Fold one decoded event of this site."""
-        self.apply_many((ev,))
+        self.fold_from([ev], 0, False)
 
     def apply_many(self, evs: Iterable) -> None:
-        """Fold decoded events of this site, in arrival order.
+        """Fold decoded events of this site, in arrival order."""
+        self.fold_from(evs if isinstance(evs, list) else list(evs), 0, False)
+
+    def fold_from(self, evs: list, start: int, same_site: bool) -> int:
+        """Fold ``evs[start:]`` in arrival order; returns the index it stopped at.
+
+        With ``same_site`` it stops at the first event of another site (a
+        batch of several sites is folded run by run, without splitting it);
+        otherwise every event is taken as this site's.
 
         This is the hot loop of a replay (a million events a day): the site's
         state is held in local variables, written back before any call that
@@ -197,15 +207,24 @@ class SiteCore:
         calls: dict[str, Contact] = self.calls
         tickets: dict[str, Contact] = self.tickets
         agents: dict[str, AgentTimeline] = self.agents
-        contact_kind: dict[type, tuple[int, int, Callable[[Contact, Any], None], bool]] = _CONTACT_KIND
+        contact_kind: dict[type, tuple[int, int, int, bool]] = _CONTACT_KIND
         cal = self.cal
         lateness: int = self.lateness
         clock: int = self._clock
         wm: int = self.watermark
         next_hk: int = self._next_housekeeping
+        site: str = self.site
         n_events = 0
+        i = start
+        n = len(evs)
         try:
-            for ev in evs:
+            while i < n:
+                ev = evs[i]
+                if same_site:
+                    s: str = ev.site
+                    if s != site:
+                        break
+                i += 1
                 eid: str = ev.id
                 n_seen = len(seen)
                 seen.add(eid)
@@ -236,17 +255,17 @@ class SiteCore:
                         self._clock = clock
                         self._catch_up(wm)
                         next_hk = self._next_housekeeping
-                cls = ev.__class__
+                cls = type(ev)
                 if cls is _AgentState:
                     name: str = ev.agent
                     a = agents.get(name)
                     if a is None:
                         a = agents[name] = AgentTimeline(name)
-                    a.add(ev)
+                    a.add_at(ev, ts, eid)
                     if len(a.trans) > _AGENT_SEAL_AT:
                         a.seal(wm, cal)
                     continue
-                kind, rank, fn, opens_leg = contact_kind[cls]
+                kind, rank, step, opens_leg = contact_kind[cls]
                 if kind == CALL:
                     book = calls
                     cid: str = ev.call
@@ -268,17 +287,18 @@ class SiteCore:
                 if c.sealed:
                     self._reject(ev, f"{ev.kind}: contact already closed")
                     continue
-                if c.add_ranked(ev, ts, rank, fn) or opens_leg:
+                if c.add_ranked(ev, ts, rank, step) or opens_leg:
                     # Replayed, or a transfer: the contact may be in a queue not seen yet.
                     self._saw_queues(c)
                 if c.done:
                     self._seq += 1
-                    heapq.heappush(heap, (c.last_ts, self._seq, kind, cid))
+                    _heappush(heap, (c.last_ts, self._seq, kind, cid))
         finally:
             self.events += n_events
             self._cur_max = cur_max
             self._clock = clock
             self.watermark = wm
+        return i
 
     def _contact_first(self, ev, book: dict, cid: str, kind: int) -> None:
         c = book[cid] = Contact(kind, cid)
@@ -289,7 +309,7 @@ class SiteCore:
         else:
             # An event before its contact's offer: wait for the offer until the watermark passes.
             self._seq += 1
-            heapq.heappush(self._heap, (c.last_ts, self._seq, kind, cid))
+            _heappush(self._heap, (c.last_ts, self._seq, kind, cid))
 
     def _saw_queues(self, c: Contact) -> None:
         qs = self.queues_seen
@@ -309,14 +329,14 @@ class SiteCore:
         self.watermark = wm
         heap = self._heap
         while heap and heap[0][0] < wm:
-            _, _, kind, cid = heapq.heappop(heap)
+            _, _, kind, cid = _heappop(heap)
             book = self.calls if kind == CALL else self.tickets
             c = book.get(cid)
             if c is None or c.sealed:
                 continue
             if c.last_ts >= wm:
                 self._seq += 1
-                heapq.heappush(heap, (c.last_ts, self._seq, kind, cid))
+                _heappush(heap, (c.last_ts, self._seq, kind, cid))
             elif c.done:
                 self._seal(c, kind, cid)
             elif not c.legs:
