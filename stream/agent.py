@@ -88,13 +88,31 @@ class AgentTimeline:
         since = self.base_since if self.base_since is not None else first.ts
         days = self.days
         t0, st, rs = first.ts, first.state, first.reason
-        for i in range(1, n + 1):
-            e = trans[i]
-            t1, st1, rs1 = e.ts, e.state, e.reason
-            _add_span(days, cal, _label(st, rs), t0, t1)
-            if st1 != st or rs1 != rs:
-                since = t1
-            t0, st, rs = t1, st1, rs1
+        if cal._start <= t0 and trans[n].ts <= cal._end:
+            # All within the calendar's current day (the usual case): each span
+            # adds to that day's bucket, as _add_span would, without its checks.
+            bucket: Optional[dict[str, int]] = None
+            for i in range(1, n + 1):
+                e = trans[i]
+                t1, st1, rs1 = e.ts, e.state, e.reason
+                if t1 > t0:
+                    if bucket is None:
+                        bucket = days.get(cal._date)
+                        if bucket is None:
+                            bucket = days[cal._date] = {}
+                    label = st if st != "not_ready" or not rs else _label(st, rs)
+                    bucket[label] = bucket.get(label, 0) + (t1 - t0)
+                if st1 != st or rs1 != rs:
+                    since = t1
+                t0, st, rs = t1, st1, rs1
+        else:
+            for i in range(1, n + 1):
+                e = trans[i]
+                t1, st1, rs1 = e.ts, e.state, e.reason
+                _add_span(days, cal, _label(st, rs), t0, t1)
+                if st1 != st or rs1 != rs:
+                    since = t1
+                t0, st, rs = t1, st1, rs1
         self.base_since = since
         del trans[:n]
 

@@ -97,17 +97,17 @@ class Contact:
     __slots__ = ("kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed")
 
     @classmethod
-    def opened_by_offer(cls, kind: int, cid: str, ev, leg: Leg) -> "Contact":
-        """A contact whose first event is its offer ``ev`` (in order), with its first leg.
+    def opened_by_offer(cls, kind: int, cid: str, ev, eid: str, leg: Leg) -> "Contact":
+        """A contact whose first event is its offer ``ev`` (in order, id ``eid``), with its first leg.
 
         The same state as ``Contact(kind, cid)`` then ``add(ev)``, built in one go.
         """
         c = cls(kind, cid)
         c.events = [ev]
         c.legs = [leg]
-        c.last_ts = ev.ts
+        c.last_ts = leg.offered
         c.last_rank = 0
-        c.last_id = ev.id
+        c.last_id = eid
         return c
 
     def __init__(self, kind: int, cid: str = "") -> None:
@@ -131,11 +131,10 @@ class Contact:
     def add_replayed(self, ev) -> bool:
         """``add``; True when the event came out of order and the contact was replayed."""
         cls = type(ev)
-        return self.add_ranked(ev, ev.ts, RANK[cls], STEP[cls])
+        return self.add_ranked(ev, ev.ts, ev.id, RANK[cls], STEP[cls])
 
-    def add_ranked(self, ev, ts: int, rank: int, step: int) -> bool:
-        """``add_replayed`` given the event's time, causal rank and state-machine step (the site's hot loop has them)."""
-        eid = ev.id
+    def add_ranked(self, ev, ts: int, eid: str, rank: int, step: int) -> bool:
+        """``add_replayed`` given the event's time, id, causal rank and state-machine step (the site's hot loop has them)."""
         lt = self.last_ts
         self.events.append(ev)
         if ts > lt or (ts == lt and (rank > self.last_rank or (rank == self.last_rank and eid > self.last_id))):
@@ -143,7 +142,7 @@ class Contact:
             self.last_ts = ts
             self.last_rank = rank
             self.last_id = eid
-            apply_step(self, ev, step)
+            apply_step(self, ev, ts, step)
             return False
         self._replay()
         return True
@@ -154,7 +153,7 @@ class Contact:
         self.legs = []
         self.anomalies = None
         for ev in evs:
-            apply_step(self, ev, STEP[type(ev)])
+            apply_step(self, ev, ev.ts, STEP[type(ev)])
         last = evs[-1]
         self.last_ts, self.last_rank, self.last_id = last.ts, RANK[type(last)], last.id
 
@@ -165,7 +164,7 @@ class Contact:
         a.append((reason, ev))
 
     def _apply(self, ev) -> None:
-        apply_step(self, ev, STEP[type(ev)])
+        apply_step(self, ev, ev.ts, STEP[type(ev)])
 
     @property
     def offered(self) -> bool:
@@ -203,12 +202,12 @@ def _set_done(c: Contact) -> None:
     c.done = True
 
 
-def _offered(c: Contact, ev) -> None:
+def _offered(c: Contact, ev, ts: int) -> None:
     legs = c.legs
     if legs:
         c._anomaly(f"{ev.kind}: contact already offered", ev)
     else:
-        legs.append(Leg(ev.queue, ev.ts, ev.priority, ev.vip))
+        legs.append(Leg(ev.queue, ts, ev.priority, ev.vip))
     c.done = False
 
 
@@ -224,12 +223,12 @@ def _open_leg(c: Contact, ev) -> Optional[Leg]:
     return legs[-1]
 
 
-def _answered(c: Contact, ev, ticket: bool) -> None:
+def _answered(c: Contact, ev, ts: int, ticket: bool) -> None:
     leg = _open_leg(c, ev)
     if leg is None:
         return
     if leg.answered is None and leg.abandoned is None and leg.transferred is None:
-        leg.answered = ev.ts
+        leg.answered = ts
         leg.agent = ev.agent
         if ticket:
             leg.counter = ev.counter
@@ -239,23 +238,22 @@ def _answered(c: Contact, ev, ticket: bool) -> None:
     _set_done(c)
 
 
-def _abandoned(c: Contact, ev) -> None:
+def _abandoned(c: Contact, ev, ts: int) -> None:
     leg = _open_leg(c, ev)
     if leg is None:
         return
     if leg.answered is None and leg.abandoned is None and leg.transferred is None:
-        leg.abandoned = ev.ts
+        leg.abandoned = ts
     else:
         c._anomaly(f"{ev.kind}: contact not waiting", ev)
     _set_done(c)
 
 
-def _call_ended(c: Contact, ev) -> None:
+def _call_ended(c: Contact, ev, ts: int) -> None:
     leg = _open_leg(c, ev)
     if leg is None:
         return
     if leg.answered is not None and leg.talk_end is None:
-        ts = ev.ts
         leg.talk_end = ts
         if ev.wrap_up:
             leg.wrap = True
@@ -266,7 +264,7 @@ def _call_ended(c: Contact, ev) -> None:
     _set_done(c)
 
 
-def _wrap_up_ended(c: Contact, ev) -> None:
+def _wrap_up_ended(c: Contact, ev, ts: int) -> None:
     legs = c.legs
     if not legs:
         c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
@@ -276,25 +274,25 @@ def _wrap_up_ended(c: Contact, ev) -> None:
     agent = ev.agent
     for lg in reversed(legs):
         if lg.wrap and lg.handle_end is None and (agent is None or lg.agent is None or lg.agent == agent):
-            lg.handle_end = ev.ts
+            lg.handle_end = ts
             break
     else:
         c._anomaly(f"{ev.kind}: no wrap-up pending", ev)
     _set_done(c)
 
 
-def _ticket_completed(c: Contact, ev) -> None:
+def _ticket_completed(c: Contact, ev, ts: int) -> None:
     leg = _open_leg(c, ev)
     if leg is None:
         return
     if leg.answered is not None and leg.abandoned is None and leg.handle_end is None:
-        leg.handle_end = ev.ts
+        leg.handle_end = ts
     else:
         c._anomaly(f"{ev.kind}: ticket not being served", ev)
     _set_done(c)
 
 
-def _ticket_no_show(c: Contact, ev) -> None:
+def _ticket_no_show(c: Contact, ev, ts: int) -> None:
     leg = _open_leg(c, ev)
     if leg is None:
         return
@@ -302,13 +300,13 @@ def _ticket_no_show(c: Contact, ev) -> None:
         # Called and nobody came (or never called): an abandon at this moment.
         leg.answered = None
         leg.agent = None
-        leg.abandoned = ev.ts
+        leg.abandoned = ts
     else:
         c._anomaly(f"{ev.kind}: ticket already closed", ev)
     _set_done(c)
 
 
-def _held_resumed(c: Contact, ev, held: bool) -> None:
+def _held_resumed(c: Contact, ev, ts: int, held: bool) -> None:
     leg = _open_leg(c, ev)
     if leg is None:
         return
@@ -320,11 +318,10 @@ def _held_resumed(c: Contact, ev, held: bool) -> None:
     _set_done(c)
 
 
-def _transferred(c: Contact, ev, call: bool) -> None:
+def _transferred(c: Contact, ev, ts: int, call: bool) -> None:
     leg = _open_leg(c, ev)
     if leg is None:
         return
-    ts = ev.ts
     if leg.answered is None and leg.abandoned is None and leg.transferred is None:
         leg.transferred = ts
     elif leg.answered is not None and leg.handle_end is None and leg.talk_end is None:
@@ -373,29 +370,29 @@ STEP: Final[dict[type, int]] = {
 }
 
 
-def apply_step(c: Contact, ev: Any, step: int) -> None:
-    """Apply ``ev`` to ``c`` by its step code (``STEP[type(ev)]``)."""
+def apply_step(c: Contact, ev: Any, ts: int, step: int) -> None:
+    """Apply ``ev`` (at ``ts``, its time) to ``c`` by its step code (``STEP[type(ev)]``)."""
     if step == CALL_ANSWERED:
-        _answered(c, ev, False)
+        _answered(c, ev, ts, False)
     elif step == CALL_ENDED:
-        _call_ended(c, ev)
+        _call_ended(c, ev, ts)
     elif step == WRAP_UP_ENDED:
-        _wrap_up_ended(c, ev)
+        _wrap_up_ended(c, ev, ts)
     elif step == OFFERED:
-        _offered(c, ev)
+        _offered(c, ev, ts)
     elif step == ABANDONED:
-        _abandoned(c, ev)
+        _abandoned(c, ev, ts)
     elif step == TICKET_CALLED:
-        _answered(c, ev, True)
+        _answered(c, ev, ts, True)
     elif step == TICKET_COMPLETED:
-        _ticket_completed(c, ev)
+        _ticket_completed(c, ev, ts)
     elif step == TICKET_NO_SHOW:
-        _ticket_no_show(c, ev)
+        _ticket_no_show(c, ev, ts)
     elif step == CALL_HELD:
-        _held_resumed(c, ev, True)
+        _held_resumed(c, ev, ts, True)
     elif step == CALL_RESUMED:
-        _held_resumed(c, ev, False)
+        _held_resumed(c, ev, ts, False)
     elif step == CALL_TRANSFERRED:
-        _transferred(c, ev, True)
+        _transferred(c, ev, ts, True)
     else:
-        _transferred(c, ev, False)
+        _transferred(c, ev, ts, False)

@@ -134,8 +134,17 @@ class SiteCore:
         self.calls: dict[str, Contact] = {}
         self.tickets: dict[str, Contact] = {}
         self.open: set[Contact] = set()
+        # Contacts to look at once the watermark passes a time: (time, push
+        # order, CALL or TICKET, id). Pushed mostly in time order (a contact is
+        # done at its latest event), so entries go to a list read from
+        # ``_due_head`` while their times do not decrease, and to a heap
+        # otherwise; they come out in (time, push order) either way.
+        self._due: list[tuple[int, int, int, str]] = []
+        self._due_head = 0
+        self._due_last = _NEVER  # time of _due's last entry
         self._heap: list[tuple[int, int, int, str]] = []
-        self._seq = 0  # tie-breaker in the heap, in push order
+        self._seq = 0  # tie-breaker, in push order
+        self._next_due = _FAR  # the earliest time in _due or _heap
         self._sealed_q: deque = deque()
         self.agents: dict[str, AgentTimeline] = {}
         self._next_housekeeping = _NEVER
@@ -203,7 +212,6 @@ class SiteCore:
         cur_max: int = self._cur_max
         queues_seen: set[str] = self.queues_seen
         open_set: set[Contact] = self.open
-        heap: list[tuple[int, int, int, str]] = self._heap
         calls: dict[str, Contact] = self.calls
         tickets: dict[str, Contact] = self.tickets
         agents: dict[str, AgentTimeline] = self.agents
@@ -250,7 +258,7 @@ class SiteCore:
                 if ts > clock:
                     clock = ts
                     wm = ts - lateness
-                    if wm >= next_hk or (heap and heap[0][0] < wm):
+                    if wm >= next_hk or self._next_due < wm:
                         # Something to seal or housekeeping due: the slow path.
                         self._clock = clock
                         self._catch_up(wm)
@@ -277,7 +285,7 @@ class SiteCore:
                     if cls is _CallOffered or cls is _TicketIssued:
                         # A new contact's offer (Contact.add of its first event, in line).
                         q = ev.queue
-                        c = book[cid] = Contact.opened_by_offer(kind, cid, ev, Leg(q, ts, ev.priority, ev.vip))
+                        c = book[cid] = Contact.opened_by_offer(kind, cid, ev, eid, Leg(q, ts, ev.priority, ev.vip))
                         open_set.add(c)
                         if q not in queues_seen:
                             queues_seen.add(q)
@@ -287,12 +295,11 @@ class SiteCore:
                 if c.sealed:
                     self._reject(ev, f"{ev.kind}: contact already closed")
                     continue
-                if c.add_ranked(ev, ts, rank, step) or opens_leg:
+                if c.add_ranked(ev, ts, eid, rank, step) or opens_leg:
                     # Replayed, or a transfer: the contact may be in a queue not seen yet.
                     self._saw_queues(c)
                 if c.done:
-                    self._seq += 1
-                    _heappush(heap, (c.last_ts, self._seq, kind, cid))
+                    self._push_due(c.last_ts, kind, cid)
         finally:
             self.events += n_events
             self._cur_max = cur_max
@@ -308,8 +315,19 @@ class SiteCore:
             self._saw_queues(c)
         else:
             # An event before its contact's offer: wait for the offer until the watermark passes.
-            self._seq += 1
-            _heappush(self._heap, (c.last_ts, self._seq, kind, cid))
+            self._push_due(c.last_ts, kind, cid)
+
+    def _push_due(self, t: int, kind: int, cid: str) -> None:
+        """Look at contact ``cid`` again once the watermark passes ``t``."""
+        self._seq += 1
+        entry = (t, self._seq, kind, cid)
+        if t >= self._due_last or self._due_head == len(self._due):
+            self._due.append(entry)
+            self._due_last = t
+        else:
+            _heappush(self._heap, entry)
+        if t < self._next_due:
+            self._next_due = t
 
     def _saw_queues(self, c: Contact) -> None:
         qs = self.queues_seen
@@ -327,20 +345,40 @@ class SiteCore:
     def _catch_up(self, wm: int) -> None:
         """Set the watermark to ``wm``: seal what it passed, housekeep when due."""
         self.watermark = wm
+        due = self._due
         heap = self._heap
-        while heap and heap[0][0] < wm:
-            _, _, kind, cid = _heappop(heap)
+        while True:
+            h = self._due_head
+            if h < len(due) and (not heap or due[h] < heap[0]):
+                if due[h][0] >= wm:
+                    break
+                _, _, kind, cid = due[h]
+                self._due_head = h + 1
+            elif heap and heap[0][0] < wm:
+                _, _, kind, cid = _heappop(heap)
+            else:
+                break
             book = self.calls if kind == CALL else self.tickets
             c = book.get(cid)
             if c is None or c.sealed:
                 continue
             if c.last_ts >= wm:
-                self._seq += 1
-                _heappush(heap, (c.last_ts, self._seq, kind, cid))
+                self._push_due(c.last_ts, kind, cid)
             elif c.done:
                 self._seal(c, kind, cid)
             elif not c.legs:
                 self._drop(c, book, cid, "no offered event for this contact (orphan)")
+        h = self._due_head
+        if h > 4096 and h * 2 > len(due):
+            del due[:h]
+            self._due_head = h = 0
+        if h < len(due):
+            nxt = due[h][0]
+            if heap and heap[0][0] < nxt:
+                nxt = heap[0][0]
+        else:
+            nxt = heap[0][0] if heap else _FAR
+        self._next_due = nxt
         if wm >= self._next_housekeeping:
             self._housekeep(wm)
 
