@@ -85,16 +85,25 @@ class AgentTimeline:
         if n <= 0:
             return
         first = trans[0]
-        since = self.base_since if self.base_since is not None else first.ts
+        # Typed locals: compiled, the times are C integers and the comparisons direct.
+        t0: int = first.ts
+        st: str = first.state
+        rs: Optional[str] = first.reason
+        since: int = self.base_since if self.base_since is not None else t0
         days = self.days
-        t0, st, rs = first.ts, first.state, first.reason
-        if cal._start <= t0 and trans[n].ts <= cal._end:
+        t1: int
+        st1: str
+        rs1: Optional[str]
+        last: int = trans[n].ts
+        if cal._start <= t0 and last <= cal._end:
             # All within the calendar's current day (the usual case): each span
             # adds to that day's bucket, as _add_span would, without its checks.
             bucket: Optional[dict[str, int]] = None
             for i in range(1, n + 1):
                 e = trans[i]
-                t1, st1, rs1 = e.ts, e.state, e.reason
+                t1 = e.ts
+                st1 = e.state
+                rs1 = e.reason
                 if t1 > t0:
                     if bucket is None:
                         bucket = days.get(cal._date)
@@ -108,7 +117,9 @@ class AgentTimeline:
         else:
             for i in range(1, n + 1):
                 e = trans[i]
-                t1, st1, rs1 = e.ts, e.state, e.reason
+                t1 = e.ts
+                st1 = e.state
+                rs1 = e.reason
                 _add_span(days, cal, _label(st, rs), t0, t1)
                 if st1 != st or rs1 != rs:
                     since = t1

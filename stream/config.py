@@ -139,6 +139,11 @@ class ResolvedQueue(Struct, frozen=True):
     sl_variant: str
 
 
+# libyaml's loader where PyYAML was built with it (the wheels are): the same
+# safe subset, and every command that reads config/ starts ~35 ms sooner.
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Union[str, Path]) -> Any:
     """A YAML file's data, or a ConfigError naming the file (shared by every config loader)."""
     p = Path(path)
@@ -147,7 +152,7 @@ def read_yaml(path: Union[str, Path]) -> Any:
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
 

@@ -8,10 +8,7 @@ Exit codes: 0 stopped (Ctrl-C / SIGTERM), 1 Redis unreachable, 2 bad configurati
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import re
-import signal
 import sys
 
 
@@ -26,6 +23,11 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
+    # Imported here: every floorwatch command registers this one, and only it needs them.
+    import asyncio
+    import logging
+    import signal
+
     from stream.delivery.config import ConfigError, load_delivery_config
     from stream.delivery.privacy import install_redaction
     from stream.delivery.service import run_delivery
