@@ -30,14 +30,30 @@ STATES: Final = ("logged_out", "ready", "busy", "wrap_up", "not_ready")
 _WORK: Final = ("busy", "wrap_up")
 
 
+class Transition:
+    """One agent_state event as a timeline keeps it: its time, id, state and reason.
+
+    A small record instead of the event itself: the event (with its site,
+    agent and skills) is freed as soon as it is folded, while it is still in
+    the CPU's cache, and sealing reads plain fields.
+    """
+
+    __slots__ = ("ts", "id", "state", "reason")
+
+    def __init__(self, ts: int, id: str, state: str, reason: Optional[str]) -> None:
+        self.ts = ts
+        self.id = id
+        self.state = state
+        self.reason = reason
+
+
 class AgentTimeline:
     __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts", "_lts", "_lid")
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
-        # The agent_state events themselves (ts, id, state, reason), sorted by
-        # (ts, id): keeping the event costs nothing, a tuple per event did.
-        self.trans: list = []
+        # The transitions, sorted by (ts, id).
+        self.trans: list[Transition] = []
         self.base_since: Optional[int] = None  # when trans[0]'s state run began
         self.days: dict[str, dict[str, int]] = {}  # date -> state -> ms (sealed)
         self.queues: tuple = ()
@@ -55,19 +71,21 @@ class AgentTimeline:
         """``add``, given the event's ``ts`` and ``id`` (the site's hot loop has them)."""
         trans = self.trans
         lt = self._lts
+        state: str = ev.state
+        t = Transition(ts, eid, state, ev.reason)
         if not trans or ts > lt or (ts == lt and eid > self._lid):
-            trans.append(ev)
+            trans.append(t)
             self._lts = ts
             self._lid = eid
         else:
-            trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), ev)
+            trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), t)
         q = ev.queues
         if q is not None and ts >= self._qts:
             self.queues, self._qts = tuple(q), ts
         c = ev.counter
         if c is not None and ts >= self._cts:
             self.counter, self._cts = c, ts
-        elif ev.state == "logged_out" and ts >= self._cts:
+        elif state == "logged_out" and ts >= self._cts:
             self.counter, self._cts = None, ts
 
     # -- sealing ------------------------------------------------------------
@@ -196,12 +214,12 @@ def _label(state: str, reason: Optional[str]) -> str:
     return f"not_ready:{reason}" if state == "not_ready" and reason else state
 
 
-def _ts(ev) -> int:
-    return ev.ts
+def _ts(t: Transition) -> int:
+    return t.ts
 
 
-def _ts_id(ev) -> tuple:
-    return (ev.ts, ev.id)
+def _ts_id(t: Transition) -> tuple[int, str]:
+    return (t.ts, t.id)
 
 
 def _add_span(days: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> None:

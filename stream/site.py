@@ -127,7 +127,7 @@ class SiteCore:
         # Ids in arrival order, for expiry, in blocks of _ID_BLOCK: the latest
         # event time of each full block, the first block still kept, and the
         # latest time in the block being filled.
-        self._seen_ids: list[str] = []
+        self._seen_ids: list[Optional[str]] = []
         self._block_max: list[int] = []
         self._block_k = 0
         self._cur_max = _NEVER
@@ -207,7 +207,7 @@ class SiteCore:
         # Typed locals: compiled (mypyc, see setup.py) they become C values and
         # direct calls; interpreted, a local load is still the cheapest.
         seen: set[str] = self.seen
-        seen_ids: list[str] = self._seen_ids
+        seen_ids: list[Optional[str]] = self._seen_ids
         block_max: list[int] = self._block_max
         cur_max: int = self._cur_max
         queues_seen: set[str] = self.queues_seen
@@ -501,7 +501,13 @@ class SiteCore:
             j += 1
         if j > j0:
             ids = self._seen_ids
-            self.seen.difference_update(ids[j0 * _ID_BLOCK : j * _ID_BLOCK])
+            lo, hi = j0 * _ID_BLOCK, j * _ID_BLOCK
+            gone = ids[lo:hi]
+            # The list lets go of these ids here too (same length: nothing moves), so
+            # they are freed right after leaving the set, while still in cache.
+            ids[lo:hi] = [None] * (hi - lo)
+            self.seen.difference_update(gone)
+            del gone
             if j > 256 and j * 2 > nb:
                 del ids[: j * _ID_BLOCK]
                 del block_max[:j]
