@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date as _date
 from pathlib import Path
@@ -38,6 +39,19 @@ def _progress_for(path: Path, label: str):
     )
     task = prog.add_task(label, total=path.stat().st_size)
     return prog, (lambda n: prog.advance(task, n))
+
+
+# A replayed day is millions of objects; freeing them one by one at exit takes
+# longer than the OS takes to reclaim the whole process. The command line
+# (``run``) therefore leaves without freeing a floor it has reported on;
+# in-process callers of ``main`` are unaffected.
+_fast_exit = False
+_kept: list = []
+
+
+def _keep_for_exit(state: object) -> None:
+    if _fast_exit:
+        _kept.append(state)
 
 
 def _emit_report(report: dict, kind: str) -> None:
@@ -83,6 +97,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     else:
         floor = replay_file(path, args.format, floor)
     _emit_report(floor.report(), args.report)
+    _keep_for_exit(floor)
     return 0
 
 
@@ -124,6 +139,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     floor = replay_events(events, Floor(cfg))
     _emit_report(floor.report(), args.report)
+    _keep_for_exit(floor)
     return 0
 
 
@@ -315,5 +331,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The ``floorwatch`` command: ``main``, then exit (at once after a replay, see ``_kept``)."""
+    global _fast_exit
+    _fast_exit = True
+    rc = main()
+    if _kept:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (BrokenPipeError, OSError):
+            pass
+        os._exit(rc)
+    sys.exit(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
