@@ -574,3 +574,31 @@ def test_sliding_windows_equal_a_direct_count_over_a_busy_day():
             assert {q: s.figures() for q, s in got[f"{m}m"].items()} == {q: s.figures() for q, s in want.items()}, (k, m)
             checked += sum(s.offered for s in want.values())
     assert checked > 1000
+
+
+def test_agent_state_reason_only_with_not_ready_and_ids_are_bounded():
+    ok = b'{"id":"1","ts":1000,"site":"s1","kind":"agent_state","agent":"a","state":"not_ready","reason":"lunch"}'
+    reason_when_ready = b'{"id":"2","ts":1000,"site":"s1","kind":"agent_state","agent":"a","state":"ready","reason":"lunch"}'
+    empty_id = b'{"id":"","ts":1000,"site":"s1","kind":"call_abandoned","call":"c"}'
+    long_id = b'{"id":"' + b"x" * 129 + b'","ts":1000,"site":"s1","kind":"call_abandoned","call":"c"}'
+    evs, bad = decode_payload(b"[" + b",".join([ok, reason_when_ready, empty_id, long_id]) + b"]")
+    assert [e.id for e in evs] == ["1"]
+    assert [raw for raw, _ in bad] == [reason_when_ready, empty_id, long_id]
+    assert "not_ready" in bad[0][1] and "$.id" in bad[1][1] and "$.id" in bad[2][1]
+
+
+def test_an_iterator_of_events_folds_like_a_list(monkeypatch):
+    # Floor.apply_many folds an iterator in bounded lists (7 events here), each site's run in place.
+    from stream import core
+
+    monkeypatch.setattr(core, "_CHUNK", 7)
+    s, h = Seq(site="s1"), Seq(site="h1")
+    for i in range(40):
+        s.offer(at("09:00:00") + i * 1_000, f"c{i}"), h.offer(at("09:00:00") + i * 1_000 + 500, f"t{i}")
+        s.answer(at("09:00:00") + i * 1_000 + 400, f"c{i}")
+    mixed = sorted(s.events + h.events, key=lambda e: e.ts)
+    a, b = Floor(), Floor()
+    a.apply_many(mixed)
+    b.apply_many(iter(mixed))
+    assert a.report() == b.report() and a.report()["total"]["offered"] == 80
+    assert a.snapshot("s1") == b.snapshot("s1") and a.snapshot("h1") == b.snapshot("h1")
