@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from stream import events as E
+from stream.alerts.rules import AGENT_RULES
 from stream.core import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
 from stream.site import SiteCore
 from stream.stats import QueueStats
@@ -54,6 +55,9 @@ for _cls in E.EVENT_TYPES.values():
     _NAMES[_cls] = "call" if "call" in _fields else "ticket" if "ticket" in _fields else "agent"
 del _cls, _fields
 
+
+# The agent states some agent rule watches: the rows a ``watched_only`` snapshot holds.
+_WATCHED = frozenset(AGENT_RULES)
 
 # What one record of a leg counts in its bucket (with its time in ms, where it has one).
 _WAITING, _TRANSFERRED, _ABANDONED, _ABANDONED_SHORT, _ANSWERED, _ANSWERED_WITHIN, _HANDLED = range(7)
@@ -151,6 +155,8 @@ class SiteAlertView:
         # The logged-in agents' rows by name, sorted; rebuilt when someone logs in or out.
         self.active: dict[str, dict] = {}
         self._sorted: Optional[dict[str, dict]] = None
+        # The logged-in agents in a state an agent rule watches (the same rows), in no order.
+        self.watched: dict[str, dict] = {}
         # Logged-in agents at a counter (halls), and the site's agent order for them.
         self.countered: set[str] = set()
         self._pos: dict[str, int] = {}
@@ -239,7 +245,7 @@ class SiteAlertView:
     def _refresh_agents(self) -> None:
         sc = self.sc
         agents = sc.agents
-        rows, skills, active = self.rows, self.skills, self.active
+        rows, skills, active, watched = self.rows, self.skills, self.active, self.watched
         for name in self.agents:
             a = agents.get(name)
             new = None
@@ -272,6 +278,10 @@ class SiteAlertView:
                     row["reason"] = reason
                     row["since"] = since
                     rows[name] = (new, distinct, row)
+                    if state in _WATCHED:
+                        watched[name] = row
+                    elif prev[0] in _WATCHED:
+                        del watched[name]
                     continue
             row = None
             if old is not None:
@@ -285,6 +295,8 @@ class SiteAlertView:
                 if row is not None:
                     self._count(distinct0, state0, reason0, -1)
                     self.countered.discard(name)
+                    if state0 in _WATCHED:
+                        del watched[name]
                 del rows[name]
             if new is None:
                 if row is not None:
@@ -316,6 +328,8 @@ class SiteAlertView:
             else:
                 row.update(fresh)  # the same dict stays in the sorted one
             rows[name] = (new, distinct, row)
+            if state in _WATCHED:
+                watched[name] = row
             self._count(distinct, state, reason, +1)
             if counter:
                 self.countered.add(name)
@@ -401,11 +415,14 @@ class SiteAlertView:
             out[f"{m}m"] = win
         return out
 
-    def snapshot(self) -> dict:
+    def snapshot(self, watched_only: bool = False) -> dict:
         """``Floor.alert_snapshot(site)``, from what changed since the last call.
 
         The agent rows in it are the view's own and change at the next call:
-        read it (as the engine does), don't keep it.
+        read it (as the engine does), don't keep it. ``watched_only``: only
+        the agents in a state an agent rule watches (not ready, wrap-up), in
+        no particular order: all the engine reads of the agents, and on a big
+        floor most agents are in neither state (the driver's snapshot).
         """
         sc = self.sc
         now = sc.clock if sc.clock is not None else 0
@@ -422,15 +439,19 @@ class SiteAlertView:
             self._refresh_contacts("c", sc.calls, self.calls)
             self._refresh_contacts("t", sc.tickets, self.tickets)
             sliding = self._window_stats(k_now)
-        return self._assemble(now, sliding)
+        return self._assemble(now, sliding, watched_only)
 
-    def _assemble(self, now: int, sliding: dict[str, dict[str, QueueStats]]) -> dict:
+    def _assemble(self, now: int, sliding: dict[str, dict[str, QueueStats]], watched_only: bool) -> dict:
         sc = self.sc
         cfg = sc.cfg
         waiting = sc.waiting(now)
-        agents = self._sorted
-        if agents is None:
-            agents = self._sorted = dict(sorted(self.active.items()))
+        if watched_only:
+            agents = self.watched
+        else:
+            srt = self._sorted
+            if srt is None:
+                srt = self._sorted = dict(sorted(self.active.items()))
+            agents = srt
         for row in agents.values():
             since = row["since"]
             row["time_in_state_s"] = (now - since) / 1000.0 if since is not None else None
@@ -493,5 +514,5 @@ class AlertViews:
                 v = self.view(s)
             v.touch(b)
 
-    def snapshot(self, site: str) -> dict:
-        return self.view(site).snapshot()
+    def snapshot(self, site: str, watched_only: bool = False) -> dict:
+        return self.view(site).snapshot(watched_only)
