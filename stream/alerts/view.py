@@ -125,6 +125,11 @@ class _Bucket:
 _Record = tuple[int, str, int, int]
 
 
+def _latest(recs: list[_Record]) -> int:
+    """The latest bucket of a contact's records (most have one or two: no generator for them)."""
+    return max(recs[0][0], recs[-1][0]) if len(recs) < 3 else max(r[0] for r in recs)
+
+
 class SiteAlertView:
     """The alert snapshot of one site, kept up to date from what the driver touched."""
 
@@ -143,8 +148,9 @@ class SiteAlertView:
         self.buckets: dict[int, dict[str, _Bucket]] = {}
         # Buckets at or below this can never be in a window again (the clock only grows).
         self.dead = -(2**62)
-        # ("c"|"t", id) -> (latest bucket, records) of contacts with legs
-        self.recs: dict[tuple[str, str], tuple[int, list[_Record]]] = {}
+        # call / ticket id -> (latest bucket, records) of contacts with legs
+        self.call_recs: dict[str, tuple[int, list[_Record]]] = {}
+        self.ticket_recs: dict[str, tuple[int, list[_Record]]] = {}
         self._sweep_at = 0
         # agent -> ((state, reason, since, queues, counter), distinct queues, its row or None when logged out)
         self.rows: dict[str, tuple] = {}
@@ -224,22 +230,33 @@ class SiteAlertView:
                 b = bq[q] = _Bucket()
             b.add(what, ms, sign)
 
-    def _refresh_contacts(self, tag: str, book: dict, touched: set[str]) -> None:
-        recs = self.recs
+    def _refresh_contacts(self, recs: dict[str, tuple[int, list[_Record]]], book: dict, touched: set[str]) -> None:
         for cid in touched:
-            key = (tag, cid)
-            old = recs.get(key)
+            old = recs.get(cid)
             c = book.get(cid)
             new = self._records(c) if c is not None and c.legs else None
             if old is not None:
-                if new == old[1]:
-                    continue  # an event that moved nothing in the windows (a hold, a talk end)
-                del recs[key]
-                self._file(old[1], -1)
+                was = old[1]
+                if new is not None:
+                    # Records common to the start of both stay filed (exact for any two
+                    # lists). A contact's legs only grow, so that is usually most of
+                    # them: an answered call that now has its handling too.
+                    n = len(was)
+                    i = 0
+                    while i < n and i < len(new) and was[i] == new[i]:
+                        i += 1
+                    if i == n == len(new):
+                        continue  # an event that moved nothing in the windows (a hold, a talk end)
+                    if i:
+                        self._file(was[i:], -1)
+                        self._file(new[i:], +1)
+                        recs[cid] = (_latest(new), new)
+                        continue
+                del recs[cid]
+                self._file(was, -1)
             if new:
                 self._file(new, +1)
-                # Most contacts have one or two records: no generator for them.
-                recs[key] = (max(new[0][0], new[-1][0]) if len(new) < 3 else max(r[0] for r in new), new)
+                recs[cid] = (_latest(new), new)
         touched.clear()
 
     def _refresh_agents(self) -> None:
@@ -271,9 +288,8 @@ class SiteAlertView:
                 ):
                     # The common change: a logged-in agent's state, same skills and counter.
                     distinct = old[1]
-                    self._count(distinct, prev[0], prev[1], -1)
                     state, reason, since = new[0], new[1], new[2]
-                    self._count(distinct, state, reason, +1)
+                    self._move(distinct, prev[0], prev[1], state, reason)
                     row["state"] = state
                     row["reason"] = reason
                     row["since"] = since
@@ -353,6 +369,26 @@ class SiteAlertView:
                 else:
                     del nr[r]
 
+    def _move(self, queues: tuple, state0: str, reason0: Optional[str], state: str, reason: Optional[str]) -> None:
+        """One logged-in agent goes from one state (and reason) to another: ``_count`` out and in, in one pass."""
+        counts = self.counts
+        for q in queues:
+            c = counts[q]  # counted in when the agent logged in
+            c[state0] -= 1
+            c[state] += 1
+            if state0 == "not_ready":
+                r = reason0 or "unspecified"
+                nr = c["not_ready_reasons"]
+                n = nr[r] - 1
+                if n:
+                    nr[r] = n
+                else:
+                    del nr[r]
+            if state == "not_ready":
+                r = reason or "unspecified"
+                nr = c["not_ready_reasons"]
+                nr[r] = nr.get(r, 0) + 1
+
     def _counter_rows(self) -> dict[str, dict]:
         """The logged-in agents at a counter, in the site's agent order (a counter's last one wins)."""
         agents = self.sc.agents
@@ -378,7 +414,8 @@ class SiteAlertView:
         if self._sweep_at <= 0:
             # Contacts whose every record is dead are forgotten (touched again, they start afresh).
             self._sweep_at = 64
-            self.recs = {key: v for key, v in self.recs.items() if v[0] > dead}
+            self.call_recs = {cid: v for cid, v in self.call_recs.items() if v[0] > dead}
+            self.ticket_recs = {cid: v for cid, v in self.ticket_recs.items() if v[0] > dead}
 
     # -- figures ----------------------------------------------------------------
 
@@ -436,8 +473,8 @@ class SiteAlertView:
         else:
             k_now = now // g
             self._advance(k_now)
-            self._refresh_contacts("c", sc.calls, self.calls)
-            self._refresh_contacts("t", sc.tickets, self.tickets)
+            self._refresh_contacts(self.call_recs, sc.calls, self.calls)
+            self._refresh_contacts(self.ticket_recs, sc.tickets, self.tickets)
             sliding = self._window_stats(k_now)
         return self._assemble(now, sliding, watched_only)
 
