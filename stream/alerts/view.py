@@ -130,6 +130,47 @@ def _latest(recs: list[_Record]) -> int:
     return max(recs[0][0], recs[-1][0]) if len(recs) < 3 else max(r[0] for r in recs)
 
 
+class _Book:
+    """The records filed for one kind of contact (calls or tickets), by id, until they are all dead.
+
+    A contact is forgotten when the bucket of its latest record dies (touched
+    again later, it starts afresh: its dead records are never filed), found
+    through ``expiry`` rather than by rescanning every contact kept.
+    """
+
+    def __init__(self) -> None:
+        # id -> (latest bucket, records)
+        self.recs: dict[str, tuple[int, list[_Record]]] = {}
+        # bucket -> ids whose latest record was in it when filed (some have moved on since)
+        self.expiry: dict[int, list[str]] = {}
+
+    def keep(self, cid: str, new: list[_Record], dead: int) -> None:
+        """``new`` is what contact ``cid`` has filed now."""
+        latest = _latest(new)
+        if latest <= dead:
+            # Every record dead (a late contact): nothing of it is in a bucket.
+            self.recs.pop(cid, None)
+            return
+        self.recs[cid] = (latest, new)
+        ids = self.expiry.get(latest)
+        if ids is None:
+            self.expiry[latest] = [cid]
+        else:
+            ids.append(cid)
+
+    def forget(self, ks: list[int], dead: int) -> None:
+        """Buckets ``ks`` died (all buckets up to ``dead`` are dead): forget the contacts they ended."""
+        recs, expiry = self.recs, self.expiry
+        for k in ks:
+            ids = expiry.pop(k, None)
+            if ids is None:
+                continue
+            for cid in ids:
+                e = recs.get(cid)
+                if e is not None and e[0] <= dead:
+                    del recs[cid]
+
+
 class SiteAlertView:
     """The alert snapshot of one site, kept up to date from what the driver touched."""
 
@@ -148,10 +189,9 @@ class SiteAlertView:
         self.buckets: dict[int, dict[str, _Bucket]] = {}
         # Buckets at or below this can never be in a window again (the clock only grows).
         self.dead = -(2**62)
-        # call / ticket id -> (latest bucket, records) of contacts with legs
-        self.call_recs: dict[str, tuple[int, list[_Record]]] = {}
-        self.ticket_recs: dict[str, tuple[int, list[_Record]]] = {}
-        self._sweep_at = 0
+        # What the calls' and the tickets' legs have filed.
+        self.call_book = _Book()
+        self.ticket_book = _Book()
         # agent -> ((state, reason, since, queues, counter), distinct queues, its row or None when logged out)
         self.rows: dict[str, tuple] = {}
         # skill -> agents having it (logged out or not: Floor._queue_names counts them all)
@@ -230,10 +270,11 @@ class SiteAlertView:
                 b = bq[q] = _Bucket()
             b.add(what, ms, sign)
 
-    def _refresh_contacts(self, recs: dict[str, tuple[int, list[_Record]]], book: dict, touched: set[str]) -> None:
+    def _refresh_contacts(self, book: _Book, contacts: dict, touched: set[str]) -> None:
+        recs, dead = book.recs, self.dead
         for cid in touched:
             old = recs.get(cid)
-            c = book.get(cid)
+            c = contacts.get(cid)
             new = self._records(c) if c is not None and c.legs else None
             if old is not None:
                 was = old[1]
@@ -250,13 +291,13 @@ class SiteAlertView:
                     if i:
                         self._file(was[i:], -1)
                         self._file(new[i:], +1)
-                        recs[cid] = (_latest(new), new)
+                        book.keep(cid, new, dead)
                         continue
                 del recs[cid]
                 self._file(was, -1)
             if new:
                 self._file(new, +1)
-                recs[cid] = (_latest(new), new)
+                book.keep(cid, new, dead)
         touched.clear()
 
     def _refresh_agents(self) -> None:
@@ -403,19 +444,21 @@ class SiteAlertView:
         if dead <= self.dead:
             return
         buckets = self.buckets
-        if dead - self.dead > len(buckets):
-            for k in [k for k in buckets if k <= dead]:
+        if dead - self.dead > len(buckets) + len(self.call_book.expiry) + len(self.ticket_book.expiry):
+            # A long jump (a quiet night walked in 5-minute steps): only the buckets there are.
+            ks = [k for k in buckets if k <= dead]
+            for k in ks:
                 del buckets[k]
+            calls = [k for k in self.call_book.expiry if k <= dead]
+            tickets = [k for k in self.ticket_book.expiry if k <= dead]
         else:
-            for k in range(self.dead + 1, dead + 1):
+            ks = list(range(self.dead + 1, dead + 1))
+            for k in ks:
                 buckets.pop(k, None)
+            calls = tickets = ks
         self.dead = dead
-        self._sweep_at -= 1
-        if self._sweep_at <= 0:
-            # Contacts whose every record is dead are forgotten (touched again, they start afresh).
-            self._sweep_at = 64
-            self.call_recs = {cid: v for cid, v in self.call_recs.items() if v[0] > dead}
-            self.ticket_recs = {cid: v for cid, v in self.ticket_recs.items() if v[0] > dead}
+        self.call_book.forget(calls, dead)
+        self.ticket_book.forget(tickets, dead)
 
     # -- figures ----------------------------------------------------------------
 
@@ -473,8 +516,8 @@ class SiteAlertView:
         else:
             k_now = now // g
             self._advance(k_now)
-            self._refresh_contacts(self.call_recs, sc.calls, self.calls)
-            self._refresh_contacts(self.ticket_recs, sc.tickets, self.tickets)
+            self._refresh_contacts(self.call_book, sc.calls, self.calls)
+            self._refresh_contacts(self.ticket_book, sc.tickets, self.tickets)
             sliding = self._window_stats(k_now)
         return self._assemble(now, sliding, watched_only)
 
@@ -537,19 +580,23 @@ class AlertViews:
 
     def touch(self, evs: Iterable) -> None:
         """Events of any sites, folded or about to be (see the module docstring)."""
-        views = self.views
-        by_site: dict[str, list] = {}
+        # One pass (what SiteAlertView.touch does, per event's site): a run is
+        # mostly of one site (the publisher batches by site).
+        names = _NAMES
+        site = ""
+        v = None
         for ev in evs:
             s = ev.site
-            b = by_site.get(s)
-            if b is None:
-                b = by_site[s] = []
-            b.append(ev)
-        for s, b in by_site.items():
-            v = views.get(s)
-            if v is None:
+            if v is None or s != site:
                 v = self.view(s)
-            v.touch(b)
+                site = s
+            book = names[ev.__class__]
+            if book == "call":
+                v.calls.add(ev.call)
+            elif book == "ticket":
+                v.tickets.add(ev.ticket)
+            else:
+                v.agents.add(ev.agent)
 
     def snapshot(self, site: str, watched_only: bool = False) -> dict:
         return self.view(site).snapshot(watched_only)
