@@ -44,10 +44,6 @@ __all__ = ["AlertViews", "SiteAlertView", "WINDOWS_MIN"]
 WINDOWS_MIN = (5, 15)
 _MINUTE = 60_000
 
-# A bucket's nine sums, in this order: what QueueStats counts, minus the largest wait:
-# offered, answered, abandoned, short abandons, transferred, within T, wait sum,
-# handled, handle-time sum.
-
 # Event class -> which book of the site it names: "call", "ticket" or "agent".
 _NAMES: dict[type, str] = {}
 for _cls in E.EVENT_TYPES.values():
@@ -64,12 +60,25 @@ _WAITING, _TRANSFERRED, _ABANDONED, _ABANDONED_SHORT, _ANSWERED, _ANSWERED_WITHI
 
 
 class _Bucket:
-    """One queue's sums over one bucket of event time, and its waits (for the largest)."""
+    """One queue's sums over one bucket of event time, and its waits (for the largest).
 
-    __slots__ = ("s", "waits", "maxw")
+    The sums are what QueueStats counts, minus the largest wait; as plain int
+    fields, compiled they are C integers (a list would box every one).
+    """
+
+    __slots__ = ("offered", "answered", "abandoned", "short", "transferred", "within", "wait_sum", "handled", "handle_sum",
+                 "waits", "maxw")
 
     def __init__(self) -> None:
-        self.s = [0] * 9
+        self.offered = 0
+        self.answered = 0
+        self.abandoned = 0
+        self.short = 0
+        self.transferred = 0
+        self.within = 0
+        self.wait_sum = 0
+        self.handled = 0
+        self.handle_sum = 0
         # wait ms -> how many answered/abandoned legs waited that long
         self.waits: dict[int, int] = {}
         # The largest wait, or None when a removal may have taken it (recomputed on read).
@@ -77,26 +86,25 @@ class _Bucket:
 
     def add(self, what: int, ms: int, sign: int) -> None:
         """Count (``sign`` 1) or uncount (-1) one record: ``what`` it is, and its wait or handle time."""
-        s = self.s
         if what == _HANDLED:
-            s[7] += sign
-            s[8] += sign * ms
+            self.handled += sign
+            self.handle_sum += sign * ms
             return
-        s[0] += sign  # offered
+        self.offered += sign
         if what == _WAITING:
             return
         if what == _TRANSFERRED:
-            s[4] += sign
+            self.transferred += sign
             return
         if what >= _ANSWERED:
-            s[1] += sign
-            s[6] += sign * ms
+            self.answered += sign
+            self.wait_sum += sign * ms
             if what == _ANSWERED_WITHIN:
-                s[5] += sign
+                self.within += sign
         else:
-            s[2] += sign
+            self.abandoned += sign
             if what == _ABANDONED_SHORT:
-                s[3] += sign
+                self.short += sign
         # An answered or abandoned leg's wait: the bucket's largest is kept.
         waits = self.waits
         if sign > 0:
@@ -111,6 +119,18 @@ class _Bucket:
                 del waits[ms]
                 if ms == self.maxw:
                     self.maxw = None
+
+    def merge(self, b: "_Bucket") -> None:
+        """Add bucket ``b``'s sums to these (the largest wait apart)."""
+        self.offered += b.offered
+        self.answered += b.answered
+        self.abandoned += b.abandoned
+        self.short += b.short
+        self.transferred += b.transferred
+        self.within += b.within
+        self.wait_sum += b.wait_sum
+        self.handled += b.handled
+        self.handle_sum += b.handle_sum
 
     def max_wait(self) -> int:
         if self.maxw is None:
@@ -311,8 +331,14 @@ class SiteAlertView:
                 # What AgentTimeline.state_now reads, minus the time in state (set at each snapshot).
                 # No sealing here: state_since walks back only to the last change,
                 # and the core seals an agent's transitions as they pile up.
-                cur = a.current()
-                state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
+                # The latest transition is an AgentState event: read its two fields, not
+                # current()'s tuple of four.
+                trans = a.trans
+                if trans:
+                    e = trans[-1]
+                    state, reason = e.state, e.reason
+                else:
+                    state, reason = "logged_out", None
                 new = (state, reason, a.state_since(), a.queues, a.counter)
             old = rows.get(name)
             if old is not None:
@@ -467,7 +493,9 @@ class SiteAlertView:
         sc, buckets = self.sc, self.buckets
         out: dict[str, dict[str, QueueStats]] = {}
         # Walk back from the newest bucket; each window takes the running sums when it is complete.
-        sums: dict[str, list] = {}
+        # queue -> the sums so far, and the largest wait
+        sums: dict[str, _Bucket] = {}
+        largest: dict[str, int] = {}
         k = k_now
         for m in self.windows:
             lo = k_now - self.nb[m]
@@ -477,21 +505,26 @@ class SiteAlertView:
                     for q, b in bq.items():
                         acc = sums.get(q)
                         if acc is None:
-                            acc = sums[q] = [[0] * 9, -1]
-                        s = acc[0]
-                        for i, x in enumerate(b.s):
-                            if x:
-                                s[i] += x
+                            acc = sums[q] = _Bucket()
+                            largest[q] = -1
+                        acc.merge(b)
                         mw = b.max_wait()
-                        if mw > acc[1]:
-                            acc[1] = mw
+                        if mw > largest[q]:
+                            largest[q] = mw
                 k -= 1
             win: dict[str, QueueStats] = {}
-            for q, (s, mw) in sums.items():
+            for q, s in sums.items():
                 st = win[q] = QueueStats(sc.qparams(q)[2])
-                (st.offered, st.answered, st.abandoned, st.short_abandoned, st.transferred,
-                 st.within, st.wait_sum, st.handled, st.handle_sum) = s
-                st.max_wait = mw
+                st.offered = s.offered
+                st.answered = s.answered
+                st.abandoned = s.abandoned
+                st.short_abandoned = s.short
+                st.transferred = s.transferred
+                st.within = s.within
+                st.wait_sum = s.wait_sum
+                st.handled = s.handled
+                st.handle_sum = s.handle_sum
+                st.max_wait = largest[q]
             out[f"{m}m"] = win
         return out
 
