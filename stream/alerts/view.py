@@ -34,6 +34,7 @@ from typing import Iterable, Optional
 
 from stream import events as E
 from stream.alerts.rules import AGENT_RULES
+from stream.contact import Contact
 from stream.core import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
 from stream.site import SiteCore
 from stream.stats import QueueStats
@@ -159,8 +160,8 @@ class _Book:
     """
 
     def __init__(self) -> None:
-        # id -> (latest bucket, records)
-        self.recs: dict[str, tuple[int, list[_Record]]] = {}
+        # id -> records
+        self.recs: dict[str, list[_Record]] = {}
         # bucket -> ids whose latest record was in it when filed (some have moved on since)
         self.expiry: dict[int, list[str]] = {}
 
@@ -171,7 +172,7 @@ class _Book:
             # Every record dead (a late contact): nothing of it is in a bucket.
             self.recs.pop(cid, None)
             return
-        self.recs[cid] = (latest, new)
+        self.recs[cid] = new
         ids = self.expiry.get(latest)
         if ids is None:
             self.expiry[latest] = [cid]
@@ -186,8 +187,8 @@ class _Book:
             if ids is None:
                 continue
             for cid in ids:
-                e = recs.get(cid)
-                if e is not None and e[0] <= dead:
+                was = recs.get(cid)
+                if was is not None and _latest(was) <= dead:
                     del recs[cid]
 
 
@@ -251,7 +252,7 @@ class SiteAlertView:
         self.agents.update(sc.agents)
         self.primed = True
 
-    def _records(self, c) -> list[_Record]:
+    def _records(self, c: Contact) -> list[_Record]:
         """What contact ``c``'s legs add to the windows (everything in it is at or before the clock)."""
         sc, g = self.sc, self.g
         out: list[_Record] = []
@@ -290,14 +291,13 @@ class SiteAlertView:
                 b = bq[q] = _Bucket()
             b.add(what, ms, sign)
 
-    def _refresh_contacts(self, book: _Book, contacts: dict, touched: set[str]) -> None:
+    def _refresh_contacts(self, book: _Book, contacts: dict[str, Contact], touched: set[str]) -> None:
         recs, dead = book.recs, self.dead
         for cid in touched:
-            old = recs.get(cid)
+            was = recs.get(cid)
             c = contacts.get(cid)
             new = self._records(c) if c is not None and c.legs else None
-            if old is not None:
-                was = old[1]
+            if was is not None:
                 if new is not None:
                     # Records common to the start of both stay filed (exact for any two
                     # lists). A contact's legs only grow, so that is usually most of
