@@ -23,6 +23,9 @@ COMPILED = [
     "stream/stats.py",
     "stream/histogram.py",
     "stream/alerts/view.py",
+    "stream/alerts/engine.py",
+    "stream/alerts/rules.py",
+    "stream/alerts/hysteresis.py",
 ]
 
 
