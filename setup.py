@@ -26,6 +26,7 @@ COMPILED = [
     "stream/alerts/engine.py",
     "stream/alerts/rules.py",
     "stream/alerts/hysteresis.py",
+    "stream/alerts/boundaries.py",
 ]
 
 
