@@ -4,8 +4,10 @@
 
 Folds the day as ``python -m bench fold`` does (publisher's messages, 8
 partitions, one alert hook each), and times the two halves of an evaluation
-separately: the incremental view's snapshot and ``AlertEngine.evaluate``
-(per site: evaluations, total, ms per evaluation). It also prints the number
+separately, in CPU time (steadier than wall time on a shared machine): the
+incremental view's snapshot and ``AlertEngine.evaluate`` (per site:
+evaluations, ms per evaluation). The driver's own loop and the view's
+``touch`` are outside both (``bench fold`` has the whole). It also prints the number
 of alert changes and a sha256 of them (canonical JSON, in the order the
 partitions produced them): two builds raise the same alerts at the same
 moments with the same messages exactly when the digests are equal.
