@@ -23,6 +23,10 @@ COMPILED = [
     "stream/stats.py",
     "stream/histogram.py",
     "stream/alerts/view.py",
+    "stream/alerts/engine.py",
+    "stream/alerts/rules.py",
+    "stream/alerts/hysteresis.py",
+    "stream/alerts/boundaries.py",
 ]
 
 

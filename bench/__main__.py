@@ -16,6 +16,7 @@ BENCHES = {
     "nab": "bench.bench_nab",
     "surge": "bench.bench_surge",
     "fold": "bench.bench_fold",
+    "alerts": "bench.bench_alerts",
 }
 
 

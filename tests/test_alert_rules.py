@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.alerts.hysteresis import step
+from stream.alerts.config import DETECTORS, RULES
 from tests.alert_helpers import driver, kinds, only
 from tests.helpers import Seq, at
 
@@ -187,6 +188,41 @@ def test_agent_not_ready_by_reason_and_wrap_up():
     seq.state(T0, "a3", "wrap_up", queues=["q"])
     out = drv.feed(seq.events) + drv.tick(T0 + 300 * S)
     assert kinds(out) == [("raised", "agent_wrap_up")] and out[0]["at_ms"] == T0 + 150 * S
+
+
+def test_agent_levels_below_the_site_level_and_held_agents_are_never_skipped():
+    """The engine skips agents under the site's lowest agent level; a queue's own lower level,
+    a reason's, and a condition held while the time in state starts again must all still count."""
+    from stream.alerts.config import AlertsConfig
+    from stream.alerts.rules import agent_floor
+
+    rules = {r: {"enabled": r in ("agent_not_ready", "agent_wrap_up")} for r in RULES}
+    rules["agent_not_ready"].update({"raise": 900, "clear": 0, "for_s": 0, "by_reason": {"coaching": 300}})
+    rules["agent_wrap_up"].update({"raise": 900, "clear": 0, "for_s": 120})
+    cfg = AlertsConfig.from_dict({
+        "defaults": {"rules": rules, "anomaly": {d: {"enabled": False} for d in DETECTORS}},
+        "sites": {"s1": {"queues": {"q2": {"rules": {"agent_wrap_up": {"raise": 60}}}}}},
+    })
+    assert agent_floor(cfg, "s1") == 60 and agent_floor(cfg, "other") == 300
+    drv = driver(cfg)
+    seq = Seq("s1")
+    seq.state(T0, "a1", "wrap_up", queues=["q2"])  # the queue's level: 60 s
+    seq.state(T0, "a2", "not_ready", reason="coaching", queues=["q"])  # the reason's: 300 s
+    seq.state(T0, "a3", "not_ready", reason="break", queues=["q"])  # the site's: 900 s, not reached
+    out = drv.feed(seq.events) + drv.tick(T0 + 240 * S)
+    # a1 goes past 60 s at 90 s and is pending 120 s: raised at 210 s.
+    assert [(c["change"], c["agent"], c["at_ms"]) for c in out] == [("raised", "a1", T0 + 210 * S)]
+    seq2 = Seq("s1")
+    # Still in wrap-up but a new run of it (a new call's): 0 s again, far under every level,
+    # yet the raised alert must carry on, not be forgotten nor resolved.
+    seq2.state(T0 + 245 * S, "a1", "busy", queues=["q2"])
+    seq2.state(T0 + 250 * S, "a1", "wrap_up", queues=["q2"])
+    out = drv.feed(seq2.events) + drv.tick(T0 + 330 * S)
+    assert [(c["change"], c["agent"], c["at_ms"]) for c in out] == [("raised", "a2", T0 + 330 * S)]
+    seq3 = Seq("s1")
+    seq3.state(T0 + 335 * S, "a1", "ready", queues=["q2"])
+    out = drv.feed(seq3.events) + drv.tick(T0 + 360 * S)
+    assert [(c["change"], c["agent"]) for c in out] == [("resolved", "a1")]
 
 
 def _calls(seq: Seq, n: int, *, wait_s: int, abandon: bool = False) -> None:

@@ -18,6 +18,7 @@ from simulators import busy_day
 from stream.alerts.config import load_alerts
 from stream.alerts.driver import AlertDriver
 from stream.alerts.engine import AlertEngine
+from stream.alerts.rules import AGENT_RULES
 from stream.config import load_config
 from stream.core import Floor
 
@@ -34,13 +35,17 @@ class ReferenceDriver(AlertDriver):
 
 
 class CheckingDriver(AlertDriver):
-    """The real driver, which also holds its view equal to the rescan at every boundary."""
+    """The real driver, which also holds its view equal to the rescan at every boundary:
+    the whole snapshot, and the driver's (only the agents in a watched state) to the rescan's agents in one."""
 
     checked = 0
 
     def _snapshot(self, site: str) -> dict:
         fast = super()._snapshot(site)
-        assert fast == self.floor.alert_snapshot(site), f"{site} at {self.floor.site(site).clock}"
+        ref = self.floor.alert_snapshot(site)
+        where = f"{site} at {self.floor.site(site).clock}"
+        assert self.views.view(site).snapshot() == ref, where
+        assert fast == {**ref, "agents": {a: r for a, r in ref["agents"].items() if r["state"] in AGENT_RULES}}, where
         self.checked += 1
         return fast
 

@@ -95,3 +95,17 @@ def test_compiled_and_interpreted_cores_report_the_same_february(tmp_path):
     compiled = _run(ROOT, *args)
     interpreted = _run(_interpreted_tree(tmp_path), *args)
     assert compiled.removesuffix("compiled=True") == interpreted.removesuffix("compiled=False")
+
+
+@pytest.mark.slow
+def test_compiled_and_interpreted_alert_paths_raise_the_same_alerts(tmp_path):
+    """The alert view, engine and rules are compiled too: the same changes, messages included."""
+    if not _is_compiled(_module("stream/alerts/engine.py")):
+        pytest.skip("the alert engine is not compiled here: nothing to compare")
+    day = tmp_path / "day.jsonl"
+    _run(ROOT, "simulate", "--scenario", "busy-day", "--calls", "4000", "--seed", "5", "--out", str(day))
+    args = ("alerts", "--replay", str(day), "--format", "jsonl", "--json", "--all")
+    compiled = _run(ROOT, *args)
+    interpreted = _run(_interpreted_tree(tmp_path / "tree"), *args)
+    assert compiled.removesuffix("compiled=True") == interpreted.removesuffix("compiled=False")
+    assert '"change": "raised"' in compiled and '"change": "resolved"' in compiled

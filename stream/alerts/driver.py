@@ -39,10 +39,10 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from stream.alerts.boundaries import next_crossing
 from stream.alerts.engine import BUCKET_MS, AlertEngine
 from stream.alerts.view import AlertViews
 from stream.core import Floor
-from stream.events import ts_to_ms
 
 __all__ = ["AlertDriver", "run_with_alerts"]
 
@@ -93,34 +93,28 @@ class AlertDriver:
         self.next_ms[site] = last + self.period_ms
 
     def _snapshot(self, site: str) -> dict:
-        """The site's alert snapshot now: the incremental view (``Floor.alert_snapshot`` is its reference)."""
-        return self.views.view(site).snapshot()
+        """The site's alert snapshot now: the incremental view (``Floor.alert_snapshot`` is its reference),
+        with only the agents in a state an agent rule watches (all the engine reads of them)."""
+        return self.views.view(site).snapshot(watched_only=True)
 
     def feed(self, events: Iterable) -> list[dict]:
         """Apply ``events`` in order; the alert changes of the boundaries they cross."""
         out: list[dict] = []
-        floor, nxt, p = self.floor, self.next_ms, self.period_ms
-        # Events wait in a run until a boundary is due, then go in together
-        # (same figures as one by one: the core folds a run in arrival order).
-        run: list = []
-        for ev in events:
-            ts = ev.ts
-            if ts.__class__ is not int:
-                ts = ev.ts = ts_to_ms(ts)
-            site = ev.site
-            nb = nxt.get(site)
-            if nb is None:
-                nxt[site] = (ts // p + 1) * p
-            elif ts > nb:
-                # The boundary instant includes events stamped at it: evaluate
-                # once something later arrives, before applying it.
-                if run:
-                    self._apply(run)
-                    run = []
-                self._evaluate_until(site, ts - 1, out)
-            run.append(ev)
-        if run:
-            self._apply(run)
+        evs = events if isinstance(events, list) else list(events)
+        nxt, p = self.next_ms, self.period_ms
+        # Events go in runs up to the next one stamped after its site's boundary;
+        # the site is evaluated before that one is applied (same figures as one by
+        # one: the core folds a run in arrival order). That event then starts the
+        # next run: its site's next boundary is now at or after it.
+        i, n = 0, len(evs)
+        while i < n:
+            j = next_crossing(evs, i, nxt, p)
+            if j > i:
+                self._apply(evs[i:j])
+            if j < n:
+                ev = evs[j]
+                self._evaluate_until(ev.site, ev.ts - 1, out)
+            i = j
         return out
 
     def _apply(self, run: list) -> None:

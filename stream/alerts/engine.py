@@ -2,7 +2,8 @@
 
 ``engine.evaluate(site, now_ms, snapshot)`` checks every rule of every queue
 and agent of the site against the snapshot taken at event time ``now_ms`` and
-returns what changed: alerts **raised**, **repeated** (still raised, not
+returns what changed (agents under the site's lowest agent level and holding
+no condition are skipped unread: nothing can change for them): alerts **raised**, **repeated** (still raised, not
 acknowledged, ``repeat_s`` after the last notice) and **resolved**. At
 5-minute boundaries (``now_ms`` a multiple of 5 min) it also feeds the online
 detectors of each queue (arrivals and handle time of the last 5 minutes;
@@ -32,11 +33,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from stream.alerts.config import DETECTORS, LOWER_IS_WORSE, AlertsConfig, load_alerts
+from stream.alerts.config import DETECTORS, LOWER_IS_WORSE, AlertsConfig, Rule, load_alerts
 from stream.alerts.detectors import DriftCusum, RateSpike, SeasonalCusum
 from stream.alerts.hysteresis import beyond, step
 from stream.alerts.messages import message
-from stream.alerts.rules import QUEUE_RULES, agent_threshold, agent_values, queue_value
+from stream.alerts.rules import QUEUE_RULES, agent_floor, agent_threshold, agent_values, queue_value
 
 __all__ = ["AlertEngine", "BUCKET_MS", "ABANDON_BUCKET_MS"]
 
@@ -69,6 +70,11 @@ class AlertEngine:
         self.active: dict[str, dict] = {}
         # "site/queue" -> detector name -> detector
         self.detectors: dict[str, dict[str, Any]] = {}
+        # Resolved from the config once: per (site, queue) its queue rules; per site the lowest agent level.
+        self._plans: dict[tuple[str, str], list[tuple[str, Rule, str, bool]]] = {}
+        self._agent_floor: dict[str, float] = {}
+        # (site, queue, agent rule, not-ready reason) -> (settings, raise level)
+        self._agent_levels: dict[tuple, tuple[Rule, float]] = {}
 
     # -- the fold ---------------------------------------------------------------
 
@@ -82,29 +88,36 @@ class AlertEngine:
         queues = snapshot.get("queues", {})
         for q in queues:
             name = queues[q]["name"]
-            for rule in QUEUE_RULES:
-                rc = cfg.rule(site, q, rule)
-                if not rc.enabled:
-                    continue
-                key = f"{site}/{q}/{rule}"
+            for rule, rc, key, lower in self._queue_rules(site, q):
                 seen.add(key)
                 v = queue_value(rule, snapshot, q, rc)
-                lower = rule in LOWER_IS_WORSE
                 if key not in active and not beyond(v, rc.raise_, lower):
                     continue  # quiet and staying so (what step() says): no labels to build
                 self._step(out, key, v, now_ms, raise_at=rc.raise_, clear_at=rc.clear, for_s=rc.for_s, repeat_s=rc.repeat_s,
                            lower=lower,
                            meta={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": None, "severity": rc.severity,
                                  "name": name, "hall": hall})
-        for agent, rule, q, secs, reason in agent_values(snapshot):
-            rc = cfg.rule(site, q, rule)
+        # Only agents past the site's lowest agent level, or with a condition
+        # already, can change anything: the rest are skipped unread.
+        floor_s = self._agent_floor.get(site)
+        if floor_s is None:
+            floor_s = self._agent_floor[site] = agent_floor(cfg, site)
+        held: set[str] = {st["agent"] for st in active.values() if st.get("agent") is not None and st.get("site") == site}
+        levels = self._agent_levels
+        for agent, rule, q, secs, reason in agent_values(snapshot, floor_s, held):
+            lv = levels.get((site, q, rule, reason))
+            if lv is None:
+                rc = cfg.rule(site, q, rule)
+                lv = levels[(site, q, rule, reason)] = (rc, agent_threshold(rc, reason))
+            rc, raise_at = lv
             if not rc.enabled:
                 continue
+            if agent not in held and not beyond(secs, raise_at, False):
+                continue  # under its level and no condition to carry on (what step() says): nothing to do
             key = f"{site}/{q or '-'}/{rule}/{agent}"
             seen.add(key)
-            raise_at = agent_threshold(rc, reason)
             if key not in active and not beyond(secs, raise_at, False):
-                continue  # most agents in wrap-up or not ready: under the level, nothing to do
+                continue
             name = queues[q]["name"] if q in queues else {"en": q or "-", "zh": q or "-"}
             label = snapshot["agents"][agent].get("label") or agent
             self._step(out, key, secs, now_ms, raise_at=raise_at, clear_at=rc.clear, for_s=rc.for_s,
@@ -122,6 +135,17 @@ class AlertEngine:
                 continue
             self._step(out, key, None, now_ms, raise_at=0, clear_at=0, for_s=0, repeat_s=0, lower=False, meta={})
         return out
+
+    def _queue_rules(self, site: str, queue: str) -> list[tuple[str, Rule, str, bool]]:
+        """(rule, its settings, condition key, lower is worse) of the queue's enabled rules, resolved once."""
+        plan = self._plans.get((site, queue))
+        if plan is None:
+            plan = self._plans[(site, queue)] = [
+                (rule, rc, f"{site}/{queue}/{rule}", rule in LOWER_IS_WORSE)
+                for rule in QUEUE_RULES
+                if (rc := self.config.rule(site, queue, rule)).enabled
+            ]
+        return plan
 
     def _detect(self, out: list, site: str, now_ms: int, snapshot: dict, seen: set) -> None:
         tz = snapshot.get("timezone") or "UTC"

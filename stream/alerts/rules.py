@@ -16,11 +16,11 @@ docs/metrics.md, so an alert and the wall always agree.
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Collection, Iterable, Iterator, Optional
 
-from stream.alerts.config import Rule
+from stream.alerts.config import AlertsConfig, Rule
 
-__all__ = ["QUEUE_RULES", "AGENT_RULES", "queue_value", "agent_values"]
+__all__ = ["QUEUE_RULES", "AGENT_RULES", "queue_value", "agent_values", "agent_threshold", "agent_floor"]
 
 QUEUE_RULES = ("longest_wait", "service_level", "abandon_rate", "no_agent_ready", "vip_wait")
 AGENT_RULES = {"not_ready": "agent_not_ready", "wrap_up": "agent_wrap_up"}
@@ -47,13 +47,34 @@ def queue_value(rule: str, snap: dict, queue: str, cfg: Rule) -> Optional[float]
     raise ValueError(f"unknown queue rule {rule!r}")
 
 
-def agent_values(snap: dict) -> Iterator[tuple[str, str, Optional[str], float, Optional[str]]]:
+def agent_values(
+    snap: dict, floor_s: Optional[float] = None, held: Collection[str] = ()
+) -> Iterator[tuple[str, str, Optional[str], float, Optional[str]]]:
     """(agent, rule, queue, seconds in state, not-ready reason) for agents in a watched state.
 
     The queue is the agent's first (primary) skill: its config and its display
-    name are used for the alert.
+    name are used for the alert. With ``floor_s`` (the lowest raise level any
+    agent rule of the site can have), only the agents that may matter are
+    given: those in a watched state for longer than ``floor_s`` and those in
+    ``held`` (agents with a condition pending or raised). The others are under
+    every level and have nothing to clear, so skipping them changes nothing;
+    on a busy floor they are almost all of the agents. Those picked come by
+    name (the order of Floor's snapshots), whatever the order of ``snap``'s.
     """
-    for agent, row in snap.get("agents", {}).items():
+    agents = snap.get("agents", {})
+    if floor_s is None:
+        names: Iterable[str] = agents  # the snapshot's order (by name, in Floor's snapshots)
+    else:
+        picked = []
+        for agent, row in agents.items():
+            if row["state"] in AGENT_RULES:
+                t = row["time_in_state_s"]
+                # None is kept: it fails below as it always did, rather than passing silently.
+                if t is None or t > floor_s or agent in held:
+                    picked.append(agent)
+        names = sorted(picked)
+    for agent in names:
+        row = agents[agent]
         rule = AGENT_RULES.get(row["state"])
         if rule is None:
             continue
@@ -66,3 +87,22 @@ def agent_threshold(cfg: Rule, reason: Optional[str]) -> float:
     if reason is not None and reason in cfg.by_reason:
         return float(cfg.by_reason[reason])
     return cfg.raise_
+
+
+def agent_floor(cfg: AlertsConfig, site: str) -> float:
+    """The lowest raise level an agent of ``site`` can meet, over every queue and reason (inf: none enabled).
+
+    A queue without its own level in the config resolves as the site's
+    level, so the site's level and the configured queues' are all there is.
+    """
+    queues: list[Optional[str]] = [None]
+    sl = cfg.sites.get(site)
+    if sl is not None:
+        queues += list(sl.queues)
+    floor = float("inf")
+    for q in queues:
+        for rule in AGENT_RULES.values():
+            rc = cfg.rule(site, q, rule)
+            if rc.enabled:
+                floor = min(floor, rc.raise_, *(float(v) for v in rc.by_reason.values()))
+    return floor

@@ -33,6 +33,8 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from stream import events as E
+from stream.alerts.rules import AGENT_RULES
+from stream.contact import Contact
 from stream.core import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
 from stream.site import SiteCore
 from stream.stats import QueueStats
@@ -43,10 +45,6 @@ __all__ = ["AlertViews", "SiteAlertView", "WINDOWS_MIN"]
 WINDOWS_MIN = (5, 15)
 _MINUTE = 60_000
 
-# A bucket's nine sums, in this order: what QueueStats counts, minus the largest wait:
-# offered, answered, abandoned, short abandons, transferred, within T, wait sum,
-# handled, handle-time sum.
-
 # Event class -> which book of the site it names: "call", "ticket" or "agent".
 _NAMES: dict[type, str] = {}
 for _cls in E.EVENT_TYPES.values():
@@ -55,17 +53,33 @@ for _cls in E.EVENT_TYPES.values():
 del _cls, _fields
 
 
+# The agent states some agent rule watches: the rows a ``watched_only`` snapshot holds.
+_WATCHED = frozenset(AGENT_RULES)
+
 # What one record of a leg counts in its bucket (with its time in ms, where it has one).
 _WAITING, _TRANSFERRED, _ABANDONED, _ABANDONED_SHORT, _ANSWERED, _ANSWERED_WITHIN, _HANDLED = range(7)
 
 
 class _Bucket:
-    """One queue's sums over one bucket of event time, and its waits (for the largest)."""
+    """One queue's sums over one bucket of event time, and its waits (for the largest).
 
-    __slots__ = ("s", "waits", "maxw")
+    The sums are what QueueStats counts, minus the largest wait; as plain int
+    fields, compiled they are C integers (a list would box every one).
+    """
+
+    __slots__ = ("offered", "answered", "abandoned", "short", "transferred", "within", "wait_sum", "handled", "handle_sum",
+                 "waits", "maxw")
 
     def __init__(self) -> None:
-        self.s = [0] * 9
+        self.offered = 0
+        self.answered = 0
+        self.abandoned = 0
+        self.short = 0
+        self.transferred = 0
+        self.within = 0
+        self.wait_sum = 0
+        self.handled = 0
+        self.handle_sum = 0
         # wait ms -> how many answered/abandoned legs waited that long
         self.waits: dict[int, int] = {}
         # The largest wait, or None when a removal may have taken it (recomputed on read).
@@ -73,26 +87,25 @@ class _Bucket:
 
     def add(self, what: int, ms: int, sign: int) -> None:
         """Count (``sign`` 1) or uncount (-1) one record: ``what`` it is, and its wait or handle time."""
-        s = self.s
         if what == _HANDLED:
-            s[7] += sign
-            s[8] += sign * ms
+            self.handled += sign
+            self.handle_sum += sign * ms
             return
-        s[0] += sign  # offered
+        self.offered += sign
         if what == _WAITING:
             return
         if what == _TRANSFERRED:
-            s[4] += sign
+            self.transferred += sign
             return
         if what >= _ANSWERED:
-            s[1] += sign
-            s[6] += sign * ms
+            self.answered += sign
+            self.wait_sum += sign * ms
             if what == _ANSWERED_WITHIN:
-                s[5] += sign
+                self.within += sign
         else:
-            s[2] += sign
+            self.abandoned += sign
             if what == _ABANDONED_SHORT:
-                s[3] += sign
+                self.short += sign
         # An answered or abandoned leg's wait: the bucket's largest is kept.
         waits = self.waits
         if sign > 0:
@@ -108,6 +121,18 @@ class _Bucket:
                 if ms == self.maxw:
                     self.maxw = None
 
+    def merge(self, b: "_Bucket") -> None:
+        """Add bucket ``b``'s sums to these (the largest wait apart)."""
+        self.offered += b.offered
+        self.answered += b.answered
+        self.abandoned += b.abandoned
+        self.short += b.short
+        self.transferred += b.transferred
+        self.within += b.within
+        self.wait_sum += b.wait_sum
+        self.handled += b.handled
+        self.handle_sum += b.handle_sum
+
     def max_wait(self) -> int:
         if self.maxw is None:
             # As QueueStats: -1 until a wait is larger (a negative wait never counts).
@@ -119,6 +144,52 @@ class _Bucket:
 
 # A leg's contribution: (bucket, queue, what it counts, its wait or handle time in ms).
 _Record = tuple[int, str, int, int]
+
+
+def _latest(recs: list[_Record]) -> int:
+    """The latest bucket of a contact's records (most have one or two: no generator for them)."""
+    return max(recs[0][0], recs[-1][0]) if len(recs) < 3 else max(r[0] for r in recs)
+
+
+class _Book:
+    """The records filed for one kind of contact (calls or tickets), by id, until they are all dead.
+
+    A contact is forgotten when the bucket of its latest record dies (touched
+    again later, it starts afresh: its dead records are never filed), found
+    through ``expiry`` rather than by rescanning every contact kept.
+    """
+
+    def __init__(self) -> None:
+        # id -> records
+        self.recs: dict[str, list[_Record]] = {}
+        # bucket -> ids whose latest record was in it when filed (some have moved on since)
+        self.expiry: dict[int, list[str]] = {}
+
+    def keep(self, cid: str, new: list[_Record], dead: int) -> None:
+        """``new`` is what contact ``cid`` has filed now."""
+        latest = _latest(new)
+        if latest <= dead:
+            # Every record dead (a late contact): nothing of it is in a bucket.
+            self.recs.pop(cid, None)
+            return
+        self.recs[cid] = new
+        ids = self.expiry.get(latest)
+        if ids is None:
+            self.expiry[latest] = [cid]
+        else:
+            ids.append(cid)
+
+    def forget(self, ks: list[int], dead: int) -> None:
+        """Buckets ``ks`` died (all buckets up to ``dead`` are dead): forget the contacts they ended."""
+        recs, expiry = self.recs, self.expiry
+        for k in ks:
+            ids = expiry.pop(k, None)
+            if ids is None:
+                continue
+            for cid in ids:
+                was = recs.get(cid)
+                if was is not None and _latest(was) <= dead:
+                    del recs[cid]
 
 
 class SiteAlertView:
@@ -139,9 +210,9 @@ class SiteAlertView:
         self.buckets: dict[int, dict[str, _Bucket]] = {}
         # Buckets at or below this can never be in a window again (the clock only grows).
         self.dead = -(2**62)
-        # ("c"|"t", id) -> (latest bucket, records) of contacts with legs
-        self.recs: dict[tuple[str, str], tuple[int, list[_Record]]] = {}
-        self._sweep_at = 0
+        # What the calls' and the tickets' legs have filed.
+        self.call_book = _Book()
+        self.ticket_book = _Book()
         # agent -> ((state, reason, since, queues, counter), distinct queues, its row or None when logged out)
         self.rows: dict[str, tuple] = {}
         # skill -> agents having it (logged out or not: Floor._queue_names counts them all)
@@ -151,6 +222,8 @@ class SiteAlertView:
         # The logged-in agents' rows by name, sorted; rebuilt when someone logs in or out.
         self.active: dict[str, dict] = {}
         self._sorted: Optional[dict[str, dict]] = None
+        # The logged-in agents in a state an agent rule watches (the same rows), in no order.
+        self.watched: dict[str, dict] = {}
         # Logged-in agents at a counter (halls), and the site's agent order for them.
         self.countered: set[str] = set()
         self._pos: dict[str, int] = {}
@@ -179,7 +252,7 @@ class SiteAlertView:
         self.agents.update(sc.agents)
         self.primed = True
 
-    def _records(self, c) -> list[_Record]:
+    def _records(self, c: Contact) -> list[_Record]:
         """What contact ``c``'s legs add to the windows (everything in it is at or before the clock)."""
         sc, g = self.sc, self.g
         out: list[_Record] = []
@@ -218,28 +291,39 @@ class SiteAlertView:
                 b = bq[q] = _Bucket()
             b.add(what, ms, sign)
 
-    def _refresh_contacts(self, tag: str, book: dict, touched: set[str]) -> None:
-        recs = self.recs
+    def _refresh_contacts(self, book: _Book, contacts: dict[str, Contact], touched: set[str]) -> None:
+        recs, dead = book.recs, self.dead
         for cid in touched:
-            key = (tag, cid)
-            old = recs.get(key)
-            c = book.get(cid)
+            was = recs.get(cid)
+            c = contacts.get(cid)
             new = self._records(c) if c is not None and c.legs else None
-            if old is not None:
-                if new == old[1]:
-                    continue  # an event that moved nothing in the windows (a hold, a talk end)
-                del recs[key]
-                self._file(old[1], -1)
+            if was is not None:
+                if new is not None:
+                    # Records common to the start of both stay filed (exact for any two
+                    # lists). A contact's legs only grow, so that is usually most of
+                    # them: an answered call that now has its handling too.
+                    n = len(was)
+                    i = 0
+                    while i < n and i < len(new) and was[i] == new[i]:
+                        i += 1
+                    if i == n == len(new):
+                        continue  # an event that moved nothing in the windows (a hold, a talk end)
+                    if i:
+                        self._file(was[i:], -1)
+                        self._file(new[i:], +1)
+                        book.keep(cid, new, dead)
+                        continue
+                del recs[cid]
+                self._file(was, -1)
             if new:
                 self._file(new, +1)
-                # Most contacts have one or two records: no generator for them.
-                recs[key] = (max(new[0][0], new[-1][0]) if len(new) < 3 else max(r[0] for r in new), new)
+                book.keep(cid, new, dead)
         touched.clear()
 
     def _refresh_agents(self) -> None:
         sc = self.sc
         agents = sc.agents
-        rows, skills, active = self.rows, self.skills, self.active
+        rows, skills, active, watched = self.rows, self.skills, self.active, self.watched
         for name in self.agents:
             a = agents.get(name)
             new = None
@@ -247,8 +331,14 @@ class SiteAlertView:
                 # What AgentTimeline.state_now reads, minus the time in state (set at each snapshot).
                 # No sealing here: state_since walks back only to the last change,
                 # and the core seals an agent's transitions as they pile up.
-                cur = a.current()
-                state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
+                # The latest transition is an AgentState event: read its two fields, not
+                # current()'s tuple of four.
+                trans = a.trans
+                if trans:
+                    e = trans[-1]
+                    state, reason = e.state, e.reason
+                else:
+                    state, reason = "logged_out", None
                 new = (state, reason, a.state_since(), a.queues, a.counter)
             old = rows.get(name)
             if old is not None:
@@ -265,13 +355,16 @@ class SiteAlertView:
                 ):
                     # The common change: a logged-in agent's state, same skills and counter.
                     distinct = old[1]
-                    self._count(distinct, prev[0], prev[1], -1)
                     state, reason, since = new[0], new[1], new[2]
-                    self._count(distinct, state, reason, +1)
+                    self._move(distinct, prev[0], prev[1], state, reason)
                     row["state"] = state
                     row["reason"] = reason
                     row["since"] = since
                     rows[name] = (new, distinct, row)
+                    if state in _WATCHED:
+                        watched[name] = row
+                    elif prev[0] in _WATCHED:
+                        del watched[name]
                     continue
             row = None
             if old is not None:
@@ -285,6 +378,8 @@ class SiteAlertView:
                 if row is not None:
                     self._count(distinct0, state0, reason0, -1)
                     self.countered.discard(name)
+                    if state0 in _WATCHED:
+                        del watched[name]
                 del rows[name]
             if new is None:
                 if row is not None:
@@ -316,6 +411,8 @@ class SiteAlertView:
             else:
                 row.update(fresh)  # the same dict stays in the sorted one
             rows[name] = (new, distinct, row)
+            if state in _WATCHED:
+                watched[name] = row
             self._count(distinct, state, reason, +1)
             if counter:
                 self.countered.add(name)
@@ -339,6 +436,26 @@ class SiteAlertView:
                 else:
                     del nr[r]
 
+    def _move(self, queues: tuple, state0: str, reason0: Optional[str], state: str, reason: Optional[str]) -> None:
+        """One logged-in agent goes from one state (and reason) to another: ``_count`` out and in, in one pass."""
+        counts = self.counts
+        for q in queues:
+            c = counts[q]  # counted in when the agent logged in
+            c[state0] -= 1
+            c[state] += 1
+            if state0 == "not_ready":
+                r = reason0 or "unspecified"
+                nr = c["not_ready_reasons"]
+                n = nr[r] - 1
+                if n:
+                    nr[r] = n
+                else:
+                    del nr[r]
+            if state == "not_ready":
+                r = reason or "unspecified"
+                nr = c["not_ready_reasons"]
+                nr[r] = nr.get(r, 0) + 1
+
     def _counter_rows(self) -> dict[str, dict]:
         """The logged-in agents at a counter, in the site's agent order (a counter's last one wins)."""
         agents = self.sc.agents
@@ -353,18 +470,21 @@ class SiteAlertView:
         if dead <= self.dead:
             return
         buckets = self.buckets
-        if dead - self.dead > len(buckets):
-            for k in [k for k in buckets if k <= dead]:
+        if dead - self.dead > len(buckets) + len(self.call_book.expiry) + len(self.ticket_book.expiry):
+            # A long jump (a quiet night walked in 5-minute steps): only the buckets there are.
+            ks = [k for k in buckets if k <= dead]
+            for k in ks:
                 del buckets[k]
+            calls = [k for k in self.call_book.expiry if k <= dead]
+            tickets = [k for k in self.ticket_book.expiry if k <= dead]
         else:
-            for k in range(self.dead + 1, dead + 1):
+            ks = list(range(self.dead + 1, dead + 1))
+            for k in ks:
                 buckets.pop(k, None)
+            calls = tickets = ks
         self.dead = dead
-        self._sweep_at -= 1
-        if self._sweep_at <= 0:
-            # Contacts whose every record is dead are forgotten (touched again, they start afresh).
-            self._sweep_at = 64
-            self.recs = {key: v for key, v in self.recs.items() if v[0] > dead}
+        self.call_book.forget(calls, dead)
+        self.ticket_book.forget(tickets, dead)
 
     # -- figures ----------------------------------------------------------------
 
@@ -373,7 +493,9 @@ class SiteAlertView:
         sc, buckets = self.sc, self.buckets
         out: dict[str, dict[str, QueueStats]] = {}
         # Walk back from the newest bucket; each window takes the running sums when it is complete.
-        sums: dict[str, list] = {}
+        # queue -> the sums so far, and the largest wait
+        sums: dict[str, _Bucket] = {}
+        largest: dict[str, int] = {}
         k = k_now
         for m in self.windows:
             lo = k_now - self.nb[m]
@@ -383,29 +505,37 @@ class SiteAlertView:
                     for q, b in bq.items():
                         acc = sums.get(q)
                         if acc is None:
-                            acc = sums[q] = [[0] * 9, -1]
-                        s = acc[0]
-                        for i, x in enumerate(b.s):
-                            if x:
-                                s[i] += x
+                            acc = sums[q] = _Bucket()
+                            largest[q] = -1
+                        acc.merge(b)
                         mw = b.max_wait()
-                        if mw > acc[1]:
-                            acc[1] = mw
+                        if mw > largest[q]:
+                            largest[q] = mw
                 k -= 1
             win: dict[str, QueueStats] = {}
-            for q, (s, mw) in sums.items():
+            for q, s in sums.items():
                 st = win[q] = QueueStats(sc.qparams(q)[2])
-                (st.offered, st.answered, st.abandoned, st.short_abandoned, st.transferred,
-                 st.within, st.wait_sum, st.handled, st.handle_sum) = s
-                st.max_wait = mw
+                st.offered = s.offered
+                st.answered = s.answered
+                st.abandoned = s.abandoned
+                st.short_abandoned = s.short
+                st.transferred = s.transferred
+                st.within = s.within
+                st.wait_sum = s.wait_sum
+                st.handled = s.handled
+                st.handle_sum = s.handle_sum
+                st.max_wait = largest[q]
             out[f"{m}m"] = win
         return out
 
-    def snapshot(self) -> dict:
+    def snapshot(self, watched_only: bool = False) -> dict:
         """``Floor.alert_snapshot(site)``, from what changed since the last call.
 
         The agent rows in it are the view's own and change at the next call:
-        read it (as the engine does), don't keep it.
+        read it (as the engine does), don't keep it. ``watched_only``: only
+        the agents in a state an agent rule watches (not ready, wrap-up), in
+        no particular order: all the engine reads of the agents, and on a big
+        floor most agents are in neither state (the driver's snapshot).
         """
         sc = self.sc
         now = sc.clock if sc.clock is not None else 0
@@ -419,18 +549,22 @@ class SiteAlertView:
         else:
             k_now = now // g
             self._advance(k_now)
-            self._refresh_contacts("c", sc.calls, self.calls)
-            self._refresh_contacts("t", sc.tickets, self.tickets)
+            self._refresh_contacts(self.call_book, sc.calls, self.calls)
+            self._refresh_contacts(self.ticket_book, sc.tickets, self.tickets)
             sliding = self._window_stats(k_now)
-        return self._assemble(now, sliding)
+        return self._assemble(now, sliding, watched_only)
 
-    def _assemble(self, now: int, sliding: dict[str, dict[str, QueueStats]]) -> dict:
+    def _assemble(self, now: int, sliding: dict[str, dict[str, QueueStats]], watched_only: bool) -> dict:
         sc = self.sc
         cfg = sc.cfg
         waiting = sc.waiting(now)
-        agents = self._sorted
-        if agents is None:
-            agents = self._sorted = dict(sorted(self.active.items()))
+        if watched_only:
+            agents = self.watched
+        else:
+            srt = self._sorted
+            if srt is None:
+                srt = self._sorted = dict(sorted(self.active.items()))
+            agents = srt
         for row in agents.values():
             since = row["since"]
             row["time_in_state_s"] = (now - since) / 1000.0 if since is not None else None
@@ -479,19 +613,23 @@ class AlertViews:
 
     def touch(self, evs: Iterable) -> None:
         """Events of any sites, folded or about to be (see the module docstring)."""
-        views = self.views
-        by_site: dict[str, list] = {}
+        # One pass (what SiteAlertView.touch does, per event's site): a run is
+        # mostly of one site (the publisher batches by site).
+        names = _NAMES
+        site = ""
+        v = None
         for ev in evs:
             s = ev.site
-            b = by_site.get(s)
-            if b is None:
-                b = by_site[s] = []
-            b.append(ev)
-        for s, b in by_site.items():
-            v = views.get(s)
-            if v is None:
+            if v is None or s != site:
                 v = self.view(s)
-            v.touch(b)
+                site = s
+            book = names[ev.__class__]
+            if book == "call":
+                v.calls.add(ev.call)
+            elif book == "ticket":
+                v.tickets.add(ev.ticket)
+            else:
+                v.agents.add(ev.agent)
 
-    def snapshot(self, site: str) -> dict:
-        return self.view(site).snapshot()
+    def snapshot(self, site: str, watched_only: bool = False) -> dict:
+        return self.view(site).snapshot(watched_only)
