@@ -331,7 +331,7 @@ class SiteAlertView:
                 # What AgentTimeline.state_now reads, minus the time in state (set at each snapshot).
                 # No sealing here: state_since walks back only to the last change,
                 # and the core seals an agent's transitions as they pile up.
-                # The latest transition is an AgentState event: read its two fields, not
+                # The latest transition (an agent.Transition): read its two fields, not
                 # current()'s tuple of four.
                 trans = a.trans
                 if trans:
