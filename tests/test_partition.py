@@ -65,3 +65,28 @@ def test_a_hook_folds_the_batch_and_returns_alerts():
     res = p.fold(0, msg(ev(1), ev(2)))
     assert seen == [2] and res.alerts == [{"id": "x", "state": "raised"}]
     assert p.floor.report()["total"]["offered"] == 2
+
+
+def test_rfc3339_times_fold_as_epoch_ms_with_and_without_alerts():
+    # The partition hands decoded events on without converting their times; the
+    # core (and the alert driver) convert them: same figures, same alerts.
+    from datetime import datetime, timezone
+
+    from stream.alerts.runtime import hook_factory
+
+    def iso(e: dict) -> dict:
+        t = datetime.fromtimestamp(e["ts"] / 1000, tz=timezone.utc)
+        return {**e, "ts": t.isoformat(timespec="milliseconds")}
+
+    evs = [ev(i) for i in range(1, 40)] + [ev(100 + i, "call_answered", call=f"c{i}", agent="a1") for i in range(1, 40, 2)]
+    cfg = load_config()
+    for hook in (None, hook_factory(cfg)()):
+        out = []
+        for batch in (evs, [iso(e) for e in evs]):
+            p = PartitionFloor(0, cfg, hook)
+            res = p.fold(0, msg(*batch[:30]))
+            res2 = p.fold(1, msg(*batch[30:]))
+            assert res.dead == [] and res2.dead == [] and res.sites == {"gd-hotline"}
+            p.floor.flush()
+            out.append((p.floor.report(), res.alerts + res2.alerts))
+        assert out[0] == out[1] and out[0][0]["total"]["answered"] == 20
