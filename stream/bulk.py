@@ -19,7 +19,7 @@ import numpy as np
 
 from stream.calendar import INTERVAL_MS
 from stream.histogram import N_BINS, WaitHistogram, bins_of
-from stream.stats import QueueStats
+from stream.site import stats_at
 
 _NONE = -1  # epoch ms are >= 0 (events.EpochMs), so -1 stands for "not yet"
 
@@ -94,16 +94,6 @@ class _Groups:
         return out
 
 
-def _stats(book: dict, key, q: str, variant: str) -> QueueStats:
-    qs = book.get(key)
-    if qs is None:
-        qs = book[key] = {}
-    st = qs.get(q)
-    if st is None:
-        st = qs[q] = QueueStats(variant)
-    return st
-
-
 def fold_legs(sc, legs: list, days: dict, intervals: dict, agent_days: Optional[dict]) -> None:
     """Add sealed ``legs`` of site core ``sc`` to ``days``, ``intervals`` and ``agent_days``."""
     cal = sc.cal
@@ -150,7 +140,7 @@ def fold_legs(sc, legs: list, days: dict, intervals: dict, agent_days: Optional[
         hists = groups.hists(is_ans, bins)
         for g, key in enumerate(groups.keys.tolist()):
             k, q = divmod(key, nq)
-            st = _stats(book, key_of(k), qnames[q], variants[q])
+            st = stats_at(book, key_of(k), qnames[q], variants[q])
             st.offered += off[g]
             st.answered += ans[g]
             st.abandoned += ab[g]
@@ -189,7 +179,7 @@ def fold_legs(sc, legs: list, days: dict, intervals: dict, agent_days: Optional[
         hsum = he_groups.sum(sub, handle[is_hd])
         for g, key in enumerate(he_groups.keys.tolist()):
             k, q = divmod(key, nq)
-            st = _stats(intervals, k, qnames[q], variants[q])
+            st = stats_at(intervals, k, qnames[q], variants[q])
             st.handled += hd[g]
             st.handle_sum += hsum[g]
 

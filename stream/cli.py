@@ -341,7 +341,7 @@ def run() -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         except (BrokenPipeError, OSError):
-            pass
+            pass  # the reader has gone: nothing left to deliver
         os._exit(rc)
     sys.exit(rc)
 

@@ -126,15 +126,14 @@ class Contact:
 
     def add(self, ev) -> None:
         """Add one (already de-duplicated) event."""
-        self.add_replayed(ev)
-
-    def add_replayed(self, ev) -> bool:
-        """``add``; True when the event came out of order and the contact was replayed."""
         cls = type(ev)
-        return self.add_ranked(ev, ev.ts, ev.id, RANK[cls], STEP[cls])
+        self.add_ranked(ev, ev.ts, ev.id, RANK[cls], STEP[cls])
 
     def add_ranked(self, ev, ts: int, eid: str, rank: int, step: int) -> bool:
-        """``add_replayed`` given the event's time, id, causal rank and state-machine step (the site's hot loop has them)."""
+        """``add`` given the event's time, id, causal rank and state-machine step (the site's hot loop has them).
+
+        True when the event came out of order and the contact was replayed.
+        """
         lt = self.last_ts
         self.events.append(ev)
         if ts > lt or (ts == lt and (rank > self.last_rank or (rank == self.last_rank and eid > self.last_id))):
@@ -162,9 +161,6 @@ class Contact:
         if a is None:
             a = self.anomalies = []
         a.append((reason, ev))
-
-    def _apply(self, ev) -> None:
-        apply_step(self, ev, ev.ts, STEP[type(ev)])
 
     @property
     def offered(self) -> bool:

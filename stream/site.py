@@ -69,9 +69,6 @@ _CALL_CLASSES = frozenset(
         E.WrapUpEnded,
     }
 )
-_TICKET_CLASSES = frozenset(
-    {E.TicketIssued, E.TicketCalled, E.TicketCompleted, E.TicketNoShow, E.TicketAbandoned, E.TicketTransferred}
-)
 # Events that may open a leg (in order; a replay may open legs too).
 _LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
 # Contact event class -> (CALL or TICKET, causal rank, state-machine step, may open a leg):
@@ -443,8 +440,8 @@ class SiteCore:
         cal = self.cal
         offered = leg.offered
         d, i0 = cal.date_interval(offered)
-        ds = _stats_at(days, d, q, variant)
-        ist = _stats_at(intervals, i0, q, variant)
+        ds = stats_at(days, d, q, variant)
+        ist = stats_at(intervals, i0, q, variant)
         ds.offered += 1
         ist.offered += 1
         answered = leg.answered
@@ -457,7 +454,7 @@ class SiteCore:
                 ht = he - answered
                 ds.add_handled(ht)
                 # Intervals take handle time when the handling ended (metrics.md: AHT).
-                _stats_at(intervals, cal.interval_start(he), q, variant).add_handled(ht)
+                stats_at(intervals, cal.interval_start(he), q, variant).add_handled(ht)
                 agent = leg.agent
                 if agent_days is not None and agent is not None:
                     ad = agent_days.get(d)
@@ -729,7 +726,7 @@ class SiteCore:
         return rows
 
 
-def _stats_at(table: dict[Any, dict[str, QueueStats]], key: Any, q: str, variant: str) -> QueueStats:
+def stats_at(table: dict[Any, dict[str, QueueStats]], key: Any, q: str, variant: str) -> QueueStats:
     """Queue ``q``'s stats under ``key`` (a date, an interval) of ``table``, created empty when new."""
     by_queue = table.get(key)
     if by_queue is None:
