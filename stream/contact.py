@@ -65,6 +65,15 @@ class Leg:
         "wrap",
         "handle_end",
         "holds",
+        # What the alert view (stream.alerts.view) last filed for this leg: the view
+        # that filed it (0: none), its main record (bucket, what, ms) and its
+        # handled record (bucket or _NO_RECORD, ms). The core never reads them.
+        "vgen",
+        "vk",
+        "vwhat",
+        "vms",
+        "vhk",
+        "vhms",
     )
 
     def __init__(self, queue: str, offered: int, priority: int, vip: bool) -> None:
@@ -81,6 +90,12 @@ class Leg:
         self.wrap = False  # wrap-up pending after talk
         self.handle_end: Optional[int] = None
         self.holds = 0
+        self.vgen = 0
+        self.vk = 0
+        self.vwhat = 0
+        self.vms = 0
+        self.vhk = 0
+        self.vhms = 0
 
     @property
     def waiting(self) -> bool:
@@ -94,7 +109,7 @@ class Leg:
 class Contact:
     """A call or ticket: its events, its legs and whether it is finished."""
 
-    __slots__ = ("kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed")
+    __slots__ = ("kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed", "dropped", "vmark", "vlegs")
 
     @classmethod
     def opened_by_offer(cls, kind: int, cid: str, ev, eid: str, leg: Leg) -> "Contact":
@@ -121,6 +136,11 @@ class Contact:
         self.anomalies: Optional[list[tuple[str, object]]] = None  # (reason, event)
         self.done = False
         self.sealed = False
+        self.dropped = False  # dropped by its site unfinished (an orphan, or open too long): counts nowhere
+        # Change tracking (SiteCore.track_changes): in the site's changed list
+        # since the alert view last read it; the legs list the view last filed.
+        self.vmark = False
+        self.vlegs: Optional[list[Leg]] = None
 
     # -- folding ------------------------------------------------------------
 

@@ -144,6 +144,14 @@ class SiteCore:
         self._next_due = _FAR  # the earliest time in _due or _heap
         self._sealed_q: deque = deque()
         self.agents: dict[str, AgentTimeline] = {}
+        # Change tracking, for the alert view (off until one asks): the contacts
+        # and agents an applied event changed since the view last took these
+        # lists, each once (its ``vmark``). Appending costs the hot loop one flag
+        # test; the view then refreshes only those, without looking them up.
+        self.track_changes = False
+        self.changed_contacts: list[Contact] = []
+        self.changed_agents: list[AgentTimeline] = []
+        self.change_owner: object = None  # the view taking those lists
         self._next_housekeeping = _NEVER
         # No open contact can expire while (watermark - max_open) is at or below this.
         self._expiry_floor = _NEVER
@@ -219,6 +227,9 @@ class SiteCore:
         wm: int = self.watermark
         next_hk: int = self._next_housekeeping
         site: str = self.site
+        track: bool = self.track_changes
+        changed_contacts: list[Contact] = self.changed_contacts
+        changed_agents: list[AgentTimeline] = self.changed_agents
         n_events = 0
         i = start
         n = len(evs)
@@ -267,6 +278,9 @@ class SiteCore:
                     if a is None:
                         a = agents[name] = AgentTimeline(name)
                     a.add_at(ev, ts, eid)
+                    if track and not a.vmark:
+                        a.vmark = True
+                        changed_agents.append(a)
                     if len(a.trans) > _AGENT_SEAL_AT:
                         a.seal(wm, cal)
                     continue
@@ -284,6 +298,9 @@ class SiteCore:
                         q = ev.queue
                         c = book[cid] = Contact.opened_by_offer(kind, cid, ev, eid, Leg(q, ts, ev.priority, ev.vip))
                         open_set.add(c)
+                        if track:
+                            c.vmark = True
+                            changed_contacts.append(c)
                         if q not in queues_seen:
                             queues_seen.add(q)
                     else:
@@ -295,6 +312,9 @@ class SiteCore:
                 if c.add_ranked(ev, ts, eid, rank, step) or opens_leg:
                     # Replayed, or a transfer: the contact may be in a queue not seen yet.
                     self._saw_queues(c)
+                if track and not c.vmark:
+                    c.vmark = True
+                    changed_contacts.append(c)
                 if c.done:
                     self._push_due(c.last_ts, kind, cid)
         finally:
@@ -308,6 +328,9 @@ class SiteCore:
         c = book[cid] = Contact(kind, cid)
         self.open.add(c)
         c.add(ev)
+        if self.track_changes:
+            c.vmark = True
+            self.changed_contacts.append(c)
         if c.legs:
             self._saw_queues(c)
         else:
@@ -401,6 +424,10 @@ class SiteCore:
     def _drop(self, c: Contact, book: dict, cid: str, reason: str) -> None:
         self.open.discard(c)
         del book[cid]
+        c.dropped = True
+        if self.track_changes and not c.vmark:
+            c.vmark = True
+            self.changed_contacts.append(c)
         for ev in c.events:
             self._reject(ev, f"{ev.kind}: {reason}")
 
@@ -646,32 +673,12 @@ class SiteCore:
 
     def waiting(self, now: int) -> dict[str, dict]:
         """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
-        # queue -> [waiting, oldest offered, VIPs waiting, oldest VIP offered] (_FAR: none)
         acc: dict[str, list[int]] = {}
         for c in self.open:
             for leg in c.legs:
                 if leg.answered is None and leg.abandoned is None and leg.transferred is None:
-                    q = leg.queue
-                    a = acc.get(q)
-                    if a is None:
-                        a = acc[q] = [0, _FAR, 0, _FAR]
-                    off = leg.offered
-                    a[0] += 1
-                    if off < a[1]:
-                        a[1] = off
-                    if leg.vip or leg.priority > 0:
-                        a[2] += 1
-                        if off < a[3]:
-                            a[3] = off
-        out: dict[str, dict] = {}
-        for q, (n, oldest, n_vip, vip_oldest) in acc.items():
-            out[q] = {
-                "waiting": n,
-                "vip_waiting": n_vip,
-                "longest_wait_s": max(0, now - oldest) / 1000.0,
-                "longest_vip_wait_s": max(0, now - vip_oldest) / 1000.0 if vip_oldest != _FAR else 0.0,
-            }
-        return out
+                    add_waiting(acc, leg)
+        return waiting_rows(acc, now)
 
     def _sealed_agent(self, name: str) -> Optional[AgentTimeline]:
         """The agent's timeline with what the watermark passed sealed first.
@@ -724,6 +731,35 @@ class SiteCore:
             f["label"] = self._agent_label(name)
             rows[name] = f
         return rows
+
+
+def add_waiting(acc: dict[str, list[int]], leg: Leg) -> None:
+    """Count waiting ``leg`` in ``acc``: queue -> [waiting, oldest offered, VIPs waiting, oldest VIP offered] (_FAR: none)."""
+    q = leg.queue
+    a = acc.get(q)
+    if a is None:
+        a = acc[q] = [0, _FAR, 0, _FAR]
+    off = leg.offered
+    a[0] += 1
+    if off < a[1]:
+        a[1] = off
+    if leg.vip or leg.priority > 0:
+        a[2] += 1
+        if off < a[3]:
+            a[3] = off
+
+
+def waiting_rows(acc: dict[str, list[int]], now: int) -> dict[str, dict]:
+    """The waiting figures per queue at ``now`` from what ``add_waiting`` counted."""
+    out: dict[str, dict] = {}
+    for q, (n, oldest, n_vip, vip_oldest) in acc.items():
+        out[q] = {
+            "waiting": n,
+            "vip_waiting": n_vip,
+            "longest_wait_s": max(0, now - oldest) / 1000.0,
+            "longest_vip_wait_s": max(0, now - vip_oldest) / 1000.0 if vip_oldest != _FAR else 0.0,
+        }
+    return out
 
 
 def stats_at(table: dict[Any, dict[str, QueueStats]], key: Any, q: str, variant: str) -> QueueStats:

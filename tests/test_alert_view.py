@@ -15,6 +15,7 @@ import random
 import pytest
 
 from simulators import busy_day
+from stream import events as E
 from stream.alerts.config import load_alerts
 from stream.alerts.driver import AlertDriver
 from stream.alerts.engine import AlertEngine
@@ -105,3 +106,59 @@ def test_view_starts_on_a_floor_that_holds_state(day):
     drv.next_ms = {}
     drv.feed(events[half:])
     assert drv.checked > 100
+
+
+# -- small hand-made cases: what the busy day may not have -------------------------
+
+def _view_and_floor(**limits):
+    from stream.alerts.view import SiteAlertView
+    from stream.site import Limits
+
+    floor = Floor(limits=Limits(**limits)) if limits else Floor()
+    floor.apply(E.AgentState(id="a0", ts=0, site="s", agent="ann", state="ready", queues=["q"]))
+    return floor, SiteAlertView(floor.site("s"))
+
+
+def _snap_at(floor, view, t: int) -> dict:
+    floor.site("s").advance(t)
+    got = view.snapshot()
+    assert got == floor.alert_snapshot("s"), t
+    return got
+
+
+def test_view_follows_a_contact_rebuilt_by_an_event_out_of_order():
+    """A transfer older than the answer arrives after it: the contact's legs are rebuilt, the old ones' records go."""
+    floor, view = _view_and_floor()
+    floor.apply(E.CallOffered(id="1", ts=0, site="s", call="c", queue="q"))
+    floor.apply(E.CallAnswered(id="2", ts=30_000, site="s", call="c", agent="ann"))
+    got = _snap_at(floor, view, 60_000)
+    assert got["queues"]["q"]["sliding"]["5m"]["answered"] == 1
+    floor.apply(E.CallTransferred(id="3", ts=20_000, site="s", call="c", to_queue="r"))
+    got = _snap_at(floor, view, 90_000)
+    q, r = got["queues"]["q"]["sliding"]["5m"], got["queues"]["r"]["sliding"]["5m"]
+    assert (q["offered"], q["answered"], r["offered"], r["answered"]) == (1, 0, 1, 1)
+
+
+def test_view_forgets_a_waiting_contact_the_site_dropped():
+    """A call waiting past the open-contact limit is dropped by the site; the view stops counting it waiting."""
+    floor, view = _view_and_floor(max_open_ms=10 * 60_000)
+    floor.apply(E.CallOffered(id="1", ts=0, site="s", call="c", queue="q"))
+    assert _snap_at(floor, view, 60_000)["queues"]["q"]["waiting"] == 1
+    floor.apply(E.AgentState(id="a1", ts=13 * 60_000, site="s", agent="ann", state="busy"))
+    got = _snap_at(floor, view, 13 * 60_000 + 30_000)
+    assert got["queues"]["q"]["waiting"] == 0
+    assert floor.site("s").rejected == {"call_offered: contact never ended (expired)": 1}
+
+
+def test_a_second_view_takes_over_the_site():
+    """A site's changes go to one view: a new one primes from the whole site and the old one refuses to go on."""
+    from stream.alerts.view import SiteAlertView
+
+    floor, view = _view_and_floor()
+    floor.apply(E.CallOffered(id="1", ts=0, site="s", call="c", queue="q"))
+    _snap_at(floor, view, 30_000)
+    view2 = SiteAlertView(floor.site("s"))
+    floor.apply(E.CallAbandoned(id="2", ts=40_000, site="s", call="c"))
+    assert _snap_at(floor, view2, 60_000)["queues"]["q"]["sliding"]["5m"]["abandoned"] == 1
+    with pytest.raises(RuntimeError, match="another alert view"):
+        view.snapshot()

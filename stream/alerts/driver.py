@@ -14,8 +14,8 @@ A quiet gap (a closed night) is walked boundary by boundary for the first
 buckets) for at most ``max_gap_ms``; beyond that the driver jumps.
 
 Snapshots come from an incremental view (:mod:`stream.alerts.view`): the
-driver tells it which contacts and agents each run of events touched, so an
-evaluation costs what changed since the last one, not a rescan of the site.
+site lists the contacts and agents its events changed, so an evaluation
+costs what changed since the last one, not a rescan of the site.
 Between evaluations events are folded in runs (``Floor.apply_many``).
 
 The driver keeps its boundary state, so the runtime calls :meth:`feed` batch
@@ -119,7 +119,6 @@ class AlertDriver:
 
     def _apply(self, run: list) -> None:
         self.floor.apply_many(run)
-        self.views.touch(run)
 
     def tick(self, now_ms: int) -> list[dict]:
         """A quiet live floor: evaluate every site at the boundaries up to ``now_ms`` (wall clock as event time)."""

@@ -4,60 +4,62 @@ The alert driver evaluates every site every 30 s of event time. A full alert
 snapshot rescans the site's last hour of contacts and every agent it has
 seen: on a 150,000-call day that is ~11,000 contacts and ~1,600 agents, 1,750
 times for the busiest site, and it was most of a worker's time. Between two
-evaluations only the contacts and agents named by the events folded in
-between can change (a contact's legs and an agent's timeline change only
+evaluations only the contacts and agents that events folded in between
+applied to can change (a contact's legs and an agent's timeline change only
 when one of its own events is folded; sealing, housekeeping and watermarks
 never change them, they only drop what is too old to count), so a view keeps:
 
-* per contact, what its legs add to the sliding windows, filed in buckets of
-  ``bucket_ms`` event time by the instant they count at (offered; handling
-  ended), and per bucket and queue the sums; a window is the sum of its
-  buckets (windows and the evaluation instants are whole buckets);
-* per agent, its state row without the time in state; per skill, how many
-  agents have it.
+* per leg, what it adds to the sliding windows (on the leg itself: no lookup),
+  filed in buckets of ``bucket_ms`` event time by the instant it counts at
+  (offered; handling ended), and per bucket and queue the sums; a window is
+  the sum of its buckets (windows and the evaluation instants are whole
+  buckets);
+* the legs that were waiting when last filed (the waiting figures);
+* per agent, its state row without the time in state; per queue, the
+  logged-in agents by state; per skill, how many agents have it.
 
-The driver names what its events touched (``touch``) and asks for the
-snapshot (``snapshot``); touched contacts and agents are refreshed and the
-snapshot is assembled as ``Floor.alert_snapshot`` assembles it (that full
+The site tracks its changes for the view (``SiteCore.track_changes``): the
+contacts and agents an applied event changed, each listed once until the
+view takes the list. At each snapshot the view refreshes those and
+assembles the snapshot as ``Floor.alert_snapshot`` assembles it (that full
 rescan stays the reference: tests/test_alert_view.py holds the two equal on a
 busy day, boundary by boundary). A view primes itself from the whole site the
-first time it is asked, so it can start on a floor that already holds state.
-Everything folded into the floor after that must be touched: the driver that
-owns the view owns the floor.
+first time it is asked, so it can start on a floor that already holds state;
+a site has one view taking its changes at a time (a later one takes over, and
+the earlier one refuses to go on).
 
 Pure like the core: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+import itertools
+from typing import Final, Iterable, Optional
 
-from stream import events as E
+from stream.agent import AgentTimeline
 from stream.alerts.rules import AGENT_RULES
-from stream.contact import Contact
+from stream.contact import Contact, Leg
 from stream.core import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
-from stream.site import SiteCore
+from stream.site import SiteCore, add_waiting, waiting_rows
 from stream.stats import QueueStats
 
 __all__ = ["AlertViews", "SiteAlertView", "WINDOWS_MIN"]
 
 # The windows the rules and detectors read (as Floor.alert_snapshot).
 WINDOWS_MIN = (5, 15)
-_MINUTE = 60_000
-
-# Event class -> which book of the site it names: "call", "ticket" or "agent".
-_NAMES: dict[type, str] = {}
-for _cls in E.EVENT_TYPES.values():
-    _fields: tuple[str, ...] = getattr(_cls, "__struct_fields__")
-    _NAMES[_cls] = "call" if "call" in _fields else "ticket" if "ticket" in _fields else "agent"
-del _cls, _fields
-
+_MINUTE: Final = 60_000
 
 # The agent states some agent rule watches: the rows a ``watched_only`` snapshot holds.
 _WATCHED = frozenset(AGENT_RULES)
 
 # What one record of a leg counts in its bucket (with its time in ms, where it has one).
-_WAITING, _TRANSFERRED, _ABANDONED, _ABANDONED_SHORT, _ANSWERED, _ANSWERED_WITHIN, _HANDLED = range(7)
+_WAITING: Final = 0
+_TRANSFERRED: Final = 1
+_ABANDONED: Final = 2
+_ABANDONED_SHORT: Final = 3
+_ANSWERED: Final = 4
+_ANSWERED_WITHIN: Final = 5
+_HANDLED: Final = 6
 
 
 class _Bucket:
@@ -142,83 +144,110 @@ class _Bucket:
         return self.maxw
 
 
-# A leg's contribution: (bucket, queue, what it counts, its wait or handle time in ms).
-_Record = tuple[int, str, int, int]
+# A leg has no handled record (vhk): below any bucket.
+_NO_RECORD: Final = -(2**62)
+# Each view stamps the legs it files (Leg.vgen), so a second view on the same
+# site (a driver started over) never mistakes another's records for its own.
+_gens: Final = itertools.count(1)
 
 
-def _latest(recs: list[_Record]) -> int:
-    """The latest bucket of a contact's records (most have one or two: no generator for them)."""
-    return max(recs[0][0], recs[-1][0]) if len(recs) < 3 else max(r[0] for r in recs)
+class _Counts:
+    """One queue's logged-in agents by state (what core.state_counts counts), as C integers."""
 
-
-class _Book:
-    """The records filed for one kind of contact (calls or tickets), by id, until they are all dead.
-
-    A contact is forgotten when the bucket of its latest record dies (touched
-    again later, it starts afresh: its dead records are never filed), found
-    through ``expiry`` rather than by rescanning every contact kept.
-    """
+    __slots__ = ("ready", "busy", "wrap_up", "not_ready", "logged_in", "reasons")
 
     def __init__(self) -> None:
-        # id -> records
-        self.recs: dict[str, list[_Record]] = {}
-        # bucket -> ids whose latest record was in it when filed (some have moved on since)
-        self.expiry: dict[int, list[str]] = {}
+        self.ready = 0
+        self.busy = 0
+        self.wrap_up = 0
+        self.not_ready = 0
+        self.logged_in = 0
+        # not-ready reason -> agents
+        self.reasons: dict[str, int] = {}
 
-    def keep(self, cid: str, new: list[_Record], dead: int) -> None:
-        """``new`` is what contact ``cid`` has filed now."""
-        latest = _latest(new)
-        if latest <= dead:
-            # Every record dead (a late contact): nothing of it is in a bucket.
-            self.recs.pop(cid, None)
-            return
-        self.recs[cid] = new
-        ids = self.expiry.get(latest)
-        if ids is None:
-            self.expiry[latest] = [cid]
-        else:
-            ids.append(cid)
+    def add(self, state: str, reason: Optional[str], sign: int) -> None:
+        """Count one logged-in agent into (``sign`` 1) or out of (-1) ``state``."""
+        if state == "busy":
+            self.busy += sign
+        elif state == "ready":
+            self.ready += sign
+        elif state == "wrap_up":
+            self.wrap_up += sign
+        elif state == "not_ready":
+            self.not_ready += sign
+            r = reason or "unspecified"
+            reasons = self.reasons
+            n = reasons.get(r, 0) + sign
+            if n:
+                reasons[r] = n
+            else:
+                del reasons[r]
 
-    def forget(self, ks: list[int], dead: int) -> None:
-        """Buckets ``ks`` died (all buckets up to ``dead`` are dead): forget the contacts they ended."""
-        recs, expiry = self.recs, self.expiry
-        for k in ks:
-            ids = expiry.pop(k, None)
-            if ids is None:
-                continue
-            for cid in ids:
-                was = recs.get(cid)
-                if was is not None and _latest(was) <= dead:
-                    del recs[cid]
+    def as_dict(self) -> dict:
+        return {
+            "ready": self.ready,
+            "busy": self.busy,
+            "wrap_up": self.wrap_up,
+            "not_ready": self.not_ready,
+            "logged_in": self.logged_in,
+            "not_ready_reasons": dict(self.reasons),
+        }
+
+
+class _AgentRow:
+    """What the view last read of one agent, and where it counted it."""
+
+    __slots__ = ("state", "reason", "since", "queues", "counter", "distinct", "row", "counts")
+
+    def __init__(
+        self,
+        state: str,
+        reason: Optional[str],
+        since: Optional[int],
+        queues: tuple,
+        counter: Optional[str],
+        distinct: tuple,
+        row: Optional[dict],
+        counts: list[_Counts],
+    ) -> None:
+        self.state = state
+        self.reason = reason
+        self.since = since
+        self.queues = queues
+        self.counter = counter
+        # Its skills, each once (an agent in a queue counts once in it).
+        self.distinct = distinct
+        # Its snapshot row, None when logged out; the counts of its distinct queues (logged in).
+        self.row = row
+        self.counts = counts
 
 
 class SiteAlertView:
-    """The alert snapshot of one site, kept up to date from what the driver touched."""
+    """The alert snapshot of one site, kept up to date from what the site says changed."""
 
     def __init__(self, sc: SiteCore, bucket_ms: int = 30_000, windows_min: Iterable[int] = WINDOWS_MIN) -> None:
         self.sc = sc
         self.g = bucket_ms
+        self.gen: int = next(_gens)
         self.windows = tuple(sorted(windows_min))
         if any(m * _MINUTE % bucket_ms for m in self.windows):
             raise ValueError("the windows must be whole buckets")
         self.nb = {m: m * _MINUTE // bucket_ms for m in self.windows}
+        self.span = max(self.nb.values())
         self.primed = False
-        self.calls: set[str] = set()
-        self.tickets: set[str] = set()
-        self.agents: set[str] = set()
         # bucket -> queue -> sums
         self.buckets: dict[int, dict[str, _Bucket]] = {}
         # Buckets at or below this can never be in a window again (the clock only grows).
         self.dead = -(2**62)
-        # What the calls' and the tickets' legs have filed.
-        self.call_book = _Book()
-        self.ticket_book = _Book()
-        # agent -> ((state, reason, since, queues, counter), distinct queues, its row or None when logged out)
-        self.rows: dict[str, tuple] = {}
+        # Legs that were waiting when last filed, with their contact: a superset
+        # of the legs waiting now (checked at each snapshot; a handful, not the open contacts).
+        self.waiters: dict[Leg, Contact] = {}
+        # agent -> what the view last read of it
+        self.rows: dict[str, _AgentRow] = {}
         # skill -> agents having it (logged out or not: Floor._queue_names counts them all)
         self.skills: dict[str, int] = {}
         # queue -> its logged-in agents by state (as core.state_counts)
-        self.counts: dict[str, dict] = {}
+        self.counts: dict[str, _Counts] = {}
         # The logged-in agents' rows by name, sorted; rebuilt when someone logs in or out.
         self.active: dict[str, dict] = {}
         self._sorted: Optional[dict[str, dict]] = None
@@ -230,231 +259,256 @@ class SiteAlertView:
 
     # -- input ------------------------------------------------------------------
 
-    def touch(self, evs: Iterable) -> None:
-        """These events were (or are about to be) folded into the site."""
-        names = _NAMES
-        calls, tickets, agents = self.calls.add, self.tickets.add, self.agents.add
-        for ev in evs:
-            book = names[ev.__class__]
-            if book == "call":
-                calls(ev.call)
-            elif book == "ticket":
-                tickets(ev.ticket)
-            else:
-                agents(ev.agent)
-
-    # -- refresh ----------------------------------------------------------------
-
     def _prime(self) -> None:
+        """Start tracking the site's changes, with everything it holds as changed."""
         sc = self.sc
-        self.calls.update(sc.calls)
-        self.tickets.update(sc.tickets)
-        self.agents.update(sc.agents)
+        for c in sc.changed_contacts:
+            c.vmark = False
+        for a in sc.changed_agents:
+            a.vmark = False
+        contacts: list[Contact] = [*sc.calls.values(), *sc.tickets.values()]
+        agents: list[AgentTimeline] = list(sc.agents.values())
+        for c in contacts:
+            c.vmark = True
+        for a in agents:
+            a.vmark = True
+        sc.changed_contacts = contacts
+        sc.changed_agents = agents
+        sc.track_changes = True
+        sc.change_owner = self
         self.primed = True
 
-    def _records(self, c: Contact) -> list[_Record]:
-        """What contact ``c``'s legs add to the windows (everything in it is at or before the clock)."""
-        sc, g = self.sc, self.g
-        out: list[_Record] = []
-        for leg in c.legs:
-            off = leg.offered
-            if off is None:
-                continue
-            q = leg.queue
-            t_ms, short_ms, _ = sc.qparams(q)
-            ans = leg.answered
-            if ans is not None:
-                w = ans - off
-                out.append((-(-off // g), q, _ANSWERED_WITHIN if w <= t_ms else _ANSWERED, w))
-                he = leg.handle_end
-                if he is not None:
-                    out.append((-(-he // g), q, _HANDLED, he - ans))
-            elif leg.abandoned is not None:
-                w = leg.abandoned - off
-                out.append((-(-off // g), q, _ABANDONED_SHORT if w < short_ms else _ABANDONED, w))
+    # -- contacts -----------------------------------------------------------------
+
+    def _file(self, k: int, q: str, what: int, ms: int, sign: int) -> None:
+        """Count (``sign`` 1) or uncount (-1) one record in bucket ``k`` of queue ``q``, if that bucket is alive."""
+        if k <= self.dead:
+            return
+        buckets = self.buckets
+        bq = buckets.get(k)
+        if bq is None:
+            bq = buckets[k] = {}
+        b = bq.get(q)
+        if b is None:
+            b = bq[q] = _Bucket()
+        b.add(what, ms, sign)
+
+    def _unfile_leg(self, leg: Leg) -> None:
+        """Take back what ``leg`` filed (it left its contact: a replay rebuilt the legs)."""
+        q = leg.queue
+        self._file(leg.vk, q, leg.vwhat, leg.vms, -1)
+        if leg.vhk != _NO_RECORD:
+            self._file(leg.vhk, q, _HANDLED, leg.vhms, -1)
+        leg.vgen = 0
+
+    def _refresh_leg(self, leg: Leg, c: Contact) -> None:
+        """File what ``leg`` adds to the windows now, in place of what it filed before.
+
+        A leg has a main record (offered: waiting, answered within T or not,
+        abandoned short or not, transferred; in the bucket of its offer) and,
+        once handled, a handled record (in the bucket its handling ended).
+        Everything in it is at or before the site's clock.
+        """
+        g = self.g
+        off: int = leg.offered
+        q = leg.queue
+        k = -(-off // g)
+        hk: int = _NO_RECORD
+        hms = 0
+        ms = 0
+        ans = leg.answered
+        if ans is not None:
+            ms = ans - off
+            what = _ANSWERED_WITHIN if ms <= self.sc.qparams(q)[0] else _ANSWERED
+            he = leg.handle_end
+            if he is not None:
+                hk = -(-he // g)
+                hms = he - ans
+        else:
+            ab = leg.abandoned
+            if ab is not None:
+                ms = ab - off
+                what = _ABANDONED_SHORT if ms < self.sc.qparams(q)[1] else _ABANDONED
             elif leg.transferred is not None:
-                out.append((-(-off // g), q, _TRANSFERRED, 0))
+                what = _TRANSFERRED
             else:
-                out.append((-(-off // g), q, _WAITING, 0))
-        return out
+                what = _WAITING
+                self.waiters[leg] = c
+        if leg.vgen == self.gen:
+            if leg.vk != k or leg.vwhat != what or leg.vms != ms:
+                self._file(leg.vk, q, leg.vwhat, leg.vms, -1)
+                self._file(k, q, what, ms, 1)
+            elif leg.vhk == hk and leg.vhms == hms:
+                return  # an event that moved nothing in the windows (a hold, a talk end)
+            if leg.vhk != hk or leg.vhms != hms:
+                if leg.vhk != _NO_RECORD:
+                    self._file(leg.vhk, q, _HANDLED, leg.vhms, -1)
+                if hk != _NO_RECORD:
+                    self._file(hk, q, _HANDLED, hms, 1)
+        else:
+            self._file(k, q, what, ms, 1)
+            if hk != _NO_RECORD:
+                self._file(hk, q, _HANDLED, hms, 1)
+            leg.vgen = self.gen
+        leg.vk = k
+        leg.vwhat = what
+        leg.vms = ms
+        leg.vhk = hk
+        leg.vhms = hms
 
-    def _file(self, recs: list[_Record], sign: int) -> None:
-        buckets, dead = self.buckets, self.dead
-        for k, q, what, ms in recs:
-            if k <= dead:
+    def _refresh_contacts(self) -> None:
+        """Refile the legs of every contact changed since the last snapshot."""
+        sc = self.sc
+        changed = sc.changed_contacts
+        if not changed:
+            return
+        sc.changed_contacts = []
+        gen = self.gen
+        for c in changed:
+            c.vmark = False
+            legs = c.legs
+            old = c.vlegs
+            if c.dropped:
+                # The site let it go unfinished: what it filed goes too.
+                for leg in legs if old is None or old is legs else [*old, *legs]:
+                    if leg.vgen == gen:
+                        self._unfile_leg(leg)
                 continue
-            bq = buckets.get(k)
-            if bq is None:
-                bq = buckets[k] = {}
-            b = bq.get(q)
-            if b is None:
-                b = bq[q] = _Bucket()
-            b.add(what, ms, sign)
+            if old is not legs:
+                # A replay (an event out of order) rebuilt the legs: the old ones' records go.
+                if old is not None:
+                    for leg in old:
+                        if leg.vgen == gen:
+                            self._unfile_leg(leg)
+                c.vlegs = legs
+            for leg in legs:
+                self._refresh_leg(leg, c)
 
-    def _refresh_contacts(self, book: _Book, contacts: dict[str, Contact], touched: set[str]) -> None:
-        recs, dead = book.recs, self.dead
-        for cid in touched:
-            was = recs.get(cid)
-            c = contacts.get(cid)
-            new = self._records(c) if c is not None and c.legs else None
-            if was is not None:
-                if new is not None:
-                    # Records common to the start of both stay filed (exact for any two
-                    # lists). A contact's legs only grow, so that is usually most of
-                    # them: an answered call that now has its handling too.
-                    n = len(was)
-                    i = 0
-                    while i < n and i < len(new) and was[i] == new[i]:
-                        i += 1
-                    if i == n == len(new):
-                        continue  # an event that moved nothing in the windows (a hold, a talk end)
-                    if i:
-                        self._file(was[i:], -1)
-                        self._file(new[i:], +1)
-                        book.keep(cid, new, dead)
-                        continue
-                del recs[cid]
-                self._file(was, -1)
-            if new:
-                self._file(new, +1)
-                book.keep(cid, new, dead)
-        touched.clear()
+    def _waiting(self, now: int) -> dict[str, dict]:
+        """``SiteCore.waiting(now)`` from the legs known to wait (after ``_refresh_contacts``).
+
+        A leg counts while it waits, is still one this view filed (not left
+        behind by a replay) and its contact is open (not dropped); the others leave.
+        """
+        acc: dict[str, list[int]] = {}
+        gone: list[Leg] = []
+        open_set = self.sc.open
+        gen = self.gen
+        for leg, c in self.waiters.items():
+            if leg.answered is None and leg.abandoned is None and leg.transferred is None and leg.vgen == gen and c in open_set:
+                add_waiting(acc, leg)
+            else:
+                gone.append(leg)
+        for leg in gone:
+            del self.waiters[leg]
+        return waiting_rows(acc, now)
+
+    # -- agents -------------------------------------------------------------------
 
     def _refresh_agents(self) -> None:
+        """Re-read every agent changed since the last snapshot."""
         sc = self.sc
-        agents = sc.agents
-        rows, skills, active, watched = self.rows, self.skills, self.active, self.watched
-        for name in self.agents:
-            a = agents.get(name)
-            new = None
-            if a is not None:
-                # What AgentTimeline.state_now reads, minus the time in state (set at each snapshot).
-                # No sealing here: state_since walks back only to the last change,
-                # and the core seals an agent's transitions as they pile up.
-                # The latest transition (an agent.Transition): read its two fields, not
-                # current()'s tuple of four.
-                trans = a.trans
-                if trans:
-                    e = trans[-1]
-                    state, reason = e.state, e.reason
+        changed = sc.changed_agents
+        if not changed:
+            return
+        sc.changed_agents = []
+        for a in changed:
+            a.vmark = False
+            self._refresh_agent(a)
+
+    def _refresh_agent(self, a: AgentTimeline) -> None:
+        name = a.agent
+        # What AgentTimeline.state_now reads, minus the time in state (set at each snapshot).
+        # No sealing here: state_since walks back only to the last change,
+        # and the core seals an agent's transitions as they pile up.
+        trans = a.trans
+        state: str
+        reason: Optional[str]
+        if trans:
+            e = trans[-1]
+            state = e.state
+            reason = e.reason
+        else:
+            state, reason = "logged_out", None
+        since = a.state_since()
+        queues = a.queues
+        counter = a.counter
+        rows = self.rows
+        skills = self.skills
+        r = rows.get(name)
+        row: Optional[dict] = None
+        if r is not None:
+            same_place = r.queues == queues and r.counter == counter
+            if same_place and r.state == state and r.reason == reason and r.since == since:
+                return  # an event that changed nothing we show (a duplicate, a late one)
+            row = r.row
+            if row is not None and same_place and state != "logged_out":
+                # The common change: a logged-in agent's state, same skills and counter.
+                for cnt in r.counts:
+                    cnt.add(r.state, r.reason, -1)
+                    cnt.add(state, reason, 1)
+                if state in _WATCHED:
+                    self.watched[name] = row
+                elif r.state in _WATCHED:
+                    del self.watched[name]
+                row["state"] = state
+                row["reason"] = reason
+                row["since"] = since
+                r.state = state
+                r.reason = reason
+                r.since = since
+                return
+            for q in r.distinct:
+                n = skills[q] - 1
+                if n:
+                    skills[q] = n
                 else:
-                    state, reason = "logged_out", None
-                new = (state, reason, a.state_since(), a.queues, a.counter)
-            old = rows.get(name)
-            if old is not None:
-                prev = old[0]
-                if prev == new:
-                    continue  # an event that changed nothing we show (a duplicate, a late one)
-                row = old[2]
-                if (
-                    row is not None
-                    and new is not None
-                    and new[0] != "logged_out"
-                    and prev[3] == new[3]
-                    and prev[4] == new[4]
-                ):
-                    # The common change: a logged-in agent's state, same skills and counter.
-                    distinct = old[1]
-                    state, reason, since = new[0], new[1], new[2]
-                    self._move(distinct, prev[0], prev[1], state, reason)
-                    row["state"] = state
-                    row["reason"] = reason
-                    row["since"] = since
-                    rows[name] = (new, distinct, row)
-                    if state in _WATCHED:
-                        watched[name] = row
-                    elif prev[0] in _WATCHED:
-                        del watched[name]
-                    continue
-            row = None
-            if old is not None:
-                (state0, reason0, _, queues0, _), distinct0, row = old
-                for q in distinct0:
-                    n = skills[q] - 1
-                    if n:
-                        skills[q] = n
-                    else:
-                        del skills[q]
-                if row is not None:
-                    self._count(distinct0, state0, reason0, -1)
-                    self.countered.discard(name)
-                    if state0 in _WATCHED:
-                        del watched[name]
-                del rows[name]
-            if new is None:
-                if row is not None:
-                    del active[name]
-                    self._sorted = None
-                continue
-            state, reason, since, queues, counter = new
-            distinct = tuple(dict.fromkeys(queues))
-            for q in distinct:
-                skills[q] = skills.get(q, 0) + 1
-            if state == "logged_out":
-                if row is not None:
-                    del active[name]
-                    self._sorted = None
-                rows[name] = (new, distinct, None)
-                continue
-            fresh = {
-                "label": sc._agent_label(name),
-                "state": state,
-                "reason": reason,
-                "since": since,
-                "time_in_state_s": None,  # set at each snapshot
-                "queues": list(queues),
-                "counter": counter,
-            }
-            if row is None:
-                row = active[name] = fresh
+                    del skills[q]
+            if row is not None:
+                for cnt in r.counts:
+                    cnt.add(r.state, r.reason, -1)
+                    cnt.logged_in -= 1
+                self.countered.discard(name)
+                if r.state in _WATCHED:
+                    del self.watched[name]
+        distinct = tuple(dict.fromkeys(queues))
+        for q in distinct:
+            skills[q] = skills.get(q, 0) + 1
+        if state == "logged_out":
+            if row is not None:
+                del self.active[name]
                 self._sorted = None
-            else:
-                row.update(fresh)  # the same dict stays in the sorted one
-            rows[name] = (new, distinct, row)
-            if state in _WATCHED:
-                watched[name] = row
-            self._count(distinct, state, reason, +1)
-            if counter:
-                self.countered.add(name)
-        self.agents.clear()
+            rows[name] = _AgentRow(state, reason, since, queues, counter, distinct, None, [])
+            return
+        fresh = {
+            "label": self.sc._agent_label(name),
+            "state": state,
+            "reason": reason,
+            "since": since,
+            "time_in_state_s": None,  # set at each snapshot
+            "queues": list(queues),
+            "counter": counter,
+        }
+        if row is None:
+            row = self.active[name] = fresh
+            self._sorted = None
+        else:
+            row.update(fresh)  # the same dict stays in the sorted one
+        counts = [self._counts_of(q) for q in distinct]
+        for cnt in counts:
+            cnt.logged_in += 1
+            cnt.add(state, reason, 1)
+        rows[name] = _AgentRow(state, reason, since, queues, counter, distinct, row, counts)
+        if state in _WATCHED:
+            self.watched[name] = row
+        if counter:
+            self.countered.add(name)
 
-    def _count(self, queues: tuple, state: str, reason: Optional[str], sign: int) -> None:
-        """Add (or take away) one logged-in agent to its queues' state counts."""
-        counts = self.counts
-        for q in queues:
-            c = counts.get(q)
-            if c is None:
-                c = counts[q] = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
-            c["logged_in"] += sign
-            c[state] += sign
-            if state == "not_ready":
-                r = reason or "unspecified"
-                nr = c["not_ready_reasons"]
-                n = nr.get(r, 0) + sign
-                if n:
-                    nr[r] = n
-                else:
-                    del nr[r]
-
-    def _move(self, queues: tuple, state0: str, reason0: Optional[str], state: str, reason: Optional[str]) -> None:
-        """One logged-in agent goes from one state (and reason) to another: ``_count`` out and in, in one pass."""
-        counts = self.counts
-        for q in queues:
-            c = counts[q]  # counted in when the agent logged in
-            c[state0] -= 1
-            c[state] += 1
-            if state0 == "not_ready":
-                r = reason0 or "unspecified"
-                nr = c["not_ready_reasons"]
-                n = nr[r] - 1
-                if n:
-                    nr[r] = n
-                else:
-                    del nr[r]
-            if state == "not_ready":
-                r = reason or "unspecified"
-                nr = c["not_ready_reasons"]
-                nr[r] = nr.get(r, 0) + 1
+    def _counts_of(self, q: str) -> _Counts:
+        c = self.counts.get(q)
+        if c is None:
+            c = self.counts[q] = _Counts()
+        return c
 
     def _counter_rows(self) -> dict[str, dict]:
         """The logged-in agents at a counter, in the site's agent order (a counter's last one wins)."""
@@ -466,25 +520,18 @@ class SiteAlertView:
 
     def _advance(self, k_now: int) -> None:
         """Forget buckets no window can reach any more."""
-        dead = k_now - max(self.nb.values())
+        dead = k_now - self.span
         if dead <= self.dead:
             return
         buckets = self.buckets
-        if dead - self.dead > len(buckets) + len(self.call_book.expiry) + len(self.ticket_book.expiry):
+        if dead - self.dead > len(buckets):
             # A long jump (a quiet night walked in 5-minute steps): only the buckets there are.
-            ks = [k for k in buckets if k <= dead]
-            for k in ks:
+            for k in [k for k in buckets if k <= dead]:
                 del buckets[k]
-            calls = [k for k in self.call_book.expiry if k <= dead]
-            tickets = [k for k in self.ticket_book.expiry if k <= dead]
         else:
-            ks = list(range(self.dead + 1, dead + 1))
-            for k in ks:
+            for k in range(self.dead + 1, dead + 1):
                 buckets.pop(k, None)
-            calls = tickets = ks
         self.dead = dead
-        self.call_book.forget(calls, dead)
-        self.ticket_book.forget(tickets, dead)
 
     # -- figures ----------------------------------------------------------------
 
@@ -541,23 +588,25 @@ class SiteAlertView:
         now = sc.clock if sc.clock is not None else 0
         if not self.primed:
             self._prime()
+        elif sc.change_owner is not self:
+            raise RuntimeError(f"another alert view took over the changes of site {sc.site!r}")
         self._refresh_agents()
         g = self.g
         if now % g:
             # Not at a bucket edge (never so for the driver): the windows the slow way.
             sliding = sc.sliding(now, self.windows, percentiles=False)
+            waiting = sc.waiting(now)
         else:
             k_now = now // g
             self._advance(k_now)
-            self._refresh_contacts(self.call_book, sc.calls, self.calls)
-            self._refresh_contacts(self.ticket_book, sc.tickets, self.tickets)
+            self._refresh_contacts()
             sliding = self._window_stats(k_now)
-        return self._assemble(now, sliding, watched_only)
+            waiting = self._waiting(now)
+        return self._assemble(now, sliding, waiting, watched_only)
 
-    def _assemble(self, now: int, sliding: dict[str, dict[str, QueueStats]], watched_only: bool) -> dict:
+    def _assemble(self, now: int, sliding: dict[str, dict[str, QueueStats]], waiting: dict[str, dict], watched_only: bool) -> dict:
         sc = self.sc
         cfg = sc.cfg
-        waiting = sc.waiting(now)
         if watched_only:
             agents = self.watched
         else:
@@ -579,7 +628,7 @@ class SiteAlertView:
             queues[q] = {
                 "name": _labels(qc.name if qc else None, q),
                 **w,
-                "agents": {**c, "not_ready_reasons": dict(c["not_ready_reasons"])} if c is not None else
+                "agents": c.as_dict() if c is not None else
                 {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}},
                 "sliding": {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in self.windows},
             }
@@ -610,26 +659,6 @@ class AlertViews:
         if v is None:
             v = self.views[site] = SiteAlertView(self.floor.site(site), self.bucket_ms)
         return v
-
-    def touch(self, evs: Iterable) -> None:
-        """Events of any sites, folded or about to be (see the module docstring)."""
-        # One pass (what SiteAlertView.touch does, per event's site): a run is
-        # mostly of one site (the publisher batches by site).
-        names = _NAMES
-        site = ""
-        v = None
-        for ev in evs:
-            s = ev.site
-            if v is None or s != site:
-                v = self.view(s)
-                site = s
-            book = names[ev.__class__]
-            if book == "call":
-                v.calls.add(ev.call)
-            elif book == "ticket":
-                v.tickets.add(ev.ticket)
-            else:
-                v.agents.add(ev.agent)
 
     def snapshot(self, site: str, watched_only: bool = False) -> dict:
         return self.view(site).snapshot(watched_only)
