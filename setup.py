@@ -26,7 +26,6 @@ COMPILED = [
     "stream/alerts/engine.py",
     "stream/alerts/rules.py",
     "stream/alerts/hysteresis.py",
-    "stream/alerts/boundaries.py",
 ]
 
 

@@ -23,6 +23,7 @@ from typing import Iterable, Optional
 from stream.calendar import INTERVAL_MS, iso_utc
 from stream.config import FloorConfig
 from stream.delta import diff
+from stream.events import ts_to_ms
 from stream.report import build_report
 from stream.site import SLIDING_MIN, Limits, SiteCore, occupancy_pct, state_counts
 from stream.stats import QueueStats, merged
@@ -77,6 +78,35 @@ class Floor:
             if sc is None:
                 sc = self.site(name)
             i = sc.fold_from(evs, i, True)
+
+    def fold_until(self, evs: list, start: int, next_ms: dict[str, int], period_ms: int) -> int:
+        """Fold ``evs[start:]`` in order up to the first event stamped after its site's next boundary.
+
+        ``next_ms``: site -> its next boundary (the alert driver's); a site
+        seen for the first time gets the boundary after its first event.
+        Returns the index of that first event (``len(evs)`` if none), unfolded:
+        the driver evaluates its site first. Event times are normalised to
+        epoch ms on the way.
+        """
+        sites = self.sites
+        i, n = start, len(evs)
+        while i < n:
+            ev = evs[i]
+            name = ev.site
+            nb = next_ms.get(name)
+            if nb is None:
+                t = ev.ts
+                if not isinstance(t, int):
+                    t = ev.ts = ts_to_ms(t)
+                nb = next_ms[name] = (t // period_ms + 1) * period_ms
+            sc = sites.get(name)
+            if sc is None:
+                sc = self.site(name)
+            j = sc.fold_from(evs, i, True, nb)
+            if j == i:
+                return i
+            i = j
+        return n
 
     def reject(self, raw: object, reason: str) -> None:
         """Count input that never became an event (it is kept for the dead-letter topic)."""

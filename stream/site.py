@@ -198,12 +198,14 @@ class SiteCore:
         """Fold decoded events of this site, in arrival order."""
         self.fold_from(evs if isinstance(evs, list) else list(evs), 0, False)
 
-    def fold_from(self, evs: list, start: int, same_site: bool) -> int:
+    def fold_from(self, evs: list, start: int, same_site: bool, until: int = _FAR) -> int:
         """Fold ``evs[start:]`` in arrival order; returns the index it stopped at.
 
         With ``same_site`` it stops at the first event of another site (a
         batch of several sites is folded run by run, without splitting it);
-        otherwise every event is taken as this site's.
+        otherwise every event is taken as this site's. It also stops at the
+        first event stamped after ``until`` (the alert driver's next boundary:
+        it evaluates the site there first), duplicate or not.
 
         This is the hot loop of a replay (a million events a day): the site's
         state is held in local variables, written back before any call that
@@ -240,6 +242,14 @@ class SiteCore:
                     s: str = ev.site
                     if s != site:
                         break
+                raw_ts = ev.ts
+                if isinstance(raw_ts, int):
+                    ts: int = raw_ts
+                else:
+                    ts = E.ts_to_ms(raw_ts)
+                    ev.ts = ts
+                if ts > until:
+                    break
                 i += 1
                 eid: str = ev.id
                 n_seen = len(seen)
@@ -247,12 +257,6 @@ class SiteCore:
                 if len(seen) == n_seen:
                     self.duplicates += 1
                     continue
-                raw_ts = ev.ts
-                if isinstance(raw_ts, int):
-                    ts: int = raw_ts
-                else:
-                    ts = E.ts_to_ms(raw_ts)
-                    ev.ts = ts
                 seen_ids.append(eid)
                 if ts > cur_max:
                     cur_max = ts

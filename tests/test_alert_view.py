@@ -22,14 +22,37 @@ from stream.alerts.engine import AlertEngine
 from stream.alerts.rules import AGENT_RULES
 from stream.config import load_config
 from stream.core import Floor
+from stream.events import ts_to_ms
+
+
+def next_crossing(events: list, start: int, next_ms: dict[str, int], period_ms: int) -> int:
+    """The index of the first event from ``start`` stamped after its site's next boundary (``len`` if none).
+
+    What ``Floor.fold_until`` finds while it folds, found by a separate pass as
+    the driver once did; a site seen for the first time gets the boundary after
+    its first event.
+    """
+    for i in range(start, len(events)):
+        ev = events[i]
+        if not isinstance(ev.ts, int):
+            ev.ts = ts_to_ms(ev.ts)
+        nb = next_ms.get(ev.site)
+        if nb is None:
+            next_ms[ev.site] = (ev.ts // period_ms + 1) * period_ms
+        elif ev.ts > nb:
+            return i
+    return len(events)
 
 
 class ReferenceDriver(AlertDriver):
-    """The driver as it was: one event at a time, full ``Floor.alert_snapshot`` at each boundary."""
+    """The driver as it was: a pass to find the next boundary crossed, one event at a time up to it,
+    a full ``Floor.alert_snapshot`` at each boundary."""
 
-    def _apply(self, run: list) -> None:
-        for ev in run:
+    def _fold(self, evs: list, start: int) -> int:
+        j = next_crossing(evs, start, self.next_ms, self.period_ms)
+        for ev in evs[start:j]:
             self.floor.apply(ev)
+        return j
 
     def _snapshot(self, site: str) -> dict:
         return self.floor.alert_snapshot(site)

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from stream.alerts.boundaries import next_crossing
 from stream.alerts.engine import BUCKET_MS, AlertEngine
 from stream.alerts.view import AlertViews
 from stream.core import Floor
@@ -101,24 +100,22 @@ class AlertDriver:
         """Apply ``events`` in order; the alert changes of the boundaries they cross."""
         out: list[dict] = []
         evs = events if isinstance(events, list) else list(events)
-        nxt, p = self.next_ms, self.period_ms
-        # Events go in runs up to the next one stamped after its site's boundary;
-        # the site is evaluated before that one is applied (same figures as one by
-        # one: the core folds a run in arrival order). That event then starts the
-        # next run: its site's next boundary is now at or after it.
+        # Events are folded up to the next one stamped after its site's boundary;
+        # the site is evaluated before that one is applied (the same figures as
+        # one by one: the core folds in arrival order). That event then starts
+        # the next run: its site's next boundary is now at or after it.
         i, n = 0, len(evs)
         while i < n:
-            j = next_crossing(evs, i, nxt, p)
-            if j > i:
-                self._apply(evs[i:j])
+            j = self._fold(evs, i)
             if j < n:
                 ev = evs[j]
                 self._evaluate_until(ev.site, ev.ts - 1, out)
             i = j
         return out
 
-    def _apply(self, run: list) -> None:
-        self.floor.apply_many(run)
+    def _fold(self, evs: list, start: int) -> int:
+        """Fold from ``start`` up to the first event past its site's next boundary; its index."""
+        return self.floor.fold_until(evs, start, self.next_ms, self.period_ms)
 
     def tick(self, now_ms: int) -> list[dict]:
         """A quiet live floor: evaluate every site at the boundaries up to ``now_ms`` (wall clock as event time)."""
