@@ -75,18 +75,24 @@ class RedisSink:
             self.dirty.add(s)
             self.report_dirty.add(s)
 
-    async def maybe_publish(self, floor: Floor, *, force: bool = False) -> bool:
-        """Publish dirty sites if the throttle allows (or ``force``). True if anything went out."""
+    async def maybe_publish(self, floor: Floor, *, force: bool = False, sharing: int = 1) -> bool:
+        """Publish dirty sites if the throttle allows (or ``force``). True if anything went out.
+
+        ``sharing``: how many sinks of the worker have something to publish
+        (they share the worker's budget when it is behind).
+        """
         t = now_ms()
         sent = False
         # Snapshots take at most a quarter of the worker: when one gets
         # expensive (a big floor), the next waits longer. A worker that folded
         # most of the time since the last one is behind (a backlog, a replay at
-        # full speed): then they take at most a twelfth, so it catches up
+        # full speed): then all its sinks together take at most a sixteenth
+        # for snapshots and a thirty-second for reports, so it catches up
         # sooner; what it shows meanwhile is already history.
         elapsed = t - self._last_snap
         behind = self.fold_busy_ms - self._busy_at_snap > 0.5 * elapsed
-        share = 12 if behind else 4
+        share = 16 * max(1, sharing) if behind else 4
+        report_share = 32 * max(1, sharing) if behind else 10
         if self.dirty and (force or elapsed >= max(self.min_interval_ms, share * self._snap_cost_ms)):
             # Take the dirty set before awaiting: sites folded while the write
             # is in flight are marked again and go out next time.
@@ -100,7 +106,7 @@ class RedisSink:
             self._busy_at_snap = self.fold_busy_ms
             self._snap_cost_ms = now_ms() - t
             sent = True
-        if self.report_dirty and (force or t - self._last_report >= max(self.report_interval_ms, 10 * self._report_cost_ms)):
+        if self.report_dirty and (force or t - self._last_report >= max(self.report_interval_ms, report_share * self._report_cost_ms)):
             t1 = now_ms()
             sites, self.report_dirty = sorted(self.report_dirty), set()
             try:

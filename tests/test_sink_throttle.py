@@ -42,16 +42,30 @@ async def test_a_caught_up_worker_publishes_after_four_snapshot_costs():
 
 
 async def test_a_worker_behind_publishes_less_often():
-    s = _sink(since_last_ms=250, cost_ms=50, busy_ms=200)  # folding 80 % of the time: 600 ms due
+    s = _sink(since_last_ms=250, cost_ms=50, busy_ms=200)  # folding 80 % of the time: 800 ms due
     assert not await s.maybe_publish(Floor())
     assert s.sent == [] and s.dirty == {"s1"}
-    s._last_snap = now_ms() - 550
-    s.fold_busy_ms = s._busy_at_snap + 500  # still behind: not yet
+    s._last_snap = now_ms() - 750
+    s.fold_busy_ms = s._busy_at_snap + 700  # still behind: not yet
     assert not await s.maybe_publish(Floor())
-    s._last_snap = now_ms() - 650
-    s.fold_busy_ms = s._busy_at_snap + 600
+    s._last_snap = now_ms() - 850
+    s.fold_busy_ms = s._busy_at_snap + 800
     assert await s.maybe_publish(Floor())
     assert s.sent == [["s1"]]
+
+
+async def test_sinks_behind_share_one_budget():
+    """Three partitions' sinks with something to publish, behind: each waits three times as long."""
+    s = _sink(since_last_ms=2000, cost_ms=50, busy_ms=1800)  # 800 ms due alone, 2400 ms shared by three
+    assert not await s.maybe_publish(Floor(), sharing=3)
+    s._last_snap = now_ms() - 2500
+    s.fold_busy_ms = s._busy_at_snap + 2200
+    assert await s.maybe_publish(Floor(), sharing=3)
+
+
+async def test_a_caught_up_worker_does_not_share():
+    s = _sink(since_last_ms=250, cost_ms=50, busy_ms=20)
+    assert await s.maybe_publish(Floor(), sharing=3)
 
 
 async def test_the_minimum_interval_holds_for_cheap_snapshots():
