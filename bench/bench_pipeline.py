@@ -88,6 +88,10 @@ def throughput(calls: int, seed: int) -> None:
     print(f"  raw aiokafka consume   {raw_s:6.2f} s   {raw_n / raw_s:>10,.0f} msg/s   {n / raw_s:>12,.0f} events/s")
     print(f"  floorwatch worker      {w_s:6.2f} s   {msgs / w_s:>10,.0f} msg/s   {n / w_s:>12,.0f} events/s")
     print(f"  worker / raw           = {raw_s / w_s:.1%}")
+    if "fold_busy_ms" in info:
+        fold_s, pub_s = info["fold_busy_ms"] / 1000.0, info["publish_busy_ms"] / 1000.0
+        print(f"  worker's time: folding (core + alerts) {fold_s:.2f} s, publishing to Redis {pub_s:.2f} s "
+              "(it overlaps folding: the worker folds while a write awaits Redis)")
 
 
 async def _latency(kafka_url: str, redis_url: str, rate: int, seconds: float) -> tuple[list[float], list[float]]:

@@ -115,6 +115,9 @@ class FloorWorker:
         self.last_fold_ms: Optional[int] = None
         # Wall ms spent folding since start (the sinks read how busy the worker is).
         self.fold_busy_ms = 0.0
+        # Wall ms spent publishing to Redis (snapshots, deltas, reports, alerts) since start;
+        # it overlaps folding, which goes on while a write awaits Redis.
+        self.publish_busy_ms = 0.0
         self.redis_errors_in_row = 0
         self._redis_run_id: Optional[str] = None
 
@@ -248,20 +251,29 @@ class FloorWorker:
     async def publish(self, force: bool = False) -> None:
         # Two timers publish; one at a time, so neither sends what the other took.
         async with self._publishing:
-            for p, pf in list(self.parts.items()):
-                sink = self.sinks.get(p)
-                if sink is None:
-                    continue
-                if sink.pending_alerts:
-                    batch, sink.pending_alerts = sink.pending_alerts, []
-                    try:
-                        await sink.publish_alerts(batch)
-                    except BaseException:
-                        sink.pending_alerts[:0] = batch
-                        raise
-                sink.folded_ms = self.last_fold_ms
-                sink.fold_busy_ms = self.fold_busy_ms
-                await sink.maybe_publish(pf.floor, force=force)
+            t0 = time.perf_counter()
+            try:
+                await self._publish_parts(force)
+            finally:
+                self.publish_busy_ms += (time.perf_counter() - t0) * 1000.0
+
+    async def _publish_parts(self, force: bool) -> None:
+        # The sinks with something to publish share the worker's budget for it (RedisSink.maybe_publish).
+        sharing = sum(1 for s in self.sinks.values() if s.dirty or s.report_dirty)
+        for p, pf in list(self.parts.items()):
+            sink = self.sinks.get(p)
+            if sink is None:
+                continue
+            if sink.pending_alerts:
+                batch, sink.pending_alerts = sink.pending_alerts, []
+                try:
+                    await sink.publish_alerts(batch)
+                except BaseException:
+                    sink.pending_alerts[:0] = batch
+                    raise
+            sink.folded_ms = self.last_fold_ms
+            sink.fold_busy_ms = self.fold_busy_ms
+            await sink.maybe_publish(pf.floor, force=force, sharing=sharing)
 
     async def _redis_reset(self) -> bool:
         """True when Redis lost its data (a restart without persistence) since we last looked."""
@@ -299,6 +311,8 @@ class FloorWorker:
             "rebuilds": self.rebuilds,
             "first_fold_ms": self.first_fold_ms,
             "last_fold_ms": self.last_fold_ms,
+            "fold_busy_ms": round(self.fold_busy_ms),
+            "publish_busy_ms": round(self.publish_busy_ms),
             "heartbeat_ms": time.time_ns() // 1_000_000,
         }
         await self.redis.hset(Keys(self.s.redis_prefix).workers, self.s.worker_id, orjson.dumps(info))
