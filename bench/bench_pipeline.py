@@ -92,6 +92,8 @@ def throughput(calls: int, seed: int) -> None:
         fold_s, pub_s = info["fold_busy_ms"] / 1000.0, info["publish_busy_ms"] / 1000.0
         print(f"  worker's time: folding (core + alerts) {fold_s:.2f} s, publishing to Redis {pub_s:.2f} s "
               "(it overlaps folding: the worker folds while a write awaits Redis)")
+        cpu_s = info["fold_window_cpu_ms"] / 1000.0
+        print(f"  worker's CPU over those {w_s:.2f} s: {cpu_s:.2f} s ({n / cpu_s:,.0f} events per CPU second)")
 
 
 async def _latency(kafka_url: str, redis_url: str, rate: int, seconds: float) -> tuple[list[float], list[float]]:
