@@ -172,7 +172,17 @@ class AgentTimeline:
 
     def day_totals(self, now: int, cal: DayCalendar) -> dict[str, dict[str, int]]:
         """Per date, ms spent in each state (label), sealed plus open, up to ``now``."""
-        out = {d: dict(v) for d, v in self.days.items()}
+        return self._totals({d: dict(v) for d, v in self.days.items()}, now, cal)
+
+    def day_total(self, now: int, cal: DayCalendar, date: str) -> dict[str, int]:
+        """``day_totals(now, cal).get(date, {})`` without copying the other days
+        (an agent keeps one entry per day it worked: a worker up for a month has thirty)."""
+        sealed = self.days.get(date)
+        out = self._totals({date: dict(sealed) if sealed is not None else {}}, now, cal)
+        return out[date]
+
+    def _totals(self, out: dict[str, dict[str, int]], now: int, cal: DayCalendar) -> dict[str, dict[str, int]]:
+        """Add the unsealed spans up to ``now`` to the sealed totals ``out`` (a copy)."""
         trans = self.trans
         for i, e in enumerate(trans):
             t0 = e.ts
@@ -196,7 +206,7 @@ class AgentTimeline:
 
     def figures(self, now: int, cal: DayCalendar, date: Optional[str] = None) -> dict:
         """``state_now`` plus the day's occupancy and time per state."""
-        return self.figures_with(now, self.day_totals(now, cal).get(date or cal.date_of(now), {}))
+        return self.figures_with(now, self.day_total(now, cal, date or cal.date_of(now)))
 
     def figures_with(self, now: int, totals: dict[str, int]) -> dict:
         """``figures`` given the day's ms per state (``day_totals`` of that date)."""

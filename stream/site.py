@@ -722,7 +722,7 @@ class SiteCore:
         for name in sorted(set(self.agents) | set(handled_today)):
             a = self._sealed_agent(name)
             if a is not None:
-                totals = a.day_totals(now, cal).get(date, {})
+                totals = a.day_total(now, cal, date)
                 f = a.figures_with(now, totals)
                 if occupancy is not None:
                     for label, ms in totals.items():

@@ -531,6 +531,29 @@ def test_time_in_state_starts_at_the_last_change_of_state_or_reason():
     assert len(a.trans) == 1 and a.state_since() == 40_000
 
 
+def test_one_days_totals_of_an_agent_equal_that_day_of_all_days():
+    # Three days worked, sealed in part: any one date's totals (what the wall reads)
+    # are that date of every day's totals, a date not worked included.
+    from stream.agent import AgentTimeline
+    from stream.calendar import DayCalendar
+    from stream.events import AgentState
+
+    cal = DayCalendar("Asia/Shanghai")
+    day = 24 * 3_600_000
+    a = AgentTimeline("a1")
+    t0 = 1_795_392_000_000  # 2026-11-23 00:00 in Shanghai
+    seq = [(0, "ready", None), (day - 600_000, "busy", None), (day + 900_000, "not_ready", "lunch"),
+           (2 * day + 60_000, "ready", None), (2 * day + 7_200_000, "logged_out", None)]
+    for i, (t, st, reason) in enumerate(seq):
+        a.add(AgentState(id=str(i), ts=t0 + t, site="s", agent="a1", state=st, reason=reason))
+    a.seal(t0 + day + 1_000_000, cal)
+    now = t0 + 2 * day + 3_600_000
+    every = a.day_totals(now, cal)
+    assert len(every) == 3
+    for date in [*every, "2026-11-30"]:
+        assert a.day_total(now, cal, date) == every.get(date, {}), date
+
+
 def test_sliding_windows_equal_a_direct_count_over_a_busy_day():
     # Each window counted straight from its definition (offered in (now - N min, now];
     # AHT by handling end), at instants across a simulated day, percentiles included.
