@@ -33,11 +33,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from stream.alerts.config import DETECTORS, LOWER_IS_WORSE, AlertsConfig, Rule, load_alerts
+from stream.alerts.config import DETECTORS, LOWER_IS_WORSE, AlertsConfig, Detector, Rule, load_alerts
 from stream.alerts.detectors import DriftCusum, RateSpike, SeasonalCusum
 from stream.alerts.hysteresis import beyond, step
 from stream.alerts.messages import message
-from stream.alerts.rules import QUEUE_RULES, agent_floor, agent_threshold, agent_values, queue_value
+from stream.alerts.rules import AGENT_RULES, QUEUE_RULES, RULE_CODES, AgentFloors, agent_floors, agent_threshold, agents_past, rule_value
 
 __all__ = ["AlertEngine", "BUCKET_MS", "ABANDON_BUCKET_MS"]
 
@@ -61,6 +61,30 @@ def _new_detector(name: str, tz: str, warmup: int):
 _DET_CLASSES: dict[str, Any] = {"arrival_surge": SeasonalCusum, "aht_drift": DriftCusum, "abandon_spike": RateSpike}
 
 
+class _QueueRule:
+    """One enabled rule of one queue, resolved from the config once: what evaluate reads of it every time."""
+
+    def __init__(self, site: str, queue: str, rule: str, rc: Rule) -> None:
+        self.rule = rule
+        self.code = RULE_CODES[rule]
+        self.rc = rc
+        self.key = f"{site}/{queue}/{rule}"
+        self.lower = rule in LOWER_IS_WORSE
+        self.raise_: float = rc.raise_
+        self.clear: float = rc.clear
+        self.min_n: int = max(rc.min_offered, 1)
+
+
+class _QueueDetector:
+    """One enabled detector of one queue, resolved from the config once."""
+
+    def __init__(self, site: str, queue: str, name: str, dc: Detector) -> None:
+        self.name = name
+        self.dc = dc
+        self.key = f"{site}/{queue}/{name}"
+        self.raise_: float = dc.raise_
+
+
 class AlertEngine:
     """Rules + detectors for any number of sites; see the module docstring."""
 
@@ -70,9 +94,11 @@ class AlertEngine:
         self.active: dict[str, dict] = {}
         # "site/queue" -> detector name -> detector
         self.detectors: dict[str, dict[str, Any]] = {}
-        # Resolved from the config once: per (site, queue) its queue rules; per site the lowest agent level.
-        self._plans: dict[tuple[str, str], list[tuple[str, Rule, str, bool]]] = {}
-        self._agent_floor: dict[str, float] = {}
+        # Resolved from the config once: per site, per queue its enabled rules and
+        # detectors; per site the lowest agent levels (by watched state and reason).
+        self._plans: dict[str, dict[str, list[_QueueRule]]] = {}
+        self._det_plans: dict[str, dict[str, list[_QueueDetector]]] = {}
+        self._agent_floors: dict[str, AgentFloors] = {}
         # (site, queue, agent rule, not-ready reason) -> (settings, raise level)
         self._agent_levels: dict[tuple, tuple[Rule, float]] = {}
 
@@ -85,26 +111,45 @@ class AlertEngine:
         out: list[dict] = []
         seen: set[str] = set()
         hall = snapshot.get("kind") == "hall"
-        queues = snapshot.get("queues", {})
+        queues: dict = snapshot.get("queues", {})
+        plans = self._plans.get(site)
+        if plans is None:
+            plans = self._plans[site] = {}
         for q in queues:
-            name = queues[q]["name"]
-            for rule, rc, key, lower in self._queue_rules(site, q):
+            qd: dict = queues[q]
+            name = qd["name"]
+            plan = plans.get(q)
+            if plan is None:
+                plan = plans[q] = self._queue_rules(site, q)
+            for r in plan:
+                key = r.key
                 seen.add(key)
-                v = queue_value(rule, snapshot, q, rc)
-                if key not in active and not beyond(v, rc.raise_, lower):
+                v = rule_value(r.code, snapshot, qd, r.min_n)
+                if key not in active and not beyond(v, r.raise_, r.lower):
                     continue  # quiet and staying so (what step() says): no labels to build
-                self._step(out, key, v, now_ms, raise_at=rc.raise_, clear_at=rc.clear, for_s=rc.for_s, repeat_s=rc.repeat_s,
-                           lower=lower,
-                           meta={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": None, "severity": rc.severity,
+                rc = r.rc
+                self._step(out, key, v, now_ms, raise_at=r.raise_, clear_at=r.clear, for_s=rc.for_s, repeat_s=rc.repeat_s,
+                           lower=r.lower,
+                           meta={"kind": "rule", "rule": r.rule, "site": site, "queue": q, "agent": None, "severity": rc.severity,
                                  "name": name, "hall": hall})
-        # Only agents past the site's lowest agent level, or with a condition
-        # already, can change anything: the rest are skipped unread.
-        floor_s = self._agent_floor.get(site)
-        if floor_s is None:
-            floor_s = self._agent_floor[site] = agent_floor(cfg, site)
+        # Only agents past their lowest level (by state and not-ready reason, over
+        # the site's queues), or with a condition already, can change anything:
+        # the rest are skipped unread.
+        floors = self._agent_floors.get(site)
+        if floors is None:
+            floors = self._agent_floors[site] = agent_floors(cfg, site)
         held: set[str] = {st["agent"] for st in active.values() if st.get("agent") is not None and st.get("site") == site}
         levels = self._agent_levels
-        for agent, rule, q, secs, reason in agent_values(snapshot, floor_s, held):
+        agents: dict = snapshot.get("agents", {})
+        for agent in agents_past(agents, floors, held):
+            row = agents[agent]
+            rule = AGENT_RULES.get(row["state"])
+            if rule is None:
+                continue
+            qs = row.get("queues") or []
+            q = qs[0] if qs else None
+            secs = float(row["time_in_state_s"])
+            reason = row.get("reason")
             lv = levels.get((site, q, rule, reason))
             if lv is None:
                 rc = cfg.rule(site, q, rule)
@@ -119,7 +164,7 @@ class AlertEngine:
             if key not in active and not beyond(secs, raise_at, False):
                 continue
             name = queues[q]["name"] if q in queues else {"en": q or "-", "zh": q or "-"}
-            label = snapshot["agents"][agent].get("label") or agent
+            label = row.get("label") or agent
             self._step(out, key, secs, now_ms, raise_at=raise_at, clear_at=rc.clear, for_s=rc.for_s,
                        repeat_s=rc.repeat_s, lower=False,
                        meta={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": agent, "severity": rc.severity,
@@ -136,21 +181,23 @@ class AlertEngine:
             self._step(out, key, None, now_ms, raise_at=0, clear_at=0, for_s=0, repeat_s=0, lower=False, meta={})
         return out
 
-    def _queue_rules(self, site: str, queue: str) -> list[tuple[str, Rule, str, bool]]:
-        """(rule, its settings, condition key, lower is worse) of the queue's enabled rules, resolved once."""
-        plan = self._plans.get((site, queue))
-        if plan is None:
-            plan = self._plans[(site, queue)] = [
-                (rule, rc, f"{site}/{queue}/{rule}", rule in LOWER_IS_WORSE)
-                for rule in QUEUE_RULES
-                if (rc := self.config.rule(site, queue, rule)).enabled
-            ]
-        return plan
+    def _queue_rules(self, site: str, queue: str) -> list[_QueueRule]:
+        """The queue's enabled rules, in QUEUE_RULES order."""
+        return [_QueueRule(site, queue, rule, rc) for rule in QUEUE_RULES if (rc := self.config.rule(site, queue, rule)).enabled]
+
+    def _queue_detectors(self, site: str, queue: str) -> list[_QueueDetector]:
+        """The queue's enabled detectors, in DETECTORS order."""
+        return [_QueueDetector(site, queue, name, dc) for name in DETECTORS if (dc := self.config.detector(site, queue, name)).enabled]
 
     def _detect(self, out: list, site: str, now_ms: int, snapshot: dict, seen: set) -> None:
         tz = snapshot.get("timezone") or "UTC"
         t = (now_ms - BUCKET_MS) / 1000.0  # the bucket that just closed, by its start
-        for q, qd in snapshot.get("queues", {}).items():
+        active = self.active
+        plans = self._det_plans.get(site)
+        if plans is None:
+            plans = self._det_plans[site] = {}
+        queues: dict = snapshot.get("queues", {})
+        for q, qd in queues.items():
             sl5, sl15 = qd["sliding"]["5m"], qd["sliding"]["15m"]
             inputs = {"arrival_surge": {"t": t, "y": sl5["offered"]}}
             if sl5["handled"] >= MIN_HANDLED and sl5["aht_s"] is not None:
@@ -159,25 +206,29 @@ class AlertEngine:
             if now_ms % ABANDON_BUCKET_MS == 0 and n15 >= MIN_OFFERED:
                 inputs["abandon_spike"] = {"k": sl15["abandoned"] - sl15["short_abandoned"], "n": n15}
             dets = self.detectors.setdefault(f"{site}/{q}", {})
-            for name in DETECTORS:
-                dc = self.config.detector(site, q, name)
-                if not dc.enabled:
-                    continue
-                key = f"{site}/{q}/{name}"
+            plan = plans.get(q)
+            if plan is None:
+                plan = plans[q] = self._queue_detectors(site, q)
+            for d in plan:
+                name, key = d.name, d.key
                 seen.add(key)
                 x = inputs.get(name)
                 if x is None:
                     continue  # no new bucket for this detector: its alert holds as it is
                 det = dets.get(name)
                 if det is None:
+                    dc = d.dc
                     det = dets[name] = _new_detector(name, tz, dc.warmup_buckets)
-                e = det.explain_one(x)
-                det.learn_one(x)
-                self._step(out, key, e["score"], now_ms, raise_at=dc.raise_, clear_at=dc.clear, for_s=0, repeat_s=dc.repeat_s,
+                e = det.explain_learn_one(x)  # explain_one, then learn_one
+                score = e["score"]
+                if key not in active and not beyond(score, d.raise_, False):
+                    continue  # quiet and staying so (what step() says): no labels to build
+                dc = d.dc
+                self._step(out, key, score, now_ms, raise_at=d.raise_, clear_at=dc.clear, for_s=0, repeat_s=dc.repeat_s,
                            lower=False,
                            meta={"kind": "anomaly", "rule": name, "site": site, "queue": q, "agent": None, "severity": dc.severity,
                                  "name": qd["name"], "hall": snapshot.get("kind") == "hall",
-                                 "observed": e["observed"], "expected": e["expected"], "score": e["score"]})
+                                 "observed": e["observed"], "expected": e["expected"], "score": score})
 
     def _step(self, out: list, key: str, value, now: int, *, raise_at, clear_at, for_s, repeat_s, lower, meta: dict) -> None:
         old = self.active.get(key)

@@ -16,35 +16,55 @@ docs/metrics.md, so an alert and the wall always agree.
 
 from __future__ import annotations
 
-from typing import Collection, Iterable, Iterator, Optional
+from typing import Collection, Final, Iterable, Iterator, Optional
 
 from stream.alerts.config import AlertsConfig, Rule
 
-__all__ = ["QUEUE_RULES", "AGENT_RULES", "queue_value", "agent_values", "agent_threshold", "agent_floor"]
+__all__ = [
+    "QUEUE_RULES", "AGENT_RULES", "RULE_CODES", "queue_value", "rule_value", "agent_values", "agent_threshold",
+    "agent_floor", "AgentFloor", "AgentFloors", "agent_floors", "agents_past",
+]
 
-QUEUE_RULES = ("longest_wait", "service_level", "abandon_rate", "no_agent_ready", "vip_wait")
-AGENT_RULES = {"not_ready": "agent_not_ready", "wrap_up": "agent_wrap_up"}
+QUEUE_RULES: Final = ("longest_wait", "service_level", "abandon_rate", "no_agent_ready", "vip_wait")
+AGENT_RULES: Final = {"not_ready": "agent_not_ready", "wrap_up": "agent_wrap_up"}
+
+# The queue rules by number (their place in QUEUE_RULES): the engine resolves a
+# rule's name once, and compiled, an int compare is cheaper than a string's.
+LONGEST_WAIT: Final = 0
+SERVICE_LEVEL: Final = 1
+ABANDON_RATE: Final = 2
+NO_AGENT_READY: Final = 3
+VIP_WAIT: Final = 4
+RULE_CODES: Final = {name: i for i, name in enumerate(QUEUE_RULES)}
 
 
 def queue_value(rule: str, snap: dict, queue: str, cfg: Rule) -> Optional[float]:
     """The value ``rule`` watches for ``queue`` in the snapshot ``snap``."""
-    q = snap["queues"][queue]
-    if rule == "longest_wait":
+    code = RULE_CODES.get(rule)
+    if code is None:
+        raise ValueError(f"unknown queue rule {rule!r}")
+    return rule_value(code, snap, snap["queues"][queue], max(cfg.min_offered, 1))
+
+
+def rule_value(code: int, snap: dict, q: dict, min_n: int) -> Optional[float]:
+    """:func:`queue_value` by the rule's code, given the queue's figures ``q`` (``snap["queues"][queue]``)
+    and the contacts a rate needs (``max(min_offered, 1)``): what the engine calls, rule after rule."""
+    if code == LONGEST_WAIT:
         return q["longest_wait_s"]
-    if rule == "vip_wait":
+    if code == VIP_WAIT:
         return q["longest_vip_wait_s"]
-    if rule in ("service_level", "abandon_rate"):
+    if code == SERVICE_LEVEL or code == ABANDON_RATE:
         w = q["sliding"]["15m"]
-        if w["offered"] - w["short_abandoned"] < max(cfg.min_offered, 1):
+        if w["offered"] - w["short_abandoned"] < min_n:
             return None
-        return w["sl_pct"] if rule == "service_level" else w["abandon_pct"]
-    if rule == "no_agent_ready":
+        return w["sl_pct"] if code == SERVICE_LEVEL else w["abandon_pct"]
+    if code == NO_AGENT_READY:
         if snap.get("kind") == "hall":
             nobody = snap.get("counters", {}).get("open", 0) == 0
         else:
             nobody = q["agents"]["ready"] == 0
         return float(q["waiting"]) if nobody else 0.0
-    raise ValueError(f"unknown queue rule {rule!r}")
+    raise ValueError(f"unknown queue rule code {code!r}")
 
 
 def agent_values(
@@ -65,14 +85,7 @@ def agent_values(
     if floor_s is None:
         names: Iterable[str] = agents  # the snapshot's order (by name, in Floor's snapshots)
     else:
-        picked = []
-        for agent, row in agents.items():
-            if row["state"] in AGENT_RULES:
-                t = row["time_in_state_s"]
-                # None is kept: it fails below as it always did, rather than passing silently.
-                if t is None or t > floor_s or agent in held:
-                    picked.append(agent)
-        names = sorted(picked)
+        names = agents_past(agents, AgentFloors({state: AgentFloor(floor_s, {}) for state in AGENT_RULES}), set(held))
     for agent in names:
         row = agents[agent]
         rule = AGENT_RULES.get(row["state"])
@@ -90,7 +103,36 @@ def agent_threshold(cfg: Rule, reason: Optional[str]) -> float:
 
 
 def agent_floor(cfg: AlertsConfig, site: str) -> float:
-    """The lowest raise level an agent of ``site`` can meet, over every queue and reason (inf: none enabled).
+    """The lowest raise level an agent of ``site`` can meet, over every queue and reason (inf: none enabled)."""
+    return agent_floors(cfg, site).low
+
+
+class AgentFloor:
+    """The lowest raise level an agent in one watched state can meet at a site, by its not-ready reason.
+
+    ``by_reason`` has the reasons some queue's rule has a level of its own
+    for; any other reason (or none) is held to ``base``, the lowest rule level.
+    """
+
+    def __init__(self, base: float, by_reason: dict[Optional[str], float]) -> None:
+        self.base = base
+        self.by_reason = by_reason
+
+
+class AgentFloors:
+    """A site's :class:`AgentFloor` per watched state, and ``low``, the lowest of them all."""
+
+    def __init__(self, by_state: dict[str, AgentFloor]) -> None:
+        self.by_state = by_state
+        low = float("inf")
+        for f in by_state.values():
+            low = min(low, f.base, *f.by_reason.values())
+        self.low = low
+
+
+def agent_floors(cfg: AlertsConfig, site: str) -> AgentFloors:
+    """The lowest levels an agent of ``site`` can meet, by watched state and reason, over every queue
+    (inf: the state's rule is enabled nowhere).
 
     A queue without its own level in the config resolves as the site's
     level, so the site's level and the configured queues' are all there is.
@@ -99,10 +141,50 @@ def agent_floor(cfg: AlertsConfig, site: str) -> float:
     sl = cfg.sites.get(site)
     if sl is not None:
         queues += list(sl.queues)
-    floor = float("inf")
-    for q in queues:
-        for rule in AGENT_RULES.values():
-            rc = cfg.rule(site, q, rule)
-            if rc.enabled:
-                floor = min(floor, rc.raise_, *(float(v) for v in rc.by_reason.values()))
-    return floor
+    by_state: dict[str, AgentFloor] = {}
+    for state, rule in AGENT_RULES.items():
+        rcs = [rc for q in queues if (rc := cfg.rule(site, q, rule)).enabled]
+        reasons: set[Optional[str]] = {r for rc in rcs for r in rc.by_reason}
+        by_state[state] = AgentFloor(
+            min((rc.raise_ for rc in rcs), default=float("inf")),
+            {r: min(agent_threshold(rc, r) for rc in rcs) for r in reasons},
+        )
+    return AgentFloors(by_state)
+
+
+def agents_past(agents: dict[str, dict], floors: AgentFloors, held: set[str]) -> list[str]:
+    """The names, sorted, of the agents in ``agents`` (a snapshot's rows) that an agent rule may act on.
+
+    Those in a watched state for longer than its floor (``floors``, from
+    :func:`agent_floors`: the lowest level any queue's rule has for the
+    agent's state and reason) and those in ``held`` (agents with a condition
+    pending or raised). The others are under every level that can apply to
+    them and have nothing to clear: skipping them changes nothing, and on a
+    busy floor they are almost all of the agents (many of the not-ready ones
+    at lunch or in training, past the lowest level but far under their own).
+    """
+    picked: list[str] = []
+    low = floors.low
+    by_state = floors.by_state
+    for agent, row in agents.items():
+        t = row["time_in_state_s"]
+        # Most rows: under the lowest level of all, and nothing held. Their state
+        # and reason are not even read (one lookup per agent on a busy floor).
+        if isinstance(t, float) and t <= low and not (held and agent in held):
+            continue
+        f = by_state.get(row["state"])
+        if f is None:
+            continue  # a state no agent rule watches
+        # None is kept: it fails later as it always did, rather than passing silently.
+        if t is None or agent in held:
+            picked.append(agent)
+            continue
+        level = f.base
+        if f.by_reason:
+            lv = f.by_reason.get(row.get("reason"))
+            if lv is not None:
+                level = lv
+        if t > level:
+            picked.append(agent)
+    picked.sort()
+    return picked

@@ -90,9 +90,25 @@ class DriftCusum(AnomalyDetector):
         if self.base is None or n <= 0:
             return {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0}
         z, _ = self._z(y, n)
-        up, down = self._sums(z)
-        score = squash(max(up, down)) if self.n >= self.warmup else 0.0
+        return self._explain(y, z, self._sums(z))
+
+    def _explain(self, y: float, z: float, sums: tuple[float, float]) -> dict:
+        score = squash(max(sums)) if self.n >= self.warmup else 0.0
         return {"observed": y, "expected": value(self.base), "z": z, "score": score}
+
+    def explain_learn_one(self, x: dict) -> dict:
+        """``explain_one(x)``, then ``learn_one(x)``: the same, with the residual and the sums
+        (which learning needs too, from the same state) worked out once."""
+        y, n = float(x["y"]), float(x.get("n", 1))
+        if self.base is None or n <= 0:
+            e = {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0}
+            self.learn_one(x)
+            return e
+        z, sigma = self._z(y, n)
+        sums = self._sums(z)
+        e = self._explain(y, z, sums)
+        self._learn(y, n, z, sigma, sums)
+        return e
 
     def score_one(self, x: dict) -> float:
         return self.explain_one(x)["score"]
@@ -106,8 +122,12 @@ class DriftCusum(AnomalyDetector):
             self.n = 1
             return
         z, sigma = self._z(y, n)
+        self._learn(y, n, z, sigma, self._sums(z) if self.n >= self.warmup else (0.0, 0.0))
+
+    def _learn(self, y: float, n: float, z: float, sigma: float, sums: tuple[float, float]) -> None:
+        """Learn the bucket ``y`` of ``n`` items, given ``_z`` and ``_sums`` of it before anything is learnt."""
         if self.n >= self.warmup:
-            self.s_up, self.s_down = self._sums(z)
+            self.s_up, self.s_down = sums
         b = value(self.base)
         zc = max(-self.clip, min(self.clip, z))
         r = zc * sigma / math.sqrt(n)

@@ -83,9 +83,29 @@ class RateSpike(AnomalyDetector):
         obs = k / n if n > 0 else None
         if p0 is None or n <= 0:
             return {"observed": obs, "expected": p0, "z": 0.0, "score": 0.0}
+        return self._explain(k, n, p0, self._sum(k, n, p0))
+
+    def _sum(self, k: float, n: float, p0: float) -> float:
+        """The sum after a bucket of ``k`` in ``n`` against the baseline ``p0`` (capped)."""
+        return min(self.cap, max(0.0, self.memory * self.s + self._llr(k, n, p0)))
+
+    def _explain(self, k: float, n: float, p0: float, s: float) -> dict:
         z = (k - n * p0) / math.sqrt(n * p0 * (1 - p0))
-        s = min(self.cap, max(0.0, self.memory * self.s + self._llr(k, n, p0)))
-        return {"observed": obs, "expected": p0, "z": z, "score": squash(s) if self.n >= self.warmup else 0.0}
+        return {"observed": k / n, "expected": p0, "z": z, "score": squash(s) if self.n >= self.warmup else 0.0}
+
+    def explain_learn_one(self, x: dict) -> dict:
+        """``explain_one(x)``, then ``learn_one(x)``: the same, with the baseline and the sum
+        (which learning needs too, from the same state) worked out once."""
+        k, n = float(x["k"]), float(x["n"])
+        p0 = self.baseline()
+        if p0 is None or n <= 0:
+            e = {"observed": k / n if n > 0 else None, "expected": p0, "z": 0.0, "score": 0.0}
+            self.learn_one(x)
+            return e
+        s = self._sum(k, n, p0)
+        e = self._explain(k, n, p0, s)
+        self._learn(k, n, p0, s)
+        return e
 
     def score_one(self, x: dict) -> float:
         return self.explain_one(x)["score"]
@@ -99,8 +119,12 @@ class RateSpike(AnomalyDetector):
             self.ek, self.en = ew(self.alpha, k), ew(self.alpha, n)
             self.n = 1
             return
+        self._learn(k, n, p0, self._sum(k, n, p0) if self.n >= self.warmup else self.s)
+
+    def _learn(self, k: float, n: float, p0: float, s: float) -> None:
+        """Learn a bucket of ``k`` in ``n`` (n > 0), given the baseline ``p0`` and ``_sum`` before anything is learnt."""
         if self.n >= self.warmup:
-            self.s = min(self.cap, max(0.0, self.memory * self.s + self._llr(k, n, p0)))
+            self.s = s
         learn(self.ek, min(k, n * self._p1(p0)), self.n)
         learn(self.en, n, self.n)
         self.n += 1

@@ -199,13 +199,13 @@ class SeasonalCusum(AnomalyDetector):
             views.append((lv, max(1.25 * (value(self.rscale) or 0.0), 1e-6 * (abs(lv) + 1.0))))
         return views
 
-    def _assess(self, y: float, slot: int, wk: str) -> tuple[float, float, float, float]:
-        """(expected, z, new upward sum, new downward sum) for an observation ``y``.
+    def _assess(self, y: float, views: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+        """(expected, z, new upward sum, new downward sum) for an observation ``y``, given the ``_views`` of its slot.
 
         With two views, the one that explains ``y`` better is used: an anomaly
         is what neither the calendar nor the recent level explains.
         """
-        mu, sd = min(self._views(slot, wk), key=lambda v: abs(y - v[0]) / v[1])
+        mu, sd = min(views, key=lambda v: abs(y - v[0]) / v[1])
         z = (y - mu) / sd
         if self.kind == "count":
             phi = max(value(self.scale) or 1.0, 1.0)
@@ -227,7 +227,24 @@ class SeasonalCusum(AnomalyDetector):
         slot, wk, _ = self._slots(float(x["t"]))
         if self.mean is None:
             return {"observed": y, "expected": None, "z": 0.0, "score": 0.0}
-        mu, z, up, down = self._assess(y, slot, wk)
+        return self._explain(y, self._assess(y, self._views(slot, wk)))
+
+    def explain_learn_one(self, x: dict) -> dict:
+        """``explain_one(x)``, then ``learn_one(x)``: the same, with the calendar slot and the
+        assessment (which learning needs too, from the same state) worked out once."""
+        y = float(x["y"])
+        slot, wk, day = self._slots(float(x["t"]))
+        if self.mean is None:
+            self._learn(y, slot, wk, day, [], None)
+            return {"observed": y, "expected": None, "z": 0.0, "score": 0.0}
+        views = self._views(slot, wk)
+        assessed = self._assess(y, views)
+        e = self._explain(y, assessed)
+        self._learn(y, slot, wk, day, views, assessed)
+        return e
+
+    def _explain(self, y: float, assessed: tuple[float, float, float, float]) -> dict:
+        mu, z, up, down = assessed
         if self.n < self.warmup:
             score = 0.0
         elif self.calibrate:
@@ -265,6 +282,16 @@ class SeasonalCusum(AnomalyDetector):
         y = float(x["y"])
         slot, wk, day = self._slots(float(x["t"]))
         if self.mean is None:
+            self._learn(y, slot, wk, day, [], None)
+        else:
+            views = self._views(slot, wk)
+            self._learn(y, slot, wk, day, views, self._assess(y, views))
+
+    def _learn(self, y: float, slot: int, wk: str, day: int, views: list[tuple[float, float]],
+               assessed: Optional[tuple[float, float, float, float]]) -> None:
+        """Learn ``y`` (of ``slot``, ``wk``, ``day``) given the slot's ``_views`` and ``_assess`` of it
+        before anything is learnt (none yet for the first value)."""
+        if assessed is None:
             self.mean = ew(_MEAN_ALPHA, y)
             self.day[slot] = ew(self.season_alpha, y)
             self.week[wk] = ew(self.season_alpha, y)
@@ -274,7 +301,7 @@ class SeasonalCusum(AnomalyDetector):
                 self.level = ew(self.level_alpha, y)
             self.n = 1
             return
-        _, _, up, down = self._assess(y, slot, wk)
+        _, _, up, down = assessed
         if self.n >= self.warmup:
             # The sums are kept capped (so an alert clears soon after the
             # anomaly ends); the score uses this step's uncapped sum, so a
@@ -292,7 +319,7 @@ class SeasonalCusum(AnomalyDetector):
                 else:
                     learn(self.cal_m, v, self.n - self.warmup)
                     learn(self.cal_m2, v * v, self.n - self.warmup)
-        views = self._views(slot, wk)
+        # The views are the slot's before the sums moved: the sums are no part of them.
         # The calendar view: each slot learns the (clipped) value itself.
         mu, sd = views[0]
         yc = self._clipped(y, mu, sd)
