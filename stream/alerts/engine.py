@@ -2,12 +2,14 @@
 
 ``engine.evaluate(site, now_ms, snapshot)`` checks every rule of every queue
 and agent of the site against the snapshot taken at event time ``now_ms`` and
-returns what changed (agents under the site's lowest agent level and holding
-no condition are skipped unread: nothing can change for them): alerts **raised**, **repeated** (still raised, not
-acknowledged, ``repeat_s`` after the last notice) and **resolved**. At
-5-minute boundaries (``now_ms`` a multiple of 5 min) it also feeds the online
-detectors of each queue (arrivals and handle time of the last 5 minutes;
-every 15 minutes the abandons of the last 15) and alerts on their scores.
+returns what changed (agents under the lowest level their state and
+not-ready reason have at the site, and holding no condition, are skipped
+unread: nothing can change for them): alerts **raised**, **repeated** (still
+raised, not acknowledged, ``repeat_s`` after the last notice) and
+**resolved**. At 5-minute boundaries (``now_ms`` a multiple of 5 min) it
+also feeds the online detectors of each queue (arrivals and handle time of
+the last 5 minutes; every 15 minutes the abandons of the last 15) and
+alerts on their scores.
 ``engine.ack(alert_id, by, at_ms)`` acknowledges a raised alert (no more
 repeats; it still resolves by itself).
 
