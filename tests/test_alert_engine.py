@@ -236,3 +236,60 @@ def test_engine_raises_an_arrival_surge_with_observed_expected_and_score():
         now = start + i * 300_000
         out += eng.evaluate("gd", now, _snap(int(rng.poisson(rate((now - 300_000) / 1000)))))
     assert [c["change"] for c in out if c["rule"] == "arrival_surge"][-1] == "resolved"
+
+
+def _detector_inputs(name: str, rng: random.Random, n: int) -> list[dict]:
+    """Buckets as the engine feeds ``name``: some empty or odd ones among them."""
+    out = []
+    for i in range(n):
+        if name == "arrival_surge":
+            out.append({"t": WED + 300 * i, "y": rng.choice([0, 0, 1, 3, 8, 20, 40])})
+        elif name == "aht_drift":
+            out.append({"y": rng.uniform(60, 600), "n": rng.choice([0, 1, 5, 12, 40])})
+        else:
+            nn = rng.choice([0, 10, 25, 60])
+            out.append({"k": rng.randrange(0, nn + 1) if nn else 0, "n": nn})
+    return out
+
+
+@pytest.mark.parametrize("name", ["arrival_surge", "aht_drift", "abandon_spike"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_explain_learn_one_is_explain_one_then_learn_one(name, seed):
+    """The engine's one call per bucket: the same explanations and the same state, bucket after bucket,
+    through the first value, the warm-up and past it (a detector whose sums can move)."""
+    make = {"arrival_surge": lambda: SeasonalCusum(kind="count", warmup=20),
+            "aht_drift": lambda: DriftCusum(warmup=20), "abandon_spike": lambda: RateSpike(warmup=20)}[name]
+    one, two = make(), make()
+    for x in _detector_inputs(name, random.Random(seed), 400):
+        e = one.explain_one(x)
+        one.learn_one(x)
+        assert two.explain_learn_one(x) == e
+        assert two.to_dict() == one.to_dict()
+
+
+def test_seasonal_explain_learn_one_with_two_views():
+    """A value series with a level (NAB's kind): two views to choose between, calibrated scores."""
+    rng = random.Random(5)
+    one, two = (SeasonalCusum(kind="value", warmup=30, calibrate=True) for _ in range(2))
+    for i in range(600):
+        x = {"t": WED + 60 * i, "y": 10 + (i // 200) * 5 + rng.gauss(0, 1)}
+        e = one.explain_one(x)
+        one.learn_one(x)
+        assert two.explain_learn_one(x) == e
+    assert two.to_dict() == one.to_dict()
+
+
+def test_engine_state_is_what_merged_copies_would_give():
+    """Held conditions are updated in place: the state (key order included) is the same as
+    {**state, **labels, value, levels} at every step, across raises, repeats and resolutions."""
+    drv = AlertDriver(Floor(FloorConfig.from_dict(FLOOR)), AlertEngine(BUSY_RULES))
+    seen_orders = set()
+    for i in range(0, len(EVENTS), 50):
+        drv.feed(EVENTS[i : i + 50])
+        for key, st in drv.engine.active.items():
+            head = ["phase", "since_ms", "raised_ms", "notified_ms", "acked_by", "acked_ms", "kind", "rule", "site", "queue",
+                    "agent", "severity", "name", "hall"]
+            assert list(st)[: len(head)] == head, key
+            assert list(st)[-3:] == ["value", "threshold", "clear"] or list(st)[-4:] == ["value", "threshold", "clear", "repeats"]
+            seen_orders.add(tuple(st))
+    assert len(seen_orders) > 1  # rules and agents' conditions both held at some point

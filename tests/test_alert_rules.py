@@ -259,3 +259,62 @@ def test_abandon_rate_above():
     # Raised at the first boundary with 10 contacts offered: 10 of 11 abandoned (one still waits).
     assert out[0]["at_ms"] == T0 + 120 * S and round(out[0]["value"], 1) == 90.9
     assert out[0]["message"]["en"] == "VIP queue: abandon rate (15 min) 90.9%, above 20.0%"
+
+
+def test_agent_floors_by_state_and_reason():
+    """The lowest level an agent can meet, by its state and reason, over the site's queues: the engine
+    reads no further than that for an agent under it (and holding nothing)."""
+    from stream.alerts.config import AlertsConfig
+    from stream.alerts.rules import agent_floor, agent_floors, agents_past
+
+    rules = {r: {"enabled": r in ("agent_not_ready", "agent_wrap_up")} for r in RULES}
+    rules["agent_not_ready"].update({"raise": 900, "clear": 0, "by_reason": {"lunch": 3600, "coaching": 300}})
+    rules["agent_wrap_up"].update({"raise": 900, "clear": 0})
+    cfg = AlertsConfig.from_dict({
+        "defaults": {"rules": rules, "anomaly": {d: {"enabled": False} for d in DETECTORS}},
+        "sites": {"s1": {"queues": {"q2": {"rules": {"agent_not_ready": {"raise": 600, "by_reason": {"lunch": 2400}}}},
+                                   "q3": {"rules": {"agent_wrap_up": {"enabled": False}}}}}},
+    })
+    f = agent_floors(cfg, "s1")
+    nr, wu = f.by_state["not_ready"], f.by_state["wrap_up"]
+    # q2's own levels are lower for a break (600 < 900) and for lunch (2400 < 3600); coaching is q2's
+    # site-level 600 there, but 300 at the site level.
+    assert nr.base == 600 and nr.by_reason == {"lunch": 2400, "coaching": 300}
+    assert wu.base == 900 and wu.by_reason == {}
+    assert f.low == 300 == agent_floor(cfg, "s1")
+    assert agent_floors(cfg, "other").by_state["not_ready"].by_reason == {"lunch": 3600, "coaching": 300}
+
+    def row(state, t, reason=None):
+        return {"label": None, "state": state, "reason": reason, "since": 0, "time_in_state_s": t, "queues": ["q"], "counter": None}
+
+    agents = {
+        "b": row("not_ready", 2000.0, "lunch"),  # under lunch's 2400: skipped
+        "a": row("not_ready", 2500.0, "lunch"),  # past it
+        "c": row("not_ready", 700.0, "break"),  # past the state's 600
+        "d": row("not_ready", 400.0, "coaching"),  # past coaching's 300
+        "e": row("wrap_up", 800.0),  # under 900
+        "f": row("busy", 5000.0),  # a state no rule watches, even held
+        "g": row("wrap_up", 10.0),  # held: always given
+        "h": row("not_ready", None, "break"),  # no time: given, to fail where it always did
+        "i": row("wrap_up", float("nan")),  # never past anything
+    }
+    assert agents_past(agents, f, {"f", "g"}) == ["a", "c", "d", "g", "h"]
+    assert agents_past(agents, f, set()) == ["a", "c", "d", "h"]
+
+
+def test_queue_value_by_name_and_by_code_agree():
+    from stream.alerts.config import AlertsConfig
+    from stream.alerts.rules import QUEUE_RULES, RULE_CODES, queue_value, rule_value
+
+    cfg = AlertsConfig.from_dict({})
+    w15 = {"offered": 30, "short_abandoned": 5, "abandoned": 9, "sl_pct": 55.0, "abandon_pct": 16.0}
+    q = {"longest_wait_s": 320.5, "longest_vip_wait_s": 0.0, "waiting": 4, "agents": {"ready": 0}, "sliding": {"15m": w15}}
+    for kind, counters in (("hotline", None), ("hall", {"open": 0}), ("hall", {"open": 2})):
+        snap = {"kind": kind, "queues": {"q": q}, **({"counters": counters} if counters else {})}
+        for rule in QUEUE_RULES:
+            rc = cfg.rule("s", "q", rule)
+            assert rule_value(RULE_CODES[rule], snap, q, max(rc.min_offered, 1)) == queue_value(rule, snap, "q", rc)
+    import pytest
+
+    with pytest.raises(ValueError):
+        queue_value("agent_wrap_up", {"queues": {"q": q}}, "q", cfg.rule("s", "q", "agent_wrap_up"))

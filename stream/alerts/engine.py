@@ -2,12 +2,14 @@
 
 ``engine.evaluate(site, now_ms, snapshot)`` checks every rule of every queue
 and agent of the site against the snapshot taken at event time ``now_ms`` and
-returns what changed (agents under the site's lowest agent level and holding
-no condition are skipped unread: nothing can change for them): alerts **raised**, **repeated** (still raised, not
-acknowledged, ``repeat_s`` after the last notice) and **resolved**. At
-5-minute boundaries (``now_ms`` a multiple of 5 min) it also feeds the online
-detectors of each queue (arrivals and handle time of the last 5 minutes;
-every 15 minutes the abandons of the last 15) and alerts on their scores.
+returns what changed (agents under the lowest level their state and
+not-ready reason have at the site, and holding no condition, are skipped
+unread: nothing can change for them): alerts **raised**, **repeated** (still
+raised, not acknowledged, ``repeat_s`` after the last notice) and
+**resolved**. At 5-minute boundaries (``now_ms`` a multiple of 5 min) it
+also feeds the online detectors of each queue (arrivals and handle time of
+the last 5 minutes; every 15 minutes the abandons of the last 15) and
+alerts on their scores.
 ``engine.ack(alert_id, by, at_ms)`` acknowledges a raised alert (no more
 repeats; it still resolves by itself).
 
@@ -72,7 +74,11 @@ class _QueueRule:
         self.lower = rule in LOWER_IS_WORSE
         self.raise_: float = rc.raise_
         self.clear: float = rc.clear
+        self.for_s: int = rc.for_s
+        self.repeat_s: int = rc.repeat_s
         self.min_n: int = max(rc.min_offered, 1)
+        # What the config alone says of its condition (never changed: _step copies it).
+        self.labels = {"kind": "rule", "rule": rule, "site": site, "queue": queue, "agent": None, "severity": rc.severity}
 
 
 class _QueueDetector:
@@ -83,6 +89,7 @@ class _QueueDetector:
         self.dc = dc
         self.key = f"{site}/{queue}/{name}"
         self.raise_: float = dc.raise_
+        self.labels = {"kind": "anomaly", "rule": name, "site": site, "queue": queue, "agent": None, "severity": dc.severity}
 
 
 class AlertEngine:
@@ -109,6 +116,8 @@ class AlertEngine:
         cfg = self.config
         active = self.active
         out: list[dict] = []
+        # The conditions stepped now: every held one whose subject is in the
+        # snapshot is (a quiet one skipped is not held, and stays so).
         seen: set[str] = set()
         hall = snapshot.get("kind") == "hall"
         queues: dict = snapshot.get("queues", {})
@@ -123,15 +132,12 @@ class AlertEngine:
                 plan = plans[q] = self._queue_rules(site, q)
             for r in plan:
                 key = r.key
-                seen.add(key)
                 v = rule_value(r.code, snapshot, qd, r.min_n)
                 if key not in active and not beyond(v, r.raise_, r.lower):
                     continue  # quiet and staying so (what step() says): no labels to build
-                rc = r.rc
-                self._step(out, key, v, now_ms, raise_at=r.raise_, clear_at=r.clear, for_s=rc.for_s, repeat_s=rc.repeat_s,
-                           lower=r.lower,
-                           meta={"kind": "rule", "rule": r.rule, "site": site, "queue": q, "agent": None, "severity": rc.severity,
-                                 "name": name, "hall": hall})
+                seen.add(key)
+                self._step(out, key, v, now_ms, raise_at=r.raise_, clear_at=r.clear, for_s=r.for_s, repeat_s=r.repeat_s,
+                           lower=r.lower, labels=r.labels, name=name, hall=hall)
         # Only agents past their lowest level (by state and not-ready reason, over
         # the site's queues), or with a condition already, can change anything:
         # the rest are skipped unread.
@@ -160,15 +166,15 @@ class AlertEngine:
             if agent not in held and not beyond(secs, raise_at, False):
                 continue  # under its level and no condition to carry on (what step() says): nothing to do
             key = f"{site}/{q or '-'}/{rule}/{agent}"
-            seen.add(key)
             if key not in active and not beyond(secs, raise_at, False):
                 continue
+            seen.add(key)
             name = queues[q]["name"] if q in queues else {"en": q or "-", "zh": q or "-"}
             label = row.get("label") or agent
             self._step(out, key, secs, now_ms, raise_at=raise_at, clear_at=rc.clear, for_s=rc.for_s,
                        repeat_s=rc.repeat_s, lower=False,
-                       meta={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": agent, "severity": rc.severity,
-                             "name": name, "hall": hall, "label": label, "reason": reason})
+                       labels={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": agent, "severity": rc.severity},
+                       name=name, hall=hall, extra={"label": label, "reason": reason})
         if now_ms % BUCKET_MS == 0:
             self._detect(out, site, now_ms, snapshot, seen)
         # Conditions whose subject left the snapshot (an agent who changed state
@@ -178,7 +184,8 @@ class AlertEngine:
             st = self.active[key]
             if st["kind"] == "anomaly" and now_ms % BUCKET_MS != 0:
                 continue
-            self._step(out, key, None, now_ms, raise_at=0, clear_at=0, for_s=0, repeat_s=0, lower=False, meta={})
+            # An unknown value always clears (and ends the condition): no labels to give.
+            self._step(out, key, None, now_ms, raise_at=0, clear_at=0, for_s=0, repeat_s=0, lower=False, labels=None)
         return out
 
     def _queue_rules(self, site: str, queue: str) -> list[_QueueRule]:
@@ -211,10 +218,11 @@ class AlertEngine:
                 plan = plans[q] = self._queue_detectors(site, q)
             for d in plan:
                 name, key = d.name, d.key
-                seen.add(key)
                 x = inputs.get(name)
                 if x is None:
-                    continue  # no new bucket for this detector: its alert holds as it is
+                    if key in active:
+                        seen.add(key)  # no new bucket for this detector: its alert holds as it is
+                    continue
                 det = dets.get(name)
                 if det is None:
                     dc = d.dc
@@ -223,26 +231,41 @@ class AlertEngine:
                 score = e["score"]
                 if key not in active and not beyond(score, d.raise_, False):
                     continue  # quiet and staying so (what step() says): no labels to build
+                seen.add(key)
                 dc = d.dc
                 self._step(out, key, score, now_ms, raise_at=d.raise_, clear_at=dc.clear, for_s=0, repeat_s=dc.repeat_s,
-                           lower=False,
-                           meta={"kind": "anomaly", "rule": name, "site": site, "queue": q, "agent": None, "severity": dc.severity,
-                                 "name": qd["name"], "hall": snapshot.get("kind") == "hall",
-                                 "observed": e["observed"], "expected": e["expected"], "score": score})
+                           lower=False, labels=d.labels, name=qd["name"], hall=snapshot.get("kind") == "hall",
+                           extra={"observed": e["observed"], "expected": e["expected"], "score": score})
 
-    def _step(self, out: list, key: str, value, now: int, *, raise_at, clear_at, for_s, repeat_s, lower, meta: dict) -> None:
+    def _step(self, out: list, key: str, value, now: int, *, raise_at, clear_at, for_s, repeat_s, lower,
+              labels: Optional[dict], name: Any = None, hall: bool = False, extra: Optional[dict] = None) -> None:
+        """Step the condition ``key`` with the value now; its state keeps ``labels``, ``name``,
+        ``hall`` and ``extra`` (in this order), the value and the levels."""
         old = self.active.get(key)
         st, ev = step(old, value, raise_at=raise_at, clear_at=clear_at, for_s=for_s, repeat_s=repeat_s, lower_is_worse=lower, now=now)
         if st is None:
             self.active.pop(key, None)
         else:
-            st = {**st, **meta, "value": value, "threshold": raise_at, "clear": clear_at}
+            # step() gives back the state itself (nothing happened) or a new dict of
+            # its own: either way this condition's alone (records and to_dict copy
+            # it), so it is brought up to date in place, every evaluation of a held
+            # condition. Same keys in the same order as a copy with them would have.
+            if labels is not None:
+                st.update(labels)
+                st["name"] = name
+                st["hall"] = hall
+            if extra is not None:
+                st.update(extra)
+            st["value"] = value
+            st["threshold"] = raise_at
+            st["clear"] = clear_at
             if ev == "repeated":
                 st["repeats"] = st.get("repeats", 0) + 1
-            self.active[key] = st
+            if st is not old:
+                self.active[key] = st
         if ev is not None:
             # Resolved (st None) only ever follows a state: old is set then.
-            rec = st if st is not None else {**(old or {}), **{k: v for k, v in meta.items() if k in ("observed", "expected", "score")}, "value": value}
+            rec = st if st is not None else {**(old or {}), **{k: v for k, v in (extra or {}).items() if k in ("observed", "expected", "score")}, "value": value}
             out.append(self._record(key, rec, ev, now))
 
     def _record(self, key: str, st: dict, change: str, now: int) -> dict:

@@ -174,9 +174,16 @@ class SeasonalCusum(AnomalyDetector):
     # -- the model ------------------------------------------------------------
 
     def _slots(self, t: float) -> tuple[int, str, int]:
-        d = datetime.fromtimestamp(t, self._zone)
-        slot = (d.hour * 3600 + d.minute * 60 + d.second) // self.slot_s
-        return slot, f"{d.weekday()}:{slot}", d.toordinal()
+        key = (self._zone, self.slot_s, t)
+        hit = _SLOTS.get(key)
+        if hit is None:
+            d = datetime.fromtimestamp(t, self._zone)
+            slot = (d.hour * 3600 + d.minute * 60 + d.second) // self.slot_s
+            hit = (slot, f"{d.weekday()}:{slot}", d.toordinal())
+            if len(_SLOTS) >= 64:
+                _SLOTS.clear()
+            _SLOTS[key] = hit
+        return hit
 
     def _season(self, slot: int, wk: str) -> float:
         if self.week_n.get(wk, 0) >= self.min_week:
@@ -205,7 +212,7 @@ class SeasonalCusum(AnomalyDetector):
         With two views, the one that explains ``y`` better is used: an anomaly
         is what neither the calendar nor the recent level explains.
         """
-        mu, sd = min(views, key=lambda v: abs(y - v[0]) / v[1])
+        mu, sd = views[0] if len(views) == 1 else min(views, key=lambda v: abs(y - v[0]) / v[1])
         z = (y - mu) / sd
         if self.kind == "count":
             phi = max(value(self.scale) or 1.0, 1.0)
@@ -399,6 +406,11 @@ class SeasonalCusum(AnomalyDetector):
 
 # Points of history the calibration needs before it scores.
 _CAL_MIN = 100
+
+# (zone, slot width, time) -> its slots, for the latest few times asked: the
+# engine asks for the same bucket once per queue of a site, and a local time
+# in a zone (datetime.fromtimestamp) costs more than the rest of a step.
+_SLOTS: dict[tuple, tuple[int, str, int]] = {}
 
 # The overall mean stands in for slots not seen yet.
 _MEAN_ALPHA = 0.01
