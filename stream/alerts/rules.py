@@ -176,7 +176,7 @@ def agents_past(agents: dict[str, dict], floors: AgentFloors, held: set[str]) ->
         if f is None:
             continue  # a state no agent rule watches
         # None is kept: it fails later as it always did, rather than passing silently.
-        if t is None or agent in held:
+        if t is None:
             picked.append(agent)
             continue
         level = f.base
@@ -184,7 +184,7 @@ def agents_past(agents: dict[str, dict], floors: AgentFloors, held: set[str]) ->
             lv = f.by_reason.get(row.get("reason"))
             if lv is not None:
                 level = lv
-        if t > level:
+        if t > level or (held and agent in held):
             picked.append(agent)
     picked.sort()
     return picked

@@ -174,6 +174,7 @@ class SeasonalCusum(AnomalyDetector):
     # -- the model ------------------------------------------------------------
 
     def _slots(self, t: float) -> tuple[int, str, int]:
+        """(slot of the day, weekly slot key, day ordinal) of ``t`` in the zone (see _SLOTS)."""
         key = (self._zone, self.slot_s, t)
         hit = _SLOTS.get(key)
         if hit is None:
