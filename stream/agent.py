@@ -63,7 +63,7 @@ class AgentTimeline:
         # (ts, id) of the latest transition, trans[-1] (read for every event: kept unboxed).
         self._lts = -1
         self._lid = ""
-        # In the site's changed list since the alert view last read it (SiteCore.track_changes).
+        # In the site's changed list since the alert view last read it (SiteCore.change_owner).
         self.vmark = False
 
     def add(self, ev) -> None:

@@ -137,7 +137,7 @@ class Contact:
         self.done = False
         self.sealed = False
         self.dropped = False  # dropped by its site unfinished (an orphan, or open too long): counts nowhere
-        # Change tracking (SiteCore.track_changes): in the site's changed list
+        # Change tracking (SiteCore.change_owner): in the site's changed list
         # since the alert view last read it; the legs list the view last filed.
         self.vmark = False
         self.vlegs: Optional[list[Leg]] = None

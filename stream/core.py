@@ -68,16 +68,11 @@ class Floor:
             while chunk := list(islice(it, _CHUNK)):
                 self.apply_many(chunk)
             return
-        sites = self.sites
         # Each run of one site's events goes to that site in one call, which
         # folds until the site changes (no list per run).
         i, n = 0, len(evs)
         while i < n:
-            name = evs[i].site
-            sc = sites.get(name)
-            if sc is None:
-                sc = self.site(name)
-            i = sc.fold_from(evs, i, True)
+            i = self.site(evs[i].site).fold_from(evs, i, True)
 
     def fold_until(self, evs: list, start: int, next_ms: dict[str, int], period_ms: int) -> int:
         """Fold ``evs[start:]`` in order up to the first event stamped after its site's next boundary.
@@ -88,7 +83,6 @@ class Floor:
         the driver evaluates its site first. Event times are normalised to
         epoch ms on the way.
         """
-        sites = self.sites
         i, n = start, len(evs)
         while i < n:
             ev = evs[i]
@@ -99,10 +93,7 @@ class Floor:
                 if not isinstance(t, int):
                     t = ev.ts = ts_to_ms(t)
                 nb = next_ms[name] = (t // period_ms + 1) * period_ms
-            sc = sites.get(name)
-            if sc is None:
-                sc = self.site(name)
-            j = sc.fold_from(evs, i, True, nb)
+            j = self.site(name).fold_from(evs, i, True, nb)
             if j == i:
                 return i
             i = j

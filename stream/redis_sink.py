@@ -91,8 +91,9 @@ class RedisSink:
         # sooner; what it shows meanwhile is already history.
         elapsed = t - self._last_snap
         behind = self.fold_busy_ms - self._busy_at_snap > 0.5 * elapsed
-        share = 16 * max(1, sharing) if behind else 4
-        report_share = 32 * max(1, sharing) if behind else 10
+        n = max(1, sharing) if behind else 1
+        share = 16 * n if behind else 4
+        report_share = 32 * n if behind else 10
         if self.dirty and (force or elapsed >= max(self.min_interval_ms, share * self._snap_cost_ms)):
             # Take the dirty set before awaiting: sites folded while the write
             # is in flight are marked again and go out next time.

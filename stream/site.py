@@ -144,14 +144,13 @@ class SiteCore:
         self._next_due = _FAR  # the earliest time in _due or _heap
         self._sealed_q: deque = deque()
         self.agents: dict[str, AgentTimeline] = {}
-        # Change tracking, for the alert view (off until one asks): the contacts
+        # Change tracking, for the alert view (off until one takes it): the contacts
         # and agents an applied event changed since the view last took these
         # lists, each once (its ``vmark``). Appending costs the hot loop one flag
         # test; the view then refreshes only those, without looking them up.
-        self.track_changes = False
         self.changed_contacts: list[Contact] = []
         self.changed_agents: list[AgentTimeline] = []
-        self.change_owner: object = None  # the view taking those lists
+        self.change_owner: object = None  # the view taking those lists; None: no tracking
         self._next_housekeeping = _NEVER
         # No open contact can expire while (watermark - max_open) is at or below this.
         self._expiry_floor = _NEVER
@@ -229,7 +228,7 @@ class SiteCore:
         wm: int = self.watermark
         next_hk: int = self._next_housekeeping
         site: str = self.site
-        track: bool = self.track_changes
+        track: bool = self.change_owner is not None
         changed_contacts: list[Contact] = self.changed_contacts
         changed_agents: list[AgentTimeline] = self.changed_agents
         n_events = 0
@@ -332,14 +331,18 @@ class SiteCore:
         c = book[cid] = Contact(kind, cid)
         self.open.add(c)
         c.add(ev)
-        if self.track_changes:
-            c.vmark = True
-            self.changed_contacts.append(c)
+        self._changed(c)
         if c.legs:
             self._saw_queues(c)
         else:
             # An event before its contact's offer: wait for the offer until the watermark passes.
             self._push_due(c.last_ts, kind, cid)
+
+    def _changed(self, c: Contact) -> None:
+        """List ``c`` as changed for the tracking view, if any (the hot loop does this in line)."""
+        if self.change_owner is not None and not c.vmark:
+            c.vmark = True
+            self.changed_contacts.append(c)
 
     def _push_due(self, t: int, kind: int, cid: str) -> None:
         """Look at contact ``cid`` again once the watermark passes ``t``."""
@@ -429,9 +432,7 @@ class SiteCore:
         self.open.discard(c)
         del book[cid]
         c.dropped = True
-        if self.track_changes and not c.vmark:
-            c.vmark = True
-            self.changed_contacts.append(c)
+        self._changed(c)
         for ev in c.events:
             self._reject(ev, f"{ev.kind}: {reason}")
 

@@ -144,7 +144,8 @@ def test_two_workers_split_the_partitions_and_agree(tmp_path):
         folded = [v for v in info.values() if v["events"] > 0]
         assert folded, info
         for v in folded:
-            assert v["fold_busy_ms"] > 0 and v["fold_window_cpu_ms"] >= 0 and v["publish_busy_ms"] >= 0, v
+            assert v["fold_busy_ms"] > 0, v
+            assert {"fold_window_cpu_ms", "publish_busy_ms"} <= v.keys(), v
 
 
 @needs_february

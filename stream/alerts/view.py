@@ -18,7 +18,7 @@ never change them, they only drop what is too old to count), so a view keeps:
 * per agent, its state row without the time in state; per queue, the
   logged-in agents by state; per skill, how many agents have it.
 
-The site tracks its changes for the view (``SiteCore.track_changes``): the
+The site tracks its changes for the view (``SiteCore.change_owner``): the
 contacts and agents an applied event changed, each listed once until the
 view takes the list. At each snapshot the view refreshes those and
 assembles the snapshot as ``Floor.alert_snapshot`` assembles it (that full
@@ -40,7 +40,7 @@ from stream.agent import AgentTimeline
 from stream.alerts.rules import AGENT_RULES
 from stream.contact import Contact, Leg
 from stream.core import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
-from stream.site import SiteCore, add_waiting, waiting_rows
+from stream.site import SiteCore, add_waiting, state_counts, waiting_rows
 from stream.stats import QueueStats
 
 __all__ = ["AlertViews", "SiteAlertView", "WINDOWS_MIN"]
@@ -274,7 +274,6 @@ class SiteAlertView:
             a.vmark = True
         sc.changed_contacts = contacts
         sc.changed_agents = agents
-        sc.track_changes = True
         sc.change_owner = self
         self.primed = True
 
@@ -294,7 +293,7 @@ class SiteAlertView:
         b.add(what, ms, sign)
 
     def _unfile_leg(self, leg: Leg) -> None:
-        """Take back what ``leg`` filed (it left its contact: a replay rebuilt the legs)."""
+        """Take back what ``leg`` filed (a replay rebuilt its contact's legs, or the site dropped the contact)."""
         q = leg.queue
         self._file(leg.vk, q, leg.vwhat, leg.vms, -1)
         if leg.vhk != _NO_RECORD:
@@ -628,8 +627,7 @@ class SiteAlertView:
             queues[q] = {
                 "name": _labels(qc.name if qc else None, q),
                 **w,
-                "agents": c.as_dict() if c is not None else
-                {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}},
+                "agents": c.as_dict() if c is not None else state_counts(()),
                 "sliding": {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in self.windows},
             }
         snap = {
