@@ -17,6 +17,7 @@ The JSON Schema in ``docs/events.schema.json`` is generated from these classes
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, ClassVar, Literal, Union
 
@@ -241,6 +242,11 @@ def encode_event(ev: Event) -> bytes:
 def event_schema() -> dict:
     """The JSON Schema of one event, generated from the classes above."""
     schema = msgspec.json.schema(Event)
+    # Descriptions are the classes' docstrings, cleaned here: msgspec releases
+    # differ in how they dedent them, and the schema must not change with them.
+    for d in schema.get("$defs", {}).values():
+        if "description" in d:
+            d["description"] = inspect.cleandoc(d["description"])
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"floorwatch event v{SCHEMA_VERSION}"
     return schema
