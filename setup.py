@@ -1,4 +1,4 @@
-"""Build hook: compile the core's hot modules with mypyc (same source, C speed).
+"""Build hook: the native core (Cython + C++) and the mypyc-compiled modules.
 
 Everything else about the package is in pyproject.toml. The modules listed in
 COMPILED are plain, typed Python; mypyc turns them into C extensions that sit
@@ -58,4 +58,27 @@ def ext_modules() -> list:
     return mypycify(["--ignore-missing-imports", "--follow-imports=silent", *COMPILED], opt_level="3")
 
 
-setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})
+def native_modules() -> list:
+    """The native core, ``stream._native``: C++ headers in stream/native/, bound by stream/_native.pyx."""
+    if os.environ.get("FLOORWATCH_PURE"):
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        print("floorwatch: Cython is not available; the native core is not built", file=sys.stderr)
+        return []
+    from setuptools import Extension
+
+    ext = Extension(
+        "stream._native",
+        ["stream/_native.pyx"],
+        language="c++",
+        include_dirs=["stream/native"],
+        depends=[os.path.join("stream", "native", f) for f in sorted(os.listdir(os.path.join("stream", "native")))],
+        extra_compile_args=["-std=c++17", "-O3", "-fno-strict-aliasing", "-Wno-unused-function"],
+    )
+    directives = {"language_level": 3, "boundscheck": False, "wraparound": False, "initializedcheck": False, "cdivision": True}
+    return cythonize([ext], compiler_directives=directives, quiet=True)
+
+
+setup(ext_modules=native_modules() + ext_modules(), cmdclass={"build_ext": OptionalBuildExt})

@@ -1,0 +1,21 @@
+// The strict fast decoder of wire events (v1): JSON bytes -> ParsedEv, no allocation.
+//
+// It takes only what it can decode exactly as msgspec decodes it against
+// stream.events.Event (the reference); everything else it declines, and the
+// caller decodes that with msgspec, which accepts it or rejects it with its
+// own message. So the native path never accepts an event msgspec rejects,
+// never rejects one it accepts, and never decodes a value differently.
+#pragma once
+
+#include "event.hpp"
+
+namespace fw {
+
+// Decode the JSON object in [p, end) (JSON whitespace around it allowed).
+// true: a valid event, in ev (strings are slices of [p, end); agent_state's
+// queues are appended to `queues`, ev.q_off/q_n say where). false: declined.
+bool parse_event(const char* p, const char* end, ParsedEv& ev, std::vector<SV>& queues);
+
+}  // namespace fw
+
+#include "parse_impl.hpp"
