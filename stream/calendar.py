@@ -49,6 +49,13 @@ class DayCalendar:
         # A DST change inside the day: intervals need the offset at each instant.
         self._uniform = off_start == off_end
 
+    def day_info(self, ms: int) -> tuple[int, int, str, int, bool]:
+        """The local day holding ``ms``: (start, end, date, UTC offset at the start in ms,
+        whether that offset holds all day). What the native core keeps per day."""
+        if not (self._start <= ms < self._end):
+            self._load(ms)
+        return self._start, self._end, self._date, self._offset, self._uniform
+
     def date_of(self, ms: int) -> str:
         """The site-local date (YYYY-MM-DD) of an instant."""
         if not (self._start <= ms < self._end):

@@ -17,11 +17,13 @@ command, the Faust worker, the Redis writer) feed it and publish what it says.
 
 from __future__ import annotations
 
+import os
 from itertools import islice
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from stream.calendar import INTERVAL_MS, iso_utc
 from stream.config import FloorConfig
+from stream.decode import Rejection, decode_lines_raw, decode_payload
 from stream.delta import diff
 from stream.events import ts_to_ms
 from stream.report import build_report
@@ -34,14 +36,44 @@ SNAPSHOT_VERSION = 1
 # Events that come as an iterator are folded in lists of this many (bounded memory).
 _CHUNK = 65_536
 
+try:  # the native core (stream/native/, built by setup.py); the reference core when it is not built
+    from stream import _native
+except ImportError:  # pragma: no cover - a machine without a C++ compiler
+    _native = None  # type: ignore[assignment]
+
+
+def native_available() -> bool:
+    """Whether the native core is built here (``FLOORWATCH_CORE=python`` still turns it off per process)."""
+    return _native is not None
+
+
+def _want_native(native: Optional[bool]) -> bool:
+    if native is None:
+        return _native is not None and os.environ.get("FLOORWATCH_CORE", "native") != "python"
+    if native and _native is None:
+        raise RuntimeError("the native core is not built here (no C++ compiler at install?)")
+    return native
+
 
 class Floor:
-    """All sites of a floor. Feed it events; ask it for figures."""
+    """All sites of a floor. Feed it events; ask it for figures.
 
-    def __init__(self, config: Optional[FloorConfig] = None, *, limits: Optional[Limits] = None) -> None:
+    Two cores fold the same events into the same figures: the native one
+    (C++, ``stream/native/``; the default where it is built) and the reference
+    one in Python (``stream.site``; ``native=False`` or ``FLOORWATCH_CORE=python``).
+    Tests hold them equal (tests/test_native_core.py).
+
+    Events come as lists of decoded events, or as *batches*: what
+    ``decode_lines``/``decode_payload`` return (a list for the reference
+    core; a ``stream._native.Batch`` for the native one, which decodes the
+    bytes itself). Either has ``len`` and gives its i-th event by index.
+    """
+
+    def __init__(self, config: Optional[FloorConfig] = None, *, limits: Optional[Limits] = None, native: Optional[bool] = None) -> None:
         self.config = config if config is not None else FloorConfig()
         self.limits = limits if limits is not None else Limits(lateness_ms=self.config.lateness_s * 1000)
-        self.sites: dict[str, SiteCore] = {}
+        self.sites: dict[str, Any] = {}  # name -> SiteCore or stream._native.NativeSite
+        self._nf = _native.NativeFloor(self) if _want_native(native) else None
         # Rejections before an event reached a site (undecodable input).
         self.rejected: dict[str, int] = {}
         self.dead: list[tuple[object, str]] = []
@@ -50,10 +82,18 @@ class Floor:
 
     # -- input ----------------------------------------------------------------
 
-    def site(self, name: str) -> SiteCore:
+    @property
+    def native(self) -> bool:
+        """Whether this floor folds with the native core."""
+        return self._nf is not None
+
+    def site(self, name: str) -> Any:
         sc = self.sites.get(name)
         if sc is None:
-            sc = self.sites[name] = SiteCore(name, self.config, self.limits)
+            if self._nf is not None:
+                sc = self.sites[name] = self._nf.new_site(name, self.config, self.limits)
+            else:
+                sc = self.sites[name] = SiteCore(name, self.config, self.limits)
         return sc
 
     def apply(self, ev) -> None:
@@ -62,7 +102,42 @@ class Floor:
             sc = self.site(ev.site)
         sc.apply(ev)
 
+    # -- batches ------------------------------------------------------------------
+
+    def decode_lines(self, chunk: bytes) -> tuple[Any, list[Rejection]]:
+        """Decode JSON lines into a batch for this floor, and the lines rejected with their reasons."""
+        if self._nf is not None:
+            return self._nf.decode_lines(chunk)
+        return decode_lines_raw(chunk)
+
+    def decode_payload(self, payload: bytes) -> tuple[Any, list[Rejection]]:
+        """Decode a Kafka message value (one event or a JSON array) into a batch, and what was rejected."""
+        if self._nf is not None:
+            return self._nf.decode_payload(payload)
+        return decode_payload(payload, norm=False)
+
+    def as_batch(self, events: Iterable) -> Any:
+        """Decoded events as a batch of this floor (indexable; folded without converting again)."""
+        if self._nf is not None:
+            return events if isinstance(events, _native.Batch) else self._nf.batch(events)
+        return events if isinstance(events, list) else list(events)
+
+    @staticmethod
+    def batch_sites(batch: Any) -> set[str]:
+        """The sites of a batch's events."""
+        if _native is not None and isinstance(batch, _native.Batch):
+            return batch.sites()
+        return {ev.site for ev in batch}
+
     def apply_many(self, evs: Iterable) -> None:
+        if self._nf is not None:
+            if isinstance(evs, (list, _native.Batch)):
+                self._nf.fold(self.as_batch(evs))
+            else:
+                it = iter(evs)
+                while chunk := list(islice(it, _CHUNK)):
+                    self._nf.fold(self._nf.batch(chunk))
+            return
         if not isinstance(evs, list):
             it = iter(evs)
             while chunk := list(islice(it, _CHUNK)):
@@ -83,6 +158,8 @@ class Floor:
         the driver evaluates its site first. Event times are normalised to
         epoch ms on the way.
         """
+        if self._nf is not None:
+            return self._nf.fold_until(self.as_batch(evs), start, next_ms, period_ms)
         i, n = start, len(evs)
         while i < n:
             ev = evs[i]
@@ -215,7 +292,7 @@ class Floor:
             "health": {
                 "events": sc.events,
                 "duplicates": sc.duplicates,
-                "open_contacts": len(sc.open),
+                "open_contacts": sc.open_count,
                 "watermark": sc.watermark if sc.clock is not None else None,
                 "rejected": {"count": sum(sc.rejected.values()), "reasons": dict(sorted(sc.rejected.items()))},
             },
@@ -273,12 +350,14 @@ class Floor:
         """The replay report: per local day, per queue and in total (see README)."""
         return build_report({name: sc.totals()[0] for name, sc in self.sites.items()}, self.rejected_summary())
 
-    def alert_snapshot(self, site: str) -> dict:
+    def alert_snapshot(self, site: str, watched: Optional[frozenset] = None) -> dict:
         """The part of ``snapshot`` the alert rules and detectors read, at a fraction of its cost.
 
-        Per queue: the waiting figures, agent counts and the 5/15/60-minute
+        Per queue: the waiting figures, agent counts and the 5/15-minute
         windows; per agent: state, reason and time in state; counters. No day
         or interval totals (the expensive part: they copy and fold the day).
+        ``watched``: only the agents in one of these states, in no order (all
+        the engine reads of them; the native core then reuses its rows).
         """
         sc = self.sites.get(site) or self.site(site)
         cfg = sc.cfg
@@ -287,17 +366,26 @@ class Floor:
         windows = (5, 15)  # what the rules and detectors read
         sliding = sc.sliding(now, windows, percentiles=False)
         waiting = sc.waiting(now)
-        agents = sc.agent_states(now)
-        by_queue = _agents_by_queue(agents)
+        if self._nf is not None:
+            agents, counts, skills, staffing = sc.alert_agents(now, watched)
+        else:
+            staffing = sc.agent_states(now)
+            by_queue = _agents_by_queue(staffing)
+            counts = {q: state_counts(rows) for q, rows in by_queue.items()}
+            skills = list(by_queue)
+            agents = {
+                a: r for a, r in sorted(staffing.items())
+                if r["state"] != "logged_out" and (watched is None or r["state"] in watched)
+            }
         queues = {}
-        for q in _queue_names(sc, by_queue):
+        for q in _queue_names(sc, skills):
             _, _, variant = sc.qparams(q)
             qc = cfg.queues.get(q)
             w = waiting.get(q) or _NOBODY_WAITING
             queues[q] = {
                 "name": _labels(qc.name if qc else None, q),
                 **w,
-                "agents": state_counts(by_queue.get(q, ())),
+                "agents": counts.get(q) or state_counts(()),
                 "sliding": {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in windows},
             }
         snap = {
@@ -307,10 +395,10 @@ class Floor:
             "clock": now,
             "date": date,
             "queues": queues,
-            "agents": {a: r for a, r in sorted(agents.items()) if r["state"] != "logged_out"},
+            "agents": agents,
         }
         if cfg.kind == "hall" or cfg.counters:
-            snap["counters"] = _counters(cfg.counters, agents)
+            snap["counters"] = _counters(cfg.counters, staffing)
         return snap
 
     def day_sums(self, site: str) -> dict[str, dict[str, QueueStats]]:

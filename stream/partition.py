@@ -19,18 +19,14 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Callable, Optional
 
 from stream.config import FloorConfig
 from stream.core import Floor
-from stream.decode import decode_payload
 
 # A message the producer already knew was broken (an adapter's bad log row)
 # carries its reason in this header; the worker counts and dead-letters it.
 REJECTED_HEADER = "floorwatch-rejected"
-
-_site_of = attrgetter("site")
 
 # Folds a batch of events into the floor itself and returns alert changes
 # (the alert driver applies events one by one to evaluate on event time).
@@ -77,8 +73,8 @@ class PartitionFloor:
         elif not value:
             floor.reject(b"", "empty message")
         else:
-            # The core and the alert driver turn RFC 3339 times into epoch ms themselves.
-            evs, bad = decode_payload(value, norm=False)
+            # A batch of the floor's own (the native core decodes the bytes itself).
+            evs, bad = floor.decode_payload(value)
             for raw, why in bad:
                 floor.reject(raw, why)
             if evs:
@@ -88,6 +84,6 @@ class PartitionFloor:
                     floor.apply_many(evs)
                 out.events = len(evs)
                 self.events += len(evs)
-                out.sites = set(map(_site_of, evs))
+                out.sites = floor.batch_sites(evs)
         out.dead = floor.drain_dead()
         return out

@@ -19,7 +19,7 @@ from typing import BinaryIO, Callable, Iterable, Optional
 
 from stream.config import FloorConfig
 from stream.core import Floor
-from stream.decode import decode_lines_raw, iter_jsonl_chunks
+from stream.decode import iter_jsonl_chunks
 from stream.gc_tuning import paused as gc_paused
 
 Progress = Callable[[int], None]  # called with bytes (or rows) done since the last call
@@ -30,8 +30,8 @@ def replay_jsonl(fh: BinaryIO, floor: Optional[Floor] = None, progress: Optional
     floor = floor if floor is not None else Floor()
     with gc_paused():
         for chunk in iter_jsonl_chunks(fh):
-            # The core turns RFC 3339 times into epoch ms itself, so no pass for it here.
-            good, bad = decode_lines_raw(chunk)
+            # The floor's own batch: the native core decodes the bytes itself.
+            good, bad = floor.decode_lines(chunk)
             floor.apply_many(good)
             for raw, reason in bad:
                 floor.reject(raw, reason)

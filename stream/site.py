@@ -183,6 +183,11 @@ class SiteCore:
         return p
 
     @property
+    def open_count(self) -> int:
+        """Contacts offered and not finished (or waiting for their offer)."""
+        return len(self.open)
+
+    @property
     def clock(self) -> Optional[int]:
         """The site's event-time clock (its latest event or tick), None before any."""
         return None if self._clock == _NEVER else self._clock
@@ -544,7 +549,9 @@ class SiteCore:
             self._block_k = j
         stale = wm - lim.max_open
         if stale > self._expiry_floor:
-            for c in [c for c in self.open if c.last_ts < stale]:
+            # Oldest first (then calls before tickets, by id): the dead letters kept under
+            # their cap must not depend on the set's order in memory.
+            for c in sorted([c for c in self.open if c.last_ts < stale], key=_expiry_order):
                 self._drop(c, self.calls if c.kind == CALL else self.tickets, c.cid, "contact never ended (expired)")
             # Until the next scan can drop something, skip it: a contact open now
             # keeps its last_ts (it only grows); one opened later starts at or
@@ -736,6 +743,10 @@ class SiteCore:
             f["label"] = self._agent_label(name)
             rows[name] = f
         return rows
+
+
+def _expiry_order(c: Contact) -> tuple[int, int, str]:
+    return (c.last_ts, c.kind, c.cid)
 
 
 def add_waiting(acc: dict[str, list[int]], leg: Leg) -> None:

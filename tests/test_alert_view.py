@@ -21,7 +21,7 @@ from stream.alerts.driver import AlertDriver
 from stream.alerts.engine import AlertEngine
 from stream.alerts.rules import AGENT_RULES
 from stream.config import load_config
-from stream.core import Floor
+from stream.core import Floor, native_available
 from stream.events import ts_to_ms
 
 
@@ -98,8 +98,11 @@ def _copy(events: list) -> list:
     return [e.__copy__() for e in events]
 
 
-def _run(cls, events: list, batch: int):
-    floor = Floor(load_config())
+CORES = [pytest.param(False, id="python"), pytest.param(True, id="native", marks=pytest.mark.skipif(not native_available(), reason="the native core is not built here"))]
+
+
+def _run(cls, events: list, batch: int, native: bool = False):
+    floor = Floor(load_config(), native=native)
     drv = cls(floor, AlertEngine(load_alerts()))
     out: list[dict] = []
     for i in range(0, len(events), batch):
@@ -107,11 +110,14 @@ def _run(cls, events: list, batch: int):
     return out, drv, floor
 
 
+@pytest.mark.parametrize("native", CORES)
 @pytest.mark.parametrize("order", ["in_order", "shuffled"])
-def test_view_gives_the_alerts_of_the_full_rescan(day, order):
+def test_view_gives_the_alerts_of_the_full_rescan(day, order, native):
+    """The reference: the Python core, one event at a time, a full rescan at each boundary. Checked:
+    the driver on either core, with its view (the Python core's incremental one, or the native core's)."""
     events = day if order == "in_order" else _shuffled(day, seed=11)
     ref, _, ref_floor = _run(ReferenceDriver, _copy(events), batch=1000)
-    new, drv, floor = _run(CheckingDriver, _copy(events), batch=997)
+    new, drv, floor = _run(CheckingDriver, _copy(events), batch=997, native=native)
     assert drv.checked > 1000, "every site evaluated all day"
     assert len(ref) > 20, "a busy day raises alerts"
     assert new == ref
@@ -119,11 +125,12 @@ def test_view_gives_the_alerts_of_the_full_rescan(day, order):
         assert floor.snapshot(site) == ref_floor.snapshot(site)
 
 
-def test_view_starts_on_a_floor_that_holds_state(day):
+@pytest.mark.parametrize("native", CORES)
+def test_view_starts_on_a_floor_that_holds_state(day, native):
     """A driver started on a floor folded elsewhere (a restart) primes its view from the whole site."""
     events = _copy(day)
     half = len(events) // 2
-    floor = Floor(load_config())
+    floor = Floor(load_config(), native=native)
     ReferenceDriver(floor, AlertEngine(load_alerts())).feed(events[:half])
     drv = CheckingDriver(floor, AlertEngine(load_alerts()))
     drv.next_ms = {}
@@ -137,7 +144,8 @@ def _view_and_floor(**limits):
     from stream.alerts.view import SiteAlertView
     from stream.site import Limits
 
-    floor = Floor(limits=Limits(**limits)) if limits else Floor()
+    # The incremental view follows the Python core's contacts (the native core's view rescans).
+    floor = Floor(limits=Limits(**limits), native=False) if limits else Floor(native=False)
     floor.apply(E.AgentState(id="a0", ts=0, site="s", agent="ann", state="ready", queues=["q"]))
     return floor, SiteAlertView(floor.site("s"))
 

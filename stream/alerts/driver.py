@@ -99,7 +99,7 @@ class AlertDriver:
     def feed(self, events: Iterable) -> list[dict]:
         """Apply ``events`` in order; the alert changes of the boundaries they cross."""
         out: list[dict] = []
-        evs = events if isinstance(events, list) else list(events)
+        evs = self.floor.as_batch(events)
         # Events are folded up to the next one stamped after its site's boundary;
         # the site is evaluated before that one is applied (the same figures as
         # one by one: the core folds in arrival order). That event then starts

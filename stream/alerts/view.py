@@ -34,7 +34,7 @@ Pure like the core: no I/O, no clock.
 from __future__ import annotations
 
 import itertools
-from typing import Final, Iterable, Optional
+from typing import Any, Final, Iterable, Optional
 
 from stream.agent import AgentTimeline
 from stream.alerts.rules import AGENT_RULES
@@ -644,18 +644,33 @@ class SiteAlertView:
         return snap
 
 
+class RescanAlertView:
+    """A site's alert snapshot by a full rescan (``Floor.alert_snapshot``): for a site of the native core,
+    which keeps no Python contacts to follow."""
+
+    def __init__(self, floor: Floor, site: str) -> None:
+        self.floor = floor
+        self.site = site
+
+    def snapshot(self, watched_only: bool = False) -> dict:
+        return self.floor.alert_snapshot(self.site, _WATCHED if watched_only else None)
+
+
 class AlertViews:
     """The views of every site of one floor (one per alert driver)."""
 
     def __init__(self, floor: Floor, bucket_ms: int = 30_000) -> None:
         self.floor = floor
         self.bucket_ms = bucket_ms
-        self.views: dict[str, SiteAlertView] = {}
+        self.views: dict[str, Any] = {}
 
-    def view(self, site: str) -> SiteAlertView:
+    def view(self, site: str) -> Any:
         v = self.views.get(site)
         if v is None:
-            v = self.views[site] = SiteAlertView(self.floor.site(site), self.bucket_ms)
+            if self.floor.native:
+                v = self.views[site] = RescanAlertView(self.floor, site)
+            else:
+                v = self.views[site] = SiteAlertView(self.floor.site(site), self.bucket_ms)
         return v
 
     def snapshot(self, site: str, watched_only: bool = False) -> dict:

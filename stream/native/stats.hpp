@@ -1,0 +1,107 @@
+// A queue's additive sums over one window, and the wait histogram (stream/stats.py, stream/histogram.py).
+//
+// Sums only, never averages: the figures are computed from them at the end
+// (in Python, by the same QueueStats.figures the reference core uses), so
+// rolling up never averages averages. Bins are histogram.py's: 1 s to 10 min,
+// 10 s to 1 h, 1 min to 6 h, one overflow bin.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+namespace fw {
+
+constexpr int N_BINS = 600 + 300 + 300 + 1;
+
+inline int bin_of(int64_t w) {
+    if (w < 600000) return w > 0 ? static_cast<int>(w / 1000) : 0;
+    if (w < 3600000) return 600 + static_cast<int>((w - 600000) / 10000);
+    if (w < 21600000) return 900 + static_cast<int>((w - 3600000) / 60000);
+    return N_BINS - 1;
+}
+
+enum Variant : uint8_t { STANDARD = 0, EXCLUDE_ABANDONS = 1 };
+
+struct QStats {
+    int64_t offered = 0, answered = 0, abandoned = 0, short_abandoned = 0, transferred = 0;
+    int64_t within = 0, wait_sum = 0, max_wait = -1, handled = 0, handle_sum = 0;
+    uint8_t variant = STANDARD;
+    std::unique_ptr<uint32_t[]> hist;  // N_BINS counts, from the first answer counted with it
+
+    QStats() = default;
+    explicit QStats(uint8_t v) : variant(v) {}
+    QStats(QStats&&) = default;
+    QStats& operator=(QStats&&) = default;
+    QStats(const QStats& o) { *this = o; }
+    QStats& operator=(const QStats& o) {
+        if (this == &o) return *this;
+        offered = o.offered;
+        answered = o.answered;
+        abandoned = o.abandoned;
+        short_abandoned = o.short_abandoned;
+        transferred = o.transferred;
+        within = o.within;
+        wait_sum = o.wait_sum;
+        max_wait = o.max_wait;
+        handled = o.handled;
+        handle_sum = o.handle_sum;
+        variant = o.variant;
+        if (o.hist) {
+            hist.reset(new uint32_t[N_BINS]);
+            std::memcpy(hist.get(), o.hist.get(), sizeof(uint32_t) * N_BINS);
+        } else {
+            hist.reset();
+        }
+        return *this;
+    }
+
+    const uint32_t* hist_data() const { return hist.get(); }
+
+    void add_answered(int64_t wait, int64_t t_ms, bool with_hist = true) {
+        ++answered;
+        wait_sum += wait;
+        if (wait <= t_ms) ++within;
+        if (wait > max_wait) max_wait = wait;
+        if (!with_hist) return;
+        if (!hist) {
+            hist.reset(new uint32_t[N_BINS]);
+            std::memset(hist.get(), 0, sizeof(uint32_t) * N_BINS);
+        }
+        ++hist[bin_of(wait)];
+    }
+    void add_abandoned(int64_t wait, int64_t short_ms) {
+        ++abandoned;
+        if (wait < short_ms) ++short_abandoned;
+        if (wait > max_wait) max_wait = wait;
+    }
+    void add_handled(int64_t h) {
+        ++handled;
+        handle_sum += h;
+    }
+    void merge(const QStats& o) {
+        offered += o.offered;
+        answered += o.answered;
+        abandoned += o.abandoned;
+        short_abandoned += o.short_abandoned;
+        transferred += o.transferred;
+        within += o.within;
+        wait_sum += o.wait_sum;
+        if (o.max_wait > max_wait) max_wait = o.max_wait;
+        handled += o.handled;
+        handle_sum += o.handle_sum;
+        if (o.hist) {
+            if (!hist) {
+                hist.reset(new uint32_t[N_BINS]);
+                std::memcpy(hist.get(), o.hist.get(), sizeof(uint32_t) * N_BINS);
+            } else {
+                for (int i = 0; i < N_BINS; ++i) hist[i] += o.hist[i];
+            }
+        }
+        // A rollup of queues with different SL variants reports the standard one.
+        if (variant != o.variant) variant = STANDARD;
+    }
+};
+
+}  // namespace fw
