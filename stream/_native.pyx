@@ -185,6 +185,15 @@ cdef extern from "site.hpp" namespace "fw":
         Agent* agent(int32_t name)
         size_t open_count()
         void agent_overview(vector[StateCounts]& counts, vector[int32_t]& skills, vector[pair[int32_t, uint8_t]]& staffed) except +
+        cbool tracking()
+        void track(int64_t bucket_ms, uint32_t watched_mask) except +
+        int64_t bucket_ms()
+        void window_sums(int64_t now, const vector[int64_t]& nb, vector[vector[QueueRow]]& out) except +
+        vector[WaitRow] waiting_tracked() except +
+        const vector[StateCounts]& queue_counts()
+        const vector[int32_t]& skills()
+        const vector[Agent*]& watched()
+        void staffed(vector[pair[int32_t, uint8_t]]& out) except +
 
     cdef int64_t NEVER
     cdef int64_t FAR
@@ -704,6 +713,7 @@ cdef class NativeSite:
     cdef list _dead
     cdef list _labels  # label -> its str, as met
     cdef list _arows   # per agent (in order): (version, row) of the alert snapshot's row, reused
+    cdef dict _pos     # agent name id -> its place in the order
 
     def __cinit__(self):
         self.c = NULL
@@ -725,6 +735,7 @@ cdef class NativeSite:
         self._dead = []
         self._labels = []
         self._arows = []
+        self._pos = {}
         self.sid = nf.intern(site)
         cdef Limits lim
         lim.lateness = limits.lateness
@@ -936,7 +947,9 @@ cdef class NativeSite:
 
     def waiting(self, int64_t now) -> dict:
         """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
-        cdef vector[WaitRow] rows = self.c.waiting()
+        return self._waiting_dict(self.c.waiting(), now)
+
+    cdef dict _waiting_dict(self, vector[WaitRow] rows, int64_t now):
         out = {}
         cdef size_t k
         for k in range(rows.size()):
@@ -987,54 +1000,11 @@ cdef class NativeSite:
         name = self.nf.name(a.name)
         return {"label": self._agent_label(name), **self._state_now(a, now)}
 
-    def alert_agents(self, int64_t now, watched=None) -> tuple:
-        """What ``Floor.alert_snapshot`` reads of the agents, without a row for every agent:
-
-        (rows of the logged-in agents — only those in a state of ``watched`` when
-        given, in no order, each a row the next call may change; else all, by name —,
-        per queue the logged-in agents by state, every skill, the counters'
-        staffing rows). Agents are not sealed here: sealing changes no figure.
-        """
-        cdef vector[StateCounts] counts
-        cdef vector[int32_t] skills
-        cdef vector[pair[int32_t, uint8_t]] staffed
-        self.c.agent_overview(counts, skills, staffed)
+    cdef dict _counts_dict(self, const vector[StateCounts]& counts):
         nf = self.nf
-        cdef size_t i, k
-        cdef Agent* a
-        cdef uint8_t st
-        cdef uint32_t mask = 0
-        cdef cbool reuse = watched is not None
-        if watched is None:
-            mask = 0b11110
-        else:
-            for name in watched:
-                mask |= 1u << <int>_STATE_OF[name]
-        rows = {}
-        arows = self._arows
-        if len(arows) < <Py_ssize_t>self.c.agent_order.size():
-            arows.extend([None] * (self.c.agent_order.size() - len(arows)))
-        for i in range(self.c.agent_order.size()):
-            a = self.c.agent_order[i]
-            st = a.trans.back().state
-            if st == 0 or not (mask >> st) & 1:
-                continue
-            if reuse:
-                cached = arows[i]
-                if cached is None or cached[0] != a.version:
-                    row = self._agent_row(a, now)
-                    arows[i] = (a.version, row)
-                else:
-                    row = cached[1]
-                    row["time_in_state_s"] = (now - row["since"]) / 1000.0
-            else:
-                row = self._agent_row(a, now)
-            rows[nf.name(a.name)] = row
-        if not reuse:
-            rows = dict(sorted(rows.items()))
         by_queue = {}
-        cdef StateCounts* c
-        cdef size_t j
+        cdef size_t k, j
+        cdef const StateCounts* c
         for k in range(counts.size()):
             c = &counts[k]
             reasons = {}
@@ -1046,9 +1016,111 @@ cdef class NativeSite:
                 "ready": c.ready, "busy": c.busy, "wrap_up": c.wrap_up, "not_ready": c.not_ready, "logged_in": c.logged_in,
                 "not_ready_reasons": reasons,
             }
-        skill_names = [nf.name(q) for q in skills]
-        staffing = {f"#{k}": {"counter": nf.name(staffed[k].first), "state": _STATE_NAMES[staffed[k].second]} for k in range(staffed.size())}
-        return rows, by_queue, skill_names, staffing
+        return by_queue
+
+    cdef dict _staffing_dict(self, vector[pair[int32_t, uint8_t]]& staffed):
+        cdef size_t k
+        return {f"#{k}": {"counter": self.nf.name(staffed[k].first), "state": _STATE_NAMES[staffed[k].second]} for k in range(staffed.size())}
+
+    cdef object _reused_row(self, Agent* a, Py_ssize_t i, int64_t now):
+        arows = self._arows
+        if len(arows) <= i:
+            arows.extend([None] * (self.c.agent_order.size() - len(arows)))
+        cached = arows[i]
+        if cached is None or cached[0] != a.version:
+            row = self._agent_row(a, now)
+            arows[i] = (a.version, row)
+            return row
+        row = cached[1]
+        row["time_in_state_s"] = (now - row["since"]) / 1000.0
+        return row
+
+    def alert_agents(self, int64_t now, watched=None) -> tuple:
+        """What ``Floor.alert_snapshot`` reads of the agents, by a scan of them all:
+
+        (rows of the logged-in agents — only those in a state of ``watched`` when
+        given, in no order, each a row the next call may change; else all, by name —,
+        per queue the logged-in agents by state, every skill, the counters'
+        staffing rows). Agents are not sealed here: sealing changes no figure.
+        """
+        cdef vector[StateCounts] counts
+        cdef vector[int32_t] skills
+        cdef vector[pair[int32_t, uint8_t]] staffed
+        self.c.agent_overview(counts, skills, staffed)
+        nf = self.nf
+        cdef size_t i
+        cdef Agent* a
+        cdef uint8_t st
+        cdef uint32_t mask = 0
+        cdef cbool reuse = watched is not None
+        if watched is None:
+            mask = 0b11110
+        else:
+            for name in watched:
+                mask |= 1u << <int>_STATE_OF[name]
+        rows = {}
+        for i in range(self.c.agent_order.size()):
+            a = self.c.agent_order[i]
+            st = a.trans.back().state
+            if st == 0 or not (mask >> st) & 1:
+                continue
+            rows[nf.name(a.name)] = self._reused_row(a, i, now) if reuse else self._agent_row(a, now)
+        if not reuse:
+            rows = dict(sorted(rows.items()))
+        return rows, self._counts_dict(counts), [nf.name(q) for q in skills], self._staffing_dict(staffed)
+
+    def track(self, int64_t bucket_ms, watched) -> None:
+        """Keep the alert view as events fold from now on (buckets of ``bucket_ms``; the agents in the
+        states of ``watched`` listed), starting from everything the site holds."""
+        cdef uint32_t mask = 0
+        for name in watched:
+            mask |= 1u << <int>_STATE_OF[name]
+        if not self.c.tracking():
+            self.c.track(bucket_ms, mask)
+            # Rows are reused only for agents listed as watched: their positions are the agent order's.
+            self._arows = []
+
+    def tracked_view(self, int64_t now, windows, bint with_counters) -> tuple:
+        """``alert_agents`` and the windows and waiting figures, from what the core kept as it folded
+        (``track``): (sliding, waiting, watched rows in no order, counts, skills, staffing or None).
+        At a bucket edge the windows are the buckets' sums; elsewhere a scan, as the Python view does."""
+        cdef int64_t g = self.c.bucket_ms()
+        cdef vector[int64_t] nb
+        cdef vector[vector[QueueRow]] out
+        cdef size_t k
+        mins = list(windows)
+        if now % g == 0:
+            for m in mins:
+                nb.push_back(m * 60_000 // g)
+            self.c.window_sums(now, nb, out)
+            sliding = {f"{mins[k]}m": _by_queue(self.nf, out[k], False) for k in range(out.size())}
+            waiting = self._waiting_dict(self.c.waiting_tracked(), now)
+        else:
+            sliding = self.sliding(now, mins, False)
+            waiting = self.waiting(now)
+        nf = self.nf
+        rows = {}
+        cdef const vector[Agent*]* watched = &self.c.watched()
+        cdef Agent* a
+        for k in range(watched.size()):
+            a = deref(watched)[k]
+            rows[nf.name(a.name)] = self._reused_row(a, self._agent_pos(a), now)
+        cdef vector[pair[int32_t, uint8_t]] staffed
+        staffing = None
+        if with_counters:
+            self.c.staffed(staffed)
+            staffing = self._staffing_dict(staffed)
+        cdef const vector[int32_t]* skills = &self.c.skills()
+        skill_names = [nf.name(deref(skills)[k]) for k in range(skills.size())]
+        return sliding, waiting, rows, self._counts_dict(self.c.queue_counts()), skill_names, staffing
+
+    cdef Py_ssize_t _agent_pos(self, Agent* a):
+        # The agent's place in the site's order (its row cache slot), by name.
+        pos = self._pos.get(a.name)
+        if pos is None:
+            self._pos = {self.c.agent_order[i].name: i for i in range(self.c.agent_order.size())}
+            pos = self._pos[a.name]
+        return pos
 
     def agent_rows(self, int64_t now, str date, dict agent_days, occupancy=None) -> dict:
         """Every agent with a state or with contacts handled today (as SiteCore.agent_rows)."""

@@ -350,7 +350,7 @@ class Floor:
         """The replay report: per local day, per queue and in total (see README)."""
         return build_report({name: sc.totals()[0] for name, sc in self.sites.items()}, self.rejected_summary())
 
-    def alert_snapshot(self, site: str, watched: Optional[frozenset] = None) -> dict:
+    def alert_snapshot(self, site: str, watched: Optional[frozenset] = None, tracked: bool = False) -> dict:
         """The part of ``snapshot`` the alert rules and detectors read, at a fraction of its cost.
 
         Per queue: the waiting figures, agent counts and the 5/15-minute
@@ -358,17 +358,24 @@ class Floor:
         or interval totals (the expensive part: they copy and fold the day).
         ``watched``: only the agents in one of these states, in no order (all
         the engine reads of them; the native core then reuses its rows).
+        ``tracked`` (native core, with ``watched``): from what the site keeps for
+        its alert view as it folds (``NativeSite.track``) instead of a scan.
         """
         sc = self.sites.get(site) or self.site(site)
         cfg = sc.cfg
         now = sc.clock if sc.clock is not None else 0
         date = sc.cal.date_of(now)
         windows = (5, 15)  # what the rules and detectors read
-        sliding = sc.sliding(now, windows, percentiles=False)
-        waiting = sc.waiting(now)
-        if self._nf is not None:
+        with_counters = cfg.kind == "hall" or bool(cfg.counters)
+        if tracked and self._nf is not None and watched is not None:
+            sliding, waiting, agents, counts, skills, staffing = sc.tracked_view(now, windows, with_counters)
+        elif self._nf is not None:
+            sliding = sc.sliding(now, windows, percentiles=False)
+            waiting = sc.waiting(now)
             agents, counts, skills, staffing = sc.alert_agents(now, watched)
         else:
+            sliding = sc.sliding(now, windows, percentiles=False)
+            waiting = sc.waiting(now)
             staffing = sc.agent_states(now)
             by_queue = _agents_by_queue(staffing)
             counts = {q: state_counts(rows) for q, rows in by_queue.items()}
@@ -397,7 +404,7 @@ class Floor:
             "queues": queues,
             "agents": agents,
         }
-        if cfg.kind == "hall" or cfg.counters:
+        if with_counters:
             snap["counters"] = _counters(cfg.counters, staffing)
         return snap
 

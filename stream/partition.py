@@ -47,9 +47,9 @@ class Folded:
 class PartitionFloor:
     """The core of one partition and the next offset it expects."""
 
-    def __init__(self, partition: int, config: FloorConfig, on_events: Optional[EventsHook] = None) -> None:
+    def __init__(self, partition: int, config: FloorConfig, on_events: Optional[EventsHook] = None, native: Optional[bool] = None) -> None:
         self.partition = partition
-        self.floor = Floor(config)
+        self.floor = Floor(config, native=native)
         self.next_offset = 0
         self.events = 0
         self.on_events = on_events

@@ -46,6 +46,31 @@ def test_the_core_is_compiled_where_a_compiler_is_present():
     assert not interpreted, f"not compiled (is the install current? `make test` rebuilds it): {interpreted}"
 
 
+def _native_sources() -> list[Path]:
+    return [ROOT / "stream" / "_native.pyx", *sorted((ROOT / "stream" / "native").glob("*.hpp"))]
+
+
+def test_the_native_core_is_built_where_a_compiler_is_present():
+    if os.environ.get("FLOORWATCH_PURE"):
+        pytest.skip("FLOORWATCH_PURE is set: the core was installed interpreted on purpose")
+    if shutil.which(os.environ.get("CXX", "c++")) is None:
+        pytest.skip("no C++ compiler on this machine: the reference core folds")
+    from stream.core import native_available
+
+    assert native_available(), "stream._native is not built (is the install current? `make test` rebuilds it)"
+
+
+def test_the_native_core_is_not_older_than_its_sources():
+    """A failed rebuild leaves the old extension in place (the build only warns): this catches it."""
+    try:
+        from stream import _native
+    except ImportError:
+        pytest.skip("the native core is not built here")
+    built = os.path.getmtime(_native.__file__)
+    stale = [str(p.relative_to(ROOT)) for p in _native_sources() if os.path.getmtime(p) > built]
+    assert not stale, f"{_native.__file__} is older than {stale}: its rebuild failed or did not run (`make test` rebuilds it)"
+
+
 def test_no_compiled_module_is_older_than_its_source():
     for src in _compiled_sources():
         mod = _module(src)

@@ -43,7 +43,7 @@ from stream.core import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
 from stream.site import SiteCore, add_waiting, state_counts, waiting_rows
 from stream.stats import QueueStats
 
-__all__ = ["AlertViews", "SiteAlertView", "WINDOWS_MIN"]
+__all__ = ["AlertViews", "NativeAlertView", "SiteAlertView", "WINDOWS_MIN"]
 
 # The windows the rules and detectors read (as Floor.alert_snapshot).
 WINDOWS_MIN = (5, 15)
@@ -644,16 +644,25 @@ class SiteAlertView:
         return snap
 
 
-class RescanAlertView:
-    """A site's alert snapshot by a full rescan (``Floor.alert_snapshot``): for a site of the native core,
-    which keeps no Python contacts to follow."""
+class NativeAlertView:
+    """The alert snapshot of a site folded by the native core, which keeps what this module's view
+    keeps (the windows' buckets, the contacts that may wait, the agents by queue and state) as it
+    folds, once the view asks it to (``track``). ``Floor.alert_snapshot`` stays the reference."""
 
-    def __init__(self, floor: Floor, site: str) -> None:
+    def __init__(self, floor: Floor, site: str, bucket_ms: int = 30_000, windows_min: Iterable[int] = WINDOWS_MIN) -> None:
         self.floor = floor
         self.site = site
+        self.windows = tuple(sorted(windows_min))
+        if any(m * _MINUTE % bucket_ms for m in self.windows):
+            raise ValueError("the windows must be whole buckets")
+        floor.site(site).track(bucket_ms, _WATCHED)
 
     def snapshot(self, watched_only: bool = False) -> dict:
-        return self.floor.alert_snapshot(self.site, _WATCHED if watched_only else None)
+        """``Floor.alert_snapshot(site)``; ``watched_only``: only the agents in a state an agent rule
+        watches, in no order, rows the next call may change (the driver's snapshot)."""
+        if not watched_only:
+            return self.floor.alert_snapshot(self.site)
+        return self.floor.alert_snapshot(self.site, _WATCHED, tracked=True)
 
 
 class AlertViews:
@@ -668,7 +677,7 @@ class AlertViews:
         v = self.views.get(site)
         if v is None:
             if self.floor.native:
-                v = self.views[site] = RescanAlertView(self.floor, site)
+                v = self.views[site] = NativeAlertView(self.floor, site, self.bucket_ms)
             else:
                 v = self.views[site] = SiteAlertView(self.floor.site(site), self.bucket_ms)
         return v

@@ -76,6 +76,12 @@ struct Agent {
     int32_t counter = -1;
     int64_t cts = -1;
     uint64_t version = 0;  // changes with every event added (state, since, skills, counter may have)
+    // What the alert view counted it as (site.hpp's agent filing): state, reason, distinct skills.
+    bool filed = false;
+    uint8_t f_state = LOGGED_OUT;
+    int32_t f_reason = -1;
+    std::vector<int32_t> f_distinct;
+    int32_t watched_at = -1;  // position in the site's watched list
 
     static constexpr int64_t NONE_TS = INT64_MIN;
 

@@ -15,6 +15,7 @@
 
 #include "event.hpp"
 #include "strings.hpp"
+#include "windows.hpp"
 
 namespace fw {
 
@@ -80,6 +81,7 @@ struct Leg {
     bool wrap = false;  // wrap-up pending after talk
     int64_t handle_end = NONE;
     int32_t holds = 0;
+    LegFiling f;  // what the alert view's windows hold for it (windows.hpp); the fold never reads it
 
     Leg(int32_t q, int64_t off, int32_t prio, bool v) : queue(q), offered(off), priority(prio), vip(v) {}
     bool waiting() const { return answered == NONE && abandoned == NONE && transferred == NONE; }
@@ -114,11 +116,13 @@ struct Contact {
     uint64_t hash;
     std::vector<CEv> events;
     std::vector<Leg> legs;
+    std::vector<Leg> old_legs;  // the legs a replay replaced, until the site takes back what they filed
     int64_t last_ts = -1;
     std::vector<AnomalyRec> anomalies;
     bool done = false;
     bool sealed = false;
     bool dropped = false;
+    bool waiter = false;  // in the site's list of contacts that may have a waiting leg (alert view)
     // The site's book, in insertion order (Python's dict order), and its open list.
     Contact* prev = nullptr;
     Contact* next = nullptr;
@@ -152,6 +156,7 @@ struct Contact {
             if (a.rank != b.rank) return a.rank < b.rank;
             return a.id.cmp(b.id) < 0;
         });
+        for (Leg& lg : legs) old_legs.push_back(lg);
         legs.clear();
         anomalies.clear();
         for (uint32_t i = 0; i < events.size(); ++i) apply(events[i], i);

@@ -26,6 +26,7 @@
 #include "seen.hpp"
 #include "stats.hpp"
 #include "strings.hpp"
+#include "windows.hpp"
 
 namespace fw {
 
@@ -229,6 +230,7 @@ class Site {
             book_insert(c);
             open_add(c);
             c->add(stored(ev));
+            if (tracking_) refile(c);
             if (!c->legs.empty()) {
                 saw_queues(c);
             } else {
@@ -244,6 +246,10 @@ class Site {
         bool opens_leg = ev.kind == CALL_OFFERED || ev.kind == TICKET_ISSUED || ev.kind == CALL_TRANSFERRED ||
                          ev.kind == TICKET_TRANSFERRED;
         if (c->add(stored(ev)) || opens_leg) saw_queues(c);
+        if (tracking_)
+            refile(c);
+        else if (!c->old_legs.empty())
+            c->old_legs.clear();
         if (c->done) push_due(c->last_ts, kind, c->cid);
     }
 
@@ -356,6 +362,103 @@ class Site {
     }
 
     size_t open_count() const { return open_.size(); }
+
+    // -- the alert view ----------------------------------------------------------------
+    //
+    // Off until a view asks (Site::track): then every contact change refiles its legs
+    // in the windows' buckets, and every agent event refiles the agent in the
+    // per-queue state counts, the skills and the watched list (windows.hpp).
+
+    bool tracking() const { return tracking_; }
+
+    // Start keeping the view (buckets of bucket_ms; agents in the states of watched_mask
+    // listed), with everything the site holds filed now.
+    void track(int64_t bucket_ms, uint32_t watched_mask) {
+        if (tracking_) return;
+        tracking_ = true;
+        win_ = Windows(bucket_ms);
+        watched_mask_ = watched_mask;
+        for (uint8_t kind = CALL; kind <= TICKET; ++kind)
+            for (Contact* c = head_[kind]; c; c = c->next) refile(c);
+        for (Agent* a : agent_order) refile_agent(a);
+    }
+    int64_t bucket_ms() const { return win_.bucket_ms(); }
+
+    // The windows of nb[w] buckets ending at `now` (a bucket edge), per queue; buckets older
+    // than the longest window (span) are forgotten first.
+    void window_sums(int64_t now, const std::vector<int64_t>& nb, std::vector<ByQueue>& out) {
+        int64_t k_now = now / win_.bucket_ms();
+        int64_t span = 0;
+        for (int64_t b : nb) span = std::max(span, b);
+        win_.advance(k_now, span);
+        std::vector<std::vector<std::pair<int32_t, QStats>>> sums;
+        win_.sums(k_now, nb, sums);
+        out.assign(sums.size(), ByQueue());
+        for (size_t w = 0; w < sums.size(); ++w) {
+            for (auto& p : sums[w]) {
+                p.second.variant = qp(p.first).variant;
+                out[w].push_back(QueueRow{p.first, std::move(p.second)});
+            }
+        }
+    }
+
+    // waiting(), from the contacts known to have had a waiting leg (a handful, not all open ones).
+    std::vector<WaitRow> waiting_tracked() {
+        std::vector<WaitRow> acc;
+        size_t keep = 0;
+        for (size_t i = 0; i < waiters_.size(); ++i) {
+            Contact* c = waiters_[i];
+            bool any = false;
+            if (c->open_at >= 0) {
+                for (const Leg& leg : c->legs) {
+                    if (!leg.waiting()) continue;
+                    any = true;
+                    WaitRow* a = nullptr;
+                    for (auto& w : acc)
+                        if (w.queue == leg.queue) a = &w;
+                    if (a == nullptr) {
+                        acc.push_back(WaitRow{leg.queue});
+                        a = &acc.back();
+                    }
+                    ++a->n;
+                    if (leg.offered < a->oldest) a->oldest = leg.offered;
+                    if (leg.vip || leg.priority > 0) {
+                        ++a->n_vip;
+                        if (leg.offered < a->vip_oldest) a->vip_oldest = leg.offered;
+                    }
+                }
+            }
+            if (any)
+                waiters_[keep++] = c;
+            else
+                c->waiter = false;
+        }
+        waiters_.resize(keep);
+        return acc;
+    }
+
+    // Per queue, its logged-in agents by state (kept as agents change); the skills any agent has;
+    // the logged-in agents in a watched state.
+    const std::vector<StateCounts>& queue_counts() const { return counts_; }
+    const std::vector<int32_t>& skills() const { return skill_list_; }
+    const std::vector<Agent*>& watched() const { return watched_; }
+
+    // The counters staffed by a logged-in agent, with that agent's state (the later agent wins).
+    void staffed(std::vector<std::pair<int32_t, uint8_t>>& out) const {
+        out.clear();
+        for (const Agent* a : agent_order) {
+            if (a->counter < 0) continue;
+            uint8_t st = a->trans.back().state;
+            if (st == LOGGED_OUT) continue;
+            bool found = false;
+            for (auto& s : out)
+                if (s.first == a->counter) {
+                    s.second = st;
+                    found = true;
+                }
+            if (!found) out.emplace_back(a->counter, st);
+        }
+    }
 
     // What an alert snapshot reads of all agents, without a row per agent: per queue the
     // logged-in agents by state (an agent once in each of its distinct skills), every
@@ -573,6 +676,12 @@ class Site {
     }
 
     void drop(Contact* c, uint8_t why) {
+        if (tracking_) {
+            // The site lets it go unfinished: what it filed goes too.
+            for (Leg& lg : c->legs) unfile_leg(lg);
+            for (Leg& lg : c->old_legs) unfile_leg(lg);
+        }
+        if (c->waiter) unwait(c);
         open_discard(c);
         book_erase(c);
         c->dropped = true;
@@ -639,6 +748,166 @@ class Site {
         dead.push_back(std::move(r));
     }
 
+    // -- the alert view's filing ------------------------------------------------------
+
+    void refile(Contact* c) {
+        if (!c->old_legs.empty()) {
+            // A replay (an event out of order) rebuilt the legs: the old ones' records go.
+            for (Leg& lg : c->old_legs) unfile_leg(lg);
+            c->old_legs.clear();
+        }
+        for (Leg& lg : c->legs) refile_leg(lg, c);
+    }
+
+    void unfile_leg(Leg& lg) {
+        if (!lg.f.filed) return;
+        win_.file(lg.f.k, lg.queue, lg.f.what, lg.f.ms, -1);
+        if (lg.f.hk != NO_RECORD) win_.file(lg.f.hk, lg.queue, F_HANDLED, lg.f.hms, -1);
+        lg.f.filed = false;
+    }
+
+    // File what the leg adds to the windows now, in place of what it filed before
+    // (view.py's _refresh_leg): a main record in the bucket of its offer, and once
+    // handled, a handled record in the bucket its handling ended.
+    void refile_leg(Leg& lg, Contact* c) {
+        QParams p = qp(lg.queue);
+        int64_t k = win_.bucket_of(lg.offered);
+        int64_t hk = NO_RECORD, hms = 0, ms = 0;
+        uint8_t what;
+        if (lg.answered != NONE) {
+            ms = lg.answered - lg.offered;
+            what = ms <= p.t_ms ? F_ANSWERED_WITHIN : F_ANSWERED;
+            if (lg.handle_end != NONE) {
+                hk = win_.bucket_of(lg.handle_end);
+                hms = lg.handle_end - lg.answered;
+            }
+        } else if (lg.abandoned != NONE) {
+            ms = lg.abandoned - lg.offered;
+            what = ms < p.short_ms ? F_ABANDONED_SHORT : F_ABANDONED;
+        } else if (lg.transferred != NONE) {
+            what = F_TRANSFERRED;
+        } else {
+            what = F_WAITING;
+            if (!c->waiter) {
+                c->waiter = true;
+                waiters_.push_back(c);
+            }
+        }
+        LegFiling& f = lg.f;
+        if (f.filed) {
+            if (f.k != k || f.what != what || f.ms != ms) {
+                win_.file(f.k, lg.queue, f.what, f.ms, -1);
+                win_.file(k, lg.queue, what, ms, 1);
+            } else if (f.hk == hk && f.hms == hms) {
+                return;  // an event that moved nothing in the windows (a hold, a talk end)
+            }
+            if (f.hk != hk || f.hms != hms) {
+                if (f.hk != NO_RECORD) win_.file(f.hk, lg.queue, F_HANDLED, f.hms, -1);
+                if (hk != NO_RECORD) win_.file(hk, lg.queue, F_HANDLED, hms, 1);
+            }
+        } else {
+            win_.file(k, lg.queue, what, ms, 1);
+            if (hk != NO_RECORD) win_.file(hk, lg.queue, F_HANDLED, hms, 1);
+            f.filed = true;
+        }
+        f.k = k;
+        f.what = what;
+        f.ms = ms;
+        f.hk = hk;
+        f.hms = hms;
+    }
+
+    void unwait(Contact* c) {
+        auto it = std::find(waiters_.begin(), waiters_.end(), c);
+        if (it != waiters_.end()) {
+            *it = waiters_.back();
+            waiters_.pop_back();
+        }
+        c->waiter = false;
+    }
+
+    StateCounts& counts_of(int32_t q) {
+        if (static_cast<size_t>(q) >= count_at_.size()) count_at_.resize(q + 1, -1);
+        if (count_at_[q] < 0) {
+            count_at_[q] = static_cast<int32_t>(counts_.size());
+            counts_.push_back(StateCounts{q});
+        }
+        return counts_[count_at_[q]];
+    }
+
+    static void count_state(StateCounts& c, uint8_t state, int32_t reason, int sign) {
+        switch (state) {
+            case READY: c.ready += sign; break;
+            case BUSY: c.busy += sign; break;
+            case WRAP_UP: c.wrap_up += sign; break;
+            case NOT_READY: {
+                c.not_ready += sign;
+                for (size_t i = 0; i < c.reasons.size(); ++i) {
+                    if (c.reasons[i].first == reason) {
+                        c.reasons[i].second += sign;
+                        if (c.reasons[i].second == 0) c.reasons.erase(c.reasons.begin() + i);
+                        return;
+                    }
+                }
+                c.reasons.emplace_back(reason, sign);
+                break;
+            }
+            default: break;
+        }
+    }
+
+    void skill(int32_t q, int sign) {
+        if (static_cast<size_t>(q) >= skill_n_.size()) skill_n_.resize(q + 1, 0);
+        skill_n_[q] += sign;
+        if (sign > 0 && skill_n_[q] == 1) {
+            skill_list_.push_back(q);
+        } else if (sign < 0 && skill_n_[q] == 0) {
+            skill_list_.erase(std::find(skill_list_.begin(), skill_list_.end(), q));
+        }
+    }
+
+    // Count the agent where it is now, in place of where it was counted (view.py's _refresh_agent).
+    void refile_agent(Agent* a) {
+        const Trans& t = a->trans.back();
+        qbuf_.clear();
+        for (int32_t q : a->queues)
+            if (std::find(qbuf_.begin(), qbuf_.end(), q) == qbuf_.end()) qbuf_.push_back(q);
+        if (a->filed) {
+            if (a->f_state == t.state && a->f_reason == t.reason && a->f_distinct == qbuf_) return;
+            for (int32_t q : a->f_distinct) {
+                skill(q, -1);
+                if (a->f_state != LOGGED_OUT) {
+                    StateCounts& c = counts_of(q);
+                    --c.logged_in;
+                    count_state(c, a->f_state, a->f_reason, -1);
+                }
+            }
+        }
+        for (int32_t q : qbuf_) {
+            skill(q, 1);
+            if (t.state != LOGGED_OUT) {
+                StateCounts& c = counts_of(q);
+                ++c.logged_in;
+                count_state(c, t.state, t.reason, 1);
+            }
+        }
+        a->filed = true;
+        a->f_state = t.state;
+        a->f_reason = t.reason;
+        a->f_distinct = qbuf_;
+        bool watch = t.state != LOGGED_OUT && ((watched_mask_ >> t.state) & 1);
+        if (watch && a->watched_at < 0) {
+            a->watched_at = static_cast<int32_t>(watched_.size());
+            watched_.push_back(a);
+        } else if (!watch && a->watched_at >= 0) {
+            Agent* last = watched_.back();
+            watched_[a->watched_at] = last;
+            last->watched_at = a->watched_at;
+            watched_.pop_back();
+            a->watched_at = -1;
+        }
+    }
+
     // -- agents ----------------------------------------------------------------------
 
     void fold_agent(const ParsedEv& ev, const SV* qbase) {
@@ -653,6 +922,7 @@ class Site {
         for (uint32_t k = 0; k < ev.q_n; ++k) qbuf_.push_back(names_->intern(qbase[ev.q_off + k]));
         a->add(ev.ts, ev.id, ev.state, names_->intern_opt(ev.reason), qbuf_.data(), static_cast<uint32_t>(qbuf_.size()),
                ev.has_queues, names_->intern_opt(ev.counter));
+        if (tracking_) refile_agent(a);
         if (a->trans.size() > AGENT_SEAL_AT) a->seal(wm_, cal);
     }
 
@@ -739,6 +1009,7 @@ class Site {
         while (!sealed_q_.empty() && sealed_q_.front()->last_ts < horizon) {
             Contact* c = sealed_q_.front();
             sealed_q_.pop_front();
+            if (c->waiter) unwait(c);
             book_erase(c);
             delete c;
         }
@@ -835,6 +1106,17 @@ class Site {
     std::vector<bool> seen_queue_;
     std::vector<uint32_t> skill_mark_;  // skills listed by the overview numbered overview_no_ + 1
     uint32_t overview_no_ = 0;
+
+    // The alert view (track()).
+    bool tracking_ = false;
+    Windows win_;
+    uint32_t watched_mask_ = 0;
+    std::vector<Contact*> waiters_;
+    std::vector<StateCounts> counts_;
+    std::vector<int32_t> count_at_;  // queue -> its index in counts_, -1: none yet
+    std::vector<int64_t> skill_n_;   // queue -> agents having it
+    std::vector<int32_t> skill_list_;
+    std::vector<Agent*> watched_;
 
     Days days_;
     Intervals intervals_;
