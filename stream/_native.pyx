@@ -151,6 +151,7 @@ cdef extern from "site.hpp" namespace "fw":
         vector[int32_t] queues
         int32_t counter
         uint64_t version
+        int32_t watched_at
         int64_t state_since()
         vector[pair[int64_t, int64_t]] day_total(int64_t now, Calendar& cal, int32_t date) except +
 
@@ -193,6 +194,7 @@ cdef extern from "site.hpp" namespace "fw":
         const vector[StateCounts]& queue_counts()
         const vector[int32_t]& skills()
         const vector[Agent*]& watched()
+        void take_changed_agents(vector[Agent*]& out)
         void staffed(vector[pair[int32_t, uint8_t]]& out) except +
 
     cdef int64_t NEVER
@@ -593,7 +595,7 @@ cdef class NativeFloor:
         cdef NativeSite ns
         while i < n:
             ns = self.site_of(b.evs[i].site)
-            i = ns.c.fold(b.evs.data(), i, n, b.queues.data(), True, b.evs[i].site, FAR)
+            i = ns.fold_run(b, i, True, b.evs[i].site, FAR)
 
     def fold_until(self, Batch b, Py_ssize_t start, dict next_ms, int64_t period_ms) -> int:
         """``Floor.fold_until`` over a batch: fold up to the first event stamped after its site's next
@@ -607,7 +609,7 @@ cdef class NativeFloor:
             nb = next_ms.get(ns.site)
             if nb is None:
                 nb = next_ms[ns.site] = (b.evs[i].ts // period_ms + 1) * period_ms
-            j = ns.c.fold(b.evs.data(), i, n, b.queues.data(), True, b.evs[i].site, nb)
+            j = ns.fold_run(b, i, True, b.evs[i].site, nb)
             if j == i:
                 return i
             i = j
@@ -713,7 +715,8 @@ cdef class NativeSite:
     cdef list _dead
     cdef list _labels  # label -> its str, as met
     cdef list _arows   # per agent (in order): (version, row) of the alert snapshot's row, reused
-    cdef dict _pos     # agent name id -> its place in the order
+    cdef dict _wrows   # the tracked view's rows of the watched agents, by name
+    cdef object _cb_error  # an error raised in a callback from the core, raised once it returns
 
     def __cinit__(self):
         self.c = NULL
@@ -735,7 +738,8 @@ cdef class NativeSite:
         self._dead = []
         self._labels = []
         self._arows = []
-        self._pos = {}
+        self._wrows = {}
+        self._cb_error = None
         self.sid = nf.intern(site)
         cdef Limits lim
         lim.lateness = limits.lateness
@@ -755,9 +759,18 @@ cdef class NativeSite:
         nf.by_id[self.sid] = self
 
     def _callback_error(self, exc) -> None:
-        import sys
+        # A callback cannot raise through the C++ core: the error waits here and is raised
+        # as soon as the core returns (the first one; what the core did with the fallback
+        # answer is not to be trusted).
+        if self._cb_error is None:
+            self._cb_error = exc
 
-        print(f"floorwatch native core: {self.site}: {exc!r}", file=sys.stderr)
+    cdef int _raise_callback_error(self) except -1:
+        exc = self._cb_error
+        if exc is not None:
+            self._cb_error = None
+            raise RuntimeError(f"native core of site {self.site!r}: a call into Python failed: {exc!r}") from exc
+        return 0
 
     # -- parameters -------------------------------------------------------------------
 
@@ -882,16 +895,28 @@ cdef class NativeSite:
         return start + self._fold_batch(b, 0, same_site, until)
 
     cdef Py_ssize_t _fold_batch(self, Batch b, Py_ssize_t start, bint same_site, int64_t until) except -1:
-        cdef SV site = _sv_of(self.site)
-        return self.c.fold(b.evs.data(), start, b.evs.size(), b.queues.data(), same_site, site, until)
+        return self.fold_run(b, start, same_site, _sv_of(self.site), until)
+
+    cdef size_t fold_run(self, Batch b, size_t i, bint same_site, SV site, int64_t until) except? 0:
+        """Fold the batch from ``i`` in the C++ core.
+
+        The GIL stays held: a message's fold is a fraction of a millisecond, and
+        handing the GIL to the Kafka consumer's thread and back for each run cost
+        more than it won (measured with bench pipeline).
+        """
+        cdef size_t j = self.c.fold(b.evs.data(), i, b.evs.size(), b.queues.data(), same_site, site, until)
+        self._raise_callback_error()
+        return j
 
     def advance(self, int64_t now) -> None:
         """Move the event-time clock to ``now`` (an event's time or a tick)."""
         self.c.advance(now)
+        self._raise_callback_error()
 
     def flush(self) -> None:
         """End of input: seal every finished contact (nothing more will come)."""
         self.c.flush()
+        self._raise_callback_error()
 
     # -- figures ----------------------------------------------------------------------
 
@@ -911,6 +936,7 @@ cdef class NativeSite:
                 b0, b1 = self.cal.bounds_of_date(d)
                 bounds.push_back(pair[int64_t, int64_t](b0, b1))
             self.c.totals(&ds, &bounds, days, intervals, agents)
+        self._raise_callback_error()
         # Iterators, not `for kv in`: that would copy every histogram.
         out_days = {}
         cdef unordered_map[int32_t, vector[QueueRow]].iterator di = days.begin()
@@ -942,6 +968,7 @@ cdef class NativeSite:
         for m in mins:
             ms.push_back(m)
         self.c.sliding(now, ms, percentiles, out)
+        self._raise_callback_error()
         cdef size_t k
         return {f"{mins[k]}m": _by_queue(self.nf, out[k], percentiles) for k in range(out.size())}
 
@@ -1093,18 +1120,27 @@ cdef class NativeSite:
             for m in mins:
                 nb.push_back(m * 60_000 // g)
             self.c.window_sums(now, nb, out)
+            self._raise_callback_error()
             sliding = {f"{mins[k]}m": _by_queue(self.nf, out[k], False) for k in range(out.size())}
             waiting = self._waiting_dict(self.c.waiting_tracked(), now)
         else:
             sliding = self.sliding(now, mins, False)
             waiting = self.waiting(now)
         nf = self.nf
-        rows = {}
-        cdef const vector[Agent*]* watched = &self.c.watched()
+        # The watched agents' rows stay from call to call; those of the agents an event
+        # changed are made again (or leave), and every row gets its time in state.
+        rows = self._wrows
+        cdef vector[Agent*] changed
+        self.c.take_changed_agents(changed)
         cdef Agent* a
-        for k in range(watched.size()):
-            a = deref(watched)[k]
-            rows[nf.name(a.name)] = self._reused_row(a, self._agent_pos(a), now)
+        for k in range(changed.size()):
+            a = changed[k]
+            if a.watched_at >= 0:
+                rows[nf.name(a.name)] = self._agent_row(a, now)
+            else:
+                rows.pop(nf.name(a.name), None)
+        for row in rows.values():
+            row["time_in_state_s"] = (now - row["since"]) / 1000.0
         cdef vector[pair[int32_t, uint8_t]] staffed
         staffing = None
         if with_counters:
@@ -1113,14 +1149,6 @@ cdef class NativeSite:
         cdef const vector[int32_t]* skills = &self.c.skills()
         skill_names = [nf.name(deref(skills)[k]) for k in range(skills.size())]
         return sliding, waiting, rows, self._counts_dict(self.c.queue_counts()), skill_names, staffing
-
-    cdef Py_ssize_t _agent_pos(self, Agent* a):
-        # The agent's place in the site's order (its row cache slot), by name.
-        pos = self._pos.get(a.name)
-        if pos is None:
-            self._pos = {self.c.agent_order[i].name: i for i in range(self.c.agent_order.size())}
-            pos = self._pos[a.name]
-        return pos
 
     def agent_rows(self, int64_t now, str date, dict agent_days, occupancy=None) -> dict:
         """Every agent with a state or with contacts handled today (as SiteCore.agent_rows)."""
@@ -1136,6 +1164,7 @@ cdef class NativeSite:
             a = self.c.sealed_agent(nf.intern(name)) if name in names else NULL
             if a != NULL:
                 tot = a.day_total(now, self.c.cal, date_id)
+                self._raise_callback_error()
                 totals = {self._label_str(p.first): p.second for p in tot}
                 f = self._state_now(a, now)
                 f["occupancy_pct"] = occupancy_pct(totals)

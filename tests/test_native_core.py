@@ -340,3 +340,24 @@ def test_the_alert_driver_sees_the_same_floor_at_every_boundary(day):
         assert x == y, f"{x[0]} at {x[1]}"
     assert a_changes == b_changes
     assert len(b_changes) > 10, "the day raises alerts"
+
+
+
+def test_an_error_in_a_call_into_python_is_raised_not_swallowed():
+    """The core asks Python for a new day's bounds; an error there cannot unwind through C++, so it
+    is kept and raised as soon as the core returns, never lost."""
+    floor = Floor(native=True)
+    sc = floor.site("s")
+    real = sc.cal
+
+    class Broken:
+        def day_info(self, ms):
+            raise ValueError("no such zone today")
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    sc.cal = Broken()
+    with pytest.raises(RuntimeError, match="a call into Python failed") as exc:
+        floor.apply(E.CallOffered(id="1", ts=1_000, site="s", call="c", queue="q"))
+    assert isinstance(exc.value.__cause__, ValueError)

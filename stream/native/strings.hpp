@@ -165,6 +165,8 @@ class PtrTable {
   public:
     PtrTable() : slots_(16, nullptr), mask_(15), n_(0) {}
 
+    void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
+
     T* find(const char* p, uint32_t n, uint64_t h) const {
         size_t i = h & mask_;
         while (true) {
