@@ -30,6 +30,7 @@ from libcpp.pair cimport pair
 from libcpp.string cimport string
 from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
+from libcpp.algorithm cimport sort as std_sort
 
 import msgspec
 
@@ -155,6 +156,12 @@ cdef extern from "site.hpp" namespace "fw":
         int64_t state_since()
         vector[pair[int64_t, int64_t]] day_total(int64_t now, Calendar& cal, int32_t date) except +
 
+    cdef cppclass StateLevel:
+        StateLevel()
+        cbool watched
+        double base
+        vector[pair[int32_t, double]] by_reason
+
     cdef cppclass StateCounts:
         int32_t queue
         int64_t ready, busy, wrap_up, not_ready, logged_in
@@ -194,7 +201,7 @@ cdef extern from "site.hpp" namespace "fw":
         const vector[StateCounts]& queue_counts()
         const vector[int32_t]& skills()
         const vector[Agent*]& watched()
-        void take_changed_agents(vector[Agent*]& out)
+        void watched_past(int64_t now, const StateLevel* levels, const vector[int32_t]& held, vector[Agent*]& out) except +
         void staffed(vector[pair[int32_t, uint8_t]]& out) except +
 
     cdef int64_t NEVER
@@ -484,7 +491,7 @@ cdef class NativeFloor:
             ns = self.floor_ref.site(self.name(sid))
         return <NativeSite>ns
 
-    def new_site(self, str name, config, limits) -> "NativeSite":
+    def new_site(self, str name, config, limits) -> NativeSite:
         return NativeSite(self, name, config, limits)
 
     # -- decoding -----------------------------------------------------------------
@@ -515,7 +522,7 @@ cdef class NativeFloor:
             s = p
             while s < e and _strip_byte(s[0]):
                 s += 1
-            while e > s and _strip_byte(e[-1]):
+            while e > s and _strip_byte((e - 1)[0]):
                 e -= 1
             if s < e:
                 ev = ParsedEv()
@@ -689,6 +696,33 @@ cdef object _stats_of(QStats& s, cbool hist):
     return st
 
 
+cdef dict _figures(QStats& s):
+    """``QueueStats.figures(percentiles=False)`` of ``s``, without a QueueStats (the alert view's
+    windows, at every evaluation). The same arithmetic in the same order as stream/stats.py, so
+    the same floats (every count and sum is below 2**53: exact as doubles); tests hold the two equal."""
+    cdef int64_t base = s.offered - s.short_abandoned
+    if s.variant == 1:  # exclude_abandons
+        sl = 100.0 * s.within / s.answered if s.answered else None
+    else:
+        sl = 100.0 * s.within / base if base > 0 else None
+    return {
+        "offered": s.offered,
+        "answered": s.answered,
+        "abandoned": s.abandoned,
+        "short_abandoned": s.short_abandoned,
+        "asa_s": <double>s.wait_sum / <double>s.answered / 1000.0 if s.answered else None,
+        "aht_s": <double>s.handle_sum / <double>s.handled / 1000.0 if s.handled else None,
+        "sl_pct": sl,
+        "abandon_pct": 100.0 * (s.abandoned - s.short_abandoned) / base if base > 0 else None,
+        "max_wait_s": s.max_wait / 1000.0 if s.max_wait >= 0 else None,
+        "transferred": s.transferred,
+        "handled": s.handled,
+        "answered_within_t": s.within,
+        "wait_p50_s": None,
+        "wait_p90_s": None,
+    }
+
+
 cdef dict _by_queue(NativeFloor nf, vector[QueueRow]& rows, cbool hist):
     out = {}
     cdef size_t k
@@ -714,9 +748,10 @@ cdef class NativeSite:
     cdef dict _qparams
     cdef list _dead
     cdef list _labels  # label -> its str, as met
-    cdef list _arows   # per agent (in order): (version, row) of the alert snapshot's row, reused
-    cdef dict _wrows   # the tracked view's rows of the watched agents, by name
+    cdef dict _vrows   # the tracked view's agent rows: name id -> (agent version, row)
     cdef object _cb_error  # an error raised in a callback from the core, raised once it returns
+    cdef object _floors    # the AgentFloors _levels was made from
+    cdef vector[StateLevel] _levels
 
     def __cinit__(self):
         self.c = NULL
@@ -737,9 +772,9 @@ cdef class NativeSite:
         self._qparams = {}
         self._dead = []
         self._labels = []
-        self._arows = []
-        self._wrows = {}
+        self._vrows = {}
         self._cb_error = None
+        self._floors = None
         self.sid = nf.intern(site)
         cdef Limits lim
         lim.lateness = limits.lateness
@@ -1049,16 +1084,16 @@ cdef class NativeSite:
         cdef size_t k
         return {f"#{k}": {"counter": self.nf.name(staffed[k].first), "state": _STATE_NAMES[staffed[k].second]} for k in range(staffed.size())}
 
-    cdef object _reused_row(self, Agent* a, Py_ssize_t i, int64_t now):
-        arows = self._arows
-        if len(arows) <= i:
-            arows.extend([None] * (self.c.agent_order.size() - len(arows)))
-        cached = arows[i]
-        if cached is None or cached[0] != a.version:
+    cdef object _row_for(self, Agent* a, int64_t now):
+        """The agent's alert row now: kept by agent while no event changes it (its version), with
+        its time in state brought up to date. The caller hands it out to be read, not kept."""
+        cache = self._vrows
+        cached = cache.get(a.name)
+        if cached is None or (<tuple>cached)[0] != a.version:
             row = self._agent_row(a, now)
-            arows[i] = (a.version, row)
+            cache[a.name] = (a.version, row)
             return row
-        row = cached[1]
+        row = (<tuple>cached)[1]
         row["time_in_state_s"] = (now - row["since"]) / 1000.0
         return row
 
@@ -1091,7 +1126,7 @@ cdef class NativeSite:
             st = a.trans.back().state
             if st == 0 or not (mask >> st) & 1:
                 continue
-            rows[nf.name(a.name)] = self._reused_row(a, i, now) if reuse else self._agent_row(a, now)
+            rows[nf.name(a.name)] = self._row_for(a, now) if reuse else self._agent_row(a, now)
         if not reuse:
             rows = dict(sorted(rows.items()))
         return rows, self._counts_dict(counts), [nf.name(q) for q in skills], self._staffing_dict(staffed)
@@ -1104,43 +1139,60 @@ cdef class NativeSite:
             mask |= 1u << <int>_STATE_OF[name]
         if not self.c.tracking():
             self.c.track(bucket_ms, mask)
-            # Rows are reused only for agents listed as watched: their positions are the agent order's.
-            self._arows = []
 
-    def tracked_view(self, int64_t now, windows, bint with_counters) -> tuple:
+    def tracked_view(self, int64_t now, windows, bint with_counters, only=None) -> tuple:
         """``alert_agents`` and the windows and waiting figures, from what the core kept as it folded
-        (``track``): (sliding, waiting, watched rows in no order, counts, skills, staffing or None).
-        At a bucket edge the windows are the buckets' sums; elsewhere a scan, as the Python view does."""
+        (``track``): (per queue its windows' figures — ``{q: {"5m": figures, ...}}``, without
+        percentiles —, waiting, watched rows in no order, counts, skills, staffing or None).
+        At a bucket edge the windows are the buckets' sums; elsewhere a scan, as the Python view does.
+        ``only`` = (floors, held) from ``AlertEngine.agent_filter``: the rows of just the agents
+        past their floor or held (those the engine reads; it skips the others unread)."""
         cdef int64_t g = self.c.bucket_ms()
         cdef vector[int64_t] nb
         cdef vector[vector[QueueRow]] out
-        cdef size_t k
+        cdef size_t k, j
         mins = list(windows)
         if now % g == 0:
             for m in mins:
                 nb.push_back(m * 60_000 // g)
             self.c.window_sums(now, nb, out)
             self._raise_callback_error()
-            sliding = {f"{mins[k]}m": _by_queue(self.nf, out[k], False) for k in range(out.size())}
+            figs = {}
+            labels = [f"{m}m" for m in mins]
+            for k in range(out.size()):
+                for j in range(out[k].size()):
+                    q = self.nf.name(out[k][j].queue)
+                    per = figs.get(q)
+                    if per is None:
+                        per = figs[q] = {}
+                    per[labels[k]] = _figures(out[k][j].st)
             waiting = self._waiting_dict(self.c.waiting_tracked(), now)
         else:
-            sliding = self.sliding(now, mins, False)
+            figs = {}
+            for w, by_q in self.sliding(now, mins, False).items():
+                for q, st in by_q.items():
+                    figs.setdefault(q, {})[w] = st.figures(percentiles=False)
             waiting = self.waiting(now)
         nf = self.nf
-        # The watched agents' rows stay from call to call; those of the agents an event
-        # changed are made again (or leave), and every row gets its time in state.
-        rows = self._wrows
-        cdef vector[Agent*] changed
-        self.c.take_changed_agents(changed)
+        # Rows are made for the agents asked for only, and kept by agent for as long as no event
+        # changes the agent (its version); every row handed out gets its time in state.
+        cdef vector[Agent*] picked
+        cdef vector[int32_t] held
+        cdef const vector[Agent*]* ws
+        if only is not None:
+            floors, held_names = only
+            for h in held_names:
+                held.push_back(nf.intern(h))
+            std_sort(held.begin(), held.end())
+            self.c.watched_past(now, self._levels_of(floors), held, picked)
+        else:
+            ws = &self.c.watched()
+            picked = deref(ws)
+        rows = {}
         cdef Agent* a
-        for k in range(changed.size()):
-            a = changed[k]
-            if a.watched_at >= 0:
-                rows[nf.name(a.name)] = self._agent_row(a, now)
-            else:
-                rows.pop(nf.name(a.name), None)
-        for row in rows.values():
-            row["time_in_state_s"] = (now - row["since"]) / 1000.0
+        for k in range(picked.size()):
+            a = picked[k]
+            rows[nf.name(a.name)] = self._row_for(a, now)
         cdef vector[pair[int32_t, uint8_t]] staffed
         staffing = None
         if with_counters:
@@ -1148,7 +1200,20 @@ cdef class NativeSite:
             staffing = self._staffing_dict(staffed)
         cdef const vector[int32_t]* skills = &self.c.skills()
         skill_names = [nf.name(deref(skills)[k]) for k in range(skills.size())]
-        return sliding, waiting, rows, self._counts_dict(self.c.queue_counts()), skill_names, staffing
+        return figs, waiting, rows, self._counts_dict(self.c.queue_counts()), skill_names, staffing
+
+    cdef const StateLevel* _levels_of(self, floors) except NULL:
+        """The C++ form of an ``AgentFloors`` (kept while the engine hands the same one)."""
+        if floors is not self._floors:
+            self._levels.assign(5, StateLevel())
+            for name, f in floors.by_state.items():
+                lv = &self._levels[_STATE_OF[name]]
+                lv.watched = True
+                lv.base = f.base
+                for reason, level in f.by_reason.items():
+                    lv.by_reason.push_back(pair[int32_t, double](self.nf.intern(reason), level))
+            self._floors = floors
+        return self._levels.data()
 
     def agent_rows(self, int64_t now, str date, dict agent_days, occupancy=None) -> dict:
         """Every agent with a state or with contacts handled today (as SiteCore.agent_rows)."""

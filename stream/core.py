@@ -350,7 +350,7 @@ class Floor:
         """The replay report: per local day, per queue and in total (see README)."""
         return build_report({name: sc.totals()[0] for name, sc in self.sites.items()}, self.rejected_summary())
 
-    def alert_snapshot(self, site: str, watched: Optional[frozenset] = None, tracked: bool = False) -> dict:
+    def alert_snapshot(self, site: str, watched: Optional[frozenset] = None, tracked: bool = False, only: Optional[tuple] = None) -> dict:
         """The part of ``snapshot`` the alert rules and detectors read, at a fraction of its cost.
 
         Per queue: the waiting figures, agent counts and the 5/15-minute
@@ -359,7 +359,9 @@ class Floor:
         ``watched``: only the agents in one of these states, in no order (all
         the engine reads of them; the native core then reuses its rows).
         ``tracked`` (native core, with ``watched``): from what the site keeps for
-        its alert view as it folds (``NativeSite.track``) instead of a scan.
+        its alert view as it folds (``NativeSite.track``) instead of a scan;
+        ``only`` then leaves out the agents the engine would skip unread
+        (``AlertEngine.agent_filter``: the lowest levels, the agents held).
         """
         sc = self.sites.get(site) or self.site(site)
         cfg = sc.cfg
@@ -367,8 +369,10 @@ class Floor:
         date = sc.cal.date_of(now)
         windows = (5, 15)  # what the rules and detectors read
         with_counters = cfg.kind == "hall" or bool(cfg.counters)
+        figs: Optional[dict] = None  # per queue, its windows' figures (the native view's)
         if tracked and self._nf is not None and watched is not None:
-            sliding, waiting, agents, counts, skills, staffing = sc.tracked_view(now, windows, with_counters)
+            figs, waiting, agents, counts, skills, staffing = sc.tracked_view(now, windows, with_counters, only)
+            sliding = {}
         elif self._nf is not None:
             sliding = sc.sliding(now, windows, percentiles=False)
             waiting = sc.waiting(now)
@@ -393,7 +397,7 @@ class Floor:
                 "name": _labels(qc.name if qc else None, q),
                 **w,
                 "agents": counts.get(q) or state_counts(()),
-                "sliding": {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in windows},
+                "sliding": _window_figures(q, variant, windows, sliding, figs),
             }
         snap = {
             "site": site,
@@ -412,6 +416,15 @@ class Floor:
         """The site's per-date, per-queue day totals (sealed plus open), for the Redis report."""
         sc = self.sites.get(site) or self.site(site)
         return sc.totals()[0]
+
+
+def _window_figures(q: str, variant: str, windows: tuple, sliding: dict, figs: Optional[dict]) -> dict:
+    """Queue ``q``'s figures of each window (no percentiles): from ``sliding``'s sums, or ``figs``
+    (the native view's figures per queue); a window without the queue is an empty one."""
+    if figs is not None:
+        mine = figs.get(q) or {}
+        return {f"{m}m": mine.get(f"{m}m") or QueueStats(variant).figures(percentiles=False) for m in windows}
+    return {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in windows}
 
 
 _AGENT_KEYS = ("label", "state", "reason", "since", "time_in_state_s", "queues", "counter", "handled", "aht_s", "occupancy_pct")

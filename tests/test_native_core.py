@@ -313,11 +313,16 @@ def test_limits_trim_expire_and_cap_alike():
 
 
 class _Recording(AlertDriver):
-    """The driver, recording the snapshot it evaluates at each boundary."""
+    """The driver, recording the snapshot it evaluates at each boundary: the agents in it as the
+    engine reads them (the native view gives only those; the reference view all watched ones)."""
 
     def _snapshot(self, site: str) -> dict:
+        from stream.alerts.rules import agents_past
+
         got = super()._snapshot(site)
-        self.seen.append((site, got["clock"], json.dumps(got, sort_keys=True)))
+        floors, held = self.engine.agent_filter(site)
+        read = {a: got["agents"][a] for a in agents_past(got["agents"], floors, held)}
+        self.seen.append((site, got["clock"], json.dumps({**got, "agents": read}, sort_keys=True)))
         return got
 
 

@@ -93,8 +93,9 @@ class AlertDriver:
 
     def _snapshot(self, site: str) -> dict:
         """The site's alert snapshot now: the incremental view (``Floor.alert_snapshot`` is its reference),
-        with only the agents in a state an agent rule watches (all the engine reads of them)."""
-        return self.views.view(site).snapshot(watched_only=True)
+        with only the agents in a state an agent rule watches (all the engine reads of them; the
+        native view leaves out those the engine would skip unread, ``AlertEngine.agent_filter``)."""
+        return self.views.view(site).snapshot(watched_only=True, only=self.engine.agent_filter(site))
 
     def feed(self, events: Iterable) -> list[dict]:
         """Apply ``events`` in order; the alert changes of the boundaries they cross."""

@@ -141,10 +141,7 @@ class AlertEngine:
         # Only agents past their lowest level (by state and not-ready reason, over
         # the site's queues), or with a condition already, can change anything:
         # the rest are skipped unread.
-        floors = self._agent_floors.get(site)
-        if floors is None:
-            floors = self._agent_floors[site] = agent_floors(cfg, site)
-        held: set[str] = {st["agent"] for st in active.values() if st.get("agent") is not None and st.get("site") == site}
+        floors, held = self.agent_filter(site)
         levels = self._agent_levels
         agents: dict = snapshot.get("agents", {})
         for agent in agents_past(agents, floors, held):
@@ -187,6 +184,16 @@ class AlertEngine:
             # An unknown value always clears (and ends the condition): no labels to give.
             self._step(out, key, None, now_ms, raise_at=0, clear_at=0, for_s=0, repeat_s=0, lower=False, labels=None)
         return out
+
+    def agent_filter(self, site: str) -> tuple[AgentFloors, set[str]]:
+        """What decides which agents of ``site`` an evaluation now reads: the lowest levels by
+        state and reason, and the agents with a condition held. Any other agent is skipped
+        unread (``agents_past``), so a snapshot may leave it out (the native view does)."""
+        floors = self._agent_floors.get(site)
+        if floors is None:
+            floors = self._agent_floors[site] = agent_floors(self.config, site)
+        held: set[str] = {st["agent"] for st in self.active.values() if st.get("agent") is not None and st.get("site") == site}
+        return floors, held
 
     def _queue_rules(self, site: str, queue: str) -> list[_QueueRule]:
         """The queue's enabled rules, in QUEUE_RULES order."""

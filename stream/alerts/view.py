@@ -574,8 +574,9 @@ class SiteAlertView:
             out[f"{m}m"] = win
         return out
 
-    def snapshot(self, watched_only: bool = False) -> dict:
-        """``Floor.alert_snapshot(site)``, from what changed since the last call.
+    def snapshot(self, watched_only: bool = False, only: Optional[tuple] = None) -> dict:
+        """``Floor.alert_snapshot(site)``, from what changed since the last call (``only`` is
+        the native view's: this one gives every watched agent).
 
         The agent rows in it are the view's own and change at the next call:
         read it (as the engine does), don't keep it. ``watched_only``: only
@@ -657,12 +658,14 @@ class NativeAlertView:
             raise ValueError("the windows must be whole buckets")
         floor.site(site).track(bucket_ms, _WATCHED)
 
-    def snapshot(self, watched_only: bool = False) -> dict:
+    def snapshot(self, watched_only: bool = False, only: Optional[tuple] = None) -> dict:
         """``Floor.alert_snapshot(site)``; ``watched_only``: only the agents in a state an agent rule
-        watches, in no order, rows the next call may change (the driver's snapshot)."""
+        watches, in no order, rows the next call may change (the driver's snapshot). ``only``
+        (with ``watched_only``; ``AlertEngine.agent_filter``'s floors and held agents): only the
+        agents past their floor or held, the ones the engine reads."""
         if not watched_only:
             return self.floor.alert_snapshot(self.site)
-        return self.floor.alert_snapshot(self.site, _WATCHED, tracked=True)
+        return self.floor.alert_snapshot(self.site, _WATCHED, tracked=True, only=only)
 
 
 class AlertViews:

@@ -82,7 +82,6 @@ struct Agent {
     int32_t f_reason = -1;
     std::vector<int32_t> f_distinct;
     int32_t watched_at = -1;  // position in the site's watched list
-    bool view_changed = false;  // in the site's list of agents changed since the view last read it
 
     static constexpr int64_t NONE_TS = INT64_MIN;
 

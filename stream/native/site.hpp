@@ -112,6 +112,14 @@ struct WaitRow {
     int64_t n = 0, oldest = FAR, n_vip = 0, vip_oldest = FAR;
 };
 
+// The lowest level an agent rule can raise at, per watched state (rules.py's AgentFloors):
+// the state's base level, or a reason's own (reason -1: none given).
+struct StateLevel {
+    bool watched = false;
+    double base = 0;
+    std::vector<std::pair<int32_t, double>> by_reason;
+};
+
 // One queue's logged-in agents by state (core.state_counts), reasons by first use.
 struct StateCounts {
     int32_t queue;
@@ -467,12 +475,21 @@ class Site {
     const std::vector<StateCounts>& queue_counts() const { return counts_; }
     const std::vector<int32_t>& skills() const { return skill_list_; }
     const std::vector<Agent*>& watched() const { return watched_; }
-    // The agents an event changed since the last call (each once), for the view's rows.
-    void take_changed_agents(std::vector<Agent*>& out) {
+    // The watched agents an evaluation reads (rules.py's agents_past): in the state for longer
+    // than its level (the reason's own, else the base), or held (sorted ids); in no order.
+    void watched_past(int64_t now, const StateLevel* levels, const std::vector<int32_t>& held, std::vector<Agent*>& out) const {
         out.clear();
-        out.swap(changed_agents_);
-        for (Agent* a : out) a->view_changed = false;
+        for (Agent* a : watched_) {
+            const StateLevel& lv = levels[a->trans.back().state];
+            if (!lv.watched) continue;
+            double t = static_cast<double>(now - a->state_since()) / 1000.0;
+            double level = lv.base;
+            for (const auto& r : lv.by_reason)
+                if (r.first == a->trans.back().reason) level = r.second;
+            if (t > level || std::binary_search(held.begin(), held.end(), a->name)) out.push_back(a);
+        }
     }
+
 
     // The counters staffed by a logged-in agent, with that agent's state (the later agent wins).
     void staffed(std::vector<std::pair<int32_t, uint8_t>>& out) const {
@@ -899,10 +916,6 @@ class Site {
 
     // Count the agent where it is now, in place of where it was counted (view.py's _refresh_agent).
     void refile_agent(Agent* a) {
-        if (!a->view_changed) {
-            a->view_changed = true;
-            changed_agents_.push_back(a);
-        }
         const Trans& t = a->trans.back();
         qbuf_.clear();
         for (int32_t q : a->queues)
@@ -1138,7 +1151,6 @@ class Site {
     std::vector<int64_t> skill_n_;   // queue -> agents having it
     std::vector<int32_t> skill_list_;
     std::vector<Agent*> watched_;
-    std::vector<Agent*> changed_agents_;
 
     Days days_;
     Intervals intervals_;
