@@ -4,8 +4,9 @@
 
 1. Throughput: a busy day is published into ``floorwatch.events`` of a fresh
    embedded broker; then, in the same run, a plain aiokafka consumer reads
-   the whole topic (the ceiling) and one floorwatch worker folds it. Both are
-   reported in events/s (and messages/s) with the ratio worker ÷ raw.
+   the whole topic three times (the ceiling: the fastest read) and one
+   floorwatch worker folds it. Both are reported in events/s (and
+   messages/s) with the ratio worker ÷ raw.
 2. Latency: events published at a steady rate (``--rate``/s, in small
    batches every 50 ms, event time = wall time), each batch's send time
    against the moment a snapshot containing it is published in Redis
@@ -80,12 +81,16 @@ def throughput(calls: int, seed: int) -> None:
     with Stack(dashboard=False, delivery=False, workers=0) as st:
         msgs, n = asyncio.run(publish_async(events, st.kafka_url))
         bootstrap = st.kafka_url.split("://", 1)[1]
-        raw_s, raw_n, raw_bytes = asyncio.run(raw_consume(bootstrap, msgs))
+        # The ceiling is the fastest of three reads (a read varies by a fifth here): the
+        # ratio is then the least flattering one.
+        reads = [asyncio.run(raw_consume(bootstrap, msgs)) for _ in range(3)]
+        raw_s, raw_n, raw_bytes = min(reads)
         st.add_worker()
         info = asyncio.run(wait_worker(st.redis_url, n))
         w_s = (info["last_fold_ms"] - info["first_fold_ms"]) / 1000.0
     print(f"throughput: busy day {calls:,} calls = {n:,} events in {msgs:,} messages ({raw_bytes / 1e6:.0f} MB)")
-    print(f"  raw aiokafka consume   {raw_s:6.2f} s   {raw_n / raw_s:>10,.0f} msg/s   {n / raw_s:>12,.0f} events/s")
+    print(f"  raw aiokafka consume   {raw_s:6.2f} s   {raw_n / raw_s:>10,.0f} msg/s   {n / raw_s:>12,.0f} events/s"
+          f"   (fastest of {', '.join(f'{r[0]:.2f}' for r in reads)} s)")
     print(f"  floorwatch worker      {w_s:6.2f} s   {msgs / w_s:>10,.0f} msg/s   {n / w_s:>12,.0f} events/s")
     print(f"  worker / raw           = {raw_s / w_s:.1%}")
     if "fold_busy_ms" in info:

@@ -186,8 +186,9 @@ cdef extern from "site.hpp" namespace "fw":
         void flush() except +
         void totals(const vector[int32_t]* dates, const vector[pair[int64_t, int64_t]]* bounds,
                     unordered_map[int32_t, vector[QueueRow]]& days, cmap[int64_t, vector[QueueRow]]& intervals,
-                    unordered_map[int32_t, unordered_map[int32_t, Handled]]& agents) except +
+                    unordered_map[int32_t, vector[Handled]]& agents) except +
         void sliding(int64_t now, const vector[int64_t]& minutes, cbool percentiles, vector[vector[QueueRow]]& out) except +
+        void day_interval(int32_t date, int64_t interval, vector[QueueRow]& day, vector[QueueRow]& ival, vector[Handled]& agents) except +
         vector[WaitRow] waiting()
         Agent* sealed_agent(int32_t name) except +
         Agent* agent(int32_t name)
@@ -731,6 +732,16 @@ cdef dict _by_queue(NativeFloor nf, vector[QueueRow]& rows, cbool hist):
     return out
 
 
+cdef dict _handled_dict(NativeFloor nf, vector[Handled]& by_agent):
+    """agent -> [handled, handle ms], for the agents that handled any."""
+    out = {}
+    cdef size_t k
+    for k in range(by_agent.size()):
+        if by_agent[k].n:
+            out[nf.name(<int32_t>k)] = [by_agent[k].n, by_agent[k].ms]
+    return out
+
+
 def _no_state() -> dict:
     # An agent known only from the contacts it answered (a log without agent states).
     return {"state": "logged_out", "reason": None, "since": None, "time_in_state_s": None,
@@ -959,7 +970,7 @@ cdef class NativeSite:
         """Day, interval and agent-day totals, sealed plus open contacts (as SiteCore.totals)."""
         cdef unordered_map[int32_t, vector[QueueRow]] days
         cdef cmap[int64_t, vector[QueueRow]] intervals
-        cdef unordered_map[int32_t, unordered_map[int32_t, Handled]] agents
+        cdef unordered_map[int32_t, vector[Handled]] agents
         cdef vector[int32_t] ds
         cdef vector[pair[int64_t, int64_t]] bounds
         nf = self.nf
@@ -984,16 +995,22 @@ cdef class NativeSite:
             out_int[deref(ii).first] = _by_queue(nf, deref(ii).second, True)
             inc(ii)
         out_agents = {}
-        cdef unordered_map[int32_t, unordered_map[int32_t, Handled]].iterator ai = agents.begin()
-        cdef unordered_map[int32_t, Handled].iterator hi
+        cdef unordered_map[int32_t, vector[Handled]].iterator ai = agents.begin()
         while ai != agents.end():
-            rows = out_agents[nf.name(deref(ai).first)] = {}
-            hi = deref(ai).second.begin()
-            while hi != deref(ai).second.end():
-                rows[nf.name(deref(hi).first)] = [deref(hi).second.n, deref(hi).second.ms]
-                inc(hi)
+            out_agents[nf.name(deref(ai).first)] = _handled_dict(nf, deref(ai).second)
             inc(ai)
         return out_days, out_int, out_agents
+
+    def day_interval(self, str date, int64_t interval) -> tuple:
+        """``SiteCore.day_interval``: (date's queue totals, the interval's, the date's agent handled
+        counts), sealed plus open contacts: what a snapshot reads of ``totals``."""
+        cdef vector[QueueRow] day
+        cdef vector[QueueRow] ival
+        cdef vector[Handled] agents
+        nf = self.nf
+        self.c.day_interval(nf.intern(date), interval, day, ival, agents)
+        self._raise_callback_error()
+        return _by_queue(nf, day, True), _by_queue(nf, ival, True), _handled_dict(nf, agents)
 
     def sliding(self, int64_t now, minutes=SLIDING_MIN, bint percentiles=True) -> dict:
         """Per window ("5m", ...), per queue: contacts offered in the last N minutes (as SiteCore.sliding)."""

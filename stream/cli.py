@@ -21,6 +21,12 @@ from datetime import date as _date
 from pathlib import Path
 from typing import Optional, Sequence
 
+# numpy (through river's detectors) would start a BLAS thread per core that spins after each
+# call: on a small machine that is CPU taken from the broker, Redis and the worker itself.
+# floorwatch's numeric work is small; one thread it is, unless the operator says otherwise.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 
 def _progress_for(path: Path, label: str):
     """A progress bar on stderr for long runs (only on a terminal)."""

@@ -225,14 +225,12 @@ class Floor:
         cfg = sc.cfg
         now = sc.clock if sc.clock is not None else 0
         date = sc.cal.date_of(now)
-        days, intervals, agent_days = sc.totals({date})
-        today = days.get(date, {})
         i_now = sc.cal.interval_start(now)
-        cur_int = intervals.get(i_now, {})
+        today, cur_int, handled_today = sc.day_interval(date, i_now)
         sliding = sc.sliding(now)
         waiting = sc.waiting(now)
         occupancy: dict[str, int] = {}
-        agents = sc.agent_rows(now, date, agent_days, occupancy)
+        agents = sc.agent_rows(now, date, {date: handled_today}, occupancy)
         by_queue = _agents_by_queue(agents)
 
         queues = {}

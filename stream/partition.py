@@ -55,8 +55,14 @@ class PartitionFloor:
         self.on_events = on_events
         # Every alert change folded so far: published again if Redis lost them.
         self.alert_log: list[dict] = []
-        # Checksum of the last folded message: tells a re-delivery from a new log.
-        self.last_crc: Optional[int] = None
+        # The last folded message, whose checksum tells a re-delivery from a new log
+        # (computed when asked: the worker asks on a rebalance, not for every message).
+        self._last_value: Optional[bytes] = None
+
+    @property
+    def last_crc(self) -> Optional[int]:
+        """CRC-32 of the last folded message's value (None before any)."""
+        return None if self._last_value is None else zlib.crc32(self._last_value)
 
     def fold(self, offset: int, value: Optional[bytes], headers: Optional[dict[str, bytes]] = None) -> Folded:
         if offset < self.next_offset:
@@ -64,7 +70,7 @@ class PartitionFloor:
         if offset > self.next_offset:
             return Folded("gap")
         self.next_offset = offset + 1
-        self.last_crc = zlib.crc32(value or b"")
+        self._last_value = value or b""
         out = Folded("ok")
         floor = self.floor
         reason = (headers or {}).get(REJECTED_HEADER)

@@ -30,7 +30,11 @@ from stream.live import paced_batches
 from stream.partition import REJECTED_HEADER
 from stream.worker import EVENTS_TOPIC, bootstrap_of
 
-MAX_BATCH = 1000
+# Events per Kafka message: a worker pays Faust's cost per message, so more per message is
+# cheaper (2,000 measured better than 1,000 by a tenth of the worker's time, bench pipeline);
+# and a message stays well under a broker's default limit of 1 MB (MAX_MESSAGE_BYTES).
+MAX_BATCH = 2000
+MAX_MESSAGE_BYTES = 512 * 1024
 
 
 class Publisher:
@@ -57,7 +61,14 @@ class Publisher:
         await self.producer.stop()
 
     async def send_batch(self, site: str, events: list) -> None:
-        await self.producer.send(EVENTS_TOPIC, key=site.encode(), value=self.enc.encode(events))
+        value = self.enc.encode(events)
+        if len(value) > MAX_MESSAGE_BYTES and len(events) > 1:
+            # Large events (long ids, many skills): halves, so no message nears the broker's limit.
+            half = len(events) // 2
+            await self.send_batch(site, events[:half])
+            await self.send_batch(site, events[half:])
+            return
+        await self.producer.send(EVENTS_TOPIC, key=site.encode(), value=value)
         self.messages += 1
         self.events += len(events)
 

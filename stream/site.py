@@ -627,6 +627,12 @@ class SiteCore:
                     del days[d]
         return days, intervals, agent_days
 
+    def day_interval(self, date: str, interval: int) -> tuple[dict[str, QueueStats], dict[str, QueueStats], dict[str, list[int]]]:
+        """What a snapshot reads of ``totals({date})``: the date's queue totals, the interval's
+        (its start, ms) and the date's agent handled counts."""
+        days, intervals, agent_days = self.totals({date})
+        return days.get(date, {}), intervals.get(interval, {}), agent_days.get(date, {})
+
     def sliding(
         self, now: int, minutes: Sequence[int] = SLIDING_MIN, percentiles: bool = True
     ) -> dict[str, dict[str, QueueStats]]:

@@ -128,7 +128,7 @@ struct Contact {
     Contact* next = nullptr;
     int32_t open_at = -1;
 
-    Contact(uint8_t k, SV id, uint64_t h) : kind(k), cid(id), hash(h) {}
+    Contact(uint8_t k, SV id, uint64_t h) : kind(k), cid(id), hash(h) { events.reserve(4); }
     bool key_eq(const char* p, uint32_t n) const { return cid.eq(p, n); }
 
     // Add one (already de-duplicated) event; true when it came out of order and the contact replayed.

@@ -105,7 +105,8 @@ struct Handled {
 };
 using Days = std::unordered_map<int32_t, ByQueue>;                                // date -> queue -> sums
 using Intervals = std::map<int64_t, ByQueue>;                                     // interval start -> queue -> sums
-using AgentDays = std::unordered_map<int32_t, std::unordered_map<int32_t, Handled>>;  // date -> agent -> handled
+using AgentHandled = std::vector<Handled>;                     // agent name id -> handled (n 0: none)
+using AgentDays = std::unordered_map<int32_t, AgentHandled>;  // date -> agent -> handled
 
 struct WaitRow {
     int32_t queue;
@@ -327,6 +328,48 @@ class Site {
                     it = out_days.erase(it);
                 else
                     ++it;
+            }
+        }
+    }
+
+    // What a snapshot reads of totals(): one date's day, one interval and the date's agents'
+    // handled counts, sealed plus open contacts, without copying the rest of the day.
+    void day_interval(int32_t date, int64_t interval, ByQueue& day, ByQueue& ival, AgentHandled& agents) {
+        auto d = days_.find(date);
+        if (d != days_.end()) day = d->second;
+        auto iv = intervals_.find(interval);
+        if (iv != intervals_.end()) ival = iv->second;
+        auto ag = agent_days_.find(date);
+        if (ag != agent_days_.end()) agents = ag->second;
+        // Open legs land where they fall; what falls on this date and interval is added.
+        Days od;
+        Intervals oi;
+        AgentDays oa;
+        for (Contact* c : open_)
+            for (const Leg& leg : c->legs) fold_leg(leg, od, oi, &oa);
+        auto merge = [](ByQueue& into, ByQueue& from) {
+            for (auto& r : from) {
+                bool found = false;
+                for (auto& x : into)
+                    if (x.queue == r.queue) {
+                        x.st.merge(r.st);
+                        found = true;
+                        break;
+                    }
+                if (!found) into.push_back(QueueRow{r.queue, std::move(r.st)});
+            }
+        };
+        auto od_it = od.find(date);
+        if (od_it != od.end()) merge(day, od_it->second);
+        auto oi_it = oi.find(interval);
+        if (oi_it != oi.end()) merge(ival, oi_it->second);
+        auto oa_it = oa.find(date);
+        if (oa_it != oa.end()) {
+            const AgentHandled& more = oa_it->second;
+            if (agents.size() < more.size()) agents.resize(more.size());
+            for (size_t k = 0; k < more.size(); ++k) {
+                agents[k].n += more[k].n;
+                agents[k].ms += more[k].ms;
             }
         }
     }
@@ -997,7 +1040,9 @@ class Site {
                 // Intervals take handle time when the handling ended (metrics.md: AHT).
                 stats_in(intervals[cal.interval_start(leg.handle_end)], q, p.variant).add_handled(ht);
                 if (agent_days != nullptr && leg.agent >= 0) {
-                    Handled& h = (*agent_days)[d][leg.agent];
+                    AgentHandled& ah = (*agent_days)[d];
+                    if (static_cast<size_t>(leg.agent) >= ah.size()) ah.resize(leg.agent + 1);
+                    Handled& h = ah[leg.agent];
                     ++h.n;
                     h.ms += ht;
                 }
