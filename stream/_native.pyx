@@ -758,7 +758,6 @@ cdef class NativeSite:
     cdef public object config, cfg, cal, limits
     cdef dict _qparams
     cdef list _dead
-    cdef list _labels  # label -> its str, as met
     cdef dict _vrows   # the tracked view's agent rows: name id -> (agent version, row)
     cdef object _cb_error  # an error raised in a callback from the core, raised once it returns
     cdef object _floors    # the AgentFloors _levels was made from
@@ -782,7 +781,6 @@ cdef class NativeSite:
         self.limits = limits
         self._qparams = {}
         self._dead = []
-        self._labels = []
         self._vrows = {}
         self._cb_error = None
         self._floors = None

@@ -339,6 +339,9 @@ def make_app(settings: WorkerSettings) -> faust.App:
         broker_heartbeat_interval=1.0,
         consumer_auto_offset_reset="earliest",
         producer_linger_ms=5,
+        # Up to 4 MB a partition per fetch (Faust's default: 1 MB, three 2,000-event messages):
+        # a worker behind fetches its backlog in fewer round trips (bench pipeline).
+        consumer_max_fetch_size=4 << 20,
     )
     events = app.topic(
         EVENTS_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw", partitions=settings.partitions

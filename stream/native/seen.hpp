@@ -68,7 +68,13 @@ class SeenIds {
         while (!full_.empty() && full_.front()->max_ts < cutoff) {
             const Block& b = *full_.front();
             uint64_t first = front_no_ * BLOCK;
-            for (uint32_t k = 0; k < b.n; ++k) erase(b.hashes[k], first + k);
+            // Each id's slot is a load from a table larger than the caches: the slots of the
+            // ids a few places on are asked for while this one goes.
+            for (uint32_t k = 0; k < b.n && k < 8; ++k) prefetch(b.hashes[k]);
+            for (uint32_t k = 0; k < b.n; ++k) {
+                if (k + 8 < b.n) prefetch(b.hashes[k + 8]);
+                erase(b.hashes[k], first + k);
+            }
             full_.pop_front();
             ++front_no_;
         }

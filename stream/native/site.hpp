@@ -140,8 +140,9 @@ struct DueLater {
 
 class Site {
   public:
-    Site(int32_t name, Interner* names, Limits lim, CalendarSource cal, QueueSource qsrc)
-        : name_(name), names_(names), lim_(lim), cal(cal), qsrc_(qsrc) {
+    Site(int32_t name, Interner* names, Limits lim, CalendarSource cal_src, QueueSource qsrc)
+        : name_(name), names_(names), lim_(lim), qsrc_(qsrc) {
+        cal.set_source(cal_src);
         // Duplicates must be recognised at least as long as events can be late.
         if (lim_.dedup_horizon < lim_.lateness) lim_.dedup_horizon = lim_.lateness;
     }
@@ -217,6 +218,13 @@ class Site {
                 book_[is_call_kind(e.kind) ? CALL : TICKET].prefetch(hc);
             } else {
                 cid_hash[k % RING] = 0;
+                // An agent's timeline: its object and its latest transition.
+                int32_t nm = names_->find(e.agent);
+                if (nm >= 0 && static_cast<size_t>(nm) < agents_.size() && agents_[nm] != nullptr) {
+                    Agent* a = agents_[nm];
+                    __builtin_prefetch(a);
+                    if (!a->trans.empty()) __builtin_prefetch(&a->trans.back());
+                }
             }
         };
         while (pre < n && pre < i + AHEAD) load(pre++);
@@ -1095,6 +1103,7 @@ class Site {
         while (!sealed_q_.empty() && sealed_q_.front()->last_ts < horizon) {
             Contact* c = sealed_q_.front();
             sealed_q_.pop_front();
+            if (sealed_q_.size() > 4) __builtin_prefetch(sealed_q_[4]);
             if (c->waiter) unwait(c);
             book_erase(c);
             delete c;

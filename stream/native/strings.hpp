@@ -134,6 +134,18 @@ class Interner {
         return id;
     }
     int32_t intern(SV s) { return intern(s.p ? s.p : "", s.n); }
+    // The id of a name interned before, -1 if it never was (nothing is added).
+    int32_t find(SV s) const {
+        const char* p = s.p ? s.p : "";
+        uint64_t h = hash_bytes(p, s.n);
+        size_t i = h & mask_;
+        while (true) {
+            int32_t id = slots_[i];
+            if (id < 0) return -1;
+            if (hashes_[id] == h && names_[id].size() == s.n && std::memcmp(names_[id].data(), p, s.n) == 0) return id;
+            i = (i + 1) & mask_;
+        }
+    }
     // -1 when absent (null)
     int32_t intern_opt(SV s) { return s.present() ? intern(s.p, s.n) : -1; }
     const std::string& name(int32_t id) const { return names_[id]; }
