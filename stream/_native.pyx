@@ -108,3 +108,71 @@ def parse_one(bytes data):
     if not parse_event(p, p + len(data), ev, queues):
         return None
     return _as_dict(ev, queues)
+
+
+# -- decoder tests and benchmarks --
+
+from libc.string cimport memchr
+
+cdef extern from "parse.hpp" namespace "fw":
+    cbool parse_array(const char* p, const char* end, vector[ParsedEv]& evs, vector[SV]& queues)
+
+
+def parse_batch(bytes data) -> list | None:
+    """The fast decoder's reading of a JSON array of events: a list of dicts as
+    ``parse_one`` gives them, or None where it declines the batch (all or nothing).
+    """
+    cdef vector[ParsedEv] evs
+    cdef vector[SV] queues
+    cdef const char* p = data
+    cdef size_t i
+    if not parse_array(p, p + len(data), evs, queues):
+        return None
+    return [_as_dict(evs[i], queues) for i in range(evs.size())]
+
+
+def count_lines(bytes chunk) -> tuple:
+    """(accepted, declined) over the non-empty lines of a JSON-lines chunk, all in C:
+    the decoder's own cost, for bench/bench_decode.py.
+    """
+    cdef ParsedEv ev
+    cdef vector[SV] queues
+    cdef const char* p = chunk
+    cdef const char* end = p + len(chunk)
+    cdef const char* nl
+    cdef Py_ssize_t accepted = 0, declined = 0
+    queues.reserve(64)
+    while p < end:
+        nl = <const char*>memchr(p, 10, end - p)
+        if nl == NULL:
+            nl = end
+        if nl > p:
+            if parse_event(p, nl, ev, queues):
+                accepted += 1
+            else:
+                declined += 1
+            queues.clear()
+        p = nl + 1
+    return accepted, declined
+
+
+def parse_sizes(list items, bint batch) -> list:
+    """Each item decoded in turn into the same buffers (parse_event, or parse_array
+    with ``batch``): [(accepted, events held, queue entries held)], to test that a
+    declined item leaves the buffers as they were.
+    """
+    cdef ParsedEv ev
+    cdef vector[ParsedEv] evs
+    cdef vector[SV] queues
+    cdef const char* p
+    cdef bytes item
+    cdef cbool ok
+    out = []
+    for item in items:
+        p = item
+        if batch:
+            ok = parse_array(p, p + len(item), evs, queues)
+        else:
+            ok = parse_event(p, p + len(item), ev, queues)
+        out.append((ok, evs.size(), queues.size()))
+    return out
