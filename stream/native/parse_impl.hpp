@@ -6,7 +6,7 @@
 // and requires is checked once, at the closing brace. Once `kind` is read,
 // the members that follow are first tried in the order msgspec's encoder
 // writes them, each with its reader fixed at compile time; the first member
-// out of that order hands back to the general loop. The rules are
+// out of that order (or spaced) hands back to the general loop. The rules are
 // stream/events.py's; where a form is legal but not plain (escapes, signs,
 // exponents, duplicate keys) the event is declined and msgspec decides.
 #pragma once
@@ -326,56 +326,83 @@ inline int after_value(const char*& p, const char* end) {
     return (p != end && *p == '"') ? 1 : -1;
 }
 
-// Each field's key as it starts a member: quote, name, quote, colon.
+// Each field's member as compact JSON writes it after the previous value:
+// comma, quote, name, quote, colon, and for an Id that cannot be null the
+// value's opening quote (all one compare).
 template <uint32_t F> struct Key;
-#define FW_KEY_TEXT(F, name) \
-    template <> struct Key<F> { static constexpr char text[] = "\"" name "\":"; };
-FW_KEY_TEXT(F_ID, "id")
-FW_KEY_TEXT(F_TS, "ts")
-FW_KEY_TEXT(F_SITE, "site")
-FW_KEY_TEXT(F_TICKET, "ticket")
-FW_KEY_TEXT(F_CALL, "call")
-FW_KEY_TEXT(F_QUEUE, "queue")
-FW_KEY_TEXT(F_TO_QUEUE, "to_queue")
-FW_KEY_TEXT(F_PRIORITY, "priority")
-FW_KEY_TEXT(F_VIP, "vip")
-FW_KEY_TEXT(F_CALLER, "caller")
-FW_KEY_TEXT(F_AGENT, "agent")
-FW_KEY_TEXT(F_COUNTER, "counter")
-FW_KEY_TEXT(F_WRAP_UP, "wrap_up")
-FW_KEY_TEXT(F_STATE, "state")
-FW_KEY_TEXT(F_REASON, "reason")
-FW_KEY_TEXT(F_QUEUES, "queues")
-#undef FW_KEY_TEXT
+#define FW_MEMBER(F, name, is_id, tail)                        \
+    template <> struct Key<F> {                                \
+        static constexpr bool id = is_id;                      \
+        static constexpr char text[] = ",\"" name "\":" tail; \
+    };
+#define FW_ID_MEMBER(F, name) FW_MEMBER(F, name, true, "\"")
+#define FW_OTHER_MEMBER(F, name) FW_MEMBER(F, name, false, "")
+FW_ID_MEMBER(F_ID, "id")
+FW_ID_MEMBER(F_SITE, "site")
+FW_ID_MEMBER(F_TICKET, "ticket")
+FW_ID_MEMBER(F_CALL, "call")
+FW_ID_MEMBER(F_QUEUE, "queue")
+FW_ID_MEMBER(F_TO_QUEUE, "to_queue")
+FW_OTHER_MEMBER(F_TS, "ts")
+FW_OTHER_MEMBER(F_PRIORITY, "priority")
+FW_OTHER_MEMBER(F_VIP, "vip")
+FW_OTHER_MEMBER(F_CALLER, "caller")
+FW_OTHER_MEMBER(F_AGENT, "agent")  // null where calls and tickets have no agent
+FW_OTHER_MEMBER(F_COUNTER, "counter")
+FW_OTHER_MEMBER(F_WRAP_UP, "wrap_up")
+FW_OTHER_MEMBER(F_STATE, "state")
+FW_OTHER_MEMBER(F_REASON, "reason")
+FW_OTHER_MEMBER(F_QUEUES, "queues")
+#undef FW_OTHER_MEMBER
+#undef FW_ID_MEMBER
+#undef FW_MEMBER
 
-// One member, if its key is F's written without whitespace before the colon:
-// 0 it is not (p unchanged, at a key's quote), else after_value's answer.
+// Where an Id member's value goes.
+template <uint32_t F> inline SV& id_slot(ParsedEv& ev) {
+    if constexpr (F == F_ID) return ev.id;
+    else if constexpr (F == F_SITE) return ev.site;
+    else if constexpr (F == F_TICKET || F == F_CALL) return ev.cid;
+    else return ev.queue;
+}
+
+// One member, if it follows as F's in compact JSON: 0 it does not (p
+// unchanged, just after the previous value), 1 read (p just after its
+// value), -1 not a valid event.
 template <uint32_t F>
 inline int member(const char*& p, const char* end, ParsedEv& ev, std::vector<SV>& queues, uint32_t& seen) {
     constexpr size_t n = sizeof(Key<F>::text) - 1;
     if (!has_lit(p, end, Key<F>::text)) return 0;
     if (seen & F) return -1;
     seen |= F;
-    const char* q = skip_ws(p + n, end);
-    if (q == end) return -1;
-    q = value_of<F>(q, end, ev, queues);
-    if (!q) return -1;
+    const char* q = p + n;
+    if constexpr (Key<F>::id) {
+        uint32_t cps;
+        q = scan_string(q, end, id_slot<F>(ev), cps);
+        if (!q || cps < 1 || cps > ID_MAX) return -1;
+    } else {
+        if (q == end) return -1;
+        q = value_of<F>(q, end, ev, queues);
+        if (!q) return -1;
+    }
     p = q;
-    return after_value(p, end);
+    return 1;
 }
 
-// Members in the order given, for as long as the input follows it (the answer
-// of the last member read: 0 and 1 leave p at a key for the general loop).
+// Members in the order given, for as long as the input follows it: 0, or -1
+// for an invalid event.
 template <uint32_t... Fs>
 inline int members(const char*& p, const char* end, ParsedEv& ev, std::vector<SV>& queues, uint32_t& seen) {
     int r = 1;
     (void)(((r = member<Fs>(p, end, ev, queues, seen)) == 1) && ...);
-    return r;
+    return r < 0 ? -1 : 0;
 }
 
-// The members after `kind` in the order msgspec's encoder writes them (the
-// kind's fields in class order, then the envelope), as nearly every producer
-// does: read with each member's code known in advance, no dispatch on the key.
+// The members after `kind` as msgspec's encoder writes them (compact, the
+// kind's fields in class order, then the envelope): each member matched in
+// one compare and its value read by code fixed at compile time, no dispatch
+// on the key. Stops at the first member that is not the next one expected
+// (absent, elsewhere, spaced) with p after the last value read: the general
+// loop goes on from there. -1: not a valid event.
 inline int kind_members(uint8_t kind, const char*& p, const char* end, ParsedEv& ev, std::vector<SV>& queues,
                         uint32_t& seen) {
 #define FW_ENV F_ID, F_TS, F_SITE
@@ -423,8 +450,8 @@ inline const char* parse_object(const char* p, const char* end, ParsedEv& ev, st
         if (p == end) return nullptr;
         p = field_value(f, p, end, ev, queues);
         if (!p) return nullptr;
+        if (f == F_KIND && kind_members(ev.kind, p, end, ev, queues, seen) < 0) return nullptr;
         int r = after_value(p, end);
-        if (r == 1 && f == F_KIND) r = kind_members(ev.kind, p, end, ev, queues, seen);
         if (r < 0) return nullptr;
         if (r == 2) break;
     }
