@@ -13,7 +13,9 @@ namespace fw {
 
 // Decode the JSON object in [p, end) (JSON whitespace around it allowed).
 // true: a valid event, in ev (strings are slices of [p, end); agent_state's
-// queues are appended to `queues`, ev.q_off/q_n say where). false: declined.
+// queues are appended to `queues`, ev.q_off/q_n say where). false: declined
+// (ev then holds nothing meaningful; queues is as it was). Allocates nothing
+// but what `queues` needs to grow.
 bool parse_event(const char* p, const char* end, ParsedEv& ev, std::vector<SV>& queues);
 
 // Decode a JSON array of events in [p, end) (a Kafka batch; "[]" included),
