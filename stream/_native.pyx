@@ -70,6 +70,7 @@ cdef extern from "event.hpp" namespace "fw":
 
 cdef extern from "parse.hpp" namespace "fw":
     cbool parse_event(const char* p, const char* end, ParsedEv& ev, vector[SV]& queues)
+    cbool parse_array(const char* p, const char* end, vector[ParsedEv]& evs, vector[SV]& queues)
 
 
 cdef extern from "site.hpp" namespace "fw":
@@ -414,34 +415,6 @@ cdef inline cbool _strip_byte(char c) noexcept:
     return c == b' ' or c == b'\t' or c == b'\n' or c == b'\r' or c == b'\x0b' or c == b'\x0c'
 
 
-cdef const char* _object_end(const char* p, const char* end) noexcept:
-    """The end of the flat JSON object at ``p`` (strings and arrays of strings inside), or NULL.
-
-    Only framing: the decoder checks the object. A nested object, or anything
-    this cannot frame, returns NULL and the whole batch goes to msgspec.
-    """
-    if p >= end or p[0] != b'{':
-        return NULL
-    p += 1
-    cdef cbool in_str = False
-    while p < end:
-        c = p[0]
-        if in_str:
-            if c == b'\\':
-                p += 2
-                continue
-            if c == b'"':
-                in_str = False
-        elif c == b'"':
-            in_str = True
-        elif c == b'}':
-            return p + 1
-        elif c == b'{':
-            return NULL
-        p += 1
-    return NULL
-
-
 # -- the floor ------------------------------------------------------------------
 
 cdef class NativeFloor:
@@ -552,35 +525,10 @@ cdef class NativeFloor:
         cdef const char* base = payload
         cdef const char* end = base + len(payload)
         cdef const char* p = base
-        cdef const char* q
         cdef ParsedEv ev
         p = _skip_ws(p, end)
         if p < end and p[0] == b'[':
-            p = _skip_ws(p + 1, end)
-            ok = True
-            if p < end and p[0] == b']':
-                p += 1
-            else:
-                while True:
-                    q = _object_end(p, end)
-                    if q == NULL:
-                        ok = False
-                        break
-                    ev = ParsedEv()
-                    if not parse_event(p, q, ev, b.queues):
-                        ok = False
-                        break
-                    b.evs.push_back(ev)
-                    p = _skip_ws(q, end)
-                    if p < end and p[0] == b',':
-                        p = _skip_ws(p + 1, end)
-                        continue
-                    if p < end and p[0] == b']':
-                        p += 1
-                        break
-                    ok = False
-                    break
-            if ok and _skip_ws(p, end) == end:
+            if parse_array(base, end, b.evs, b.queues):
                 return b, []
         elif p < end and p[0] == b'{':
             ev = ParsedEv()
@@ -1275,6 +1223,70 @@ def parse_one(bytes data):
     cdef const char* p = data
     if not parse_event(p, p + len(data), ev, queues):
         return None
+    return _as_dict(ev, queues)
+
+
+cdef dict _as_dict(ParsedEv& ev, vector[SV]& queues):
     out = {"kind": _KIND_NAMES[ev.kind]}
     out.update(_fields_of(ev, queues))
+    return out
+
+
+def parse_batch(bytes data) -> list | None:
+    """The fast decoder's reading of a JSON array of events: a list of dicts as
+    ``parse_one`` gives them, or None where it declines the batch (all or nothing).
+    """
+    cdef vector[ParsedEv] evs
+    cdef vector[SV] queues
+    cdef const char* p = data
+    cdef size_t i
+    if not parse_array(p, p + len(data), evs, queues):
+        return None
+    return [_as_dict(evs[i], queues) for i in range(evs.size())]
+
+
+def count_lines(bytes chunk) -> tuple:
+    """(accepted, declined) over the non-empty lines of a JSON-lines chunk, all in C:
+    the decoder's own cost, for bench/bench_decode.py.
+    """
+    cdef ParsedEv ev
+    cdef vector[SV] queues
+    cdef const char* p = chunk
+    cdef const char* end = p + len(chunk)
+    cdef const char* nl
+    cdef Py_ssize_t accepted = 0, declined = 0
+    queues.reserve(64)
+    while p < end:
+        nl = <const char*>memchr(p, 10, end - p)
+        if nl == NULL:
+            nl = end
+        if nl > p:
+            if parse_event(p, nl, ev, queues):
+                accepted += 1
+            else:
+                declined += 1
+            queues.clear()
+        p = nl + 1
+    return accepted, declined
+
+
+def parse_sizes(list items, bint batch) -> list:
+    """Each item decoded in turn into the same buffers (parse_event, or parse_array
+    with ``batch``): [(accepted, events held, queue entries held)], to test that a
+    declined item leaves the buffers as they were.
+    """
+    cdef ParsedEv ev
+    cdef vector[ParsedEv] evs
+    cdef vector[SV] queues
+    cdef const char* p
+    cdef bytes item
+    cdef cbool ok
+    out = []
+    for item in items:
+        p = item
+        if batch:
+            ok = parse_array(p, p + len(item), evs, queues)
+        else:
+            ok = parse_event(p, p + len(item), ev, queues)
+        out.append((ok, evs.size(), queues.size()))
     return out

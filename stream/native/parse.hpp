@@ -13,8 +13,16 @@ namespace fw {
 
 // Decode the JSON object in [p, end) (JSON whitespace around it allowed).
 // true: a valid event, in ev (strings are slices of [p, end); agent_state's
-// queues are appended to `queues`, ev.q_off/q_n say where). false: declined.
+// queues are appended to `queues`, ev.q_off/q_n say where). false: declined
+// (ev then holds nothing meaningful; queues is as it was). Allocates nothing
+// but what `queues` needs to grow.
 bool parse_event(const char* p, const char* end, ParsedEv& ev, std::vector<SV>& queues);
+
+// Decode a JSON array of events in [p, end) (a Kafka batch; "[]" included),
+// appending one ParsedEv per item to evs. All or nothing: false if any item
+// (or the array) is declined, evs and queues then as they were; the caller
+// decodes the whole batch with msgspec, which finds the bad items.
+inline bool parse_array(const char* p, const char* end, std::vector<ParsedEv>& evs, std::vector<SV>& queues);
 
 }  // namespace fw
 
