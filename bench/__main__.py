@@ -17,6 +17,7 @@ BENCHES = {
     "surge": "bench.bench_surge",
     "fold": "bench.bench_fold",
     "alerts": "bench.bench_alerts",
+    "decode": "bench.bench_decode",
 }
 
 
