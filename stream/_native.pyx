@@ -9,8 +9,8 @@ no I/O, no clock, no Python). This module is its thin shell:
   ``decode_payload`` decode with the fast decoder (parse.hpp) and hand what it
   declines to msgspec, the reference, so a batch holds exactly the events (and
   the rejections exactly the reasons) that ``stream.decode`` gives.
-* ``NativeFloor`` — the names of one floor and the sites by name; folds a
-  batch site run by site run.
+* ``NativeFloor`` — the names of one floor; folds a batch site run by site
+  run into the floor's sites.
 * ``NativeSite`` — one site: the ``stream.site.SiteCore`` interface (fold,
   advance, flush, totals, sliding, waiting, agent rows, rejections), its sums
   turned back into the same Python objects (``QueueStats``, dicts).
@@ -422,19 +422,19 @@ cdef class NativeFloor:
 
     cdef Interner* names
     cdef list strs        # name id -> str (filled as names are read)
-    cdef dict by_id       # site name id -> NativeSite
-    cdef object floor_ref
+    cdef object floor_ref  # a weak reference: the floor owns this (no cycle to wait for the collector)
 
     def __cinit__(self):
         self.names = new Interner()
         self.strs = []
-        self.by_id = {}
 
     def __dealloc__(self):
         del self.names
 
     def __init__(self, floor) -> None:
-        self.floor_ref = floor
+        import weakref
+
+        self.floor_ref = weakref.ref(floor)
 
     cdef inline object name(self, int32_t i):
         """The str of name id ``i`` (None for -1)."""
@@ -459,10 +459,12 @@ cdef class NativeFloor:
         return self.names.intern(v.p, v.n)
 
     cdef NativeSite site_of(self, SV name):
-        sid = self.names.intern(name.p, name.n)
-        ns = self.by_id.get(sid)
+        # Once per run of a site's events: the floor's sites are the ones folded.
+        site = self.name(self.names.intern(name.p, name.n))
+        floor = self.floor_ref()
+        ns = floor.sites.get(site)
         if ns is None:
-            ns = self.floor_ref.site(self.name(sid))
+            ns = floor.site(site)
         return <NativeSite>ns
 
     def new_site(self, str name, config, limits) -> NativeSite:
@@ -700,6 +702,7 @@ cdef class NativeSite:
     """One site folded by the native core, with ``stream.site.SiteCore``'s interface."""
 
     cdef Site* c
+    cdef object __weakref__
     cdef readonly NativeFloor nf
     cdef readonly str site
     cdef readonly int32_t sid
@@ -748,7 +751,6 @@ cdef class NativeSite:
         qs.ctx = <void*>self
         qs.get = _queue_params
         self.c = new Site(self.sid, nf.names, lim, cs, qs)
-        nf.by_id[self.sid] = self
 
     def _callback_error(self, exc) -> None:
         # A callback cannot raise through the C++ core: the error waits here and is raised

@@ -28,6 +28,7 @@ from stream.alerts.engine import AlertEngine
 from stream.config import FloorConfig, load_config
 from stream.core import Floor, native_available
 from stream.site import Limits
+from tests.test_alert_view import _shuffled
 from tests.test_core_properties import CFG, floors
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="the native core is not built here (no C++ compiler at install)")
@@ -70,20 +71,6 @@ def _pair(config=None, limits=None) -> tuple[Floor, Floor]:
 @pytest.fixture(scope="module")
 def day() -> list:
     return list(busy_day.generate(load_config(), seed=7, calls=4000))
-
-
-def _shuffled(events: list, seed: int) -> list:
-    """An arrival order a real feed could have: local reordering, duplicates, some very late events."""
-    rng = random.Random(seed)
-    keyed = [(e.ts + rng.randrange(0, 20_000), i, e) for i, e in enumerate(events)]
-    out = [e for _, _, e in sorted(keyed, key=lambda x: x[:2])]
-    for _ in range(len(out) // 200):
-        i = rng.randrange(len(out))
-        out.insert(min(len(out), i + rng.randrange(1, 50)), out[i])
-    for _ in range(len(out) // 400):
-        i = rng.randrange(len(out) // 2)
-        out.insert(min(len(out), i + rng.randrange(300, 3000)), out.pop(i))
-    return out
 
 
 @pytest.mark.parametrize("order", ["in_order", "shuffled"])
@@ -366,3 +353,21 @@ def test_an_error_in_a_call_into_python_is_raised_not_swallowed():
     with pytest.raises(RuntimeError, match="a call into Python failed") as exc:
         floor.apply(E.CallOffered(id="1", ts=1_000, site="s", call="c", queue="q"))
     assert isinstance(exc.value.__cause__, ValueError)
+
+
+def test_a_floor_is_freed_when_let_go_without_the_collector():
+    """The native floor and its sites hold no reference cycle: dropping a floor frees its C++ state
+    at once (a worker rebuilding a partition lets its old floor go), with the cyclic collector off."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        floor = Floor(native=True)
+        floor.apply(E.CallOffered(id="1", ts=1_000, site="s", call="c", queue="q"))
+        floor.snapshot("s")
+        gone = weakref.ref(floor), weakref.ref(floor.site("s"))
+        del floor
+        assert gone[0]() is None and gone[1]() is None
+    finally:
+        gc.enable()

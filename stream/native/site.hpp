@@ -128,6 +128,23 @@ struct StateCounts {
     std::vector<std::pair<int32_t, int64_t>> reasons;  // reason (-1: unspecified) -> agents
 };
 
+// Count a waiting leg in its queue's row (site.py's add_waiting).
+inline void add_waiting(std::vector<WaitRow>& acc, const Leg& leg) {
+    WaitRow* a = nullptr;
+    for (auto& w : acc)
+        if (w.queue == leg.queue) a = &w;
+    if (a == nullptr) {
+        acc.push_back(WaitRow{leg.queue});
+        a = &acc.back();
+    }
+    ++a->n;
+    if (leg.offered < a->oldest) a->oldest = leg.offered;
+    if (leg.vip || leg.priority > 0) {
+        ++a->n_vip;
+        if (leg.offered < a->vip_oldest) a->vip_oldest = leg.offered;
+    }
+}
+
 struct DueEntry {
     int64_t t;
     uint64_t seq;
@@ -417,24 +434,9 @@ class Site {
     // Per queue: legs waiting now, the oldest one's offer, VIPs waiting (site.py's waiting).
     std::vector<WaitRow> waiting() const {
         std::vector<WaitRow> acc;
-        for (Contact* c : open_) {
-            for (const Leg& leg : c->legs) {
-                if (!leg.waiting()) continue;
-                WaitRow* a = nullptr;
-                for (auto& w : acc)
-                    if (w.queue == leg.queue) a = &w;
-                if (a == nullptr) {
-                    acc.push_back(WaitRow{leg.queue});
-                    a = &acc.back();
-                }
-                ++a->n;
-                if (leg.offered < a->oldest) a->oldest = leg.offered;
-                if (leg.vip || leg.priority > 0) {
-                    ++a->n_vip;
-                    if (leg.offered < a->vip_oldest) a->vip_oldest = leg.offered;
-                }
-            }
-        }
+        for (Contact* c : open_)
+            for (const Leg& leg : c->legs)
+                if (leg.waiting()) add_waiting(acc, leg);
         return acc;
     }
 
@@ -497,19 +499,7 @@ class Site {
                 for (const Leg& leg : c->legs) {
                     if (!leg.waiting()) continue;
                     any = true;
-                    WaitRow* a = nullptr;
-                    for (auto& w : acc)
-                        if (w.queue == leg.queue) a = &w;
-                    if (a == nullptr) {
-                        acc.push_back(WaitRow{leg.queue});
-                        a = &acc.back();
-                    }
-                    ++a->n;
-                    if (leg.offered < a->oldest) a->oldest = leg.offered;
-                    if (leg.vip || leg.priority > 0) {
-                        ++a->n_vip;
-                        if (leg.offered < a->vip_oldest) a->vip_oldest = leg.offered;
-                    }
+                    add_waiting(acc, leg);
                 }
             }
             if (any)
