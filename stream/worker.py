@@ -37,6 +37,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from stream.config import FloorConfig
+from stream.events import EVENT_TYPES, encode_event
 from stream.keys import Keys
 from stream.partition import EventsHook, PartitionFloor
 from stream.redis_sink import RedisSink
@@ -325,6 +326,17 @@ class FloorWorker:
         await self.redis.hset(Keys(self.s.redis_prefix).workers, self.s.worker_id, orjson.dumps(info))
 
 
+def dead_letter_value(raw: object) -> bytes:
+    """What ``floorwatch.rejected`` carries for a rejection: the input as it came (bytes), or, for
+    an event the core rejected (late, contradicting its contact), that event in the wire format,
+    so it can be fixed and fed again."""
+    if isinstance(raw, bytes):
+        return raw
+    if isinstance(raw, tuple(EVENT_TYPES.values())):
+        return encode_event(raw)
+    return str(raw).encode()
+
+
 def make_app(settings: WorkerSettings) -> faust.App:
     """The Faust app of a floorwatch worker (its agent, timers and topics)."""
     _short_fetch_wait()
@@ -360,7 +372,7 @@ def make_app(settings: WorkerSettings) -> faust.App:
         for offset, raw, why in dead:
             await rejected.send(
                 key=f"{p}:{offset}".encode(),
-                value=raw if isinstance(raw, bytes) else str(raw).encode(),
+                value=dead_letter_value(raw),
                 headers={"reason": why.encode("utf-8", "replace")[:2000], "source": f"{EVENTS_TOPIC}/{p}@{offset}".encode()},
             )
         if alerts:

@@ -90,3 +90,18 @@ def test_rfc3339_times_fold_as_epoch_ms_with_and_without_alerts():
             p.floor.flush()
             out.append((p.floor.report(), res.alerts + res2.alerts))
         assert out[0] == out[1] and out[0][0]["total"]["answered"] == 20
+
+
+def test_an_event_the_core_rejects_is_dead_lettered_in_the_wire_format():
+    """A late event is rejected by the core, not the decoder: its dead letter is the event as JSON,
+    which decodes back to the same event (fix it, feed it again)."""
+    from stream.events import decode_event
+    from stream.worker import dead_letter_value
+
+    p = PartitionFloor(0, load_config())
+    p.fold(0, msg(ev(1), ev(200)))  # the watermark moves 140 s past event 1
+    res = p.fold(1, msg(ev(2, "call_answered", agent="a7", ts=1_700_000_001_500)))
+    assert [why for _, why in res.dead] == ["late: older than the lateness bound"]
+    value = dead_letter_value(res.dead[0][0])
+    assert json.loads(value)["id"] == "e2"
+    assert decode_event(value) == res.dead[0][0]
