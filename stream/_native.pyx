@@ -169,7 +169,7 @@ cdef extern from "site.hpp" namespace "fw":
         vector[pair[int32_t, int64_t]] reasons
 
     cdef cppclass Site:
-        Site(int32_t name, Interner* names, Limits lim, CalendarSource cal, QueueSource q) except +
+        Site(Interner* names, Limits lim, CalendarSource cal, QueueSource q) except +
         int64_t events
         int64_t duplicates
         int64_t dead_dropped
@@ -490,8 +490,6 @@ cdef class NativeFloor:
         cdef const char* nl
         cdef const char* s
         cdef const char* e
-        cdef ParsedEv ev
-        cdef size_t nq
         while p < end:
             nl = <const char*>memchr(p, b'\n', end - p)
             e = nl if nl != NULL else end
@@ -501,12 +499,11 @@ cdef class NativeFloor:
             while e > s and _strip_byte((e - 1)[0]):
                 e -= 1
             if s < e:
-                ev = ParsedEv()
-                nq = b.queues.size()
-                if parse_event(s, e, ev, b.queues):
-                    b.evs.push_back(ev)
-                else:
-                    b.queues.resize(nq)
+                # Decoded in place at the batch's end; a declined line's record is taken back
+                # (the decoder leaves the queue list as it was).
+                b.evs.push_back(ParsedEv())
+                if not parse_event(s, e, b.evs.back(), b.queues):
+                    b.evs.pop_back()
                     line = chunk[s - base:e - base]
                     try:
                         obj = _one_decoder.decode(line)
@@ -705,7 +702,6 @@ cdef class NativeSite:
     cdef object __weakref__
     cdef readonly NativeFloor nf
     cdef readonly str site
-    cdef readonly int32_t sid
     cdef public object config, cfg, cal, limits
     cdef dict _qparams
     cdef list _dead
@@ -735,7 +731,6 @@ cdef class NativeSite:
         self._vrows = {}
         self._cb_error = None
         self._floors = None
-        self.sid = nf.intern(site)
         cdef Limits lim
         lim.lateness = limits.lateness
         lim.dedup_horizon = limits.dedup_horizon
@@ -750,7 +745,7 @@ cdef class NativeSite:
         cdef QueueSource qs
         qs.ctx = <void*>self
         qs.get = _queue_params
-        self.c = new Site(self.sid, nf.names, lim, cs, qs)
+        self.c = new Site(nf.names, lim, cs, qs)
 
     def _callback_error(self, exc) -> None:
         # A callback cannot raise through the C++ core: the error waits here and is raised
@@ -1062,14 +1057,10 @@ cdef class NativeSite:
         row["time_in_state_s"] = (now - row["since"]) / 1000.0
         return row
 
-    def alert_agents(self, int64_t now, watched=None) -> tuple:
-        """What ``Floor.alert_snapshot`` reads of the agents, by a scan of them all:
-
-        (rows of the logged-in agents — only those in a state of ``watched`` when
-        given, in no order, each a row the next call may change; else all, by name —,
-        per queue the logged-in agents by state, every skill, the counters'
-        staffing rows). Agents are not sealed here: sealing changes no figure.
-        """
+    def alert_agents(self, int64_t now) -> tuple:
+        """What ``Floor.alert_snapshot`` reads of the agents, by a scan of them all: (the logged-in
+        agents' rows by name, per queue the logged-in agents by state, every skill, the counters'
+        staffing rows). Agents are not sealed here: sealing changes no figure."""
         cdef vector[StateCounts] counts
         cdef vector[int32_t] skills
         cdef vector[pair[int32_t, uint8_t]] staffed
@@ -1077,23 +1068,12 @@ cdef class NativeSite:
         nf = self.nf
         cdef size_t i
         cdef Agent* a
-        cdef uint8_t st
-        cdef uint32_t mask = 0
-        cdef cbool reuse = watched is not None
-        if watched is None:
-            mask = 0b11110
-        else:
-            for name in watched:
-                mask |= 1u << <int>_STATE_OF[name]
         rows = {}
         for i in range(self.c.agent_order.size()):
             a = self.c.agent_order[i]
-            st = a.trans.back().state
-            if st == 0 or not (mask >> st) & 1:
-                continue
-            rows[nf.name(a.name)] = self._row_for(a, now) if reuse else self._agent_row(a, now)
-        if not reuse:
-            rows = dict(sorted(rows.items()))
+            if a.trans.back().state != 0:  # logged_out
+                rows[nf.name(a.name)] = self._agent_row(a, now)
+        rows = dict(sorted(rows.items()))
         return rows, self._counts_dict(counts), [nf.name(q) for q in skills], self._staffing_dict(staffed)
 
     def track(self, int64_t bucket_ms, watched) -> None:

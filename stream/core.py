@@ -130,18 +130,13 @@ class Floor:
         return {ev.site for ev in batch}
 
     def apply_many(self, evs: Iterable) -> None:
-        if self._nf is not None:
-            if isinstance(evs, (list, _native.Batch)):
-                self._nf.fold(self.as_batch(evs))
-            else:
-                it = iter(evs)
-                while chunk := list(islice(it, _CHUNK)):
-                    self._nf.fold(self._nf.batch(chunk))
-            return
-        if not isinstance(evs, list):
+        if not isinstance(evs, list) and not (_native is not None and isinstance(evs, _native.Batch)):
             it = iter(evs)
             while chunk := list(islice(it, _CHUNK)):
                 self.apply_many(chunk)
+            return
+        if self._nf is not None:
+            self._nf.fold(self.as_batch(evs))
             return
         # Each run of one site's events goes to that site in one call, which
         # folds until the site changes (no list per run).
@@ -348,18 +343,17 @@ class Floor:
         """The replay report: per local day, per queue and in total (see README)."""
         return build_report({name: sc.totals()[0] for name, sc in self.sites.items()}, self.rejected_summary())
 
-    def alert_snapshot(self, site: str, watched: Optional[frozenset] = None, tracked: bool = False, only: Optional[tuple] = None) -> dict:
+    def alert_snapshot(self, site: str, watched: Optional[frozenset] = None, only: Optional[tuple] = None) -> dict:
         """The part of ``snapshot`` the alert rules and detectors read, at a fraction of its cost.
 
         Per queue: the waiting figures, agent counts and the 5/15-minute
         windows; per agent: state, reason and time in state; counters. No day
         or interval totals (the expensive part: they copy and fold the day).
-        ``watched``: only the agents in one of these states, in no order (all
-        the engine reads of them; the native core then reuses its rows).
-        ``tracked`` (native core, with ``watched``): from what the site keeps for
-        its alert view as it folds (``NativeSite.track``) instead of a scan;
-        ``only`` then leaves out the agents the engine would skip unread
-        (``AlertEngine.agent_filter``: the lowest levels, the agents held).
+        ``watched``: only the agents in one of these states (all the engine
+        reads of them); on the native core, from what the site keeps for its
+        alert view as it folds (``NativeSite.track``) instead of a scan, in no
+        order, rows the next call may change, and ``only`` then leaves out the
+        agents the engine would skip unread (``AlertEngine.agent_filter``).
         """
         sc = self.sites.get(site) or self.site(site)
         cfg = sc.cfg
@@ -368,24 +362,22 @@ class Floor:
         windows = (5, 15)  # what the rules and detectors read
         with_counters = cfg.kind == "hall" or bool(cfg.counters)
         figs: Optional[dict] = None  # per queue, its windows' figures (the native view's)
-        if tracked and self._nf is not None and watched is not None:
+        if self._nf is not None and watched is not None:
             figs, waiting, agents, counts, skills, staffing = sc.tracked_view(now, windows, with_counters, only)
             sliding = {}
-        elif self._nf is not None:
-            sliding = sc.sliding(now, windows, percentiles=False)
-            waiting = sc.waiting(now)
-            agents, counts, skills, staffing = sc.alert_agents(now, watched)
         else:
             sliding = sc.sliding(now, windows, percentiles=False)
             waiting = sc.waiting(now)
-            staffing = sc.agent_states(now)
-            by_queue = _agents_by_queue(staffing)
-            counts = {q: state_counts(rows) for q, rows in by_queue.items()}
-            skills = list(by_queue)
-            agents = {
-                a: r for a, r in sorted(staffing.items())
-                if r["state"] != "logged_out" and (watched is None or r["state"] in watched)
-            }
+            if self._nf is not None:
+                agents, counts, skills, staffing = sc.alert_agents(now)
+            else:
+                staffing = sc.agent_states(now)
+                by_queue = _agents_by_queue(staffing)
+                counts = {q: state_counts(rows) for q, rows in by_queue.items()}
+                skills = list(by_queue)
+                agents = {a: r for a, r in sorted(staffing.items()) if r["state"] != "logged_out"}
+            if watched is not None:
+                agents = {a: r for a, r in agents.items() if r["state"] in watched}
         queues = {}
         for q in _queue_names(sc, skills):
             _, _, variant = sc.qparams(q)

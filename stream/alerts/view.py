@@ -650,11 +650,11 @@ class NativeAlertView:
     keeps (the windows' buckets, the contacts that may wait, the agents by queue and state) as it
     folds, once the view asks it to (``track``). ``Floor.alert_snapshot`` stays the reference."""
 
-    def __init__(self, floor: Floor, site: str, bucket_ms: int = 30_000, windows_min: Iterable[int] = WINDOWS_MIN) -> None:
+    def __init__(self, floor: Floor, site: str, bucket_ms: int = 30_000) -> None:
         self.floor = floor
         self.site = site
-        self.windows = tuple(sorted(windows_min))
-        if any(m * _MINUTE % bucket_ms for m in self.windows):
+        # The windows are Floor.alert_snapshot's (WINDOWS_MIN).
+        if any(m * _MINUTE % bucket_ms for m in WINDOWS_MIN):
             raise ValueError("the windows must be whole buckets")
         floor.site(site).track(bucket_ms, _WATCHED)
 
@@ -665,7 +665,7 @@ class NativeAlertView:
         agents past their floor or held, the ones the engine reads."""
         if not watched_only:
             return self.floor.alert_snapshot(self.site)
-        return self.floor.alert_snapshot(self.site, _WATCHED, tracked=True, only=only)
+        return self.floor.alert_snapshot(self.site, _WATCHED, only=only)
 
 
 class AlertViews:

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace fw {
@@ -19,7 +18,6 @@ struct SV {
     const char* p = nullptr;
     uint32_t n = 0;
     bool present() const { return p != nullptr; }
-    std::string_view view() const { return std::string_view(p ? p : "", n); }
 };
 
 inline bool sv_eq(SV a, SV b) { return a.n == b.n && (a.n == 0 || std::memcmp(a.p, b.p, a.n) == 0); }

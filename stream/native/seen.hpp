@@ -30,10 +30,8 @@ class SeenIds {
     // the table is larger than the caches, and this load is most of an event's cost).
     void prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
 
-    // Add `id` seen at `ts`; false if it was already seen (a duplicate: nothing changes).
-    bool add(const char* p, uint32_t n, int64_t ts) { return add(p, n, ts, hash_bytes(p, n)); }
-
-    // add() given the id's hash_bytes().
+    // Add `id` (its hash_bytes() is h) seen at `ts`; false if it was already seen (a duplicate:
+    // nothing changes).
     bool add(const char* p, uint32_t n, int64_t ts, uint64_t h) {
         size_t i = h & mask_;
         while (true) {

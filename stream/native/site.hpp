@@ -157,8 +157,8 @@ struct DueLater {
 
 class Site {
   public:
-    Site(int32_t name, Interner* names, Limits lim, CalendarSource cal_src, QueueSource qsrc)
-        : name_(name), names_(names), lim_(lim), qsrc_(qsrc) {
+    Site(Interner* names, Limits lim, CalendarSource cal_src, QueueSource qsrc)
+        : names_(names), lim_(lim), qsrc_(qsrc) {
         cal.set_source(cal_src);
         // Duplicates must be recognised at least as long as events can be late.
         if (lim_.dedup_horizon < lim_.lateness) lim_.dedup_horizon = lim_.lateness;
@@ -180,7 +180,6 @@ class Site {
     Site& operator=(const Site&) = delete;
 
     // -- what the binding reads ------------------------------------------------
-    int32_t name() const { return name_; }
     int64_t clock() const { return clock_; }
     int64_t watermark() const { return wm_; }
     int64_t events = 0;
@@ -195,11 +194,6 @@ class Site {
     Calendar cal;
 
     int64_t rejected_count(uint8_t why, uint8_t kind) const { return rejected[why][kind]; }
-    Contact* first(uint8_t kind) const { return head_[kind]; }
-    const std::vector<Contact*>& open_contacts() const { return open_; }
-    const Days& days() const { return days_; }
-    const Intervals& intervals() const { return intervals_; }
-    const AgentDays& agent_days() const { return agent_days_; }
 
     const QParams& qp(int32_t q) {
         if (static_cast<size_t>(q) >= qparams_.size()) qparams_.resize(q + 1);
@@ -256,11 +250,7 @@ class Site {
         return i;
     }
 
-    void fold_one(const ParsedEv& ev, const SV* qbase) {
-        fold_one(ev, qbase, hash_sv(ev.id), ev.kind == AGENT_STATE ? 0 : hash_sv(ev.cid));
-    }
-
-    // fold_one() given the hashes of the event's id and contact id.
+    // Fold one event, given the hashes of its id and contact id (fold() has them).
     void fold_one(const ParsedEv& ev, const SV* qbase, uint64_t id_hash, uint64_t cid_hash) {
         int64_t ts = ev.ts;
         if (!seen_.add(ev.id.p, ev.id.n, ts, id_hash)) {
@@ -1155,7 +1145,6 @@ class Site {
         return it == date_starts.end() ? NEVER : it->second;
     }
 
-    int32_t name_;
     Interner* names_;
     Limits lim_;
     QueueSource qsrc_;
