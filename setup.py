@@ -4,7 +4,7 @@ Everything else about the package is in pyproject.toml. The modules listed in
 COMPILED are plain, typed Python; mypyc turns them into C extensions that sit
 beside the .py files (an editable install builds them in place). Where they
 cannot be built (no C compiler, FLOORWATCH_PURE=1), floorwatch runs the same
-code interpreted, only slower; ``stream.site.COMPILED`` says which one runs.
+code interpreted, only slower; ``stream.fold.site.COMPILED`` says which one runs.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 COMPILED = [
-    "stream/site.py",
-    "stream/contact.py",
-    "stream/agent.py",
-    "stream/calendar.py",
-    "stream/stats.py",
-    "stream/histogram.py",
+    "stream/fold/site.py",
+    "stream/fold/contact.py",
+    "stream/fold/agent.py",
+    "stream/fold/calendar.py",
+    "stream/fold/stats.py",
+    "stream/fold/histogram.py",
     "stream/alerts/view.py",
     "stream/alerts/engine.py",
     "stream/alerts/rules.py",
@@ -59,7 +59,7 @@ def ext_modules() -> list:
 
 
 def native_modules() -> list:
-    """The native core, ``stream._native``: C++ headers in stream/native/, bound by stream/_native.pyx."""
+    """The native core, ``stream.fold._native``: C++ headers in stream/fold/native/, bound by stream/fold/_native.pyx."""
     if os.environ.get("FLOORWATCH_PURE"):
         return []
     try:
@@ -70,11 +70,11 @@ def native_modules() -> list:
     from setuptools import Extension
 
     ext = Extension(
-        "stream._native",
-        ["stream/_native.pyx"],
+        "stream.fold._native",
+        ["stream/fold/_native.pyx"],
         language="c++",
-        include_dirs=["stream/native"],
-        depends=[os.path.join("stream", "native", f) for f in sorted(os.listdir(os.path.join("stream", "native")))],
+        include_dirs=["stream/fold/native"],
+        depends=[os.path.join("stream", "fold", "native", f) for f in sorted(os.listdir(os.path.join("stream", "fold", "native")))],
         extra_compile_args=["-std=c++17", "-O3", "-fno-strict-aliasing", "-Wno-unused-function"],
     )
     directives = {"language_level": 3, "boundscheck": False, "wraparound": False, "initializedcheck": False, "cdivision": True}

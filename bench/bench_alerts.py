@@ -43,12 +43,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="write the alert changes here (JSON list)")
     ap.add_argument("--no-timing", action="store_true")
     args = ap.parse_args(argv)
-    from simulators.jsonl import read_jsonl
+    from stream.sources.jsonl import read_jsonl
     from stream.alerts import driver as drv_mod
     from stream.alerts.runtime import hook_factory
-    from stream.config import FloorConfig
-    from stream.gc_tuning import tune_for_folding
-    from stream.partition import PartitionFloor
+    from stream.contracts.floor_config import FloorConfig
+    from stream.runtime.gc_tuning import tune_for_folding
+    from stream.runtime.partition import PartitionFloor
 
     tune_for_folding()
     cfg = FloorConfig()

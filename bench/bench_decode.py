@@ -1,4 +1,4 @@
-"""Benchmark: the native decoder (stream/native/parse*.hpp) beside orjson and msgspec on every line of a busy day.
+"""Benchmark: the native decoder (stream/fold/native/parse*.hpp) beside orjson and msgspec on every line of a busy day.
 
 Run on demand (not a test):  ``.venv/bin/python -m bench.bench_decode [--calls 150000] [--rounds 3]``
 
@@ -12,7 +12,7 @@ round after round so that the three share the machine's noise:
   Python path does for one event: parse and validate);
 * ``msgspec-lines`` — ``Decoder(Event).decode_lines`` of each 4 MiB chunk (the
   Python path for a file, one call per chunk);
-* ``native``   — ``stream._native.count_lines`` of each chunk: the decoder
+* ``native``   — ``stream.fold._native.count_lines`` of each chunk: the decoder
   over every line in C, counting accepted and declined lines (the decoder's
   own cost, no Python object per event).
 
@@ -34,8 +34,8 @@ import msgspec
 import orjson
 
 from bench.bench_replay import ensure_day
-from stream.decode import iter_jsonl_chunks
-from stream.events import Event
+from stream.contracts.decode import iter_jsonl_chunks
+from stream.contracts.events import Event
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -52,9 +52,9 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
 
     try:
-        from stream import _native
+        from stream.fold import _native
     except ImportError as exc:
-        print(f"stream._native is not built ({exc}): `pip install -e .` builds it", file=sys.stderr)
+        print(f"stream.fold._native is not built ({exc}): `pip install -e .` builds it", file=sys.stderr)
         return 1
 
     path = ensure_day(args.calls, args.seed)

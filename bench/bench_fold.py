@@ -2,7 +2,7 @@
 
     python -m bench fold [--calls 150000] [--no-alerts] [--snapshots] [--core both|native|python]
 
-The day is cut into messages exactly as ``stream.publish`` sends them (site
+The day is cut into messages exactly as ``stream.runtime.publish`` sends them (site
 batches of up to 1000 events), spread over 8 partitions by the same murmur2
 key hash the producer uses, and each message is handed to its partition's
 ``PartitionFloor`` (with the alert hook, as the worker runs it) in the order
@@ -27,11 +27,11 @@ import msgspec
 from aiokafka.partitioner import murmur2
 
 from bench.bench_replay import ensure_day
-from stream.config import FloorConfig
-from stream.core import Floor
-from stream.live import paced_batches
-from stream.partition import PartitionFloor
-from stream.publish import MAX_BATCH, site_batches
+from stream.contracts.floor_config import FloorConfig
+from stream.fold.floor import Floor
+from stream.runtime.pacing import paced_batches
+from stream.runtime.partition import PartitionFloor
+from stream.runtime.publish import MAX_BATCH, site_batches
 
 PARTITIONS = 8
 
@@ -53,10 +53,10 @@ def main(argv=None) -> int:
     ap.add_argument("--snapshots", action="store_true", help="build snapshots + diffs every 100 messages per partition")
     ap.add_argument("--core", choices=("both", "native", "python"), default="both")
     args = ap.parse_args(argv)
-    from simulators.jsonl import read_jsonl
-    from stream.gc_tuning import tune_for_folding
+    from stream.sources.jsonl import read_jsonl
+    from stream.runtime.gc_tuning import tune_for_folding
 
-    tune_for_folding()  # as the worker runs (stream.worker.run_worker)
+    tune_for_folding()  # as the worker runs (stream.runtime.worker.run_worker)
 
     cfg = FloorConfig()
     events = [e for e in read_jsonl(ensure_day(args.calls, args.seed)) if hasattr(e, "site")]

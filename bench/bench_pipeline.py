@@ -29,11 +29,11 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
 
 from bench.bench_replay import ensure_day
-from stream import embedded
-from stream.keys import Keys
-from stream.publish import Publisher, publish_async
-from stream.stack import Stack
-from stream.worker import EVENTS_TOPIC
+from stream.local import embedded
+from stream.runtime.redis_keys import Keys
+from stream.runtime.publish import Publisher, publish_async
+from stream.local.up import Stack
+from stream.runtime.worker import EVENTS_TOPIC
 
 
 async def raw_consume(bootstrap: str, total_msgs: int) -> tuple[float, int, int]:
@@ -74,7 +74,7 @@ async def wait_worker(redis_url: str, events: int, timeout: float = 600) -> dict
 
 
 def throughput(calls: int, seed: int) -> None:
-    from simulators.jsonl import read_jsonl
+    from stream.sources.jsonl import read_jsonl
 
     path = ensure_day(calls, seed)
     events = [e for e in read_jsonl(path) if hasattr(e, "site")]
@@ -124,7 +124,7 @@ async def _latency(kafka_url: str, redis_url: str, rate: int, seconds: float) ->
                 s = orjson.loads(snap)
                 seen.append((s["health"]["events"], ch["published_ms"], ch.get("folded_ms") or ch["published_ms"]))
 
-    from stream.events import CallAnswered, CallEnded, CallOffered
+    from stream.contracts.events import CallAnswered, CallEnded, CallOffered
 
     pub = await Publisher(kafka_url, linger_ms=0).start()
     listener = asyncio.create_task(listen())
@@ -185,7 +185,7 @@ def latency(rate: int, seconds: float) -> None:
 
 
 async def _warmup(kafka_url: str, redis_url: str) -> None:
-    from stream.events import CallOffered
+    from stream.contracts.events import CallOffered
 
     pub = await Publisher(kafka_url).start()
     await pub.send_batch("gd-hotline", [CallOffered(id="warm", ts=time.time_ns() // 1_000_000, site="gd-hotline", call="w", queue="general")])

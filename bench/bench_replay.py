@@ -49,7 +49,7 @@ def ensure_day(calls: int, seed: int) -> Path:
     if not path.exists():
         t = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "stream.cli", "simulate", "--scenario", "busy-day", "--calls", str(calls), "--seed", str(seed), "--out", str(path)],
+            [sys.executable, "-m", "stream.cli.main", "simulate", "--scenario", "busy-day", "--calls", str(calls), "--seed", str(seed), "--out", str(path)],
             cwd=ROOT, check=True,
         )
         print(f"generated {path.name} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     n_events = sum(1 for _ in open(path, "rb"))
     size_mb = os.path.getsize(path) / 1e6
     cmds = {
-        "replay": [sys.executable, "-m", "stream.cli", "replay", str(path), "--format", "jsonl", "--report", "json"],
+        "replay": [sys.executable, "-m", "stream.cli.main", "replay", str(path), "--format", "jsonl", "--report", "json"],
         "parse": [sys.executable, "-c", PARSE_ORJSON, str(path)],
         "parse-stdlib": [sys.executable, "-c", PARSE_STDLIB, str(path)],
     }

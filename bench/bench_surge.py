@@ -43,7 +43,7 @@ WEEK = 7 * 86_400_000
 
 def bucket_counts(path: Path, min_calls: int) -> tuple[int, dict[str, np.ndarray], str]:
     """(first bucket start ms, queue -> calls offered per 5-min bucket, timezone)."""
-    from simulators import anonbank
+    from stream.sources import anonbank
 
     log = anonbank.read_anonbank(path)
     offers = [(e.ts, e.queue) for e in log.events if e.kind == "call_offered"]

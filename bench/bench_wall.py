@@ -78,10 +78,10 @@ async def feed(redis_url: str, prefix: str, day: Path, rate: int, seconds: float
     Its own process so that folding never delays the measuring clients' reads
     (that would be charged to the dashboard).
     """
-    from simulators.jsonl import Rejected, read_jsonl
-    from stream.config import load_config
-    from stream.core import Floor
-    from stream.redis_sink import RedisSink
+    from stream.sources.jsonl import Rejected, read_jsonl
+    from stream.contracts.floor_config import load_config
+    from stream.fold.floor import Floor
+    from stream.runtime.redis_sink import RedisSink
 
     events = [e for e in read_jsonl(day) if not isinstance(e, Rejected)]
     r = aioredis.from_url(redis_url)
@@ -112,20 +112,20 @@ async def feed(redis_url: str, prefix: str, day: Path, rate: int, seconds: float
 
 
 async def run(args: argparse.Namespace) -> int:
-    from stream.embedded import EmbeddedRedis, free_port
-    from stream.keys import Keys
+    from stream.local.embedded import EmbeddedRedis, free_port
+    from stream.runtime.redis_keys import Keys
 
     with tempfile.TemporaryDirectory(prefix="fw-bench-wall-") as tmp:
         return await _run(args, Path(tmp) / "day.jsonl")
 
 
 async def _run(args: argparse.Namespace, day: Path) -> int:
-    from stream.embedded import EmbeddedRedis, free_port
-    from stream.keys import Keys
+    from stream.local.embedded import EmbeddedRedis, free_port
+    from stream.runtime.redis_keys import Keys
 
     need = int(args.rate * args.seconds * 1.2)
     calls = max(3000, need // 6)  # a busy day has ~7 events per call
-    subprocess.run([sys.executable, "-m", "stream.cli", "simulate", "--scenario", "busy-day", "--calls", str(calls),
+    subprocess.run([sys.executable, "-m", "stream.cli.main", "simulate", "--scenario", "busy-day", "--calls", str(calls),
                     "--seed", "1", "--out", str(day)], cwd=ROOT, check=True)
     print(f"wall bench: {args.rate:,} events/s for {args.seconds}s, {args.clients} ws clients", flush=True)
 
@@ -137,7 +137,7 @@ async def _run(args: argparse.Namespace, day: Path) -> int:
 
         port = free_port()
         env = {**os.environ, "FLOORWATCH_TOKENS": TOKENS, "FLOORWATCH_REDIS_PREFIX": prefix}
-        dash = subprocess.Popen([sys.executable, "-m", "stream.cli", "dashboard", "--redis", rs.url, "--http-port", str(port),
+        dash = subprocess.Popen([sys.executable, "-m", "stream.cli.main", "dashboard", "--redis", rs.url, "--http-port", str(port),
                                  "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         import httpx

@@ -20,7 +20,7 @@ import time
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from stream.embedded import EmbeddedKafka
+from stream.local.embedded import EmbeddedKafka
 
 
 async def produce(bootstrap: str, topic: str, n: int, size: int, linger_ms: int) -> float:

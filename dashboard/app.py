@@ -37,8 +37,8 @@ from dashboard.auth import (
     uvicorn_log_config,
 )
 from dashboard.hub import Hub, dumps, now_ms, wall_alert
-from stream.config import FloorConfig, load_config
-from stream.report import build_report, merge_rejected, stats_from_sums
+from stream.contracts.floor_config import FloorConfig, load_config
+from stream.fold.report import build_report, merge_rejected, stats_from_sums
 
 log = logging.getLogger("dashboard")
 STATIC = Path(__file__).resolve().parent / "static"

@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from dashboard.app import serve
     from dashboard.auth import TokenConfigError, load_tokens_file, tokens_from_env
-    from stream.config import ConfigError, load_config
+    from stream.contracts.floor_config import ConfigError, load_config
 
     try:
         tokens = load_tokens_file(args.tokens_file) if args.tokens_file else tokens_from_env()

@@ -26,9 +26,9 @@ import orjson
 import redis.asyncio as aioredis
 
 from dashboard.wall import History, apply_in_place, project
-from stream.config import FloorConfig
-from stream.delta import diff
-from stream.keys import Keys
+from stream.contracts.floor_config import FloorConfig
+from stream.fold.delta import diff
+from stream.runtime.redis_keys import Keys
 
 log = logging.getLogger("dashboard.hub")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterable, Optional
 
-from stream.config import FloorConfig
+from stream.contracts.floor_config import FloorConfig
 
 # The figures of a window the wall shows (metrics.md names).
 _FIGURES = ("offered", "answered", "abandoned", "sl_pct", "abandon_pct", "asa_s")
@@ -160,9 +160,9 @@ class History:
 
 
 def apply_in_place(doc: dict, ops: Iterable[dict]) -> dict:
-    """Apply ``stream.delta.diff`` output to ``doc`` without copying it (we own ``doc``).
+    """Apply ``stream.fold.delta.diff`` output to ``doc`` without copying it (we own ``doc``).
 
-    ``stream.delta.apply_patch`` deep-copies the whole snapshot on every patch;
+    ``stream.fold.delta.apply_patch`` deep-copies the whole snapshot on every patch;
     the dashboard applies every patch of every site, so it edits in place.
     Returns the (possibly replaced) document.
     """

@@ -30,7 +30,7 @@ opens extra ones numbered after the last configured (``C13``, ``C14``, …).
 Everything random comes from ``numpy.random.Generator(PCG64(seed))``: the same
 config, seed, calls and day give byte-identical output.
 
->>> from stream.config import load_config
+>>> from stream.contracts.floor_config import load_config
 >>> from simulators import busy_day
 >>> evs = list(busy_day.generate(load_config(), seed=1, calls=2000))
 >>> sum(ev.kind == "call_offered" for ev in evs)
@@ -59,8 +59,8 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 import numpy as np
 from numpy.random import PCG64, Generator
 
-from stream.config import FloorConfig, SiteConfig, load_config, zone
-from stream.events import (
+from stream.contracts.floor_config import FloorConfig, SiteConfig, load_config, zone
+from stream.contracts.events import (
     AgentState,
     CallAbandoned,
     CallAnswered,
@@ -918,7 +918,7 @@ def _extra_counter(counters: list[_Counter]) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line: write a busy day as JSON Lines; ``--stats`` prints counts and timing."""
-    from simulators.jsonl import write_jsonl
+    from stream.sources.jsonl import write_jsonl
 
     p = argparse.ArgumentParser(prog="python -m simulators.busy_day", description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default=None, help="floor YAML (default config/floor.yaml)")

@@ -37,7 +37,7 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 from numpy.random import PCG64, Generator
 
-from stream.events import AgentState, CallAnswered, CallEnded, CallOffered, Event, ts_to_ms
+from stream.contracts.events import AgentState, CallAnswered, CallEnded, CallOffered, Event, ts_to_ms
 
 __all__ = ["DEFAULT_START", "erlang_c", "generate", "main"]
 
@@ -157,7 +157,7 @@ def generate(
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line: write an mmc run as JSON Lines."""
-    from simulators.jsonl import write_jsonl
+    from stream.sources.jsonl import write_jsonl
 
     p = argparse.ArgumentParser(prog="python -m simulators.mmc", description=__doc__.split("\n\n")[0])
     p.add_argument("--calls-per-hour", type=float, required=True)

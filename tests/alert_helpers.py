@@ -5,8 +5,8 @@ from __future__ import annotations
 from stream.alerts.config import DETECTORS, RULES, AlertsConfig
 from stream.alerts.driver import AlertDriver
 from stream.alerts.engine import AlertEngine
-from stream.config import FloorConfig
-from stream.core import Floor
+from stream.contracts.floor_config import FloorConfig
+from stream.fold.floor import Floor
 
 FLOOR = {
     "sites": {

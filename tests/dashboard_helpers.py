@@ -26,11 +26,11 @@ import uvicorn
 
 from dashboard.app import create_app
 from dashboard.auth import parse_tokens, uvicorn_log_config
-from simulators.jsonl import Rejected, read_jsonl
-from stream.config import load_config
-from stream.core import Floor
-from stream.embedded import EmbeddedRedis, free_port
-from stream.redis_sink import RedisSink
+from stream.sources.jsonl import Rejected, read_jsonl
+from stream.contracts.floor_config import load_config
+from stream.fold.floor import Floor
+from stream.local.embedded import EmbeddedRedis, free_port
+from stream.runtime.redis_sink import RedisSink
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKENS_SPEC = "wall:wall-tok-7f3a,supervisor/alice:sup-tok-91c2,admin:adm-tok-55e0"
@@ -42,7 +42,7 @@ def busy_day_file(dest: Path, calls: int = 3000, seed: int = 1) -> Path:
     """The busy-day JSONL, made by the CLI as the brief says (cached per path)."""
     if not dest.exists():
         subprocess.run(
-            [sys.executable, "-m", "stream.cli", "simulate", "--scenario", "busy-day", "--calls", str(calls),
+            [sys.executable, "-m", "stream.cli.main", "simulate", "--scenario", "busy-day", "--calls", str(calls),
              "--seed", str(seed), "--out", str(dest)],
             cwd=ROOT, check=True, capture_output=True,
         )
@@ -129,7 +129,7 @@ class ServerProcess:
         env = {**os.environ, "FLOORWATCH_TOKENS": TOKENS_SPEC, "FLOORWATCH_REDIS_PREFIX": prefix, "PYTHONUNBUFFERED": "1"}
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "stream.cli", "dashboard", "--redis", redis_url, "--http-port", str(self.port), *extra],
+            [sys.executable, "-m", "stream.cli.main", "dashboard", "--redis", redis_url, "--http-port", str(self.port), *extra],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 

@@ -1,6 +1,6 @@
 """Pytest fixtures for the delivery tests: embedded Redis, loopback HTTP/SMTP, a service builder.
 
-Imported by each tests/test_delivery_*.py (``from tests.delivery_fixtures import *``)
+Imported by each tests/delivery/test_*.py (``from tests.delivery_fixtures import *``)
 rather than a conftest, so other suites do not start these servers.
 """
 
@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from stream.delivery.clock import ManualClock
 from stream.delivery.config import DeliveryConfig
 from stream.delivery.service import DeliveryService
-from stream.embedded import EmbeddedRedis
+from stream.local.embedded import EmbeddedRedis
 from tests.delivery_support import RecordingServer, SmtpSink
 
 # What ``from tests.delivery_fixtures import *`` brings in: the fixtures.

@@ -104,7 +104,7 @@ class SmtpSink:
                 sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
                 return "250 OK"
 
-        from stream.embedded import free_port
+        from stream.local.embedded import free_port
 
         # aiosmtpd's Controller checks readiness by connecting to the port it
         # was given, so it needs a real one, not 0.

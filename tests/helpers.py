@@ -6,7 +6,7 @@ import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from stream import events as E
+from stream.contracts import events as E
 
 _ids = itertools.count(1)
 

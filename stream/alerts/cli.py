@@ -7,7 +7,7 @@
         every *.csv (timestamp,value) under DIR scored by the live detector, written at
         the same relative path under the out DIR with columns timestamp,value,anomaly_score
 
-``register(subparsers)`` adds both to the ``floorwatch`` parser (stream/cli.py).
+``register(subparsers)`` adds both to the ``floorwatch`` parser (stream/cli/main.py).
 Exit codes: 0 ok, 2 bad usage or input that cannot be read.
 """
 
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from stream.calendar import iso_utc
+from stream.fold.calendar import iso_utc
 
 __all__ = ["register", "cmd_alerts", "cmd_detect", "replay_alerts"]
 
@@ -46,7 +46,7 @@ def register(subparsers) -> None:
 def _events(path: Path, fmt: str, floor) -> Iterator:
     """The file's events in file order; undecodable input goes to the floor's rejections."""
     if fmt == "anonbank":
-        from simulators import anonbank
+        from stream.sources import anonbank
 
         log = anonbank.read_anonbank(path)
         if anonbank.SITE not in floor.config.sites:
@@ -55,7 +55,7 @@ def _events(path: Path, fmt: str, floor) -> Iterator:
             floor.reject_count(f"row: {reason}", n)
         yield from log.events
         return
-    from stream.decode import decode_lines, iter_jsonl_chunks
+    from stream.contracts.decode import decode_lines, iter_jsonl_chunks
 
     with open(path, "rb") as fh:
         for chunk in iter_jsonl_chunks(fh):
@@ -103,8 +103,8 @@ def _line(ch: dict) -> dict:
 def cmd_alerts(args: argparse.Namespace) -> int:
     from stream.alerts.config import load_alerts
     from stream.alerts.engine import AlertEngine
-    from stream.config import ConfigError, load_config
-    from stream.core import Floor
+    from stream.contracts.floor_config import ConfigError, load_config
+    from stream.fold.floor import Floor
 
     path = Path(args.replay)
     if not path.is_file():

@@ -3,7 +3,7 @@
 Three levels, each overriding the one above field by field: built-in defaults,
 the file's ``defaults``, ``sites.<site>`` and ``sites.<site>.queues.<queue>``.
 Loading validates every field; an error names the file and the field, in the
-style of :mod:`stream.config`::
+style of :mod:`stream.contracts.floor_config`::
 
     config/alerts.yaml: Expected `float` >= 0, got -5 - at `$.sites.gd-hotline.queues.vip.rules.longest_wait.raise`
 
@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 import msgspec
 from msgspec import Meta, Struct, field
 
-from stream.config import ConfigError, read_yaml
+from stream.contracts.floor_config import ConfigError, read_yaml
 
 __all__ = ["AlertsConfig", "Rule", "Detector", "load_alerts", "DEFAULT_ALERTS", "RULES", "DETECTORS", "LOWER_IS_WORSE"]
 

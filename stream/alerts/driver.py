@@ -23,10 +23,10 @@ after batch (and :meth:`tick` with the wall clock when a live site is quiet);
 ``to_dict`` / ``from_dict`` carry that state over a restart, beside the
 engine's.
 
->>> from stream.core import Floor
+>>> from stream.fold.floor import Floor
 >>> from stream.alerts.config import AlertsConfig
 >>> from stream.alerts.engine import AlertEngine
->>> from stream.events import CallOffered
+>>> from stream.contracts.events import CallOffered
 >>> cfg = AlertsConfig.from_dict({"defaults": {"rules": {"longest_wait": {"raise": 60, "clear": 30, "for_s": 0}}}})
 >>> drv = AlertDriver(Floor(), AlertEngine(cfg))
 >>> ch = drv.feed([CallOffered(id="1", ts=0, site="s", call="c", queue="q"),
@@ -41,7 +41,7 @@ from typing import Iterable, Optional
 
 from stream.alerts.engine import BUCKET_MS, AlertEngine
 from stream.alerts.view import AlertViews
-from stream.core import Floor
+from stream.fold.floor import Floor
 
 __all__ = ["AlertDriver", "run_with_alerts"]
 

@@ -1,6 +1,6 @@
 """The alert engine inside a stream worker: one driver per partition, fed batch after batch.
 
-The worker's partition fold (``stream.partition``) calls the hook with each
+The worker's partition fold (``stream.runtime.partition``) calls the hook with each
 decoded batch; the hook applies the events to the partition's floor through
 an ``AlertDriver`` (so sites are evaluated on event-time boundaries, exactly
 as ``floorwatch alerts`` does on a replay) and returns the alert changes.
@@ -23,8 +23,8 @@ from typing import Callable, Optional
 from stream.alerts.config import AlertsConfig, load_alerts
 from stream.alerts.driver import AlertDriver
 from stream.alerts.engine import AlertEngine
-from stream.config import FloorConfig
-from stream.core import Floor
+from stream.contracts.floor_config import FloorConfig
+from stream.fold.floor import Floor
 
 Hook = Callable[[Floor, list], list]
 

@@ -22,7 +22,7 @@ The site tracks its changes for the view (``SiteCore.change_owner``): the
 contacts and agents an applied event changed, each listed once until the
 view takes the list. At each snapshot the view refreshes those and
 assembles the snapshot as ``Floor.alert_snapshot`` assembles it (that full
-rescan stays the reference: tests/test_alert_view.py holds the two equal on a
+rescan stays the reference: tests/alerts/test_view.py holds the two equal on a
 busy day, boundary by boundary). A view primes itself from the whole site the
 first time it is asked, so it can start on a floor that already holds state;
 a site has one view taking its changes at a time (a later one takes over, and
@@ -36,12 +36,12 @@ from __future__ import annotations
 import itertools
 from typing import Any, Final, Iterable, Optional
 
-from stream.agent import AgentTimeline
+from stream.fold.agent import AgentTimeline
 from stream.alerts.rules import AGENT_RULES
-from stream.contact import Contact, Leg
-from stream.core import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
-from stream.site import SiteCore, add_waiting, state_counts, waiting_rows
-from stream.stats import QueueStats
+from stream.fold.contact import Contact, Leg
+from stream.fold.floor import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
+from stream.fold.site import SiteCore, add_waiting, state_counts, waiting_rows
+from stream.fold.stats import QueueStats
 
 __all__ = ["AlertViews", "NativeAlertView", "SiteAlertView", "WINDOWS_MIN"]
 

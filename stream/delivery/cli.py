@@ -31,7 +31,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     from stream.delivery.config import ConfigError, load_delivery_config
     from stream.delivery.privacy import install_redaction
     from stream.delivery.service import run_delivery
-    from stream.keys import default_prefix
+    from stream.runtime.redis_keys import default_prefix
 
     try:
         cfg = load_delivery_config(args.config)

@@ -1,6 +1,6 @@
 """Delivery configuration (``config/delivery.yaml``): channels, recipients, routes.
 
-Validated like the floor config (stream/config.py): an error names the file
+Validated like the floor config (stream/contracts/floor_config.py): an error names the file
 and the exact field, e.g.::
 
     config/delivery.yaml: unknown recipient 'wang' - at `$.routes[0].levels[0].notify[0].to`
@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from stream.config import ConfigError as _FloorConfigError
-from stream.config import convert_at, read_yaml
+from stream.contracts.floor_config import ConfigError as _FloorConfigError
+from stream.contracts.floor_config import convert_at, read_yaml
 from msgspec import Meta, Struct, field
 
 __all__ = [

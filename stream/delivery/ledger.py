@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stream.keys import Keys
+from stream.runtime.redis_keys import Keys
 
 # Atomic claim: take the record if absent, or if it is a pending claim whose
 # lease ran out (its sender crashed). Returns {1, previous} when taken,

@@ -40,7 +40,7 @@ from stream.delivery.ledger import Ledger
 from stream.delivery.limits import RateLimiter, quiet_blocks
 from stream.delivery.privacy import install_redaction, log, mask_address, redact
 from stream.delivery.retry import with_retries
-from stream.keys import Keys
+from stream.runtime.redis_keys import Keys
 
 __all__ = ["DeliveryService", "run_delivery"]
 

@@ -1,0 +1,1 @@
+"""The ``floorwatch`` command line and its terminal view."""

@@ -1,0 +1,360 @@
+"""The ``floorwatch`` command line.
+
+    floorwatch replay FILE --format anonbank|jsonl --report json|table
+    floorwatch simulate --scenario busy-day|mmc [--calls N] [...] --seed S (--out FILE.jsonl | --report json)
+    floorwatch staffing --calls N --interval-min M --aht-s S --target-s T (--sl GOAL | --agents N) --json
+    floorwatch up            the live floor (see README)
+    floorwatch schema        the event JSON Schema
+    floorwatch dashboard --redis URL [--http-port P]   the wall dashboard alone
+    floorwatch alerts --replay FILE --format anonbank|jsonl --json    |    floorwatch detect --nab DIR --out DIR   (stream/alerts/cli.py)
+
+Exit codes: 0 ok, 2 bad usage or input that cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date as _date
+from pathlib import Path
+from typing import Optional, Sequence
+
+# numpy (through river's detectors) would start a BLAS thread per core that spins after each
+# call: on a small machine that is CPU taken from the broker, Redis and the worker itself.
+# floorwatch's numeric work is small; one thread it is, unless the operator says otherwise.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+
+def _progress_for(path: Path, label: str):
+    """A progress bar on stderr for long runs (only on a terminal)."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    prog = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = prog.add_task(label, total=path.stat().st_size)
+    return prog, (lambda n: prog.advance(task, n))
+
+
+# A replayed day is millions of objects; freeing them one by one at exit takes
+# longer than the OS takes to reclaim the whole process. The command line
+# (``run``) therefore leaves without freeing a floor it has reported on;
+# in-process callers of ``main`` are unaffected.
+_fast_exit = False
+_kept: list = []
+
+
+def _keep_for_exit(state: object) -> None:
+    if _fast_exit:
+        _kept.append(state)
+
+
+def _emit_report(report: dict, kind: str) -> None:
+    if kind == "json":
+        sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
+    else:
+        from rich.console import Console
+
+        from stream.cli.tables import report_tables
+
+        Console().print(report_tables(report))
+
+
+def _load_config(path: Optional[str]):
+    from stream.contracts.floor_config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise SystemExit(f"floorwatch: {exc}")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from stream.runtime.replay import replay_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"floorwatch replay: no such file: {path}", file=sys.stderr)
+        return 2
+    if args.kafka:
+        from stream.runtime.publish import publish_file
+
+        return publish_file(path, args.format, args.kafka, speed=args.speed)
+    from stream.fold.floor import Floor
+
+    # The floor's config (config/floor.yaml unless --config) gives sites their
+    # timezones and queues their T; anonbank adds its own site to it.
+    floor = Floor(_load_config(args.config))
+    prog, cb = _progress_for(path, f"replay {path.name}")
+    if prog is not None:
+        with prog:
+            floor = replay_file(path, args.format, floor, cb)
+    else:
+        floor = replay_file(path, args.format, floor)
+    _emit_report(floor.report(), args.report)
+    _keep_for_exit(floor)
+    return 0
+
+
+def _scenario_events(args: argparse.Namespace, cfg):
+    if args.scenario == "busy-day":
+        from simulators import busy_day
+
+        day = _date.fromisoformat(args.date) if args.date else None
+        kw = {"seed": args.seed, "calls": args.calls or 20_000}
+        if day is not None:
+            kw["day"] = day
+        return busy_day.generate(cfg, **kw)
+    from simulators import mmc
+
+    return mmc.generate(
+        calls_per_hour=args.calls_per_hour,
+        aht_s=args.aht_s,
+        agents=args.agents,
+        hours=args.hours if args.calls is None else args.calls / args.calls_per_hour,
+        seed=args.seed,
+    )
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    cfg = _load_config(args.config)
+    events = _scenario_events(args, cfg)
+    if args.kafka:
+        from stream.runtime.publish import publish_events
+
+        return publish_events(events, args.kafka, speed=args.speed)
+    if args.out:
+        from stream.sources.jsonl import write_jsonl
+
+        n = write_jsonl(events, args.out)
+        print(f"floorwatch simulate: wrote {n:,} events to {args.out}", file=sys.stderr)
+        return 0
+    from stream.fold.floor import Floor
+    from stream.runtime.replay import replay_events
+
+    floor = replay_events(events, Floor(cfg))
+    _emit_report(floor.report(), args.report)
+    _keep_for_exit(floor)
+    return 0
+
+
+def cmd_staffing(args: argparse.Namespace) -> int:
+    from stream.planning import staffing
+
+    try:
+        result = staffing.solve(
+            calls=args.calls,
+            interval_min=args.interval_min,
+            aht_s=args.aht_s,
+            target_s=args.target_s,
+            sl_goal=args.sl,
+            agents=args.agents,
+            max_occupancy=args.max_occupancy,
+            shrinkage=args.shrinkage,
+        )
+    except ValueError as exc:
+        print(f"floorwatch staffing: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>16}: {v}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from stream.contracts.events import event_schema
+
+    json.dump(event_schema(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    if getattr(args, "in_process", False):
+        from stream.cli.main.terminal_view import run_terminal
+
+        return run_terminal(args)
+    from stream.local.up import run_stack
+
+    return run_stack(args)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from stream.sources import anonbank
+    from stream.runtime.worker import WorkerSettings, run_worker
+
+    cfg = _load_config(args.config)
+    # A replayed Anonymous Bank log brings its own site (as in-process replay adds it).
+    cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
+    settings = WorkerSettings(
+        kafka_url=args.kafka,
+        redis_url=args.redis,
+        config=cfg,
+        redis_prefix=args.redis_prefix,
+        partitions=args.partitions,
+        on_events_factory=_alerts_hook_factory(cfg),
+    )
+    run_worker(settings, loglevel=args.loglevel)
+    return 0
+
+
+def _alerts_hook_factory(cfg):
+    """The alert engine per partition (stream.alerts.runtime)."""
+    from stream.alerts.runtime import hook_factory
+
+    return hook_factory(cfg)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from stream.runtime.redis_report import report_from_redis
+
+    _emit_report(report_from_redis(args.redis, args.redis_prefix), "json" if args.json else "table")
+    return 0
+
+
+def _speed(v: str) -> float:
+    if v == "max":
+        return float("inf")
+    try:
+        x = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError("speed is a number (times real time) or 'max'")
+    if x <= 0:
+        raise argparse.ArgumentTypeError("speed must be > 0")
+    return x
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="floorwatch", description="Real-time floor monitor for customer-service floors.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("replay", help="replay a log through the core and report the figures")
+    r.add_argument("file")
+    r.add_argument("--format", choices=("anonbank", "jsonl"), required=True)
+    r.add_argument("--report", choices=("json", "table"), default="table")
+    r.add_argument("--config", help="floor YAML (default config/floor.yaml; anonbank adds its own site)")
+    r.add_argument("--kafka", help="publish into a running stack instead (kafka://host:port)")
+    r.add_argument("--speed", type=_speed, default=float("inf"), help="times real time, or max")
+    r.set_defaults(func=cmd_replay)
+
+    s = sub.add_parser("simulate", help="generate a day of events")
+    s.add_argument("--scenario", choices=("busy-day", "mmc"), required=True)
+    s.add_argument("--calls", type=int, help="busy-day: calls in the day; mmc: number of calls")
+    s.add_argument("--calls-per-hour", type=float, default=200.0)
+    s.add_argument("--aht-s", type=float, default=180.0)
+    s.add_argument("--agents", type=int, default=12)
+    s.add_argument("--hours", type=float, default=8.0)
+    s.add_argument("--date", help="busy-day: the day to simulate (YYYY-MM-DD)")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--config", help="floor YAML (default config/floor.yaml)")
+    out = s.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", help="write the events as JSON lines")
+    out.add_argument("--report", choices=("json", "table"), help="fold them in process and report")
+    out.add_argument("--kafka", help="publish into a running stack (kafka://host:port)")
+    s.add_argument("--speed", type=_speed, default=float("inf"), help="with --kafka: times real time, or max")
+    s.set_defaults(func=cmd_simulate)
+
+    st = sub.add_parser("staffing", help="Erlang C: agents needed for a service level")
+    st.add_argument("--calls", type=float, required=True)
+    st.add_argument("--interval-min", type=float, required=True)
+    st.add_argument("--aht-s", type=float, required=True)
+    st.add_argument("--target-s", type=float, required=True)
+    g = st.add_mutually_exclusive_group(required=True)
+    g.add_argument("--sl", type=float, help="service-level goal, 0..1 (0.8 = 80%%)")
+    g.add_argument("--agents", type=int)
+    st.add_argument("--max-occupancy", type=float)
+    st.add_argument("--shrinkage", type=float)
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_staffing)
+
+    u = sub.add_parser("up", help="run the live floor")
+    u.add_argument("--scenario", choices=("busy-day", "none"), default="busy-day")
+    u.add_argument("--replay", help="replay this file instead of simulating")
+    u.add_argument("--format", choices=("anonbank", "jsonl"), default="jsonl")
+    u.add_argument("--speed", type=_speed, default=60.0, help="times real time, or max (default 60)")
+    u.add_argument("--calls", type=int, default=20_000)
+    u.add_argument("--seed", type=int, default=1)
+    u.add_argument("--config")
+    u.add_argument("--lang", choices=("zh", "en"), default="zh")
+    u.add_argument("--kafka")
+    u.add_argument("--redis")
+    u.add_argument("--kafka-port", type=int)
+    u.add_argument("--redis-port", type=int)
+    u.add_argument("--http-port", type=int, default=8080)
+    u.add_argument("--for-seconds", type=float, help="stop by itself after this long (demos, tests)")
+    u.add_argument("--in-process", action="store_true",
+                   help="no Kafka, Redis or wall: fold in this process and show the figures as terminal tables (--lang)")
+    u.set_defaults(func=cmd_up)
+
+    w = sub.add_parser("worker", help="a stream worker: fold events from Kafka, publish to Redis")
+    w.add_argument("--kafka", required=True, help="kafka://host:port")
+    w.add_argument("--redis", required=True, help="redis://host:port/db")
+    w.add_argument("--redis-prefix", help="key prefix (default fw:)")
+    w.add_argument("--partitions", type=int, default=8, help="partitions of floorwatch.events when it is created")
+    w.add_argument("--config")
+    w.add_argument("--loglevel", default="warning")
+    w.set_defaults(func=cmd_worker)
+
+    rp = sub.add_parser("report", help="the live day-to-date report, from Redis")
+    rp.add_argument("--redis", required=True)
+    rp.add_argument("--redis-prefix")
+    rp.add_argument("--json", action="store_true")
+    rp.set_defaults(func=cmd_report)
+
+    sc = sub.add_parser("schema", help="print the event JSON Schema")
+    sc.set_defaults(func=cmd_schema)
+
+    from dashboard.cli import register as register_dashboard
+
+    register_dashboard(sub)
+
+    from stream.delivery.cli import register as register_deliver
+
+    register_deliver(sub)
+
+    from stream.alerts.cli import register as register_alerts
+
+    register_alerts(sub)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> None:
+    """The ``floorwatch`` command: ``main``, then exit (at once after a replay, see ``_kept``)."""
+    global _fast_exit
+    _fast_exit = True
+    rc = main()
+    if _kept:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the reader has gone: nothing left to deliver
+        os._exit(rc)
+    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1274 @@
+# distutils: language = c++
+"""The native core's Python binding: the C++ fold of stream/fold/native/ behind the SiteCore interface.
+
+The C++ headers in ``stream/fold/native/`` are the pure core (events in, sums out;
+no I/O, no clock, no Python). This module is its thin shell:
+
+* ``Batch`` — decoded events, their strings still slices of the bytes (or the
+  Python strings) they came from. ``NativeFloor.decode_lines`` and
+  ``decode_payload`` decode with the fast decoder (parse.hpp) and hand what it
+  declines to msgspec, the reference, so a batch holds exactly the events (and
+  the rejections exactly the reasons) that ``stream.contracts.decode`` gives.
+* ``NativeFloor`` — the names of one floor; folds a batch site run by site
+  run into the floor's sites.
+* ``NativeSite`` — one site: the ``stream.fold.site.SiteCore`` interface (fold,
+  advance, flush, totals, sliding, waiting, agent rows, rejections), its sums
+  turned back into the same Python objects (``QueueStats``, dicts).
+
+Time zones, queue parameters and the figures' final arithmetic stay in
+Python (``DayCalendar``, ``FloorConfig``, ``QueueStats.figures``): the core
+asks for them once per day or queue.
+"""
+
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from cython.operator cimport dereference as deref, preincrement as inc
+from libc.string cimport memchr, memcmp
+from libcpp cimport bool as cbool
+from libcpp.map cimport map as cmap
+from libcpp.pair cimport pair
+from libcpp.string cimport string
+from libcpp.unordered_map cimport unordered_map
+from libcpp.vector cimport vector
+from libcpp.algorithm cimport sort as std_sort
+
+import msgspec
+
+from stream.fold.agent import occupancy_pct
+from stream.contracts.decode import _one as _one_decoder, _reason, decode_payload as _py_decode_payload
+from stream.contracts.events import EVENT_TYPES, ts_to_ms
+from stream.fold.histogram import WaitHistogram
+from stream.fold.site import SLIDING_MIN
+from stream.fold.stats import QueueStats
+
+__all__ = ["Batch", "NativeFloor", "NativeSite", "parse_one"]
+
+
+cdef extern from "event.hpp" namespace "fw":
+    cdef cppclass SV:
+        const char* p
+        uint32_t n
+        cbool present()
+
+    cdef cppclass ParsedEv:
+        ParsedEv()
+        int64_t ts
+        uint8_t kind
+        uint8_t state
+        uint8_t priority
+        cbool vip
+        cbool wrap_up
+        cbool has_queues
+        SV id, site, cid, queue, agent, counter, reason, caller
+        uint32_t q_off, q_n
+
+    const char* const KIND_NAMES[]
+    const char* const STATE_NAMES[]
+    cdef int N_KINDS
+    cdef uint8_t AGENT_STATE
+
+
+cdef extern from "parse.hpp" namespace "fw":
+    cbool parse_event(const char* p, const char* end, ParsedEv& ev, vector[SV]& queues)
+    cbool parse_array(const char* p, const char* end, vector[ParsedEv]& evs, vector[SV]& queues)
+
+
+cdef extern from "site.hpp" namespace "fw":
+    cdef cppclass Interner:
+        int32_t intern(const char* p, uint32_t n)
+        const string& name(int32_t id)
+        size_t size()
+
+    cdef cppclass DayInfo:
+        int64_t start
+        int64_t end
+        int64_t offset
+        int32_t date
+        cbool uniform
+
+    cdef cppclass CalendarSource:
+        void* ctx
+        DayInfo (*load)(void*, int64_t) noexcept
+        int64_t (*interval_start)(void*, int64_t) noexcept
+
+    cdef cppclass Calendar:
+        pass
+
+    cdef cppclass QParams:
+        int64_t t_ms
+        int64_t short_ms
+        uint8_t variant
+        cbool known
+
+    cdef cppclass QueueSource:
+        void* ctx
+        QParams (*get)(void*, int32_t) noexcept
+
+    cdef cppclass Limits:
+        int64_t lateness
+        int64_t dedup_horizon
+        int64_t max_open
+        int64_t keep_days
+        int64_t keep_interval_days
+        int64_t dead_letters
+
+    cdef cppclass QStats:
+        int64_t offered, answered, abandoned, short_abandoned, transferred
+        int64_t within, wait_sum, max_wait, handled, handle_sum
+        uint8_t variant
+        const uint32_t* hist_data()
+
+    cdef cppclass QueueRow:
+        int32_t queue
+        QStats st
+
+    cdef cppclass Handled:
+        int64_t n
+        int64_t ms
+
+    cdef cppclass WaitRow:
+        int32_t queue
+        int64_t n, oldest, n_vip, vip_oldest
+
+    cdef cppclass DeadEv:
+        uint8_t kind, state, priority
+        cbool vip, wrap_up, has_queues, has_caller
+        int64_t ts
+        string id, cid, caller
+        int32_t queue, agent, counter, reason
+        vector[int32_t] queues
+
+    cdef cppclass DeadRec:
+        uint8_t why
+        DeadEv ev
+
+    cdef cppclass Trans:
+        int64_t ts
+        uint8_t state
+        int32_t reason
+
+    cdef cppclass Agent:
+        int32_t name
+        vector[Trans] trans
+        vector[int32_t] queues
+        int32_t counter
+        uint64_t version
+        int32_t watched_at
+        int64_t state_since()
+        vector[pair[int64_t, int64_t]] day_total(int64_t now, Calendar& cal, int32_t date) except +
+
+    cdef cppclass StateLevel:
+        StateLevel()
+        cbool watched
+        double base
+        vector[pair[int32_t, double]] by_reason
+
+    cdef cppclass StateCounts:
+        int32_t queue
+        int64_t ready, busy, wrap_up, not_ready, logged_in
+        vector[pair[int32_t, int64_t]] reasons
+
+    cdef cppclass Site:
+        Site(Interner* names, Limits lim, CalendarSource cal, QueueSource q) except +
+        int64_t events
+        int64_t duplicates
+        int64_t dead_dropped
+        int64_t dead_len
+        vector[DeadRec] dead
+        vector[int32_t] queues_seen
+        vector[Agent*] agent_order
+        Calendar cal
+        unordered_map[int32_t, int64_t] date_starts
+        int64_t clock()
+        int64_t watermark()
+        int64_t rejected_count(uint8_t why, uint8_t kind)
+        size_t fold(const ParsedEv* evs, size_t i, size_t n, const SV* qbase, cbool same_site, SV site, int64_t until) except +
+        void advance(int64_t now) except +
+        void flush() except +
+        void totals(const vector[int32_t]* dates, const vector[pair[int64_t, int64_t]]* bounds,
+                    unordered_map[int32_t, vector[QueueRow]]& days, cmap[int64_t, vector[QueueRow]]& intervals,
+                    unordered_map[int32_t, vector[Handled]]& agents) except +
+        void sliding(int64_t now, const vector[int64_t]& minutes, cbool percentiles, vector[vector[QueueRow]]& out) except +
+        void day_interval(int32_t date, int64_t interval, vector[QueueRow]& day, vector[QueueRow]& ival, vector[Handled]& agents) except +
+        vector[WaitRow] waiting()
+        Agent* sealed_agent(int32_t name) except +
+        Agent* agent(int32_t name)
+        size_t open_count()
+        void agent_overview(vector[StateCounts]& counts, vector[int32_t]& skills, vector[pair[int32_t, uint8_t]]& staffed) except +
+        cbool tracking()
+        void track(int64_t bucket_ms, uint32_t watched_mask) except +
+        int64_t bucket_ms()
+        void window_sums(int64_t now, const vector[int64_t]& nb, vector[vector[QueueRow]]& out) except +
+        vector[WaitRow] waiting_tracked() except +
+        const vector[StateCounts]& queue_counts()
+        const vector[int32_t]& skills()
+        const vector[Agent*]& watched()
+        void watched_past(int64_t now, const StateLevel* levels, const vector[int32_t]& held, vector[Agent*]& out) except +
+        void staffed(vector[pair[int32_t, uint8_t]]& out) except +
+
+    cdef int64_t NEVER
+    cdef int64_t FAR
+    cdef int N_ANOMALIES
+    cdef int N_REJECTS
+    cdef uint8_t R_LATE
+    const char* const ANOMALY_TEXT[]
+    const char* const REJECT_TEXT[]
+    cdef int N_BINS
+
+
+_KIND_NAMES = [KIND_NAMES[k].decode() for k in range(N_KINDS)]
+_KIND_OF = {EVENT_TYPES[name]: k for k, name in enumerate(_KIND_NAMES)}
+_CLASSES = [EVENT_TYPES[name] for name in _KIND_NAMES]
+_STATE_NAMES = [STATE_NAMES[s].decode() for s in range(5)]
+_STATE_OF = {name: s for s, name in enumerate(_STATE_NAMES)}
+_VARIANTS = ("standard", "exclude_abandons")
+_VARIANT_OF = {"standard": 0, "exclude_abandons": 1}
+_WS = b" \t\n\r\x0b\x0c"  # what bytes.strip() strips (a JSON line's ends)
+_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
+
+
+def _reason_texts() -> list:
+    """reason[why][kind]: the rejection reasons as the reference core words them."""
+    out = []
+    for why in range(N_REJECTS):
+        text = ANOMALY_TEXT[why].decode() if why < N_ANOMALIES else REJECT_TEXT[why - N_ANOMALIES].decode()
+        if why == R_LATE:
+            out.append([text] * N_KINDS)
+        else:
+            out.append([f"{k}: {text}" for k in _KIND_NAMES])
+    return out
+
+
+_REASONS = _reason_texts()
+
+
+# -- strings ---------------------------------------------------------------------
+
+cdef inline SV _sv_of(object s) except *:
+    """A slice of ``s``'s UTF-8 (cached in the str: valid while it lives); absent for None."""
+    cdef SV out
+    cdef Py_ssize_t n
+    if s is None:
+        return out
+    out.p = PyUnicode_AsUTF8AndSize(s, &n)
+    out.n = <uint32_t>n
+    return out
+
+
+cdef inline object _str_of(SV s):
+    if not s.present():
+        return None
+    return s.p[:s.n].decode("utf-8")
+
+
+# -- batches ---------------------------------------------------------------------
+
+cdef class Batch:
+    """Decoded events in arrival order, ready to fold (``len``; ``batch[i]`` is the i-th as an event)."""
+
+    cdef vector[ParsedEv] evs
+    cdef vector[SV] queues
+    cdef list keep  # what the slices point into: the bytes decoded, the events converted
+
+    def __cinit__(self):
+        self.keep = []
+
+    def __len__(self) -> int:
+        return self.evs.size()
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return [self[k] for k in range(*key.indices(self.evs.size()))]
+        cdef Py_ssize_t i = key
+        if i < 0:
+            i += self.evs.size()
+        if i < 0 or i >= <Py_ssize_t>self.evs.size():
+            raise IndexError("batch index out of range")
+        return _event_of(self.evs[i], self.queues)
+
+    def sites(self) -> set:
+        """The sites of the batch's events."""
+        out = set()
+        cdef size_t i
+        cdef SV last
+        cdef SV s
+        for i in range(self.evs.size()):
+            s = self.evs[i].site
+            if last.present() and s.n == last.n and memcmp(s.p, last.p, s.n) == 0:
+                continue
+            last = s
+            out.add(_str_of(s))
+        return out
+
+    cdef int add_event(self, object ev) except -1:
+        """Append a decoded ``stream.contracts.events`` event (ts normalised to epoch ms on the event, as the reference core does)."""
+        cdef ParsedEv p
+        cdef int k = _KIND_OF[type(ev)]
+        t = ev.ts
+        if type(t) is not int:
+            t = ts_to_ms(t)
+            ev.ts = t
+        self.keep.append(ev)
+        p.kind = <uint8_t>k
+        p.ts = t
+        p.id = _sv_of(ev.id)
+        p.site = _sv_of(ev.site)
+        if k == AGENT_STATE:
+            p.agent = _sv_of(ev.agent)
+            p.state = _STATE_OF[ev.state]
+            p.reason = _sv_of(ev.reason)
+            p.counter = _sv_of(ev.counter)
+            qs = ev.queues
+            if qs is not None:
+                p.has_queues = True
+                p.q_off = <uint32_t>self.queues.size()
+                p.q_n = <uint32_t>len(qs)
+                for q in qs:
+                    self.queues.push_back(_sv_of(q))
+        else:
+            name = _KIND_NAMES[k]
+            p.cid = _sv_of(ev.call if name.startswith("call_") or name == "wrap_up_ended" else ev.ticket)
+            if name == "call_offered" or name == "ticket_issued":
+                p.queue = _sv_of(ev.queue)
+                p.priority = ev.priority
+                p.vip = ev.vip
+                if name == "call_offered":
+                    p.caller = _sv_of(ev.caller)
+            elif name == "call_transferred" or name == "ticket_transferred":
+                p.queue = _sv_of(ev.to_queue)
+                if name == "call_transferred":
+                    p.wrap_up = ev.wrap_up
+            elif name == "call_answered" or name == "wrap_up_ended":
+                p.agent = _sv_of(ev.agent)
+            elif name == "ticket_called":
+                p.agent = _sv_of(ev.agent)
+                p.counter = _sv_of(ev.counter)
+            elif name == "call_ended":
+                p.wrap_up = ev.wrap_up
+        self.evs.push_back(p)
+        return 0
+
+
+# Each kind's own fields, in stream/contracts/events.py's order.
+_FIELDS = {
+    "ticket_issued": ("ticket", "queue", "priority", "vip"),
+    "ticket_called": ("ticket", "counter", "agent"),
+    "ticket_completed": ("ticket",),
+    "ticket_no_show": ("ticket",),
+    "ticket_abandoned": ("ticket",),
+    "ticket_transferred": ("ticket", "to_queue"),
+    "call_offered": ("call", "queue", "priority", "vip", "caller"),
+    "call_answered": ("call", "agent"),
+    "call_abandoned": ("call",),
+    "call_held": ("call",),
+    "call_resumed": ("call",),
+    "call_ended": ("call", "wrap_up"),
+    "call_transferred": ("call", "to_queue", "wrap_up"),
+    "wrap_up_ended": ("call", "agent"),
+    "agent_state": ("agent", "state", "reason", "queues", "counter"),
+}
+
+
+cdef dict _fields_of(ParsedEv& ev, vector[SV]& queues):
+    kind = _KIND_NAMES[ev.kind]
+    out = {"id": _str_of(ev.id), "ts": ev.ts, "site": _str_of(ev.site)}
+    cdef uint32_t i
+    for f in _FIELDS[kind]:
+        if f == "ticket" or f == "call":
+            out[f] = _str_of(ev.cid)
+        elif f == "queue" or f == "to_queue":
+            out[f] = _str_of(ev.queue)
+        elif f == "priority":
+            out[f] = ev.priority
+        elif f == "vip":
+            out[f] = ev.vip
+        elif f == "wrap_up":
+            out[f] = ev.wrap_up
+        elif f == "caller":
+            out[f] = _str_of(ev.caller)
+        elif f == "agent":
+            out[f] = _str_of(ev.agent)
+        elif f == "counter":
+            out[f] = _str_of(ev.counter)
+        elif f == "reason":
+            out[f] = _str_of(ev.reason)
+        elif f == "state":
+            out[f] = _STATE_NAMES[ev.state]
+        elif f == "queues":
+            out[f] = [_str_of(queues[ev.q_off + i]) for i in range(ev.q_n)] if ev.has_queues else None
+    return out
+
+
+cdef object _event_of(ParsedEv& ev, vector[SV]& queues):
+    return _CLASSES[ev.kind](**_fields_of(ev, queues))
+
+
+# JSON-lines and batch framing ------------------------------------------------------
+
+cdef inline const char* _skip_ws(const char* p, const char* end) noexcept:
+    while p < end and (p[0] == b' ' or p[0] == b'\t' or p[0] == b'\n' or p[0] == b'\r'):
+        p += 1
+    return p
+
+
+cdef inline cbool _strip_byte(char c) noexcept:
+    return c == b' ' or c == b'\t' or c == b'\n' or c == b'\r' or c == b'\x0b' or c == b'\x0c'
+
+
+# -- the floor ------------------------------------------------------------------
+
+cdef class NativeFloor:
+    """One floor's names and sites for the native core; ``floor`` (a ``stream.fold.floor.Floor``) makes the sites."""
+
+    cdef Interner* names
+    cdef list strs        # name id -> str (filled as names are read)
+    cdef object floor_ref  # a weak reference: the floor owns this (no cycle to wait for the collector)
+
+    def __cinit__(self):
+        self.names = new Interner()
+        self.strs = []
+
+    def __dealloc__(self):
+        del self.names
+
+    def __init__(self, floor) -> None:
+        import weakref
+
+        self.floor_ref = weakref.ref(floor)
+
+    cdef inline object name(self, int32_t i):
+        """The str of name id ``i`` (None for -1)."""
+        if i < 0:
+            return None
+        cdef Py_ssize_t n = len(self.strs)
+        if i < n:
+            s = self.strs[i]
+            if s is not None:
+                return s
+        else:
+            self.strs.extend([None] * (i + 1 - n))
+        cdef const string* b = &self.names.name(i)
+        s = b.data()[:b.size()].decode("utf-8")
+        self.strs[i] = s
+        return s
+
+    cdef inline int32_t intern(self, object s) except -2:
+        if s is None:
+            return -1
+        cdef SV v = _sv_of(s)
+        return self.names.intern(v.p, v.n)
+
+    cdef NativeSite site_of(self, SV name):
+        # Once per run of a site's events: the floor's sites are the ones folded.
+        site = self.name(self.names.intern(name.p, name.n))
+        floor = self.floor_ref()
+        ns = floor.sites.get(site)
+        if ns is None:
+            ns = floor.site(site)
+        return <NativeSite>ns
+
+    def new_site(self, str name, config, limits) -> NativeSite:
+        return NativeSite(self, name, config, limits)
+
+    # -- decoding -----------------------------------------------------------------
+
+    def batch(self, events) -> Batch:
+        """A batch of decoded ``stream.contracts.events`` events (a list or any iterable)."""
+        b = Batch()
+        for ev in events:
+            b.add_event(ev)
+        return b
+
+    def decode_lines(self, bytes chunk) -> tuple:
+        """Decode newline-delimited events: (batch, [(raw line, reason)]), as ``stream.contracts.decode.decode_lines_raw``."""
+        b = Batch()
+        b.keep.append(chunk)
+        bad = []
+        cdef const char* base = chunk
+        cdef const char* end = base + len(chunk)
+        cdef const char* p = base
+        cdef const char* nl
+        cdef const char* s
+        cdef const char* e
+        while p < end:
+            nl = <const char*>memchr(p, b'\n', end - p)
+            e = nl if nl != NULL else end
+            s = p
+            while s < e and _strip_byte(s[0]):
+                s += 1
+            while e > s and _strip_byte((e - 1)[0]):
+                e -= 1
+            if s < e:
+                # Decoded in place at the batch's end; a declined line's record is taken back
+                # (the decoder leaves the queue list as it was).
+                b.evs.push_back(ParsedEv())
+                if not parse_event(s, e, b.evs.back(), b.queues):
+                    b.evs.pop_back()
+                    line = chunk[s - base:e - base]
+                    try:
+                        obj = _one_decoder.decode(line)
+                    except _DECODE_ERRORS as exc:
+                        bad.append((line, _reason(exc)))
+                    else:
+                        b.add_event(obj)
+            if nl == NULL:
+                break
+            p = nl + 1
+        return b, bad
+
+    def decode_payload(self, bytes payload) -> tuple:
+        """Decode a Kafka message value (one event or a JSON array of events): (batch, rejections),
+        as ``stream.contracts.decode.decode_payload``."""
+        b = Batch()
+        b.keep.append(payload)
+        cdef const char* base = payload
+        cdef const char* end = base + len(payload)
+        cdef const char* p = base
+        cdef ParsedEv ev
+        p = _skip_ws(p, end)
+        if p < end and p[0] == b'[':
+            if parse_array(base, end, b.evs, b.queues):
+                return b, []
+        elif p < end and p[0] == b'{':
+            ev = ParsedEv()
+            if parse_event(base, end, ev, b.queues):
+                b.evs.push_back(ev)
+                return b, []
+        # Declined somewhere: the reference decodes the whole payload.
+        b = Batch()
+        evs, bad = _py_decode_payload(payload, norm=False)
+        for obj in evs:
+            b.add_event(obj)
+        return b, bad
+
+    # -- folding --------------------------------------------------------------------
+
+    def fold(self, Batch b, Py_ssize_t start=0) -> None:
+        """Fold ``b[start:]`` in arrival order, each site's run into its site."""
+        cdef size_t i = start
+        cdef size_t n = b.evs.size()
+        cdef NativeSite ns
+        while i < n:
+            ns = self.site_of(b.evs[i].site)
+            i = ns.fold_run(b, i, True, b.evs[i].site, FAR)
+
+    def fold_until(self, Batch b, Py_ssize_t start, dict next_ms, int64_t period_ms) -> int:
+        """``Floor.fold_until`` over a batch: fold up to the first event stamped after its site's next
+        boundary (a site met for the first time gets the boundary after its first event); its index."""
+        cdef size_t i = start
+        cdef size_t n = b.evs.size()
+        cdef size_t j
+        cdef NativeSite ns
+        while i < n:
+            ns = self.site_of(b.evs[i].site)
+            nb = next_ms.get(ns.site)
+            if nb is None:
+                nb = next_ms[ns.site] = (b.evs[i].ts // period_ms + 1) * period_ms
+            j = ns.fold_run(b, i, True, b.evs[i].site, nb)
+            if j == i:
+                return i
+            i = j
+        return n
+
+
+# -- calendar and config callbacks (the core asks once per day, once per queue) -----------
+
+cdef DayInfo _cal_load(void* ctx, int64_t ms) noexcept with gil:
+    cdef NativeSite ns = <NativeSite>ctx
+    cdef DayInfo d
+    try:
+        start, end, date, offset, uniform = ns.cal.day_info(ms)
+        d.start = start
+        d.end = end
+        d.offset = offset
+        d.uniform = uniform
+        d.date = ns.nf.intern(date)
+        ns.c.date_starts[d.date] = start
+    except BaseException as exc:  # cannot happen for a valid zone; never unwind through the core
+        ns._callback_error(exc)
+        d.start = ms
+        d.end = ms + 1
+        d.offset = 0
+        d.date = ns.nf.intern("1970-01-01")
+        d.uniform = True
+    return d
+
+
+cdef int64_t _cal_interval_start(void* ctx, int64_t ms) noexcept with gil:
+    cdef NativeSite ns = <NativeSite>ctx
+    try:
+        return ns.cal.interval_start(ms)
+    except BaseException as exc:
+        ns._callback_error(exc)
+        return ms
+
+
+cdef QParams _queue_params(void* ctx, int32_t q) noexcept with gil:
+    cdef NativeSite ns = <NativeSite>ctx
+    cdef QParams p
+    try:
+        t_ms, short_ms, variant = ns.qparams(ns.nf.name(q))
+        p.t_ms = t_ms
+        p.short_ms = short_ms
+        p.variant = _VARIANT_OF[variant]
+    except BaseException as exc:
+        ns._callback_error(exc)
+    return p
+
+
+# -- one site ----------------------------------------------------------------------
+
+cdef object _stats_of(QStats& s, cbool hist):
+    """A ``QueueStats`` with the sums of ``s`` (its histogram too, when asked and kept)."""
+    st = QueueStats(_VARIANTS[s.variant])
+    st.offered = s.offered
+    st.answered = s.answered
+    st.abandoned = s.abandoned
+    st.short_abandoned = s.short_abandoned
+    st.transferred = s.transferred
+    st.within = s.within
+    st.wait_sum = s.wait_sum
+    st.max_wait = s.max_wait
+    st.handled = s.handled
+    st.handle_sum = s.handle_sum
+    cdef const uint32_t* h = s.hist_data()
+    cdef int i
+    if hist and h != NULL:
+        w = WaitHistogram()
+        bins = {}
+        for i in range(N_BINS):
+            if h[i]:
+                bins[i] = h[i]
+        w.bins = bins
+        st.hist = w
+    return st
+
+
+cdef dict _figures(QStats& s):
+    """``QueueStats.figures(percentiles=False)`` of ``s``, without a QueueStats (the alert view's
+    windows, at every evaluation). The same arithmetic in the same order as stream/fold/stats.py, so
+    the same floats (every count and sum is below 2**53: exact as doubles); tests hold the two equal."""
+    cdef int64_t base = s.offered - s.short_abandoned
+    if s.variant == 1:  # exclude_abandons
+        sl = 100.0 * s.within / s.answered if s.answered else None
+    else:
+        sl = 100.0 * s.within / base if base > 0 else None
+    return {
+        "offered": s.offered,
+        "answered": s.answered,
+        "abandoned": s.abandoned,
+        "short_abandoned": s.short_abandoned,
+        "asa_s": <double>s.wait_sum / <double>s.answered / 1000.0 if s.answered else None,
+        "aht_s": <double>s.handle_sum / <double>s.handled / 1000.0 if s.handled else None,
+        "sl_pct": sl,
+        "abandon_pct": 100.0 * (s.abandoned - s.short_abandoned) / base if base > 0 else None,
+        "max_wait_s": s.max_wait / 1000.0 if s.max_wait >= 0 else None,
+        "transferred": s.transferred,
+        "handled": s.handled,
+        "answered_within_t": s.within,
+        "wait_p50_s": None,
+        "wait_p90_s": None,
+    }
+
+
+cdef dict _by_queue(NativeFloor nf, vector[QueueRow]& rows, cbool hist):
+    out = {}
+    cdef size_t k
+    for k in range(rows.size()):
+        out[nf.name(rows[k].queue)] = _stats_of(rows[k].st, hist)
+    return out
+
+
+cdef dict _handled_dict(NativeFloor nf, vector[Handled]& by_agent):
+    """agent -> [handled, handle ms], for the agents that handled any."""
+    out = {}
+    cdef size_t k
+    for k in range(by_agent.size()):
+        if by_agent[k].n:
+            out[nf.name(<int32_t>k)] = [by_agent[k].n, by_agent[k].ms]
+    return out
+
+
+def _no_state() -> dict:
+    # An agent known only from the contacts it answered (a log without agent states).
+    return {"state": "logged_out", "reason": None, "since": None, "time_in_state_s": None,
+            "queues": [], "counter": None, "occupancy_pct": None, "state_s": {}}
+
+
+cdef class NativeSite:
+    """One site folded by the native core, with ``stream.fold.site.SiteCore``'s interface."""
+
+    cdef Site* c
+    cdef object __weakref__
+    cdef readonly NativeFloor nf
+    cdef readonly str site
+    cdef public object config, cfg, cal, limits
+    cdef dict _qparams
+    cdef list _dead
+    cdef dict _vrows   # the tracked view's agent rows: name id -> (agent version, row)
+    cdef object _cb_error  # an error raised in a callback from the core, raised once it returns
+    cdef object _floors    # the AgentFloors _levels was made from
+    cdef vector[StateLevel] _levels
+
+    def __cinit__(self):
+        self.c = NULL
+
+    def __dealloc__(self):
+        if self.c != NULL:
+            del self.c
+
+    def __init__(self, NativeFloor nf, str site, config, limits) -> None:
+        from stream.fold.calendar import DayCalendar
+
+        self.nf = nf
+        self.site = site
+        self.config = config
+        self.cfg = config.site(site)
+        self.cal = DayCalendar(self.cfg.timezone)
+        self.limits = limits
+        self._qparams = {}
+        self._dead = []
+        self._vrows = {}
+        self._cb_error = None
+        self._floors = None
+        cdef Limits lim
+        lim.lateness = limits.lateness
+        lim.dedup_horizon = limits.dedup_horizon
+        lim.max_open = limits.max_open
+        lim.keep_days = -1 if limits.keep_days is None else limits.keep_days
+        lim.keep_interval_days = -1 if limits.keep_interval_days is None else limits.keep_interval_days
+        lim.dead_letters = limits.dead_letters
+        cdef CalendarSource cs
+        cs.ctx = <void*>self
+        cs.load = _cal_load
+        cs.interval_start = _cal_interval_start
+        cdef QueueSource qs
+        qs.ctx = <void*>self
+        qs.get = _queue_params
+        self.c = new Site(nf.names, lim, cs, qs)
+
+    def _callback_error(self, exc) -> None:
+        # A callback cannot raise through the C++ core: the error waits here and is raised
+        # as soon as the core returns (the first one; what the core did with the fallback
+        # answer is not to be trusted).
+        if self._cb_error is None:
+            self._cb_error = exc
+
+    cdef int _raise_callback_error(self) except -1:
+        exc = self._cb_error
+        if exc is not None:
+            self._cb_error = None
+            raise RuntimeError(f"native core of site {self.site!r}: a call into Python failed: {exc!r}") from exc
+        return 0
+
+    # -- parameters -------------------------------------------------------------------
+
+    def qparams(self, str queue) -> tuple:
+        p = self._qparams.get(queue)
+        if p is None:
+            rq = self.config.queue(self.site, queue)
+            p = self._qparams[queue] = (rq.sl_t_s * 1000, rq.short_abandon_s * 1000, rq.sl_variant)
+        return p
+
+    @property
+    def lateness(self) -> int:
+        return self.limits.lateness
+
+    @property
+    def clock(self):
+        """The site's event-time clock (its latest event or tick), None before any."""
+        t = self.c.clock()
+        return None if t == NEVER else t
+
+    @property
+    def watermark(self) -> int:
+        return self.c.watermark()
+
+    @property
+    def events(self) -> int:
+        return self.c.events
+
+    @property
+    def duplicates(self) -> int:
+        return self.c.duplicates
+
+    @property
+    def dead_dropped(self) -> int:
+        return self.c.dead_dropped
+
+    @property
+    def open_count(self) -> int:
+        return self.c.open_count()
+
+    @property
+    def queues_seen(self) -> set:
+        return {self.nf.name(q) for q in self.c.queues_seen}
+
+    @property
+    def rejected(self) -> dict:
+        out = {}
+        cdef int why, k
+        for why in range(N_REJECTS):
+            for k in range(N_KINDS):
+                n = self.c.rejected_count(why, k)
+                if n:
+                    out[_REASONS[why][k]] = n
+        return out
+
+    @property
+    def dead(self) -> list:
+        """Rejected events with their reasons, since the list was last emptied (as SiteCore.dead)."""
+        cdef size_t i
+        if self.c.dead.size():
+            for i in range(self.c.dead.size()):
+                self._dead.append((self._dead_event(self.c.dead[i].ev), _REASONS[self.c.dead[i].why][self.c.dead[i].ev.kind]))
+            self.c.dead.clear()
+        return self._dead
+
+    @dead.setter
+    def dead(self, value) -> None:
+        self.c.dead.clear()
+        self._dead = list(value)
+        self.c.dead_len = len(self._dead)
+
+    cdef object _dead_event(self, DeadEv& d):
+        nf = self.nf
+        kind = _KIND_NAMES[d.kind]
+        f = {"id": d.id.decode("utf-8"), "ts": d.ts, "site": self.site}
+        for name in _FIELDS[kind]:
+            if name == "ticket" or name == "call":
+                f[name] = d.cid.decode("utf-8")
+            elif name == "queue" or name == "to_queue":
+                f[name] = nf.name(d.queue)
+            elif name == "priority":
+                f[name] = d.priority
+            elif name == "vip":
+                f[name] = d.vip
+            elif name == "wrap_up":
+                f[name] = d.wrap_up
+            elif name == "caller":
+                f[name] = d.caller.decode("utf-8") if d.has_caller else None
+            elif name == "agent":
+                f[name] = nf.name(d.agent)
+            elif name == "counter":
+                f[name] = nf.name(d.counter)
+            elif name == "reason":
+                f[name] = nf.name(d.reason)
+            elif name == "state":
+                f[name] = _STATE_NAMES[d.state]
+            elif name == "queues":
+                f[name] = [nf.name(q) for q in d.queues] if d.has_queues else None
+        return _CLASSES[d.kind](**f)
+
+    # -- folding ----------------------------------------------------------------------
+
+    def apply(self, ev) -> None:
+        """Fold one decoded event of this site."""
+        self.fold_from([ev], 0, False)
+
+    def apply_many(self, evs) -> None:
+        """Fold decoded events of this site, in arrival order."""
+        self.fold_from(evs if isinstance(evs, list) else list(evs), 0, False)
+
+    def fold_from(self, evs, Py_ssize_t start, bint same_site, int64_t until=FAR) -> int:
+        """``SiteCore.fold_from``: fold ``evs[start:]`` (events, or a Batch) in arrival order;
+        the index it stopped at (another site's event with ``same_site``, or one after ``until``)."""
+        cdef Batch b
+        cdef SV site
+        if isinstance(evs, Batch):
+            b = <Batch>evs
+            return self._fold_batch(b, start, same_site, until)
+        b = Batch()
+        for ev in evs[start:]:
+            b.add_event(ev)
+        return start + self._fold_batch(b, 0, same_site, until)
+
+    cdef Py_ssize_t _fold_batch(self, Batch b, Py_ssize_t start, bint same_site, int64_t until) except -1:
+        return self.fold_run(b, start, same_site, _sv_of(self.site), until)
+
+    cdef size_t fold_run(self, Batch b, size_t i, bint same_site, SV site, int64_t until) except? 0:
+        """Fold the batch from ``i`` in the C++ core.
+
+        The GIL stays held: a message's fold is a fraction of a millisecond, and
+        handing the GIL to the Kafka consumer's thread and back for each run cost
+        more than it won (measured with bench pipeline).
+        """
+        cdef size_t j = self.c.fold(b.evs.data(), i, b.evs.size(), b.queues.data(), same_site, site, until)
+        self._raise_callback_error()
+        return j
+
+    def advance(self, int64_t now) -> None:
+        """Move the event-time clock to ``now`` (an event's time or a tick)."""
+        self.c.advance(now)
+        self._raise_callback_error()
+
+    def flush(self) -> None:
+        """End of input: seal every finished contact (nothing more will come)."""
+        self.c.flush()
+        self._raise_callback_error()
+
+    # -- figures ----------------------------------------------------------------------
+
+    def totals(self, dates=None) -> tuple:
+        """Day, interval and agent-day totals, sealed plus open contacts (as SiteCore.totals)."""
+        cdef unordered_map[int32_t, vector[QueueRow]] days
+        cdef cmap[int64_t, vector[QueueRow]] intervals
+        cdef unordered_map[int32_t, vector[Handled]] agents
+        cdef vector[int32_t] ds
+        cdef vector[pair[int64_t, int64_t]] bounds
+        nf = self.nf
+        if dates is None:
+            self.c.totals(NULL, NULL, days, intervals, agents)
+        else:
+            for d in dates:
+                ds.push_back(nf.intern(d))
+                b0, b1 = self.cal.bounds_of_date(d)
+                bounds.push_back(pair[int64_t, int64_t](b0, b1))
+            self.c.totals(&ds, &bounds, days, intervals, agents)
+        self._raise_callback_error()
+        # Iterators, not `for kv in`: that would copy every histogram.
+        out_days = {}
+        cdef unordered_map[int32_t, vector[QueueRow]].iterator di = days.begin()
+        while di != days.end():
+            out_days[nf.name(deref(di).first)] = _by_queue(nf, deref(di).second, True)
+            inc(di)
+        out_int = {}
+        cdef cmap[int64_t, vector[QueueRow]].iterator ii = intervals.begin()
+        while ii != intervals.end():
+            out_int[deref(ii).first] = _by_queue(nf, deref(ii).second, True)
+            inc(ii)
+        out_agents = {}
+        cdef unordered_map[int32_t, vector[Handled]].iterator ai = agents.begin()
+        while ai != agents.end():
+            out_agents[nf.name(deref(ai).first)] = _handled_dict(nf, deref(ai).second)
+            inc(ai)
+        return out_days, out_int, out_agents
+
+    def day_interval(self, str date, int64_t interval) -> tuple:
+        """``SiteCore.day_interval``: (date's queue totals, the interval's, the date's agent handled
+        counts), sealed plus open contacts: what a snapshot reads of ``totals``."""
+        cdef vector[QueueRow] day
+        cdef vector[QueueRow] ival
+        cdef vector[Handled] agents
+        nf = self.nf
+        self.c.day_interval(nf.intern(date), interval, day, ival, agents)
+        self._raise_callback_error()
+        return _by_queue(nf, day, True), _by_queue(nf, ival, True), _handled_dict(nf, agents)
+
+    def sliding(self, int64_t now, minutes=SLIDING_MIN, bint percentiles=True) -> dict:
+        """Per window ("5m", ...), per queue: contacts offered in the last N minutes (as SiteCore.sliding)."""
+        cdef vector[int64_t] ms
+        cdef vector[vector[QueueRow]] out
+        mins = list(minutes)
+        for m in mins:
+            ms.push_back(m)
+        self.c.sliding(now, ms, percentiles, out)
+        self._raise_callback_error()
+        cdef size_t k
+        return {f"{mins[k]}m": _by_queue(self.nf, out[k], percentiles) for k in range(out.size())}
+
+    def waiting(self, int64_t now) -> dict:
+        """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
+        return self._waiting_dict(self.c.waiting(), now)
+
+    cdef dict _waiting_dict(self, vector[WaitRow] rows, int64_t now):
+        out = {}
+        cdef size_t k
+        for k in range(rows.size()):
+            w = rows[k]
+            out[self.nf.name(w.queue)] = {
+                "waiting": w.n,
+                "vip_waiting": w.n_vip,
+                "longest_wait_s": max(0, now - w.oldest) / 1000.0,
+                "longest_vip_wait_s": max(0, now - w.vip_oldest) / 1000.0 if w.vip_oldest != FAR else 0.0,
+            }
+        return out
+
+    def _agent_label(self, str name) -> str:
+        return self.cfg.agents.get(name, name) if self.cfg.agent_label == "display_name" else name
+
+    cdef object _label_str(self, int64_t label):
+        state = label & 0xFF
+        reason = (label >> 8) - 1
+        if reason < 0:
+            return _STATE_NAMES[state]
+        return f"not_ready:{self.nf.name(<int32_t>reason)}"
+
+    cdef dict _state_now(self, Agent* a, int64_t now):
+        cdef Trans* e = &a.trans.back()
+        state = _STATE_NAMES[e.state]
+        since = a.state_since()
+        return {
+            "state": state,
+            "reason": self.nf.name(e.reason),
+            "since": since,
+            "time_in_state_s": (now - since) / 1000.0 if state != "logged_out" else None,
+            "queues": [self.nf.name(q) for q in a.queues],
+            "counter": self.nf.name(a.counter),
+        }
+
+    def agent_states(self, int64_t now) -> dict:
+        """Every agent's state now, without the day's totals (what alert rules read)."""
+        rows = {}
+        cdef size_t i
+        cdef Agent* a
+        for i in range(self.c.agent_order.size()):
+            a = self.c.sealed_agent(self.c.agent_order[i].name)
+            name = self.nf.name(a.name)
+            rows[name] = {"label": self._agent_label(name), **self._state_now(a, now)}
+        return rows
+
+    cdef dict _agent_row(self, Agent* a, int64_t now):
+        name = self.nf.name(a.name)
+        return {"label": self._agent_label(name), **self._state_now(a, now)}
+
+    cdef dict _counts_dict(self, const vector[StateCounts]& counts):
+        nf = self.nf
+        by_queue = {}
+        cdef size_t k, j
+        cdef const StateCounts* c
+        for k in range(counts.size()):
+            c = &counts[k]
+            reasons = {}
+            for j in range(c.reasons.size()):
+                # A reason left out counts as "unspecified", with any agent giving that word (state_counts).
+                r = "unspecified" if c.reasons[j].first < 0 else nf.name(c.reasons[j].first)
+                reasons[r] = reasons.get(r, 0) + c.reasons[j].second
+            by_queue[nf.name(c.queue)] = {
+                "ready": c.ready, "busy": c.busy, "wrap_up": c.wrap_up, "not_ready": c.not_ready, "logged_in": c.logged_in,
+                "not_ready_reasons": reasons,
+            }
+        return by_queue
+
+    cdef dict _staffing_dict(self, vector[pair[int32_t, uint8_t]]& staffed):
+        cdef size_t k
+        return {f"#{k}": {"counter": self.nf.name(staffed[k].first), "state": _STATE_NAMES[staffed[k].second]} for k in range(staffed.size())}
+
+    cdef object _row_for(self, Agent* a, int64_t now):
+        """The agent's alert row now: kept by agent while no event changes it (its version), with
+        its time in state brought up to date. The caller hands it out to be read, not kept."""
+        cache = self._vrows
+        cached = cache.get(a.name)
+        if cached is None or (<tuple>cached)[0] != a.version:
+            row = self._agent_row(a, now)
+            cache[a.name] = (a.version, row)
+            return row
+        row = (<tuple>cached)[1]
+        row["time_in_state_s"] = (now - row["since"]) / 1000.0
+        return row
+
+    def alert_agents(self, int64_t now) -> tuple:
+        """What ``Floor.alert_snapshot`` reads of the agents, by a scan of them all: (the logged-in
+        agents' rows by name, per queue the logged-in agents by state, every skill, the counters'
+        staffing rows). Agents are not sealed here: sealing changes no figure."""
+        cdef vector[StateCounts] counts
+        cdef vector[int32_t] skills
+        cdef vector[pair[int32_t, uint8_t]] staffed
+        self.c.agent_overview(counts, skills, staffed)
+        nf = self.nf
+        cdef size_t i
+        cdef Agent* a
+        rows = {}
+        for i in range(self.c.agent_order.size()):
+            a = self.c.agent_order[i]
+            if a.trans.back().state != 0:  # logged_out
+                rows[nf.name(a.name)] = self._agent_row(a, now)
+        rows = dict(sorted(rows.items()))
+        return rows, self._counts_dict(counts), [nf.name(q) for q in skills], self._staffing_dict(staffed)
+
+    def track(self, int64_t bucket_ms, watched) -> None:
+        """Keep the alert view as events fold from now on (buckets of ``bucket_ms``; the agents in the
+        states of ``watched`` listed), starting from everything the site holds."""
+        cdef uint32_t mask = 0
+        for name in watched:
+            mask |= 1u << <int>_STATE_OF[name]
+        if not self.c.tracking():
+            self.c.track(bucket_ms, mask)
+
+    def tracked_view(self, int64_t now, windows, bint with_counters, only=None) -> tuple:
+        """``alert_agents`` and the windows and waiting figures, from what the core kept as it folded
+        (``track``): (per queue its windows' figures — ``{q: {"5m": figures, ...}}``, without
+        percentiles —, waiting, watched rows in no order, counts, skills, staffing or None).
+        At a bucket edge the windows are the buckets' sums; elsewhere a scan, as the Python view does.
+        ``only`` = (floors, held) from ``AlertEngine.agent_filter``: the rows of just the agents
+        past their floor or held (those the engine reads; it skips the others unread)."""
+        cdef int64_t g = self.c.bucket_ms()
+        cdef vector[int64_t] nb
+        cdef vector[vector[QueueRow]] out
+        cdef size_t k, j
+        mins = list(windows)
+        if now % g == 0:
+            for m in mins:
+                nb.push_back(m * 60_000 // g)
+            self.c.window_sums(now, nb, out)
+            self._raise_callback_error()
+            figs = {}
+            labels = [f"{m}m" for m in mins]
+            for k in range(out.size()):
+                for j in range(out[k].size()):
+                    q = self.nf.name(out[k][j].queue)
+                    per = figs.get(q)
+                    if per is None:
+                        per = figs[q] = {}
+                    per[labels[k]] = _figures(out[k][j].st)
+            waiting = self._waiting_dict(self.c.waiting_tracked(), now)
+        else:
+            figs = {}
+            for w, by_q in self.sliding(now, mins, False).items():
+                for q, st in by_q.items():
+                    figs.setdefault(q, {})[w] = st.figures(percentiles=False)
+            waiting = self.waiting(now)
+        nf = self.nf
+        # Rows are made for the agents asked for only, and kept by agent for as long as no event
+        # changes the agent (its version); every row handed out gets its time in state.
+        cdef vector[Agent*] picked
+        cdef vector[int32_t] held
+        cdef const vector[Agent*]* ws
+        if only is not None:
+            floors, held_names = only
+            for h in held_names:
+                held.push_back(nf.intern(h))
+            std_sort(held.begin(), held.end())
+            self.c.watched_past(now, self._levels_of(floors), held, picked)
+        else:
+            ws = &self.c.watched()
+            picked = deref(ws)
+        rows = {}
+        cdef Agent* a
+        for k in range(picked.size()):
+            a = picked[k]
+            rows[nf.name(a.name)] = self._row_for(a, now)
+        cdef vector[pair[int32_t, uint8_t]] staffed
+        staffing = None
+        if with_counters:
+            self.c.staffed(staffed)
+            staffing = self._staffing_dict(staffed)
+        cdef const vector[int32_t]* skills = &self.c.skills()
+        skill_names = [nf.name(deref(skills)[k]) for k in range(skills.size())]
+        return figs, waiting, rows, self._counts_dict(self.c.queue_counts()), skill_names, staffing
+
+    cdef const StateLevel* _levels_of(self, floors) except NULL:
+        """The C++ form of an ``AgentFloors`` (kept while the engine hands the same one)."""
+        if floors is not self._floors:
+            self._levels.assign(5, StateLevel())
+            for name, f in floors.by_state.items():
+                lv = &self._levels[_STATE_OF[name]]
+                lv.watched = True
+                lv.base = f.base
+                for reason, level in f.by_reason.items():
+                    lv.by_reason.push_back(pair[int32_t, double](self.nf.intern(reason), level))
+            self._floors = floors
+        return self._levels.data()
+
+    def agent_rows(self, int64_t now, str date, dict agent_days, occupancy=None) -> dict:
+        """Every agent with a state or with contacts handled today (as SiteCore.agent_rows)."""
+        rows = {}
+        handled_today = agent_days.get(date, {})
+        nf = self.nf
+        cdef int32_t date_id = nf.intern(date)
+        cdef size_t i
+        cdef Agent* a
+        cdef vector[pair[int64_t, int64_t]] tot
+        names = {nf.name(self.c.agent_order[i].name) for i in range(self.c.agent_order.size())}
+        for name in sorted(names | set(handled_today)):
+            a = self.c.sealed_agent(nf.intern(name)) if name in names else NULL
+            if a != NULL:
+                tot = a.day_total(now, self.c.cal, date_id)
+                self._raise_callback_error()
+                totals = {self._label_str(p.first): p.second for p in tot}
+                f = self._state_now(a, now)
+                f["occupancy_pct"] = occupancy_pct(totals)
+                f["state_s"] = {k: v / 1000.0 for k, v in sorted(totals.items())}
+                if occupancy is not None:
+                    for label, ms in totals.items():
+                        occupancy[label] = occupancy.get(label, 0) + ms
+            else:
+                f = _no_state()
+            h = handled_today.get(name)
+            f["handled"] = h[0] if h else 0
+            f["aht_s"] = h[1] / h[0] / 1000.0 if h and h[0] else None
+            f["label"] = self._agent_label(name)
+            rows[name] = f
+        return rows
+
+
+# -- decoder tests and benchmarks --
+
+def parse_one(bytes data):
+    """The fast decoder's reading of one JSON object: a dict of the event's fields
+    (``kind``, the envelope, the kind's fields; ``ts`` in epoch ms), or None where it declines.
+
+    For tests: what it accepts must be what msgspec decodes (``msgspec.structs.asdict``).
+    """
+    cdef ParsedEv ev
+    cdef vector[SV] queues
+    cdef const char* p = data
+    if not parse_event(p, p + len(data), ev, queues):
+        return None
+    return _as_dict(ev, queues)
+
+
+cdef dict _as_dict(ParsedEv& ev, vector[SV]& queues):
+    out = {"kind": _KIND_NAMES[ev.kind]}
+    out.update(_fields_of(ev, queues))
+    return out
+
+
+def parse_batch(bytes data) -> list | None:
+    """The fast decoder's reading of a JSON array of events: a list of dicts as
+    ``parse_one`` gives them, or None where it declines the batch (all or nothing).
+    """
+    cdef vector[ParsedEv] evs
+    cdef vector[SV] queues
+    cdef const char* p = data
+    cdef size_t i
+    if not parse_array(p, p + len(data), evs, queues):
+        return None
+    return [_as_dict(evs[i], queues) for i in range(evs.size())]
+
+
+def count_lines(bytes chunk) -> tuple:
+    """(accepted, declined) over the non-empty lines of a JSON-lines chunk, all in C:
+    the decoder's own cost, for bench/bench_decode.py.
+    """
+    cdef ParsedEv ev
+    cdef vector[SV] queues
+    cdef const char* p = chunk
+    cdef const char* end = p + len(chunk)
+    cdef const char* nl
+    cdef Py_ssize_t accepted = 0, declined = 0
+    queues.reserve(64)
+    while p < end:
+        nl = <const char*>memchr(p, 10, end - p)
+        if nl == NULL:
+            nl = end
+        if nl > p:
+            if parse_event(p, nl, ev, queues):
+                accepted += 1
+            else:
+                declined += 1
+            queues.clear()
+        p = nl + 1
+    return accepted, declined
+
+
+def parse_sizes(list items, bint batch) -> list:
+    """Each item decoded in turn into the same buffers (parse_event, or parse_array
+    with ``batch``): [(accepted, events held, queue entries held)], to test that a
+    declined item leaves the buffers as they were.
+    """
+    cdef ParsedEv ev
+    cdef vector[ParsedEv] evs
+    cdef vector[SV] queues
+    cdef const char* p
+    cdef bytes item
+    cdef cbool ok
+    out = []
+    for item in items:
+        p = item
+        if batch:
+            ok = parse_array(p, p + len(item), evs, queues)
+        else:
+            ok = parse_event(p, p + len(item), ev, queues)
+        out.append((ok, evs.size(), queues.size()))
+    return out

@@ -1,0 +1,254 @@
+"""One agent's (or counter clerk's) state timeline: state now, time in state, occupancy.
+
+Transitions are kept sorted by ``(ts, id)``; an out-of-order transition is
+inserted where it belongs. Segments between two transitions older than the
+watermark are *sealed*: their durations are added to per-day totals and the
+transitions dropped, so memory stays small however long the day. Figures for
+"now" add the unsealed segments and the open one up to the clock.
+
+Occupancy = (busy + wrap_up) / (busy + wrap_up + ready), metrics.md.
+
+>>> from stream.fold.calendar import DayCalendar
+>>> from stream.contracts.events import AgentState
+>>> a = AgentTimeline("a7")
+>>> a.add(AgentState(id="1", ts=0, site="s", agent="a7", state="ready", queues=["q"]))
+>>> a.add(AgentState(id="2", ts=60_000, site="s", agent="a7", state="busy"))
+>>> a.add(AgentState(id="3", ts=240_000, site="s", agent="a7", state="ready"))
+>>> f = a.figures(300_000, DayCalendar("UTC"))
+>>> (f["state"], f["time_in_state_s"], round(f["occupancy_pct"], 1))
+('ready', 60.0, 60.0)
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Final, Optional
+
+from stream.fold.calendar import DayCalendar
+
+STATES: Final = ("logged_out", "ready", "busy", "wrap_up", "not_ready")
+_WORK: Final = ("busy", "wrap_up")
+
+
+class Transition:
+    """One agent_state event as a timeline keeps it: its time, id, state and reason.
+
+    A small record instead of the event itself: the event (with its site,
+    agent and skills) is freed as soon as it is folded, while it is still in
+    the CPU's cache, and sealing reads plain fields.
+    """
+
+    __slots__ = ("ts", "id", "state", "reason")
+
+    def __init__(self, ts: int, id: str, state: str, reason: Optional[str]) -> None:
+        self.ts = ts
+        self.id = id
+        self.state = state
+        self.reason = reason
+
+
+class AgentTimeline:
+    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts", "_lts", "_lid", "vmark")
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
+        # The transitions, sorted by (ts, id).
+        self.trans: list[Transition] = []
+        self.base_since: Optional[int] = None  # when trans[0]'s state run began
+        self.days: dict[str, dict[str, int]] = {}  # date -> state -> ms (sealed)
+        self.queues: tuple = ()
+        self.counter: Optional[str] = None
+        self._qts = -1  # ts of the event that set queues / counter (latest wins)
+        self._cts = -1
+        # (ts, id) of the latest transition, trans[-1] (read for every event: kept unboxed).
+        self._lts = -1
+        self._lid = ""
+        # In the site's changed list since the alert view last read it (SiteCore.change_owner).
+        self.vmark = False
+
+    def add(self, ev) -> None:
+        self.add_at(ev, ev.ts, ev.id)
+
+    def add_at(self, ev, ts: int, eid: str) -> None:
+        """``add``, given the event's ``ts`` and ``id`` (the site's hot loop has them)."""
+        trans = self.trans
+        lt = self._lts
+        state: str = ev.state
+        t = Transition(ts, eid, state, ev.reason)
+        if not trans or ts > lt or (ts == lt and eid > self._lid):
+            trans.append(t)
+            self._lts = ts
+            self._lid = eid
+        else:
+            trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), t)
+        q = ev.queues
+        if q is not None and ts >= self._qts:
+            self.queues, self._qts = tuple(q), ts
+        c = ev.counter
+        if c is not None and ts >= self._cts:
+            self.counter, self._cts = c, ts
+        elif state == "logged_out" and ts >= self._cts:
+            self.counter, self._cts = None, ts
+
+    # -- sealing ------------------------------------------------------------
+
+    def seal(self, watermark: int, cal: DayCalendar) -> None:
+        """Fold segments that end before ``watermark`` into the day totals.
+
+        Sealing can happen at any time after the watermark passed a segment's
+        end (nothing older than the watermark is applied any more), so the
+        core seals lazily: the totals are the same whenever it happens.
+        """
+        trans = self.trans
+        # trans[1..n] are the transitions older than the watermark (sorted by ts).
+        n = bisect.bisect_left(trans, watermark, 1, len(trans), key=_ts) - 1
+        if n <= 0:
+            return
+        first = trans[0]
+        # Typed locals: compiled, the times are C integers and the comparisons direct.
+        t0: int = first.ts
+        st: str = first.state
+        rs: Optional[str] = first.reason
+        since: int = self.base_since if self.base_since is not None else t0
+        days = self.days
+        t1: int
+        st1: str
+        rs1: Optional[str]
+        last: int = trans[n].ts
+        if cal._start <= t0 and last <= cal._end:
+            # All within the calendar's current day (the usual case): each span
+            # adds to that day's bucket, as _add_span would, without its checks.
+            bucket: Optional[dict[str, int]] = None
+            for i in range(1, n + 1):
+                e = trans[i]
+                t1 = e.ts
+                st1 = e.state
+                rs1 = e.reason
+                if t1 > t0:
+                    if bucket is None:
+                        bucket = days.get(cal._date)
+                        if bucket is None:
+                            bucket = days[cal._date] = {}
+                    label = st if st != "not_ready" or not rs else _label(st, rs)
+                    bucket[label] = bucket.get(label, 0) + (t1 - t0)
+                if st1 != st or rs1 != rs:
+                    since = t1
+                t0, st, rs = t1, st1, rs1
+        else:
+            for i in range(1, n + 1):
+                e = trans[i]
+                t1 = e.ts
+                st1 = e.state
+                rs1 = e.reason
+                _add_span(days, cal, _label(st, rs), t0, t1)
+                if st1 != st or rs1 != rs:
+                    since = t1
+                t0, st, rs = t1, st1, rs1
+        self.base_since = since
+        del trans[:n]
+
+    # -- figures ------------------------------------------------------------
+
+    def current(self) -> Optional[tuple]:
+        """The latest transition as (ts, id, state, reason)."""
+        if not self.trans:
+            return None
+        e = self.trans[-1]
+        return (e.ts, e.id, e.state, e.reason)
+
+    def state_since(self) -> Optional[int]:
+        """When the current run of the same state and reason began."""
+        trans = self.trans
+        if not trans:
+            return None
+        # From the latest transition back to the first one that changed state or reason.
+        e = trans[-1]
+        for i in range(len(trans) - 1, 0, -1):
+            prev = trans[i - 1]
+            if e.state != prev.state or e.reason != prev.reason:
+                return e.ts
+            e = prev
+        return self.base_since if self.base_since is not None else trans[0].ts
+
+    def day_totals(self, now: int, cal: DayCalendar) -> dict[str, dict[str, int]]:
+        """Per date, ms spent in each state (label), sealed plus open, up to ``now``."""
+        return self._totals({d: dict(v) for d, v in self.days.items()}, now, cal)
+
+    def day_total(self, now: int, cal: DayCalendar, date: str) -> dict[str, int]:
+        """``day_totals(now, cal).get(date, {})`` without copying the other days
+        (an agent keeps one entry per day it worked: a worker up for a month has thirty)."""
+        sealed = self.days.get(date)
+        out = self._totals({date: dict(sealed) if sealed is not None else {}}, now, cal)
+        return out[date]
+
+    def _totals(self, out: dict[str, dict[str, int]], now: int, cal: DayCalendar) -> dict[str, dict[str, int]]:
+        """Add the unsealed spans up to ``now`` to the sealed totals ``out`` (a copy)."""
+        trans = self.trans
+        for i, e in enumerate(trans):
+            t0 = e.ts
+            t1 = trans[i + 1].ts if i + 1 < len(trans) else max(now, t0)
+            _add_span(out, cal, _label(e.state, e.reason), t0, t1)
+        return out
+
+    def state_now(self, now: int) -> dict:
+        """State, reason, since when, time in state, queues and counter at ``now``."""
+        cur = self.current()
+        state, reason = (cur[2], cur[3]) if cur else ("logged_out", None)
+        since = self.state_since()
+        return {
+            "state": state,
+            "reason": reason,
+            "since": since,
+            "time_in_state_s": (now - since) / 1000.0 if since is not None and state != "logged_out" else None,
+            "queues": list(self.queues),
+            "counter": self.counter,
+        }
+
+    def figures(self, now: int, cal: DayCalendar, date: Optional[str] = None) -> dict:
+        """``state_now`` plus the day's occupancy and time per state."""
+        return self.figures_with(now, self.day_total(now, cal, date or cal.date_of(now)))
+
+    def figures_with(self, now: int, totals: dict[str, int]) -> dict:
+        """``figures`` given the day's ms per state (``day_totals`` of that date)."""
+        f = self.state_now(now)
+        f["occupancy_pct"] = occupancy_pct(totals)
+        f["state_s"] = {k: v / 1000.0 for k, v in sorted(totals.items())}
+        return f
+
+
+def occupancy_pct(totals: dict[str, int]) -> Optional[float]:
+    work = totals.get("busy", 0) + totals.get("wrap_up", 0)
+    base = work + totals.get("ready", 0)
+    return 100.0 * work / base if base > 0 else None
+
+
+def _label(state: str, reason: Optional[str]) -> str:
+    return f"not_ready:{reason}" if state == "not_ready" and reason else state
+
+
+def _ts(t: Transition) -> int:
+    return t.ts
+
+
+def _ts_id(t: Transition) -> tuple[int, str]:
+    return (t.ts, t.id)
+
+
+def _add_span(days: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> None:
+    # Split at local midnights so each day gets its own share.
+    if t0 < t1 and cal._start <= t0 and t1 <= cal._end:
+        # Within the calendar's current day (the usual case): no split.
+        bucket = days.get(cal._date)
+        if bucket is None:
+            bucket = days[cal._date] = {}
+        bucket[label] = bucket.get(label, 0) + (t1 - t0)
+        return
+    while t0 < t1:
+        start, end = cal.day_bounds(t0)
+        seg_end = min(t1, end)
+        d = cal.date_of(t0)
+        bucket = days.get(d)
+        if bucket is None:
+            bucket = days[d] = {}
+        bucket[label] = bucket.get(label, 0) + (seg_end - t0)
+        t0 = seg_end

@@ -1,0 +1,414 @@
+"""One contact (a call or a hall ticket) as a state machine over its own events.
+
+A contact's state is a pure function of the *set* of its events: they are
+applied in ``(ts, rank, id)`` order, where rank is the causal order of kinds
+(offered before answered before ended). Events that arrive in that order are
+applied incrementally; one that arrives out of order makes the contact replay
+its few events from scratch. That is what lets the core give the same figures
+for any arrival order within the lateness bound.
+
+A transfer ends the current *leg* and offers the contact anew to the target
+queue: every leg counts in its own queue.
+
+>>> from stream.contracts.events import CallOffered, CallAnswered, CallEnded
+>>> c = Contact(CALL)
+>>> c.add(CallAnswered(id="2", ts=9_000, site="s", call="c", agent="a7"))
+>>> c.add(CallOffered(id="1", ts=1_000, site="s", call="c", queue="general"))  # late: replays
+>>> c.add(CallEnded(id="3", ts=99_000, site="s", call="c"))
+>>> leg = c.legs[0]
+>>> (leg.queue, leg.answered - leg.offered, leg.handle_end - leg.answered, c.done)
+('general', 8000, 90000, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Optional
+
+from stream.contracts import events as E
+
+CALL: Final = 0
+TICKET: Final = 1
+
+# Causal order of kinds at the same millisecond.
+RANK: Final[dict[type, int]] = {
+    E.CallOffered: 0,
+    E.TicketIssued: 0,
+    E.CallAnswered: 1,
+    E.TicketCalled: 1,
+    E.CallAbandoned: 1,
+    E.TicketAbandoned: 1,
+    E.CallHeld: 2,
+    E.CallResumed: 3,
+    E.CallEnded: 4,
+    E.CallTransferred: 4,
+    E.TicketNoShow: 4,
+    E.TicketTransferred: 4,
+    E.TicketCompleted: 5,
+    E.WrapUpEnded: 6,
+}
+
+
+class Leg:
+    """The part of a contact spent in one queue."""
+
+    __slots__ = (
+        "queue",
+        "offered",
+        "priority",
+        "vip",
+        "answered",
+        "agent",
+        "counter",
+        "abandoned",
+        "transferred",
+        "talk_end",
+        "wrap",
+        "handle_end",
+        "holds",
+        # What the alert view (stream.alerts.view) last filed for this leg: the view
+        # that filed it (0: none), its main record (bucket, what, ms) and its
+        # handled record (bucket or _NO_RECORD, ms). The core never reads them.
+        "vgen",
+        "vk",
+        "vwhat",
+        "vms",
+        "vhk",
+        "vhms",
+    )
+
+    def __init__(self, queue: str, offered: int, priority: int, vip: bool) -> None:
+        self.queue = queue
+        self.offered = offered
+        self.priority = priority
+        self.vip = vip
+        self.answered: Optional[int] = None
+        self.agent: Optional[str] = None
+        self.counter: Optional[str] = None
+        self.abandoned: Optional[int] = None
+        self.transferred: Optional[int] = None  # left the queue unanswered, to another queue
+        self.talk_end: Optional[int] = None
+        self.wrap = False  # wrap-up pending after talk
+        self.handle_end: Optional[int] = None
+        self.holds = 0
+        self.vgen = 0
+        self.vk = 0
+        self.vwhat = 0
+        self.vms = 0
+        self.vhk = 0
+        self.vhms = 0
+
+    @property
+    def waiting(self) -> bool:
+        return self.answered is None and self.abandoned is None and self.transferred is None
+
+    @property
+    def done(self) -> bool:
+        return _leg_done(self)
+
+
+class Contact:
+    """A call or ticket: its events, its legs and whether it is finished."""
+
+    __slots__ = ("kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed", "dropped", "vmark", "vlegs")
+
+    @classmethod
+    def opened_by_offer(cls, kind: int, cid: str, ev, eid: str, leg: Leg) -> "Contact":
+        """A contact whose first event is its offer ``ev`` (in order, id ``eid``), with its first leg.
+
+        The same state as ``Contact(kind, cid)`` then ``add(ev)``, built in one go.
+        """
+        c = cls(kind, cid)
+        c.events = [ev]
+        c.legs = [leg]
+        c.last_ts = leg.offered
+        c.last_rank = 0
+        c.last_id = eid
+        return c
+
+    def __init__(self, kind: int, cid: str = "") -> None:
+        self.kind = kind
+        self.cid = cid
+        self.events: list = []
+        self.legs: list[Leg] = []
+        self.last_ts = -1
+        self.last_rank = -1
+        self.last_id = ""
+        self.anomalies: Optional[list[tuple[str, object]]] = None  # (reason, event)
+        self.done = False
+        self.sealed = False
+        self.dropped = False  # dropped by its site unfinished (an orphan, or open too long): counts nowhere
+        # Change tracking (SiteCore.change_owner): in the site's changed list
+        # since the alert view last read it; the legs list the view last filed.
+        self.vmark = False
+        self.vlegs: Optional[list[Leg]] = None
+
+    # -- folding ------------------------------------------------------------
+
+    def add(self, ev) -> None:
+        """Add one (already de-duplicated) event."""
+        cls = type(ev)
+        self.add_ranked(ev, ev.ts, ev.id, RANK[cls], STEP[cls])
+
+    def add_ranked(self, ev, ts: int, eid: str, rank: int, step: int) -> bool:
+        """``add`` given the event's time, id, causal rank and state-machine step (the site's hot loop has them).
+
+        True when the event came out of order and the contact was replayed.
+        """
+        lt = self.last_ts
+        self.events.append(ev)
+        if ts > lt or (ts == lt and (rank > self.last_rank or (rank == self.last_rank and eid > self.last_id))):
+            # In (ts, rank, id) order: the event just applies.
+            self.last_ts = ts
+            self.last_rank = rank
+            self.last_id = eid
+            apply_step(self, ev, ts, step)
+            return False
+        self._replay()
+        return True
+
+    def _replay(self) -> None:
+        evs = self.events
+        evs.sort(key=_order)
+        self.legs = []
+        self.anomalies = None
+        for ev in evs:
+            apply_step(self, ev, ev.ts, STEP[type(ev)])
+        last = evs[-1]
+        self.last_ts, self.last_rank, self.last_id = last.ts, RANK[type(last)], last.id
+
+    def _anomaly(self, reason: str, ev) -> None:
+        a = self.anomalies
+        if a is None:
+            a = self.anomalies = []
+        a.append((reason, ev))
+
+    @property
+    def offered(self) -> bool:
+        return bool(self.legs)
+
+
+def _order(ev) -> tuple:
+    return (ev.ts, RANK[type(ev)], ev.id)
+
+
+# -- the state machine, one function per kind of event ------------------------
+#
+# ``Contact.add`` dispatches on the event's step code (``STEP``: one dict
+# lookup per event, then direct calls, which compiled cost far less than
+# calling a function object). Every
+# function keeps the same steps: an offer opens a leg; any other event needs a
+# leg and an open contact (wrap-up may end after the contact is done); then the
+# kind's rule; then ``done`` is recomputed from the legs.
+
+
+def _leg_done(lg: Leg) -> bool:
+    return (
+        lg.abandoned is not None
+        or lg.transferred is not None
+        or (lg.answered is not None and lg.handle_end is not None)
+    )
+
+
+def _set_done(c: Contact) -> None:
+    """The contact is done when every leg is."""
+    for lg in c.legs:
+        if not _leg_done(lg):
+            c.done = False
+            return
+    c.done = True
+
+
+def _offered(c: Contact, ev, ts: int) -> None:
+    legs = c.legs
+    if legs:
+        c._anomaly(f"{ev.kind}: contact already offered", ev)
+    else:
+        legs.append(Leg(ev.queue, ts, ev.priority, ev.vip))
+    c.done = False
+
+
+def _open_leg(c: Contact, ev) -> Optional[Leg]:
+    # The checks every non-offer event starts with; None: an anomaly was noted.
+    legs = c.legs
+    if not legs:
+        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+        return None
+    if c.done:
+        c._anomaly(f"{ev.kind}: contact already closed", ev)
+        return None
+    return legs[-1]
+
+
+def _answered(c: Contact, ev, ts: int, ticket: bool) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+        leg.answered = ts
+        leg.agent = ev.agent
+        if ticket:
+            leg.counter = ev.counter
+    elif not (ticket and leg.answered is not None):
+        # A ticket called again (a recall) keeps its first call; anything else is wrong.
+        c._anomaly(f"{ev.kind}: contact not waiting", ev)
+    _set_done(c)
+
+
+def _abandoned(c: Contact, ev, ts: int) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+        leg.abandoned = ts
+    else:
+        c._anomaly(f"{ev.kind}: contact not waiting", ev)
+    _set_done(c)
+
+
+def _call_ended(c: Contact, ev, ts: int) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.answered is not None and leg.talk_end is None:
+        leg.talk_end = ts
+        if ev.wrap_up:
+            leg.wrap = True
+        else:
+            leg.handle_end = ts
+    else:
+        c._anomaly(f"{ev.kind}: call not in talk", ev)
+    _set_done(c)
+
+
+def _wrap_up_ended(c: Contact, ev, ts: int) -> None:
+    legs = c.legs
+    if not legs:
+        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+        return
+    # Wrap-up may end after the contact is done (it is not part of the wait):
+    # it ends the latest leg with wrap-up pending (for this agent, when named).
+    agent = ev.agent
+    for lg in reversed(legs):
+        if lg.wrap and lg.handle_end is None and (agent is None or lg.agent is None or lg.agent == agent):
+            lg.handle_end = ts
+            break
+    else:
+        c._anomaly(f"{ev.kind}: no wrap-up pending", ev)
+    _set_done(c)
+
+
+def _ticket_completed(c: Contact, ev, ts: int) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.answered is not None and leg.abandoned is None and leg.handle_end is None:
+        leg.handle_end = ts
+    else:
+        c._anomaly(f"{ev.kind}: ticket not being served", ev)
+    _set_done(c)
+
+
+def _ticket_no_show(c: Contact, ev, ts: int) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.abandoned is None and leg.handle_end is None and leg.transferred is None:
+        # Called and nobody came (or never called): an abandon at this moment.
+        leg.answered = None
+        leg.agent = None
+        leg.abandoned = ts
+    else:
+        c._anomaly(f"{ev.kind}: ticket already closed", ev)
+    _set_done(c)
+
+
+def _held_resumed(c: Contact, ev, ts: int, held: bool) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.answered is not None and leg.talk_end is None:
+        if held:
+            leg.holds += 1
+    else:
+        c._anomaly(f"{ev.kind}: call not in talk", ev)
+    _set_done(c)
+
+
+def _transferred(c: Contact, ev, ts: int, call: bool) -> None:
+    leg = _open_leg(c, ev)
+    if leg is None:
+        return
+    if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+        leg.transferred = ts
+    elif leg.answered is not None and leg.handle_end is None and leg.talk_end is None:
+        leg.talk_end = ts
+        if call and ev.wrap_up:
+            leg.wrap = True
+        else:
+            leg.handle_end = ts
+    else:
+        c._anomaly(f"{ev.kind}: contact cannot be transferred now", ev)
+        return
+    legs = c.legs
+    legs.append(Leg(ev.to_queue, ts, leg.priority, leg.vip))
+    _set_done(c)
+
+
+# Step codes: which rule of the state machine an event kind runs.
+OFFERED: Final = 0
+CALL_ANSWERED: Final = 1
+TICKET_CALLED: Final = 2
+ABANDONED: Final = 3
+CALL_ENDED: Final = 4
+WRAP_UP_ENDED: Final = 5
+TICKET_COMPLETED: Final = 6
+TICKET_NO_SHOW: Final = 7
+CALL_HELD: Final = 8
+CALL_RESUMED: Final = 9
+CALL_TRANSFERRED: Final = 10
+TICKET_TRANSFERRED: Final = 11
+
+STEP: Final[dict[type, int]] = {
+    E.CallOffered: OFFERED,
+    E.TicketIssued: OFFERED,
+    E.CallAnswered: CALL_ANSWERED,
+    E.TicketCalled: TICKET_CALLED,
+    E.CallAbandoned: ABANDONED,
+    E.TicketAbandoned: ABANDONED,
+    E.CallEnded: CALL_ENDED,
+    E.WrapUpEnded: WRAP_UP_ENDED,
+    E.TicketCompleted: TICKET_COMPLETED,
+    E.TicketNoShow: TICKET_NO_SHOW,
+    E.CallHeld: CALL_HELD,
+    E.CallResumed: CALL_RESUMED,
+    E.CallTransferred: CALL_TRANSFERRED,
+    E.TicketTransferred: TICKET_TRANSFERRED,
+}
+
+
+def apply_step(c: Contact, ev: Any, ts: int, step: int) -> None:
+    """Apply ``ev`` (at ``ts``, its time) to ``c`` by its step code (``STEP[type(ev)]``)."""
+    if step == CALL_ANSWERED:
+        _answered(c, ev, ts, False)
+    elif step == CALL_ENDED:
+        _call_ended(c, ev, ts)
+    elif step == WRAP_UP_ENDED:
+        _wrap_up_ended(c, ev, ts)
+    elif step == OFFERED:
+        _offered(c, ev, ts)
+    elif step == ABANDONED:
+        _abandoned(c, ev, ts)
+    elif step == TICKET_CALLED:
+        _answered(c, ev, ts, True)
+    elif step == TICKET_COMPLETED:
+        _ticket_completed(c, ev, ts)
+    elif step == TICKET_NO_SHOW:
+        _ticket_no_show(c, ev, ts)
+    elif step == CALL_HELD:
+        _held_resumed(c, ev, ts, True)
+    elif step == CALL_RESUMED:
+        _held_resumed(c, ev, ts, False)
+    elif step == CALL_TRANSFERRED:
+        _transferred(c, ev, ts, True)
+    else:
+        _transferred(c, ev, ts, False)

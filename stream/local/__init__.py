@@ -1,0 +1,1 @@
+"""The whole floor on one machine: embedded broker and Redis, and ``floorwatch up``."""

@@ -1,0 +1,1 @@
+"""Looking ahead: staffing (Erlang C) for a queue's load."""

@@ -1,0 +1,1 @@
+"""The runtime shells around the fold: the Kafka worker and its partitions, the Redis sink, publishing and replay."""
