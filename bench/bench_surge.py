@@ -52,7 +52,7 @@ def bucket_counts(path: Path, min_calls: int) -> tuple[int, dict[str, np.ndarray
     out: dict[str, np.ndarray] = {}
     for t, q in offers:
         out.setdefault(q, np.zeros(n, dtype=np.int64))[(t - t0) // BUCKET] += 1
-    return t0, {q: c for q, c in sorted(out.items()) if c.sum() >= min_calls}, anonbank.TIMEZONE
+    return t0, {q: c for q, c in sorted(out.items()) if c.sum() >= min_calls}, anonbank.site_config().timezone
 
 
 def run_detector(t0: int, counts: np.ndarray, tz: str, warmup: int, raise_at: float, clear_at: float) -> list[int]:

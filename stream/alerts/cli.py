@@ -49,8 +49,7 @@ def _events(path: Path, fmt: str, floor) -> Iterator:
         from stream.sources import anonbank
 
         log = anonbank.read_anonbank(path)
-        if anonbank.SITE not in floor.config.sites:
-            floor.config.sites[anonbank.SITE] = anonbank.site_config()
+        anonbank.add_site(floor.config)
         for reason, n in log.rejected.items():
             floor.reject_count(f"row: {reason}", n)
         yield from log.events

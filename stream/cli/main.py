@@ -71,7 +71,7 @@ def _emit_report(report: dict, kind: str) -> None:
         Console().print(report_tables(report))
 
 
-def _load_config(path: Optional[str]):
+def _load_config(path):
     from stream.contracts.floor_config import ConfigError, load_config
 
     try:
@@ -94,7 +94,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from stream.fold.floor import Floor
 
     # The floor's config (config/floor.yaml unless --config) gives sites their
-    # timezones and queues their T; anonbank adds its own site to it.
+    # timezones and queues their T; an anonbank log adds its own site to it.
     floor = Floor(_load_config(args.config))
     prog, cb = _progress_for(path, f"replay {path.name}")
     if prog is not None:
@@ -184,7 +184,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     if getattr(args, "in_process", False):
-        from stream.cli.main.terminal_view import run_terminal
+        from stream.cli.terminal_view import run_terminal
 
         return run_terminal(args)
     from stream.local.up import run_stack
@@ -193,12 +193,10 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from stream.sources import anonbank
     from stream.runtime.worker import WorkerSettings, run_worker
 
+    # Several --config: the floor, then files adding sites (config/anonbank.yaml for that log).
     cfg = _load_config(args.config)
-    # A replayed Anonymous Bank log brings its own site (as in-process replay adds it).
-    cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
     settings = WorkerSettings(
         kafka_url=args.kafka,
         redis_url=args.redis,
@@ -304,7 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--redis", required=True, help="redis://host:port/db")
     w.add_argument("--redis-prefix", help="key prefix (default fw:)")
     w.add_argument("--partitions", type=int, default=8, help="partitions of floorwatch.events when it is created")
-    w.add_argument("--config")
+    w.add_argument(
+        "--config",
+        action="append",
+        help="floor YAML (default config/floor.yaml); repeat to add the sites of more files, e.g. config/anonbank.yaml",
+    )
     w.add_argument("--loglevel", default="warning")
     w.set_defaults(func=cmd_worker)
 

@@ -65,6 +65,7 @@ cdef extern from "event.hpp" namespace "fw":
     const char* const KIND_NAMES[]
     const char* const STATE_NAMES[]
     cdef int N_KINDS
+    cdef int N_STATES
     cdef uint8_t AGENT_STATE
 
 
@@ -219,7 +220,7 @@ cdef extern from "site.hpp" namespace "fw":
 _KIND_NAMES = [KIND_NAMES[k].decode() for k in range(N_KINDS)]
 _KIND_OF = {EVENT_TYPES[name]: k for k, name in enumerate(_KIND_NAMES)}
 _CLASSES = [EVENT_TYPES[name] for name in _KIND_NAMES]
-_STATE_NAMES = [STATE_NAMES[s].decode() for s in range(5)]
+_STATE_NAMES = [STATE_NAMES[s].decode() for s in range(N_STATES)]
 _STATE_OF = {name: s for s, name in enumerate(_STATE_NAMES)}
 _VARIANTS = ("standard", "exclude_abandons")
 _VARIANT_OF = {"standard": 0, "exclude_abandons": 1}
@@ -313,67 +314,50 @@ cdef class Batch:
         p.ts = t
         p.id = _sv_of(ev.id)
         p.site = _sv_of(ev.site)
-        if k == AGENT_STATE:
-            p.agent = _sv_of(ev.agent)
-            p.state = _STATE_OF[ev.state]
-            p.reason = _sv_of(ev.reason)
-            p.counter = _sv_of(ev.counter)
-            qs = ev.queues
-            if qs is not None:
-                p.has_queues = True
-                p.q_off = <uint32_t>self.queues.size()
-                p.q_n = <uint32_t>len(qs)
-                for q in qs:
-                    self.queues.push_back(_sv_of(q))
-        else:
-            name = _KIND_NAMES[k]
-            p.cid = _sv_of(ev.call if name.startswith("call_") or name == "wrap_up_ended" else ev.ticket)
-            if name == "call_offered" or name == "ticket_issued":
-                p.queue = _sv_of(ev.queue)
-                p.priority = ev.priority
-                p.vip = ev.vip
-                if name == "call_offered":
-                    p.caller = _sv_of(ev.caller)
-            elif name == "call_transferred" or name == "ticket_transferred":
-                p.queue = _sv_of(ev.to_queue)
-                if name == "call_transferred":
-                    p.wrap_up = ev.wrap_up
-            elif name == "call_answered" or name == "wrap_up_ended":
-                p.agent = _sv_of(ev.agent)
-            elif name == "ticket_called":
-                p.agent = _sv_of(ev.agent)
-                p.counter = _sv_of(ev.counter)
-            elif name == "call_ended":
-                p.wrap_up = ev.wrap_up
+        # Each of the kind's fields into its slot (events.py's fields; the slots of event.hpp).
+        for f in _FIELDS[k]:
+            v = getattr(ev, f)
+            if f == "ticket" or f == "call":
+                p.cid = _sv_of(v)
+            elif f == "queue" or f == "to_queue":
+                p.queue = _sv_of(v)
+            elif f == "agent":
+                p.agent = _sv_of(v)
+            elif f == "counter":
+                p.counter = _sv_of(v)
+            elif f == "reason":
+                p.reason = _sv_of(v)
+            elif f == "caller":
+                p.caller = _sv_of(v)
+            elif f == "priority":
+                p.priority = v
+            elif f == "vip":
+                p.vip = v
+            elif f == "wrap_up":
+                p.wrap_up = v
+            elif f == "state":
+                p.state = _STATE_OF[v]
+            elif f == "queues":
+                if v is not None:
+                    p.has_queues = True
+                    p.q_off = <uint32_t>self.queues.size()
+                    p.q_n = <uint32_t>len(v)
+                    for q in v:
+                        self.queues.push_back(_sv_of(q))
+            else:
+                raise TypeError(f"{_KIND_NAMES[k]}.{f}: no slot in the native event (event.hpp)")
         self.evs.push_back(p)
         return 0
 
 
-# Each kind's own fields, in stream/contracts/events.py's order.
-_FIELDS = {
-    "ticket_issued": ("ticket", "queue", "priority", "vip"),
-    "ticket_called": ("ticket", "counter", "agent"),
-    "ticket_completed": ("ticket",),
-    "ticket_no_show": ("ticket",),
-    "ticket_abandoned": ("ticket",),
-    "ticket_transferred": ("ticket", "to_queue"),
-    "call_offered": ("call", "queue", "priority", "vip", "caller"),
-    "call_answered": ("call", "agent"),
-    "call_abandoned": ("call",),
-    "call_held": ("call",),
-    "call_resumed": ("call",),
-    "call_ended": ("call", "wrap_up"),
-    "call_transferred": ("call", "to_queue", "wrap_up"),
-    "wrap_up_ended": ("call", "agent"),
-    "agent_state": ("agent", "state", "reason", "queues", "counter"),
-}
+# Each kind's own fields (not the envelope), by kind number, in stream/contracts/events.py's order.
+_FIELDS = [tuple(f for f in cls.__struct_fields__ if f not in ("id", "ts", "site")) for cls in _CLASSES]
 
 
 cdef dict _fields_of(ParsedEv& ev, vector[SV]& queues):
-    kind = _KIND_NAMES[ev.kind]
     out = {"id": _str_of(ev.id), "ts": ev.ts, "site": _str_of(ev.site)}
     cdef uint32_t i
-    for f in _FIELDS[kind]:
+    for f in _FIELDS[ev.kind]:
         if f == "ticket" or f == "call":
             out[f] = _str_of(ev.cid)
         elif f == "queue" or f == "to_queue":
@@ -833,9 +817,8 @@ cdef class NativeSite:
 
     cdef object _dead_event(self, DeadEv& d):
         nf = self.nf
-        kind = _KIND_NAMES[d.kind]
         f = {"id": d.id.decode("utf-8"), "ts": d.ts, "site": self.site}
-        for name in _FIELDS[kind]:
+        for name in _FIELDS[d.kind]:
             if name == "ticket" or name == "call":
                 f[name] = d.cid.decode("utf-8")
             elif name == "queue" or name == "to_queue":
@@ -891,7 +874,7 @@ cdef class NativeSite:
 
         The GIL stays held: a message's fold is a fraction of a millisecond, and
         handing the GIL to the Kafka consumer's thread and back for each run cost
-        more than it won (measured with bench pipeline).
+        more than it won (docs/measurements.md).
         """
         cdef size_t j = self.c.fold(b.evs.data(), i, b.evs.size(), b.queues.data(), same_site, site, until)
         self._raise_callback_error()

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Any, Final, Iterable, Optional, Sequence
+from typing import Any, Final, Iterable, Mapping, Optional, Sequence, cast
 
 from stream.contracts import events as E
 from stream.fold.agent import AgentTimeline, occupancy_pct
 from stream.fold.calendar import INTERVAL_MS, DayCalendar
 from stream.contracts.floor_config import FloorConfig
 from stream.fold.contact import CALL, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
+from stream.fold.interface import AgentNow, AgentRow, StateCounts, WaitingRow
 from stream.fold.stats import QueueStats
 
 SLIDING_MIN: Final = (5, 15, 60)
@@ -43,13 +44,11 @@ _NEVER: Final = -(2**62)
 # An agent's transitions are sealed (folded into its day totals) once this many
 # have piled up, rather than every agent on every housekeeping pass.
 _AGENT_SEAL_AT: Final = 64
-# Sealed legs wait in a list and are folded into the totals when figures are
-# asked for; from this many on, in bulk with numpy (same sums, far fewer
-# interpreted steps). Compiled (setup.py), the leg-by-leg fold is the faster one.
+# Whether this module runs compiled (setup.py) or interpreted.
 COMPILED: Final = not __file__.endswith(".py")
-_BULK_FOLD_AT: Final = 2**62 if COMPILED else 2048
-# ... and at the latest when this many wait, so memory stays bounded when no
-# one asks for figures for a long time.
+# Sealed legs wait in a list and are folded into the totals when figures are
+# asked for, and at the latest when this many wait, so memory stays bounded
+# when no one asks for figures for a long time.
 _FOLD_AT_MOST: Final = 50_000
 _FAR: Final = 2**62
 # Seen ids expire in blocks of this many (a power of two): one time per block,
@@ -57,18 +56,8 @@ _FAR: Final = 2**62
 _ID_BLOCK: Final = 256
 _ID_BLOCK_MASK: Final = _ID_BLOCK - 1
 
-_CALL_CLASSES = frozenset(
-    {
-        E.CallOffered,
-        E.CallAnswered,
-        E.CallAbandoned,
-        E.CallHeld,
-        E.CallResumed,
-        E.CallEnded,
-        E.CallTransferred,
-        E.WrapUpEnded,
-    }
-)
+# A call's events name it in ``call`` (a ticket's in ``ticket``): events.py says which is which.
+_CALL_CLASSES = frozenset(cls for cls in E.EVENT_TYPES.values() if "call" in cls.__struct_fields__)
 # Events that may open a leg (in order; a replay may open legs too).
 _LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
 # Contact event class -> (CALL or TICKET, causal rank, state-machine step, may open a leg):
@@ -455,11 +444,6 @@ class SiteCore:
             return
         self._unfolded = []
         self._unfolded_min = _FAR
-        if len(legs) >= _BULK_FOLD_AT:
-            from stream.fold.bulk import fold_legs
-
-            fold_legs(self, legs, self.days, self.intervals, self.agent_days)
-            return
         days, intervals, agent_days = self.days, self.intervals, self.agent_days
         for leg in legs:
             self._fold_leg(leg, days, intervals, agent_days)
@@ -689,7 +673,7 @@ class SiteCore:
             if qs is not None:
                 qs.add_handled(he - answered)
 
-    def waiting(self, now: int) -> dict[str, dict]:
+    def waiting(self, now: int) -> dict[str, WaitingRow]:
         """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
         acc: dict[str, list[int]] = {}
         for c in self.open:
@@ -712,25 +696,25 @@ class SiteCore:
     def _agent_label(self, name: str) -> str:
         return self.cfg.agents.get(name, name) if self.cfg.agent_label == "display_name" else name
 
-    def agent_states(self, now: int) -> dict[str, dict]:
+    def agent_states(self, now: int) -> dict[str, AgentNow]:
         """Every agent's state now, without the day's totals (what alert rules read)."""
-        rows = {}
+        rows: dict[str, AgentNow] = {}
         for name in self.agents:
             a = self._sealed_agent(name)
             assert a is not None  # a name from self.agents
             f = a.state_now(now)
-            rows[name] = {"label": self._agent_label(name), **f}
+            rows[name] = cast(AgentNow, {"label": self._agent_label(name), **f})
         return rows
 
     def agent_rows(
-        self, now: int, date: str, agent_days: dict, occupancy: Optional[dict[str, int]] = None
-    ) -> dict[str, dict]:
+        self, now: int, date: str, agent_days: dict[str, dict[str, list[int]]], occupancy: Optional[dict[str, int]] = None
+    ) -> dict[str, AgentRow]:
         """Every agent with a state or with contacts handled today.
 
         ``occupancy``, when given, gets every agent's ms per state today added
         in (the site's occupancy, from the same totals as the rows).
         """
-        rows = {}
+        rows: dict[str, AgentRow] = {}
         handled_today = agent_days.get(date, {})
         cal = self.cal
         for name in sorted(set(self.agents) | set(handled_today)):
@@ -747,7 +731,7 @@ class SiteCore:
             f["handled"] = h[0] if h else 0
             f["aht_s"] = h[1] / h[0] / 1000.0 if h and h[0] else None
             f["label"] = self._agent_label(name)
-            rows[name] = f
+            rows[name] = cast(AgentRow, f)
         return rows
 
 
@@ -771,9 +755,9 @@ def add_waiting(acc: dict[str, list[int]], leg: Leg) -> None:
             a[3] = off
 
 
-def waiting_rows(acc: dict[str, list[int]], now: int) -> dict[str, dict]:
+def waiting_rows(acc: dict[str, list[int]], now: int) -> dict[str, WaitingRow]:
     """The waiting figures per queue at ``now`` from what ``add_waiting`` counted."""
-    out: dict[str, dict] = {}
+    out: dict[str, WaitingRow] = {}
     for q, (n, oldest, n_vip, vip_oldest) in acc.items():
         out[q] = {
             "waiting": n,
@@ -818,7 +802,7 @@ def _no_state() -> dict:
             "queues": [], "counter": None, "occupancy_pct": None, "state_s": {}}
 
 
-def state_counts(rows: Iterable[dict]) -> dict:
+def state_counts(rows: Iterable[Mapping[str, object]]) -> StateCounts:
     """Agents by state (logged-in only) with not-ready reasons."""
     out: dict[str, Any] = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
     for r in rows:
@@ -826,11 +810,11 @@ def state_counts(rows: Iterable[dict]) -> dict:
         if st == "logged_out":
             continue
         out["logged_in"] += 1
-        out[st] += 1
+        out[cast(str, st)] += 1
         if st == "not_ready":
             reason = r["reason"] or "unspecified"
             out["not_ready_reasons"][reason] = out["not_ready_reasons"].get(reason, 0) + 1
-    return out
+    return cast(StateCounts, out)
 
 
 __all__ = ["Limits", "SiteCore", "SLIDING_MIN", "state_counts", "occupancy_pct", "INTERVAL_MS"]

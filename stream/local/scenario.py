@@ -11,7 +11,7 @@ def scenario_events(args, cfg) -> Iterable:
         if args.format == "anonbank":
             from stream.sources import anonbank
 
-            cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
+            anonbank.add_site(cfg)
             return anonbank.read_anonbank(args.replay).events
         from stream.sources.jsonl import read_jsonl
 

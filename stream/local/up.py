@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from functools import partial
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 from stream.local import embedded
 from stream.local.scenario import scenario_events
@@ -62,7 +62,7 @@ class Stack:
         kafka_port: Optional[int] = None,
         redis_port: Optional[int] = None,
         http_port: Optional[int] = None,
-        config: Optional[str] = None,
+        config: Union[str, Sequence[str], None] = None,
         workers: int = 1,
         dashboard: bool = True,
         delivery: bool = True,
@@ -74,7 +74,8 @@ class Stack:
         self.kafka_port = kafka_port
         self.redis_port = redis_port
         self.http_port = http_port
-        self.config = config
+        # One floor YAML, or several (the floor, then files adding sites): the workers get all.
+        self.configs: list[str] = [] if config is None else [config] if isinstance(config, (str, os.PathLike)) else [str(c) for c in config]
         self.n_workers = workers
         self.want_dashboard = dashboard
         self.want_delivery = delivery
@@ -110,8 +111,8 @@ class Stack:
         if self.want_dashboard:
             port = self.http_port or embedded.free_port()
             args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port)]
-            if self.config:
-                args += ["--config", self.config]
+            if self.configs:
+                args += ["--config", str(self.configs[0])]  # the wall's thresholds are the floor's
             self.tokens = self._tokens()
             env = dict(os.environ, FLOORWATCH_TOKENS=",".join(f"{p.role}:{t}" for t, p in self.tokens.items()))
             self.children.append(spawn(self._cli(*args), self._log("dashboard"), env=env))
@@ -137,8 +138,8 @@ class Stack:
 
     def add_worker(self) -> subprocess.Popen:
         args = ["worker", "--kafka", self.kafka_url, "--redis", self.redis_url, "--loglevel", "info"]
-        if self.config:
-            args += ["--config", self.config]
+        for c in self.configs:
+            args += ["--config", str(c)]
         proc = spawn(self._cli(*args), self._log(f"worker-{len(self.workers)}"))
         self.workers.append(proc)
         return proc
@@ -160,7 +161,7 @@ class Stack:
 
 def run_stack(args) -> int:
     """``floorwatch up``."""
-    from stream.contracts.floor_config import ConfigError, load_config
+    from stream.contracts.floor_config import DEFAULT_CONFIG, ConfigError, load_config
     from stream.runtime.publish import publish_async
 
     try:
@@ -168,13 +169,18 @@ def run_stack(args) -> int:
     except ConfigError as exc:
         print(f"floorwatch: {exc}", file=sys.stderr)
         return 2
+    configs = [args.config or str(DEFAULT_CONFIG)]
+    if getattr(args, "replay", None) and args.format == "anonbank":
+        from stream.sources import anonbank
+
+        configs.append(str(anonbank.CONFIG))  # the workers fold the bank's site on its calendar
     stack = Stack(
         args.kafka,
         args.redis,
         kafka_port=args.kafka_port,
         redis_port=args.redis_port,
         http_port=args.http_port,
-        config=args.config,
+        config=configs,
     )
     stop = asyncio.Event()
     try:

@@ -31,9 +31,8 @@ from stream.runtime.partition import REJECTED_HEADER
 from stream.runtime.worker import EVENTS_TOPIC, bootstrap_of
 
 # Events per Kafka message: a worker pays Faust's cost per message, so more per message is
-# cheaper (bench pipeline, same runs: 2,000 took a tenth less of the worker's time than 1,000,
-# and 5,000 another 7 %); a message stays under a broker's default limit of 1 MB
-# (MAX_MESSAGE_BYTES: a busy day's 5,000 events are about 800 KB).
+# cheaper (docs/measurements.md); a message stays under a broker's default limit of 1 MB
+# (MAX_MESSAGE_BYTES).
 MAX_BATCH = 5000
 MAX_MESSAGE_BYTES = 900 * 1024
 

@@ -47,9 +47,8 @@ def replay_anonbank(path: str | os.PathLike, floor: Optional[Floor] = None, prog
 
     log = anonbank.read_anonbank(path)
     if floor is None:
-        floor = Floor(FloorConfig(sites={anonbank.SITE: anonbank.site_config()}))
-    elif anonbank.SITE not in floor.config.sites:
-        floor.config.sites[anonbank.SITE] = anonbank.site_config()
+        floor = Floor(FloorConfig())
+    anonbank.add_site(floor.config)
     for reason, n in log.rejected.items():
         floor.reject_count(f"row: {reason}", n)
     for _, raw, reason in log.dead[: floor.limits.dead_letters]:

@@ -50,10 +50,9 @@ ALERTS_TOPIC = "floorwatch.alerts"
 DEFAULT_PARTITIONS = 8
 
 # Tansu answers a fetch only when its max wait expires, and Faust hard-codes
-# that wait to 1500 ms for its consumer: events would reach the wall ~0.4-1.5 s
-# late. Measured here with raw aiokafka on Tansu: p50 370 ms at 1500 ms, 13 ms
-# at 100 ms. So the worker's consumer gets a short max wait (an idle worker
-# polls ten times a second, which costs nothing measurable).
+# that wait to 1500 ms for its consumer: events would reach the wall up to
+# that late. So the worker's consumer gets a short max wait; an idle worker
+# then polls ten times a second, which costs nothing (docs/measurements.md).
 FETCH_MAX_WAIT_MS = 100
 
 

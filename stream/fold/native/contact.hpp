@@ -1,4 +1,4 @@
-// One contact (a call or a hall ticket) as a state machine over its own events (stream/contact.py).
+// One contact (a call or a hall ticket) as a state machine over its own events (stream/fold/contact.py).
 //
 // The state is a function of the set of the contact's events, applied in
 // (ts, causal rank, id) order: an event in that order just applies; one out

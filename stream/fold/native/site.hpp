@@ -1,4 +1,4 @@
-// The live state of one site, folded from its events on event time (stream/site.py, natively).
+// The live state of one site, folded from its events on event time (stream/fold/site.py, natively).
 //
 // Pure: events and ticks in, sums out; no I/O, no clock, no Python. Each
 // site has its own event-time clock; the watermark is the clock minus the
@@ -35,7 +35,7 @@ constexpr int64_t HOUSEKEEP_EVERY = 60000;
 constexpr int64_t FAR = int64_t(1) << 62;
 // An agent's transitions are sealed into its day totals once this many pile up. Sealing
 // changes no figure, whenever it happens; the reference core waits for 64, but short
-// timelines keep a big floor's agents in the CPU caches (measured: 9 % of a replay).
+// timelines keep a big floor's agents in the CPU caches (docs/measurements.md).
 constexpr size_t AGENT_SEAL_AT = 16;
 
 struct Limits {
