@@ -28,6 +28,7 @@ __all__ = [
     "EVENT_TYPES",
     "SCHEMA_VERSION",
     "CALLER_PATTERN",
+    "EPOCH_MS_MAX",
     "AgentState",
     "CallAbandoned",
     "CallAnswered",
@@ -54,7 +55,9 @@ SCHEMA_VERSION = 1
 
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
 # Epoch milliseconds from 1970 to 2100; anything outside is a unit mistake.
-EpochMs = Annotated[int, Meta(ge=0, le=4_102_444_800_000)]
+# RFC 3339 times are held to the same range by the decoder (stream.contracts.decode).
+EPOCH_MS_MAX = 4_102_444_800_000
+EpochMs = Annotated[int, Meta(ge=0, le=EPOCH_MS_MAX)]
 Rfc3339 = Annotated[datetime, Meta(tz=True)]
 Priority = Annotated[int, Meta(ge=0, le=9)]
 

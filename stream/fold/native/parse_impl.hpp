@@ -71,7 +71,8 @@ constexpr KindFields KIND_FIELDS[N_KINDS] = {
 constexpr uint32_t ID_MAX = 128;                 // Id: 1..128 code points
 constexpr uint32_t REASON_MAX = 64;              // reason: 1..64
 constexpr uint32_t CALLER_MAX = 80;              // caller: at most 80
-constexpr uint64_t EPOCH_MS_MAX = 4102444800000;  // EpochMs: 0..2100-01-01
+constexpr uint64_t EPOCH_MS_MAX = 4102444800000;  // EpochMs: 0..2100-01-01 (RFC 3339 times too)
+constexpr size_t MAX_EVENT_BYTES = 64 << 10;      // decode.py's MAX_EVENT_BYTES: larger objects are declined
 
 // The key at p (just past its opening quote) as its Field, p moved past the
 // closing quote; nullptr for any other key. No name holds a quote or a
@@ -235,7 +236,8 @@ inline const char* ts_value(const char* p, const char* end, int64_t& ts) {
         SV s;
         uint32_t cps;
         const char* q = scan_string(p + 1, end, s, cps);
-        if (!q || !rfc3339_ms(s.p, s.n, ts)) return nullptr;
+        // Out of the integer range: declined, and the reference rejects it.
+        if (!q || !rfc3339_ms(s.p, s.n, ts) || ts < 0 || ts > static_cast<int64_t>(EPOCH_MS_MAX)) return nullptr;
         return q;
     }
     uint64_t v;
@@ -434,6 +436,7 @@ inline int kind_members(uint8_t kind, const char*& p, const char* end, ParsedEv&
 inline const char* parse_object(const char* p, const char* end, ParsedEv& ev, std::vector<SV>& queues) {
     ev = ParsedEv{};
     if (p == end || *p != '{') return nullptr;
+    const char* start = p;
     p = skip_ws(p + 1, end);
     if (p == end || *p != '"') return nullptr;  // "{}" lacks the required fields anyway
     uint32_t seen = 0;
@@ -465,6 +468,8 @@ inline const char* parse_object(const char* p, const char* end, ParsedEv& ev, st
     } else if (ev.kind == TICKET_CALLED && !ev.counter.present()) {
         return nullptr;
     }
+    // Too large: declined, and the reference rejects it.
+    if (static_cast<size_t>(p + 1 - start) > MAX_EVENT_BYTES) return nullptr;
     return p + 1;
 }
 
