@@ -197,9 +197,11 @@ inline const char* state_value(const char* p, const char* end, uint8_t& state) {
 inline bool is_digit(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c) - '0') <= 9u; }
 inline bool is_hex_lower(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 
-// CALLER_PATTERN, ^(sha256:[0-9a-f]{16,64}|[0-9+\- ]*\*{4,}[0-9]{0,4})$, on
-// escape-free text: re.search's `$` also matches before a final "\n", but a
+// CALLER_PATTERN, ^(sha256:[0-9a-f]{16,64}|(\+[0-9]{1,3}[ \-])?[0-9]{0,3}[ \-]?\*{4,}[ \-]?[0-9]{0,4})$,
+// on escape-free text: re.search's `$` also matches before a final "\n", but a
 // newline in a JSON string is an escape, declined before this is reached.
+inline bool is_sep(char c) { return c == ' ' || c == '-'; }
+
 inline bool caller_ok(SV s) {
     const char* p = s.p;
     const char* e = s.p + s.n;
@@ -210,12 +212,22 @@ inline bool caller_ok(SV s) {
             if (!is_hex_lower(*p)) return false;
         return true;
     }
-    // Masked: the prefix cannot hold '*' and the tail only digits, so the
-    // first '*' starts the one run of stars.
-    while (p != e && (is_digit(*p) || *p == '+' || *p == '-' || *p == ' ')) ++p;
+    // Masked. Each part is a run of one class of bytes and the next part starts
+    // with another class, so reading each run greedily is the pattern's only match.
+    if (p != e && *p == '+') {  // a country code, set off by a separator
+        const char* d = ++p;
+        while (p != e && is_digit(*p)) ++p;
+        if (p - d < 1 || p - d > 3 || p == e || !is_sep(*p)) return false;
+        ++p;
+    }
+    const char* head = p;
+    while (p != e && is_digit(*p)) ++p;
+    if (p - head > 3) return false;
+    if (p != e && is_sep(*p)) ++p;
     const char* stars = p;
     while (p != e && *p == '*') ++p;
     if (p - stars < 4) return false;
+    if (p != e && is_sep(*p)) ++p;
     const char* tail = p;
     while (p != e && is_digit(*p)) ++p;
     return p == e && e - tail <= 4;
