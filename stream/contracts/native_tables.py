@@ -5,7 +5,7 @@ the wire format: kinds, their fields, each field's type and bounds, which are
 required, and the order msgspec's encoder writes them in. The native decoder
 (``stream/fold/native/parse_impl.hpp``) reads the same format in C++; what it
 must know of it is generated from those classes by this module, as the JSON
-Schema is, into two headers:
+Schema is (and the decoder's size bound, from ``decode.py``), into two headers:
 
 * ``event_kinds.hpp`` — the kinds and agent states as enums, with their names;
 * ``parse_tables.hpp`` — one bit per field name, each kind's allowed,
@@ -36,6 +36,7 @@ import msgspec
 from msgspec import inspect as mi
 
 from stream.contracts import events as E
+from stream.contracts.decode import MAX_EVENT_BYTES
 
 NATIVE_DIR = Path(__file__).resolve().parents[1] / "fold" / "native"
 KINDS_HEADER = "event_kinds.hpp"
@@ -261,6 +262,7 @@ namespace pj {
     out.append(f"constexpr uint32_t ENVELOPE = {_mask([*_ENVELOPE, _TAG])};\n")
     id_max = _id_max(wf)
     out.append(f"constexpr uint32_t ID_MAX = {id_max};  // an Id's code points (the fast path's members)\n")
+    out.append(f"constexpr size_t MAX_EVENT_BYTES = {MAX_EVENT_BYTES};  // decode.MAX_EVENT_BYTES: larger objects are declined\n")
     out.append(
         "// allowed: every field of the kind; required: those without a default;\n"
         "// nonnull: those read as nullable (null in another kind) that must not be null here.\n"

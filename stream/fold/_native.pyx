@@ -7,8 +7,9 @@ no I/O, no clock, no Python). This module is its thin shell:
 * ``Batch`` — decoded events, their strings still slices of the bytes (or the
   Python strings) they came from. ``NativeFloor.decode_lines`` and
   ``decode_payload`` decode with the fast decoder (parse.hpp) and hand what it
-  declines to msgspec, the reference, so a batch holds exactly the events (and
-  the rejections exactly the reasons) that ``stream.contracts.decode`` gives.
+  declines to ``stream.contracts.decode`` (msgspec and the bounds on size,
+  depth and time), the reference, so a batch holds exactly the events (and
+  the rejections exactly the reasons) that it gives.
 * ``NativeFloor`` — the names of one floor; folds a batch site run by site
   run into the floor's sites.
 * ``NativeSite`` — one site: the ``stream.fold.site.SiteCore`` interface (fold,
@@ -32,10 +33,8 @@ from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
 from libcpp.algorithm cimport sort as std_sort
 
-import msgspec
-
 from stream.fold.agent import occupancy_pct
-from stream.contracts.decode import _one as _one_decoder, _reason, decode_payload as _py_decode_payload
+from stream.contracts.decode import decode_item as _decode_item, decode_payload as _py_decode_payload
 from stream.contracts.events import EVENT_TYPES, ts_to_ms
 from stream.fold.histogram import WaitHistogram
 from stream.fold.site import SLIDING_MIN
@@ -225,7 +224,6 @@ _STATE_OF = {name: s for s, name in enumerate(_STATE_NAMES)}
 _VARIANTS = ("standard", "exclude_abandons")
 _VARIANT_OF = {"standard": 0, "exclude_abandons": 1}
 _WS = b" \t\n\r\x0b\x0c"  # what bytes.strip() strips (a JSON line's ends)
-_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
 
 
 def _reason_texts() -> list:
@@ -489,10 +487,9 @@ cdef class NativeFloor:
                 if not parse_event(s, e, b.evs.back(), b.queues):
                     b.evs.pop_back()
                     line = chunk[s - base:e - base]
-                    try:
-                        obj = _one_decoder.decode(line)
-                    except _DECODE_ERRORS as exc:
-                        bad.append((line, _reason(exc)))
+                    obj, why = _decode_item(line)
+                    if obj is None:
+                        bad.append((line, why))
                     else:
                         b.add_event(obj)
             if nl == NULL:

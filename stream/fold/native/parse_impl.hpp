@@ -55,9 +55,11 @@ inline const char* bool_value(const char* p, const char* end, bool& out) {
 inline bool is_digit(char c) { return static_cast<unsigned>(static_cast<unsigned char>(c) - '0') <= 9u; }
 inline bool is_hex_lower(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 
-// CALLER_PATTERN, ^(sha256:[0-9a-f]{16,64}|[0-9+\- ]*\*{4,}[0-9]{0,4})$, on
-// escape-free text: re.search's `$` also matches before a final "\n", but a
+// CALLER_PATTERN, ^(sha256:[0-9a-f]{16,64}|(\+[0-9]{1,3}[ \-])?[0-9]{0,3}[ \-]?\*{4,}[ \-]?[0-9]{0,4})$,
+// on escape-free text: re.search's `$` also matches before a final "\n", but a
 // newline in a JSON string is an escape, declined before this is reached.
+inline bool is_sep(char c) { return c == ' ' || c == '-'; }
+
 inline bool caller_ok(SV s) {
     const char* p = s.p;
     const char* e = s.p + s.n;
@@ -68,12 +70,22 @@ inline bool caller_ok(SV s) {
             if (!is_hex_lower(*p)) return false;
         return true;
     }
-    // Masked: the prefix cannot hold '*' and the tail only digits, so the
-    // first '*' starts the one run of stars.
-    while (p != e && (is_digit(*p) || *p == '+' || *p == '-' || *p == ' ')) ++p;
+    // Masked. Each part is a run of one class of bytes and the next part starts
+    // with another class, so reading each run greedily is the pattern's only match.
+    if (p != e && *p == '+') {  // a country code, set off by a separator
+        const char* d = ++p;
+        while (p != e && is_digit(*p)) ++p;
+        if (p - d < 1 || p - d > 3 || p == e || !is_sep(*p)) return false;
+        ++p;
+    }
+    const char* head = p;
+    while (p != e && is_digit(*p)) ++p;
+    if (p - head > 3) return false;
+    if (p != e && is_sep(*p)) ++p;
     const char* stars = p;
     while (p != e && *p == '*') ++p;
     if (p - stars < 4) return false;
+    if (p != e && is_sep(*p)) ++p;
     const char* tail = p;
     while (p != e && is_digit(*p)) ++p;
     return p == e && e - tail <= 4;
@@ -94,7 +106,8 @@ inline const char* ts_value(const char* p, const char* end, int64_t& ts, uint64_
         SV s;
         uint32_t cps;
         const char* q = scan_string(p + 1, end, s, cps);
-        if (!q || !rfc3339_ms(s.p, s.n, ts)) return nullptr;
+        // Out of the integer range: declined, and the reference rejects it.
+        if (!q || !rfc3339_ms(s.p, s.n, ts) || ts < 0 || ts > static_cast<int64_t>(max_ms)) return nullptr;
         return q;
     }
     uint64_t v;
@@ -200,6 +213,7 @@ inline int members(const char*& p, const char* end, ParsedEv& ev, std::vector<SV
 inline const char* parse_object(const char* p, const char* end, ParsedEv& ev, std::vector<SV>& queues) {
     ev = ParsedEv{};
     if (p == end || *p != '{') return nullptr;
+    const char* start = p;
     p = skip_ws(p + 1, end);
     if (p == end || *p != '"') return nullptr;  // "{}" lacks the required fields anyway
     uint32_t seen = 0;
@@ -227,6 +241,8 @@ inline const char* parse_object(const char* p, const char* end, ParsedEv& ev, st
     if (!nonnull_present(ev, kf.nonnull)) return nullptr;
     // AgentState.__post_init__ (code, not a declaration): a reason goes with not_ready only.
     if (ev.kind == AGENT_STATE && ev.reason.present() && ev.state != NOT_READY) return nullptr;
+    // Too large: declined, and the reference rejects it.
+    if (static_cast<size_t>(p + 1 - start) > MAX_EVENT_BYTES) return nullptr;
     return p + 1;
 }
 

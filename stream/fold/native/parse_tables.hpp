@@ -35,6 +35,8 @@ constexpr uint32_t ENVELOPE = F_ID | F_TS | F_SITE | F_KIND;
 
 constexpr uint32_t ID_MAX = 128;  // an Id's code points (the fast path's members)
 
+constexpr size_t MAX_EVENT_BYTES = 65536;  // decode.MAX_EVENT_BYTES: larger objects are declined
+
 // allowed: every field of the kind; required: those without a default;
 // nonnull: those read as nullable (null in another kind) that must not be null here.
 struct KindFields {
