@@ -179,3 +179,16 @@ def test_simulator_imports_are_seen():
     # The CLI does import the simulators (floorwatch simulate): the check above would see it there.
     modules = all_modules()
     assert any(d.startswith("simulators") for d in imported_names("stream.cli.main", modules["stream.cli.main"]))
+
+
+def test_the_fold_imports_only_the_contracts():
+    # The pure core: no runtime, no alerts, no I/O shells.
+    g = import_graph()
+    bad = sorted(
+        f"{m} imports {d}"
+        for m, deps in g.items()
+        if m.startswith("stream.fold")
+        for d in deps
+        if not (d.startswith("stream.fold") or d.startswith("stream.contracts"))
+    )
+    assert not bad, "; ".join(bad)

@@ -5,7 +5,7 @@ checks this stub against the compiled module (mypy's stubtest) and both cores
 against the protocol (mypy).
 """
 
-from typing import Any, Collection, Iterable, Optional, Sequence, overload
+from typing import Any, Iterable, Optional, Sequence, overload
 
 from typing_extensions import disjoint_base
 
@@ -14,16 +14,16 @@ from stream.contracts.events import Event
 from stream.contracts.floor_config import FloorConfig, SiteConfig
 from stream.fold.calendar import DayCalendar
 from stream.fold.interface import (
+    AgentFilter,
     AgentNow,
     AgentRow,
+    AlertAgents,
     ByQueue,
     DeadLetter,
     QParams,
-    Staffing,
-    StateCounts,
     Totals,
+    TrackedView,
     WaitingRow,
-    WindowFigures,
 )
 from stream.fold.site import Limits
 
@@ -98,18 +98,9 @@ class NativeSite:
     def sliding(self, now: int, minutes: Sequence[int] = ..., percentiles: bool = True) -> dict[str, ByQueue]: ...
     def waiting(self, now: int) -> dict[str, WaitingRow]: ...
     def agent_states(self, now: int) -> dict[str, AgentNow]: ...
-    def alert_agents(self, now: int) -> tuple[dict[str, AgentNow], dict[str, StateCounts], list[str], dict[str, Staffing]]: ...
+    def alert_agents(self, now: int) -> AlertAgents: ...
     def track(self, bucket_ms: int, watched: Iterable[str]) -> None: ...
-    def tracked_view(
-        self, now: int, windows: Sequence[int], with_counters: bool, only: Optional[tuple[object, Collection[str]]] = None
-    ) -> tuple[
-        WindowFigures,
-        dict[str, WaitingRow],
-        dict[str, AgentNow],
-        dict[str, StateCounts],
-        list[str],
-        Optional[dict[str, Staffing]],
-    ]: ...
+    def tracked_view(self, now: int, windows: Sequence[int], with_counters: bool, only: Optional[AgentFilter] = None) -> TrackedView: ...
     def agent_rows(
         self, now: int, date: str, agent_days: dict[str, dict[str, list[int]]], occupancy: Optional[dict[str, int]] = None
     ) -> dict[str, AgentRow]: ...

@@ -19,7 +19,9 @@ from stream.fold.calendar import DayCalendar
 from stream.fold.stats import QueueStats
 
 __all__ = [
+    "AgentFilter",
     "AgentNow",
+    "AlertAgents",
     "AgentRow",
     "ByQueue",
     "DeadLetter",
@@ -29,6 +31,7 @@ __all__ = [
     "SiteFold",
     "Totals",
     "TrackedSiteFold",
+    "TrackedView",
     "WaitingRow",
     "WindowFigures",
 ]
@@ -67,16 +70,9 @@ class AgentNow(TypedDict):
     counter: Optional[str]
 
 
-class AgentRow(TypedDict):
+class AgentRow(AgentNow):
     """An agent's row of a snapshot: its state now and its day (handled, AHT, occupancy, time per state)."""
 
-    label: str
-    state: str
-    reason: Optional[str]
-    since: Optional[int]
-    time_in_state_s: Optional[float]
-    queues: list[str]
-    counter: Optional[str]
     occupancy_pct: Optional[float]
     state_s: dict[str, float]
     handled: int
@@ -99,6 +95,18 @@ class Staffing(TypedDict):
 
     counter: Optional[str]
     state: str
+
+
+# What the alert view reads of the agents: (the logged-in agents' rows, per queue its agents
+# by state, every skill, the counters' staffing).
+AlertAgents = tuple[dict[str, AgentNow], dict[str, StateCounts], list[str], dict[str, Staffing]]
+# The native view's: (per queue its windows' figures, waiting, the watched agents' rows,
+# per queue its agents by state, every skill, the counters' staffing when asked for).
+TrackedView = tuple[
+    WindowFigures, dict[str, WaitingRow], dict[str, AgentNow], dict[str, StateCounts], list[str], Optional[dict[str, Staffing]]
+]
+# The engine's agent filter (AlertEngine.agent_filter): its agent floors, and the agents held.
+AgentFilter = tuple[object, Collection[str]]
 
 
 class SiteFold(Protocol):
@@ -178,20 +186,11 @@ class SiteFold(Protocol):
 class TrackedSiteFold(SiteFold, Protocol):
     """A site that keeps what the alert view reads as it folds (the native core)."""
 
-    def alert_agents(self, now: int) -> tuple[dict[str, AgentNow], dict[str, StateCounts], list[str], dict[str, Staffing]]:
-        """(logged-in agents' rows, per queue its agents by state, every skill, the counters' staffing)."""
+    def alert_agents(self, now: int) -> AlertAgents:
+        """What the alert view reads of the agents, by a scan of them all."""
 
     def track(self, bucket_ms: int, watched: Iterable[str]) -> None:
         """Keep the windows, waiting contacts and agents in ``watched`` states from now on."""
 
-    def tracked_view(
-        self, now: int, windows: Sequence[int], with_counters: bool, only: Optional[tuple[object, Collection[str]]] = None
-    ) -> tuple[
-        WindowFigures,
-        dict[str, WaitingRow],
-        dict[str, AgentNow],
-        dict[str, StateCounts],
-        list[str],
-        Optional[dict[str, Staffing]],
-    ]:
+    def tracked_view(self, now: int, windows: Sequence[int], with_counters: bool, only: Optional[AgentFilter] = None) -> TrackedView:
         """What ``Floor.alert_snapshot`` reads, from what the core kept (``track``)."""

@@ -57,7 +57,7 @@ _ID_BLOCK: Final = 256
 _ID_BLOCK_MASK: Final = _ID_BLOCK - 1
 
 # A call's events name it in ``call`` (a ticket's in ``ticket``): events.py says which is which.
-_CALL_CLASSES = frozenset(cls for cls in E.EVENT_TYPES.values() if "call" in cls.__struct_fields__)
+_CALL_CLASSES = frozenset(cls for cls in E.EVENT_TYPES.values() if "call" in getattr(cls, "__struct_fields__"))
 # Events that may open a leg (in order; a replay may open legs too).
 _LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
 # Contact event class -> (CALL or TICKET, causal rank, state-machine step, may open a leg):
