@@ -480,7 +480,7 @@ def _labels(labels, fallback: str) -> dict:
     return {"en": labels.en, "zh": labels.zh or labels.en}
 
 
-def _counters(configured: list[str], agents: Mapping[str, Union[AgentNow, AgentRow, Staffing]]) -> dict:
+def _counters(configured: list[str], agents: Mapping[str, Mapping[str, Any]]) -> dict:
     staffed = {}
     for a, r in agents.items():
         if r["counter"] and r["state"] != "logged_out":
