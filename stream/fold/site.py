@@ -32,7 +32,7 @@ from stream.contracts import events as E
 from stream.fold.agent import AgentTimeline, occupancy_pct
 from stream.fold.calendar import INTERVAL_MS, DayCalendar
 from stream.contracts.floor_config import FloorConfig
-from stream.fold.contact import CALL, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
+from stream.fold.contact import CALL, CONTRA_TEXT, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
 from stream.fold.stats import QueueStats
 
 SLIDING_MIN: Final = (5, 15, 60)
@@ -323,7 +323,7 @@ class SiteCore:
                 if track and not c.vmark:
                     c.vmark = True
                     changed_contacts.append(c)
-                if c.done:
+                if c.done or c.contra:
                     self._push_due(c.last_ts, kind, cid)
         finally:
             self.events += n_events
@@ -396,6 +396,9 @@ class SiteCore:
                 continue
             if c.last_ts >= wm:
                 self._push_due(c.last_ts, kind, cid)
+            elif c.contra:
+                # Nothing can come now that would explain it: rejected whole, with why.
+                self._drop(c, book, cid, CONTRA_TEXT[c.contra])
             elif c.done:
                 self._seal(c, kind, cid)
             elif not c.legs:

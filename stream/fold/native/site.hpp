@@ -64,12 +64,16 @@ enum Reject : uint8_t {
     R_LATE = N_ANOMALIES,  // "late: older than the lateness bound" (no kind prefix)
     R_ORPHAN,              // "<kind>: no offered event for this contact (orphan)"
     R_EXPIRED,             // "<kind>: contact never ended (expired)"
+    R_CONTRA,              // "<kind>: contact contradicts itself (...)": Contact::contra 1, then 2
+    R_CONTRA_ANSWER,
     N_REJECTS
 };
 inline const char* const REJECT_TEXT[N_REJECTS - N_ANOMALIES] = {
     "late: older than the lateness bound",
     "no offered event for this contact (orphan)",
     "contact never ended (expired)",
+    "contact contradicts itself (answered, abandoned or ended before offered)",
+    "contact contradicts itself (talk or service ended before answered)",
 };
 
 // A rejected event, whole, for the dead-letter output.
@@ -300,7 +304,7 @@ class Site {
             refile(c);
         else if (!c->old_legs.empty())
             c->old_legs.clear();
-        if (c->done) push_due(c->last_ts, kind, c->cid);
+        if (c->done || c->contra) push_due(c->last_ts, kind, c->cid);
     }
 
     // Move the event-time clock to `now` (an event's time or a tick).
@@ -719,6 +723,8 @@ class Site {
             if (c == nullptr || c->sealed) continue;
             if (c->last_ts >= wm)
                 push_due(c->last_ts, e.kind, c->cid);
+            else if (c->contra)
+                drop(c, static_cast<uint8_t>(R_CONTRA + c->contra - 1));  // nothing can come now to explain it
             else if (c->done)
                 seal(c);
             else if (c->legs.empty())
