@@ -94,6 +94,10 @@ class FloorConfig(Struct, forbid_unknown_fields=True, kw_only=True):
 
     sites: dict[Name, SiteConfig] = field(default_factory=dict)
     lateness_s: Annotated[int, Meta(ge=0, le=3600)] = 60
+    # An event more than this far ahead of its message's time (Kafka), or of its
+    # site's clock when its next event is not (files), is quarantined: rejected,
+    # dead-lettered, the clock not moved (docs/metrics.md, "Wrong clocks").
+    max_ahead_s: Annotated[int, Meta(ge=1, le=7 * 86400)] = 300
     default_kind: Literal["hotline", "hall"] = "hotline"
     default_timezone: str = "UTC"
 

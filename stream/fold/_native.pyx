@@ -111,6 +111,7 @@ cdef extern from "site.hpp" namespace "fw":
         int64_t keep_days
         int64_t keep_interval_days
         int64_t dead_letters
+        int64_t max_ahead
 
     cdef cppclass QStats:
         int64_t offered, answered, abandoned, short_abandoned, transferred
@@ -182,6 +183,7 @@ cdef extern from "site.hpp" namespace "fw":
         int64_t clock()
         int64_t watermark()
         int64_t rejected_count(uint8_t why, uint8_t kind)
+        void set_reference(int64_t ms)
         size_t fold(const ParsedEv* evs, size_t i, size_t n, const SV* qbase, cbool same_site, SV site, int64_t until) except +
         void advance(int64_t now) except +
         void flush() except +
@@ -211,6 +213,7 @@ cdef extern from "site.hpp" namespace "fw":
     cdef int N_ANOMALIES
     cdef int N_REJECTS
     cdef uint8_t R_LATE
+    cbool unprefixed(uint8_t why)
     const char* const ANOMALY_TEXT[]
     const char* const REJECT_TEXT[]
     cdef int N_BINS
@@ -231,7 +234,7 @@ def _reason_texts() -> list:
     out = []
     for why in range(N_REJECTS):
         text = ANOMALY_TEXT[why].decode() if why < N_ANOMALIES else REJECT_TEXT[why - N_ANOMALIES].decode()
-        if why == R_LATE:
+        if unprefixed(why):
             out.append([text] * N_KINDS)
         else:
             out.append([f"{k}: {text}" for k in _KIND_NAMES])
@@ -683,7 +686,7 @@ cdef class NativeSite:
     cdef object __weakref__
     cdef readonly NativeFloor nf
     cdef readonly str site
-    cdef public object config, cfg, cal, limits
+    cdef public object config, cfg, cal, limits, reference
     cdef dict _qparams
     cdef list _dead
     cdef dict _vrows   # the tracked view's agent rows: name id -> (agent version, row)
@@ -712,6 +715,7 @@ cdef class NativeSite:
         self._vrows = {}
         self._cb_error = None
         self._floors = None
+        self.reference = None
         cdef Limits lim
         lim.lateness = limits.lateness
         lim.dedup_horizon = limits.dedup_horizon
@@ -719,6 +723,7 @@ cdef class NativeSite:
         lim.keep_days = -1 if limits.keep_days is None else limits.keep_days
         lim.keep_interval_days = -1 if limits.keep_interval_days is None else limits.keep_interval_days
         lim.dead_letters = limits.dead_letters
+        lim.max_ahead = limits.max_ahead
         cdef CalendarSource cs
         cs.ctx = <void*>self
         cs.load = _cal_load
@@ -754,6 +759,11 @@ cdef class NativeSite:
     @property
     def lateness(self) -> int:
         return self.limits.lateness
+
+    def set_reference(self, ms) -> None:
+        """The time the events folded next were logged at (None: unknown; site.py's "Wrong clocks")."""
+        self.reference = ms
+        self.c.set_reference(NEVER if ms is None else <int64_t>ms)
 
     @property
     def clock(self):

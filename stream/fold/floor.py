@@ -97,13 +97,17 @@ class Floor:
 
     def __init__(self, config: Optional[FloorConfig] = None, *, limits: Optional[Limits] = None, native: Optional[bool] = None) -> None:
         self.config = config if config is not None else FloorConfig()
-        self.limits = limits if limits is not None else Limits(lateness_ms=self.config.lateness_s * 1000)
+        self.limits = limits if limits is not None else Limits(
+            lateness_ms=self.config.lateness_s * 1000, max_ahead_ms=self.config.max_ahead_s * 1000
+        )
         self.sites: dict[str, SiteFold] = {}  # name -> SiteCore, or NativeSite on the native core
         self._nf: Optional[_native.NativeFloor] = _native.NativeFloor(self) if _want_native(native) else None
         # Rejections before an event reached a site (undecodable input).
         self.rejected: dict[str, int] = {}
         self.dead: list[tuple[object, str]] = []
         self._published: dict[str, dict] = {}
+        # The time the input being folded was logged at (a Kafka message's timestamp), or None.
+        self.reference: Optional[int] = None
         self._seq: dict[str, int] = {}
 
     # -- input ----------------------------------------------------------------
@@ -120,7 +124,21 @@ class Floor:
                 sc = self.sites[name] = self._nf.new_site(name, self.config, self.limits)
             else:
                 sc = self.sites[name] = SiteCore(name, self.config, self.limits)
+            if self.reference is not None:
+                sc.set_reference(self.reference)
         return sc
+
+    def set_reference(self, ms: Optional[int]) -> None:
+        """The time the input folded next was logged at (a Kafka message's timestamp; None: unknown).
+
+        Events more than ``max_ahead_s`` past it are quarantined instead of moving
+        their site's clock. Part of the log, so a rebuild judges them the same.
+        """
+        if ms == self.reference:
+            return
+        self.reference = ms
+        for sc in self.sites.values():
+            sc.set_reference(ms)
 
     def apply(self, ev) -> None:
         sc = self.sites.get(ev.site)

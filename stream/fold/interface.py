@@ -150,6 +150,10 @@ class SiteFold(Protocol):
 
     def qparams(self, queue: str) -> QParams: ...
 
+    def set_reference(self, ms: Optional[int]) -> None:
+        """The time the events folded next were logged at (a Kafka message's timestamp; None: unknown):
+        events too far past it are quarantined instead of moving the clock."""
+
     def apply(self, ev: Event) -> None:
         """Fold one decoded event of this site."""
 

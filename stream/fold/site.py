@@ -20,6 +20,17 @@ How out-of-order events give the same figures as in order
 The sliding windows (5/15/60 min) are computed from the contacts of the last
 hour, which are kept (sealed or not) until they are an hour behind the
 watermark.
+
+Wrong clocks
+------------
+One event stamped far ahead (a device with a bad clock) would move the site
+clock, and everything after it would be late. So an event more than
+``max_ahead`` ahead is judged before it is applied: against the time its input
+was logged at when there is one (``reference``: a Kafka message's timestamp),
+else against the site clock, where the site's next event in the batch decides
+(a jump it follows is real, e.g. the morning after a quiet night; one it does
+not is quarantined). A quarantined event is rejected and dead-lettered and
+moves nothing (docs/metrics.md, "Wrong clocks").
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ from stream.contracts import events as E
 from stream.fold.agent import AgentTimeline, occupancy_pct
 from stream.fold.calendar import INTERVAL_MS, DayCalendar
 from stream.contracts.floor_config import FloorConfig
-from stream.fold.contact import CALL, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
+from stream.fold.contact import CALL, CONTRA_TEXT, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
 from stream.fold.interface import AgentNow, AgentRow, StateCounts, WaitingRow
 from stream.fold.stats import QueueStats
 
@@ -68,6 +79,11 @@ _CONTACT_KIND: Final[dict[type, tuple[int, int, int, bool]]] = {
 _heappush: Final = heapq.heappush
 _heappop: Final = heapq.heappop
 _AgentState: Final = E.AgentState
+# Reasons of the wrong-clock quarantine (see "Wrong clocks"), and how far on in a
+# batch the site's next event is looked for.
+AHEAD_OF_MESSAGE: Final = "ahead: more than max_ahead_s past its message's time"
+AHEAD_ALONE: Final = "ahead: more than max_ahead_s past the site's clock, and its next event is not"
+AHEAD_LOOK: Final = 256
 _CallOffered: Final = E.CallOffered
 _TicketIssued: Final = E.TicketIssued
 
@@ -75,7 +91,7 @@ _TicketIssued: Final = E.TicketIssued
 class Limits:
     """Bounds on what a site core keeps (event time, ms)."""
 
-    __slots__ = ("lateness", "dedup_horizon", "max_open", "keep_days", "keep_interval_days", "dead_letters")
+    __slots__ = ("lateness", "dedup_horizon", "max_open", "keep_days", "keep_interval_days", "dead_letters", "max_ahead")
 
     def __init__(
         self,
@@ -85,6 +101,7 @@ class Limits:
         keep_days: Optional[int] = None,
         keep_interval_days: Optional[int] = 2,
         dead_letters: int = 10_000,
+        max_ahead_ms: int = 300_000,
     ) -> None:
         self.lateness = lateness_ms
         # Duplicates must be recognised at least as long as events can be late.
@@ -93,6 +110,7 @@ class Limits:
         self.keep_days = keep_days
         self.keep_interval_days = keep_interval_days
         self.dead_letters = dead_letters
+        self.max_ahead = max_ahead_ms
 
 
 class SiteCore:
@@ -107,6 +125,7 @@ class SiteCore:
         self.lateness = limits.lateness
         self._clock = _NEVER
         self.watermark = _NEVER
+        self.reference: Optional[int] = None  # see set_reference
         self._qparams: dict[str, tuple[int, int, str]] = {}
 
         self.seen: set[str] = set()
@@ -181,6 +200,10 @@ class SiteCore:
         """The site's event-time clock (its latest event or tick), None before any."""
         return None if self._clock == _NEVER else self._clock
 
+    def set_reference(self, ms: Optional[int]) -> None:
+        """The time the events folded next were logged at (None: unknown; see "Wrong clocks")."""
+        self.reference = ms
+
     # -- folding --------------------------------------------------------------
 
     def apply(self, ev) -> None:
@@ -225,6 +248,12 @@ class SiteCore:
         track: bool = self.change_owner is not None
         changed_contacts: list[Contact] = self.changed_contacts
         changed_agents: list[AgentTimeline] = self.changed_agents
+        # Past this an event is judged first (_ahead): the reference's bound, or
+        # the clock's while it follows the events.
+        max_ahead: int = self.limits.max_ahead
+        ref = self.reference
+        follow = ref is None
+        ahead_at: int = (_FAR if clock == _NEVER else clock + max_ahead) if ref is None else ref + max_ahead
         n_events = 0
         i = start
         n = len(evs)
@@ -241,6 +270,9 @@ class SiteCore:
                 else:
                     ts = E.ts_to_ms(raw_ts)
                     ev.ts = ts
+                if ts > ahead_at and self._ahead(evs, i, ts, same_site):
+                    i += 1
+                    continue
                 if ts > until:
                     break
                 i += 1
@@ -262,6 +294,8 @@ class SiteCore:
                 n_events += 1
                 if ts > clock:
                     clock = ts
+                    if follow:
+                        ahead_at = ts + max_ahead
                     wm = ts - lateness
                     if wm >= next_hk or self._next_due < wm:
                         # Something to seal or housekeeping due: the slow path.
@@ -312,7 +346,7 @@ class SiteCore:
                 if track and not c.vmark:
                     c.vmark = True
                     changed_contacts.append(c)
-                if c.done:
+                if c.done or c.contra:
                     self._push_due(c.last_ts, kind, cid)
         finally:
             self.events += n_events
@@ -320,6 +354,33 @@ class SiteCore:
             self._clock = clock
             self.watermark = wm
         return i
+
+    def _ahead(self, evs: list, i: int, ts: int, same_site: bool) -> bool:
+        """Event ``evs[i]``, at ``ts``, is past the bound: quarantine it (True) or let it move the clock."""
+        ev = evs[i]
+        if self.reference is not None:
+            self._reject(ev, AHEAD_OF_MESSAGE)
+            return True
+        # Judged by the site's next event in the batch (a copy of this one, same id, says
+        # nothing): one more than max_ahead before it says this one is wrong; one near
+        # it (or none: nothing says so) confirms the jump.
+        site = self.site
+        eid = ev.id
+        back = ts - self.limits.max_ahead
+        j = i + 1
+        end = min(len(evs), j + AHEAD_LOOK)
+        while j < end:
+            e = evs[j]
+            if (not same_site or e.site == site) and e.id != eid:
+                t = e.ts
+                if not isinstance(t, int):
+                    t = E.ts_to_ms(t)
+                if t < back:
+                    self._reject(ev, AHEAD_ALONE)
+                    return True
+                return False
+            j += 1
+        return False
 
     def _contact_first(self, ev, book: dict, cid: str, kind: int) -> None:
         c = book[cid] = Contact(kind, cid)
@@ -385,6 +446,9 @@ class SiteCore:
                 continue
             if c.last_ts >= wm:
                 self._push_due(c.last_ts, kind, cid)
+            elif c.contra:
+                # Nothing can come now that would explain it: rejected whole, with why.
+                self._drop(c, book, cid, CONTRA_TEXT[c.contra])
             elif c.done:
                 self._seal(c, kind, cid)
             elif not c.legs:

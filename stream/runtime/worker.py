@@ -172,7 +172,7 @@ class FloorWorker:
                             break
                         if msg.offset != pf.next_offset:
                             pf.next_offset = msg.offset  # a hole in the log (compaction)
-                        res = pf.fold(msg.offset, msg.value, dict(msg.headers or ()))
+                        res = pf.fold(msg.offset, msg.value, dict(msg.headers or ()), msg.timestamp)
                         dead.extend((msg.offset, raw, why) for raw, why in res.dead)
                         alerts.extend(res.alerts)
                         self.sinks[p].mark(res.sites)
@@ -184,7 +184,7 @@ class FloorWorker:
         log.info("partition %d rebuilt: %d messages, %d events in %.2f s", p, upto, pf.events, time.perf_counter() - t0)
         return pf, dead, alerts
 
-    async def handle(self, p: int, offset: int, value: Optional[bytes], headers: dict) -> tuple[list, list]:
+    async def handle(self, p: int, offset: int, value: Optional[bytes], headers: dict, timestamp_ms: Optional[int] = None) -> tuple[list, list]:
         """Fold one message; returns (dead letters as (offset, raw, reason), alert changes)."""
         pf = self.parts.get(p)
         dead: list = []
@@ -199,7 +199,7 @@ class FloorWorker:
         if pf is None or offset > pf.next_offset:
             pf, dead, alerts = await self.rebuild(p, offset)
         t0 = time.perf_counter()
-        res = pf.fold(offset, value, headers)
+        res = pf.fold(offset, value, headers, timestamp_ms)
         self.fold_busy_ms += (time.perf_counter() - t0) * 1000.0
         if res.status != "ok":
             return dead, alerts
@@ -385,7 +385,9 @@ def make_app(settings: WorkerSettings) -> faust.App:
         async for ev in stream.events():
             msg = ev.message
             headers = {k: v for k, v in (msg.headers or ())} if not isinstance(msg.headers, dict) else msg.headers
-            dead, alerts = await w.handle(msg.partition, msg.offset, ev.value, headers)
+            # Faust gives the Kafka timestamp in seconds; the fold judges event times against it (ms).
+            ts = msg.timestamp
+            dead, alerts = await w.handle(msg.partition, msg.offset, ev.value, headers, None if ts is None else round(ts * 1000))
             if dead or alerts:
                 await _emit(w, msg.partition, dead, alerts)
 
