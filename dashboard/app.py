@@ -43,6 +43,41 @@ from stream.fold.report import build_report, merge_rejected, stats_from_sums
 log = logging.getLogger("dashboard")
 STATIC = Path(__file__).resolve().parent / "static"
 
+# A request's line and headers together may take this many bytes; a bigger head is refused
+# (HTTP 400) before it is buffered, token or not (uvicorn's httptools parser has no limit).
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+
+
+def allowed_origins_from_env(env: Optional[dict] = None) -> frozenset[str]:
+    """``FLOORWATCH_ALLOWED_ORIGINS`` (comma-separated, e.g. ``https://wall.example.cn``; ``*`` for any)."""
+    import os
+
+    spec = (env if env is not None else os.environ).get("FLOORWATCH_ALLOWED_ORIGINS", "")
+    return frozenset(o.strip().rstrip("/").lower() for o in spec.split(",") if o.strip())
+
+
+def origin_allowed(origin: Optional[str], host: Optional[str], allowed: frozenset[str]) -> bool:
+    """May a websocket opened from page ``origin`` connect to this server (reached as ``host``)?
+
+    A browser always sends ``Origin``; a page of another site must not read the floor
+    with a token it got hold of (cross-site websocket hijacking). Same-origin pages and the
+    allow-list may; a client without ``Origin`` is not a browser, and its token is the check.
+
+    >>> origin_allowed("http://wall.local:8080", "wall.local:8080", frozenset())
+    True
+    >>> origin_allowed("https://evil.example", "wall.local:8080", frozenset())
+    False
+    >>> origin_allowed("https://tv.example.cn", "10.0.0.5:8080", frozenset({"https://tv.example.cn"}))
+    True
+    """
+    if origin is None:
+        return True
+    o = origin.strip().rstrip("/").lower()
+    if "*" in allowed or o in allowed:
+        return True
+    scheme, sep, hostport = o.partition("://")
+    return bool(sep) and scheme in ("http", "https") and host is not None and hostport == host.strip().lower()
+
 
 # -- response models (what OpenAPI documents) ---------------------------------
 
@@ -125,8 +160,13 @@ def create_app(
     *,
     config: Optional[FloorConfig] = None,
     client_queue: int = 64,
+    allowed_origins: Optional[frozenset[str]] = None,
 ) -> FastAPI:
-    """The dashboard app. ``tokens`` default to ``FLOORWATCH_TOKENS``; with none, every call is refused."""
+    """The dashboard app. ``tokens`` default to ``FLOORWATCH_TOKENS``; with none, every call is refused.
+
+    ``allowed_origins``: pages besides the dashboard's own that may open the websocket
+    (default ``FLOORWATCH_ALLOWED_ORIGINS``, else none: same origin only).
+    """
     install_log_redaction()
     if config is None:
         try:
@@ -152,6 +192,9 @@ def create_app(
     app.state.hub = hub
     app.state.tokens = dict(tokens) if tokens is not None else tokens_from_env()
     app.state.started = time.time()
+    app.state.allowed_origins = (
+        frozenset(o.rstrip("/").lower() for o in allowed_origins) if allowed_origins is not None else allowed_origins_from_env()
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -213,6 +256,11 @@ def create_app(
         who = _principal(app.state.tokens, websocket.headers.get("authorization"), token)
         if who is None:
             # Before accept: the handshake is refused with HTTP 403.
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+            return
+        if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"), app.state.allowed_origins):
+            # Also before accept (HTTP 403): a page of another site, even with a valid token.
+            log.warning("websocket from origin %r refused (not this server's, not allowed)", websocket.headers.get("origin")[:200])
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
             return
         await websocket.accept()
@@ -301,17 +349,23 @@ def render_metrics(hub: Hub) -> str:
 
 def build_server(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: Optional[str] = None,
                  tokens: Optional[Tokens] = None, config: Optional[FloorConfig] = None,
-                 log_level: str = "info", access_log: bool = True, client_queue: int = 64) -> uvicorn.Server:
+                 log_level: str = "info", access_log: bool = True, client_queue: int = 64,
+                 allowed_origins: Optional[frozenset[str]] = None) -> uvicorn.Server:
     """A uvicorn server for the dashboard (``await server.serve()`` inside a running loop)."""
-    app = create_app(redis_url, prefix, tokens, config=config, client_queue=client_queue)
+    app = create_app(redis_url, prefix, tokens, config=config, client_queue=client_queue, allowed_origins=allowed_origins)
+    # h11, not httptools: h11 buffers at most MAX_REQUEST_HEAD_BYTES of an unfinished request
+    # head; httptools buffers any header whole (four 50 MB headers: +280 MiB). The wall's
+    # traffic is its websocket, which h11 only hands over.
     cfg = uvicorn.Config(app, host=host, port=port, log_config=uvicorn_log_config(), log_level=log_level,
-                         access_log=access_log, lifespan="on", ws_ping_interval=20.0, ws_ping_timeout=20.0)
+                         access_log=access_log, lifespan="on", ws_ping_interval=20.0, ws_ping_timeout=20.0,
+                         http="h11", h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES)
     return uvicorn.Server(cfg)
 
 
 def serve(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: Optional[str] = None,
           tokens: Optional[Tokens] = None, config: Optional[FloorConfig] = None, log_level: str = "info",
-          client_queue: int = 64, announce: Optional[Callable[[str], None]] = None) -> None:
+          client_queue: int = 64, announce: Optional[Callable[[str], None]] = None,
+          allowed_origins: Optional[frozenset[str]] = None) -> None:
     """Run the dashboard until interrupted (``floorwatch dashboard``; ``floorwatch up`` calls this).
 
     Without tokens (none given, none in ``FLOORWATCH_TOKENS``) a fresh set is
@@ -325,7 +379,7 @@ def serve(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: 
         tokens = generate_tokens()
         _tell_tokens(tokens, host, port, announce)
     build_server(redis_url, host, port, prefix=prefix, tokens=tokens, config=config, log_level=log_level,
-                 client_queue=client_queue).run()
+                 client_queue=client_queue, allowed_origins=allowed_origins).run()
 
 
 def _tell_tokens(tokens: Tokens, host: str, port: int, announce: Optional[Callable[[str], None]]) -> None:

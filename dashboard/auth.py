@@ -81,6 +81,22 @@ def parse_tokens(spec: str, *, source: str = "FLOORWATCH_TOKENS") -> Tokens:
     return out
 
 
+def format_tokens(tokens: Tokens) -> str:
+    """The ``FLOORWATCH_TOKENS`` form of ``tokens``, holders' names included (``parse_tokens`` reads it back).
+
+    >>> format_tokens({"def": Principal("supervisor", "alice"), "abc": Principal("wall", "wall")})
+    'supervisor/alice:def,wall:abc'
+    """
+    items = []
+    for i, (token, who) in enumerate(tokens.items()):
+        item = f"{who.role}:{token}" if who.name == who.role else f"{who.role}/{who.name}:{token}"
+        if parse_tokens(item).get(token) != who or "," in token:
+            # Never echo the entry: it holds a token.
+            raise TokenConfigError(f"token {i + 1} ({who.role}): its holder's name cannot contain ',' or ':'")
+        items.append(item)
+    return ",".join(items)
+
+
 def load_tokens_file(path: Union[str, Path]) -> Tokens:
     """The ``tokens:`` section of a YAML file (role -> list of tokens or {token, name})."""
     p = Path(path)

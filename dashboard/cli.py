@@ -27,6 +27,9 @@ def register(subparsers: Any) -> None:
     d.add_argument("--config", help="floor YAML for thresholds (default config/floor.yaml)")
     d.add_argument("--client-queue", type=int, default=64,
                    help="messages queued per wall before it is sent a full snapshot instead (default 64)")
+    d.add_argument("--allowed-origin", action="append", default=None, metavar="URL",
+                   help="a page origin besides the dashboard's own that may open the websocket, e.g. "
+                        "https://wall.example.cn (repeatable; default FLOORWATCH_ALLOWED_ORIGINS, else same origin only)")
     d.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     d.set_defaults(func=cmd_dashboard)
 
@@ -43,5 +46,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         print(f"floorwatch dashboard: {exc}", file=sys.stderr)
         return 2
     serve(args.redis, args.host, args.http_port, prefix=args.redis_prefix, tokens=tokens or None,
-          config=config, log_level=args.log_level, client_queue=args.client_queue)
+          config=config, log_level=args.log_level, client_queue=args.client_queue,
+          allowed_origins=frozenset(args.allowed_origin) if args.allowed_origin else None)
     return 0

@@ -420,6 +420,15 @@ class DeliveryService:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if "NOGROUP" in str(exc):
+                    # Redis lost the stream and its group (restarted without its data, or
+                    # flushed): make the group again, from the start of whatever the stream holds.
+                    log.warning("%s lost its consumer group %s; creating it again", self.k.alerts_log, self.settings.group)
+                    try:
+                        await self.setup()
+                        continue
+                    except Exception as again:  # Redis went away again: retried below
+                        exc = again
                 log.error("consuming %s failed: %s; retrying", self.k.alerts_log, exc)
                 await _sleep_or_stop(stop, 1.0)
 

@@ -22,7 +22,10 @@ from typing import Optional, Sequence, Union
 
 from stream.local import embedded
 from stream.local.scenario import scenario_events
-from stream.runtime.worker import ALERTS_TOPIC, DEFAULT_PARTITIONS, EVENTS_TOPIC, REJECTED_TOPIC
+from stream.runtime.topics import DEFAULT_PARTITIONS, ensure_topics
+
+# Seconds before a server that failed to restart is tried again.
+RETRY_S = 5.0
 
 
 def spawn(cmd: list[str], log_path: Optional[str] = None, env: Optional[dict] = None) -> subprocess.Popen:
@@ -68,6 +71,8 @@ class Stack:
         delivery: bool = True,
         log_dir: Optional[str] = None,
         partitions: int = DEFAULT_PARTITIONS,
+        redis_persist_dir: Optional[str] = None,
+        delivery_config: Optional[str] = None,
     ) -> None:
         self.kafka_url = kafka_url
         self.redis_url = redis_url
@@ -81,11 +86,18 @@ class Stack:
         self.want_delivery = delivery
         self.log_dir = log_dir or os.environ.get("FLOORWATCH_LOG_DIR") or f"/tmp/floorwatch-{os.getpid()}"
         self.partitions = partitions
+        self.redis_persist_dir = redis_persist_dir
+        self.delivery_config = delivery_config
         self.kafka: Optional[embedded.EmbeddedKafka] = None
         self.redis: Optional[embedded.EmbeddedRedis] = None
         self.workers: list[subprocess.Popen] = []
         self.children: list[subprocess.Popen] = []
+        # How each child was started (its command, log and environment), to start it again.
+        self._how: dict[int, tuple[str, list[str], Optional[dict]]] = {}
         self.dashboard_url: Optional[str] = None
+        # What supervise() restarted, by name ("broker", "redis", "worker", "delivery", "dashboard").
+        self.restarts: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
 
     def _cli(self, *args: str) -> list[str]:
         cmd = [sys.executable, "-m", "stream.cli.main", *args]
@@ -100,22 +112,29 @@ class Stack:
             self.kafka = embedded.EmbeddedKafka(port=self.kafka_port, log_dir=self.log_dir).start()
             self.kafka_url = self.kafka.url
         if self.redis_url is None:
-            self.redis = embedded.EmbeddedRedis(port=self.redis_port, log_dir=self.log_dir).start()
+            self.redis = embedded.EmbeddedRedis(
+                port=self.redis_port, log_dir=self.log_dir, persist_dir=self.redis_persist_dir
+            ).start()
             self.redis_url = self.redis.url
         self.create_topics()
         for _ in range(self.n_workers):
             self.add_worker()
         if self.want_delivery:
             args = ["deliver", "--redis", self.redis_url]
-            self.children.append(spawn(self._cli(*args), self._log("delivery")))
+            if self.delivery_config:
+                args += ["--config", self.delivery_config]
+            self._child("delivery", self._cli(*args))
         if self.want_dashboard:
             port = self.http_port or embedded.free_port()
             args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port)]
             if self.configs:
                 args += ["--config", str(self.configs[0])]  # the wall's thresholds are the floor's
             self.tokens = self._tokens()
-            env = dict(os.environ, FLOORWATCH_TOKENS=",".join(f"{p.role}:{t}" for t, p in self.tokens.items()))
-            self.children.append(spawn(self._cli(*args), self._log("dashboard"), env=env))
+            from dashboard.auth import format_tokens
+
+            # With the holders' names: an ack is recorded as "alice", not "supervisor".
+            env = dict(os.environ, FLOORWATCH_TOKENS=format_tokens(self.tokens))
+            self._child("dashboard", self._cli(*args), env=env)
             self.dashboard_url = f"http://127.0.0.1:{port}/"
         return self
 
@@ -132,9 +151,59 @@ class Stack:
         return token_for(getattr(self, "tokens", {}), role)
 
     def create_topics(self) -> None:
-        asyncio.run(
-            embedded.create_topics(self.kafka_url, {EVENTS_TOPIC: self.partitions, REJECTED_TOPIC: 1, ALERTS_TOPIC: 1})
-        )
+        embedded._run_sync(ensure_topics(self.kafka_url, self.partitions))
+
+    def _child(self, name: str, cmd: list[str], env: Optional[dict] = None) -> subprocess.Popen:
+        proc = spawn(cmd, self._log(name), env=env)
+        self.children.append(proc)
+        self._how[proc.pid] = (name, cmd, env)
+        return proc
+
+    def supervise(self, say=lambda line: print(line, file=sys.stderr, flush=True)) -> list[str]:
+        """Restart what died: the embedded broker and Redis, workers, delivery, the dashboard.
+
+        One line each through ``say``. Returns the names restarted. A server that fails to
+        come back is tried again after ``RETRY_S``.
+        """
+        done: list[str] = []
+        now = time.monotonic()
+        for name, server, why in (
+            ("broker", self.kafka, "its log was in memory: the workers keep their figures, new events continue them"),
+            ("redis", self.redis, "the workers publish the floor again, delivery makes its group again"),
+        ):
+            if server is None or server.running or now < self._retry_at.get(name, 0.0):
+                continue
+            say(f"floorwatch: the embedded {name} stopped; restarting it on the same port ({why})")
+            try:
+                server.kill()  # reap it and close its log
+                server.start()
+                if name == "broker":
+                    self.create_topics()
+            except Exception as exc:  # noqa: BLE001 - told, and tried again
+                self._retry_at[name] = now + RETRY_S
+                say(f"floorwatch: could not restart the {name} ({str(exc).splitlines()[0]}); trying again in {RETRY_S:.0f} s")
+                continue
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            done.append(name)
+        dead = [p for p in self.workers if p.poll() is not None]
+        for p in dead:
+            say(f"floorwatch: a worker exited (code {p.returncode}); restarting it")
+            self.workers.remove(p)
+            self.add_worker()
+            self.restarts["worker"] = self.restarts.get("worker", 0) + 1
+            done.append("worker")
+        for p in [p for p in self.children if p.poll() is not None]:
+            name, cmd, env = self._how.pop(p.pid, ("child", [], None))
+            self.children.remove(p)
+            if not cmd or now < self._retry_at.get(name, 0.0):
+                continue
+            say(f"floorwatch: {name} exited (code {p.returncode}); restarting it")
+            self._child(name, cmd, env)
+            # A child that cannot start (its server is away) is not restarted in a tight loop.
+            self._retry_at[name] = now + 1.0
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            done.append(name)
+        return done
 
     def add_worker(self) -> subprocess.Popen:
         args = ["worker", "--kafka", self.kafka_url, "--redis", self.redis_url, "--loglevel", "info"]
@@ -198,10 +267,13 @@ def run_stack(args) -> int:
                 loop.add_signal_handler(sig, stop.set)
             feeder = asyncio.create_task(publish_async(events, stack.kafka_url, args.speed, stop=stop))
             while not stop.is_set() and time.monotonic() < deadline:
-                if any(p.poll() is not None for p in stack.workers):
-                    print("floorwatch: a worker exited; restarting it", file=sys.stderr)
-                    stack.workers = [p for p in stack.workers if p.poll() is None]
-                    stack.add_worker()
+                # On the main thread, which lives as long as the servers (PR_SET_PDEATHSIG
+                # follows the starting thread); the feeder waits the seconds a restart takes.
+                stack.supervise()
+                if feeder.done() and not feeder.cancelled() and feeder.exception() is not None:
+                    exc = feeder.exception()
+                    print(f"floorwatch: feeding the floor stopped: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+                    feeder = asyncio.create_task(asyncio.sleep(0))  # told once
                 await asyncio.sleep(0.5)
             stop.set()
             try:

@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaProducer
 
 from stream.runtime.pacing import paced_batches
 from stream.runtime.partition import REJECTED_HEADER
+from stream.runtime.topics import DEFAULT_PARTITIONS, ensure_topics, forbid_auto_create
 from stream.runtime.worker import EVENTS_TOPIC, bootstrap_of
 
 # Events per Kafka message: a worker pays Faust's cost per message, so more per message is
@@ -40,7 +41,13 @@ MAX_MESSAGE_BYTES = 900 * 1024
 class Publisher:
     """An aiokafka producer sending site batches (``await send_batch(site, events)``)."""
 
-    def __init__(self, kafka_url: str, *, linger_ms: int = 5) -> None:
+    def __init__(self, kafka_url: str, *, linger_ms: int = 5, partitions: int = DEFAULT_PARTITIONS) -> None:
+        self.kafka_url = kafka_url
+        self.partitions = partitions
+        # Sent batches not yet acknowledged: one the broker lost (it restarted) is sent again;
+        # the core ignores an event id it has folded, so a batch sent twice counts once.
+        self._inflight: list[tuple[asyncio.Future, str, list]] = []
+        self.resent = 0
         self.producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_of(kafka_url),
             linger_ms=linger_ms,
@@ -54,6 +61,10 @@ class Publisher:
         self.events = 0
 
     async def start(self) -> "Publisher":
+        # The events topic is made here with its partition count if missing, never auto-created
+        # by the first send (stream.runtime.topics).
+        forbid_auto_create()
+        await ensure_topics(self.kafka_url, self.partitions)
         await self.producer.start()
         return self
 
@@ -68,9 +79,53 @@ class Publisher:
             await self.send_batch(site, events[:half])
             await self.send_batch(site, events[half:])
             return
-        await self.producer.send(EVENTS_TOPIC, key=site.encode(), value=value)
+        fut = await self._send(EVENTS_TOPIC, key=site.encode(), value=value)
+        self._inflight.append((fut, site, events))
+        if len(self._inflight) >= 256:
+            await self._resend_failed(wait=False)
         self.messages += 1
         self.events += len(events)
+
+    async def _send(self, topic: str, **kw) -> asyncio.Future:
+        """``producer.send``, waiting out a broker that restarted (and lost the topic meanwhile)."""
+        from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, UnknownTopicOrPartitionError
+
+        for attempt in range(60):
+            try:
+                return await self.producer.send(topic, **kw)
+            except (UnknownTopicOrPartitionError, KafkaConnectionError, KafkaTimeoutError) as exc:
+                if attempt == 0:
+                    print(f"floorwatch: the broker is not taking messages ({type(exc).__name__}); retrying", file=sys.stderr)
+                await asyncio.sleep(1.0)
+                try:
+                    await ensure_topics(self.kafka_url, self.partitions)
+                except Exception:  # still away: the next attempt says so
+                    pass
+        return await self.producer.send(topic, **kw)
+
+    async def _resend_failed(self, wait: bool) -> None:
+        """Send again each batch the broker did not acknowledge (``wait``: wait for all of them)."""
+        while self._inflight:
+            if wait:
+                await asyncio.gather(*(f for f, _, _ in self._inflight), return_exceptions=True)
+            still, failed = [], []
+            for item in self._inflight:
+                fut = item[0]
+                if not fut.done():
+                    still.append(item)
+                elif fut.cancelled() or fut.exception() is not None:
+                    failed.append(item)
+            self._inflight = still
+            if not failed:
+                if not wait:
+                    return
+                continue
+            for _fut, site, events in failed:
+                self.resent += 1
+                fut = await self._send(EVENTS_TOPIC, key=site.encode(), value=self.enc.encode(events))
+                self._inflight.append((fut, site, events))
+            if not wait:
+                return
 
     async def send_raw(self, value: bytes, *, key: Optional[bytes] = None, reason: Optional[str] = None) -> None:
         headers = [(REJECTED_HEADER, reason.encode())] if reason is not None else None
@@ -83,6 +138,7 @@ class Publisher:
 
     async def flush(self) -> None:
         await self.producer.flush()
+        await self._resend_failed(wait=True)
 
 
 def site_batches(events: Iterable, max_batch: int = MAX_BATCH) -> Iterator[tuple[str, list]]:

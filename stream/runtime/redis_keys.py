@@ -35,6 +35,8 @@ class Keys:
         self.acks_ch = p + "acks:ch"
         self.delivery_log = p + "delivery:log"
         self.workers = p + "workers"
+        # A random value the first worker to find it missing sets: a different one means Redis lost its data.
+        self.instance = p + "instance"
 
     def snap(self, site: str) -> str:
         return f"{self.prefix}snap:{site}"
