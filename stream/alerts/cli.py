@@ -95,6 +95,8 @@ def _line(ch: dict) -> dict:
         "threshold": ch["threshold"],
         "expected": ch["expected"],
         "score": ch["score"],
+        "usual_for": ch.get("usual_for"),
+        "since_ms": ch["since_ms"],
         "message": ch["message"],
     }
 

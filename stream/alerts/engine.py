@@ -242,7 +242,7 @@ class AlertEngine:
                 dc = d.dc
                 self._step(out, key, score, now_ms, raise_at=d.raise_, clear_at=dc.clear, for_s=0, repeat_s=dc.repeat_s,
                            lower=False, labels=d.labels, name=qd["name"], hall=snapshot.get("kind") == "hall",
-                           extra={"observed": e["observed"], "expected": e["expected"], "score": score})
+                           extra={"observed": e["observed"], "expected": e["expected"], "score": score, "slot": e.get("slot")})
 
     def _step(self, out: list, key: str, value, now: int, *, raise_at, clear_at, for_s, repeat_s, lower,
               labels: Optional[dict], name: Any = None, hall: bool = False, extra: Optional[dict] = None) -> None:
@@ -272,7 +272,7 @@ class AlertEngine:
                 self.active[key] = st
         if ev is not None:
             # Resolved (st None) only ever follows a state: old is set then.
-            rec = st if st is not None else {**(old or {}), **{k: v for k, v in (extra or {}).items() if k in ("observed", "expected", "score")}, "value": value}
+            rec = st if st is not None else {**(old or {}), **{k: v for k, v in (extra or {}).items() if k in ("observed", "expected", "score", "slot")}, "value": value}
             out.append(self._record(key, rec, ev, now))
 
     def _record(self, key: str, st: dict, change: str, now: int) -> dict:
@@ -293,7 +293,8 @@ class AlertEngine:
         else:
             shown, exp = value, st.get("expected")
         msg = message(rule, change, st["name"], shown, st["threshold"], held, hall=st.get("hall", False),
-                      agent=st.get("label"), reason=st.get("reason"), expected=exp, score=st.get("score") or 0.0)
+                      agent=st.get("label"), reason=st.get("reason"), expected=exp, score=st.get("score") or 0.0,
+                      slot=st.get("slot") if anomaly else None)
         return {
             "id": aid,
             "dedup_key": f"{aid}#{suffix}",
@@ -311,6 +312,7 @@ class AlertEngine:
             "clear": st["clear"],
             "expected": st.get("expected") if anomaly else None,
             "score": st.get("score") if anomaly else None,
+            "usual_for": st.get("slot") if anomaly else None,
             "since_ms": st["since_ms"],
             "raised_ms": st["raised_ms"],
             "at_ms": now,

@@ -10,6 +10,11 @@ percent, and "for 3 min" / "已 3 分钟" for how long the condition has held.
 'Resolved: VIP queue: longest wait back under the clear level (lasted 15 min)'
 >>> m["zh-CN"]
 'VIP队列：最长等待 12:40，超过 10:00 已 3 分钟'
+>>> m = message("arrival_surge", "raised", {"en": "Regular", "zh": "普通"}, 26, 0.87, 0, expected=11.3, score=0.91, slot="Tue 10:00")
+>>> m["en"]
+'Regular: arrivals 2.3× the usual for Tue 10:00 - 26 in 5 min vs 11.3 expected (score 0.910)'
+>>> m["zh-CN"]
+'普通：来话为周二 10:00 通常水平的 2.3 倍 - 5分钟 26 个，预期 11.3 个（异常分 0.910）'
 """
 
 from __future__ import annotations
@@ -49,6 +54,22 @@ def _num(v: Optional[float]) -> str:
     return "-" if v is None else (f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}")
 
 
+def _ratio(value: Optional[float], expected: Optional[float]) -> Optional[str]:
+    """``'2.3'`` for value / expected (None when there is no meaningful ratio)."""
+    if value is None or expected is None or expected <= 0:
+        return None
+    return f"{value / expected:.1f}"
+
+
+_DAYS_ZH = {"Mon": "周一", "Tue": "周二", "Wed": "周三", "Thu": "周四", "Fri": "周五", "Sat": "周六", "Sun": "周日"}
+
+
+def _slot_zh(slot: str) -> str:
+    """``'Tue 10:00'`` -> ``'周二 10:00 '``; a daily ``'10:00'`` -> ``'10:00 '`` (the zh sentence runs on)."""
+    day, _, hhmm = slot.partition(" ")
+    return f"{_DAYS_ZH.get(day, day)} {hhmm} " if hhmm else f"{slot} "
+
+
 # rule -> (figure en, figure zh, formatter, "above"/"below")
 _FIGURES: dict[str, tuple[str, str, Any, str]] = {
     "longest_wait": ("longest wait", "最长等待", clock, "above"),
@@ -84,8 +105,14 @@ def message(
     reason: Optional[str] = None,
     expected: Optional[float] = None,
     score: Optional[float] = None,
+    slot: Optional[str] = None,
 ) -> dict:
-    """``{"zh-CN": ..., "en": ...}`` for a raised / repeated / resolved / acknowledged change."""
+    """``{"zh-CN": ..., "en": ...}`` for a raised / repeated / resolved / acknowledged change.
+
+    Anomalies say how far from the usual (``value / expected``), for which
+    calendar ``slot`` the usual is (``'Tue 10:00'``, from the detector) and,
+    once it has lasted, for how long.
+    """
     qen, qzh = queue.get("en") or "?", queue.get("zh") or queue.get("en") or "?"
     den, dzh = duration(held_ms, "en"), duration(held_ms, "zh")
     # "for 0 s" says nothing: a rule with no minimum duration raises at once.
@@ -101,14 +128,21 @@ def message(
         en = f"Agent {agent} ({qen}): {fen}{why_en} for {fmt(value)}, above {fmt(threshold)}"
         zh = f"坐席 {agent}（{qzh}）：{fzh}{why_zh}已 {fmt(value)}，超过 {fmt(threshold)}"
     elif rule == "arrival_surge":
-        en = f"{qen}: arrivals surge - {_num(value)} in 5 min vs {_num(expected)} expected (score {score:.3f})"
-        zh = f"{qzh}：来话激增 - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个（异常分 {score:.3f}）"
+        r = _ratio(value, expected)
+        usual_en = f" for {slot}" if slot else ""
+        usual_zh = _slot_zh(slot) if slot else ""
+        head_en = f"arrivals {r}× the usual{usual_en}" if r else "arrivals surge"
+        head_zh = f"来话为{usual_zh}通常水平的 {r} 倍" if r else "来话激增"
+        en = f"{qen}: {head_en} - {_num(value)} in 5 min vs {_num(expected)} expected{for_en} (score {score:.3f})"
+        zh = f"{qzh}：{head_zh} - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个{for_zh}（异常分 {score:.3f}）"
     elif rule == "aht_drift":
-        en = f"{qen}: handle time drift - AHT {clock(value)} vs {clock(expected)} expected (score {score:.3f})"
-        zh = f"{qzh}：处理时长漂移 - 平均处理时长 {clock(value)}，预期 {clock(expected)}（异常分 {score:.3f}）"
+        r = _ratio(value, expected)
+        en = f"{qen}: handle time drift - AHT {clock(value)} vs {clock(expected)} usual" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
+        zh = f"{qzh}：处理时长漂移 - 平均处理时长 {clock(value)}，通常 {clock(expected)}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
     elif rule == "abandon_spike":
-        en = f"{qen}: abandon spike - {_pct(value)} vs {_pct(expected)} expected (score {score:.3f})"
-        zh = f"{qzh}：放弃率突增 - {_pct(value)}，预期 {_pct(expected)}（异常分 {score:.3f}）"
+        r = _ratio(value, expected)
+        en = f"{qen}: abandon spike - {_pct(value)} vs {_pct(expected)} usual" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
+        zh = f"{qzh}：放弃率突增 - {_pct(value)}，通常 {_pct(expected)}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
     else:
         fen, fzh, fmt, side = _FIGURES[rule]
         zside = "低于" if side == "below" else "超过"
