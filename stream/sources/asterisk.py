@@ -101,6 +101,7 @@ _DB_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(
 _LONG_DIGITS = re.compile(r"(?<![\d.])\+?\d{7,}(?![\d.])")
 _NONE = ("", "NONE")
 _MAX_ID = 128
+_MAX_MS = 4_102_444_800_000  # the wire format's last instant (2100)
 
 # Call stages.
 _WAITING, _TALKING, _MOVING = "waiting", "talking", "moving"
@@ -258,8 +259,9 @@ class QueueLogMapper:
             return [self._dead(_scrub(fields), str(exc))]
 
     def _time(self, text: str) -> Optional[int]:
-        if text.isdigit() and 9 <= len(text) <= 11:
-            return int(text) * 1000
+        if text.isdigit() and 9 <= len(text) <= 10:
+            ms = int(text) * 1000
+            return ms if ms <= _MAX_MS else None
         m = _DB_TIME.fullmatch(text)
         if m is None:
             return None
@@ -268,7 +270,8 @@ class QueueLogMapper:
                           int((m[7] or "0").ljust(6, "0")), tzinfo=self.tz)
         except ValueError:
             return None
-        return int(dt.timestamp()) * 1000 + dt.microsecond // 1000
+        ms = int(dt.timestamp()) * 1000 + dt.microsecond // 1000
+        return ms if 0 <= ms <= _MAX_MS else None
 
     def _dead(self, raw: bytes, reason: str) -> Dead:
         reason = f"asterisk: {reason}"
@@ -470,6 +473,6 @@ def _scrub(fields: list[str]) -> bytes:
 def _scrub_garbage(line: bytes) -> bytes:
     """A line that is not a queue_log line: every long digit run masked but a leading epoch."""
     text = line.decode("utf-8", "replace")
-    head = re.match(r"\d{9,11}(?=\|)", text)
+    head = re.match(r"\d{9,10}(?=\|)", text)
     keep = head.end() if head else 0
     return (text[:keep] + _LONG_DIGITS.sub(lambda m: mask_phone(m[0]), text[keep:])).encode()
