@@ -37,6 +37,7 @@ from dashboard.auth import (
     uvicorn_log_config,
 )
 from dashboard.hub import Hub, dumps, now_ms, wall_alert
+from dashboard.ingest import ingest_router
 from stream.contracts.floor_config import FloorConfig, load_config
 from stream.fold.report import build_report, merge_rejected, stats_from_sums
 
@@ -153,6 +154,7 @@ def create_app(
     app.state.tokens = dict(tokens) if tokens is not None else tokens_from_env()
     app.state.started = time.time()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(ingest_router(require))  # POST /api/events (dashboard/ingest.py)
 
     @app.get("/", include_in_schema=False)
     async def wall_page() -> FileResponse:

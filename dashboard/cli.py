@@ -1,6 +1,6 @@
 """``floorwatch dashboard``: run the wall dashboard alone against a running Redis.
 
-    floorwatch dashboard --redis redis://127.0.0.1:6379/0 [--http-port 8080] [--host 0.0.0.0]
+    floorwatch dashboard --redis redis://127.0.0.1:6379/0 [--http-port 8080] [--host 0.0.0.0] [--kafka URL]
                          [--redis-prefix fw:] [--tokens-file FILE] [--config config/floor.yaml]
 
 Tokens come from ``--tokens-file`` (its ``tokens:`` section) or
@@ -27,6 +27,7 @@ def register(subparsers: Any) -> None:
     d.add_argument("--config", help="floor YAML for thresholds (default config/floor.yaml)")
     d.add_argument("--client-queue", type=int, default=64,
                    help="messages queued per wall before it is sent a full snapshot instead (default 64)")
+    d.add_argument("--kafka", help="kafka://host:port: accept events on POST /api/events (ingest tokens)")
     d.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     d.set_defaults(func=cmd_dashboard)
 
@@ -42,6 +43,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     except (TokenConfigError, ConfigError) as exc:
         print(f"floorwatch dashboard: {exc}", file=sys.stderr)
         return 2
+    if args.kafka:
+        import os
+
+        os.environ["FLOORWATCH_KAFKA"] = args.kafka  # read by dashboard/ingest.py
     serve(args.redis, args.host, args.http_port, prefix=args.redis_prefix, tokens=tokens or None,
           config=config, log_level=args.log_level, client_queue=args.client_queue)
     return 0

@@ -57,6 +57,8 @@ class RedisSink:
         self.worker_id = worker_id or self.epoch
         self.dirty: set[str] = set()
         self.report_dirty: set[str] = set()
+        # Input was rejected since the last report (a message of dead letters only names no site).
+        self.rejected_dirty = False
         self._last_snap = 0
         self._last_report = 0
         self._snap_cost_ms = 0
@@ -69,8 +71,9 @@ class RedisSink:
         self.fold_busy_ms = 0.0
         self._busy_at_snap = 0.0
 
-    def mark(self, sites: Iterable[str]) -> None:
-        """These sites changed; publish them at the next opportunity."""
+    def mark(self, sites: Iterable[str], rejected: bool = False) -> None:
+        """These sites changed (or input was rejected); publish them at the next opportunity."""
+        self.rejected_dirty = self.rejected_dirty or rejected
         for s in sites:
             self.dirty.add(s)
             self.report_dirty.add(s)
@@ -107,13 +110,15 @@ class RedisSink:
             self._busy_at_snap = self.fold_busy_ms
             self._snap_cost_ms = now_ms() - t
             sent = True
-        if self.report_dirty and (force or t - self._last_report >= max(self.report_interval_ms, report_share * self._report_cost_ms)):
+        if (self.report_dirty or self.rejected_dirty) and (force or t - self._last_report >= max(self.report_interval_ms, report_share * self._report_cost_ms)):
             t1 = now_ms()
             sites, self.report_dirty = sorted(self.report_dirty), set()
+            rejected, self.rejected_dirty = self.rejected_dirty, False
             try:
                 await self.publish_reports(floor, sites)
             except BaseException:
                 self.report_dirty.update(sites)
+                self.rejected_dirty = self.rejected_dirty or rejected
                 raise
             self._last_report = t1
             self._report_cost_ms = now_ms() - t1

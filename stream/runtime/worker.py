@@ -215,7 +215,7 @@ class FloorWorker:
         self.events += res.events
         dead.extend((offset, raw, why) for raw, why in res.dead)
         alerts.extend(res.alerts)
-        self.sinks[p].mark(res.sites)
+        self.sinks[p].mark(res.sites, rejected=bool(res.dead))
         return dead, alerts
 
     async def _log_replaced(self, p: int, pf: PartitionFloor) -> bool:

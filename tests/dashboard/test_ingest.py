@@ -1,0 +1,160 @@
+"""HTTP ingest (dashboard/ingest.py) against the real stack: Tansu + Redis + a worker + the dashboard server.
+
+Bad items come back with their index and reason (and are counted as the
+floor's rejections), a 10 MB body is refused, the per-token rate limit
+answers 429 with Retry-After, tokens of other roles are refused, and what was
+accepted is exactly what the live report shows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from dashboard.auth import parse_tokens
+from dashboard.ingest import TokenBuckets, _scrub, parse_body
+from stream.local import embedded
+from stream.sources.jsonl import encode_lines
+
+try:
+    embedded.find_tansu()
+    embedded.find_redis_server()
+    HAVE_SERVERS = True
+except embedded.BinaryNotFound:  # pragma: no cover - depends on the machine
+    HAVE_SERVERS = False
+
+TOKENS = "wall:wall-tok,ingest/kiosk:kiosk-tok,ingest/cti:cti-tok,admin:admin-tok"
+
+
+def day_events() -> list:
+    from simulators import mmc
+
+    return list(mmc.generate(calls_per_hour=120, aht_s=120, agents=3, hours=1, seed=4))
+
+
+BAD = [
+    b'{"id":"b1","ts":1795395600000,"site":"mmc","kind":"call_teleported","call":"x"}',
+    b'{"id":"b2","ts":1795395600000,"site":"mmc","kind":"call_offered","call":"x","queue":"q","caller":"13812345678"}',
+    b"not json at all",
+]
+
+
+# -- units ------------------------------------------------------------------------
+
+
+def test_parse_body_indexes_rejects_in_both_shapes() -> None:
+    good = b"".join(encode_lines(day_events()[:3])).splitlines()
+    nd = b"\n".join([good[0], BAD[0], b"", good[1], BAD[2]])
+    evs, bad = parse_body(nd)
+    assert len(evs) == 2 and [i for i, _, _ in bad] == [1, 4]
+    arr = b"[" + b",".join([good[0], BAD[1], good[2]]) + b"]"
+    evs, bad = parse_body(arr)
+    assert len(evs) == 2 and [i for i, _, _ in bad] == [1]
+    assert "caller" in bad[0][2] or "match pattern" in bad[0][2]
+    with pytest.raises(ValueError, match="not a JSON array"):
+        parse_body(b"[1, 2")
+
+
+def test_rejected_items_are_dead_lettered_without_the_number() -> None:
+    out = _scrub(BAD[1])
+    assert b"13812345678" not in out and b"138****5678" in out
+
+
+def test_buckets_refill_at_the_rate() -> None:
+    t = [0.0]
+    b = TokenBuckets(2.0, 4.0, clock=lambda: t[0])
+    assert [b.take("k") for _ in range(4)] == [0.0] * 4
+    assert b.take("k") == pytest.approx(0.5)
+    assert b.take("other") == 0.0
+    t[0] += 0.5
+    assert b.take("k") == 0.0
+
+
+def test_ingest_is_a_role_apart() -> None:
+    t = parse_tokens(TOKENS)
+    assert t["kiosk-tok"].allows("ingest") and not t["kiosk-tok"].allows("wall")
+    assert not t["admin-tok"].allows("ingest") and not t["wall-tok"].allows("ingest")
+
+
+# -- the real stack ---------------------------------------------------------------------
+
+
+def wait_up(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("the dashboard did not come up")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not HAVE_SERVERS, reason="needs the embedded Tansu and redis-server binaries")
+def test_ingest_through_the_real_stack(tmp_path, monkeypatch) -> None:
+    from stream.fold.floor import Floor
+    from stream.local.up import Stack
+    from stream.runtime.replay import replay_events
+    from tests.runtime.test_pipeline import report_json
+
+    monkeypatch.setenv("FLOORWATCH_TOKENS", TOKENS)
+    monkeypatch.setenv("FLOORWATCH_INGEST_RATE", "2")  # bursts of 4
+    events = day_events()
+    lines = b"".join(encode_lines(events)).splitlines()
+    half = len(lines) // 2
+    expected = replay_events(events, Floor()).report()
+
+    with Stack(delivery=False, log_dir=str(tmp_path)) as st:
+        base = st.dashboard_url
+        wait_up(base)
+        url = base + "api/events"
+        kiosk = {"Authorization": "Bearer kiosk-tok"}
+        assert httpx.post(url, content=lines[0]).status_code == 401
+        assert httpx.post(url, content=lines[0], headers={"Authorization": "Bearer wall-tok"}).status_code == 403
+        assert httpx.get(base + "api/report", headers=kiosk).status_code == 403
+
+        # NDJSON with three bad items among the first half.
+        body = b"\n".join([*lines[:10], BAD[0], *lines[10:20], BAD[1], BAD[2], *lines[20:half]])
+        r = httpx.post(url, content=body, headers={**kiosk, "Content-Type": "application/x-ndjson"}, timeout=30)
+        assert r.status_code == 200, r.text
+        got = r.json()
+        assert got["accepted"] == half
+        assert [x["index"] for x in got["rejected"]] == [10, 21, 22]
+        assert all(x["reason"] for x in got["rejected"])
+        # The second half as a JSON array.
+        r = httpx.post(url, content=b"[" + b",".join(lines[half:]) + b"]", headers=kiosk, timeout=30)
+        assert r.status_code == 200 and r.json() == {"accepted": len(lines) - half, "rejected": []}
+        # Only bad items: nothing stored.
+        assert httpx.post(url, content=BAD[0], headers=kiosk).status_code == 422
+
+        # 10 MB: refused before it is read whole.
+        big = b"[" + b",".join([lines[0]] * (10_000_000 // len(lines[0]))) + b"]"
+        assert len(big) > 10_000_000
+        assert httpx.post(url, content=big, headers={"Authorization": "Bearer cti-tok"}, timeout=30).status_code == 413
+
+        # The rate limit is per token: cti spent one request above; kiosk is not slowed by it.
+        codes = []
+        for _ in range(6):
+            r = httpx.post(url, content=b"[]", headers={"Authorization": "Bearer cti-tok"})
+            codes.append(r.status_code)
+            if r.status_code == 429:
+                assert int(r.headers["Retry-After"]) >= 1
+        assert codes[:3] == [200, 200, 200] and 429 in codes, codes
+
+        deadline = time.monotonic() + 60
+        while True:
+            live = report_json(st.redis_url)
+            rejected = live.pop("rejected")
+            if (live == {k: v for k, v in expected.items() if k != "rejected"} and rejected["count"] == 4) \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert live == {k: v for k, v in expected.items() if k != "rejected"}
+        assert rejected["count"] == 4  # three in the NDJSON, one all-bad request
+        assert all(k.startswith("ingest: ") for k in rejected["reasons"]), rejected
+        assert "13812345678" not in json.dumps(rejected)
