@@ -222,3 +222,59 @@ def test_tail_killed_and_restarted_across_a_rotation_loses_and_repeats_nothing(t
     assert got == expected
     assert sorted(ids) == want_ids  # each event once: none lost, none repeated
     assert "rotated while stopped" in out.read_text()
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not HAVE_SERVERS, reason="needs the embedded Tansu and redis-server binaries")
+def test_up_replays_a_queue_log_onto_the_wall(tmp_path) -> None:
+    """``floorwatch up --replay some.queue_log --format asterisk``: its site's figures reach the wall."""
+    import httpx
+    import redis
+
+    kport, rport, hport = embedded.free_port(), embedded.free_port(), embedded.free_port()
+    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stream.cli.main", "up", "--replay", str(MODERN), "--format", "asterisk",
+         "--speed", "max", "--kafka-port", str(kport), "--redis-port", str(rport), "--http-port", str(hport)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if "the wall is at" in line:
+                url = line.rsplit(" ", 1)[1].strip()
+        assert url, "no wall URL printed"
+        token = url.split("token=", 1)[1]
+        r = redis.Redis(port=rport)
+        snap: dict = {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                raw = r.get("fw:snap:sz-asterisk")
+            except redis.ConnectionError:
+                raw = None
+            if raw and (snap := json.loads(raw))["total"]["day"]["offered"] == 15:
+                break
+            time.sleep(1)
+        assert snap and snap["total"]["day"]["offered"] == 15, snap
+        got = httpx.get(f"http://127.0.0.1:{hport}/api/snapshot?site=sz-asterisk",
+                        headers={"Authorization": f"Bearer {token}"})
+        assert got.status_code == 200 and "sz-asterisk" in got.json()["sites"]
+        if os.path.exists("/usr/bin/chromium"):
+            from playwright.sync_api import sync_playwright
+
+            from tests.local.test_up import ARGS
+
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
+                try:
+                    page = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="en-US")
+                    page.goto(url)
+                    page.wait_for_selector("[data-site-tile='sz-asterisk']", timeout=20_000)
+                finally:
+                    browser.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
