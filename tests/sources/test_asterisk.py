@@ -147,7 +147,7 @@ def test_agents_follow_membership_pauses_calls_and_logins() -> None:
 def test_a_transfer_to_a_listed_target_requeues_the_same_call() -> None:
     items = run(MODERN.read_bytes().splitlines())
     moved = events_of("call_transferred", items)
-    assert [(e.to_queue, e.call) for e in moved] == [("sales", "1795396400.9@1795396400")]
+    assert [(e.to_queue, e.call) for e in moved] == [("sz-sales", "1795396400.9@1795396400")]
     # The ENTERQUEUE Asterisk writes for it offers no new call.
     assert sum(e.call == moved[0].call for e in events_of("call_offered", items)) == 1
     assert sum(e.call == moved[0].call for e in events_of("call_answered", items)) == 2
