@@ -32,7 +32,7 @@ import math
 import os
 import re
 import time
-from typing import Any, AsyncIterator, Callable, Optional
+from typing import Any, AsyncIterator, Callable
 
 import msgspec
 import orjson

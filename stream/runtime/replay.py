@@ -17,7 +17,6 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Optional
 
-from stream.contracts.floor_config import FloorConfig
 from stream.fold.floor import Floor
 from stream.contracts.decode import iter_jsonl_chunks
 from stream.runtime.gc_tuning import paused as gc_paused

@@ -23,15 +23,8 @@ import pytest
 
 from dashboard.auth import parse_tokens
 from dashboard.ingest import TokenBuckets, _scrub, parse_body
-from stream.local import embedded
 from stream.sources.jsonl import encode_lines
-
-try:
-    embedded.find_tansu()
-    embedded.find_redis_server()
-    HAVE_SERVERS = True
-except embedded.BinaryNotFound:  # pragma: no cover - depends on the machine
-    HAVE_SERVERS = False
+from tests.stack_helpers import HAVE_SERVERS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "ticket_machine.py"
 START = datetime.fromisoformat("2026-11-23T09:00:00+08:00")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from stream.local import embedded
 from stream.sources.tail import Checkpoint, Follower
+from tests.stack_helpers import HAVE_SERVERS
 
 ROOT = Path(__file__).resolve().parents[2]
 MODERN = Path(__file__).resolve().parent / "asterisk" / "modern.queue_log"
@@ -121,12 +121,6 @@ def test_from_end_skips_what_is_there(tmp_path) -> None:
 # -- end to end, on the real servers -----------------------------------------------------
 
 
-try:
-    embedded.find_tansu()
-    embedded.find_redis_server()
-    HAVE_SERVERS = True
-except embedded.BinaryNotFound:  # pragma: no cover - depends on the machine
-    HAVE_SERVERS = False
 
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -229,36 +223,15 @@ def test_tail_killed_and_restarted_across_a_rotation_loses_and_repeats_nothing(t
 def test_up_replays_a_queue_log_onto_the_wall(tmp_path) -> None:
     """``floorwatch up --replay some.queue_log --format asterisk``: its site's figures reach the wall."""
     import httpx
-    import redis
 
-    kport, rport, hport = embedded.free_port(), embedded.free_port(), embedded.free_port()
-    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stream.cli.main", "up", "--replay", str(MODERN), "--format", "asterisk",
-         "--speed", "max", "--kafka-port", str(kport), "--redis-port", str(rport), "--http-port", str(hport)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    from tests.stack_helpers import start_up, wait_snapshot
+
+    proc, url, _, rport = start_up(tmp_path, "--replay", str(MODERN), "--format", "asterisk", "--speed", "max")
     try:
-        url = None
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if "the wall is at" in line:
-                url = line.rsplit(" ", 1)[1].strip()
-        assert url, "no wall URL printed"
         token = url.split("token=", 1)[1]
-        r = redis.Redis(port=rport)
-        snap: dict = {}
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                raw = r.get("fw:snap:sz-asterisk")
-            except redis.ConnectionError:
-                raw = None
-            if raw and (snap := json.loads(raw))["total"]["day"]["offered"] == 15:
-                break
-            time.sleep(1)
+        snap = wait_snapshot(rport, "sz-asterisk", lambda s: s["total"]["day"]["offered"] == 15)
         assert snap and snap["total"]["day"]["offered"] == 15, snap
-        got = httpx.get(f"http://127.0.0.1:{hport}/api/snapshot?site=sz-asterisk",
+        got = httpx.get(url.split("?")[0] + "api/snapshot?site=sz-asterisk",
                         headers={"Authorization": f"Bearer {token}"})
         assert got.status_code == 200 and "sz-asterisk" in got.json()["sites"]
         if os.path.exists("/usr/bin/chromium"):
