@@ -75,12 +75,18 @@ def test_rename_rotation_reads_the_old_file_to_its_end_then_the_new(tmp_path) ->
     assert any("rotated" in n for n in f.notes)
 
 
-def test_copytruncate_reads_again_from_the_start(tmp_path) -> None:
+def started(tmp_path: Path) -> tuple[Path, Clock, Follower]:
+    """A log of two lines, followed and read."""
     log, clock = tmp_path / "queue_log", Clock()
     append(log, "1", "2")
     f = Follower(log, clock=clock)
     f.start(None)
     assert f.poll() == [b"1\n", b"2\n"]
+    return log, clock, f
+
+
+def test_copytruncate_reads_again_from_the_start(tmp_path) -> None:
+    log, clock, f = started(tmp_path)
     os.truncate(log, 0)
     assert f.poll() == []  # noticed: shorter than the position
     append(log, "3")
@@ -88,11 +94,7 @@ def test_copytruncate_reads_again_from_the_start(tmp_path) -> None:
 
 
 def test_resume_at_the_checkpoint_even_if_the_file_rotated_meanwhile(tmp_path) -> None:
-    log, clock = tmp_path / "queue_log", Clock()
-    append(log, "1", "2")
-    f = Follower(log, clock=clock)
-    f.start(None)
-    assert f.poll() == [b"1\n", b"2\n"]
+    log, clock, f = started(tmp_path)
     cp = Checkpoint(tmp_path / "state" / "cp.json")
     cp.save(f.position())
     f.close()
