@@ -228,7 +228,7 @@ class QueueLogMapper:
     def feed(self, raw: bytes) -> list[Union[Event, Dead]]:
         """One line (with or without its line break) as events and dead letters, in order."""
         line = raw.rstrip(b"\r\n")
-        if not line.strip():
+        if not line or line.isspace():
             return []
         try:
             text = line.decode("utf-8")
@@ -242,7 +242,7 @@ class QueueLogMapper:
             return [self._dead(_scrub_garbage(line), "bad time")]
         uid, queue, agent, event = fields[1], fields[2], fields[3], fields[4]
         data = fields[5:]
-        if _EVENT_NAME.fullmatch(event) is None:
+        if event not in EVENTS and _EVENT_NAME.fullmatch(event) is None:
             return [self._dead(_scrub_garbage(line), "bad event name")]
         self._prev_ms = self.last_ms
         if ms == self.last_ms:
