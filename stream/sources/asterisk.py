@@ -308,7 +308,8 @@ class QueueLogMapper:
                 return []
             out: list = []
             if c is not None:
-                out.append(self._dead(_scrub(fields), f"ENTERQUEUE of a call still open in {c.queue}"))
+                # Its end is not in the log: it left that queue by now at the latest.
+                out += self._close(uid, c, ms, f"{eid}:stale", f"ENTERQUEUE of a call still {c.stage} in {c.queue}: closed")
             call = f"{uid}@{ms // 1000}"
             if not uid or uid in _NONE or len(call) > _MAX_ID:
                 raise _Unmapped("bad uniqueid")
@@ -353,6 +354,14 @@ class QueueLogMapper:
             out = [CallEnded(id=eid, ts=ms, site=site, call=c.call)]
             del self.calls[uid]
         return out + self._free(c, uid, ms, eid)
+
+    def _close(self, uid: str, c: _Call, ms: int, cid: str, reason: str, free: bool = True) -> list:
+        """End a call whose end is not in the log: talking ones ended, the others abandoned; dead-lettered."""
+        cls = CallEnded if c.stage == _TALKING else CallAbandoned
+        out: list = [cls(id=cid, ts=ms, site=self.site, call=c.call),
+                     self._dead(f"{uid}|{c.queue}|{c.stage}".encode(), reason)]
+        self.calls.pop(uid, None)
+        return out + (self._free(c, uid, ms, cid) if free else [])
 
     def _free(self, c: _Call, uid: str, ms: int, eid: str) -> list:
         aid = c.agent
@@ -429,12 +438,8 @@ class QueueLogMapper:
         # The last moment Asterisk was known up: the line before QUEUESTART.
         at = self._prev_ms if self._prev_ms is not None else self.last_ms or 0
         for uid, c in sorted(self.calls.items()):
-            cid = f"{eid}:{uid[:48]}"
-            if c.stage == _TALKING:
-                out.append(CallEnded(id=cid, ts=at, site=self.site, call=c.call))
-            else:
-                out.append(CallAbandoned(id=cid, ts=at, site=self.site, call=c.call))
-            out.append(self._dead(f"{uid}|{c.queue}|{c.stage}".encode(), f"call {c.stage} when Asterisk restarted: closed"))
+            out += self._close(uid, c, at, f"{eid}:{uid[:48]}", f"call {c.stage} when Asterisk restarted: closed",
+                               free=False)
         self.calls.clear()
         for aid, a in sorted(self.agents.items()):
             if a.calls:

@@ -265,3 +265,14 @@ def test_the_example_site_is_not_simulated() -> None:
 
     assert config().sites[SITE].asterisk is not None
     assert SITE not in {e.site for e in busy_day.generate(config(), seed=1, calls=200)}
+
+
+def test_a_call_entering_again_while_open_closes_its_stale_leg() -> None:
+    m = QueueLogMapper("s", SiteConfig())
+    m.feed(b"1795395610|7.1|qa|NONE|ENTERQUEUE||1|1")
+    m.feed(b"1795395615|7.1|qa|PJSIP/1|CONNECT|5|7.2|1")
+    out = m.feed(b"1795395700|7.1|qb|NONE|ENTERQUEUE||1|1")  # the COMPLETE of the first leg never came
+    kinds = [i.kind if not isinstance(i, Dead) else i.reason for i in out]
+    assert kinds == ["call_ended", "asterisk: ENTERQUEUE of a call still talking in qa: closed", "agent_state",
+                     "call_offered"]
+    assert out[2].state == "ready" and out[3].queue == "qb" and out[3].call != out[0].call
