@@ -42,6 +42,8 @@ millisecond, so ids sort in log order and a line read twice gives the same ids):
 * ``QUEUESTART`` (Asterisk started: every channel is gone) closes the calls
   still open at the last line before it — waiting ones abandoned, talking ones
   ended — and dead-letters each with the reason;
+* an ``ENTERQUEUE`` of a call whose last leg is still open closes that leg
+  the same way at its time (the log lost its end), dead-lettered too;
 * ``CONFIGRELOAD``, ``RINGNOANSWER``, ``RINGCANCELED``, ``SYSCOMPAT`` change
   nothing on the floor (counted in ``stats``).
 
