@@ -102,20 +102,26 @@ class Follower:
             ident = (saved["dev"], saved["ino"])
             st = _stat(self.path)
             if st is not None and (st.st_dev, st.st_ino) == ident:
-                self._open(self.path, saved["offset"] if st.st_size >= saved["offset"] else 0)
-                if st.st_size < saved["offset"]:
-                    self.notes.append(f"{self.path} is shorter than the saved position: read again from its start")
+                self._open(self.path, saved["offset"])
+                if not self._same_before(saved):
+                    self.notes.append(f"{self.path} changed in place since the saved position: read again from its start")
+                    self._open(self.path, 0)
                 return
             old = _find_rotated(self.path, ident)
             if old is not None:
                 self.notes.append(f"{self.path} was rotated while stopped: finishing {old.name} first")
                 self._open(old, saved["offset"])
                 self.rotated_at = self.clock() - self.grace_s  # its writer has long moved on
+                if self._same_before(saved):
+                    return
+                self.notes.append(f"{old.name} is not what was read: {self.path} read from its start")
+                self._open_current()
                 return
             self.notes.append(f"the file at the saved position is gone: {self.path} read from its start")
         self._open_current(from_end=from_end and saved is None)
 
     def _open(self, path: Path, offset: int) -> None:
+        self.close()
         fh = open(path, "rb")
         st = os.fstat(fh.fileno())
         fh.seek(offset)
@@ -140,8 +146,21 @@ class Follower:
             self.fh = None
 
     def position(self) -> dict:
+        """Where the next line starts: the file's identity, the offset, and a digest of the bytes before it."""
         dev, ino = self.ident if self.ident is not None else (0, 0)
-        return {"path": str(self.path), "dev": dev, "ino": ino, "offset": self.offset}
+        return {"path": str(self.path), "dev": dev, "ino": ino, "offset": self.offset, "mark": self._mark()}
+
+    def _mark(self) -> str:
+        # The last bytes before the offset: a file truncated and written again to past the
+        # offset (same inode, same size or more) is told apart from the one that was read.
+        if self.fh is None or self.offset == 0:
+            return ""
+        n = min(64, self.offset)
+        return hashlib.sha256(os.pread(self.fh.fileno(), n, self.offset - n)).hexdigest()[:16]
+
+    def _same_before(self, saved: dict) -> bool:
+        size = os.fstat(self.fh.fileno()).st_size  # type: ignore[union-attr]
+        return size >= saved["offset"] and saved.get("mark", self._mark()) == self._mark()
 
     # -- reading ----------------------------------------------------------------
 

@@ -253,3 +253,16 @@ def test_up_replays_a_queue_log_onto_the_wall(tmp_path) -> None:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
+
+
+def test_a_file_rewritten_in_place_while_stopped_is_read_from_its_start(tmp_path) -> None:
+    log, clock, f = started(tmp_path)
+    cp = f.position()
+    f.close()
+    with open(log, "r+b") as fh:  # copytruncate, then the day went on past the old offset
+        fh.truncate(0)
+        fh.write(b"x\ny\nz\n")
+    g = Follower(log, clock=clock)
+    g.start(cp)
+    assert g.poll() == [b"x\n", b"y\n", b"z\n"]
+    assert any("changed in place" in n for n in g.notes)
