@@ -102,6 +102,8 @@ _DB_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(
 # A phone number's length of digits, not part of a uniqueid or an epoch with decimals.
 _LONG_DIGITS = re.compile(r"(?<![\d.])\+?\d{7,}(?![\d.])")
 _NONE = ("", "NONE")
+_HAS_DIGIT = re.compile(r"\d").search
+_NOT_DIAL = re.compile(r"[^\d+]")
 _MAX_ID = 128
 _MAX_MS = 4_102_444_800_000  # the wire format's last instant (2100)
 
@@ -119,15 +121,15 @@ def caller_function(site: str, src: AsteriskSource, env: dict) -> Callable[[str]
     if src.caller == "drop":
         return lambda number: None
     if src.caller == "mask":
-        return lambda number: mask_phone(number) if any(c.isdigit() for c in number) else None
+        return lambda number: mask_phone(number) if _HAS_DIGIT(number) else None
     secret = env.get(src.caller_key_env, "")
     if not secret:
         raise SourceError(f"site {site}: asterisk.caller is hash but ${src.caller_key_env} is not set")
     key = hmac.new(secret.encode(), site.encode(), hashlib.sha256).digest()
 
     def hashed(number: str) -> Optional[str]:
-        digits = "".join(c for c in number if c.isdigit() or c == "+")
-        if not any(c.isdigit() for c in digits):
+        digits = _NOT_DIAL.sub("", number)
+        if not _HAS_DIGIT(digits):
             return None
         return "sha256:" + hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()[:32]
 
