@@ -264,6 +264,10 @@ def cmd_tail(args: argparse.Namespace) -> int:
         print(f"floorwatch tail: no such directory: {path.parent}", file=sys.stderr)
         return 2
     state = Path(args.state) if args.state else default_state_path(path)
+    # aiokafka logs each failed connection attempt; tail says once what went wrong.
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(run_tail(path, mapper, args.kafka, Checkpoint(state), fmt=args.format,
                                     from_end=args.from_end, poll_s=args.poll_s))
@@ -291,7 +295,14 @@ async def run_tail(path: Path, mapper, kafka_url: str, checkpoint: Checkpoint, *
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     site_key = getattr(mapper, "site", "").encode() or None
-    pub = await Publisher(kafka_url, linger_ms=20).start()
+    pub = Publisher(kafka_url, linger_ms=20)
+    try:
+        await pub.start()
+    except Exception as exc:
+        await pub.stop()
+        follower.close()
+        print(f"floorwatch tail: cannot reach Kafka at {kafka_url}: {exc}", file=sys.stderr)
+        return 1
     sent = 0
     try:
         while not stop.is_set():
