@@ -194,3 +194,16 @@ def test_ingest_through_the_real_stack(tmp_path, monkeypatch) -> None:
         assert rejected["count"] == 4  # three in the NDJSON, one all-bad request
         assert all(k.startswith("ingest: ") for k in rejected["reasons"]), rejected
         assert "13812345678" not in json.dumps(rejected)
+
+
+async def test_without_kafka_or_json_the_answers_say_why(monkeypatch) -> None:
+    from dashboard.app import create_app
+
+    monkeypatch.delenv("FLOORWATCH_KAFKA", raising=False)
+    app = create_app("redis://127.0.0.1:1/0", tokens=parse_tokens("ingest:ing"))
+    auth = {"Authorization": "Bearer ing"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fw") as c:
+        r = await c.post("/api/events", content=b"[1, 2", headers=auth)
+        assert r.status_code == 400 and "not a JSON array" in r.json()["detail"]
+        r = await c.post("/api/events", content=b"[]", headers=auth)
+        assert r.status_code == 503 and "--kafka" in r.json()["detail"]
