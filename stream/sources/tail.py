@@ -92,6 +92,7 @@ class Follower:
         self.offset = 0  # after the last whole line handed out
         self.buf = b""
         self.rotated_at: Optional[float] = None
+        self.read_mark = ""  # digest of the bytes before offset when they were read (see _mark)
         self.notes: list[str] = []  # what the operator should know (rotations, truncations)
 
     # -- opening --------------------------------------------------------------
@@ -126,6 +127,7 @@ class Follower:
         st = os.fstat(fh.fileno())
         fh.seek(offset)
         self.fh, self.ident, self.offset, self.buf = fh, (st.st_dev, st.st_ino), offset, b""
+        self.read_mark = self._mark()
 
     def _open_current(self, from_end: bool = False) -> bool:
         if _stat(self.path) is None:
@@ -137,6 +139,7 @@ class Follower:
             size = os.fstat(self.fh.fileno()).st_size  # type: ignore[union-attr]
             self.fh.seek(size)  # type: ignore[union-attr]
             self.offset = size
+            self.read_mark = self._mark()
         self.rotated_at = None
         return True
 
@@ -167,6 +170,10 @@ class Follower:
     def poll(self, max_lines: int = MAX_LINES) -> list[bytes]:
         if self.fh is None and not self._open_current():
             return []
+        if self._mark() != self.read_mark:
+            # The bytes already read changed: truncated and written again (copytruncate).
+            self.notes.append(f"{self.path} was rewritten in place: reading it again from its start")
+            self._open(self.fh.name, 0)  # type: ignore[union-attr]
         lines = self._read(max_lines)
         if lines:
             return lines
@@ -207,6 +214,7 @@ class Follower:
         self.buf = data[used:]
         # The whole lines handed out end here; what is in buf is read again from here after a restart.
         self.offset = self.fh.tell() - len(self.buf)
+        self.read_mark = self._mark()
         return [ln + b"\n" for ln in lines]
 
 

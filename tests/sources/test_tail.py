@@ -266,3 +266,12 @@ def test_a_file_rewritten_in_place_while_stopped_is_read_from_its_start(tmp_path
     g.start(cp)
     assert g.poll() == [b"x\n", b"y\n", b"z\n"]
     assert any("changed in place" in n for n in g.notes)
+
+
+def test_a_file_rewritten_in_place_while_followed_is_read_from_its_start(tmp_path) -> None:
+    log, clock, f = started(tmp_path)
+    with open(log, "r+b") as fh:  # truncated and written past the old offset between two polls
+        fh.truncate(0)
+        fh.write(b"x\ny\nz\n")
+    assert f.poll() == [b"x\n", b"y\n", b"z\n"]
+    assert any("rewritten in place" in n for n in f.notes)
