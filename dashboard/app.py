@@ -37,6 +37,7 @@ from dashboard.auth import (
     uvicorn_log_config,
 )
 from dashboard.hub import Hub, dumps, now_ms, wall_alert
+from dashboard.ingest import ingest_router
 from stream.contracts.floor_config import FloorConfig, load_config
 from stream.fold.report import build_report, merge_rejected, stats_from_sums
 
@@ -196,6 +197,7 @@ def create_app(
         frozenset(o.rstrip("/").lower() for o in allowed_origins) if allowed_origins is not None else allowed_origins_from_env()
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(ingest_router(require))  # POST /api/events (dashboard/ingest.py)
 
     @app.get("/", include_in_schema=False)
     async def wall_page() -> FileResponse:

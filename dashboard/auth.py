@@ -4,7 +4,10 @@ Three roles, each including the one before it:
 
 * ``wall`` — read only (the TVs on the floor),
 * ``supervisor`` — may also acknowledge alerts,
-* ``admin`` — may also read ``/metrics``.
+* ``admin`` — may also read ``/metrics``;
+
+and one apart: ``ingest`` — may only post events (``POST /api/events``,
+dashboard/ingest.py). A ticket machine reads nothing, and no reader posts.
 
 Tokens come from ``FLOORWATCH_TOKENS`` (``wall:abc,supervisor:def,admin:ghi``;
 ``supervisor/alice:def`` names the holder, who then appears as "alice" on
@@ -19,9 +22,11 @@ A token travels as ``Authorization: Bearer ...`` or ``?token=...`` (a TV opens
 access log, so :class:`RedactTokens` rewrites every log record that passes
 through the server's loggers.
 
->>> t = parse_tokens("wall:abc, supervisor/alice:def")
+>>> t = parse_tokens("wall:abc, supervisor/alice:def, ingest/kiosk-1:ghi")
 >>> t["abc"].role, t["def"].name, t["def"].allows("wall")
 ('wall', 'alice', True)
+>>> t["ghi"].allows("ingest"), t["ghi"].allows("wall"), parse_tokens("admin:x")["x"].allows("ingest")
+(True, False, False)
 >>> redact('GET /api/snapshot?site=x&token=abc HTTP/1.1')
 'GET /api/snapshot?site=x&token=*** HTTP/1.1'
 """
@@ -38,8 +43,9 @@ from typing import Any, Mapping, Union
 
 import yaml
 
-ROLES = ("wall", "supervisor", "admin")
-_RANK = {r: i for i, r in enumerate(ROLES)}
+_LADDER = ("wall", "supervisor", "admin")
+ROLES = (*_LADDER, "ingest")
+_RANK = {r: i for i, r in enumerate(_LADDER)}
 
 
 class TokenConfigError(ValueError):
@@ -54,6 +60,8 @@ class Principal:
     name: str
 
     def allows(self, role: str) -> bool:
+        if self.role == "ingest" or role == "ingest":
+            return self.role == role
         return _RANK[self.role] >= _RANK[role]
 
 
@@ -61,7 +69,7 @@ Tokens = dict[str, Principal]  # token -> holder
 
 
 def _principal(role: str, name: str | None, where: str) -> Principal:
-    if role not in _RANK:
+    if role not in ROLES:
         raise TokenConfigError(f"{where}: unknown role {role!r} (expected one of {', '.join(ROLES)})")
     return Principal(role=role, name=name or role)
 

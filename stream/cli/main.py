@@ -1,6 +1,7 @@
 """The ``floorwatch`` command line.
 
-    floorwatch replay FILE --format anonbank|jsonl --report json|table
+    floorwatch replay FILE --format anonbank|asterisk|jsonl [--site S] --report json|table
+    floorwatch tail FILE --format asterisk|jsonl --kafka URL   follow a growing log (stream/sources/tail.py)
     floorwatch simulate --scenario busy-day|mmc [--calls N] [...] --seed S (--out FILE.jsonl | --report json)
     floorwatch staffing --calls N --interval-min M --aht-s S --target-s T (--sl GOAL | --agents N) --json
     floorwatch up            the live floor (see README)
@@ -71,7 +72,7 @@ def _emit_report(report: dict, kind: str) -> None:
         Console().print(report_tables(report))
 
 
-def _load_config(path):
+def _load_config(path: Optional[str]):
     from stream.contracts.floor_config import ConfigError, load_config
 
     try:
@@ -87,21 +88,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"floorwatch replay: no such file: {path}", file=sys.stderr)
         return 2
-    if args.kafka:
-        from stream.runtime.publish import publish_file
+    from stream.sources.formats import SourceError
 
-        return publish_file(path, args.format, args.kafka, speed=args.speed)
-    from stream.fold.floor import Floor
+    cfg = _load_config(args.config)
+    try:
+        if args.kafka:
+            from stream.runtime.publish import publish_file
 
-    # The floor's config (config/floor.yaml unless --config) gives sites their
-    # timezones and queues their T; an anonbank log adds its own site to it.
-    floor = Floor(_load_config(args.config))
-    prog, cb = _progress_for(path, f"replay {path.name}")
-    if prog is not None:
-        with prog:
-            floor = replay_file(path, args.format, floor, cb)
-    else:
-        floor = replay_file(path, args.format, floor)
+            return publish_file(path, args.format, args.kafka, speed=args.speed, config=cfg, site=args.site)
+        from stream.fold.floor import Floor
+
+        # The floor's config (config/floor.yaml unless --config) gives sites their
+        # timezones and queues their T; anonbank adds its own site to it.
+        floor = Floor(cfg)
+        prog, cb = _progress_for(path, f"replay {path.name}")
+        if prog is not None:
+            with prog:
+                floor = replay_file(path, args.format, floor, cb, site=args.site)
+        else:
+            floor = replay_file(path, args.format, floor, site=args.site)
+    except SourceError as exc:
+        print(f"floorwatch replay: {exc}", file=sys.stderr)
+        return 2
     _emit_report(floor.report(), args.report)
     _keep_for_exit(floor)
     return 0
@@ -183,20 +191,28 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    if getattr(args, "in_process", False):
-        from stream.cli.terminal_view import run_terminal
+    from stream.sources.formats import SourceError
 
-        return run_terminal(args)
-    from stream.local.up import run_stack
+    try:
+        if getattr(args, "in_process", False):
+            from stream.cli.terminal_view import run_terminal
 
-    return run_stack(args)
+            return run_terminal(args)
+        from stream.local.up import run_stack
+
+        return run_stack(args)
+    except SourceError as exc:
+        print(f"floorwatch up: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from stream.sources import anonbank
     from stream.runtime.worker import WorkerSettings, run_worker
 
-    # Several --config: the floor, then files adding sites (config/anonbank.yaml for that log).
     cfg = _load_config(args.config)
+    # A replayed Anonymous Bank log brings its own site (as in-process replay adds it).
+    cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
     settings = WorkerSettings(
         kafka_url=args.kafka,
         redis_url=args.redis,
@@ -236,12 +252,15 @@ def _speed(v: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from stream.sources.formats import NAMES as FORMAT_NAMES
+
     p = argparse.ArgumentParser(prog="floorwatch", description="Real-time floor monitor for customer-service floors.")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("replay", help="replay a log through the core and report the figures")
     r.add_argument("file")
-    r.add_argument("--format", choices=("anonbank", "jsonl"), required=True)
+    r.add_argument("--format", choices=FORMAT_NAMES, required=True)
+    r.add_argument("--site", help="asterisk: the site the log feeds (default: the one with an asterisk: section)")
     r.add_argument("--report", choices=("json", "table"), default="table")
     r.add_argument("--config", help="floor YAML (default config/floor.yaml; anonbank adds its own site)")
     r.add_argument("--kafka", help="publish into a running stack instead (kafka://host:port)")
@@ -281,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     u = sub.add_parser("up", help="run the live floor")
     u.add_argument("--scenario", choices=("busy-day", "none"), default="busy-day")
     u.add_argument("--replay", help="replay this file instead of simulating")
-    u.add_argument("--format", choices=("anonbank", "jsonl"), default="jsonl")
+    u.add_argument("--format", choices=FORMAT_NAMES, default="jsonl")
+    u.add_argument("--site", help="with --replay --format asterisk: the site the log feeds")
     u.add_argument("--speed", type=_speed, default=60.0, help="times real time, or max (default 60)")
     u.add_argument("--calls", type=int, default=20_000)
     u.add_argument("--seed", type=int, default=1)
@@ -302,11 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--redis", required=True, help="redis://host:port/db")
     w.add_argument("--redis-prefix", help="key prefix (default fw:)")
     w.add_argument("--partitions", type=int, default=8, help="partitions of floorwatch.events when it is created")
-    w.add_argument(
-        "--config",
-        action="append",
-        help="floor YAML (default config/floor.yaml); repeat to add the sites of more files, e.g. config/anonbank.yaml",
-    )
+    w.add_argument("--config")
     w.add_argument("--loglevel", default="warning")
     w.set_defaults(func=cmd_worker)
 
@@ -330,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     from stream.alerts.cli import register as register_alerts
 
     register_alerts(sub)
+
+    from stream.sources.tail import register as register_tail
+
+    register_tail(sub)
     return p
 
 

@@ -126,7 +126,7 @@ class Stack:
             self._child("delivery", self._cli(*args))
         if self.want_dashboard:
             port = self.http_port or embedded.free_port()
-            args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port)]
+            args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port), "--kafka", self.kafka_url]
             if self.configs:
                 args += ["--config", str(self.configs[0])]  # the wall's thresholds are the floor's
             self.tokens = self._tokens()
@@ -258,6 +258,7 @@ def run_stack(args) -> int:
         # Tokens go to the operator's terminal only, never to a log file.
         print(f"floorwatch: the wall is at {stack.dashboard_url}?token={stack.token('wall')}", flush=True)
         print(f"floorwatch: supervisor token (to acknowledge alerts): {stack.token('supervisor')}", flush=True)
+        print(f"floorwatch: ingest token (POST /api/events): {stack.token('ingest')}", flush=True)
         events = scenario_events(args, cfg)
         deadline = time.monotonic() + args.for_seconds if getattr(args, "for_seconds", None) else math.inf
 

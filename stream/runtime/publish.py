@@ -59,6 +59,8 @@ class Publisher:
         self.enc = msgspec.json.Encoder()
         self.messages = 0
         self.events = 0
+        # Delivery futures of the messages sent since the last flush/acked.
+        self.pending: list[asyncio.Future] = []
 
     async def start(self) -> "Publisher":
         # The events topic is made here with its partition count if missing, never auto-created
@@ -129,7 +131,7 @@ class Publisher:
 
     async def send_raw(self, value: bytes, *, key: Optional[bytes] = None, reason: Optional[str] = None) -> None:
         headers = [(REJECTED_HEADER, reason.encode())] if reason is not None else None
-        await self.producer.send(EVENTS_TOPIC, key=key, value=value, headers=headers)
+        self.pending.append(await self.producer.send(EVENTS_TOPIC, key=key, value=value, headers=headers))
         self.messages += 1
 
     async def send_events(self, events: list, max_batch: int = MAX_BATCH) -> None:
@@ -139,6 +141,14 @@ class Publisher:
     async def flush(self) -> None:
         await self.producer.flush()
         await self._resend_failed(wait=True)
+        self.pending.clear()
+
+    async def acked(self) -> None:
+        """Wait until the broker has every message sent so far (acks=all); a batch it refused is sent again."""
+        await self._resend_failed(wait=True)
+        pending, self.pending = self.pending, []
+        if pending:
+            await asyncio.gather(*pending)
 
 
 def site_batches(events: Iterable, max_batch: int = MAX_BATCH) -> Iterator[tuple[str, list]]:
@@ -187,33 +197,27 @@ async def publish_async(
         await pub.stop()
 
 
-def _file_items(path: Path, fmt: str, config=None) -> tuple[Iterable, list[tuple[bytes, Optional[str]]]]:
-    if fmt == "anonbank":
-        from stream.sources import anonbank
+def _file_items(path: Path, fmt: str, config=None, site: Optional[str] = None) -> tuple[list, list[tuple[bytes, Optional[str]]]]:
+    """A file's events, and its dead letters as (raw, header reason or None)."""
+    from stream.contracts.floor_config import load_config
+    from stream.sources import formats
 
-        log = anonbank.read_anonbank(path)
-        return log.events, [(raw, f"row: {reason}") for _, raw, reason in log.dead]
-    if fmt == "jsonl":
-        from stream.sources.jsonl import Rejected, read_jsonl
-
-        broken: list[tuple[bytes, Optional[str]]] = []
-
-        def events():
-            for item in read_jsonl(path):
-                if isinstance(item, Rejected):
-                    # Sent as it is: the worker's decoder gives the reason, as a replay would.
-                    broken.append((item.raw, None))
-                else:
-                    yield item
-
-        evs = list(events())
-        return evs, broken
-    raise ValueError(f"unknown format {fmt!r} (anonbank or jsonl)")
+    f = formats.get(fmt)
+    cfg = config if config is not None else load_config()
+    events: list = []
+    broken: list[tuple[bytes, Optional[str]]] = []
+    for item in f.read(path, cfg, site):
+        if isinstance(item, formats.Dead):
+            broken.append((item.raw, item.reason))
+        else:
+            events.append(item)
+    return events, broken
 
 
-def publish_file(path: Path, fmt: str, kafka_url: str, speed: float = math.inf) -> int:
+def publish_file(path: Path, fmt: str, kafka_url: str, speed: float = math.inf, *, config=None,
+                 site: Optional[str] = None) -> int:
     """``floorwatch replay FILE --kafka URL``: publish a log into a running stack."""
-    items, broken = _file_items(Path(path), fmt)
+    items, broken = _file_items(Path(path), fmt, config, site)
     t = time.perf_counter()
     msgs, n = asyncio.run(publish_async(items, kafka_url, speed, broken=broken))
     print(

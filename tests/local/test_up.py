@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,16 +12,9 @@ import httpx
 import pytest
 import redis
 
-from stream.local import embedded
+from tests.stack_helpers import HAVE_SERVERS, start_up, wait_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
-
-try:
-    embedded.find_tansu()
-    embedded.find_redis_server()
-    HAVE_SERVERS = True
-except embedded.BinaryNotFound:  # pragma: no cover - depends on the machine
-    HAVE_SERVERS = False
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,36 +55,12 @@ def _cmdlines() -> list[str]:
 
 @pytest.mark.skipif(not HAVE_SERVERS, reason="needs the embedded Tansu and redis-server binaries")
 def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
-    kport, rport, hport = embedded.free_port(), embedded.free_port(), embedded.free_port()
-    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stream.cli.main", "up", "--speed", "600", "--calls", "5000",
-         "--kafka-port", str(kport), "--redis-port", str(rport), "--http-port", str(hport)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    proc, url, kport, rport = start_up(tmp_path, "--speed", "600", "--calls", "5000")
+    hport = int(url.split(":")[2].split("/")[0])
     try:
-        # The wall's URL (with its token) is printed first; the page answers on it.
-        url = None
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if "the wall is at" in line:
-                url = line.rsplit(" ", 1)[1].strip()
-        assert url and url.startswith(f"http://127.0.0.1:{hport}/?token=")
         token = url.split("token=", 1)[1]
         r = redis.Redis(port=rport)
-        snap = None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                raw = r.get("fw:snap:gd-hotline")
-            except redis.ConnectionError:
-                raw = None
-            if raw:
-                snap = json.loads(raw)
-                if snap["health"]["events"] > 0 and snap["total"]["day"]["offered"] > 0:
-                    break
-            time.sleep(1)
+        snap = wait_snapshot(rport, "gd-hotline", lambda s: s["health"]["events"] > 0 and s["total"]["day"]["offered"] > 0)
         assert snap is not None and snap["total"]["day"]["offered"] > 0, "no live figures within 90 s"
         # The clock moves: the simulated day is being played live.
         first = snap["clock"]
