@@ -12,6 +12,7 @@ import httpx
 import pytest
 import redis
 
+from stream.local import embedded
 from tests.stack_helpers import HAVE_SERVERS, start_up, wait_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
