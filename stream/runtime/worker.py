@@ -38,6 +38,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from stream.contracts.floor_config import FloorConfig
 from stream.contracts.events import EVENT_TYPES, encode_event
+from stream.alerts.checkpoints import DetectorCheckpoints
 from stream.runtime.redis_keys import Keys
 from stream.runtime.partition import EventsHook, PartitionFloor
 from stream.runtime.redis_sink import RedisSink
@@ -124,6 +125,8 @@ class FloorWorker:
         self.publish_busy_ms = 0.0
         self.redis_errors_in_row = 0
         self._redis_run_id: Optional[str] = None
+        # What the detectors learnt, kept past the log's retention (stream.alerts.checkpoints).
+        self.checkpoints = DetectorCheckpoints(redis, settings.redis_prefix)
 
     def _hook(self) -> Optional[EventsHook]:
         f = self.s.on_events_factory
@@ -164,6 +167,7 @@ class FloorWorker:
                     # Retention removed the start of the log: state starts where the log does.
                     log.warning("partition %d: log starts at offset %d, not 0", p, first)
                     pf.next_offset = first
+                    await self.checkpoints.resume(p, pf)
                 done = first >= upto
                 while not done:
                     batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
@@ -281,6 +285,7 @@ class FloorWorker:
             sink.folded_ms = self.last_fold_ms
             sink.fold_busy_ms = self.fold_busy_ms
             await sink.maybe_publish(pf.floor, force=force, sharing=sharing)
+            await self.checkpoints.maybe_save(p, pf)
 
     async def _redis_reset(self) -> bool:
         """True when Redis lost its data (a restart without persistence) since we last looked."""
