@@ -15,7 +15,7 @@ What the log cannot give back is what the detectors learnt from the part of
 it that retention removed (weeks of seasonal profiles against two days of
 log): the hook's ``checkpoint()`` is saved in Redis with the offset it
 reflects (``stream.alerts.checkpoints``), and a partition rebuilt from a log
-whose start is gone ``resume``\ s from it.
+whose start is gone resumes from it (``resume``).
 
     factory = hook_factory(floor_config)          # once per worker
     hook = factory()                              # once per partition
