@@ -121,20 +121,22 @@ def oracle_means(t0: int, counts: np.ndarray, tz: str) -> np.ndarray:
     return np.array([sums[k][0] / sums[k][1] for k in keys])
 
 
-def oracle_alarms(mu: np.ndarray, counts: np.ndarray, shift: float, h: float, start: int) -> list[int]:
-    """Buckets where the oracle raises: a Poisson CUSUM of "arrivals are (1 + shift)× the expectation" vs
-    "as expected", ``S ← max(0, S + y·ln(1 + shift) − shift·μ)``, alarm at ``S ≥ h`` (from ``start`` on),
-    restarted at 0 after an alarm as a textbook CUSUM is."""
-    g = math.log1p(shift)
-    s = 0.0
-    out = []
-    for i in range(len(counts)):
-        s = max(0.0, s + float(counts[i]) * g - shift * float(mu[i]))
+def cusum_alarms(incs, h: float, start: int) -> list[int]:
+    """``S ← max(0, S + inc)``, an alarm at ``S ≥ h`` (from ``start`` on), restarted at 0 after it as a textbook CUSUM is."""
+    s, out = 0.0, []
+    for i, inc in enumerate(incs):
+        s = max(0.0, s + float(inc))
         if s >= h:
             if i >= start:
                 out.append(i)
             s = 0.0
     return out
+
+
+def oracle_alarms(mu: np.ndarray, counts: np.ndarray, shift: float, h: float, start: int) -> list[int]:
+    """Buckets where the oracle raises: a Poisson CUSUM of "arrivals are (1 + shift)× the expectation" vs
+    "as expected", ``S ← max(0, S + y·ln(1 + shift) − shift·μ)``, alarm at ``S ≥ h``."""
+    return cusum_alarms(counts * math.log1p(shift) - shift * mu, h, start)
 
 
 def episodes(alarms: list[int]) -> int:
@@ -148,10 +150,10 @@ def episodes(alarms: list[int]) -> int:
     return n
 
 
-def oracle_threshold(mu: np.ndarray, clean: np.ndarray, shift: float, start: int, max_episodes: int) -> float:
-    """The lowest threshold (step 0.25) at which the oracle raises at most ``max_episodes`` on the untouched month."""
+def lowest_threshold(incs, start: int, max_episodes: int) -> float:
+    """The lowest CUSUM threshold (step 0.25) that raises at most ``max_episodes`` on ``incs`` (the untouched month)."""
     h = 0.25
-    while episodes(oracle_alarms(mu, clean, shift, h, start)) > max_episodes:
+    while episodes(cusum_alarms(incs, h, start)) > max_episodes:
         h += 0.25
     return h
 
@@ -194,7 +196,7 @@ def run(path: Path, seeds: int, surges: int, min_calls: int, lifts: tuple[float,
     counts = per_queue[busiest]
     ours_fa = res["queues"][busiest]["false_alarms"]
     mu = oracle_means(t0, counts, tz)
-    h = oracle_threshold(mu, counts, oracle_shift, start, ours_fa)
+    h = lowest_threshold(counts * math.log1p(oracle_shift) - oracle_shift * mu, start, ours_fa)
     oracle_fa = episodes(oracle_alarms(mu, counts, oracle_shift, h, start))
     weeks = (len(counts) - start) * BUCKET / WEEK
     res.update(busiest=busiest, oracle_threshold=h, oracle_false_alarms_per_week=round(oracle_fa / weeks, 2),
@@ -233,6 +235,11 @@ def main(argv: list[str]) -> int:
         print(f"bench surge: skipped: no Anonymous Bank log at {args.file}", file=sys.stderr)
         return 0
     res = run(args.file, args.seeds, args.surges, args.min_calls, tuple(args.lift or (1.0, 2.0)), args.raise_at, args.clear_at)
+    from bench import drift_spike
+
+    calls = drift_spike.series(args.file)
+    res["aht_drift"] = drift_spike.run_drift(calls, args.seeds, args.surges)
+    res["abandon_spike"] = drift_spike.run_spike(calls, args.seeds, args.surges)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -251,4 +258,12 @@ def main(argv: list[str]) -> int:
         fmt = lambda d: "-" if d is None else f"{d:.0f} min"
         print(f"{lift:<7} {o['detected']:>4}/{r['surges']:<3} {o['detection_rate']:>5.0%} {fmt(o['median_delay_min']):>7} "
               f"{k['detected']:>4}/{r['surges']:<3} {k['detection_rate']:>5.0%} {fmt(k['median_delay_min']):>7} {ratio:>11}")
+    for name, what in (("aht_drift", "AHT drifts (handle time x 1+lift for 30 min)"), ("abandon_spike", "abandon spikes (+lift points of abandon rate for 30 min)")):
+        r = res[name]
+        print(f"\n{what} on {res['aht_drift']['queue']}: ours {r['false_alarms_per_week']} false alarms a week; oracle threshold {r['oracle_threshold']} for the same")
+        print(f"{'change':<9} {'ours':>14} {'oracle':>14} {'ours/oracle':>11}")
+        for lift, x in r["lifts"].items():
+            o, k = x["ours"], x["oracle"]
+            ratio = "-" if not k["detected"] else f"{o['detected'] / k['detected']:.2f}"
+            print(f"{lift:<9} {o['detected']:>4}/{x['surges']:<3} {o['detection_rate']:>5.0%} {k['detected']:>4}/{x['surges']:<3} {k['detection_rate']:>5.0%} {ratio:>11}")
     return 0

@@ -101,6 +101,9 @@ class AlertEngine:
         self.active: dict[str, dict] = {}
         # "site/queue" -> detector name -> detector
         self.detectors: dict[str, dict[str, Any]] = {}
+        # site -> the last 5-minute boundary its detectors learnt (a resumed
+        # checkpoint's boundaries are not learnt twice).
+        self.learnt: dict[str, int] = {}
         # Resolved from the config once: per site, per queue its enabled rules and
         # detectors; per site the lowest agent levels (by watched state and reason).
         self._plans: dict[str, dict[str, list[_QueueRule]]] = {}
@@ -173,7 +176,13 @@ class AlertEngine:
                        labels={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": agent, "severity": rc.severity},
                        name=name, hall=hall, extra={"label": label, "reason": reason})
         if now_ms % BUCKET_MS == 0:
-            self._detect(out, site, now_ms, snapshot, seen)
+            if now_ms <= self.learnt.get(site, -1):
+                # Learnt already (a checkpoint resumed past this boundary): the
+                # detectors and the conditions they hold stay as they are.
+                seen.update(k for k, st in active.items() if st["kind"] == "anomaly" and st["site"] == site)
+            else:
+                self._detect(out, site, now_ms, snapshot, seen)
+                self.learnt[site] = now_ms
         # Conditions whose subject left the snapshot (an agent who changed state
         # or logged out, a queue gone): unknown now, so clear.
         prefix = f"{site}/"
@@ -350,7 +359,30 @@ class AlertEngine:
             "version": STATE_VERSION,
             "active": {k: dict(v) for k, v in sorted(self.active.items())},
             "detectors": {k: {n: d.to_dict() for n, d in sorted(v.items())} for k, v in sorted(self.detectors.items())},
+            "learnt": dict(sorted(self.learnt.items())),
         }
+
+    def checkpoint(self) -> dict:
+        """What the detectors have learnt, as JSON: their states, the last boundary each site's
+        detectors learnt, and the anomaly conditions held then. ``resume`` gives it to a new
+        engine, so a partition rebuilt from a log whose start is gone (Kafka's retention) keeps
+        its learnt profiles instead of starting from nothing."""
+        d = self.to_dict()
+        return {"version": STATE_VERSION, "detectors": d["detectors"], "learnt": d["learnt"],
+                "anomalies": {k: v for k, v in d["active"].items() if v["kind"] == "anomaly"}}
+
+    def resume(self, ckpt: dict) -> None:
+        """Take a ``checkpoint``'s detectors, before any evaluation: boundaries up to the ones it
+        had learnt are then evaluated without the detectors (nothing is learnt twice, its
+        anomaly conditions hold), later ones go on exactly as the checkpointed engine would."""
+        if ckpt.get("version") != STATE_VERSION:
+            raise ValueError(f"detector checkpoint version {ckpt.get('version')!r}, expected {STATE_VERSION}")
+        for k, v in ckpt["detectors"].items():
+            self.detectors[k] = {n: _DET_CLASSES[n].from_dict(d) for n, d in v.items()}
+        for site, t in ckpt["learnt"].items():
+            self.learnt[site] = max(self.learnt.get(site, -1), int(t))
+        for k, st in ckpt["anomalies"].items():
+            self.active.setdefault(k, dict(st))
 
     @classmethod
     def from_dict(cls, data: dict, config: Optional[AlertsConfig] = None) -> "AlertEngine":
@@ -359,4 +391,5 @@ class AlertEngine:
         eng = cls(config)
         eng.active = {k: dict(v) for k, v in data["active"].items()}
         eng.detectors = {k: {n: _DET_CLASSES[n].from_dict(d) for n, d in v.items()} for k, v in data["detectors"].items()}
+        eng.learnt = {k: int(v) for k, v in data.get("learnt", {}).items()}
         return eng

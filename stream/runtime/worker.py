@@ -39,6 +39,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from stream.contracts.floor_config import FloorConfig
 from stream.contracts.events import EVENT_TYPES, encode_event
+from stream.alerts.checkpoints import DetectorCheckpoints
 from stream.runtime.redis_keys import Keys
 from stream.runtime.partition import EventsHook, PartitionFloor
 from stream.runtime.redis_sink import RedisSink
@@ -128,6 +129,8 @@ class FloorWorker:
         # outages of any length, so a restart is noticed however long Redis was away.
         self._redis_instance: Optional[bytes] = None
         self.redis_heals = 0
+        # What the detectors learnt, kept past the log's retention (stream.alerts.checkpoints).
+        self.checkpoints = DetectorCheckpoints(redis, settings.redis_prefix)
 
     def _hook(self) -> Optional[EventsHook]:
         f = self.s.on_events_factory
@@ -168,6 +171,7 @@ class FloorWorker:
                     # Retention removed the start of the log: state starts where the log does.
                     log.warning("partition %d: log starts at offset %d, not 0", p, first)
                     pf.next_offset = first
+                    await self.checkpoints.resume(p, pf)
                 done = first >= upto
                 while not done:
                     batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
@@ -292,6 +296,7 @@ class FloorWorker:
             sink.folded_ms = self.last_fold_ms
             sink.fold_busy_ms = self.fold_busy_ms
             await sink.maybe_publish(pf.floor, force=force, sharing=sharing)
+            await self.checkpoints.maybe_save(p, pf)
 
     async def _redis_lost(self) -> bool:
         """True when Redis lost what we wrote since we last looked: restarted without its data,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.bench_surge import SURGE_BUCKETS, detected, episodes, inject, oracle_alarms, oracle_threshold
+from bench.bench_surge import SURGE_BUCKETS, detected, episodes, inject, lowest_threshold, oracle_alarms
 
 
 def test_a_surge_copies_the_calls_of_its_window():
@@ -42,5 +42,13 @@ def test_oracle_threshold_is_the_lowest_within_the_false_alarm_budget():
     rng = np.random.default_rng(3)
     mu = np.full(5000, 3.0)
     clean = rng.poisson(3.0, 5000)
-    h = oracle_threshold(mu, clean, 1.0, 0, 2)
+    h = lowest_threshold(clean * np.log(2.0) - mu, 0, 2)
     assert episodes(oracle_alarms(mu, clean, 1.0, h, 0)) <= 2 < episodes(oracle_alarms(mu, clean, 1.0, h - 0.25, 0))
+
+
+def test_a_bucket_without_input_holds_the_alert_as_the_engine_does():
+    from bench.drift_spike import _alerts
+
+    # Raised at 1; no input at 2-3 holds it (no second raise); cleared at 4, raised again at 5.
+    assert _alerts([0.1, 0.9, None, None, 0.1, 0.95], 0.875, 0.75, 0) == [1, 5]
+    assert _alerts([0.1, 0.9, 0.1, 0.95], 0.875, 0.75, 2) == [3]  # the warm-up's alerts are not counted
