@@ -72,12 +72,14 @@ def _mutant_stream(rng: random.Random, day: list[dict]) -> list[bytes]:
     return out
 
 
-def _fold(lines: list[bytes], native: bool, limits: Limits) -> Floor:
+def _fold(lines: list[bytes], native: bool, limits: Limits, refs: tuple) -> Floor:
     f = Floor(load_config(), limits=limits, native=native)
     chunk = b"\n".join(lines) + b"\n"
-    # Two chunks, as a file is read: the cut falls anywhere.
+    # Two chunks, as a file is read (the cut falls anywhere), or as two Kafka messages
+    # with their timestamps (refs: None for a file).
     cut = chunk.find(b"\n", len(chunk) // 2) + 1
-    for part in (chunk[:cut], chunk[cut:]):
+    for part, ref in zip((chunk[:cut], chunk[cut:]), refs):
+        f.set_reference(ref)
         good, bad = f.decode_lines(part)
         f.apply_many(good)
         for raw, why in bad:
@@ -101,7 +103,11 @@ def test_mutation_fuzz_of_the_fold(day_lines, stream: int) -> None:
     lines = _mutant_stream(rng, day_lines)
     limits = Limits(lateness_ms=rng.choice([0, 30_000, 60_000]), max_open_ms=rng.choice([600_000, 24 * 3_600_000]),
                     max_ahead_ms=rng.choice([60_000, 300_000]), dead_letters=rng.choice([5, 10_000]))
-    native, ref = _fold(lines, True, limits), _fold(lines, False, limits)
+    # Half the streams as Kafka messages: timestamps around the stream's middle, so that
+    # some events are past them (quarantined) and some are not.
+    mid = msgspec.json.decode(lines[len(lines) // 2]).get("ts") if stream % 2 and lines[len(lines) // 2].endswith(b"}") else None
+    refs = (mid, mid + 600_000) if isinstance(mid, int) else (None, None)
+    native, ref = _fold(lines, True, limits, refs), _fold(lines, False, limits, refs)
     for f in (native, ref):
         _accounted(f, sum(1 for ln in lines if ln.strip()))
     _assert_same(native, ref, f"stream {stream} before flush")
