@@ -37,6 +37,7 @@ from dashboard.auth import (
     uvicorn_log_config,
 )
 from dashboard.hub import Hub, dumps, now_ms, wall_alert
+from dashboard.vendor import vendor_router
 from stream.contracts.floor_config import FloorConfig, load_config
 from stream.fold.report import build_report, merge_rejected, stats_from_sums
 
@@ -153,6 +154,7 @@ def create_app(
     app.state.tokens = dict(tokens) if tokens is not None else tokens_from_env()
     app.state.started = time.time()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(vendor_router())
 
     @app.get("/", include_in_schema=False)
     async def wall_page() -> FileResponse:
@@ -336,6 +338,7 @@ def _tell_tokens(tokens: Tokens, host: str, port: int, announce: Optional[Callab
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     lines = [
         f"wall URL:         http://{shown}:{port}/?token={token_for(tokens, 'wall')}",
+        f"analyst token:    {token_for(tokens, 'analyst')}",
         f"supervisor token: {token_for(tokens, 'supervisor')}",
         f"admin token:      {token_for(tokens, 'admin')}",
     ]
