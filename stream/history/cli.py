@@ -1,0 +1,74 @@
+"""``floorwatch history``: the interval history of a site, by 15 minutes, hours or days.
+
+    floorwatch history --db URL --site S [--queue Q|*] --from DATE --to DATE --step 15m|1h|1d [--json]
+
+Dates are the site's local dates, both included. ``--json`` prints
+``{"rows": [{"site", "queue", "start", "offered", ...}]}`` (the replay
+report's figures; ``queue`` ``"*"`` is the site's total); without it, a table.
+``backfill`` is what ``floorwatch replay FILE --db URL`` calls after the fold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+DEFAULT_STEP = "1h"
+
+
+def register(subparsers: Any) -> None:
+    h = subparsers.add_parser("history", help="the interval history of a site from the history database")
+    h.add_argument("--db", required=True, help="postgresql://user@host/db or sqlite:///path (or a file path)")
+    h.add_argument("--site", required=True)
+    h.add_argument("--queue", help="one queue, or * for the site total only (default: every queue and the total)")
+    h.add_argument("--from", dest="date_from", required=True, help="first local date, YYYY-MM-DD")
+    h.add_argument("--to", dest="date_to", required=True, help="last local date (included), YYYY-MM-DD")
+    h.add_argument("--step", choices=("15m", "1h", "1d"), default=DEFAULT_STEP)
+    h.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    h.set_defaults(func=cmd_history)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from stream.history.rollup import QueryError, history, parse_date
+    from stream.history.store import Store, StoreError
+
+    try:
+        first = parse_date(args.date_from, "--from")
+        last = parse_date(args.date_to, "--to")
+        store = Store.open(args.db)
+        try:
+            out = history(store, args.site, args.queue, first, last, args.step)
+        finally:
+            store.close()
+    except (QueryError, StoreError) as exc:
+        print(f"floorwatch history: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    from stream.history.rollup import ROW_KEYS
+
+    t = Table(title=f"{args.site} {first}..{last} / {args.step}")
+    for k in ROW_KEYS[1:]:
+        t.add_column(k, justify="left" if k in ("queue", "start") else "right")
+    for r in out["rows"]:
+        t.add_row(*("" if r[k] is None else f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in ROW_KEYS[1:]))
+    Console().print(t)
+    return 0
+
+
+def backfill(floor, db_url: str) -> int:
+    """Write a folded (and flushed) floor's history; returns rows written. Raises StoreError."""
+    from stream.history.rows import floor_batch
+    from stream.history.store import Store
+
+    store = Store.open(db_url)
+    try:
+        return store.upsert(floor_batch(floor))
+    finally:
+        store.close()
