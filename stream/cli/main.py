@@ -223,6 +223,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         redis_prefix=args.redis_prefix,
         partitions=args.partitions,
         on_events_factory=_alerts_hook_factory(cfg),
+        history_db=args.db,
     )
     run_worker(settings, loglevel=args.loglevel)
     return 0
@@ -313,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--redis-port", type=int)
     u.add_argument("--http-port", type=int, default=8080)
     u.add_argument("--for-seconds", type=float, help="stop by itself after this long (demos, tests)")
+    u.add_argument("--db", help="history database (default: FLOORWATCH_HISTORY_DB or a local SQLite file, "
+                                "~/.local/share/floorwatch/history.db)")
     u.add_argument("--in-process", action="store_true",
                    help="no Kafka, Redis or wall: fold in this process and show the figures as terminal tables (--lang)")
     u.set_defaults(func=cmd_up)
@@ -324,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--partitions", type=int, default=8, help="partitions of floorwatch.events when it is created")
     w.add_argument("--config")
     w.add_argument("--loglevel", default="warning")
+    w.add_argument("--db", help="write sealed intervals to this history database (postgresql://... or sqlite:///...)")
     w.set_defaults(func=cmd_worker)
 
     rp = sub.add_parser("report", help="the live day-to-date report, from Redis")

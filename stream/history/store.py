@@ -194,6 +194,18 @@ class Store:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(sa.select(t.c.queue).where(t.c.site == site).distinct().order_by(t.c.queue))]
 
+    def last_date(self, site: str) -> Optional[str]:
+        """The site's latest local date with an interval row (None without rows)."""
+        t = S.queue_intervals
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(t.c.start_ms, t.c.utc_offset_min).where(t.c.site == site)
+                             .order_by(t.c.start_ms.desc()).limit(1)).first()
+        if r is None:
+            return None
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp((r[0] + r[1] * 60_000) / 1000, tz=timezone.utc).date().isoformat()
+
     def agent_rows(self, site: str, from_date: str, to_date: str) -> tuple[list[dict], list[dict]]:
         """(agent_days rows, agent_state_days rows) of the site for dates in [from_date, to_date)."""
         a, s = S.agent_days, S.agent_state_days
