@@ -29,6 +29,16 @@ def register(subparsers: Any) -> None:
     h.add_argument("--json", action="store_true", help="print JSON instead of a table")
     h.set_defaults(func=cmd_history)
 
+    d = subparsers.add_parser("daily-report", help="email each site's previous day as XLSX at a local hour")
+    d.add_argument("--db", required=True, help="the history database")
+    d.add_argument("--reports", help="reports YAML (default config/reports.yaml)")
+    d.add_argument("--delivery", help="delivery YAML with the SMTP channel and recipients (default config/delivery.yaml)")
+    d.add_argument("--config", help="floor YAML (default config/floor.yaml)")
+    d.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    d.add_argument("--site", help="with --date: send this site's report of that date now")
+    d.add_argument("--date", help="with --site: the local date to send (YYYY-MM-DD)")
+    d.set_defaults(func=cmd_daily_report)
+
 
 def cmd_history(args: argparse.Namespace) -> int:
     from stream.history.rollup import QueryError, history, parse_date
@@ -60,6 +70,38 @@ def cmd_history(args: argparse.Namespace) -> int:
         t.add_row(*("" if r[k] is None else f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in ROW_KEYS[1:]))
     Console().print(t)
     return 0
+
+
+def cmd_daily_report(args: argparse.Namespace) -> int:
+    import time
+
+    from stream.contracts.floor_config import ConfigError, load_config
+    from stream.delivery.config import load_delivery_config
+    from stream.history.daily import DailyMailer, load_reports_config
+    from stream.history.rollup import QueryError, parse_date
+    from stream.history.store import Store, StoreError
+
+    if bool(args.site) != bool(args.date):
+        print("floorwatch daily-report: --site and --date go together", file=sys.stderr)
+        return 2
+    try:
+        mailer = DailyMailer(Store.open(args.db), load_config(args.config), load_reports_config(args.reports),
+                             load_delivery_config(args.delivery))
+        if args.site:
+            mailer.send(args.site, parse_date(args.date, "--date").isoformat())
+            return 0
+        while True:
+            for site, day in mailer.run_due():
+                print(f"floorwatch daily-report: sent {site} {day}", file=sys.stderr)
+            if args.once:
+                return 0
+            time.sleep(60)
+    except (ConfigError, StoreError, QueryError) as exc:
+        print(f"floorwatch daily-report: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the SMTP server (smtplib raises OSError subclasses)
+        print(f"floorwatch daily-report: cannot send: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 def backfill(floor, db_url: str) -> int:

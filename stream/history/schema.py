@@ -101,3 +101,13 @@ alert_changes = Table(
     Column("acked_by", String(200)),
 )
 Index("ix_alert_changes_site_at", alert_changes.c.site, alert_changes.c.at_ms)
+
+# The daily reports sent (stream/history/daily.py): a restart never sends one twice.
+daily_reports_sent = Table(
+    "daily_reports_sent",
+    metadata,
+    Column("site", String(100), primary_key=True),
+    Column("date", String(10), primary_key=True),
+    Column("sent_ms", BigInteger, nullable=False),
+    Column("recipients", Integer, nullable=False),
+)

@@ -224,6 +224,16 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
+    def was_sent(self, site: str, date: str) -> bool:
+        t = S.daily_reports_sent
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.c.site).where(t.c.site == site, t.c.date == date)).first() is not None
+
+    def mark_sent(self, site: str, date: str, sent_ms: int, recipients: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self._insert(S.daily_reports_sent)
+                         .values(site=site, date=date, sent_ms=sent_ms, recipients=recipients).on_conflict_do_nothing())
+
     def all_rows(self, table: str) -> list[dict]:
         """Every row of a table in key order (tests compare runs with it)."""
         t = S.metadata.tables[table]
