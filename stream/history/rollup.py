@@ -19,7 +19,7 @@ from typing import Optional
 import sqlalchemy as sa
 
 from stream.fold.report import stats_from_sums
-from stream.fold.stats import COUNTERS, REPORT_KEYS, QueueStats
+from stream.fold.stats import REPORT_KEYS, QueueStats
 from stream.history.schema import QUEUE_SUMS, queue_intervals as T
 
 STEPS = {"15m": 15 * 60_000, "1h": 3_600_000, "1d": 86_400_000}
@@ -56,8 +56,8 @@ def bucket_sums(store, site: str, queue: Optional[str], first: date, last: date,
     day0 = int(datetime(first.year, first.month, first.day, tzinfo=timezone.utc).timestamp() * 1000)
     day1 = int(datetime(last.year, last.month, last.day, tzinfo=timezone.utc).timestamp() * 1000) + 86_400_000
     local = T.c.start_ms + T.c.utc_offset_min * 60_000
-    # Integer division in both databases (BIGINT / INTEGER); times are after 1970, so it floors.
-    bucket = (local / sa.literal(step_ms, sa.BigInteger)).label("bucket")
+    # Floor division in the database (SQLAlchemy's ``//``: integer division in both), so it groups.
+    bucket = (local // sa.literal(step_ms, sa.BigInteger)).label("bucket")
     sums = [
         (sa.func.max(T.c[col]) if attr == "max_wait" else sa.func.sum(T.c[col])).label(attr)
         for attr, col in QUEUE_SUMS
@@ -71,7 +71,7 @@ def bucket_sums(store, site: str, queue: Optional[str], first: date, last: date,
     if queue is not None and queue != TOTAL:
         q = q.where(T.c.queue == queue)
     with store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]
+        return conn.execute(q).mappings().all()
 
 
 def history(store, site: str, queue: Optional[str], first: date, last: date, step: str) -> dict:
@@ -87,27 +87,35 @@ def history(store, site: str, queue: Optional[str], first: date, last: date, ste
     label_off: dict[tuple, tuple[int, int]] = {}
     for g in groups:
         b = int(g["bucket"])
-        key = (b,) if step == "1d" else (b, int(g["utc_offset_min"]))
-        st = stats_from_sums({**{a: int(g[a] or 0) for a in COUNTERS}, "sl_variant": g["sl_variant"]})
-        qs = per.setdefault(key, {})
-        if g["queue"] in qs:
-            qs[g["queue"]].merge(st)
+        off = int(g["utc_offset_min"])
+        key = (b,) if step == "1d" else (b, off)
+        st = stats_from_sums(g)  # the group's row has the counters' names and sl_variant
+        qs = per.get(key)
+        if qs is None:
+            qs = per[key] = {}
+        q = g["queue"]
+        if q in qs:
+            qs[q].merge(st)
         else:
-            qs[g["queue"]] = st
+            qs[q] = st
         # A day is labelled with the offset of its first interval (its midnight's).
-        if key not in label_off or int(g["min_start"]) < label_off[key][1]:
-            label_off[key] = (int(g["utc_offset_min"]), int(g["min_start"]))
+        first_start = int(g["min_start"])
+        lo = label_off.get(key)
+        if lo is None or first_start < lo[1]:
+            label_off[key] = (off, first_start)
     rows = []
+    each = queue is None or queue != TOTAL
+    totals = queue is None or queue == TOTAL
     for key in sorted(per):
         qs = per[key]
-        start = local_iso(key[0] * step_ms, label_off[key][0] if len(key) == 1 else key[1])
-        if queue is None or queue != TOTAL:
+        start = local_iso(key[0] * step_ms, label_off[key][0])
+        if each:
             for qn in sorted(qs):
                 rows.append({"site": site, "queue": qn, "start": start, **qs[qn].report()})
-        if queue is None or queue == TOTAL:
-            total = QueueStats(next(iter(qs.values())).sl_variant)
+        if totals:
+            total = None
             for st in qs.values():
-                total.merge(st)
+                total = st.copy() if total is None else total.merge(st)
             rows.append({"site": site, "queue": TOTAL, "start": start, **total.report()})
     return {"rows": rows}
 

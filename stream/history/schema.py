@@ -47,15 +47,16 @@ queue_intervals = Table(
     "queue_intervals",
     metadata,
     Column("site", String(100), primary_key=True),
-    Column("queue", String(100), primary_key=True),
     Column("start_ms", BigInteger, primary_key=True),
+    Column("queue", String(100), primary_key=True),
     Column("utc_offset_min", Integer, nullable=False),
     Column("sl_variant", String(32), nullable=False),
     *[Column(col, BigInteger, nullable=False) for _, col in QUEUE_SUMS],
     Column("wait_hist", Text, nullable=False),
     Column("as_of_ms", BigInteger, nullable=False),
+    # In SQLite the rows live in key order (site, time, queue): a site's month is one range.
+    sqlite_with_rowid=False,
 )
-Index("ix_queue_intervals_site_start", queue_intervals.c.site, queue_intervals.c.start_ms)
 
 agent_days = Table(
     "agent_days",

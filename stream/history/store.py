@@ -82,12 +82,10 @@ class Batch:
 
 
 _KEYS = {
-    "queue_intervals": ("site", "queue", "start_ms"),
+    "queue_intervals": ("site", "start_ms", "queue"),
     "agent_days": ("site", "agent", "date"),
     "agent_state_days": ("site", "agent", "date", "state"),
 }
-# Rows per statement: SQLite allows 32,766 bound parameters; a queue row has 17.
-_CHUNK = 1000
 
 
 class Store:
@@ -103,6 +101,7 @@ class Store:
         else:
             raise StoreError(f"history database: {self.dialect} is not supported (PostgreSQL or SQLite)")
         self._insert = insert
+        self._stmts: dict = {}
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, connect_timeout_s: int = 10) -> "Store":
@@ -143,22 +142,30 @@ class Store:
 
     # -- writing ----------------------------------------------------------------
 
+    def _statement(self, table: sa.Table, kind: str):
+        """One compiled-once statement per table: executed with many rows, the driver batches them."""
+        stmt = self._stmts.get(kind)
+        if stmt is None:
+            ins = self._insert(table)
+            if kind == "new":
+                stmt = ins.on_conflict_do_nothing()
+            else:
+                keys = _KEYS[table.name]
+                ex = ins.excluded
+                stmt = ins.on_conflict_do_update(
+                    index_elements=list(keys),
+                    set_={c.name: ex[c.name] for c in table.columns if c.name not in keys},
+                    # Never go back along the log (a worker that just lost the partition).
+                    where=table.c.as_of_ms <= ex.as_of_ms,
+                )
+            self._stmts[kind] = stmt
+        return stmt
+
     def _upsert(self, conn, table: sa.Table, rows: Sequence[dict]) -> None:
-        keys = _KEYS[table.name]
-        for i in range(0, len(rows), _CHUNK):
-            stmt = self._insert(table).values(list(rows[i : i + _CHUNK]))
-            ex = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={c.name: ex[c.name] for c in table.columns if c.name not in keys},
-                # Never go back along the log (a worker that just lost the partition).
-                where=table.c.as_of_ms <= ex.as_of_ms,
-            )
-            conn.execute(stmt)
+        conn.execute(self._statement(table, table.name), list(rows))
 
     def _insert_new(self, conn, table: sa.Table, rows: Sequence[dict]) -> None:
-        for i in range(0, len(rows), _CHUNK):
-            conn.execute(self._insert(table).values(list(rows[i : i + _CHUNK])).on_conflict_do_nothing())
+        conn.execute(self._statement(table, "new"), list(rows))
 
     def upsert(self, batch: Batch) -> int:
         """Write a batch in one transaction; returns the rows written (or left as they were)."""

@@ -73,7 +73,7 @@ class Day:
             self.queue += b.queue
             self.agent += b.agent
             self.agent_state += b.agent_state
-        key = lambda r: (r["site"], r["queue"], r["start_ms"])  # noqa: E731
+        key = lambda r: (r["site"], r["start_ms"], r["queue"])  # noqa: E731
         self.queue = _strip(sorted(self.queue, key=key))
         out = cli("alerts", "--replay", str(full), "--format", "jsonl", "--json", "--all").stdout
         self.alert_keys = sorted((a["id"], a["change"], a["at_ms"]) for a in map(json.loads, filter(str.strip, out.splitlines())))

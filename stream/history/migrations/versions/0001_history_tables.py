@@ -20,15 +20,15 @@ def upgrade() -> None:
     op.create_table(
         "queue_intervals",
         sa.Column("site", sa.String(100), primary_key=True),
-        sa.Column("queue", sa.String(100), primary_key=True),
         sa.Column("start_ms", sa.BigInteger, primary_key=True),
+        sa.Column("queue", sa.String(100), primary_key=True),
         sa.Column("utc_offset_min", sa.Integer, nullable=False),
         sa.Column("sl_variant", sa.String(32), nullable=False),
         *[sa.Column(c, sa.BigInteger, nullable=False) for c in _SUMS],
         sa.Column("wait_hist", sa.Text, nullable=False),
         sa.Column("as_of_ms", sa.BigInteger, nullable=False),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_queue_intervals_site_start", "queue_intervals", ["site", "start_ms"])
     op.create_table(
         "agent_days",
         sa.Column("site", sa.String(100), primary_key=True),
@@ -73,5 +73,4 @@ def downgrade() -> None:
     op.drop_table("alert_changes")
     op.drop_table("agent_state_days")
     op.drop_table("agent_days")
-    op.drop_index("ix_queue_intervals_site_start", "queue_intervals")
     op.drop_table("queue_intervals")
