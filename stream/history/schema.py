@@ -112,3 +112,11 @@ daily_reports_sent = Table(
     Column("sent_ms", BigInteger, nullable=False),
     Column("recipients", Integer, nullable=False),
 )
+
+# The key of each kind of row a Batch carries (stream.history.store.Batch's fields).
+KEYS = {
+    "queue": ("site", "start_ms", "queue"),
+    "agent": ("site", "agent", "date"),
+    "agent_state": ("site", "agent", "date", "state"),
+    "alerts": ("dedup_key",),
+}

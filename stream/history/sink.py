@@ -27,6 +27,7 @@ import orjson
 
 from stream.fold.calendar import INTERVAL_MS
 from stream.history.rows import alert_row, site_batch
+from stream.history.schema import KEYS
 from stream.history.store import Batch
 from stream.history.writer import HistoryWriter
 
@@ -34,8 +35,7 @@ log = logging.getLogger("floorwatch.history")
 
 # Redis hash (under the floor's prefix): worker id -> this sink's counters, for the dashboard's /metrics.
 STATS_KEY = "history:writers"
-_KEYS = {"queue": ("site", "queue", "start_ms"), "agent": ("site", "agent", "date"),
-         "agent_state": ("site", "agent", "date", "state")}
+_KEYS = {k: v for k, v in KEYS.items() if k != "alerts"}  # alerts are new or not: never compared
 
 
 class HistorySink:

@@ -81,11 +81,7 @@ class Batch:
         self.alerts.extend(o.alerts)
 
 
-_KEYS = {
-    "queue_intervals": ("site", "start_ms", "queue"),
-    "agent_days": ("site", "agent", "date"),
-    "agent_state_days": ("site", "agent", "date", "state"),
-}
+_KEYS = {"queue_intervals": S.KEYS["queue"], "agent_days": S.KEYS["agent"], "agent_state_days": S.KEYS["agent_state"]}
 
 
 class Store:
@@ -177,7 +173,7 @@ class Store:
             if batch.agent_state:
                 self._upsert(conn, S.agent_state_days, _dedup(batch.agent_state, _KEYS["agent_state_days"]))
             if batch.alerts:
-                self._insert_new(conn, S.alert_changes, _dedup(batch.alerts, ("dedup_key",)))
+                self._insert_new(conn, S.alert_changes, _dedup(batch.alerts, S.KEYS["alerts"]))
         return len(batch)
 
     # -- reading ----------------------------------------------------------------

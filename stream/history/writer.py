@@ -21,16 +21,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
 
+from stream.history.schema import KEYS
 from stream.history.store import Batch, Store, StoreError
 
 log = logging.getLogger("floorwatch.history")
 
-_KINDS = {
-    "queue": ("site", "queue", "start_ms"),
-    "agent": ("site", "agent", "date"),
-    "agent_state": ("site", "agent", "date", "state"),
-    "alerts": ("dedup_key",),
-}
+_KINDS = KEYS
 
 
 @dataclass
