@@ -111,6 +111,8 @@ async def test_reports_page_in_a_browser(redis_server, history_db, tmp_path):
             await page.wait_for_function(f"document.body.dataset.ready === 'day:{DAY}:::en'")
             hours = await page.locator("#flow-table tr.drill").count()
             assert hours >= 10
+            if os.environ.get("FLOORWATCH_REPORTS_SCREENSHOT"):
+                await page.screenshot(path=str(ROOT / "docs" / "reports.png"))
             # Today against the same weekday last week: both days' figures.
             assert await page.locator("#compare-section").is_visible()
             cmp_rows = await page.locator("#compare-table tr").all_inner_texts()
@@ -147,8 +149,6 @@ async def test_reports_page_in_a_browser(redis_server, history_db, tmp_path):
             assert await page.evaluate("document.documentElement.lang") == "zh-CN"
             assert "进线" in await page.locator("#flow-table").inner_text()
             await page.screenshot(path=str(tmp_path / "reports.png"), full_page=True)
-            if os.environ.get("FLOORWATCH_REPORTS_SCREENSHOT"):
-                await page.screenshot(path=str(ROOT / "docs" / "reports.png"), full_page=True)
             assert errors == []
             await browser.close()
     finally:
