@@ -110,12 +110,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     else:
         floor = replay_file(path, args.format, floor)
     if args.db:
-        from stream.history.cli import backfill
+        from stream.contracts.floor_config import ConfigError
+        from stream.history.cli import backfill, replayed_alerts
         from stream.history.store import StoreError
 
         try:
-            n = backfill(floor, args.db)
-        except StoreError as exc:
+            n = backfill(floor, args.db, replayed_alerts(path, args.format, cfg))
+        except (StoreError, ConfigError) as exc:
             print(f"floorwatch replay: {exc}", file=sys.stderr)
             return 2
         print(f"floorwatch replay: {n} history rows written", file=sys.stderr)
