@@ -215,6 +215,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from stream.runtime.worker import WorkerSettings, run_worker
 
     cfg = _load_config(args.config)
+    if args.db:
+        from stream.history.store import StoreError, check_url
+
+        try:
+            check_url(args.db)
+        except StoreError as exc:
+            print(f"floorwatch worker: {exc}", file=sys.stderr)
+            return 2
     # A replayed Anonymous Bank log brings its own site (as in-process replay adds it).
     cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
     settings = WorkerSettings(
