@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -245,4 +246,5 @@ def main(argv=None) -> int:
     finally:
         if cluster is not None:
             cluster.close()
+        shutil.rmtree(tmp, ignore_errors=True)  # the year is a gigabyte or so
     return 0
