@@ -148,6 +148,20 @@ async def test_reports_page_in_a_browser(redis_server, history_db, tmp_path):
             assert await page.locator("#title").inner_text() == "楼面报表"
             assert await page.evaluate("document.documentElement.lang") == "zh-CN"
             assert "进线" in await page.locator("#flow-table").inner_text()
+            # Queue → an agent: that agent's days in the month (both busy days), in Chinese now.
+            first_agent = page.locator("#agents-table tr.drill").first
+            label = (await first_agent.locator("td").first.inner_text()).strip()
+            await first_agent.click()
+            await page.wait_for_function("document.body.dataset.ready.startsWith('agent:')")
+            assert await page.locator("#flow-section").is_hidden()
+            days = await page.locator("#agents-table tr").all_inner_texts()
+            assert [d.split("\t")[0] for d in days[1:]] == [WEEK_BEFORE, DAY]
+            assert label in await page.locator("#agents-title").inner_text()
+            assert label in await page.locator("#crumbs").inner_text()
+            api = httpx.get(f"{srv.base}/api/history/agents", headers={"Authorization": f"Bearer {SUP}"},
+                            params={"site": "gd-hotline", "from": DAY, "to": DAY}).json()["rows"]
+            mine = next(r for r in api if r["label"] == label)
+            assert days[2].split("\t")[1] == str(mine["handled"])
             await page.screenshot(path=str(tmp_path / "reports.png"), full_page=True)
             assert errors == []
             await browser.close()
