@@ -151,6 +151,8 @@ async def history_metrics(hub) -> str:
          "Queued rows dropped at the bound (written again from state when the database is back).", "rows_dropped"),
         ("floorwatch_history_write_errors_total", "counter", "Failed history writes (retried).", "write_errors"),
         ("floorwatch_history_db_up", "gauge", "1 when the last history write succeeded.", "db_up"),
+        ("floorwatch_history_collect_ms", "gauge", "Milliseconds the last look for changed rows held the worker's loop.",
+         "collect_ms"),
     ]
     stats = {k.decode(): orjson.loads(v) for k, v in raw.items()}
     out = []
@@ -158,6 +160,7 @@ async def history_metrics(hub) -> str:
         out.append(f"# HELP {name} {help_}\n# TYPE {name} {typ}")
         for worker, st in sorted(stats.items()):
             w = worker.replace("\\", "\\\\").replace('"', '\\"')
-            out.append(f'{name}{{worker="{w}"}} {int(st.get(key) or 0)}')
+            v = st.get(key) or 0
+            out.append(f'{name}{{worker="{w}"}} {v if isinstance(v, float) else int(v)}')
     return "\n".join(out) + "\n"
 
