@@ -1,6 +1,6 @@
 """The worker's history hook: sealed intervals of its partitions, written as idempotent upserts.
 
-Every ``every_s`` the sink looks at each partition the worker holds: the
+Every ``every_s`` (5 s) the sink looks at each partition the worker holds: the
 intervals of each site whose end the site's watermark has passed (sealed),
 its agent days and its alert changes. Rows that differ from what it last
 offered go to the ``HistoryWriter`` (the bounded retry queue), which writes
@@ -122,7 +122,7 @@ class HistorySink:
                 "collect_ms": round(self.collect_ms, 1)}
 
 
-def attach_history(app: Any, settings: Any, holder: dict, every_s: float = 2.0) -> HistorySink:
+def attach_history(app: Any, settings: Any, holder: dict, every_s: float = 5.0) -> HistorySink:
     """Add the history timer to a worker's Faust app (``settings.history_db`` is the database)."""
     sink = HistorySink(HistoryWriter(settings.history_db))
     from stream.runtime.redis_keys import Keys
