@@ -109,7 +109,7 @@ def history(store, site: str, queue: Optional[str], first: date, last: date, ste
     rows = []
     each = queue is None or queue != TOTAL
     totals = queue is None or queue == TOTAL
-    for key in sorted(per):
+    for key in sorted(per, key=lambda k: label_off[k][1]):  # in time order (a repeated DST hour too)
         qs = per[key]
         start = local_iso(key[0] * step_ms, label_off[key][0])
         if each:
