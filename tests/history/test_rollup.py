@@ -56,3 +56,57 @@ def test_totals_merge_sums_never_average_figures(tmp_path):
     assert history(s, "s", "*", date(2026, 11, 23), date(2026, 11, 23), "1h")["rows"] == [by_q["*"]]
     quarter = history(s, "s", "*", date(2026, 11, 23), date(2026, 11, 23), "15m")["rows"]
     assert [(r["start"], r["offered"]) for r in quarter] == [("2026-11-23T09:00:00+08:00", 1), ("2026-11-23T09:15:00+08:00", 9)]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_row = st.tuples(
+    st.sampled_from(["a", "b", "c"]),             # queue
+    st.integers(0, 95),                           # interval of the day
+    st.lists(st.integers(0, 120_000), max_size=6),  # answered waits (ms)
+    st.integers(0, 4),                            # abandoned on top
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_row, min_size=1, max_size=30, unique_by=lambda r: (r[0], r[1])))
+def test_any_rollup_is_the_merge_of_its_intervals(rows):
+    import tempfile
+
+    cal = DayCalendar("Asia/Shanghai")
+    t0 = int(datetime(2026, 11, 23, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp() * 1000)
+    with tempfile.TemporaryDirectory() as d:
+        s = Store.open(f"sqlite:///{d}/h.db")
+        stats = []
+        batch = Batch()
+        for q, k, waits, ab in rows:
+            stt = _stats(len(waits) + ab, waits)
+            for i in range(ab):
+                stt.add_abandoned(3_000 * (1 + i), 5_000)  # the first one short (under 5 s)
+            stats.append((q, k, stt))
+            start = t0 + k * 900_000
+            batch.queue.append(queue_row("s", q, start, offset_min(cal, start), stt, 1))
+        s.upsert(batch)
+        day = history(s, "s", None, date(2026, 11, 23), date(2026, 11, 23), "1d")["rows"]
+        hours = history(s, "s", None, date(2026, 11, 23), date(2026, 11, 23), "1h")["rows"]
+        s.close()
+    want_total = QueueStats()
+    for _, _, stt in stats:
+        want_total.merge(stt)
+    assert [r for r in day if r["queue"] == "*"][0] == {"site": "s", "queue": "*", "start": "2026-11-23T00:00:00+08:00",
+                                                        **want_total.report()}
+    for q in {q for q, _, _ in stats}:
+        want = QueueStats()
+        for qq, _, stt in stats:
+            if qq == q:
+                want.merge(stt)
+        assert [r for r in day if r["queue"] == q][0]["offered"] == want.offered
+        assert sum(r["offered"] for r in hours if r["queue"] == q) == want.offered
+    # Each hour's total is the merge of that hour's intervals.
+    for h in (r for r in hours if r["queue"] == "*"):
+        hour = int(h["start"][11:13])
+        m = QueueStats()
+        for _, k, stt in stats:
+            if k // 4 == hour:
+                m.merge(stt)
+        assert {k: v for k, v in h.items() if k not in ("site", "queue", "start")} == m.report()
