@@ -19,6 +19,7 @@ BENCHES = {
     "alerts": "bench.bench_alerts",
     "decode": "bench.bench_decode",
     "asterisk": "bench.bench_asterisk",
+    "history": "bench.bench_history",
 }
 
 

@@ -31,6 +31,7 @@ def register(subparsers: Any) -> None:
                    help="a page origin besides the dashboard's own that may open the websocket, e.g. "
                         "https://wall.example.cn (repeatable; default FLOORWATCH_ALLOWED_ORIGINS, else same origin only)")
     d.add_argument("--kafka", help="kafka://host:port: accept events on POST /api/events (ingest tokens)")
+    d.add_argument("--db", help="history database for /reports and /api/history (postgresql://... or sqlite:///...)")
     d.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     d.set_defaults(func=cmd_dashboard)
 
@@ -51,6 +52,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
         os.environ["FLOORWATCH_KAFKA"] = args.kafka  # read by dashboard/ingest.py
     serve(args.redis, args.host, args.http_port, prefix=args.redis_prefix, tokens=tokens or None,
-          config=config, log_level=args.log_level, client_queue=args.client_queue,
+          config=config, log_level=args.log_level, client_queue=args.client_queue, history_db=args.db,
           allowed_origins=frozenset(args.allowed_origin) if args.allowed_origin else None)
     return 0

@@ -25,7 +25,8 @@ except embedded.BinaryNotFound:  # pragma: no cover - depends on the machine
 def start_up(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str, int, int]:
     """``floorwatch up ARGS`` on free ports: (process, the wall's URL with its token, Kafka port, Redis port)."""
     kport, rport, hport = embedded.free_port(), embedded.free_port(), embedded.free_port()
-    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path))
+    # Each test keeps its own history database (up's default is the user's own file).
+    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path), FLOORWATCH_HISTORY_DB=f"sqlite:///{tmp_path / 'history.db'}")
     proc = subprocess.Popen(
         [sys.executable, "-m", "stream.cli.main", "up", *args,
          "--kafka-port", str(kport), "--redis-port", str(rport), "--http-port", str(hport)],

@@ -99,8 +99,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         from stream.fold.floor import Floor
 
         # The floor's config (config/floor.yaml unless --config) gives sites their
-        # timezones and queues their T; anonbank adds its own site to it.
-        floor = Floor(cfg)
+        # timezones and queues their T; a replayed log adds its own sites to it.
+        if args.db:
+            from stream.history.rows import backfill_limits
+
+            # History needs every interval of the log, not only the last two days'.
+            floor = Floor(cfg, limits=backfill_limits(cfg))
+        else:
+            floor = Floor(cfg)
         prog, cb = _progress_for(path, f"replay {path.name}")
         if prog is not None:
             with prog:
@@ -110,6 +116,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except SourceError as exc:
         print(f"floorwatch replay: {exc}", file=sys.stderr)
         return 2
+    if args.db:
+        from stream.contracts.floor_config import ConfigError
+        from stream.history.cli import backfill, replayed_alerts
+        from stream.history.store import StoreError
+
+        try:
+            n = backfill(floor, args.db, replayed_alerts(path, args.format, cfg))
+        except (StoreError, ConfigError) as exc:
+            print(f"floorwatch replay: {exc}", file=sys.stderr)
+            return 2
+        print(f"floorwatch replay: {n} history rows written", file=sys.stderr)
     _emit_report(floor.report(), args.report)
     _keep_for_exit(floor)
     return 0
@@ -211,6 +228,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from stream.runtime.worker import WorkerSettings, run_worker
 
     cfg = _load_config(args.config)
+    if args.db:
+        from stream.history.store import StoreError, check_url
+
+        try:
+            check_url(args.db)
+        except StoreError as exc:
+            print(f"floorwatch worker: {exc}", file=sys.stderr)
+            return 2
     # A replayed Anonymous Bank log brings its own site (as in-process replay adds it).
     cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
     settings = WorkerSettings(
@@ -220,6 +245,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         redis_prefix=args.redis_prefix,
         partitions=args.partitions,
         on_events_factory=_alerts_hook_factory(cfg),
+        history_db=args.db,
     )
     run_worker(settings, loglevel=args.loglevel)
     return 0
@@ -265,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", help="floor YAML (default config/floor.yaml; anonbank adds its own site)")
     r.add_argument("--kafka", help="publish into a running stack instead (kafka://host:port)")
     r.add_argument("--speed", type=_speed, default=float("inf"), help="times real time, or max")
+    r.add_argument("--db", help="also write the log's interval history to this database (postgresql://... or sqlite:///...)")
     r.set_defaults(func=cmd_replay)
 
     s = sub.add_parser("simulate", help="generate a day of events")
@@ -313,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--redis-port", type=int)
     u.add_argument("--http-port", type=int, default=8080)
     u.add_argument("--for-seconds", type=float, help="stop by itself after this long (demos, tests)")
+    u.add_argument("--db", help="history database (default: FLOORWATCH_HISTORY_DB or a local SQLite file, "
+                                "~/.local/share/floorwatch/history.db)")
     u.add_argument("--in-process", action="store_true",
                    help="no Kafka, Redis or wall: fold in this process and show the figures as terminal tables (--lang)")
     u.set_defaults(func=cmd_up)
@@ -324,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--partitions", type=int, default=8, help="partitions of floorwatch.events when it is created")
     w.add_argument("--config")
     w.add_argument("--loglevel", default="warning")
+    w.add_argument("--db", help="write sealed intervals to this history database (postgresql://... or sqlite:///...)")
     w.set_defaults(func=cmd_worker)
 
     rp = sub.add_parser("report", help="the live day-to-date report, from Redis")
@@ -350,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     from stream.sources.tail import register as register_tail
 
     register_tail(sub)
+    from stream.history.cli import register as register_history
+
+    register_history(sub)
     return p
 
 

@@ -73,6 +73,7 @@ class Stack:
         partitions: int = DEFAULT_PARTITIONS,
         redis_persist_dir: Optional[str] = None,
         delivery_config: Optional[str] = None,
+        history_db: Optional[str] = None,
     ) -> None:
         self.kafka_url = kafka_url
         self.redis_url = redis_url
@@ -88,6 +89,7 @@ class Stack:
         self.partitions = partitions
         self.redis_persist_dir = redis_persist_dir
         self.delivery_config = delivery_config
+        self.history_db = history_db
         self.kafka: Optional[embedded.EmbeddedKafka] = None
         self.redis: Optional[embedded.EmbeddedRedis] = None
         self.workers: list[subprocess.Popen] = []
@@ -129,6 +131,8 @@ class Stack:
             args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port), "--kafka", self.kafka_url]
             if self.configs:
                 args += ["--config", str(self.configs[0])]  # the wall's thresholds are the floor's
+            if self.history_db:
+                args += ["--db", self.history_db]
             self.tokens = self._tokens()
             from dashboard.auth import format_tokens
 
@@ -209,6 +213,8 @@ class Stack:
         args = ["worker", "--kafka", self.kafka_url, "--redis", self.redis_url, "--loglevel", "info"]
         for c in self.configs:
             args += ["--config", str(c)]
+        if self.history_db:
+            args += ["--db", self.history_db]
         proc = spawn(self._cli(*args), self._log(f"worker-{len(self.workers)}"))
         self.workers.append(proc)
         return proc
@@ -226,6 +232,17 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def default_history_db(given: Optional[str]) -> str:
+    """``floorwatch up``'s history database: the one given, FLOORWATCH_HISTORY_DB, or a local SQLite file."""
+    if given:
+        return given
+    env = os.environ.get("FLOORWATCH_HISTORY_DB")
+    if env:
+        return env
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return "sqlite:///" + os.path.join(base, "floorwatch", "history.db")
 
 
 def run_stack(args) -> int:
@@ -250,6 +267,7 @@ def run_stack(args) -> int:
         redis_port=args.redis_port,
         http_port=args.http_port,
         config=configs,
+        history_db=default_history_db(getattr(args, "db", None)),
     )
     stop = asyncio.Event()
     try:
@@ -259,6 +277,9 @@ def run_stack(args) -> int:
         print(f"floorwatch: the wall is at {stack.dashboard_url}?token={stack.token('wall')}", flush=True)
         print(f"floorwatch: supervisor token (to acknowledge alerts): {stack.token('supervisor')}", flush=True)
         print(f"floorwatch: ingest token (POST /api/events): {stack.token('ingest')}", flush=True)
+        if stack.dashboard_url:
+            print(f"floorwatch: reports at {stack.dashboard_url}reports?token={stack.token('analyst')}  "
+                  f"(history in {stack.history_db})", flush=True)
         events = scenario_events(args, cfg)
         deadline = time.monotonic() + args.for_seconds if getattr(args, "for_seconds", None) else math.inf
 

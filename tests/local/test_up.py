@@ -60,6 +60,7 @@ def _cmdlines() -> list[str]:
 def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
     proc, url, kport, rport = start_up(tmp_path, "--speed", "600", "--calls", "5000")
     hport = int(url.split(":")[2].split("/")[0])
+    history_db = f"sqlite:///{tmp_path / 'history.db'}"  # start_up sets FLOORWATCH_HISTORY_DB to it
     try:
         token = url.split("token=", 1)[1]
         r = redis.Redis(port=rport)
@@ -75,6 +76,19 @@ def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
         assert got.status_code == 200 and "gd-hotline" in got.text
         if os.path.exists(CHROMIUM):
             wall_in_browser(url)
+        # History: sealed intervals reach the local SQLite file, and /reports is served.
+        from stream.history.store import Store
+
+        rows: list = []
+        deadline = time.monotonic() + 90
+        while not rows and time.monotonic() < deadline:
+            try:
+                rows = Store.open(history_db).all_rows("queue_intervals")
+            except Exception:
+                rows = []
+            time.sleep(1)
+        assert rows and {r["site"] for r in rows} >= {"gd-hotline"}, "no history rows within 90 s"
+        assert httpx.get(f"http://127.0.0.1:{hport}/reports").status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
