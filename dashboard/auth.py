@@ -1,10 +1,16 @@
 """Who may do what on the wall: tokens, roles, and keeping tokens out of logs.
 
-Three roles, each including the one before it:
+Roles are one table, :data:`ROLES`: each role names what it may do
+(permissions). A role's own name is one of its permissions and a role that
+includes another carries that one's name too, so ``require("wall")`` admits
+every role that may see the wall. Today:
 
-* ``wall`` — read only (the TVs on the floor),
-* ``supervisor`` — may also acknowledge alerts,
-* ``admin`` — may also read ``/metrics``.
+* ``wall`` — read only (the TVs on the floor): ``view``,
+* ``supervisor`` — may also acknowledge alerts and silence a rule: ``ack``, ``silence``,
+* ``admin`` — may also read the audit log, edit wall layouts and read ``/metrics``.
+
+A new role is one line in :data:`ROLES` (e.g. an ``analyst`` that reads
+reports, an ``ingest`` that may only post events).
 
 Tokens come from ``FLOORWATCH_TOKENS`` (``wall:abc,supervisor:def,admin:ghi``;
 ``supervisor/alice:def`` names the holder, who then appears as "alice" on
@@ -34,12 +40,18 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 import yaml
+from fastapi import HTTPException, Query, Request, status
 
-ROLES = ("wall", "supervisor", "admin")
-_RANK = {r: i for i, r in enumerate(ROLES)}
+# role -> what it may do. One line per role; a permission is any string a
+# route asks for with ``require(...)``.
+ROLES: dict[str, frozenset[str]] = {
+    "wall": frozenset({"wall", "view"}),
+    "supervisor": frozenset({"wall", "view", "supervisor", "ack", "silence"}),
+    "admin": frozenset({"wall", "view", "supervisor", "ack", "silence", "admin", "audit", "layout", "metrics"}),
+}
 
 
 class TokenConfigError(ValueError):
@@ -53,15 +65,19 @@ class Principal:
     role: str
     name: str
 
-    def allows(self, role: str) -> bool:
-        return _RANK[self.role] >= _RANK[role]
+    def allows(self, permission: str) -> bool:
+        """May this holder do ``permission`` (a permission, or a role name: "may act as")?"""
+        return permission in ROLES.get(self.role, ())
+
+    def permissions(self) -> list[str]:
+        return sorted(ROLES.get(self.role, ()))
 
 
 Tokens = dict[str, Principal]  # token -> holder
 
 
 def _principal(role: str, name: str | None, where: str) -> Principal:
-    if role not in _RANK:
+    if role not in ROLES:
         raise TokenConfigError(f"{where}: unknown role {role!r} (expected one of {', '.join(ROLES)})")
     return Principal(role=role, name=name or role)
 
@@ -122,6 +138,37 @@ def generate_tokens() -> Tokens:
 def token_for(tokens: Tokens, role: str) -> str | None:
     """A token of exactly ``role`` (to print the wall's URL once at start-up)."""
     return next((t for t, p in tokens.items() if p.role == role), None)
+
+
+def bearer(header: Optional[str]) -> Optional[str]:
+    if header and header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+def principal(tokens: Tokens, header: Optional[str], query_token: Optional[str]) -> Optional[Principal]:
+    """The holder of the request's token (Bearer header, else ``?token=``), or None."""
+    tok = bearer(header) or query_token
+    return tokens.get(tok) if tok else None
+
+
+def require(permission: str) -> Callable[..., Principal]:
+    """A FastAPI dependency: the caller's token must exist (401) and allow ``permission`` (403).
+
+    Any router may use it (``who: Annotated[Principal, Depends(require("analyst"))]``);
+    the tokens are the app's (``app.state.tokens``).
+    """
+
+    def dep(request: Request, token: Optional[str] = Query(None, include_in_schema=False)) -> Principal:
+        who = principal(request.app.state.tokens, request.headers.get("authorization"), token)
+        if who is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid token is required",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not who.allows(permission):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {who.role} role may not do this")
+        return who
+
+    return dep
 
 
 # ``token=...`` in a query string, and a Bearer header should one ever be logged.

@@ -96,6 +96,8 @@ class FloorConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     lateness_s: Annotated[int, Meta(ge=0, le=3600)] = 60
     default_kind: Literal["hotline", "hall"] = "hotline"
     default_timezone: str = "UTC"
+    # Not-ready reason code (as events carry it) -> its name on the wall, in both languages.
+    not_ready_reasons: dict[Name, Labels] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         zone_ok(self.default_timezone)
