@@ -22,7 +22,7 @@
       ack: "确认", silence: "静音…", silence_do: "静音", cancel: "取消", reason: "原因（必填）",
       min: "分钟", silenced: "已静音", until: "至", by: "由", raised: "告警于",
       critical: "严重", major: "重要", minor: "次要", warning: "警告", info: "提示",
-      sound_on: "🔔 声音开", sound_off: "🔇 点击开启声音", page: "页",
+      sound_on: "♪ 声音开", sound_off: "♪ 点击开启声音", page: "页",
       bad_token_h: "此墙屏链接的令牌无效", bad_token: "链接中的令牌（?token=…）缺失、已失效或输入有误。请向 floorwatch 管理员索取新的墙屏链接，然后重新打开。本页面不会再自动重试。",
       ended_sim: "模拟已结束：数据截至", ended_replay: "回放已结束：数据截至", ended: "数据源已结束",
       trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败",
@@ -37,7 +37,7 @@
       ack: "Acknowledge", silence: "Silence…", silence_do: "Silence", cancel: "Cancel", reason: "Reason (required)",
       min: "min", silenced: "Silenced", until: "until", by: "by", raised: "raised",
       critical: "CRITICAL", major: "MAJOR", minor: "MINOR", warning: "WARNING", info: "INFO",
-      sound_on: "🔔 Sound on", sound_off: "🔇 Click for sound", page: "page",
+      sound_on: "♪ Sound on", sound_off: "♪ Click for sound", page: "page",
       bad_token_h: "This wall link's token is not valid",
       bad_token: "The token in this link (?token=…) is missing, expired or mistyped. Ask your floorwatch admin for a new wall link and open it. This page will not keep retrying.",
       ended_sim: "Simulation ended: figures as of", ended_replay: "Replay ended: figures as of", ended: "The feed has ended",
@@ -61,7 +61,7 @@
   let silences = [], reasons = {}, feed = null, me = null;
   let current = params.get("site") || localStorage.getItem("fw-site") || "*";
   let lastMsgAt = Date.now(), ws = null, backoff = 500, dirty = true, dead = false;
-  let gridPage = 0, alertPage = 0, silFormFor = null, holding = false;
+  let gridPage = 0, alertPage = 0, silFormFor = null, holding = false, focusId = null;
   // For tests and the latency benchmark: arrival time of each change in the page.
   const probe = (window.__fw = { seq: {}, arrivals: [], messages: 0, connected: false, chimes: 0, flashes: 0, grid: {} });
 
@@ -425,9 +425,11 @@
   function siteView(s, gridOn) {
     const v = sites[s].view;
     const qs = orderedQueues(v);
-    const tiles = panelOn("tiles") ? `<div id="tiles" style="--cols:${Math.max(1, Math.min(qs.length, 6))}">${qs.map(([k, q]) => queueTile(s, k, q, v.thresholds[k])).join("")}</div>` : "";
-    const side = (panelOn("counters") && v.kind === "hall" && v.counters ? hallPanel(v) : "") + (panelOn("states") ? statesPanel(v.total.agents || {}) : "") + (panelOn("alerts") ? alertPanel() : "");
-    const grid = gridOn ? `<div id="grid" class="panel"><h3><span>${t("grid")} (${Object.keys(v.agents).length})</span><span class="pager" id="gridpager"></span></h3><div class="cells"></div></div>` : "";
+    const tiles = panelOn("tiles") ? `<div id="tiles" style="--cols:${Math.max(5, Math.min(qs.length, 6))}">${qs.map(([k, q]) => queueTile(s, k, q, v.thresholds[k])).join("")}</div>` : "";
+    // With the grid on, the state counts head the grid (the side column is for counters and alerts).
+    const states = panelOn("states") ? statesPanel(v.total.agents || {}) : "";
+    const side = (panelOn("counters") && v.kind === "hall" && v.counters ? hallPanel(v) : "") + (gridOn ? "" : states) + (panelOn("alerts") ? alertPanel() : "");
+    const grid = gridOn ? `<div id="grid" class="panel">${states}<h3><span>${t("grid")} (${Object.keys(v.agents).length})</span><span class="pager" id="gridpager"></span></h3><div class="cells"></div></div>` : "";
     return tiles + grid + `<div id="side" data-site="${esc(s)}">${side}</div>`;
   }
 
@@ -437,14 +439,17 @@
     if (!box) return;
     const labels = Object.keys(v.agents);
     const W = box.clientWidth, H = box.clientHeight, n = labels.length, gap = 3;
-    const minW = Math.max(54, window.innerHeight * 0.05), minH = Math.max(30, window.innerHeight * 0.032);
+    // Long labels (names, "hall-tianhe-07") want wider cells than work numbers do.
+    const longest = labels.reduce((m, l) => Math.max(m, l.length), 0);
+    const aspect = Math.min(3.2, Math.max(1.8, longest * 0.16));
+    const minW = Math.max(54, window.innerHeight * 0.026 * aspect), minH = Math.max(30, window.innerHeight * 0.032);
     let best = null;
     for (let cols = 1; cols <= Math.max(1, n); cols++) {
       const rows = Math.ceil(n / cols), w = (W - gap * (cols - 1)) / cols, h = (H - gap * (rows - 1)) / rows;
       if (w < minW) break;
       if (h < minH) continue;
-      const size = Math.min(w / 2.2, h); // cells about twice as wide as high
-      if (!best || size > best.size) best = { cols, rows, w, h: Math.min(h, w * 0.75), size };
+      const size = Math.min(w / aspect, h);
+      if (!best || size > best.size) best = { cols, rows, w, h: Math.min(h, w * 0.75, window.innerHeight * 0.09), size };
     }
     let per = n, pages = 1, cols, h;
     if (best) { cols = best.cols; h = best.h; }
@@ -455,9 +460,10 @@
     }
     if (gridPage >= pages) gridPage = 0;
     const shown = labels.slice(gridPage * per, (gridPage + 1) * per);
-    box.style.setProperty("--gc", cols);
+    // A few agents get big cells, but not a wall of colour: at most 14 % of the screen's width each.
+    box.style.setProperty("--gc", best ? Math.max(cols, Math.floor(W / (window.innerWidth * 0.14))) : cols);
     box.style.setProperty("--gh", Math.floor(h) + "px");
-    box.style.fontSize = Math.max(10, Math.min(h * 0.3, 26)) + "px";
+    box.style.fontSize = Math.max(10, Math.min(h * 0.3, window.innerHeight * 0.024)) + "px";
     box.innerHTML = agentCells(v, shown);
     box.classList.toggle("short", h < 48);
     for (const r of box.querySelectorAll(".r")) r.hidden = h < 48;
@@ -526,7 +532,7 @@
     const site = sites[a.site] ? name(sites[a.site].view.name) : a.site;
     const meta = [current === "*" ? esc(site) : "", `${t("raised")} ${siteTime(a.site, a.raised_ms || a.at_ms, true)}`];
     if (a.acknowledged) meta.push(`<span class="ackmark">✓ ${t("acked")} ${t("by")} ${esc(a.ack_by || "?")} ${a.ack_at_ms ? siteTime(a.site, a.ack_at_ms) : ""}</span>`);
-    if (sil) meta.push(`<span class="silmark">🔕 ${t("silenced")} ${t("by")} ${esc(sil.by)} ${t("until")} ${siteTime(a.site, sil.until_ms)} — ${esc(sil.reason)}</span>`);
+    if (sil) meta.push(`<span class="silmark">${t("silenced")} ${t("by")} ${esc(sil.by)} ${t("until")} ${siteTime(a.site, sil.until_ms)} — ${esc(sil.reason)}</span>`);
     let acts = "";
     if (canAct()) {
       const b = [];
@@ -567,7 +573,8 @@
       used += h;
     });
     pages.push([start, cards.length]);
-    if (silFormFor) { const i = cards.findIndex((c) => c.dataset.id === silFormFor); if (i >= 0) alertPage = pages.findIndex(([a, b]) => i >= a && i < b); }
+    const keep = silFormFor || focusId;
+    if (keep) { const i = cards.findIndex((c) => c.dataset.id === keep); if (i >= 0) alertPage = pages.findIndex(([a, b]) => i >= a && i < b); }
     if (alertPage >= pages.length) alertPage = 0;
     const [a, b] = pages[alertPage];
     cards.forEach((c, i) => { c.hidden = i < a || i >= b; });
@@ -614,11 +621,13 @@
         fs -= base * 0.05; el.style.fontSize = fs + "px";
       }
     }
+    // An agent's label may take two lines of its cell, then gets smaller (never below 9 px).
     for (const el of document.querySelectorAll(".agent .n")) {
       const cell = el.parentElement;
       let fs = parseFloat(getComputedStyle(el).fontSize);
-      const min = fs * 0.5;
-      while (el.scrollWidth > cell.clientWidth - 4 && fs > min) { fs -= 0.5; el.style.fontSize = fs + "px"; }
+      while ((el.scrollWidth > el.clientWidth + 1 || cell.scrollHeight > cell.clientHeight + 1) && fs > 9) {
+        fs -= 0.5; el.style.fontSize = fs + "px";
+      }
     }
   }
 
@@ -688,6 +697,7 @@
       try {
         const a = await api("POST", "/api/alerts/" + ackB.dataset.ack.split("/").map(encodeURIComponent).join("/") + "/ack");
         alerts.set(a.id, Object.assign(alerts.get(a.id) || {}, a)); fresh.delete(a.id);
+        focusId = a.id; // the card just acted on stays in view until the next page turn
       } catch (err) { ackB.disabled = false; ackB.textContent = t("err") + " " + (err.status || ""); }
       dirty = true; render();
     } else if (silB) { silFormFor = silB.dataset.sil; dirty = true; render(); const f = document.querySelector("form.silform input"); if (f) f.focus(); }
@@ -701,7 +711,7 @@
     if (!a || !f.reason.value.trim()) return;
     try {
       await api("POST", "/api/silences", { site: a.site, queue: a.queue, rule: a.rule, minutes: +f.minutes.value, reason: f.reason.value.trim() });
-      silFormFor = null;
+      focusId = silFormFor; silFormFor = null;
     } catch (err) { f.querySelector("button[type=submit]").textContent = t("err") + " " + (err.status || ""); return; }
     dirty = true; render();
   });
@@ -713,6 +723,7 @@
   // Paged agent grid and alert list turn by themselves (not while someone types a silence's reason).
   setInterval(() => {
     if (silFormFor) return;
+    if (focusId) { focusId = null; return; }
     gridPage++; alertPage++;
     dirty = true; render();
   }, ROTATE_MS);
