@@ -18,14 +18,14 @@
       wrap_up: "话后", not_ready: "示忙", agents: "坐席状态·当前", grid: "坐席", counters: "窗口",
       open: "开放窗口", tickets: "等待取号", stale: "数据延迟", online: "实时", offline: "重连中",
       noalerts: "无告警", acked: "已确认", lang: "EN", sites: "站点", alerts: "告警",
-      queue: "队列", q_wait: "排队", q_longest: "最长等待", q_sl15: "服务水平15分钟",
+      queue: "队列", q_wait: "排队", q_longest: "最长", q_sl15: "15分钟服务水平",
       ack: "确认", silence: "静音…", silence_do: "静音", cancel: "取消", reason: "原因（必填）",
       min: "分钟", silenced: "已静音", until: "至", by: "由", raised: "告警于",
       critical: "严重", major: "重要", minor: "次要", warning: "警告", info: "提示",
       sound_on: "♪ 声音开", sound_off: "♪ 点击开启声音", page: "页",
       bad_token_h: "此墙屏链接的令牌无效", bad_token: "链接中的令牌（?token=…）缺失、已失效或输入有误。请向 floorwatch 管理员索取新的墙屏链接，然后重新打开。本页面不会再自动重试。",
       ended_sim: "模拟已结束：数据截至", ended_replay: "回放已结束：数据截至", ended: "数据源已结束",
-      trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败",
+      trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败", final: "最终数据",
     },
     en: {
       all: "All sites", waiting: "Waiting now", longest: "Longest wait now", vip: "VIP waiting", sl_today: "SL today",
@@ -33,7 +33,7 @@
       wrap_up: "Wrap-up", not_ready: "Not ready", agents: "Agents now", grid: "Agents", counters: "Counters",
       open: "Counters open", tickets: "Tickets waiting", stale: "STALE", online: "Live", offline: "Reconnecting",
       noalerts: "No active alerts", acked: "Acknowledged", lang: "中文", sites: "Sites", alerts: "Alerts",
-      queue: "Queue", q_wait: "Waiting", q_longest: "Longest", q_sl15: "SL 15 min",
+      queue: "Queue", q_wait: "Wait", q_longest: "Longest", q_sl15: "SL 15m",
       ack: "Acknowledge", silence: "Silence…", silence_do: "Silence", cancel: "Cancel", reason: "Reason (required)",
       min: "min", silenced: "Silenced", until: "until", by: "by", raised: "raised",
       critical: "CRITICAL", major: "MAJOR", minor: "MINOR", warning: "WARNING", info: "INFO",
@@ -41,7 +41,7 @@
       bad_token_h: "This wall link's token is not valid",
       bad_token: "The token in this link (?token=…) is missing, expired or mistyped. Ask your floorwatch admin for a new wall link and open it. This page will not keep retrying.",
       ended_sim: "Simulation ended: figures as of", ended_replay: "Replay ended: figures as of", ended: "The feed has ended",
-      trouble: "Queues in trouble", all_ok: "All queues OK", err: "Failed",
+      trouble: "Queues in trouble", all_ok: "All queues OK", err: "Failed", final: "Final",
     },
   };
   const wantsZh = (navigator.languages || [navigator.language || ""]).some((l) => /^zh/i.test(l));
@@ -241,11 +241,13 @@
     }
   }
 
+  // Live, STALE · m:ss (nothing new for a while: figures dim), Reconnecting, or Final once the feed has ended.
   function setConn(up) {
     const c = $("#conn");
-    const stale = up && Date.now() - lastMsgAt > STALE_MS;
-    c.className = "badge conn " + (stale ? "stale" : up ? "up" : "down");
-    c.textContent = stale ? t("stale") + " · " + mmss((Date.now() - lastMsgAt) / 1000) : up ? t("online") : t("offline");
+    const ended = up && feed && feed.state === "ended";
+    const stale = up && !ended && Date.now() - lastMsgAt > STALE_MS;
+    c.className = "badge conn " + (ended ? "ended" : stale ? "stale" : up ? "up" : "down");
+    c.textContent = ended ? t("final") : stale ? t("stale") + " · " + mmss((Date.now() - lastMsgAt) / 1000) : up ? t("online") : t("offline");
     $("#main").classList.toggle("stale", !up || stale);
   }
 
@@ -318,7 +320,11 @@
     if (!names.length) { main.innerHTML = ""; return; }  // nothing received yet
     const keep = captureForm();
     if (phone()) { main.className = "phone"; main.innerHTML = phoneView(names); }
-    else if (current === "*") { main.className = "all"; main.innerHTML = `<div id="sitetiles">${names.map(siteTile).join("")}</div>` + (panelOn("alerts") ? `<div id="side">${alertPanel()}</div>` : ""); }
+    else if (current === "*") {
+      main.className = "all";
+      // Up to 3 sites side by side; 4 as 2x2 and 5-6 as 3x2, compact (their queues' lines stay).
+      const n = names.length, sc = n <= 3 ? n : n === 4 ? 2 : 3;
+      main.innerHTML = `<div id="sitetiles" class="${n > 3 ? "compact" : ""}" style="--sc:${sc}">${names.map(siteTile).join("")}</div>` + (panelOn("alerts") ? `<div id="side">${alertPanel()}</div>` : ""); }
     else {
       const gridOn = panelOn("grid");
       main.className = "site" + (gridOn ? "" : " nogrid");
@@ -342,14 +348,13 @@
     $("#clock").textContent = st && st.view.clock_local ? st.view.clock_local.slice(11, 19) : "";
     setSound();
     // The end of a replay or a simulated day, said where everyone looks.
-    const fb = $("#feed"), ban = $("#banner");
+    const ban = $("#banner");
     if (feed && feed.state === "ended") {
       const what = feed.source === "replay" ? t("ended_replay") : feed.source === "simulation" ? t("ended_sim") : t("ended");
       const cl = st && st.view.clock_local;
       const at = cl ? " " + cl.replace("T", " ").slice(0, 16) : "";
       ban.textContent = what + at; ban.hidden = false;
-      fb.textContent = lang === "zh" ? "已结束" : "ENDED"; fb.hidden = false;
-    } else { ban.hidden = true; fb.hidden = true; }
+    } else ban.hidden = true;
   }
 
   function figs(q, th) {

@@ -5,13 +5,13 @@ percent, and "for 3 min" / "已 3 分钟" for how long the condition has held.
 
 >>> m = message("longest_wait", "raised", {"en": "VIP queue", "zh": "VIP队列"}, 760, 600, 180_000, target=20)
 >>> m["en"]
-'VIP queue: longest wait 12:40 (above alert level 10:00; target 0:20) for 3 min'
+'VIP queue: longest wait 12:40 (alerts above 10:00; target 0:20) for 3 min'
 >>> message("longest_wait", "resolved", {"en": "VIP queue"}, 50, 600, 900_000)["en"]
 'Resolved: VIP queue: longest wait back under the clear level (lasted 15 min)'
 >>> m["zh-CN"]
-'VIP队列：最长等待 12:40（超过告警线 10:00；目标 0:20）已 3 分钟'
+'VIP队列：最长等待 12:40（告警线：超过 10:00；目标 0:20）已 3 分钟'
 >>> message("service_level", "raised", {"en": "General", "zh": "综合咨询"}, 62, 65, 600_000, target=90)["en"]
-'General: service level (15 min) 62.0% (below alert level 65.0%; target 90.0%) for 10 min'
+'General: service level (15 min) 62.0% (alerts below 65.0%; target 90.0%) for 10 min'
 
 The raise level is the rule's (config/alerts.yaml); the target is the queue's
 (config/floor.yaml: ``sl_target_pct`` for service level, the service-level
@@ -106,8 +106,8 @@ def message(
         fen, fzh, fmt, _ = _FIGURES[rule]
         why_en = f" ({reason})" if reason else ""
         why_zh = f"（{reason}）" if reason else ""
-        en = f"Agent {agent} ({qen}): {fen}{why_en} for {fmt(value)} (above alert level {fmt(threshold)})"
-        zh = f"坐席 {agent}（{qzh}）：{fzh}{why_zh}已 {fmt(value)}（超过告警线 {fmt(threshold)}）"
+        en = f"Agent {agent} ({qen}): {fen}{why_en} for {fmt(value)} (alerts above {fmt(threshold)})"
+        zh = f"坐席 {agent}（{qzh}）：{fzh}{why_zh}已 {fmt(value)}（告警线：超过 {fmt(threshold)}）"
     elif rule == "arrival_surge":
         en = f"{qen}: arrivals surge - {_num(value)} in 5 min vs {_num(expected)} expected (score {score:.3f})"
         zh = f"{qzh}：来话激增 - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个（异常分 {score:.3f}）"
@@ -123,8 +123,9 @@ def message(
         # The raise level is when the alert fires; the target is what the queue aims for.
         t_en = f"; target {fmt(target)}" if target is not None else ""
         t_zh = f"；目标 {fmt(target)}" if target is not None else ""
-        en = f"{qen}: {fen} {fmt(value)} ({side} alert level {fmt(threshold)}{t_en}){for_en}"
-        zh = f"{qzh}：{fzh} {fmt(value)}（{zside}告警线 {fmt(threshold)}{t_zh}）{for_zh}"
+        # "alerts above X" is the rule, true whatever the live value does under hysteresis.
+        en = f"{qen}: {fen} {fmt(value)} (alerts {side} {fmt(threshold)}{t_en}){for_en}"
+        zh = f"{qzh}：{fzh} {fmt(value)}（告警线：{zside} {fmt(threshold)}{t_zh}）{for_zh}"
     if change == "repeated":
         en, zh = f"Still: {en}", f"仍未恢复：{zh}"
     elif change == "resolved":

@@ -64,8 +64,8 @@ def alert_rec(site: str, queue: str, rule: str, severity: str, at_ms: int, n: in
         "kind": "rule", "rule": rule, "site": site, "queue": queue, "agent": None, "severity": severity,
         "value": 400.0, "threshold": 300.0, "target": 20, "clear": 180.0, "since_ms": at_ms - 120_000,
         "raised_ms": at_ms, "at_ms": at_ms,
-        "message": {"en": f"{queue}: longest wait 6:40 (above alert level 5:00; target 0:20) for 2 min",
-                    "zh-CN": f"{queue}：最长等待 6:40（超过告警线 5:00；目标 0:20）已 2 分钟"},
+        "message": {"en": f"{queue}: longest wait 6:40 (alerts above 5:00; target 0:20) for 2 min",
+                    "zh-CN": f"{queue}：最长等待 6:40（告警线：超过 5:00；目标 0:20）已 2 分钟"},
     }
 
 
@@ -297,6 +297,14 @@ async def test_new_critical_alert_flashes_and_chimes_and_stale_and_feed_end(worl
     await sink.r.publish(k.feed_ch, body)
     await page.wait_for_selector("#banner:not([hidden])", timeout=3000)
     assert "Simulation ended" in await page.inner_text("#banner")
+    # The figures are final now, not stale: the badge says so and they are not dimmed.
+    await page.wait_for_selector("#conn.ended", timeout=3000)
+    assert await page.inner_text("#conn") == "Final"
+    assert not await page.evaluate("document.querySelector('#main').classList.contains('stale')")
+    running = orjson.dumps({"state": "running", "source": "simulation", "at_ms": 2})
+    await sink.r.set(k.feed, running)
+    await sink.r.publish(k.feed_ch, running)
+    await page.wait_for_selector("#banner", state="hidden", timeout=3000)
     await page.context.close()
 
 
