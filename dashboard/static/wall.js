@@ -383,7 +383,7 @@
       ${vip}
       ${figs(q, th)}
       <canvas class="spark" data-site="${esc(site)}" data-queue="${esc(key)}"></canvas>
-      <div class="agents fit">${t("ready")} ${a.ready || 0} · ${t("busy")} ${a.busy || 0} · ${t("wrap_up")} ${a.wrap_up || 0} · ${t("not_ready")} ${a.not_ready || 0}</div>
+      <div class="agents">${t("ready")} ${a.ready || 0} · ${t("busy")} ${a.busy || 0} · ${t("wrap_up")} ${a.wrap_up || 0} · ${t("not_ready")} ${a.not_ready || 0}</div>
     </section>`;
   }
 

@@ -3,8 +3,8 @@
 Checks what a floor manager would see: a tile that changes within 2 s of an
 event being folded and published, an alert that flashes in and is marked
 once a supervisor acknowledges it, the language switch, the stale badge when
-updates stop. Saves a 1920x1080 screenshot on the way (``docs/wall.png`` when
-FLOORWATCH_WALL_SCREENSHOT says so).
+updates stop. Saves a 1920x1080 screenshot on the way (where
+FLOORWATCH_WALL_SCREENSHOT says; the docs' screenshots come from test_wall_floor.py).
 """
 
 from __future__ import annotations
@@ -113,8 +113,7 @@ async def test_wall_in_a_browser(redis_server, day, tmp_path):
                                                     "zh-CN": "综合咨询：15分钟服务水平 62%，低于 70%"}}])
             await page.wait_for_selector("#alertlist .alert[data-id='gd-hotline/general/sl@1']", state="attached")
             await asyncio.sleep(0.3)
-            # FLOORWATCH_WALL_SCREENSHOT=docs/wall.png refreshes the README's picture;
-            # a normal run keeps its screenshot out of the tree.
+            # A normal run keeps its screenshot out of the tree.
             shot = Path(os.environ.get("FLOORWATCH_WALL_SCREENSHOT") or tmp_path / "wall.png")
             await page.screenshot(path=str(shot))
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -193,7 +193,7 @@ async def test_a_hall_page_shows_only_its_own_alerts(world, browser):
 async def test_every_agent_of_a_300_agent_site_is_reachable(world, browser, size):
     floor, sink, srv, clock = world
     page = await open_page(browser, srv, WALL, size=size, lang="en", query=f"&site={BIG}&rotate_ms=600")
-    await page.wait_for_selector("#grid .agent", state="attached", timeout=10_000)
+    await page.wait_for_function("document.querySelectorAll('#grid .agent').length > 0", timeout=10_000)
     seen: set[str] = set()
     for _ in range(40):
         # One look at the page: the grid's state, its cells and its pager as drawn together.
@@ -346,3 +346,16 @@ async def test_phone_view_alerts_first_then_queues_in_trouble(world, browser):
         await page.click(f".alert[data-id='{a['id']}'] button[data-sil]")
         assert await overflow_x(page) <= 0
         await page.context.close()
+
+
+async def test_phone_shows_every_alert_card_whole(world, browser):
+    floor, sink, srv, clock = world
+    await sink.publish_alerts([alert_rec("gd-hotline", "vip", "vip_wait", "critical", clock, n=20 + i) for i in range(3)])
+    page = await open_page(browser, srv, WALL, size=(390, 844), lang="en", query="&site=gd-hotline")
+    await page.wait_for_selector("#alertlist .alert", timeout=10_000)
+    hidden = await page.evaluate("""() => [...document.querySelectorAll('#alertlist .alert')].filter(c => {
+        const r = c.getBoundingClientRect(), box = document.querySelector('#alertlist').getBoundingClientRect();
+        return c.hidden || r.bottom > box.bottom + 1 || r.height < 20; }).length""")
+    assert hidden == 0
+    assert await page.evaluate("document.querySelectorAll('#alertlist .alert').length") >= 3
+    await page.context.close()
