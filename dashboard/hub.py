@@ -99,6 +99,7 @@ class Hub:
         self._task: Optional[asyncio.Task] = None
         self._ready = asyncio.Event()
         self._last_text: dict[str, dict] = {}
+        self._open: dict[str, set[str]] = {}
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -161,6 +162,9 @@ class Hub:
         raw_alerts = await self.r.hgetall(k.alerts)
         raw_acks = await self.r.hgetall(k.acks)
         self.alerts = {i.decode(): orjson.loads(v) for i, v in raw_alerts.items()}
+        self._open = {}
+        for rec in self.alerts.values():
+            self._index(rec)
         self.acks = {i.decode(): orjson.loads(v) for i, v in raw_acks.items()}
         self.silences = {i.decode(): orjson.loads(v) for i, v in (await self.r.hgetall(k.silences)).items()}
         feed = await self.r.get(k.feed)
@@ -191,6 +195,7 @@ class Hub:
         elif ch == k.alerts_ch:
             rec = orjson.loads(data)
             self.alerts[rec["id"]] = rec
+            self._index(rec)
             self.broadcast(dumps({"t": "alert", "alert": self.shown_alert(rec["id"])}))
         elif ch == k.acks_ch:
             ack = orjson.loads(data)
@@ -237,13 +242,20 @@ class Hub:
 
     def _refresh_alerts(self, site: str) -> None:
         """Re-word the site's open alerts with the live figures; send those whose text changed."""
-        for aid, rec in self.alerts.items():
-            if rec.get("site") != site or rec.get("state") == "resolved":
-                continue
-            shown = self.shown_alert(aid)
+        for aid in list(self._open.get(site, ())):
             before = self._last_text.get(aid)
+            shown = self.shown_alert(aid)
             if shown["message"] != before:
                 self.broadcast(dumps({"t": "alert", "alert": shown}))
+
+    def _index(self, rec: dict) -> None:
+        """Keep the per-site set of open alerts (the only ones re-worded on each change)."""
+        open_ = self._open.setdefault(str(rec.get("site")), set())
+        if rec.get("state") == "resolved":
+            open_.discard(rec["id"])
+            self._last_text.pop(rec["id"], None)
+        else:
+            open_.add(rec["id"])
 
     def shown_alert(self, aid: str) -> dict:
         """The alert as walls show it: live figures when its site's snapshot has them, and its ack."""

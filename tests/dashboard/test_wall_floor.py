@@ -359,3 +359,22 @@ async def test_phone_shows_every_alert_card_whole(world, browser):
     assert hidden == 0
     assert await page.evaluate("document.querySelectorAll('#alertlist .alert').length") >= 3
     await page.context.close()
+
+
+async def test_an_alerts_text_follows_the_live_figure(world, browser):
+    floor, sink, srv, clock = world
+    a = {**alert_rec("gd-hotline", "english", "longest_wait", "major", clock, n=40),
+         "message": {"en": "old words", "zh-CN": "旧的话"}}
+    await sink.publish_alerts([a])
+    page = await open_page(browser, srv, WALL, lang="en", query="&site=gd-hotline")
+    card = f"#alertlist .alert[data-id='{a['id']}']"
+    await page.wait_for_selector(card, state="attached", timeout=10_000)
+    text = await page.eval_on_selector(card, "e => e.textContent")
+    assert "old words" not in text and "English service: longest wait" in text and "(alerts above 5:00; target" in text
+    # A call waits in that queue and the floor's clock moves 95 s: the card says so, with the tile.
+    now = floor.snapshot("gd-hotline")["clock"]
+    floor.apply(E.CallOffered(id="live-1", ts=now + 1000, site="gd-hotline", call="live-call-1", queue="english"))
+    floor.apply(E.CallOffered(id="live-2", ts=now + 96_000, site="gd-hotline", call="live-call-2", queue="general"))
+    await publish(floor, sink, ["gd-hotline"])
+    await page.wait_for_function(f"document.querySelector(\"{card}\").textContent.includes('longest wait 1:35')", timeout=5000)
+    await page.context.close()
