@@ -104,6 +104,7 @@ def get_hub(request: Request) -> Hub:
 
 HubDep = Annotated[Hub, Depends(get_hub)]
 Wall = Annotated[Principal, Depends(require("wall"))]
+Supervisor = Annotated[Principal, Depends(require("supervisor"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
