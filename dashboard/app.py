@@ -84,6 +84,7 @@ class Alert(BaseModel):
     acknowledged: bool = False
     ack_by: Optional[str] = None
     ack_at_ms: Optional[int] = None
+    ack_floor_ms: Optional[int] = None
     key: Optional[str] = None
     kind: Optional[str] = None
     agent: Optional[str] = None

@@ -200,8 +200,9 @@ class Hub:
         elif ch == k.acks_ch:
             ack = orjson.loads(data)
             # The first acknowledgement stands: a later one (another dashboard's) never replaces it.
-            first = self.acks.setdefault(ack["id"], {"by": ack.get("by"), "at_ms": ack.get("at_ms")})
-            self.broadcast(dumps({"t": "ack", "id": ack["id"], "by": first.get("by"), "at_ms": first.get("at_ms")}))
+            first = self.acks.setdefault(ack["id"], {k: ack.get(k) for k in ("by", "at_ms", "floor_ms")})
+            self.broadcast(dumps({"t": "ack", "id": ack["id"], "by": first.get("by"), "at_ms": first.get("at_ms"),
+                                  "floor_ms": first.get("floor_ms")}))
         elif ch == k.silences_ch:
             msg = orjson.loads(data)
             if msg.get("lifted"):
@@ -377,6 +378,11 @@ class Hub:
                 return None
             self.alerts[alert_id] = orjson.loads(raw)
         ack = {"by": who.name, "at_ms": now_ms()}
+        # Also when on the floor's clock (event time), which the wall shows: in a
+        # replay or a simulated day the two differ.
+        floor = self.site_clock(str(self.alerts[alert_id].get("site")))
+        if floor is not None:
+            ack["floor_ms"] = floor
         first = bool(await self.r.hsetnx(k.acks, alert_id, dumps(ack)))
         if first:
             await self.r.publish(k.acks_ch, dumps({"id": alert_id, **ack}))

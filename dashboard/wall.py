@@ -209,6 +209,7 @@ def wall_alert(rec: dict, ack: Optional[dict]) -> dict:
     out["acknowledged"] = ack is not None
     out["ack_by"] = ack.get("by") if ack else None
     out["ack_at_ms"] = ack.get("at_ms") if ack else None
+    out["ack_floor_ms"] = ack.get("floor_ms") if ack else None
     return out
 
 

@@ -225,7 +225,7 @@
       }
     } else if (m.t === "ack") {
       const a = alerts.get(m.id);
-      if (a) { a.acknowledged = true; a.ack_by = m.by; a.ack_at_ms = m.at_ms; fresh.delete(m.id); }
+      if (a) { a.acknowledged = true; a.ack_by = m.by; a.ack_at_ms = m.at_ms; a.ack_floor_ms = m.floor_ms; fresh.delete(m.id); }
     } else if (m.t === "silences") {
       silences = m.silences || [];
     } else if (m.t === "feed") {
@@ -536,7 +536,7 @@
     const cls = ["alert", sev, a.acknowledged ? "acked" : "", sil ? "silenced" : "", fresh.has(a.id) && !a.acknowledged && !sil ? "new" : ""].join(" ");
     const site = sites[a.site] ? name(sites[a.site].view.name) : a.site;
     const meta = [current === "*" ? esc(site) : "", `${t("raised")} ${siteTime(a.site, a.raised_ms || a.at_ms, true)}`];
-    if (a.acknowledged) meta.push(`<span class="ackmark">✓ ${t("acked")} ${t("by")} ${esc(a.ack_by || "?")} ${a.ack_at_ms ? siteTime(a.site, a.ack_at_ms) : ""}</span>`);
+    if (a.acknowledged) meta.push(`<span class="ackmark">✓ ${t("acked")} ${t("by")} ${esc(a.ack_by || "?")} ${a.ack_floor_ms || a.ack_at_ms ? siteTime(a.site, a.ack_floor_ms || a.ack_at_ms) : ""}</span>`);
     if (sil) meta.push(`<span class="silmark">${t("silenced")} ${t("by")} ${esc(sil.by)} ${t("until")} ${siteTime(a.site, sil.until_ms)} — ${esc(sil.reason)}</span>`);
     let acts = "";
     if (canAct()) {

@@ -132,6 +132,9 @@ async def test_supervisor_acks_and_silences_from_the_page_wall_sees_no_control(w
             await page.click(card + " button[data-ack]")
             await page.wait_for_selector(card + ".acked", timeout=3000)
             assert "alice" in await page.locator(card).inner_text()
+            # When, on the floor's clock (the site's local time the wall shows).
+            floor_hhmm = await page.evaluate("window.__fw && document.querySelector('#clock').textContent.slice(0, 5)")
+            assert floor_hhmm in await page.locator(card + " .ackmark").inner_text()
             assert await page.locator(card + " button[data-ack]").count() == 0
             # Silence the other alert's rule for its queue: a duration, a reason.
             bcard = f"#alertlist .alert[data-id='{b['id']}']"
