@@ -122,7 +122,8 @@ async def test_supervisor_acks_and_silences_from_the_page_wall_sees_no_control(w
     floor, sink, srv, clock = world
     a = alert_rec("gd-hotline", "general", "longest_wait", "major", clock, n=1)
     b = alert_rec("gd-hotline", "vip", "service_level", "minor", clock, n=2)
-    await sink.publish_alerts([a, b])
+    c = alert_rec("gd-hotline", "broadband", "abandon_rate", "minor", clock, n=9)
+    await sink.publish_alerts([a, b, c])
     for lang in ("zh", "en"):
         page = await open_page(browser, srv, SUP, lang=lang, query="&site=gd-hotline")
         card = f"#alertlist .alert[data-id='{a['id']}']"
@@ -147,6 +148,16 @@ async def test_supervisor_acks_and_silences_from_the_page_wall_sees_no_control(w
             assert "alice" in text and "系统故障，已知" in text and "已静音" in text
         else:
             assert "Acknowledged by alice" in await page.locator(card).inner_text()
+            # In English too: silence another alert's rule for 15 min.
+            ccard = f"#alertlist .alert[data-id='{c['id']}']"
+            await page.wait_for_selector(ccard, state="attached")
+            await page.eval_on_selector(ccard + " button[data-sil]", "b => b.click()")
+            await page.select_option(ccard + " form.silform select", "15")
+            await page.fill(ccard + " form.silform input", "agents in a briefing")
+            await page.click(ccard + " form.silform button[type=submit]")
+            await page.wait_for_selector(ccard + ".silenced", state="attached", timeout=3000)
+            text = await page.eval_on_selector(ccard, "e => e.innerText")
+            assert "Silenced by alice" in text and "agents in a briefing" in text
         assert page.errors == []
         await page.context.close()
 
@@ -163,6 +174,7 @@ async def test_supervisor_acks_and_silences_from_the_page_wall_sees_no_control(w
         acts = [(e["action"], e["target"], e["by"]) for e in log]
         assert ("ack", a["id"], "alice") in acts and ("ack", a["id"], "admin") in acts
         assert ("silence", "gd-hotline/vip/service_level", "alice") in acts
+        assert ("silence", "gd-hotline/broadband/abandon_rate", "alice") in acts
         assert all(isinstance(e["at_ms"], int) for e in log)
         # The wall role can do neither.
         assert (await c.post(f"/api/alerts/{b['id']}/ack", headers={"Authorization": f"Bearer {WALL}"})).status_code == 403
