@@ -1,7 +1,8 @@
 """The wall dashboard's web server: the page, a small read API, acks, and the live websocket.
 
-It only reads what the stream workers publish in Redis (docs/redis.md) and
-writes acknowledgements (``acks``, ``acks:ch``). Any number of these processes
+It reads what the stream workers publish in Redis (docs/redis.md) and writes
+what people do from the page (acknowledgements, silences, the audit log, wall
+layouts: :mod:`dashboard.actions`). Any number of these processes
 can serve the same floor: each has one Redis subscriber and fans out to its own
 clients (:mod:`dashboard.hub`).
 
@@ -9,6 +10,10 @@ clients (:mod:`dashboard.hub`).
     serve("redis://127.0.0.1:6379/0", "0.0.0.0", 8080)     # blocking; what `floorwatch dashboard` runs
 
 See docs/dashboard.md for the API, the roles and the wall URL.
+
+Routers: a feature with its own pages or API is a router in its own module,
+added to :data:`ROUTERS` with one line (roles are one table in
+:mod:`dashboard.auth`; ``require("permission")`` guards a route).
 """
 
 from __future__ import annotations
@@ -27,19 +32,23 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from dashboard import actions
 from dashboard.auth import (
     Principal,
     Tokens,
     generate_tokens,
     install_log_redaction,
+    principal,
+    require,
     token_for,
     tokens_from_env,
     uvicorn_log_config,
 )
-from dashboard.hub import Hub, dumps, now_ms, wall_alert
+from dashboard.hub import Hub, dumps, now_ms
 from dashboard.ingest import ingest_router
 from dashboard.reports import history_metrics, reports_router
 from dashboard.vendor import vendor_router
+from dashboard.wall import wall_alert
 from stream.contracts.floor_config import FloorConfig, load_config
 from stream.fold.report import build_report, merge_rejected, stats_from_sums
 
@@ -80,6 +89,10 @@ def origin_allowed(origin: Optional[str], host: Optional[str], allowed: frozense
         return True
     scheme, sep, hostport = o.partition("://")
     return bool(sep) and scheme in ("http", "https") and host is not None and hostport == host.strip().lower()
+# Every router of the dashboard, one line each (``APIRouter`` objects).
+ROUTERS = [
+    actions.router,
+]
 
 
 # -- response models (what OpenAPI documents) ---------------------------------
@@ -108,6 +121,12 @@ class Alert(BaseModel):
     acknowledged: bool = False
     ack_by: Optional[str] = None
     ack_at_ms: Optional[int] = None
+    ack_floor_ms: Optional[int] = None
+    key: Optional[str] = None
+    kind: Optional[str] = None
+    agent: Optional[str] = None
+    target: Optional[float] = None
+    raised_ms: Optional[int] = None
 
 
 def _json(obj: Any) -> Response:
@@ -119,32 +138,6 @@ def _json(obj: Any) -> Response:
 
 def get_hub(request: Request) -> Hub:
     return request.app.state.hub
-
-
-def _bearer(header: Optional[str]) -> Optional[str]:
-    if header and header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return None
-
-
-def _principal(tokens: Tokens, header: Optional[str], query_token: Optional[str]) -> Optional[Principal]:
-    tok = _bearer(header) or query_token
-    return tokens.get(tok) if tok else None
-
-
-def require(role: str) -> Callable[..., Principal]:
-    """A dependency: the caller's token must exist (401) and allow ``role`` (403)."""
-
-    def dep(request: Request, token: Annotated[Optional[str], Query(include_in_schema=False)] = None) -> Principal:
-        who = _principal(request.app.state.tokens, request.headers.get("authorization"), token)
-        if who is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid token is required",
-                                headers={"WWW-Authenticate": "Bearer"})
-        if not who.allows(role):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {who.role} role may not do this")
-        return who
-
-    return dep
 
 
 HubDep = Annotated[Hub, Depends(get_hub)]
@@ -203,6 +196,8 @@ def create_app(
     app.include_router(ingest_router(require))  # POST /api/events (dashboard/ingest.py)
     app.include_router(vendor_router())
     app.include_router(reports_router(history_db, config))
+    for r in ROUTERS:
+        app.include_router(r)
 
     @app.get("/", include_in_schema=False)
     async def wall_page() -> FileResponse:
@@ -245,14 +240,6 @@ def create_app(
         out.sort(key=lambda a: a.get("at_ms") or 0, reverse=True)
         return out
 
-    @app.post("/api/alerts/{alert_id:path}/ack", response_model=Alert, tags=["alerts"])
-    async def ack(alert_id: str, hub: HubDep, who: Supervisor) -> dict:
-        """Acknowledge an alert (supervisor or admin). Every wall marks it within a moment."""
-        rec = await hub.ack(alert_id, who.name)
-        if rec is None:
-            raise HTTPException(404, "no such alert")
-        return rec
-
     @app.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
     async def metrics(hub: HubDep, who: Admin) -> str:
         """Prometheus text format."""
@@ -260,7 +247,7 @@ def create_app(
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket, token: Optional[str] = None) -> None:
-        who = _principal(app.state.tokens, websocket.headers.get("authorization"), token)
+        who = principal(app.state.tokens, websocket.headers.get("authorization"), token)
         if who is None:
             # Before accept: the handshake is refused with HTTP 403.
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION)

@@ -134,8 +134,17 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if args.json:
             w(json.dumps(_line(ch), ensure_ascii=False) + "\n")
         else:
-            w(f"{iso_utc(ch['at_ms'])}  {ch['change']:<8} {ch['severity']:<8} {ch['message'][lang]}\n")
+            w(f"{_local(floor, ch)}  {ch['change']:<8} {ch['severity']:<8} {ch['message'][lang]}\n")
     return 0
+
+
+def _local(floor, ch: dict) -> str:
+    """The change's time in its site's local time, with the offset (what the floor's clocks say)."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(floor.config.site(ch.get("site") or "").timezone)
+    return datetime.fromtimestamp(ch["at_ms"] / 1000, tz=timezone.utc).astimezone(tz).isoformat(timespec="seconds")
 
 
 def cmd_detect(args: argparse.Namespace) -> int:

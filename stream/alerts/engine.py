@@ -50,6 +50,8 @@ STATE_VERSION = 1
 # rate are not fed to the detectors (a quiet queue's one long call is not a drift).
 MIN_HANDLED = 5
 MIN_OFFERED = 10
+# rule -> the queue snapshot's field holding its target (metrics.md): SL's goal, the SL time for waits.
+_TARGET_OF = {"service_level": "sl_target_pct", "longest_wait": "sl_t_s", "vip_wait": "sl_t_s"}
 
 
 def _new_detector(name: str, tz: str, warmup: int):
@@ -139,8 +141,11 @@ class AlertEngine:
                 if key not in active and not beyond(v, r.raise_, r.lower):
                     continue  # quiet and staying so (what step() says): no labels to build
                 seen.add(key)
+                # The queue's own goal, so the message names it beside the raise level.
+                tk = _TARGET_OF.get(r.rule)
                 self._step(out, key, v, now_ms, raise_at=r.raise_, clear_at=r.clear, for_s=r.for_s, repeat_s=r.repeat_s,
-                           lower=r.lower, labels=r.labels, name=name, hall=hall)
+                           lower=r.lower, labels=r.labels, name=name, hall=hall,
+                           extra={"target": qd.get(tk)} if tk else None)
         # Only agents past their lowest level (by state and not-ready reason, over
         # the site's queues), or with a condition already, can change anything:
         # the rest are skipped unread.
@@ -303,7 +308,7 @@ class AlertEngine:
             shown, exp = value, st.get("expected")
         msg = message(rule, change, st["name"], shown, st["threshold"], held, hall=st.get("hall", False),
                       agent=st.get("label"), reason=st.get("reason"), expected=exp, score=st.get("score") or 0.0,
-                      slot=st.get("slot") if anomaly else None)
+                      slot=st.get("slot") if anomaly else None, target=st.get("target"))
         return {
             "id": aid,
             "dedup_key": f"{aid}#{suffix}",
@@ -318,6 +323,7 @@ class AlertEngine:
             "severity": st["severity"],
             "value": value,
             "threshold": st["threshold"],
+            "target": st.get("target"),
             "clear": st["clear"],
             "expected": st.get("expected") if anomaly else None,
             "score": st.get("score") if anomaly else None,

@@ -122,6 +122,8 @@ class FloorConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     max_ahead_s: Annotated[int, Meta(ge=1, le=7 * 86400)] = 300
     default_kind: Literal["hotline", "hall"] = "hotline"
     default_timezone: str = "UTC"
+    # Not-ready reason code (as events carry it) -> its name on the wall, in both languages.
+    not_ready_reasons: dict[Name, Labels] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         zone_ok(self.default_timezone)
@@ -180,7 +182,11 @@ def read_yaml(path: Union[str, Path]) -> Any:
     try:
         return yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        # file:line:column, as editors and terminals link them; the problem in one line.
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
 
 
 def convert_at(obj: Any, typ: Any, source: str, path: str) -> None:

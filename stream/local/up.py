@@ -14,6 +14,7 @@ import asyncio
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -122,7 +123,9 @@ class Stack:
         for _ in range(self.n_workers):
             self.add_worker()
         if self.want_delivery:
-            args = ["deliver", "--redis", self.redis_url]
+            # The demo's alerts happen on the simulated (or replayed) day: quiet
+            # hours are judged on that day's clock, not the operator's.
+            args = ["deliver", "--redis", self.redis_url, "--quiet-hours-on", "event"]
             if self.delivery_config:
                 args += ["--config", self.delivery_config]
             self._child("delivery", self._cli(*args))
@@ -243,6 +246,38 @@ def default_history_db(given: Optional[str]) -> str:
         return env
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return "sqlite:///" + os.path.join(base, "floorwatch", "history.db")
+def taken_ports(args) -> list[tuple[str, int]]:
+    """The ports ``up`` was asked for that something already listens on (another ``up``, say)."""
+    out = []
+    for flag, port in (("--http-port", args.http_port), ("--kafka-port", args.kafka_port), ("--redis-port", args.redis_port)):
+        if not port:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sk:
+            try:
+                sk.bind((embedded.LOOPBACK, port))
+            except OSError:
+                out.append((flag, port))
+    return out
+
+
+def announce_feed(redis_url: str, state: str, source: str, **extra) -> None:
+    """Tell the walls (``fw:feed`` and ``fw:feed:ch``, docs/redis.md) that the feed started or ended."""
+    import json
+
+    import redis
+
+    from stream.runtime.redis_keys import Keys
+
+    k = Keys()
+    body = json.dumps({"state": state, "source": source, "at_ms": time.time_ns() // 1_000_000, **extra})
+    r = redis.Redis.from_url(redis_url)
+    try:
+        r.set(k.feed, body)
+        r.publish(k.feed_ch, body)
+    except Exception as exc:  # the walls miss a banner; the floor itself is fine
+        print(f"floorwatch: could not tell the walls the feed {state}: {exc}", file=sys.stderr)
+    finally:
+        r.close()
 
 
 def run_stack(args) -> int:
@@ -260,6 +295,12 @@ def run_stack(args) -> int:
         from stream.sources import anonbank
 
         configs.append(str(anonbank.CONFIG))  # the workers fold the bank's site on its calendar
+    taken = taken_ports(args)
+    if taken:
+        what = ", ".join(f"{port} ({flag})" for flag, port in taken)
+        print(f"floorwatch up: port {what} already in use (another floorwatch up?); stop it or pick another port",
+              file=sys.stderr)
+        return 2
     stack = Stack(
         args.kafka,
         args.redis,
@@ -275,12 +316,16 @@ def run_stack(args) -> int:
         print(f"floorwatch: Kafka {stack.kafka_url}  Redis {stack.redis_url}  logs {stack.log_dir}", file=sys.stderr)
         # Tokens go to the operator's terminal only, never to a log file.
         print(f"floorwatch: the wall is at {stack.dashboard_url}?token={stack.token('wall')}", flush=True)
-        print(f"floorwatch: supervisor token (to acknowledge alerts): {stack.token('supervisor')}", flush=True)
+        print(f"floorwatch: supervisor token (acknowledge, silence): {stack.token('supervisor')}", flush=True)
+        print(f"floorwatch: admin token (audit log, wall layouts, /metrics): {stack.token('admin')}", flush=True)
         print(f"floorwatch: ingest token (POST /api/events): {stack.token('ingest')}", flush=True)
         if stack.dashboard_url:
             print(f"floorwatch: reports at {stack.dashboard_url}reports?token={stack.token('analyst')}  "
                   f"(history in {stack.history_db})", flush=True)
         events = scenario_events(args, cfg)
+        source = "replay" if getattr(args, "replay", None) else "simulation" if args.scenario != "none" else None
+        if source:
+            announce_feed(stack.redis_url, "running", source)
         deadline = time.monotonic() + args.for_seconds if getattr(args, "for_seconds", None) else math.inf
 
         async def main() -> None:
@@ -288,14 +333,23 @@ def run_stack(args) -> int:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             feeder = asyncio.create_task(publish_async(events, stack.kafka_url, args.speed, stop=stop))
+            told = False
             while not stop.is_set() and time.monotonic() < deadline:
                 # On the main thread, which lives as long as the servers (PR_SET_PDEATHSIG
                 # follows the starting thread); the feeder waits the seconds a restart takes.
                 stack.supervise()
-                if feeder.done() and not feeder.cancelled() and feeder.exception() is not None:
-                    exc = feeder.exception()
-                    print(f"floorwatch: feeding the floor stopped: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
-                    feeder = asyncio.create_task(asyncio.sleep(0))  # told once
+                if feeder.done() and not told:
+                    told = True
+                    exc = None if feeder.cancelled() else feeder.exception()
+                    if exc is not None:
+                        print(f"floorwatch: feeding the floor stopped: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+                        feeder = asyncio.create_task(asyncio.sleep(0))  # told once
+                    elif source:
+                        n = feeder.result()[1]
+                        what = "replay" if source == "replay" else "simulated day"
+                        print(f"floorwatch: the {what} has ended ({n:,} events); the wall keeps its last figures. "
+                              f"Ctrl-C to stop.", flush=True)
+                        announce_feed(stack.redis_url, "ended", source, events=n)
                 await asyncio.sleep(0.5)
             stop.set()
             try:
