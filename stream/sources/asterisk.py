@@ -80,7 +80,7 @@ from stream.contracts.events import (
 )
 from stream.contracts.floor_config import AsteriskSource, FloorConfig, SiteConfig, zone
 from stream.delivery.privacy import mask_phone
-from stream.sources.formats import Dead, SourceError
+from stream.sources.items import Dead, SourceError
 
 __all__ = ["Dead", "QueueLogMapper", "SourceError", "caller_function", "resolve_site", "EVENTS"]
 

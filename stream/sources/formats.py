@@ -12,7 +12,7 @@ state round-trips, for ``floorwatch tail``).
 >>> get("csv")
 Traceback (most recent call last):
 ...
-stream.sources.formats.SourceError: unknown format 'csv' (anonbank, asterisk or jsonl)
+stream.sources.items.SourceError: unknown format 'csv' (anonbank, asterisk or jsonl)
 """
 
 from __future__ import annotations
@@ -20,28 +20,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, Optional, Protocol, Union
+from typing import Callable, Iterator, Optional, Protocol, Union
 
 from stream.contracts.events import Event
 from stream.contracts.floor_config import FloorConfig, SiteConfig
+from stream.sources.items import Dead, SourceError
 
 __all__ = ["FORMATS", "NAMES", "Dead", "Format", "LineMapper", "SourceError", "add_sites", "get", "reason_of"]
 
-
-
-class Dead(NamedTuple):
-    """Input that became no event: the raw bytes (caller IDs masked) and why.
-
-    ``reason`` None means the bytes are meant for the wire decoder, which names
-    the reason itself (a broken JSON line).
-    """
-
-    raw: bytes
-    reason: Optional[str]
-
-
-class SourceError(ValueError):
-    """A source cannot be read as configured; the message is one line for the operator."""
 
 
 Item = Union[Event, Dead]
