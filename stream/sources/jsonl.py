@@ -11,11 +11,11 @@ are skipped. A path ending in ``.gz`` is read and written gzip-compressed.
 >>> from stream.sources.jsonl import Rejected, read_jsonl, write_jsonl
 >>> buf = io.BytesIO()
 >>> write_jsonl(mmc.generate(calls_per_hour=60, aht_s=120, agents=2, hours=0.1, seed=1), buf)
-24
+12
 >>> _ = buf.write(b'{"id": "broken"\\n')
 >>> items = list(read_jsonl(io.BytesIO(buf.getvalue())))
 >>> len(items), isinstance(items[-1], Rejected), items[-1].reason[:7]
-(25, True, 'line 25')
+(13, True, 'line 13')
 
 From the shell (``-`` is stdout)::
 
