@@ -108,11 +108,11 @@ def expected_deliveries(alerts: Iterable[dict]) -> set[tuple[str, str]]:
     return {(a["id"], k) for a in alerts if (k := kind_of(a)) in ("raised", "resolved")}
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process now, MiB."""
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of a process now, MiB (``field="VmHWM"``: its peak so far)."""
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
