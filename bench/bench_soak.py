@@ -6,9 +6,13 @@ Seven busy days (``simulators.busy_day``, one seed per day) are published
 into a fresh stack (embedded Tansu, Redis with its append-only file, one
 worker, delivery) at full speed, in ``--chunks`` parts a day. Between parts
 the next fault in turn is injected (SIGKILL, then ``Stack.supervise``
-restarts it: worker, Redis, delivery, broker), at most one every
-``--fault-every-s`` seconds of wall time; the broker only once the worker has
-caught up (the embedded broker keeps its log in memory: docs/embedded.md).
+restarts it), at most one every ``--fault-every-s`` seconds of wall time:
+worker, Redis, delivery in turn for the first ``--broker-from`` of the parts,
+then broker, Redis, delivery. The broker is killed only once the worker has
+caught up, and no worker after it: the embedded broker keeps its log in memory
+(docs/embedded.md), so a worker restarted after a broker restart could rebuild
+only what the new log holds (docs/faults.md) - a broker with storage has
+neither limit.
 
 At the end the live report must equal ``floorwatch replay --report json`` of
 the same week, and the delivery log must hold exactly one sent message per
@@ -87,6 +91,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--calls", type=int, default=20000, help="hotline calls a day (the halls get tickets in proportion)")
     ap.add_argument("--chunks", type=int, default=4, help="parts a day is published in; a fault after each")
     ap.add_argument("--fault-every-s", type=float, default=120.0, help="at most one fault this often (wall seconds)")
+    ap.add_argument("--broker-from", type=float, default=0.7,
+                    help="fraction of the parts after which broker faults replace worker faults")
     ap.add_argument("--out", help="directory for the logs and soak.json (default: a temporary one)")
     args = ap.parse_args(argv)
     out = Path(args.out or tempfile.mkdtemp(prefix="floorwatch-soak-"))
@@ -109,6 +115,7 @@ def main(argv: list[str]) -> int:
         rss_start: dict[str, float] = {}
         published: list[Path] = []
         turn = 0
+        broker_from = int(len(parts) * args.broker_from)
         for i, part in enumerate(parts):
             cli("replay", str(part), "--format", "jsonl", "--kafka", st.kafka_url)
             published.append(part)
@@ -120,7 +127,10 @@ def main(argv: list[str]) -> int:
             wait = last_fault + args.fault_every_s - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            what = PARTS[turn % len(PARTS)]
+            rotation = ("worker", "redis", "delivery") if i < broker_from else ("broker", "redis", "delivery")
+            if i == broker_from:
+                turn = 0
+            what = rotation[turn % len(rotation)]
             turn += 1
             if what == "broker":
                 # Only what was folded already may go with the broker's in-memory log.
