@@ -314,6 +314,8 @@ class FloorWorker:
         alert sent again would page people about what is over).
         """
         for p, pf in self.parts.items():
+            if p not in self.assigned:
+                continue  # moved to another worker: its state here may be older than theirs
             sink = self.sinks[p]
             sink.mark(pf.floor.sites)
             sink.mark_rejected()
