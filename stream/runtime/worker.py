@@ -331,7 +331,9 @@ class FloorWorker:
     async def publish_safely(self, force: bool = False, check_redis: bool = False) -> None:
         """Publish, surviving a Redis outage: what failed is published again next time."""
         try:
-            if check_redis and await self._redis_lost():
+            # The instance is also read before the first write: a Redis that restarts before the
+            # first heartbeat must still be told from the one that took our writes.
+            if (check_redis or self._redis_instance is None) and await self._redis_lost():
                 log.warning("Redis lost its data (restarted or flushed): publishing every site and alert again")
                 self.redis_heals += 1
                 self._republish_all()
