@@ -20,6 +20,7 @@ BENCHES = {
     "decode": "bench.bench_decode",
     "asterisk": "bench.bench_asterisk",
     "history": "bench.bench_history",
+    "soak": "bench.bench_soak",
 }
 
 

@@ -48,6 +48,10 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Library loggers (aiohttp, smtplib, redis) are redacted too, at the handlers.
     install_redaction(cfg.secrets(), root_handlers=True)
+    # A Redis outage is a few lines, not three a second (stream.runtime.log_limit).
+    from stream.runtime.log_limit import install_repeat_limit
+
+    install_repeat_limit()
     prefix = args.prefix if args.prefix is not None else default_prefix()
 
     async def main() -> None:

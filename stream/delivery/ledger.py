@@ -72,11 +72,18 @@ class Ledger:
         won, prev = await self._claim(keys=[key], args=[now_ms, lease_ms, self.ttl_ms, owner])
         return bool(won), (json.loads(prev) if prev else None)
 
-    async def finish(self, key: str, status: str, *, now_ms: int, attempts: int, error: str = "") -> None:
+    async def finish(self, key: str, status: str, *, now_ms: int, attempts: int, error: str = "",
+                     log_entry: dict[str, Any] | None = None) -> None:
+        """Record the message's outcome, and ``log_entry`` in the delivery log, in one transaction:
+        a crash between the two would leave a message recorded as sent but missing from the log."""
         rec = {"status": status, "at_ms": now_ms, "attempts": attempts}
         if error:
             rec["error"] = error
-        await self.r.set(key, json.dumps(rec), px=self.ttl_ms)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(key, json.dumps(rec), px=self.ttl_ms)
+        if log_entry is not None:
+            pipe.xadd(self.k.delivery_log, self._fields(log_entry), maxlen=self.log_maxlen, approximate=True)
+        await pipe.execute()
 
     async def get_record(self, key: str) -> dict | None:
         v = await self.r.get(key)
@@ -120,5 +127,8 @@ class Ledger:
     # -- delivery log
 
     async def log(self, entry: dict[str, Any]) -> None:
-        fields = {k: ("" if v is None else str(v)) for k, v in entry.items()}
-        await self.r.xadd(self.k.delivery_log, fields, maxlen=self.log_maxlen, approximate=True)
+        await self.r.xadd(self.k.delivery_log, self._fields(entry), maxlen=self.log_maxlen, approximate=True)
+
+    @staticmethod
+    def _fields(entry: dict[str, Any]) -> dict[str, str]:
+        return {k: ("" if v is None else str(v)) for k, v in entry.items()}

@@ -148,11 +148,21 @@ class DeliveryService:
             self.settings.group, self.consumer, {self.k.alerts_log: ">"}, count=50, block=block_ms
         )
         entries = [e for _stream, batch in resp or [] for e in batch]
-        # The batch is handled concurrently, so one slow gateway does not hold
-        # up other alerts. One alert's changes still go in stream order: each
-        # task takes the alert's lock before its first await, in creation order,
-        # and asyncio locks are fair.
-        await asyncio.gather(*(self.handle_entry(entry_id, fields) for entry_id, fields in entries))
+        # The batch is handled concurrently per alert, so one slow gateway does
+        # not hold up other alerts. One alert's changes go one after the other in
+        # stream order, and stop at the first that fails or is still in flight
+        # (Redis went away mid-batch, a dead sender's claim): a resolve must not
+        # overtake its raise. What stopped stays pending and comes back in order.
+        per_alert: dict[str, list] = {}
+        for entry_id, fields in entries:
+            per_alert.setdefault(_alert_id_of(entry_id, fields), []).append((entry_id, fields))
+
+        async def in_order(items: list) -> None:
+            for entry_id, fields in items:
+                if not await self.handle_entry(entry_id, fields):
+                    return
+
+        await asyncio.gather(*(in_order(items) for items in per_alert.values()))
         return len(entries)
 
     async def handle_entry(self, entry_id: str, fields: dict | None) -> bool:
@@ -241,6 +251,11 @@ class DeliveryService:
     async def _on_resolved(self, change: dict) -> list[str]:
         aid = change["id"]
         rec = await self.ledger.esc_get(aid) or {"route": "", "level": 0, "started_ms": self.clock.now_ms()}
+        if await self._raise_in_flight(aid, rec):
+            # A sender died mid-raise (its claim is still leased): resolving now would close the
+            # alert with nobody told, and the raise, taken over later, would be dropped as stale.
+            # The resolve waits; reclaim brings it back once the raise went out.
+            return [IN_FLIGHT]
         rec["status"] = "resolved"
         rec["change"] = change
         await self.ledger.esc_put(aid, rec)
@@ -248,6 +263,18 @@ class DeliveryService:
         await self.r.srem(self.ledger.open, aid)
         targets = [C.Notify(to=to, via=via) for to, via in await self.ledger.notified(aid)]
         return await self.deliver(change, "resolved", int(rec.get("level", 0)), targets)
+
+    async def _raise_in_flight(self, aid: str, rec: dict) -> bool:
+        """Is a message of this alert's raise (any level reached) claimed and not finished?"""
+        route = self.cfg.route_named(rec.get("route", "")) if rec.get("status") == "open" else None
+        if route is None:
+            return False
+        for level in route.levels[: int(rec.get("level", 0)) + 1]:
+            for t in level.notify:
+                got = await self.ledger.get_record(self.ledger.record_key(aid, "raised", t.to, t.via))
+                if (got or {}).get("status") == "pending":
+                    return True
+        return False
 
     async def on_ack(self, alert_id: str, by: str | None = None) -> None:
         """An acknowledgement: stop escalating, acknowledge the pager incidents."""
@@ -417,8 +444,8 @@ class DeliveryService:
         error = redact(error, self.secrets)
         now = self.clock.now_ms()
         record_status = {"sent": "sent", "failed": "failed"}.get(status, "suppressed")
-        await self.ledger.finish(key, record_status, now_ms=now, attempts=attempts, error=error)
-        await self.ledger.log({"at_ms": now, **entry, "status": status, "attempts": attempts, "error": error})
+        await self.ledger.finish(key, record_status, now_ms=now, attempts=attempts, error=error,
+                                 log_entry={"at_ms": now, **entry, "status": status, "attempts": attempts, "error": error})
         level = log.warning if status in ("failed", "rate_limited") else log.info
         level(
             "alert %s %s -> %s via %s (%s): %s%s",
@@ -432,8 +459,14 @@ class DeliveryService:
     async def _consume_loop(self, stop: asyncio.Event) -> None:
         last_reclaim = 0.0
         loop = asyncio.get_running_loop()
+        recover = False
         while not stop.is_set():
             try:
+                if recover:
+                    # A read whose reply was lost (Redis went away mid-call) left entries pending
+                    # for us: they go first, in order, or a resolve read next would overtake its raise.
+                    await self.recover()
+                    recover = False
                 await self.consume_once(block_ms=int(min(1.0, self.settings.tick_s) * 1000))
                 if loop.time() - last_reclaim >= max(self.settings.tick_s, self.settings.reclaim_idle_s / 2):
                     last_reclaim = loop.time()
@@ -441,6 +474,7 @@ class DeliveryService:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                recover = True
                 if "NOGROUP" in str(exc):
                     # Redis lost the stream and its group (restarted without its data, or
                     # flushed): make the group again, from the start of whatever the stream holds.
@@ -514,6 +548,14 @@ class DeliveryService:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _alert_id_of(entry_id: str, fields: dict | None) -> str:
+    """The alert a stream entry is about (the entry's own id when it cannot be read)."""
+    try:
+        return str(json.loads((fields or {}).get("change", ""))["id"])
+    except (ValueError, KeyError, TypeError):
+        return f"entry:{entry_id}"
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

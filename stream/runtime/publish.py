@@ -48,6 +48,7 @@ class Publisher:
         # the core ignores an event id it has folded, so a batch sent twice counts once.
         self._inflight: list[tuple[asyncio.Future, str, list]] = []
         self.resent = 0
+        self._told_at = -math.inf
         self.producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_of(kafka_url),
             linger_ms=linger_ms,
@@ -96,7 +97,9 @@ class Publisher:
             try:
                 return await self.producer.send(topic, **kw)
             except (UnknownTopicOrPartitionError, KafkaConnectionError, KafkaTimeoutError) as exc:
-                if attempt == 0:
+                if attempt == 0 and time.monotonic() - self._told_at > 60:
+                    # Once a minute at most: each batch of the backlog meets the same outage.
+                    self._told_at = time.monotonic()
                     print(f"floorwatch: the broker is not taking messages ({type(exc).__name__}); retrying", file=sys.stderr)
                 await asyncio.sleep(1.0)
                 try:

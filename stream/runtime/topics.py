@@ -104,10 +104,10 @@ async def create_topics(
 
 
 async def partition_counts(bootstrap: str | Sequence[str], names: Sequence[str], timeout: float = 10.0) -> dict[str, int]:
-    """``{topic: partitions}`` of those of ``names`` that exist (asking creates none)."""
+    """``{topic: partitions}`` of those of ``names`` that exist (asking creates none: the admin
+    client lists all topics, then describes only those that exist)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    forbid_auto_create()
     admin = AIOKafkaAdminClient(bootstrap_servers=_servers(bootstrap), request_timeout_ms=int(timeout * 1000))
     await admin.start()
     try:

@@ -320,6 +320,8 @@ class FloorWorker:
         alert sent again would page people about what is over).
         """
         for p, pf in self.parts.items():
+            if p not in self.assigned:
+                continue  # moved to another worker: its state here may be older than theirs
             sink = self.sinks[p]
             sink.mark(pf.floor.sites)
             sink.mark_rejected()
@@ -335,7 +337,9 @@ class FloorWorker:
     async def publish_safely(self, force: bool = False, check_redis: bool = False) -> None:
         """Publish, surviving a Redis outage: what failed is published again next time."""
         try:
-            if check_redis and await self._redis_lost():
+            # The instance is also read before the first write: a Redis that restarts before the
+            # first heartbeat must still be told from the one that took our writes.
+            if (check_redis or self._redis_instance is None) and await self._redis_lost():
                 log.warning("Redis lost its data (restarted or flushed): publishing every site and alert again")
                 self.redis_heals += 1
                 self._republish_all()

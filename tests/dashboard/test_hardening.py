@@ -18,16 +18,13 @@ import pytest
 import redis as redis_sync
 import websockets
 
+from stream.local.faults import rss_mib
 from tests.dashboard_helpers import WALL, ServerProcess, alert, redis_server  # noqa: F401 - fixture
 
 
 def peak_rss_mib(pid: int) -> float:
     """The process's peak resident memory so far (VmHWM): a header held only a moment still counts."""
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
+    return rss_mib(pid, "VmHWM")
 
 
 def send_head(port: int, headers: list[tuple[str, int]], timeout: float = 30) -> bytes:

@@ -122,6 +122,30 @@ async def test_a_pending_claim_within_its_lease_is_not_sent_twice(r, http, sessi
     assert len(http.delivered) == 1
 
 
+async def test_a_resolve_waits_for_a_raise_a_dead_sender_left_in_flight(r, http, session) -> None:
+    # A sender died mid-raise; the restarted one reads the raise (claim still leased) and then the
+    # resolve. The resolve must not close the alert unsent: once the lease runs out, the raise goes
+    # out, then the resolve (the fault suite lost both before).
+    cfg = base_config(http.url, routes=route([("floor", "sms")]))
+    clock = now_clock()
+    svc = make_service(r, session, cfg, clock=clock)
+    await svc.setup()
+    ch = change("raised")
+    key = svc.ledger.record_key(ch["id"], "raised", "floor", "sms")
+    await svc.handle_change(ch)  # sent; make it look in flight, as a killed sender leaves it
+    http.requests.clear()
+    await r.delete(key, f"fw:delivery:notified:{ch['id']}")
+    won, _ = await svc.ledger.claim(key, now_ms=clock.now_ms(), lease_ms=30_000, owner="dead")
+    assert won
+    assert await svc.handle_change(ch) == ["in_flight"]
+    assert await svc.handle_change(change("resolved")) == ["in_flight"]
+    assert http.requests == []
+    clock.advance(s=31)
+    assert await svc.handle_change(ch) == ["sent"]
+    assert await svc.handle_change(change("resolved")) == ["sent"]
+    assert [q.form["Body"].startswith("已恢复") or "已恢复" in q.form["Body"] for q in sms_to(http, FLOOR_PHONE)] == [False, True]
+
+
 # -- escalation -----------------------------------------------------------------
 
 

@@ -46,11 +46,16 @@ def wall_in_browser(url: str) -> None:
 
 
 def _cmdlines() -> list[str]:
-    out = []
+    return list(_processes().values())
+
+
+def _processes() -> dict[int, str]:
+    """pid → command line of every process."""
+    out = {}
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
-                out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+                out[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 pass
     return out
@@ -100,16 +105,7 @@ def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
 
 
 def _pids_with(text: str) -> list[int]:
-    out = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if text in cmd:
-                out.append(int(pid))
-    return out
+    return [pid for pid, cmd in _processes().items() if text in cmd]
 
 
 @pytest.mark.integration
@@ -117,13 +113,7 @@ def _pids_with(text: str) -> list[int]:
 def test_up_restarts_a_dead_broker_and_redis_and_says_so_once(tmp_path):
     import threading
 
-    kport, rport, hport = embedded.free_port(), embedded.free_port(), embedded.free_port()
-    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stream.cli.main", "up", "--speed", "300", "--calls", "5000",
-         "--kafka-port", str(kport), "--redis-port", str(rport), "--http-port", str(hport)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    proc, _url, kport, rport = start_up(tmp_path, "--speed", "300", "--calls", "5000")
     out: list[str] = []
     threading.Thread(target=lambda: out.extend(iter(proc.stdout.readline, "")), daemon=True).start()
 
