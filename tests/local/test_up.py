@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,6 @@ import httpx
 import pytest
 import redis
 
-from stream.local import embedded
 from tests.stack_helpers import HAVE_SERVERS, start_up, wait_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
