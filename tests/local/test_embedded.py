@@ -122,16 +122,29 @@ async def test_create_topics_is_idempotent_and_sets_partitions(kafka: EmbeddedKa
     assert described == {"ct-a": 3, "ct-b": 1, "ct-c": 2}
 
 
-async def test_topics_are_auto_created_on_produce(kafka: EmbeddedKafka) -> None:
+async def test_floorwatch_clients_never_auto_create_a_topic(kafka: EmbeddedKafka) -> None:
+    """Tansu would create a topic on a producer's first send; floorwatch's clients ask it not to
+    (stream.runtime.topics.forbid_auto_create), so a lost topic is made again with its partition
+    count rather than with the broker's default."""
     from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap)
+    from stream.runtime.topics import forbid_auto_create
+
+    forbid_auto_create()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, request_timeout_ms=3000)
     await producer.start()
     try:
-        meta = await asyncio.wait_for(producer.send_and_wait("never-declared", b"x"), 10)
+        with pytest.raises(Exception):
+            await asyncio.wait_for(producer.send_and_wait("never-declared", b"x"), 5)
     finally:
         await producer.stop()
-    assert meta.offset == 0
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    await admin.start()
+    try:
+        assert "never-declared" not in await admin.list_topics()
+    finally:
+        await admin.close()
 
 
 def test_memory_broker_restart_loses_topics() -> None:
