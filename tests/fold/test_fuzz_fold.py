@@ -8,7 +8,11 @@ native one through the bytes path (``decode_lines``, ``apply_many``,
 ``flush``). Both must give every output the
 same (reports, snapshots, alert snapshots, intervals, rejections and dead
 letters), and every line must be accounted for: decoded or rejected by the
-decoder, then folded, a duplicate, late or quarantined as ahead.
+decoder, then folded, a duplicate, late or quarantined as ahead. Half the
+streams come as Kafka messages with timestamps (the reference-time
+quarantine). Then hypothesis: contradicting events of few contacts at any
+times, with or without a message timestamp, any clock and lateness bounds.
+About 10,800 + 3,000 inputs a run.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ import random
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from simulators import busy_day
-from stream.contracts.floor_config import load_config
+from stream.contracts.floor_config import FloorConfig, load_config
 from stream.fold.floor import Floor, native_available
 from stream.fold.site import Limits
-from tests.fold.test_native_core import _assert_same
+from tests.fold.test_native_core import _assert_same, garbage
+from tests.fold.test_properties import CFG
 
 pytestmark = pytest.mark.skipif(not native_available(), reason="the native core is not built here (no C++ compiler at install)")
 
@@ -72,12 +79,14 @@ def _mutant_stream(rng: random.Random, day: list[dict]) -> list[bytes]:
     return out
 
 
-def _fold(lines: list[bytes], native: bool, limits: Limits) -> Floor:
+def _fold(lines: list[bytes], native: bool, limits: Limits, refs: tuple) -> Floor:
     f = Floor(load_config(), limits=limits, native=native)
     chunk = b"\n".join(lines) + b"\n"
-    # Two chunks, as a file is read: the cut falls anywhere.
+    # Two chunks, as a file is read (the cut falls anywhere), or as two Kafka messages
+    # with their timestamps (refs: None for a file).
     cut = chunk.find(b"\n", len(chunk) // 2) + 1
-    for part in (chunk[:cut], chunk[cut:]):
+    for part, ref in zip((chunk[:cut], chunk[cut:]), refs):
+        f.set_reference(ref)
         good, bad = f.decode_lines(part)
         f.apply_many(good)
         for raw, why in bad:
@@ -101,10 +110,32 @@ def test_mutation_fuzz_of_the_fold(day_lines, stream: int) -> None:
     lines = _mutant_stream(rng, day_lines)
     limits = Limits(lateness_ms=rng.choice([0, 30_000, 60_000]), max_open_ms=rng.choice([600_000, 24 * 3_600_000]),
                     max_ahead_ms=rng.choice([60_000, 300_000]), dead_letters=rng.choice([5, 10_000]))
-    native, ref = _fold(lines, True, limits), _fold(lines, False, limits)
+    # Half the streams as Kafka messages: timestamps around the stream's middle, so that
+    # some events are past them (quarantined) and some are not.
+    mid = msgspec.json.decode(lines[len(lines) // 2]).get("ts") if stream % 2 and lines[len(lines) // 2].endswith(b"}") else None
+    refs = (mid, mid + 600_000) if isinstance(mid, int) else (None, None)
+    native, ref = _fold(lines, True, limits, refs), _fold(lines, False, limits, refs)
     for f in (native, ref):
         _accounted(f, sum(1 for ln in lines if ln.strip()))
     _assert_same(native, ref, f"stream {stream} before flush")
     native.flush()
     ref.flush()
     _assert_same(native, ref, f"stream {stream} after flush")
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(garbage(), st.sampled_from([None, 0, 1_800_000, 4_102_444_800_000]), st.integers(1_000, 900_000), st.integers(0, 120_000))
+def test_hypothesis_fuzz_of_the_fold(evs, reference, max_ahead, lateness) -> None:
+    """Contradicting events of few contacts and agents, any times in four hours, with or without a
+    message timestamp and any clock bound: counted alike, every output the same in both cores."""
+    limits = Limits(lateness_ms=lateness, max_ahead_ms=max_ahead, max_open_ms=3_600_000, dead_letters=9)
+    cfg = FloorConfig.from_dict(CFG)
+    native, ref = Floor(cfg, limits=limits, native=True), Floor(cfg, limits=limits, native=False)
+    for f in (native, ref):
+        f.set_reference(reference)
+        f.apply_many([e.__copy__() for e in evs])
+        _accounted(f, len(evs))
+    _assert_same(native, ref, "before flush")
+    native.flush()
+    ref.flush()
+    _assert_same(native, ref, "after flush")

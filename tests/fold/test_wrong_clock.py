@@ -160,3 +160,19 @@ def test_a_copy_of_the_jump_does_not_confirm_it(native) -> None:
     f.apply_many(s.events)
     assert f.rejected_summary()["reasons"] == {AHEAD_ALONE: 2}
     assert f.sites["a"].clock == t + 2_000
+
+
+@pytest.mark.parametrize("native", CORES)
+def test_the_alert_driver_never_advances_toward_a_quarantined_event(day, native) -> None:
+    """The driver evaluates a site up to the next event's time before folding it: a quarantined event
+    is judged first, so the alerts are the clean day's (the driver path of both cores)."""
+    from stream.alerts.config import load_alerts
+    from stream.alerts.driver import run_with_alerts
+    from stream.alerts.engine import AlertEngine
+
+    def alerts(evs: list) -> list:
+        return run_with_alerts(Floor(load_config(), native=native), _copy(evs), AlertEngine(load_alerts()))
+
+    mixed, _ = _with_wrong(day, Y2099)
+    clean = alerts(day)
+    assert clean and alerts(mixed) == clean
