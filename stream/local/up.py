@@ -159,9 +159,21 @@ class Stack:
         self.stop()
 
 
+def worker_configs(args) -> list[str]:
+    """The floor YAML files the workers of ``floorwatch up`` load: the floor, and the replayed log's site file."""
+    from stream.contracts.floor_config import DEFAULT_CONFIG
+
+    configs = [args.config or str(DEFAULT_CONFIG)]
+    if getattr(args, "replay", None) and args.format == "anonbank":
+        from stream.sources import anonbank
+
+        configs.append(str(anonbank.CONFIG))  # the workers fold the bank's site on its calendar
+    return configs
+
+
 def run_stack(args) -> int:
     """``floorwatch up``."""
-    from stream.contracts.floor_config import DEFAULT_CONFIG, ConfigError, load_config
+    from stream.contracts.floor_config import ConfigError, load_config
     from stream.runtime.publish import publish_async
 
     try:
@@ -169,11 +181,7 @@ def run_stack(args) -> int:
     except ConfigError as exc:
         print(f"floorwatch: {exc}", file=sys.stderr)
         return 2
-    configs = [args.config or str(DEFAULT_CONFIG)]
-    if getattr(args, "replay", None) and args.format == "anonbank":
-        from stream.sources import anonbank
-
-        configs.append(str(anonbank.CONFIG))  # the workers fold the bank's site on its calendar
+    configs = worker_configs(args)
     stack = Stack(
         args.kafka,
         args.redis,
