@@ -18,6 +18,8 @@ BENCHES = {
     "fold": "bench.bench_fold",
     "alerts": "bench.bench_alerts",
     "decode": "bench.bench_decode",
+    "asterisk": "bench.bench_asterisk",
+    "history": "bench.bench_history",
 }
 
 

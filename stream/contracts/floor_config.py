@@ -22,7 +22,7 @@ import msgspec
 import yaml
 from msgspec import Meta, Struct, field
 
-__all__ = ["ConfigError", "FloorConfig", "QueueConfig", "SiteConfig", "load_config", "DEFAULT_CONFIG"]
+__all__ = ["AsteriskSource", "ConfigError", "FloorConfig", "QueueConfig", "SiteConfig", "load_config", "DEFAULT_CONFIG"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "floor.yaml"
 
@@ -74,6 +74,26 @@ class QueueConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     thresholds: dict[str, Threshold] = field(default_factory=dict)
 
 
+class AsteriskSource(Struct, forbid_unknown_fields=True, kw_only=True):
+    """How a site's Asterisk ``queue_log`` maps onto it (stream/sources/asterisk.py, docs/sources.md).
+
+    ``queues``/``agents`` rename Asterisk's queue and member names (unlisted
+    names pass as they are, unless ``only_listed_queues``); ``transfers`` maps
+    a transfer target (``exten@context`` or ``exten``) to a queue of this site,
+    any other transfer ends the call's leg. The caller ID is hashed with a
+    per-site key derived from the secret in ``caller_key_env`` (``hash``),
+    masked (``138****5678``) or dropped: never passed on in clear.
+    """
+
+    path: str = "/var/log/asterisk/queue_log"
+    queues: dict[str, Name] = field(default_factory=dict)
+    only_listed_queues: bool = False
+    agents: dict[str, Name] = field(default_factory=dict)
+    transfers: dict[str, Name] = field(default_factory=dict)
+    caller: Literal["hash", "mask", "drop"] = "mask"
+    caller_key_env: Name = "FLOORWATCH_CALLER_KEY"
+
+
 class SiteConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     name: Union[Labels, None] = None
     kind: Literal["hotline", "hall"] = "hotline"
@@ -84,6 +104,8 @@ class SiteConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     # How the wall names agents: a configured display name or the work number.
     agent_label: Literal["display_name", "work_number"] = "work_number"
     agents: dict[Name, str] = field(default_factory=dict)
+    # The site is fed by an Asterisk queue_log (``--format asterisk``).
+    asterisk: Union[AsteriskSource, None] = None
 
     def __post_init__(self) -> None:
         zone_ok(self.timezone)
@@ -100,6 +122,8 @@ class FloorConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     max_ahead_s: Annotated[int, Meta(ge=1, le=7 * 86400)] = 300
     default_kind: Literal["hotline", "hall"] = "hotline"
     default_timezone: str = "UTC"
+    # Not-ready reason code (as events carry it) -> its name on the wall, in both languages.
+    not_ready_reasons: dict[Name, Labels] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         zone_ok(self.default_timezone)
@@ -158,7 +182,11 @@ def read_yaml(path: Union[str, Path]) -> Any:
     try:
         return yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        # file:line:column, as editors and terminals link them; the problem in one line.
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
 
 
 def convert_at(obj: Any, typ: Any, source: str, path: str) -> None:
