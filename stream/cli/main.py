@@ -448,10 +448,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from stream.contracts.floor_config import ConfigError
+
     args = build_parser().parse_args(argv)
     cmd = f"floorwatch {args.command}"
     try:
         return args.func(args)
+    except ConfigError as exc:
+        # A config file read on the way (e.g. the replayed log's site file): one line, no traceback.
+        print(f"floorwatch: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:

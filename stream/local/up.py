@@ -237,6 +237,18 @@ class Stack:
         self.stop()
 
 
+def worker_configs(args) -> list[str]:
+    """The floor YAML files the workers of ``floorwatch up`` load: the floor, and the replayed log's site file."""
+    from stream.contracts.floor_config import DEFAULT_CONFIG
+
+    configs = [args.config or str(DEFAULT_CONFIG)]
+    if getattr(args, "replay", None) and args.format == "anonbank":
+        from stream.sources import anonbank
+
+        configs.append(str(anonbank.CONFIG))  # the workers fold the bank's site on its calendar
+    return configs
+
+
 def default_history_db(given: Optional[str]) -> str:
     """``floorwatch up``'s history database: the one given, FLOORWATCH_HISTORY_DB, or a local SQLite file."""
     if given:
@@ -282,7 +294,7 @@ def announce_feed(redis_url: str, state: str, source: str, **extra) -> None:
 
 def run_stack(args) -> int:
     """``floorwatch up``."""
-    from stream.contracts.floor_config import DEFAULT_CONFIG, ConfigError, load_config
+    from stream.contracts.floor_config import ConfigError, load_config
     from stream.runtime.publish import publish_async
 
     try:
@@ -290,11 +302,7 @@ def run_stack(args) -> int:
     except ConfigError as exc:
         print(f"floorwatch: {exc}", file=sys.stderr)
         return 2
-    configs = [args.config or str(DEFAULT_CONFIG)]
-    if getattr(args, "replay", None) and args.format == "anonbank":
-        from stream.sources import anonbank
-
-        configs.append(str(anonbank.CONFIG))  # the workers fold the bank's site on its calendar
+    configs = worker_configs(args)
     taken = taken_ports(args)
     if taken:
         what = ", ".join(f"{port} ({flag})" for flag, port in taken)

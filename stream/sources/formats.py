@@ -12,7 +12,7 @@ state round-trips, for ``floorwatch tail``).
 >>> get("csv")
 Traceback (most recent call last):
 ...
-stream.sources.items.SourceError: unknown format 'csv' (anonbank, asterisk or jsonl)
+stream.sources.formats.SourceError: unknown format 'csv' (anonbank, asterisk or jsonl)
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Protocol, Union
+from typing import Callable, Iterator, NamedTuple, Optional, Protocol, Union
 
 from stream.contracts.events import Event
 from stream.contracts.floor_config import FloorConfig, SiteConfig
+# Defined apart so that the readers this module dispatches to can use them without importing it.
 from stream.sources.items import Dead, SourceError
 
 __all__ = ["FORMATS", "NAMES", "Dead", "Format", "LineMapper", "SourceError", "add_sites", "get", "reason_of"]

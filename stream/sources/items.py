@@ -1,7 +1,7 @@
-"""What a source yields besides events: dead letters (``Dead``), and its one-line error (``SourceError``).
+"""What a source yields besides events: input that became no event, and a source's own errors.
 
-Kept apart from the format registry (``stream.sources.formats``) so that the
-readers the registry lists can use them without importing the registry.
+Apart from ``formats`` (the readers' registry), so that the readers it
+dispatches to (``asterisk``) use them without importing the registry back.
 """
 
 from __future__ import annotations

@@ -64,3 +64,15 @@ def test_the_worker_takes_several_config_files_and_names_a_bad_one(tmp_path):
     )
     assert r.returncode != 0
     assert "bad.yaml" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_missing_site_file_is_one_line(tmp_path, monkeypatch, capsys):
+    # As from a wheel without config/: the replay names the file, no traceback.
+    from stream.cli.main import main
+
+    monkeypatch.setattr(anonbank, "CONFIG", tmp_path / "anonbank.yaml")
+    log = tmp_path / "feb.txt"
+    log.write_text("")
+    assert main(["replay", str(log), "--format", "anonbank", "--report", "json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("floorwatch: ") and "anonbank.yaml: cannot read" in err and "Traceback" not in err

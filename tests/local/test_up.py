@@ -101,6 +101,21 @@ def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
     assert leftovers == []
 
 
+def test_workers_of_an_anonbank_replay_get_the_banks_site_file():
+    from types import SimpleNamespace
+
+    from stream.contracts.floor_config import DEFAULT_CONFIG, load_config
+    from stream.local.up import worker_configs
+    from stream.sources import anonbank
+
+    replay = SimpleNamespace(config=None, replay="feb.txt", format="anonbank")
+    assert worker_configs(replay) == [str(DEFAULT_CONFIG), str(anonbank.CONFIG)]
+    assert anonbank.SITE in load_config(worker_configs(replay)).sites
+    # A simulated day, or our own JSON lines: the floor alone (no site from code).
+    for args in (SimpleNamespace(config=None, replay=None, format="jsonl"), SimpleNamespace(config="x.yaml", replay="d.jsonl", format="jsonl")):
+        assert worker_configs(args) == [args.config or str(DEFAULT_CONFIG)]
+
+
 def _pids_with(text: str) -> list[int]:
     return [pid for pid, cmd in _processes().items() if text in cmd]
 
