@@ -12,7 +12,7 @@ state round-trips, for ``floorwatch tail``).
 >>> get("csv")
 Traceback (most recent call last):
 ...
-stream.sources.formats.SourceError: unknown format 'csv' (anonbank, asterisk or jsonl)
+stream.sources.items.SourceError: unknown format 'csv' (anonbank, asterisk or jsonl)
 """
 
 from __future__ import annotations
