@@ -59,10 +59,15 @@ def big_site_events(clock_ms: int) -> list:
 
 def alert_rec(site: str, queue: str, rule: str, severity: str, at_ms: int, n: int = 0) -> dict:
     aid = f"{site}/{queue}/{rule}@{at_ms + n}"
+    # Levels in each rule's own unit, as config/alerts.yaml sets them (the screenshots show them).
+    value, threshold, target, clear = {
+        "service_level": (62.0, 80.0, 90, 85.0),
+        "abandon_rate": (12.0, 10.0, None, 8.0),
+    }.get(rule, (400.0, 300.0, 20, 180.0))
     return {
         "id": aid, "key": f"{site}/{queue}/{rule}", "dedup_key": aid + "#raised", "change": "raised", "state": "raised",
         "kind": "rule", "rule": rule, "site": site, "queue": queue, "agent": None, "severity": severity,
-        "value": 400.0, "threshold": 300.0, "target": 20, "clear": 180.0, "since_ms": at_ms - 120_000,
+        "value": value, "threshold": threshold, "target": target, "clear": clear, "since_ms": at_ms - 120_000,
         "raised_ms": at_ms, "at_ms": at_ms,
         "message": {"en": f"{queue}: longest wait 6:40 (alerts above 5:00; target 0:20) for 2 min",
                     "zh-CN": f"{queue}：最长等待 6:40（告警线：超过 5:00；目标 0:20）已 2 分钟"},
