@@ -18,6 +18,7 @@ BENCHES = {
     "fold": "bench.bench_fold",
     "alerts": "bench.bench_alerts",
     "decode": "bench.bench_decode",
+    "forecast": "bench.bench_forecast",
 }
 
 
