@@ -1,0 +1,87 @@
+"""The staffing plan: agents (or counters) per queue and 15-minute interval, from a load forecast.
+
+Each forecast interval (``{"site", "queue", "start", "offered", "aht_s"}``)
+gets the least agents on the phones that meet the queue's service-level
+target (``sl_target_pct`` within ``sl_t_s``, config/floor.yaml), then
+shrinkage: ``ceil(n / (1 − shrinkage))`` agents rostered.
+
+* hotline queues: **Erlang A** with the queue's mean patience when one is
+  known (``stream.planning.calls.patience``: abandons matter there), else
+  Erlang C; the occupancy cap applies to both;
+* hall queues: counters from ticket arrivals and service times against the
+  hall's wait target (its ``sl_t_s``, 600 s by default) with Erlang C: a
+  ticket holder waits in the hall rather than hanging up.
+
+An interval with no forecast contact needs nobody; one whose AHT is unknown
+(no handled contact in the history) gets ``agents`` None.
+
+>>> from stream.contracts.floor_config import FloorConfig
+>>> cfg = FloorConfig.from_dict({"sites": {"s": {"queues": {"q": {"sl_target_pct": 80}}}}})
+>>> rows = [{"site": "s", "queue": "q", "start": "2026-01-05T09:00:00+00:00", "offered": 50.0, "aht_s": 180.0}]
+>>> plan(rows, cfg)[0]["agents"]                                    # Erlang C: 100 calls/30 min needs 14
+14
+>>> plan(rows, cfg, patience={("s", "q"): 60.0})[0]["agents"]       # impatient callers: Erlang A
+11
+>>> plan(rows, cfg, shrinkage=0.3)[0]["agents"]
+20
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping, Optional
+
+from stream.contracts.floor_config import FloorConfig
+from stream.planning import erlang_a
+
+__all__ = ["plan", "target_pct"]
+
+INTERVAL_MIN = 15
+
+
+def target_pct(config: FloorConfig, site: str, queue: str) -> float:
+    """The queue's service-level target in % (config ``sl_target_pct``, 80 by default)."""
+    qc = config.site(site).queues.get(queue)
+    return qc.sl_target_pct if qc is not None else 80.0
+
+
+def plan(
+    rows: Iterable[Mapping],
+    config: FloorConfig,
+    *,
+    patience: Optional[Mapping[tuple[str, str], Optional[float]]] = None,
+    shrinkage: float = 0.0,
+    max_occupancy: Optional[float] = None,
+) -> list[dict]:
+    """Each forecast row with ``agents`` added (rostered, after shrinkage)."""
+    if not 0 <= shrinkage < 1:
+        raise ValueError(f"shrinkage must be in [0, 1), got {shrinkage!r}")
+    if max_occupancy is not None and not 0 < max_occupancy < 1:
+        raise ValueError(f"max occupancy must be between 0 and 1, got {max_occupancy!r}")
+    patience = patience or {}
+    cache: dict[tuple, int] = {}
+    out = []
+    for r in rows:
+        site, queue = r["site"], r["queue"]
+        offered, aht = float(r["offered"]), r["aht_s"]
+        q = config.queue(site, queue)
+        goal = target_pct(config, site, queue) / 100.0
+        hall = config.site(site).kind == "hall"
+        pat = None if hall else patience.get((site, queue))
+        if offered <= 0:
+            n: Optional[int] = 0
+        elif aht is None or aht <= 0:
+            n = None
+        else:
+            # Forecasts are fractional; the figures barely move within 0.01 call or 0.1 s.
+            key = (round(offered, 2), round(float(aht), 1), pat, q.sl_t_s, q.short_abandon_s, goal, max_occupancy)
+            n = cache.get(key)
+            if n is None:
+                n = cache[key] = erlang_a.required_agents(
+                    calls=key[0], interval_min=INTERVAL_MIN, aht_s=key[1], patience_s=pat, target_s=q.sl_t_s,
+                    sl_goal=min(goal, 0.999), short_abandon_s=q.short_abandon_s, max_occupancy=max_occupancy,
+                )
+        if n is not None and shrinkage:
+            n = math.ceil(n / (1.0 - shrinkage) - 1e-9)
+        out.append({"site": site, "queue": queue, "start": r["start"], "offered": r["offered"], "aht_s": r["aht_s"], "agents": n})
+    return out
