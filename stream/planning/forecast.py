@@ -228,17 +228,18 @@ def reforecast(
 ) -> np.ndarray:
     """Today's forecast after its first ``upto`` slots happened: slots ≥ ``upto`` rescaled.
 
-    The ratio of actual to forecast over the whole day so far and over the
-    last ``recent_slots`` slots (each with ``prior`` contacts of "as
-    forecast", so a quiet morning does not swing it) scale the rest of the
-    day: the recent ratio right after ``upto``, fading into the day's ratio
-    with ``decay_slots``. Slots before ``upto`` become the actuals.
+    The ratio of actual to forecast over the last ``recent_slots`` slots and
+    over the day before them (each with ``prior`` contacts of "as forecast",
+    so a quiet morning does not swing it) scale the rest of the day: the
+    recent ratio right after ``upto``, fading into the earlier day's ratio
+    with ``decay_slots``. A surge moves the next hours; a level that held all
+    day moves the whole rest. Slots before ``upto`` become the actuals.
 
     >>> base = np.full(96, 10.0)
     >>> actual = np.full(96, 10.0); actual[40:44] = 40.0             # a surge 10:00-11:00
     >>> new = reforecast(base, actual, 44)
-    >>> bool(new[44] > new[52] > 10.0), round(float(new[95]), 1)     # 11:00 most, 13:00 still up, evening near the day's ratio
-    (True, 12.6)
+    >>> bool(new[44] > new[52] > 10.0), round(float(new[95]), 1)     # 11:00 most, 13:00 still up, the evening as before
+    (True, 10.0)
     """
     base = np.asarray(base, dtype=float)
     out = base.copy()
@@ -246,8 +247,9 @@ def reforecast(
         return out
     actual = np.asarray(actual, dtype=float)
     out[:upto] = actual[:upto]
-    day_ratio = (actual[:upto].sum() + prior) / (base[:upto].sum() + prior)
     lo = max(0, upto - recent_slots)
+    # The day's ratio before the recent window: a surge moves the next hours, a level that held all day the rest.
+    day_ratio = (actual[:lo].sum() + prior) / (base[:lo].sum() + prior)
     recent_ratio = (actual[lo:upto].sum() + prior) / (base[lo:upto].sum() + prior)
     lead = np.arange(SLOTS - upto)
     ratio = day_ratio + (recent_ratio - day_ratio) * np.exp(-lead / decay_slots)

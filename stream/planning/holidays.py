@@ -129,7 +129,8 @@ def load_holidays(path: Optional[str | Path] = None) -> Holidays:
             raise ValueError(f"no such file: {p}")
         return Holidays()
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        # Every scalar as text: dates are checked here, where the error can name the field.
+        raw = yaml.load(p.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:
         raise ValueError(f"{p}: not YAML ({str(exc).splitlines()[0]})") from None
     return Holidays.from_dict(raw, str(p))
