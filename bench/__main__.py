@@ -19,6 +19,7 @@ BENCHES = {
     "alerts": "bench.bench_alerts",
     "decode": "bench.bench_decode",
     "forecast": "bench.bench_forecast",
+    "plan": "bench.bench_plan",
 }
 
 

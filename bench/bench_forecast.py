@@ -147,6 +147,8 @@ def backtest(hist: dict, first: date, last: date, use_sf: bool = True, **model) 
         t = time.perf_counter()
         sf_out = _statsforecast(sf_in, d0, SLOTS) if use_sf and sf_in else {}
         timing["MSTL"] += time.perf_counter() - t
+        if use_sf:
+            print(f"  origin {origin}: statsforecast {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
         for uid, (days, off, h, hs) in grids.items():
             if uid + "|off" not in sf_in:
                 continue

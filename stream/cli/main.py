@@ -194,7 +194,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     if getattr(args, "in_process", False):
-        from stream.cli.main.terminal_view import run_terminal
+        from stream.cli.terminal_view import run_terminal
 
         return run_terminal(args)
     from stream.local.up import run_stack

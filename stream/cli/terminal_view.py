@@ -19,7 +19,7 @@ def run_terminal(args, out=None) -> int:
 
     from stream.contracts.floor_config import ConfigError, load_config
     from stream.fold.floor import Floor
-    from stream.cli.main.tables import snapshot_table
+    from stream.cli.tables import snapshot_table
 
     try:
         cfg = load_config(args.config)

@@ -5,7 +5,10 @@ build it, learnt one whole local day at a time (``learn_day``, river style):
 
 * **day total** = level × weekday factor. The weekday factors are
   recency-weighted means of each weekday's totals over the kept weeks,
-  relative to each other; the level is a recency-weighted mean of recent days'
+  relative to each other, each full day's (one at least half the busiest)
+  shrunk toward their mean as far as their differences are within the
+  day-to-day noise (a few weeks cannot tell a Monday from a Tuesday; they
+  can tell a Friday from both); the level is a recency-weighted mean of recent days'
   totals divided by their factor (half-life ``level_halflife_days``), so one
   odd day moves it little and a lasting change (trend) moves it in a week.
 * **intraday profile** = the share of the day in each slot for the day's
@@ -87,7 +90,7 @@ class LoadForecaster:
         *,
         memory_days: int = 56,
         halflife_days: float = 21.0,
-        level_halflife_days: float = 7.0,
+        level_halflife_days: float = 3.5,
         profile_k: float = 1500.0,
         aht_k: float = 20.0,
         smooth: float = 0.2,
@@ -147,6 +150,24 @@ class LoadForecaster:
         else:
             avg = sum(means.values()) / len(means)
             factor = {w: (m / avg if avg > 0 else 0.0) for w, m in means.items()}
+            # A weekday's own factor is a few days' noise: shrink the full days' factors toward their
+            # mean as far as their spread is noise (empirical Bayes: the share of the variance between
+            # weekdays that the days within each weekday do not explain).
+            top_f = max(factor.values())
+            full_w = [w for w, fv in factor.items() if fv >= 0.5 * top_f]
+            if len(full_w) >= 2:
+                pooled_f = sum(factor[w] for w in full_w) / len(full_w)
+                se2 = {}
+                for w in full_w:
+                    v = [totals[x] / avg for x in ordinary if kinds[x] == w]
+                    se2[w] = float(np.var(v, ddof=1)) / len(v) if len(v) >= 2 else np.inf
+                finite = [e for e in se2.values() if np.isfinite(e)]
+                noise = sum(finite) / len(finite) if finite else np.inf
+                tau2 = max(0.0, float(np.var([factor[w] for w in full_w], ddof=1)) - noise) if np.isfinite(noise) else 0.0
+                for w in full_w:
+                    e = se2[w] if np.isfinite(se2[w]) else noise
+                    keep = tau2 / (tau2 + e) if np.isfinite(e) and tau2 + e > 0 else 0.0
+                    factor[w] = pooled_f + (factor[w] - pooled_f) * keep
             # Level from days open enough for their ratio to mean something.
             lv = [(q[x], totals[x] / factor[kinds[x]]) for x in ordinary if factor.get(kinds[x], 0) > 0.05]
             level = sum(a * b for a, b in lv) / sum(a for a, _ in lv) if lv else avg

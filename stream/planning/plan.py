@@ -28,11 +28,12 @@ An interval with no forecast contact needs nobody; one whose AHT is unknown
 
 from __future__ import annotations
 
+import heapq
 import math
 from typing import Iterable, Mapping, Optional
 
 from stream.contracts.floor_config import FloorConfig
-from stream.planning import erlang_a
+from stream.planning import erlang_a, staffing
 
 __all__ = ["plan", "target_pct"]
 
@@ -52,8 +53,16 @@ def plan(
     patience: Optional[Mapping[tuple[str, str], Optional[float]]] = None,
     shrinkage: float = 0.0,
     max_occupancy: Optional[float] = None,
+    over: str = "interval",
 ) -> list[dict]:
-    """Each forecast row with ``agents`` added (rostered, after shrinkage)."""
+    """Each forecast row with ``agents`` added (rostered, after shrinkage).
+
+    ``over="interval"``: every interval meets the target on its own.
+    ``over="day"``: each queue's day meets it (offered-weighted), with agents
+    added one at a time where they answer the most contacts within T.
+    """
+    if over not in ("interval", "day"):
+        raise ValueError(f"over must be 'interval' or 'day', got {over!r}")
     if not 0 <= shrinkage < 1:
         raise ValueError(f"shrinkage must be in [0, 1), got {shrinkage!r}")
     if max_occupancy is not None and not 0 < max_occupancy < 1:
@@ -81,7 +90,63 @@ def plan(
                     calls=key[0], interval_min=INTERVAL_MIN, aht_s=key[1], patience_s=pat, target_s=q.sl_t_s,
                     sl_goal=min(goal, 0.999), short_abandon_s=q.short_abandon_s, max_occupancy=max_occupancy,
                 )
-        if n is not None and shrinkage:
-            n = math.ceil(n / (1.0 - shrinkage) - 1e-9)
         out.append({"site": site, "queue": queue, "start": r["start"], "offered": r["offered"], "aht_s": r["aht_s"], "agents": n})
+    if over == "day":
+        _balance_days(out, config, patience, max_occupancy)
+    if shrinkage:
+        for r in out:
+            if r["agents"] is not None:
+                r["agents"] = math.ceil(r["agents"] / (1.0 - shrinkage) - 1e-9)
     return out
+
+
+def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_occupancy: Optional[float]) -> None:
+    """Re-staff each queue-day so that its offered-weighted service level meets the target at the least agents.
+
+    Greedy marginal allocation: from the least agents each interval can
+    have (its traffic, or the occupancy cap's minimum), the next agent goes
+    where it adds the most contacts answered within T; stop once the day's
+    expected service level reaches the target. The service level is concave
+    in agents past the traffic, so the greedy choice is the best for its count.
+    """
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for r in rows:
+        if r["agents"]:
+            groups.setdefault((r["site"], r["queue"], str(r["start"])[:10]), []).append(r)
+    for (site, queue, _), g in groups.items():
+        q = config.queue(site, queue)
+        goal = target_pct(config, site, queue) / 100.0
+        pat = None if config.site(site).kind == "hall" else patience.get((site, queue))
+        memo: dict[tuple[int, int], float] = {}
+
+        def sl(i: int, n: int) -> float:
+            v = memo.get((i, n))
+            if v is None:
+                r = g[i]
+                if pat is None and n <= staffing.traffic(float(r["offered"]), INTERVAL_MIN, float(r["aht_s"])):
+                    v = 0.0
+                else:
+                    v = erlang_a.solve(agents=n, calls=float(r["offered"]), interval_min=INTERVAL_MIN, aht_s=float(r["aht_s"]),
+                                       patience_s=pat, target_s=q.sl_t_s, short_abandon_s=q.short_abandon_s)["service_level"]
+                memo[(i, n)] = v
+            return v
+
+        weights = [float(r["offered"]) for r in g]
+        total = sum(weights)
+        n = []
+        for r in g:
+            a = staffing.traffic(float(r["offered"]), INTERVAL_MIN, float(r["aht_s"]))
+            lo = max(1, math.floor(a) if pat is not None else math.floor(a) + 1)
+            if max_occupancy is not None:
+                lo = max(lo, math.ceil(a / max_occupancy))
+            n.append(min(lo, r["agents"]))
+        got = sum(w * sl(i, k) for i, (w, k) in enumerate(zip(weights, n)))
+        heap = [(-(weights[i] * (sl(i, n[i] + 1) - sl(i, n[i]))), i) for i in range(len(g))]
+        heapq.heapify(heap)
+        while got < goal * total and heap:
+            gain, i = heapq.heappop(heap)
+            n[i] += 1
+            got += -gain
+            heapq.heappush(heap, (-(weights[i] * (sl(i, n[i] + 1) - sl(i, n[i]))), i))
+        for r, k in zip(g, n):
+            r["agents"] = k

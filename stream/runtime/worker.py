@@ -383,7 +383,7 @@ def make_app(settings: WorkerSettings) -> faust.App:
     @app.agent(events)
     async def fold(stream):  # noqa: ANN001 - Faust's stream type
         w = await worker()
-        async for ev in stream.contracts.events():
+        async for ev in stream.events():
             msg = ev.message
             headers = {k: v for k, v in (msg.headers or ())} if not isinstance(msg.headers, dict) else msg.headers
             dead, alerts = await w.handle(msg.partition, msg.offset, ev.value, headers)

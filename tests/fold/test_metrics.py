@@ -620,7 +620,7 @@ def test_agent_state_reason_only_with_not_ready_and_ids_are_bounded():
 
 def test_an_iterator_of_events_folds_like_a_list(monkeypatch):
     # Floor.apply_many folds an iterator in bounded lists (7 events here), each site's run in place.
-    from stream.fold import floor
+    from stream.fold import floor as core
 
     monkeypatch.setattr(core, "_CHUNK", 7)
     s, h = Seq(site="s1"), Seq(site="h1")
