@@ -1,12 +1,15 @@
 """Load forecast backtest: ours against seasonal naive, statsforecast MSTL and AutoETS, same run.
 
     python -m bench forecast [--file ../shared/data/anonbank/february.txt] [--first 1999-02-15]
-                             [--sim-days 21] [--sim-calls 4000] [--no-sf] [--json]
+                             [--horizon 7] [--step 7] [--sim-days 21] [--sim-calls 4000] [--no-sf] [--json]
 
-Rolling origin, day ahead: for every origin day D from ``--first`` to the
-end of the log, each model learns the queue's 15-minute intervals of the
-days before D and forecasts the 96 intervals of D; the next origin adds one
-day. Per queue and in total:
+Rolling origin: from each origin day D (``--first``, then every ``--step``
+days to the end of the log) each model learns the queue's 15-minute
+intervals of the days before D and forecasts the ``--horizon`` days from D
+(96 intervals a day). By default origins a week apart, a week ahead, so
+every day from ``--first`` on is forecast once (statsforecast's fits take
+minutes per origin on a small machine; ``--step 1 --horizon 1`` is the
+day-ahead variant). Per queue and in total:
 
 * offered: WAPE = Σ|forecast − actual| ÷ Σ actual over all intervals of all
   origins;
@@ -27,7 +30,7 @@ intervals, AutoETS trend) and ``AutoETS`` (daily season, 96), each fitted on
 the same history at every origin (AHT series: intervals without a handled
 contact filled with the queue's mean). The same runs on ``--sim-days`` busy
 days of the demo floor (``simulators.busy_day``, ``--sim-calls`` calls a
-day, one seed per day), origins over the last 7 days.
+day, one seed per day), one origin 7 days before the end.
 """
 
 from __future__ import annotations
@@ -127,8 +130,15 @@ class Score:
         return (100 * self.err / self.act if self.act else None, 100 * self.aerr / self.aact if self.aact else None)
 
 
-def backtest(hist: dict, first: date, last: date, use_sf: bool = True, **model) -> dict:
-    """Day-ahead rolling-origin scores per queue and model: ``{queue: {model: (wape_offered, wape_aht)}}``."""
+def backtest(hist: dict, first: date, last: date, use_sf: bool = True, horizon: int = 7, step: int = 7, **model) -> dict:
+    """Rolling-origin scores per queue and model: ``{queue: {model: (wape_offered, wape_aht)}}``.
+
+    Origins ``first``, ``first + step``, ... up to ``last``; from each, every
+    model forecasts the next ``horizon`` days (not past ``last``) from the
+    days before the origin only.
+    """
+    if not 1 <= horizon <= 7:
+        raise ValueError("horizon must be 1..7 days (the seasonal naive copies the week before)")
     d0 = min(date.fromisoformat(d) for qh in hist.values() for d in qh.days)
     scores: dict[str, dict[str, Score]] = {}
     timing = {m: 0.0 for m in MODELS}
@@ -137,6 +147,7 @@ def backtest(hist: dict, first: date, last: date, use_sf: bool = True, **model) 
     origin = first
     while origin <= last:
         k = (origin - d0).days
+        H = min(horizon, (last - origin).days + 1)
         sf_in: dict[str, np.ndarray] = {}
         for uid, (days, off, h, hs) in grids.items():
             if off[:k].sum() == 0:
@@ -145,7 +156,7 @@ def backtest(hist: dict, first: date, last: date, use_sf: bool = True, **model) 
             sf_in[uid + "|off"] = off[:k].ravel()
             sf_in[uid + "|aht"] = aht_hist.ravel()
         t = time.perf_counter()
-        sf_out = _statsforecast(sf_in, d0, SLOTS) if use_sf and sf_in else {}
+        sf_out = _statsforecast(sf_in, d0, SLOTS * H) if use_sf and sf_in else {}
         timing["MSTL"] += time.perf_counter() - t
         if use_sf:
             print(f"  origin {origin}: statsforecast {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
@@ -153,31 +164,39 @@ def backtest(hist: dict, first: date, last: date, use_sf: bool = True, **model) 
             if uid + "|off" not in sf_in:
                 continue
             site, _, queue = uid.partition("/")
-            a_off, a_h, a_hs = off[k], h[k], hs[k]
             _, mean = _aht_series(h[:k], hs[:k])
-            preds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-            prev_aht, _ = _aht_series(h[k - 7 : k - 6], hs[k - 7 : k - 6]) if k >= 7 else (np.full((1, SLOTS), mean), mean)
-            prev_aht = np.where(h[k - 7] > 0, prev_aht[0], mean) if k >= 7 else prev_aht[0]
-            preds["naive"] = (off[k - 7] if k >= 7 else off[k - 1], prev_aht)
             t = time.perf_counter()
             f = LoadForecaster(site, **model)
             for i in range(k):
                 f.learn_day(days[i], off[i], h[i], hs[i])
-            fc = f.forecast_day(days[k])
+            ours = [f.forecast_day(days[k + j]) for j in range(H)]
             timing["ours"] += time.perf_counter() - t
-            preds["ours"] = (fc.offered, fc.aht_s)
-            if use_sf:
-                for m in ("MSTL", "AutoETS"):
-                    preds[m] = (sf_out[uid + "|off"][m], sf_out[uid + "|aht"][m])
-            for m in models:
-                scores.setdefault(uid, {}).setdefault(m, Score()).add(preds[m][0], a_off, preds[m][1], a_h, a_hs)
-        origin += timedelta(days=1)
+            for j in range(H):
+                kk = k + j
+                a_off, a_h, a_hs = off[kk], h[kk], hs[kk]
+                preds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+                # Seasonal naive: the same interval one week earlier (always before the origin: horizon <= 7).
+                wk = kk - 7
+                if wk >= 0:
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        prev_aht = np.where(h[wk] > 0, hs[wk] / np.maximum(h[wk], 1e-12), mean)
+                    preds["naive"] = (off[wk], prev_aht)
+                else:
+                    preds["naive"] = (off[k - 1], np.full(SLOTS, mean))
+                preds["ours"] = (ours[j].offered, ours[j].aht_s)
+                if use_sf:
+                    sl = slice(j * SLOTS, (j + 1) * SLOTS)
+                    for m in ("MSTL", "AutoETS"):
+                        preds[m] = (sf_out[uid + "|off"][m][sl], sf_out[uid + "|aht"][m][sl])
+                for m in models:
+                    scores.setdefault(uid, {}).setdefault(m, Score()).add(preds[m][0], a_off, preds[m][1], a_h, a_hs)
+        origin += timedelta(days=step)
     total = {m: Score() for m in models}
     for per in scores.values():
-        for m, s in per.items():
-            total[m].merge(s)
-    out = {uid: {m: s.wape() for m, s in per.items()} for uid, per in sorted(scores.items())}
-    out["total"] = {m: s.wape() for m, s in total.items()}
+        for m, sc in per.items():
+            total[m].merge(sc)
+    out = {uid: {m: sc.wape() for m, sc in per.items()} for uid, per in sorted(scores.items())}
+    out["total"] = {m: sc.wape() for m, sc in total.items()}
     out["_seconds"] = {m: round(v, 2) for m, v in timing.items() if m in models and m != "AutoETS"}
     return out
 
@@ -221,6 +240,8 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m bench forecast", description=__doc__.split("\n\n")[0])
     p.add_argument("--file", default=str(DEFAULT))
     p.add_argument("--first", default="1999-02-15", help="first origin day (default 1999-02-15)")
+    p.add_argument("--horizon", type=int, default=7, help="days forecast from each origin (1..7, default 7)")
+    p.add_argument("--step", type=int, default=7, help="days between origins (default 7; 1 with --horizon 1: day ahead)")
     p.add_argument("--sim-days", type=int, default=21)
     p.add_argument("--sim-calls", type=int, default=4000)
     p.add_argument("--no-sf", action="store_true", help="leave statsforecast out (quick iteration)")
@@ -232,17 +253,17 @@ def main(argv: list[str]) -> int:
     log = read_log(args.file, "anonbank")
     hist = fold_history(log.events, log.config)
     last = max(date.fromisoformat(d) for qh in hist.values() for d in qh.days)
-    res = {"february": backtest(hist, date.fromisoformat(args.first), last, not args.no_sf)}
+    res = {"february": backtest(hist, date.fromisoformat(args.first), last, not args.no_sf, args.horizon, args.step)}
     if args.sim_days >= 14:
         sim, s_first, s_last = _busy_days(args.sim_days, args.sim_calls)
-        res["busy_day"] = backtest(sim, s_first, s_last, not args.no_sf)
+        res["busy_day"] = backtest(sim, s_first, s_last, not args.no_sf, args.horizon, args.step)
     if args.json:
         print(json.dumps(res))
     else:
-        print(_table(f"February, day ahead, origins {args.first}..{last} — WAPE %", res["february"]))
+        print(_table(f"February, origins every {args.step} d from {args.first}, {args.horizon} d ahead — WAPE %", res["february"]))
         if "busy_day" in res:
             print()
-            print(_table(f"busy-day simulation, {args.sim_days} days, last 7 as origins — WAPE %", res["busy_day"]))
+            print(_table(f"busy-day simulation, {args.sim_days} days, the last 7 forecast — WAPE %", res["busy_day"]))
     return 0
 
 
