@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: up test bench clean
+.PHONY: up test bench clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,24 @@ $(VENV)/.installed-test: pyproject.toml $(CORE) | $(BIN)/python
 	$(PIP) install -q -e '.[test]'
 	@touch $(VENV)/.installed $@
 
-up: $(VENV)/.installed
+# The browser libraries the dashboard serves itself (dashboard/vendor.py), pinned by
+# dashboard/package-lock.json and installed with npm ci into the git-ignored
+# dashboard/node_modules. Without npm the pages show tables and say the charts are missing.
+dashboard/node_modules/.package-lock.json: dashboard/package.json dashboard/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix dashboard --no-audit --no-fund --loglevel=error || echo "make: npm ci failed; the reports page will show tables only" >&2; \
+	else echo "make: npm not found; the reports page will show tables only (install Node.js/npm for its charts)" >&2; fi
+
+vendor: dashboard/node_modules/.package-lock.json
+
+up: $(VENV)/.installed vendor
 	$(BIN)/floorwatch up $(ARGS)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test vendor
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info *.so stream/*.so
+	rm -rf $(VENV) dashboard/node_modules .pytest_cache .hypothesis build *.egg-info *.so stream/*.so

@@ -37,6 +37,8 @@ from dashboard.auth import (
     uvicorn_log_config,
 )
 from dashboard.hub import Hub, dumps, now_ms, wall_alert
+from dashboard.reports import history_metrics, reports_router
+from dashboard.vendor import vendor_router
 from stream.contracts.floor_config import FloorConfig, load_config
 from stream.fold.report import build_report, merge_rejected, stats_from_sums
 
@@ -125,6 +127,7 @@ def create_app(
     *,
     config: Optional[FloorConfig] = None,
     client_queue: int = 64,
+    history_db: Optional[str] = None,
 ) -> FastAPI:
     """The dashboard app. ``tokens`` default to ``FLOORWATCH_TOKENS``; with none, every call is refused."""
     install_log_redaction()
@@ -153,6 +156,8 @@ def create_app(
     app.state.tokens = dict(tokens) if tokens is not None else tokens_from_env()
     app.state.started = time.time()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(vendor_router())
+    app.include_router(reports_router(history_db, config))
 
     @app.get("/", include_in_schema=False)
     async def wall_page() -> FileResponse:
@@ -206,7 +211,7 @@ def create_app(
     @app.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
     async def metrics(hub: HubDep, who: Admin) -> str:
         """Prometheus text format."""
-        return render_metrics(hub)
+        return render_metrics(hub) + await history_metrics(hub)
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket, token: Optional[str] = None) -> None:
@@ -301,9 +306,10 @@ def render_metrics(hub: Hub) -> str:
 
 def build_server(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: Optional[str] = None,
                  tokens: Optional[Tokens] = None, config: Optional[FloorConfig] = None,
-                 log_level: str = "info", access_log: bool = True, client_queue: int = 64) -> uvicorn.Server:
+                 log_level: str = "info", access_log: bool = True, client_queue: int = 64,
+                 history_db: Optional[str] = None) -> uvicorn.Server:
     """A uvicorn server for the dashboard (``await server.serve()`` inside a running loop)."""
-    app = create_app(redis_url, prefix, tokens, config=config, client_queue=client_queue)
+    app = create_app(redis_url, prefix, tokens, config=config, client_queue=client_queue, history_db=history_db)
     cfg = uvicorn.Config(app, host=host, port=port, log_config=uvicorn_log_config(), log_level=log_level,
                          access_log=access_log, lifespan="on", ws_ping_interval=20.0, ws_ping_timeout=20.0)
     return uvicorn.Server(cfg)
@@ -311,7 +317,8 @@ def build_server(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, p
 
 def serve(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: Optional[str] = None,
           tokens: Optional[Tokens] = None, config: Optional[FloorConfig] = None, log_level: str = "info",
-          client_queue: int = 64, announce: Optional[Callable[[str], None]] = None) -> None:
+          client_queue: int = 64, announce: Optional[Callable[[str], None]] = None,
+          history_db: Optional[str] = None) -> None:
     """Run the dashboard until interrupted (``floorwatch dashboard``; ``floorwatch up`` calls this).
 
     Without tokens (none given, none in ``FLOORWATCH_TOKENS``) a fresh set is
@@ -325,7 +332,7 @@ def serve(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: 
         tokens = generate_tokens()
         _tell_tokens(tokens, host, port, announce)
     build_server(redis_url, host, port, prefix=prefix, tokens=tokens, config=config, log_level=log_level,
-                 client_queue=client_queue).run()
+                 client_queue=client_queue, history_db=history_db).run()
 
 
 def _tell_tokens(tokens: Tokens, host: str, port: int, announce: Optional[Callable[[str], None]]) -> None:
@@ -336,6 +343,7 @@ def _tell_tokens(tokens: Tokens, host: str, port: int, announce: Optional[Callab
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     lines = [
         f"wall URL:         http://{shown}:{port}/?token={token_for(tokens, 'wall')}",
+        f"analyst token:    {token_for(tokens, 'analyst')}",
         f"supervisor token: {token_for(tokens, 'supervisor')}",
         f"admin token:      {token_for(tokens, 'admin')}",
     ]

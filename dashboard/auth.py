@@ -1,8 +1,9 @@
 """Who may do what on the wall: tokens, roles, and keeping tokens out of logs.
 
-Three roles, each including the one before it:
+Four roles, each including the one before it:
 
 * ``wall`` — read only (the TVs on the floor),
+* ``analyst`` — may also read history and reports (``/reports``, ``/api/history``),
 * ``supervisor`` — may also acknowledge alerts,
 * ``admin`` — may also read ``/metrics``.
 
@@ -38,7 +39,7 @@ from typing import Any, Mapping, Union
 
 import yaml
 
-ROLES = ("wall", "supervisor", "admin")
+ROLES = ("wall", "analyst", "supervisor", "admin")
 _RANK = {r: i for i, r in enumerate(ROLES)}
 
 

@@ -27,6 +27,7 @@ def register(subparsers: Any) -> None:
     d.add_argument("--config", help="floor YAML for thresholds (default config/floor.yaml)")
     d.add_argument("--client-queue", type=int, default=64,
                    help="messages queued per wall before it is sent a full snapshot instead (default 64)")
+    d.add_argument("--db", help="history database for /reports and /api/history (postgresql://... or sqlite:///...)")
     d.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     d.set_defaults(func=cmd_dashboard)
 
@@ -43,5 +44,5 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         print(f"floorwatch dashboard: {exc}", file=sys.stderr)
         return 2
     serve(args.redis, args.host, args.http_port, prefix=args.redis_prefix, tokens=tokens or None,
-          config=config, log_level=args.log_level, client_queue=args.client_queue)
+          config=config, log_level=args.log_level, client_queue=args.client_queue, history_db=args.db)
     return 0

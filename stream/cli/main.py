@@ -96,13 +96,30 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     # The floor's config (config/floor.yaml unless --config) gives sites their
     # timezones and queues their T; anonbank adds its own site to it.
-    floor = Floor(_load_config(args.config))
+    cfg = _load_config(args.config)
+    if args.db:
+        from stream.history.rows import backfill_limits
+
+        # History needs every interval of the log, not only the last two days'.
+        floor = Floor(cfg, limits=backfill_limits(cfg))
+    else:
+        floor = Floor(cfg)
     prog, cb = _progress_for(path, f"replay {path.name}")
     if prog is not None:
         with prog:
             floor = replay_file(path, args.format, floor, cb)
     else:
         floor = replay_file(path, args.format, floor)
+    if args.db:
+        from stream.history.cli import backfill
+        from stream.history.store import StoreError
+
+        try:
+            n = backfill(floor, args.db)
+        except StoreError as exc:
+            print(f"floorwatch replay: {exc}", file=sys.stderr)
+            return 2
+        print(f"floorwatch replay: {n} history rows written", file=sys.stderr)
     _emit_report(floor.report(), args.report)
     _keep_for_exit(floor)
     return 0
@@ -216,6 +233,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         redis_prefix=args.redis_prefix,
         partitions=args.partitions,
         on_events_factory=_alerts_hook_factory(cfg),
+        history_db=args.db,
     )
     run_worker(settings, loglevel=args.loglevel)
     return 0
@@ -258,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", help="floor YAML (default config/floor.yaml; anonbank adds its own site)")
     r.add_argument("--kafka", help="publish into a running stack instead (kafka://host:port)")
     r.add_argument("--speed", type=_speed, default=float("inf"), help="times real time, or max")
+    r.add_argument("--db", help="also write the log's interval history to this database (postgresql://... or sqlite:///...)")
     r.set_defaults(func=cmd_replay)
 
     s = sub.add_parser("simulate", help="generate a day of events")
@@ -309,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--redis-port", type=int)
     u.add_argument("--http-port", type=int, default=8080)
     u.add_argument("--for-seconds", type=float, help="stop by itself after this long (demos, tests)")
+    u.add_argument("--db", help="history database (default: FLOORWATCH_HISTORY_DB or a local SQLite file, "
+                                "~/.local/share/floorwatch/history.db)")
     u.add_argument("--in-process", action="store_true",
                    help="no Kafka, Redis or wall: fold in this process and show the figures as terminal tables (--lang)")
     u.set_defaults(func=cmd_up)
@@ -320,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--partitions", type=int, default=8, help="partitions of floorwatch.events when it is created")
     w.add_argument("--config")
     w.add_argument("--loglevel", default="warning")
+    w.add_argument("--db", help="write sealed intervals to this history database (postgresql://... or sqlite:///...)")
     w.set_defaults(func=cmd_worker)
 
     rp = sub.add_parser("report", help="the live day-to-date report, from Redis")
@@ -342,6 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
     from stream.alerts.cli import register as register_alerts
 
     register_alerts(sub)
+
+    from stream.history.cli import register as register_history
+
+    register_history(sub)
     return p
 
 

@@ -68,6 +68,7 @@ class Stack:
         delivery: bool = True,
         log_dir: Optional[str] = None,
         partitions: int = DEFAULT_PARTITIONS,
+        history_db: Optional[str] = None,
     ) -> None:
         self.kafka_url = kafka_url
         self.redis_url = redis_url
@@ -80,6 +81,7 @@ class Stack:
         self.want_delivery = delivery
         self.log_dir = log_dir or os.environ.get("FLOORWATCH_LOG_DIR") or f"/tmp/floorwatch-{os.getpid()}"
         self.partitions = partitions
+        self.history_db = history_db
         self.kafka: Optional[embedded.EmbeddedKafka] = None
         self.redis: Optional[embedded.EmbeddedRedis] = None
         self.workers: list[subprocess.Popen] = []
@@ -112,6 +114,8 @@ class Stack:
             args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port)]
             if self.config:
                 args += ["--config", self.config]
+            if self.history_db:
+                args += ["--db", self.history_db]
             self.tokens = self._tokens()
             env = dict(os.environ, FLOORWATCH_TOKENS=",".join(f"{p.role}:{t}" for t, p in self.tokens.items()))
             self.children.append(spawn(self._cli(*args), self._log("dashboard"), env=env))
@@ -139,6 +143,8 @@ class Stack:
         args = ["worker", "--kafka", self.kafka_url, "--redis", self.redis_url, "--loglevel", "info"]
         if self.config:
             args += ["--config", self.config]
+        if self.history_db:
+            args += ["--db", self.history_db]
         proc = spawn(self._cli(*args), self._log(f"worker-{len(self.workers)}"))
         self.workers.append(proc)
         return proc
@@ -158,6 +164,17 @@ class Stack:
         self.stop()
 
 
+def default_history_db(given: Optional[str]) -> str:
+    """``floorwatch up``'s history database: the one given, FLOORWATCH_HISTORY_DB, or a local SQLite file."""
+    if given:
+        return given
+    env = os.environ.get("FLOORWATCH_HISTORY_DB")
+    if env:
+        return env
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return "sqlite:///" + os.path.join(base, "floorwatch", "history.db")
+
+
 def run_stack(args) -> int:
     """``floorwatch up``."""
     from stream.contracts.floor_config import ConfigError, load_config
@@ -175,6 +192,7 @@ def run_stack(args) -> int:
         redis_port=args.redis_port,
         http_port=args.http_port,
         config=args.config,
+        history_db=default_history_db(getattr(args, "db", None)),
     )
     stop = asyncio.Event()
     try:
@@ -183,6 +201,9 @@ def run_stack(args) -> int:
         # Tokens go to the operator's terminal only, never to a log file.
         print(f"floorwatch: the wall is at {stack.dashboard_url}?token={stack.token('wall')}", flush=True)
         print(f"floorwatch: supervisor token (to acknowledge alerts): {stack.token('supervisor')}", flush=True)
+        if stack.dashboard_url:
+            print(f"floorwatch: reports at {stack.dashboard_url}reports?token={stack.token('analyst')}  "
+                  f"(history in {stack.history_db})", flush=True)
         events = scenario_events(args, cfg)
         deadline = time.monotonic() + args.for_seconds if getattr(args, "for_seconds", None) else math.inf
 

@@ -94,6 +94,8 @@ class WorkerSettings:
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     # Makes one hook per partition (the alert engine), or None for figures only.
     on_events_factory: Optional[Callable[[], EventsHook]] = None
+    # The history database (stream/history/sink.py), or None for no history.
+    history_db: Optional[str] = None
 
 
 class FloorWorker:
@@ -413,6 +415,10 @@ def make_app(settings: WorkerSettings) -> faust.App:
         w.assigned = {tp.partition for tp in assigned if tp.topic == EVENTS_TOPIC}
         w.verified.clear()
 
+    if settings.history_db:
+        from stream.history.sink import attach_history
+
+        attach_history(app, settings, holder)
     app.floorwatch = holder  # for tests and the CLI
     return app
 

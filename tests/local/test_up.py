@@ -65,7 +65,8 @@ def _cmdlines() -> list[str]:
 @pytest.mark.skipif(not HAVE_SERVERS, reason="needs the embedded Tansu and redis-server binaries")
 def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
     kport, rport, hport = embedded.free_port(), embedded.free_port(), embedded.free_port()
-    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path))
+    history_db = f"sqlite:///{tmp_path / 'history.db'}"
+    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path), FLOORWATCH_HISTORY_DB=history_db)
     proc = subprocess.Popen(
         [sys.executable, "-m", "stream.cli.main", "up", "--speed", "600", "--calls", "5000",
          "--kafka-port", str(kport), "--redis-port", str(rport), "--http-port", str(hport)],
@@ -105,6 +106,19 @@ def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
         assert got.status_code == 200 and "gd-hotline" in got.text
         if os.path.exists(CHROMIUM):
             wall_in_browser(url)
+        # History: sealed intervals reach the local SQLite file, and /reports is served.
+        from stream.history.store import Store
+
+        rows: list = []
+        deadline = time.monotonic() + 90
+        while not rows and time.monotonic() < deadline:
+            try:
+                rows = Store.open(history_db).all_rows("queue_intervals")
+            except Exception:
+                rows = []
+            time.sleep(1)
+        assert rows and {r["site"] for r in rows} >= {"gd-hotline"}, "no history rows within 90 s"
+        assert httpx.get(f"http://127.0.0.1:{hport}/reports").status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)

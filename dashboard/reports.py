@@ -1,0 +1,158 @@
+"""Reports from the history database: ``/reports`` (the page) and ``/api/history*`` (its data).
+
+For the ``analyst`` role (and supervisors and admins). Everything is read
+from the history store (stream/history/) and computed by its rollups, so the
+page, the CSV/XLSX exports and ``floorwatch history --json`` give the same
+figures.
+
+* ``GET /api/history?site&queue&from&to&step`` — ``{"rows": [...]}``, as the CLI prints it.
+* ``GET /api/history/sites`` — sites and queues with history, with their zh/en names.
+* ``GET /api/history/agents?site&from&to`` — per-agent performance over those dates.
+* ``GET /api/history/export?kind=flow|agents&format=csv|xlsx&...`` — the same tables as files.
+* ``GET /reports`` — the page (ECharts from /vendor/, tables when it is absent).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Annotated, Optional
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from stream.contracts.floor_config import FloorConfig
+
+PAGE_HEADERS = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
+
+
+def _labels(config: Optional[FloorConfig], site: str) -> dict:
+    sc = config.sites.get(site) if config is not None else None
+    name = {"en": site, "zh": site}
+    queues: dict = {}
+    if sc is not None:
+        if sc.name is not None:
+            name = {"en": sc.name.en, "zh": sc.name.zh or sc.name.en}
+        for q, qc in sc.queues.items():
+            if qc.name is not None:
+                queues[q] = {"en": qc.name.en, "zh": qc.name.zh or qc.name.en}
+    return {"name": name, "queue_names": queues, "sl_targets": {q: qc.sl_target_pct for q, qc in (sc.queues.items() if sc else [])}}
+
+
+def reports_router(history_db: Optional[str], config: Optional[FloorConfig]) -> APIRouter:
+    from dashboard.app import STATIC, require
+
+    analyst = Depends(require("analyst"))
+    router = APIRouter()
+    holder: dict = {}
+    lock = threading.Lock()
+
+    def store():
+        from stream.history.store import Store, StoreError
+
+        if not history_db:
+            raise HTTPException(503, "no history database configured (floorwatch dashboard --db URL)")
+        with lock:
+            s = holder.get("store")
+            if s is None:
+                try:
+                    s = holder["store"] = Store.open(history_db)
+                except StoreError as exc:
+                    raise HTTPException(503, str(exc)) from None
+        return s
+
+    def flow(site: str, queue: Optional[str], first: str, last: str, step: str) -> dict:
+        from stream.history.rollup import QueryError, history, parse_date
+
+        try:
+            return history(store(), site, queue or None, parse_date(first, "from"), parse_date(last, "to"), step)
+        except QueryError as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    def agents(site: str, first: str, last: str) -> dict:
+        from stream.history.agents import agent_performance
+        from stream.history.rollup import QueryError, parse_date
+
+        try:
+            d0, d1 = parse_date(first, "from"), parse_date(last, "to")
+        except QueryError as exc:
+            raise HTTPException(400, str(exc)) from None
+        days, states = store().agent_rows(site, d0.isoformat(), (d1 + timedelta(days=1)).isoformat())
+        return {"rows": agent_performance(days, states)}
+
+    @router.get("/reports", include_in_schema=False)
+    async def reports_page() -> FileResponse:
+        # The page holds no data; it reads ?token= and calls the API with it.
+        return FileResponse(STATIC / "reports.html", headers=PAGE_HEADERS)
+
+    @router.get("/api/history", tags=["history"])
+    def api_history(*, who=analyst, site: str, from_: Annotated[str, Query(alias="from")], to: str,
+                    queue: Optional[str] = None, step: str = "1h") -> Response:
+        """Interval history rolled up by 15m, 1h or 1d (the JSON of ``floorwatch history --json``)."""
+        return Response(orjson.dumps(flow(site, queue, from_, to, step)), media_type="application/json")
+
+    @router.get("/api/history/sites", tags=["history"])
+    def api_sites(*, who=analyst) -> Response:
+        s = store()
+        out = [{"site": name, "queues": s.queues(name), "last_date": s.last_date(name), **_labels(config, name)}
+               for name in s.sites()]
+        return Response(orjson.dumps({"sites": out}), media_type="application/json")
+
+    @router.get("/api/history/agents", tags=["history"])
+    def api_agents(*, who=analyst, site: str, from_: Annotated[str, Query(alias="from")], to: str) -> Response:
+        """Per-agent handled, AHT, occupancy and not-ready time by reason over the dates, and their total."""
+        return Response(orjson.dumps(agents(site, from_, to)), media_type="application/json")
+
+    @router.get("/api/history/export", tags=["history"])
+    def api_export(*, who=analyst, site: str, from_: Annotated[str, Query(alias="from")], to: str,
+                   kind: str = "flow", format: str = "xlsx", queue: Optional[str] = None, step: str = "1h") -> Response:
+        """A table of the page as a file: ``kind`` flow (the history rows) or agents; CSV or XLSX."""
+        from stream.history.export import to_csv, to_xlsx
+
+        if kind == "flow":
+            rows = flow(site, queue, from_, to, step)["rows"]
+        elif kind == "agents":
+            rows = agents(site, from_, to)["rows"]
+        else:
+            raise HTTPException(400, "kind must be flow or agents")
+        name = f"{site}-{kind}-{from_}-{to}" + (f"-{step}" if kind == "flow" else "")
+        if format == "csv":
+            body, mt = to_csv(rows), "text/csv; charset=utf-8"
+        elif format == "xlsx":
+            body = to_xlsx([(f"{kind} {from_}..{to}", rows)])
+            mt = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        else:
+            raise HTTPException(400, "format must be csv or xlsx")
+        return Response(body, media_type=mt, headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'})
+
+    return router
+
+
+async def history_metrics(hub) -> str:
+    """The history writers' counters (each worker's, from Redis) in Prometheus text format."""
+    from stream.history.sink import STATS_KEY
+
+    try:
+        raw = await hub.r.hgetall(hub.keys.prefix + STATS_KEY)
+    except Exception:
+        return ""
+    if not raw:
+        return ""
+    series = [
+        ("floorwatch_history_rows_written_total", "counter", "History rows written to the database.", "rows_written"),
+        ("floorwatch_history_rows_queued", "gauge", "History rows waiting for the database (bounded).", "rows_queued"),
+        ("floorwatch_history_rows_dropped_total", "counter",
+         "Queued rows dropped at the bound (written again from state when the database is back).", "rows_dropped"),
+        ("floorwatch_history_write_errors_total", "counter", "Failed history writes (retried).", "write_errors"),
+        ("floorwatch_history_db_up", "gauge", "1 when the last history write succeeded.", "db_up"),
+    ]
+    stats = {k.decode(): orjson.loads(v) for k, v in raw.items()}
+    out = []
+    for name, typ, help_, key in series:
+        out.append(f"# HELP {name} {help_}\n# TYPE {name} {typ}")
+        for worker, st in sorted(stats.items()):
+            w = worker.replace("\\", "\\\\").replace('"', '\\"')
+            out.append(f'{name}{{worker="{w}"}} {int(st.get(key) or 0)}')
+    return "\n".join(out) + "\n"
+

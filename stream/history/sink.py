@@ -1,0 +1,135 @@
+"""The worker's history hook: sealed intervals of its partitions, written as idempotent upserts.
+
+Every ``every_s`` the sink looks at each partition the worker holds: the
+intervals of each site whose end the site's watermark has passed (sealed),
+its agent days and its alert changes. Rows that differ from what it last
+offered go to the ``HistoryWriter`` (the bounded retry queue), which writes
+them in a thread so the floor never waits on the database.
+
+Exactly once in effect: a partition's state is a pure function of its log,
+rows are keyed by (site, queue or agent, interval or date) and upserted, and
+an upsert never replaces a row written further along the log. A worker
+SIGKILLed and rebuilt, a redelivered message, or two workers writing around a
+rebalance therefore leave the same rows. While the database is down the rows
+wait (bounded, counted); the sink offers everything again once it is back, so
+nothing the floor still holds (two days of intervals) is lost.
+
+    attach_history(app, settings, holder)      # stream.runtime.worker.make_app, when settings.history_db
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Optional
+
+import orjson
+
+from stream.fold.calendar import INTERVAL_MS
+from stream.history.rows import alert_row, site_batch
+from stream.history.schema import KEYS
+from stream.history.store import Batch
+from stream.history.writer import HistoryWriter
+
+log = logging.getLogger("floorwatch.history")
+
+# Redis hash (under the floor's prefix): worker id -> this sink's counters, for the dashboard's /metrics.
+STATS_KEY = "history:writers"
+_KEYS = {k: v for k, v in KEYS.items() if k != "alerts"}  # alerts are new or not: never compared
+
+
+class HistorySink:
+    """Turns partition floors into changed rows for a ``HistoryWriter``."""
+
+    def __init__(self, writer: HistoryWriter) -> None:
+        self.writer = writer
+        self._last: dict[tuple, tuple] = {}  # (kind, key) -> row without as_of, as last offered
+        self._alerts_seen: dict[int, tuple[int, int]] = {}  # partition -> (id of its PartitionFloor, alerts offered)
+        self.flushing = False
+        self._dropped_seen = 0
+
+    def collect(self, parts: dict[int, Any], assigned: Optional[set[int]] = None) -> Batch:
+        """The rows changed since the last call, of the partitions held (all of ``parts`` if None)."""
+        out = Batch()
+        for p, pf in sorted(parts.items()):
+            if assigned is not None and p not in assigned:
+                continue
+            floor = pf.floor
+            for site in sorted(floor.sites):
+                sc = floor.sites[site]
+                if sc.clock is None:
+                    continue
+                wm = sc.watermark
+                # Sealed intervals: their end is at or before the watermark.
+                until = wm - INTERVAL_MS + 1
+                self._changed(site_batch(floor, site, until_ms=until), out)
+            seen = self._alerts_seen.get(p)
+            start = seen[1] if seen is not None and seen[0] == id(pf) else 0
+            new = pf.alert_log[start:]
+            if new:
+                out.alerts.extend(alert_row(ch) for ch in new)
+            self._alerts_seen[p] = (id(pf), len(pf.alert_log))
+        return out
+
+    def _changed(self, batch: Batch, out: Batch) -> None:
+        for kind, keys in _KEYS.items():
+            dst = getattr(out, kind)
+            for row in getattr(batch, kind):
+                k = (kind, *(row[c] for c in keys))
+                body = tuple(v for c, v in row.items() if c != "as_of_ms")
+                if self._last.get(k) != body:
+                    self._last[k] = body
+                    dst.append(row)
+
+    def forget(self) -> None:
+        """Offer everything again next time (after a failed write: a dropped row comes back)."""
+        self._last.clear()
+        self._alerts_seen.clear()
+
+    async def tick(self, parts: dict[int, Any], assigned: Optional[set[int]] = None) -> None:
+        """Collect, then write in a thread (one write at a time)."""
+        if self.flushing:
+            return
+        self.writer.offer(self.collect(parts, assigned))
+        if not self.writer.queued:
+            return
+        self.flushing = True
+        try:
+            await asyncio.to_thread(self.writer.flush)
+            st = self.writer.stats
+            if st.db_up and st.rows_dropped != self._dropped_seen:
+                # Rows were dropped from the full queue while the database was down: offer all again.
+                self._dropped_seen = st.rows_dropped
+                self.forget()
+        finally:
+            self.flushing = False
+
+    def stats(self) -> dict:
+        s = self.writer.stats
+        return {"rows_written": s.rows_written, "rows_queued": self.writer.queued, "rows_dropped": s.rows_dropped,
+                "write_errors": s.write_errors, "db_up": s.db_up, "last_write_ms": s.last_write_ms}
+
+
+def attach_history(app: Any, settings: Any, holder: dict, every_s: float = 2.0) -> HistorySink:
+    """Add the history timer to a worker's Faust app (``settings.history_db`` is the database)."""
+    sink = HistorySink(HistoryWriter(settings.history_db))
+    from stream.runtime.redis_keys import Keys
+
+    stats_key = Keys(settings.redis_prefix).prefix + STATS_KEY
+
+    @app.timer(every_s)
+    async def write_history() -> None:
+        w = holder.get("w")
+        if w is None:
+            return
+        try:
+            await sink.tick(w.parts, w.assigned)
+        except Exception:  # never let history stop the live floor
+            log.exception("history sink failed; will retry")
+        try:
+            await w.redis.hset(stats_key, settings.worker_id, orjson.dumps(sink.stats()))
+        except Exception:
+            pass  # Redis down: the worker's own retry logs it
+
+    holder["history"] = sink
+    return sink

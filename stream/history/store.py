@@ -1,0 +1,252 @@
+"""The history store: connect to PostgreSQL or SQLite, migrate, upsert rows, read them back.
+
+SQLAlchemy Core over one schema (``schema``), migrated by Alembic
+(``migrations/``) on open. Writes are idempotent upserts keyed by
+(site, queue or agent, interval or date): writing the same rows twice, or
+from two workers, leaves the same table. A row is only replaced by one written
+at least as far along the event log (``as_of_ms``), so a stale writer cannot
+undo a newer one.
+
+    store = Store.open("sqlite:///var/floorwatch/history.db")   # or postgresql://user@host/db
+    store.upsert(Batch(queue=[...]))
+    rows = store.queue_rows("s1", None, from_ms, to_ms)
+
+URLs: ``postgresql://`` (driven by psycopg 3), ``sqlite:///path``; a plain file
+path is taken as an SQLite file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from stream.history import schema as S
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used (bad URL, unreachable, not migratable); the message says which."""
+
+
+def engine_url(url: str) -> str:
+    """A user's database URL as SQLAlchemy takes it (psycopg 3 for PostgreSQL; a path is SQLite)."""
+    u = url.strip()
+    if u.startswith("postgres://"):
+        u = "postgresql://" + u[len("postgres://"):]
+    if u.startswith("postgresql://"):
+        return "postgresql+psycopg://" + u[len("postgresql://"):]
+    if "://" not in u:
+        return "sqlite:///" + str(Path(u).expanduser().resolve())
+    return u
+
+
+def redacted(url: str) -> str:
+    """The URL with its password hidden (for messages and logs)."""
+    try:
+        return sa.engine.make_url(engine_url(url)).render_as_string(hide_password=True)
+    except Exception:
+        return "<database URL>"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI connection
+    cur = dbapi_conn.cursor()
+    # WAL: the dashboard reads while the worker writes; NORMAL sync is durable across a process crash.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+@dataclass
+class Batch:
+    """Rows to upsert in one transaction (dicts with the tables' columns)."""
+
+    queue: list[dict] = field(default_factory=list)
+    agent: list[dict] = field(default_factory=list)
+    agent_state: list[dict] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.queue) + len(self.agent) + len(self.agent_state) + len(self.alerts)
+
+    def extend(self, o: "Batch") -> None:
+        self.queue.extend(o.queue)
+        self.agent.extend(o.agent)
+        self.agent_state.extend(o.agent_state)
+        self.alerts.extend(o.alerts)
+
+
+_KEYS = {"queue_intervals": S.KEYS["queue"], "agent_days": S.KEYS["agent"], "agent_state_days": S.KEYS["agent_state"]}
+
+
+class Store:
+    """A migrated history database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            raise StoreError(f"history database: {self.dialect} is not supported (PostgreSQL or SQLite)")
+        self._insert = insert
+        self._stmts: dict = {}
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True, connect_timeout_s: int = 10) -> "Store":
+        """Connect and bring the schema to the latest migration."""
+        try:
+            eurl = engine_url(url)
+            kw: dict = {"future": True, "pool_pre_ping": True}
+            if eurl.startswith("postgresql"):
+                kw["connect_args"] = {"connect_timeout": connect_timeout_s}
+            elif eurl.startswith("sqlite:///"):
+                Path(eurl[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(eurl, **kw)
+        except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
+            raise StoreError(f"history database {redacted(url)}: {exc}") from None
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        if migrate:
+            try:
+                store.migrate()
+            except sa.exc.OperationalError as exc:
+                raise StoreError(f"history database {redacted(url)}: cannot connect: {str(exc.orig).strip().splitlines()[0]}") from None
+        return store
+
+    def migrate(self) -> None:
+        """Alembic ``upgrade head`` on this database."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing ----------------------------------------------------------------
+
+    def _statement(self, table: sa.Table, kind: str):
+        """One compiled-once statement per table: executed with many rows, the driver batches them."""
+        stmt = self._stmts.get(kind)
+        if stmt is None:
+            ins = self._insert(table)
+            if kind == "new":
+                stmt = ins.on_conflict_do_nothing()
+            else:
+                keys = _KEYS[table.name]
+                ex = ins.excluded
+                stmt = ins.on_conflict_do_update(
+                    index_elements=list(keys),
+                    set_={c.name: ex[c.name] for c in table.columns if c.name not in keys},
+                    # Never go back along the log (a worker that just lost the partition).
+                    where=table.c.as_of_ms <= ex.as_of_ms,
+                )
+            self._stmts[kind] = stmt
+        return stmt
+
+    def _upsert(self, conn, table: sa.Table, rows: Sequence[dict]) -> None:
+        conn.execute(self._statement(table, table.name), list(rows))
+
+    def _insert_new(self, conn, table: sa.Table, rows: Sequence[dict]) -> None:
+        conn.execute(self._statement(table, "new"), list(rows))
+
+    def upsert(self, batch: Batch) -> int:
+        """Write a batch in one transaction; returns the rows written (or left as they were)."""
+        with self.engine.begin() as conn:
+            if batch.queue:
+                self._upsert(conn, S.queue_intervals, _dedup(batch.queue, _KEYS["queue_intervals"]))
+            if batch.agent:
+                self._upsert(conn, S.agent_days, _dedup(batch.agent, _KEYS["agent_days"]))
+            if batch.agent_state:
+                self._upsert(conn, S.agent_state_days, _dedup(batch.agent_state, _KEYS["agent_state_days"]))
+            if batch.alerts:
+                self._insert_new(conn, S.alert_changes, _dedup(batch.alerts, S.KEYS["alerts"]))
+        return len(batch)
+
+    # -- reading ----------------------------------------------------------------
+
+    def queue_rows(self, site: str, queue: Optional[str], from_ms: int, to_ms: int) -> list[dict]:
+        """The site's interval rows with ``from_ms <= start_ms < to_ms`` (one queue, or all)."""
+        t = S.queue_intervals
+        q = sa.select(t).where(t.c.site == site, t.c.start_ms >= from_ms, t.c.start_ms < to_ms)
+        if queue is not None:
+            q = q.where(t.c.queue == queue)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q.order_by(t.c.start_ms, t.c.queue))]
+
+    def sites(self) -> list[str]:
+        t = S.queue_intervals
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(t.c.site).distinct().order_by(t.c.site))]
+
+    def queues(self, site: str) -> list[str]:
+        t = S.queue_intervals
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(t.c.queue).where(t.c.site == site).distinct().order_by(t.c.queue))]
+
+    def last_date(self, site: str) -> Optional[str]:
+        """The site's latest local date with an interval row (None without rows)."""
+        t = S.queue_intervals
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(t.c.start_ms, t.c.utc_offset_min).where(t.c.site == site)
+                             .order_by(t.c.start_ms.desc()).limit(1)).first()
+        if r is None:
+            return None
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp((r[0] + r[1] * 60_000) / 1000, tz=timezone.utc).date().isoformat()
+
+    def agent_rows(self, site: str, from_date: str, to_date: str) -> tuple[list[dict], list[dict]]:
+        """(agent_days rows, agent_state_days rows) of the site for dates in [from_date, to_date)."""
+        a, s = S.agent_days, S.agent_state_days
+        with self.engine.connect() as conn:
+            days = conn.execute(
+                sa.select(a).where(a.c.site == site, a.c.date >= from_date, a.c.date < to_date).order_by(a.c.date, a.c.agent)
+            )
+            states = conn.execute(
+                sa.select(s).where(s.c.site == site, s.c.date >= from_date, s.c.date < to_date).order_by(s.c.date, s.c.agent, s.c.state)
+            )
+            return [dict(r._mapping) for r in days], [dict(r._mapping) for r in states]
+
+    def alert_rows(self, site: str, from_ms: int, to_ms: int) -> list[dict]:
+        t = S.alert_changes
+        q = sa.select(t).where(t.c.site == site, t.c.at_ms >= from_ms, t.c.at_ms < to_ms).order_by(t.c.at_ms, t.c.dedup_key)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def was_sent(self, site: str, date: str) -> bool:
+        t = S.daily_reports_sent
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.c.site).where(t.c.site == site, t.c.date == date)).first() is not None
+
+    def mark_sent(self, site: str, date: str, sent_ms: int, recipients: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self._insert(S.daily_reports_sent)
+                         .values(site=site, date=date, sent_ms=sent_ms, recipients=recipients).on_conflict_do_nothing())
+
+    def all_rows(self, table: str) -> list[dict]:
+        """Every row of a table in key order (tests compare runs with it)."""
+        t = S.metadata.tables[table]
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
+
+
+def _dedup(rows: Iterable[dict], keys: tuple) -> list[dict]:
+    """The last row per key (one statement may not touch a row twice in PostgreSQL)."""
+    out: dict[tuple, dict] = {}
+    for r in rows:
+        out[tuple(r[k] for k in keys)] = r
+    return list(out.values())

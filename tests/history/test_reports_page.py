@@ -1,0 +1,144 @@
+"""/reports in a real headless Chromium, over a history database filled by ``floorwatch replay --db``.
+
+Two busy days a week apart (so "today against last week" has both), the page
+served by the real dashboard: a drill-down by a click on the chart and on
+table rows (month → day → hour → queue with its agents), the language switch,
+and an XLSX export opened with openpyxl whose totals match the API.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from stream.contracts.floor_config import load_config
+from tests.dashboard_helpers import ROOT, SUP, WALL, ServerThread, redis_server  # noqa: F401 - fixture
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+DAY, WEEK_BEFORE = "2026-11-23", "2026-11-16"
+
+pytestmark = pytest.mark.integration
+
+
+def _cli(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "stream.cli.main", *args], cwd=ROOT, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def history_db(tmp_path_factory) -> str:
+    d = tmp_path_factory.mktemp("reports")
+    db = f"sqlite:///{d / 'history.db'}"
+    for i, day in enumerate((WEEK_BEFORE, DAY)):
+        f = d / f"{day}.jsonl"
+        _cli("simulate", "--scenario", "busy-day", "--calls", "2000", "--seed", str(i + 1), "--date", day, "--out", str(f))
+        _cli("replay", str(f), "--format", "jsonl", "--report", "json", "--db", db)
+    return db
+
+
+def test_history_api_roles_and_shape(redis_server, history_db):
+    srv = ServerThread(redis_server.url, "fwrep:", history_db=history_db, config=load_config()).start()
+    try:
+        q = {"site": "gd-hotline", "from": DAY, "to": DAY, "step": "1h", "queue": "*"}
+        assert httpx.get(f"{srv.base}/api/history", params=q).status_code == 401
+        assert httpx.get(f"{srv.base}/api/history", params=q, headers={"Authorization": f"Bearer {WALL}"}).status_code == 403
+        r = httpx.get(f"{srv.base}/api/history", params=q, headers={"Authorization": f"Bearer {SUP}"})
+        rows = r.json()["rows"]
+        assert rows and set(rows[0]) == {"site", "queue", "start", "offered", "answered", "abandoned", "short_abandoned",
+                                         "asa_s", "aht_s", "sl_pct", "abandon_pct", "max_wait_s"}
+        assert rows[0]["start"].startswith(DAY) and rows[0]["start"].endswith("+08:00")
+        # The same JSON as the CLI prints.
+        out = subprocess.run([sys.executable, "-m", "stream.cli.main", "history", "--db", history_db, "--site", "gd-hotline",
+                              "--queue", "*", "--from", DAY, "--to", DAY, "--step", "1h", "--json"],
+                             cwd=ROOT, check=True, capture_output=True).stdout
+        assert r.json() == __import__("json").loads(out)
+        bad = httpx.get(f"{srv.base}/api/history", params={**q, "step": "5m"}, headers={"Authorization": f"Bearer {SUP}"})
+        assert bad.status_code == 400 and "--step must be one of" in bad.json()["detail"]
+        ag = httpx.get(f"{srv.base}/api/history/agents", params={"site": "gd-hotline", "from": DAY, "to": DAY},
+                       headers={"Authorization": f"Bearer {SUP}"}).json()["rows"]
+        total = ag[-1]
+        assert total["agent"] == "*" and total["handled"] == sum(a["handled"] for a in ag[:-1]) > 0
+        assert total["occupancy_pct"] is not None and any(a["not_ready_s"] for a in ag[:-1])
+    finally:
+        srv.stop()
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+async def test_reports_page_in_a_browser(redis_server, history_db, tmp_path):
+    playwright = pytest.importorskip("playwright.async_api")
+    from openpyxl import load_workbook
+
+    srv = ServerThread(redis_server.url, "fwrep:", history_db=history_db, config=load_config()).start()
+    try:
+        async with playwright.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            ctx = await browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+            page = await ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"{srv.base}/reports?token={SUP}&lang=en&period=month&site=gd-hotline&date={DAY}")
+            await page.wait_for_function("document.body.dataset.ready && document.body.dataset.ready.startsWith('month:')")
+            assert await page.locator("#title").inner_text() == "Floor reports"
+            charts = await page.evaluate("typeof echarts !== 'undefined'")
+            assert await page.locator("#no-charts").is_hidden() == charts
+            # The month: one row per day with history (the two busy days).
+            assert await page.locator("#flow-table tr.drill").count() == 2
+
+            # Drill-down by a click on the chart's bar of DAY (the second day), else on its row.
+            if charts:
+                x, y = await page.evaluate(
+                    "(() => { const c = window.fwCharts['flow-chart']; const r = document.getElementById('flow-chart').getBoundingClientRect();"
+                    " const [px, py] = c.convertToPixel({seriesIndex: 0}, [1, 5]); return [r.left + px - 8, r.top + py]; })()")
+                await page.mouse.click(x, y)
+            else:
+                await page.locator("#flow-table tr.drill").nth(1).click()
+            await page.wait_for_function(f"document.body.dataset.ready === 'day:{DAY}:::en'")
+            hours = await page.locator("#flow-table tr.drill").count()
+            assert hours >= 10
+            # Today against the same weekday last week: both days' figures.
+            assert await page.locator("#compare-section").is_visible()
+            cmp_rows = await page.locator("#compare-table tr").all_inner_texts()
+            assert any(r.split("\t")[1] != "—" and r.split("\t")[2] != "—" for r in cmp_rows[1:])
+
+            # The XLSX of the day's hours: its totals are the API's.
+            async with page.expect_download() as dl:
+                await page.click("#flow-xlsx")
+            path = tmp_path / "flow.xlsx"
+            await (await dl.value).save_as(path)
+            ws = load_workbook(path).active
+            head = [c.value for c in ws[1]]
+            xl = [dict(zip(head, [c.value for c in row])) for row in ws.iter_rows(min_row=2)]
+            api = httpx.get(f"{srv.base}/api/history", params={"site": "gd-hotline", "from": DAY, "to": DAY, "step": "1h", "queue": "*"},
+                            headers={"Authorization": f"Bearer {SUP}"}).json()["rows"]
+            for k in ("offered", "answered", "abandoned"):
+                assert sum(r[k] for r in xl) == sum(r[k] for r in api) > 0
+            assert [r["start"] for r in xl] == [r["start"] for r in api]
+
+            # Hour → queues of that hour → one queue (and the day's agents).
+            await page.locator("#flow-table tr.drill").nth(3).click()
+            await page.wait_for_function("document.body.dataset.ready.startsWith('hour:')")
+            queues = await page.locator("#flow-table tr.drill").count()
+            assert queues >= 2
+            await page.locator("#flow-table tr.drill").first.click()
+            await page.wait_for_function("document.body.dataset.ready.startsWith('queue:')")
+            assert await page.locator("#flow-table tr.drill").count() == 1
+            assert await page.locator("#agents-table tr").count() > 3
+
+            # The language switch.
+            await page.click("#lang")
+            await page.wait_for_function("document.body.dataset.ready.endsWith(':zh')")
+            assert await page.locator("#title").inner_text() == "楼面报表"
+            assert await page.evaluate("document.documentElement.lang") == "zh-CN"
+            assert "进线" in await page.locator("#flow-table").inner_text()
+            await page.screenshot(path=str(tmp_path / "reports.png"), full_page=True)
+            if os.environ.get("FLOORWATCH_REPORTS_SCREENSHOT"):
+                await page.screenshot(path=str(ROOT / "docs" / "reports.png"), full_page=True)
+            assert errors == []
+            await browser.close()
+    finally:
+        srv.stop()

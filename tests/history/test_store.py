@@ -1,0 +1,58 @@
+"""The history store on real PostgreSQL and SQLite: migrations, idempotent upserts, reads."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import pytest
+
+from stream.history.store import Batch, Store, StoreError, engine_url, redacted
+
+
+def _row(start: int, offered: int, as_of: int, **kw) -> dict:
+    r = {"site": "s1", "queue": "q", "start_ms": start, "utc_offset_min": 480, "sl_variant": "standard",
+         "offered": offered, "answered": offered, "abandoned": 0, "short_abandoned": 0, "transferred": 0,
+         "within_t": offered, "wait_sum_ms": 1000 * offered, "max_wait_ms": 1000, "handled": offered,
+         "handle_sum_ms": 60_000 * offered, "wait_hist": '{"1": %d}' % offered, "as_of_ms": as_of}
+    r.update(kw)
+    return r
+
+
+def test_migrations_create_the_schema_once(db_url):
+    s = Store.open(db_url)
+    Store.open(db_url).close()  # a second open finds it migrated
+    with s.engine.connect() as c:
+        assert c.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
+    names = set(sa.inspect(s.engine).get_table_names())
+    assert {"queue_intervals", "agent_days", "agent_state_days", "alert_changes", "daily_reports_sent"} <= names
+    s.close()
+
+
+def test_upserts_are_idempotent_and_never_go_back_along_the_log(db_url):
+    s = Store.open(db_url)
+    s.upsert(Batch(queue=[_row(0, 3, as_of=100), _row(900_000, 1, as_of=100)]))
+    s.upsert(Batch(queue=[_row(0, 3, as_of=100), _row(900_000, 1, as_of=100)]))  # redelivered
+    assert [r["offered"] for r in s.all_rows("queue_intervals")] == [3, 1]
+    # A stale writer (older watermark) cannot undo a newer row; a newer one replaces it.
+    s.upsert(Batch(queue=[_row(0, 2, as_of=50)]))
+    assert s.all_rows("queue_intervals")[0]["offered"] == 3
+    s.upsert(Batch(queue=[_row(0, 5, as_of=200), _row(0, 6, as_of=200)]))  # the last of one key wins
+    assert s.all_rows("queue_intervals")[0]["offered"] == 6
+    assert len(s.queue_rows("s1", "q", 0, 900_000)) == 1 and len(s.queue_rows("s1", None, 0, 10**7)) == 2
+    ch = {"dedup_key": "a@1#raised", "alert_id": "a@1", "change": "raised", "state": "raised", "at_ms": 5, "site": "s1",
+          "queue": "q", "rule": "longest_wait", "severity": "major", "value": 700.0, "threshold": 600.0,
+          "message_en": "long wait", "message_zh": "等待过长", "agent": None, "acked_by": None}
+    s.upsert(Batch(alerts=[ch, dict(ch)]))
+    s.upsert(Batch(alerts=[ch]))
+    assert [r["message_zh"] for r in s.alert_rows("s1", 0, 10)] == ["等待过长"]
+    s.close()
+
+
+def test_bad_urls_and_unreachable_databases_say_so_in_one_line(tmp_path):
+    with pytest.raises(StoreError, match="cannot connect") as e:
+        Store.open("postgresql://fw:s3cret@127.0.0.1:1/none", connect_timeout_s=2)
+    assert "s3cret" not in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(StoreError, match="not supported|history database"):
+        Store.open("mysql://x@127.0.0.1/db")
+    assert engine_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert engine_url(str(tmp_path / "h.db")).startswith("sqlite:////")
+    assert "s3cret" not in redacted("postgresql://fw:s3cret@h/d")
