@@ -38,6 +38,7 @@ from dashboard.auth import (
 )
 from dashboard.hub import Hub, dumps, now_ms, wall_alert
 from dashboard.reports import history_metrics, reports_router
+from dashboard.staffing import staffing_router
 from dashboard.vendor import vendor_router
 from stream.contracts.floor_config import FloorConfig, load_config
 from stream.fold.report import build_report, merge_rejected, stats_from_sums
@@ -158,6 +159,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(vendor_router())
     app.include_router(reports_router(history_db, config))
+    app.include_router(staffing_router())
 
     @app.get("/", include_in_schema=False)
     async def wall_page() -> FileResponse:

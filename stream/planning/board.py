@@ -60,7 +60,8 @@ class Board:
             label = name.name if name is not None and name.name is not None else None
             out.append({"site": site, "queue": queue, "kind": qh.kind,
                         "name": {"en": label.en if label else queue, "zh": (label.zh or label.en) if label else queue},
-                        "first": min(qh.days), "last": max(qh.days)})
+                        "first": min(qh.days), "last": max(qh.days),
+                        "offered": int(sum(d.offered.sum() for d in qh.days.values()))})
         return out
 
     def board(self, site: str, queue: str, start: date, days: int, *, shrinkage: float = 0.0) -> dict:
