@@ -11,18 +11,22 @@ build it, learnt one whole local day at a time (``learn_day``, river style):
   can tell a Friday from both); the level is a recency-weighted mean of recent days'
   totals divided by their factor (half-life ``level_halflife_days``), so one
   odd day moves it little and a lasting change (trend) moves it in a week.
-* **intraday profile** = the share of the day in each slot for the day's
-  weekday, recency weighted, shrunk toward the pooled profile of all the
-  ordinary full days by ``profile_k`` contacts (a weekday with little volume
-  borrows the shape of the others), lightly smoothed across neighbour slots.
+* **intraday profile** = the share of the day in each slot, recency
+  weighted, of the day's weekday shrunk toward the pooled profile of all the
+  ordinary full days by ``profile_k`` contacts (by default infinitely: the
+  full days share one shape, which backtests best — a weekday's own shape is
+  a few days of noise), lightly smoothed across neighbour slots; a short day
+  (Friday at the Anonymous Bank) keeps its own.
 * **special days**: a holiday (``stream.planning.holidays``) gets the median
   ratio of past holidays' totals to what their weekday would have been, and
   the holidays' own pooled profile; with no holiday in the history, the
   site's quietest weekday stands in. Make-up working days follow their
   calendar's weekday.
-* **AHT** per slot: handle seconds over handled contacts, shrunk toward the
-  slot's all-days value and that toward the queue's mean by ``aht_k``
-  contacts (few contacts in a slot: the mean speaks louder).
+* **AHT** per slot: handle seconds over handled contacts of the day's
+  weekday, shrunk toward the slot's all-days value by ``aht_k`` contacts
+  (by default all the way: handle times hardly depend on the weekday, and
+  the backtests agree), and that toward the queue's
+  mean by ``aht_slot_k`` (few contacts in a slot: the mean speaks louder).
 * **intraday reforecast** (``reforecast``): today's actuals so far scale the
   rest of today, the last two hours most for the next hours, the whole day's
   ratio further out.
@@ -91,8 +95,9 @@ class LoadForecaster:
         memory_days: int = 56,
         halflife_days: float = 21.0,
         level_halflife_days: float = 3.5,
-        profile_k: float = 1500.0,
-        aht_k: float = 20.0,
+        profile_k: float = float("inf"),
+        aht_k: float = float("inf"),
+        aht_slot_k: float = 60.0,
         smooth: float = 0.2,
     ) -> None:
         self.site = site
@@ -102,6 +107,7 @@ class LoadForecaster:
         self.level_halflife_days = level_halflife_days
         self.profile_k = profile_k
         self.aht_k = aht_k
+        self.aht_slot_k = aht_slot_k
         self.smooth = smooth
         self.days: dict[date, _Day] = {}
 
@@ -194,7 +200,10 @@ class LoadForecaster:
             pool = [x for x in ordinary if kinds[x] in full]
             vol = sum(r[x] * totals[x] for x in profile_days)
             pooled = self._profile(pool, r)
-            profile = (vol * profile + self.profile_k * pooled) / (vol + self.profile_k)
+            if np.isinf(self.profile_k):
+                profile = pooled
+            else:
+                profile = (vol * profile + self.profile_k * pooled) / (vol + self.profile_k)
         profile = self._smoothed(profile)
         s = profile.sum()
         offered = base_total * profile / s if s > 0 else np.zeros(SLOTS)
@@ -232,10 +241,11 @@ class LoadForecaster:
                 hs_w += r[x] * day.handle_s
         if h_all.sum() <= 0:
             return np.full(SLOTS, np.nan)
-        k = self.aht_k
         mean = hs_all.sum() / h_all.sum()
-        by_slot = (hs_all + k * mean) / (h_all + k)
-        return (hs_w + k * by_slot) / (h_w + k)
+        by_slot = (hs_all + self.aht_slot_k * mean) / (h_all + self.aht_slot_k)
+        if np.isinf(self.aht_k):
+            return by_slot
+        return (hs_w + self.aht_k * by_slot) / (h_w + self.aht_k)
 
 
 def reforecast(
