@@ -159,7 +159,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(vendor_router())
     app.include_router(reports_router(history_db, config))
-    app.include_router(staffing_router())
+    app.include_router(staffing_router(history_db))
 
     @app.get("/", include_in_schema=False)
     async def wall_page() -> FileResponse:

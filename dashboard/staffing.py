@@ -3,8 +3,11 @@
 Forecast against actual, needed against scheduled per interval, and the
 suggested roster, for one queue and a run of days (``stream.planning.board``),
 with CSV/XLSX exports of the same tables. The history the forecast learns
-from is a log named by ``FLOORWATCH_PLANNING_LOG`` (``FLOORWATCH_PLANNING_FORMAT``
-anonbank or jsonl, default by extension), read once on first use; a roster
+from is the history database the dashboard serves (``--db``; the last 8
+weeks of interval rows, read once on first use; Erlang C, as the store keeps
+no abandoned waits), or a log named by ``FLOORWATCH_PLANNING_LOG``
+(``FLOORWATCH_PLANNING_FORMAT`` anonbank or jsonl, default by extension),
+which also gives the callers' patience for Erlang A; a roster
 to compare with may be given by ``FLOORWATCH_ROSTER`` (CSV or YAML), else
 the page shows the suggested one.
 
@@ -40,7 +43,7 @@ HEADERS = {
 }
 
 
-def staffing_router() -> APIRouter:
+def staffing_router(history_db: Optional[str] = None) -> APIRouter:
     from dashboard.app import STATIC, require
 
     analyst = Depends(require("analyst"))
@@ -52,7 +55,7 @@ def staffing_router() -> APIRouter:
         with lock:
             b = holder.get("board")
             if b is None:
-                b = holder["board"] = _load_board()
+                b = holder["board"] = _load_board(history_db)
         return b
 
     def compute(site: str, queue: str, first: str, days: int, shrinkage: float) -> dict:
@@ -115,8 +118,8 @@ def staffing_router() -> APIRouter:
     return router
 
 
-def _load_board():
-    """The Board over ``FLOORWATCH_PLANNING_LOG`` (503 when none is configured or it cannot be read)."""
+def _load_board(history_db: Optional[str]):
+    """The Board over ``FLOORWATCH_PLANNING_LOG``, else over the history database (503 with neither)."""
     from stream.contracts.floor_config import load_config
     from stream.planning.actuals import read_log
     from stream.planning.board import Board
@@ -124,13 +127,24 @@ def _load_board():
     from stream.planning.roster import load_shift_rules, read_roster
 
     path = os.environ.get("FLOORWATCH_PLANNING_LOG")
-    if not path:
-        raise HTTPException(503, "no history to forecast from (set FLOORWATCH_PLANNING_LOG to a log)")
-    fmt = os.environ.get("FLOORWATCH_PLANNING_FORMAT") or ("anonbank" if Path(path).suffix == ".txt" else "jsonl")
+    if not path and not history_db:
+        raise HTTPException(503, "no history to forecast from (floorwatch dashboard --db URL, or FLOORWATCH_PLANNING_LOG)")
     roster_path = os.environ.get("FLOORWATCH_ROSTER")
     try:
-        log = read_log(path, fmt, load_config())
         roster = read_roster(roster_path) if roster_path else None
-        return Board(log, load_holidays(), load_shift_rules(), roster)
+        if path:
+            fmt = os.environ.get("FLOORWATCH_PLANNING_FORMAT") or ("anonbank" if Path(path).suffix == ".txt" else "jsonl")
+            return Board(read_log(path, fmt, load_config()), load_holidays(), load_shift_rules(), roster)
+        from stream.history.store import Store, StoreError
+        from stream.planning.actuals import Log
+        from stream.planning.stored import history_from_store
+
+        config = load_config()
+        try:
+            store = Store.open(history_db)
+            hist = history_from_store(store, config)
+        except StoreError as exc:
+            raise HTTPException(503, str(exc)) from None
+        return Board(Log([], config), load_holidays(), load_shift_rules(), roster, history=hist)
     except ValueError as exc:
         raise HTTPException(503, f"planning history: {exc}") from None

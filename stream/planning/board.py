@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from typing import Optional
 
 from stream.contracts.floor_config import zone
-from stream.planning.actuals import Log, cutoff_for, day_starts, fold_history
+from stream.planning.actuals import Log, QueueHistory, cutoff_for, day_starts, fold_history
 from stream.planning.calls import contacts, patience
 from stream.planning.holidays import Holidays
 from stream.planning.outlook import forecast_histories
@@ -44,12 +44,14 @@ class Board:
     """A log's queues, ready to be forecast, planned and rostered for any days."""
 
     def __init__(self, log: Log, holidays: Optional[Holidays] = None, rules: Optional[ShiftRules] = None,
-                 roster: Optional[list[Shift]] = None) -> None:
+                 roster: Optional[list[Shift]] = None, history: Optional[dict[tuple[str, str], QueueHistory]] = None) -> None:
+        """``history`` instead of folding ``log`` (e.g. from the history store; the log then has no events
+        and only gives the config): no contacts, so no patience, so Erlang C."""
         self.log = log
         self.holidays = holidays if holidays is not None else Holidays()
         self.rules = rules if rules is not None else ShiftRules()
         self.roster = roster
-        self.history = fold_history(log.events, log.config)
+        self.history = history if history is not None else fold_history(log.events, log.config)
         self._contacts = contacts(log.events)
 
     def queues(self) -> list[dict]:

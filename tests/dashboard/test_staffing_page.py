@@ -1,7 +1,7 @@
 """/staffing in a real headless Chromium, served by the real dashboard over two weeks of busy days.
 
 The history is a JSON-lines log of 15 simulated busy days (``simulators.busy_day``)
-named by ``FLOORWATCH_PLANNING_LOG``; the page forecasts the last day from the
+named by ``FLOORWATCH_PLANNING_LOG``, or the same days in a history database; the page forecasts the last day from the
 14 before it, shows it against what happened, the agents needed against the
 suggested roster, exports XLSX, and switches language. The API refuses
 callers without a token (401) and the wall role (403), and serves analysts.
@@ -79,12 +79,43 @@ def test_staffing_api_roles_and_shape(server):
     assert missing.status_code == 404
 
 
+def test_from_the_history_database(redis_server, planning_log, tmp_path, monkeypatch):
+    """The production source: the same days written to a history database by ``floorwatch replay --db``
+    give the same actuals and a forecast of the same size (Erlang C: the store has no patience)."""
+    import subprocess
+    import sys
+
+    from tests.dashboard_helpers import ROOT
+
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+    subprocess.run([sys.executable, "-m", "stream.cli.main", "replay", str(planning_log), "--format", "jsonl",
+                    "--report", "json", "--db", db], cwd=ROOT, check=True, capture_output=True)
+    monkeypatch.delenv("FLOORWATCH_PLANNING_LOG", raising=False)
+    q = {"site": "gd-hotline", "queue": "general", "from": LAST.isoformat(), "days": 1}
+    auth = {"Authorization": f"Bearer {SUP}"}
+    srv = ServerThread(redis_server.url, "fwstaff3:", history_db=db, config=load_config()).start()
+    try:
+        stored = httpx.get(f"{srv.base}/api/staffing", params=q, headers=auth, timeout=120).json()  # reads the store now
+    finally:
+        srv.stop()
+    monkeypatch.setenv("FLOORWATCH_PLANNING_LOG", str(planning_log))
+    log_srv = ServerThread(redis_server.url, "fwstaff4:", config=load_config()).start()
+    try:
+        logged = httpx.get(f"{log_srv.base}/api/staffing", params=q, headers=auth, timeout=120).json()
+        assert [r["actual_offered"] for r in stored["intervals"]] == [r["actual_offered"] for r in logged["intervals"]]
+        assert [r["offered"] for r in stored["intervals"]] == pytest.approx([r["offered"] for r in logged["intervals"]], abs=0.01)
+        assert stored["patience_s"] is None and logged["patience_s"] > 0
+        assert sum(r["agents"] for r in stored["intervals"]) >= sum(r["agents"] for r in logged["intervals"])
+    finally:
+        log_srv.stop()
+
+
 def test_no_history_configured_says_so(redis_server, monkeypatch):
     monkeypatch.delenv("FLOORWATCH_PLANNING_LOG", raising=False)
     srv = ServerThread(redis_server.url, "fwstaff2:", config=load_config()).start()
     try:
         r = httpx.get(f"{srv.base}/api/staffing/queues", headers={"Authorization": f"Bearer {SUP}"})
-        assert r.status_code == 503 and "FLOORWATCH_PLANNING_LOG" in r.json()["detail"]
+        assert r.status_code == 503 and "--db" in r.json()["detail"] and "FLOORWATCH_PLANNING_LOG" in r.json()["detail"]
     finally:
         srv.stop()
 
