@@ -2,7 +2,7 @@
 
     floorwatch forecast --replay FILE --format anonbank|jsonl --from DATE[THH:MM±HH:MM] --days N --json
     floorwatch staffing --plan --replay FILE --format ... --from DATE --days N [--shrinkage S]
-                        [--max-occupancy X] [--erlang A|C] --json
+                        [--max-occupancy X] [--erlang A|C] [--over interval|day] --json
     floorwatch staffing --check --replay FILE --format ... --plan PLAN.json [--shrinkage S] [--seed N] --json
     floorwatch staffing --roster ROSTER.csv|yaml --plan PLAN.json --json          (scheduled vs needed)
     floorwatch staffing --suggest --plan PLAN.json [--shifts SHIFTS.yaml] --json  (a roster, by MILP)
@@ -47,19 +47,6 @@ def _days(text: str) -> int:
     if not 1 <= n <= 62:
         raise argparse.ArgumentTypeError(f"a whole number from 1 to 62, got {text!r}")
     return n
-
-
-def _fraction(name: str, hi_open: bool = True):
-    def parse(text: str) -> float:
-        try:
-            x = float(text)
-        except ValueError:
-            x = -1.0
-        if not (0 <= x < 1):
-            raise argparse.ArgumentTypeError(f"a fraction in [0, 1), got {text!r}")
-        return x
-
-    return parse
 
 
 def _log(args):
@@ -189,7 +176,8 @@ def _plan(args) -> list[dict]:
             if ev.ts < c:
                 before.append(ev)
         pat = patience(contacts(before))
-    return plan(rows, log.config, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy)
+    return plan(rows, log.config, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
+                over=args.over)
 
 
 def _check(args) -> dict:
@@ -244,6 +232,8 @@ def add_staffing_arguments(st: argparse.ArgumentParser) -> None:
     st.add_argument("--from", dest="from_", type=_start, metavar="DATE")
     st.add_argument("--days", type=_days)
     st.add_argument("--erlang", choices=("A", "C"), default="A", help="A: with patience from the log's abandons (default)")
+    st.add_argument("--over", choices=("interval", "day"), default="interval",
+                    help="meet the target in every interval (default) or over each queue's day, at fewer agent-hours")
     st.add_argument("--seed", type=int, default=0)
     st.add_argument("--config", help="floor YAML (default config/floor.yaml)")
     st.add_argument("--holidays", help="holiday calendar YAML (default config/holidays.yaml)")

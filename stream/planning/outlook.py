@@ -83,7 +83,7 @@ def forecast_histories(
                 done = [s for s, _ in starts if s + INTERVAL_MS <= cut]
                 if done:
                     upto = slot_of(done[-1], tz) + 1
-                    actual = qh.days.get(dstr_of(d))
+                    actual = qh.days.get(d.isoformat())
                     offered = reforecast(offered, actual.offered if actual is not None else np.zeros_like(offered), upto)
             for s, slot in starts:
                 if s + INTERVAL_MS <= cut:
@@ -100,10 +100,6 @@ def forecast_histories(
                 )
         out.append(QueueOutlook(qh, rows))
     return out
-
-
-def dstr_of(d: date) -> str:
-    return d.isoformat()
 
 
 def forecast_log(log: Log, start: date | datetime, days: int, holidays: Optional[Holidays] = None, **model: float) -> list[dict]:
