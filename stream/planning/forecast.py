@@ -10,7 +10,9 @@ build it, learnt one whole local day at a time (``learn_day``, river style):
   day-to-day noise (a few weeks cannot tell a Monday from a Tuesday; they
   can tell a Friday from both); the level is a recency-weighted mean of recent days'
   totals divided by their factor (half-life ``level_halflife_days``), so one
-  odd day moves it little and a lasting change (trend) moves it in a week.
+  odd day moves it little and a lasting change moves it in a week; a trend
+  (the recency-weighted slope of those deseasonalised totals) carries it
+  forward, damped by ``trend`` (0.5: half of it).
 * **intraday profile** = the share of the day in each slot, recency
   weighted, of the day's weekday shrunk toward the pooled profile of all the
   ordinary full days by ``profile_k`` contacts (by default infinitely: the
@@ -99,6 +101,7 @@ class LoadForecaster:
         aht_k: float = float("inf"),
         aht_slot_k: float = 60.0,
         smooth: float = 0.2,
+        trend: float = 0.5,
     ) -> None:
         self.site = site
         self.holidays = holidays if holidays is not None else Holidays()
@@ -109,6 +112,7 @@ class LoadForecaster:
         self.aht_k = aht_k
         self.aht_slot_k = aht_slot_k
         self.smooth = smooth
+        self.trend = trend
         self.days: dict[date, _Day] = {}
 
     # -- learning -----------------------------------------------------------------
@@ -175,8 +179,21 @@ class LoadForecaster:
                     keep = tau2 / (tau2 + e) if np.isfinite(e) and tau2 + e > 0 else 0.0
                     factor[w] = pooled_f + (factor[w] - pooled_f) * keep
             # Level from days open enough for their ratio to mean something.
-            lv = [(q[x], totals[x] / factor[kinds[x]]) for x in ordinary if factor.get(kinds[x], 0) > 0.05]
+            pts = [x for x in ordinary if factor.get(kinds[x], 0) > 0.05]
+            lv = [(q[x], totals[x] / factor[kinds[x]]) for x in pts]
             level = sum(a * b for a, b in lv) / sum(a for a, _ in lv) if lv else avg
+            if self.trend > 0 and len(pts) >= 7:
+                # Trend: the recency-weighted slope of the deseasonalised totals, carried from the level's
+                # mean age to the day forecast, scaled by ``trend`` (1: all of it; less: damped).
+                age = np.array([(origin - x).days for x in pts], dtype=float)
+                val = np.array([b for _, b in lv])
+                w = np.array([r[x] for x in pts])
+                am = (w * age).sum() / w.sum()
+                vm = (w * val).sum() / w.sum()
+                var = (w * (age - am) ** 2).sum()
+                slope = -(w * (age - am) * (val - vm)).sum() / var if var > 0 else 0.0  # per day, forward in time
+                lag = sum(a * (origin - x).days for a, x in zip((a for a, _ in lv), pts)) / sum(a for a, _ in lv)
+                level = max(0.0, level + self.trend * slope * (lag + (d - origin).days))
             k = self.kind(d)
             if k == HOLIDAY:
                 past = [x for x in self.days if kinds[x] == HOLIDAY and factor.get(x.weekday(), 0) > 0.05]

@@ -71,6 +71,23 @@ def test_beats_seasonal_naive_on_truth() -> None:
     assert ours < 0.85 * naive
 
 
+def test_a_trend_is_followed() -> None:
+    """Volume growing 2 % a day: the damped trend lands nearer the truth than the level alone, and not past it."""
+    hol = Holidays()
+    rng = np.random.default_rng(5)
+    fs = {tr: LoadForecaster("s", hol, trend=tr) for tr in (0.0, 0.5)}
+    for i in range(28):
+        d = START + timedelta(days=i)
+        off = rng.poisson(truth(d, hol, 10 * 1.02 ** i)).astype(float)
+        for f in fs.values():
+            f.learn_day(d, off, off, 200 * off)
+    d = START + timedelta(days=29)
+    want = truth(d, hol, 10 * 1.02 ** 29).sum()
+    got = {tr: f.forecast_day(d).offered.sum() for tr, f in fs.items()}
+    assert got[0.0] < got[0.5] <= want * 1.03
+    assert abs(got[0.5] - want) < abs(got[0.0] - want)
+
+
 def test_aht_follows_the_day() -> None:
     f = learnt(Holidays(), weeks=4)
     aht = f.forecast_day(START + timedelta(days=28)).aht_s
