@@ -7,7 +7,7 @@ figures.
 
 * ``GET /api/history?site&queue&from&to&step`` — ``{"rows": [...]}``, as the CLI prints it.
 * ``GET /api/history/sites`` — sites and queues with history, with their zh/en names.
-* ``GET /api/history/agents?site&from&to`` — per-agent performance over those dates.
+* ``GET /api/history/agents?site&from&to[&agent]`` — per-agent performance over those dates (one agent: per date).
 * ``GET /api/history/export?kind=flow|agents&format=csv|xlsx&...`` — the same tables as files.
 * ``GET /reports`` — the page (ECharts from /vendor/, tables when it is absent).
 """
@@ -70,8 +70,8 @@ def reports_router(history_db: Optional[str], config: Optional[FloorConfig]) -> 
         except QueryError as exc:
             raise HTTPException(400, str(exc)) from None
 
-    def agents(site: str, first: str, last: str) -> dict:
-        from stream.history.agents import agent_performance
+    def agents(site: str, first: str, last: str, agent: Optional[str] = None) -> dict:
+        from stream.history.agents import agent_days_of, agent_performance
         from stream.history.rollup import QueryError, parse_date
 
         try:
@@ -79,6 +79,8 @@ def reports_router(history_db: Optional[str], config: Optional[FloorConfig]) -> 
         except QueryError as exc:
             raise HTTPException(400, str(exc)) from None
         days, states = store().agent_rows(site, d0.isoformat(), (d1 + timedelta(days=1)).isoformat())
+        if agent is not None:
+            return {"rows": agent_days_of(days, states, agent)}
         return {"rows": agent_performance(days, states)}
 
     @router.get("/reports", include_in_schema=False)
@@ -100,20 +102,23 @@ def reports_router(history_db: Optional[str], config: Optional[FloorConfig]) -> 
         return Response(orjson.dumps({"sites": out}), media_type="application/json")
 
     @router.get("/api/history/agents", tags=["history"])
-    def api_agents(*, who=analyst, site: str, from_: Annotated[str, Query(alias="from")], to: str) -> Response:
-        """Per-agent handled, AHT, occupancy and not-ready time by reason over the dates, and their total."""
-        return Response(orjson.dumps(agents(site, from_, to)), media_type="application/json")
+    def api_agents(*, who=analyst, site: str, from_: Annotated[str, Query(alias="from")], to: str,
+                   agent: Optional[str] = None) -> Response:
+        """Per-agent handled, AHT, occupancy and not-ready time by reason over the dates, and their
+        total; with ``agent``, that agent's rows per date."""
+        return Response(orjson.dumps(agents(site, from_, to, agent)), media_type="application/json")
 
     @router.get("/api/history/export", tags=["history"])
     def api_export(*, who=analyst, site: str, from_: Annotated[str, Query(alias="from")], to: str,
-                   kind: str = "flow", format: str = "xlsx", queue: Optional[str] = None, step: str = "1h") -> Response:
+                   kind: str = "flow", format: str = "xlsx", queue: Optional[str] = None, step: str = "1h",
+                   agent: Optional[str] = None) -> Response:
         """A table of the page as a file: ``kind`` flow (the history rows) or agents; CSV or XLSX."""
         from stream.history.export import to_csv, to_xlsx
 
         if kind == "flow":
             rows = flow(site, queue, from_, to, step)["rows"]
         elif kind == "agents":
-            rows = agents(site, from_, to)["rows"]
+            rows = agents(site, from_, to, agent)["rows"]
         else:
             raise HTTPException(400, "kind must be flow or agents")
         name = f"{site}-{kind}-{from_}-{to}" + (f"-{step}" if kind == "flow" else "")
@@ -146,6 +151,8 @@ async def history_metrics(hub) -> str:
          "Queued rows dropped at the bound (written again from state when the database is back).", "rows_dropped"),
         ("floorwatch_history_write_errors_total", "counter", "Failed history writes (retried).", "write_errors"),
         ("floorwatch_history_db_up", "gauge", "1 when the last history write succeeded.", "db_up"),
+        ("floorwatch_history_collect_ms", "gauge", "Milliseconds the last look for changed rows held the worker's loop.",
+         "collect_ms"),
     ]
     stats = {k.decode(): orjson.loads(v) for k, v in raw.items()}
     out = []
@@ -153,6 +160,7 @@ async def history_metrics(hub) -> str:
         out.append(f"# HELP {name} {help_}\n# TYPE {name} {typ}")
         for worker, st in sorted(stats.items()):
             w = worker.replace("\\", "\\\\").replace('"', '\\"')
-            out.append(f'{name}{{worker="{w}"}} {int(st.get(key) or 0)}')
+            v = st.get(key) or 0
+            out.append(f'{name}{{worker="{w}"}} {v if isinstance(v, float) else int(v)}')
     return "\n".join(out) + "\n"
 

@@ -16,7 +16,7 @@ const T = {
     abandon_pct: "Abandon %", max_wait_s: "Max wait (s)", agent: "Agent", handled: "Handled",
     occupancy_pct: "Occupancy %", not_ready: "Not ready", all: "All", total: "Total",
     this_day: "This day", week_before: "Same weekday last week", hour: "Hour", empty: "No history for this selection.",
-    drill_hint: "Click a bar or a row for more detail.",
+    drill_hint: "Click a bar or a row for more detail.", agent_days: "Agent by day",
   },
   zh: {
     title: "楼面报表", site: "站点", period: "周期", date: "日期", day: "日", week: "周", month: "月",
@@ -29,7 +29,7 @@ const T = {
     abandon_pct: "放弃率%", max_wait_s: "最长等待(秒)", agent: "坐席", handled: "处理量",
     occupancy_pct: "占用率%", not_ready: "未就绪", all: "全部", total: "合计",
     this_day: "当日", week_before: "上周同日", hour: "小时", empty: "该选择没有历史数据。",
-    drill_hint: "点击柱形或表格行查看明细。",
+    drill_hint: "点击柱形或表格行查看明细。", agent_days: "坐席每日",
   },
 };
 const FLOW_COLS = ["offered", "answered", "abandoned", "short_abandoned", "asa_s", "aht_s", "sl_pct", "abandon_pct", "max_wait_s"];
@@ -39,7 +39,7 @@ const token = params.get("token") || "";
 const S = {
   lang: params.get("lang") === "en" ? "en" : (params.get("lang") === "zh" ? "zh" : (localStorage.getItem("fw-lang") || "zh")),
   sites: [], site: params.get("site") || null, period: params.get("period") || "day", date: params.get("date") || null,
-  level: null, hour: null, queue: null, rows: [],
+  level: null, hour: null, queue: null, rows: [], agent: null, agentLabel: null, prevLevel: null,
 };
 const charts = {};
 const hasCharts = typeof window.echarts !== "undefined";
@@ -68,7 +68,7 @@ function exportUrl(q) {
 
 function addDays(iso, n) { const d = new Date(iso + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); }
 function range() {
-  if (S.level === "month") { const m = S.date.slice(0, 8); const next = addDays(m + "28", 4).slice(0, 8) + "01"; return [m + "01", addDays(next, -1)]; }
+  if (S.level === "month" || S.level === "agent") { const m = S.date.slice(0, 8); const next = addDays(m + "28", 4).slice(0, 8) + "01"; return [m + "01", addDays(next, -1)]; }
   if (S.level === "week") { const d = new Date(S.date + "T00:00:00Z"); const back = (d.getUTCDay() + 6) % 7; const mon = addDays(S.date, -back); return [mon, addDays(mon, 6)]; }
   return [S.date, S.date];
 }
@@ -88,10 +88,12 @@ function applyLang() {
 function crumbs() {
   const c = el("crumbs"); c.innerHTML = "";
   const path = [];
+  const lvl = S.level === "agent" ? S.prevLevel : S.level;
   if (S.period === "month" || S.period === "week") path.push([S.period === "month" ? S.date.slice(0, 7) : t("week") + " " + range0(), () => { S.level = S.period; load(); }]);
-  if (["day", "hour", "queue"].includes(S.level)) path.push([S.date, () => { S.level = "day"; S.hour = null; S.queue = null; load(); }]);
-  if (["hour", "queue"].includes(S.level)) path.push([S.hour + ":00", () => { S.level = "hour"; S.queue = null; load(); }]);
-  if (S.level === "queue") path.push([qname(S.queue), () => {}]);
+  if (["day", "hour", "queue"].includes(lvl)) path.push([S.date, () => { S.level = "day"; S.hour = null; S.queue = null; load(); }]);
+  if (["hour", "queue"].includes(lvl)) path.push([S.hour + ":00", () => { S.level = "hour"; S.queue = null; load(); }]);
+  if (lvl === "queue") path.push([qname(S.queue), () => { S.level = "queue"; load(); }]);
+  if (S.level === "agent") path.push([S.agentLabel, () => {}]);
   path.forEach(([label, go], i) => {
     if (i) { const s = document.createElement("span"); s.className = "sep"; s.textContent = "›"; c.appendChild(s); }
     const a = document.createElement("a"); a.textContent = label; a.onclick = go; c.appendChild(a);
@@ -138,6 +140,8 @@ function flowOption(labels, rows) {
 }
 
 async function loadFlow() {
+  el("flow-section").hidden = S.level === "agent";
+  if (S.level === "agent") return;
   const [from, to] = range();
   let q = { site: S.site, from, to };
   let title, rows, labels, drill, cols;
@@ -193,22 +197,25 @@ async function loadCompare() {
 }
 
 async function loadAgents() {
-  const [from, to] = S.level === "month" || S.level === "week" ? range() : [S.date, S.date];
-  const data = await api("/api/history/agents", { site: S.site, from, to });
+  const [from, to] = ["month", "week", "agent"].includes(S.level) ? range() : [S.date, S.date];
+  const one = S.level === "agent";
+  const data = await api("/api/history/agents", { site: S.site, from, to, agent: one ? S.agent : null });
   const reasons = [...new Set(data.rows.flatMap((r) => Object.keys(r.not_ready_s)))].sort();
   const rows = data.rows.map((r) => ({ ...r, ...Object.fromEntries(reasons.map((k) => ["nr:" + k, r.not_ready_s[k] || 0])) }));
-  el("agents-title").textContent = (S.level === "queue" ? t("agents_day") : t("agents")) + " " + from + (to !== from ? ".." + to : "");
-  const cols = ["agent", "handled", "aht_s", "occupancy_pct", ...reasons.map((k) => "nr:" + k)];
-  const cell = (r, c) => (c === "agent" ? (r.agent === "*" ? t("total") : r.label) : c.startsWith("nr:") ? fmt(r[c] / 60) : fmt(r[c]));
-  table("agents-table", cols, rows, { cell, total: (r) => r.agent === "*" });
+  el("agents-title").textContent = (one ? t("agent_days") + " " + S.agentLabel : S.level === "queue" ? t("agents_day") : t("agents"))
+    + " " + from + (to !== from ? ".." + to : "");
+  const cols = [one ? "date" : "agent", "handled", "aht_s", "occupancy_pct", ...reasons.map((k) => "nr:" + k)];
+  const cell = (r, c) => (c === "date" ? r.date : c === "agent" ? (r.agent === "*" ? t("total") : r.label) : c.startsWith("nr:") ? fmt(r[c] / 60) : fmt(r[c]));
+  const drill = one ? null : (r) => { if (r.agent !== "*") { S.prevLevel = S.level; S.agent = r.agent; S.agentLabel = r.label; S.level = "agent"; load(); } };
+  table("agents-table", cols, rows, { cell, total: (r) => r.agent === "*", drill });
   el("agents-table").querySelectorAll("th").forEach((th, i) => { if (cols[i].startsWith("nr:")) th.textContent = t("not_ready") + " " + cols[i].slice(3) + " (min)"; });
-  const people = rows.filter((r) => r.agent !== "*");
+  const people = one ? rows : rows.filter((r) => r.agent !== "*");
   chart("agents-chart", {
     tooltip: { trigger: "axis" }, grid: { left: 50, right: 30, top: 20, bottom: 60 },
-    xAxis: { type: "category", data: people.map((r) => r.label), axisLabel: { rotate: 45 } }, yAxis: { type: "value" },
+    xAxis: { type: "category", data: people.map((r) => (one ? r.date.slice(5) : r.label)), axisLabel: { rotate: 45 } }, yAxis: { type: "value" },
     series: [{ name: t("handled"), type: "bar", data: people.map((r) => r.handled) }],
-  });
-  const ex = { site: S.site, from, to, kind: "agents" };
+  }, one ? null : (i) => drill(people[i]));
+  const ex = { site: S.site, from, to, kind: "agents", agent: one ? S.agent : null };
   el("agents-csv").href = exportUrl({ ...ex, format: "csv" });
   el("agents-xlsx").href = exportUrl({ ...ex, format: "xlsx" });
 }
@@ -221,7 +228,7 @@ async function load() {
     await loadFlow();
     await loadCompare();
     await loadAgents();
-    document.body.dataset.ready = S.level + ":" + S.date + ":" + (S.hour || "") + ":" + (S.queue || "") + ":" + S.lang;
+    document.body.dataset.ready = S.level + ":" + S.date + ":" + (S.hour || "") + ":" + (S.level === "agent" ? S.agent : S.queue || "") + ":" + S.lang;
   } catch (e) {
     el("error").textContent = e.message; el("error").hidden = false;
     document.body.dataset.ready = "error";

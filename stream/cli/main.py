@@ -111,12 +111,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     else:
         floor = replay_file(path, args.format, floor)
     if args.db:
-        from stream.history.cli import backfill
+        from stream.contracts.floor_config import ConfigError
+        from stream.history.cli import backfill, replayed_alerts
         from stream.history.store import StoreError
 
         try:
-            n = backfill(floor, args.db)
-        except StoreError as exc:
+            n = backfill(floor, args.db, replayed_alerts(path, args.format, cfg))
+        except (StoreError, ConfigError) as exc:
             print(f"floorwatch replay: {exc}", file=sys.stderr)
             return 2
         print(f"floorwatch replay: {n} history rows written", file=sys.stderr)
@@ -224,6 +225,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from stream.runtime.worker import WorkerSettings, run_worker
 
     cfg = _load_config(args.config)
+    if args.db:
+        from stream.history.store import StoreError, check_url
+
+        try:
+            check_url(args.db)
+        except StoreError as exc:
+            print(f"floorwatch worker: {exc}", file=sys.stderr)
+            return 2
     # A replayed Anonymous Bank log brings its own site (as in-process replay adds it).
     cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
     settings = WorkerSettings(

@@ -50,3 +50,19 @@ def _row(name: str, a: dict) -> dict:
         "state_s": {k: v / 1000.0 for k, v in sorted(ms.items()) if not k.startswith("not_ready")},
         "not_ready_s": {(k.split(":", 1)[1] if ":" in k else "-"): v / 1000.0 for k, v in sorted(ms.items()) if k.startswith("not_ready")},
     }
+
+
+def agent_days_of(days: Iterable[dict], states: Iterable[dict], agent: str) -> list[dict]:
+    """One agent's rows per local date (its drill-down), the same figures as ``agent_performance``."""
+    by_date: dict[str, tuple[list, list]] = {}
+    for d in days:
+        if d["agent"] == agent:
+            by_date.setdefault(d["date"], ([], []))[0].append(d)
+    for s in states:
+        if s["agent"] == agent:
+            by_date.setdefault(s["date"], ([], []))[1].append(s)
+    out = []
+    for date in sorted(by_date):
+        rows = agent_performance(*by_date[date])
+        out.append({"date": date, **rows[0]})
+    return out

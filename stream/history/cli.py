@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, Optional
 
 DEFAULT_STEP = "1h"
 
@@ -104,13 +104,27 @@ def cmd_daily_report(args: argparse.Namespace) -> int:
         return 1
 
 
-def backfill(floor, db_url: str) -> int:
-    """Write a folded (and flushed) floor's history; returns rows written. Raises StoreError."""
-    from stream.history.rows import floor_batch
+def backfill(floor, db_url: str, alerts: Optional[list[dict]] = None) -> int:
+    """Write a folded (and flushed) floor's history and the log's alert changes; returns rows
+    written. Raises StoreError."""
+    from stream.history.rows import alert_row, floor_batch
     from stream.history.store import Store
 
     store = Store.open(db_url)
     try:
-        return store.upsert(floor_batch(floor))
+        batch = floor_batch(floor)
+        batch.alerts = [alert_row(ch) for ch in alerts or ()]
+        return store.upsert(batch)
     finally:
         store.close()
+
+
+def replayed_alerts(path, fmt: str, config) -> list[dict]:
+    """The alert changes a replay of the log raises (what the live workers would have written),
+    with the alert rules of config/alerts.yaml, on a floor of their own."""
+    from stream.alerts.cli import replay_alerts
+    from stream.alerts.config import load_alerts
+    from stream.alerts.engine import AlertEngine
+    from stream.fold.floor import Floor
+
+    return replay_alerts(path, fmt, Floor(config), AlertEngine(load_alerts()))

@@ -62,11 +62,14 @@ def bucket_sums(store, site: str, queue: Optional[str], first: date, last: date,
         (sa.func.max(T.c[col]) if attr == "max_wait" else sa.func.sum(T.c[col])).label(attr)
         for attr, col in QUEUE_SUMS
     ]
+    # The site total alone: the database adds the queues too (their sums add like intervals).
+    queue_col = sa.literal(TOTAL).label("queue") if queue == TOTAL else T.c.queue
+    keys = [bucket, T.c.utc_offset_min, T.c.sl_variant] + ([] if queue == TOTAL else [T.c.queue])
     q = (
-        sa.select(bucket, T.c.utc_offset_min, T.c.queue, T.c.sl_variant, sa.func.min(T.c.start_ms).label("min_start"), *sums)
+        sa.select(bucket, T.c.utc_offset_min, queue_col, T.c.sl_variant, sa.func.min(T.c.start_ms).label("min_start"), *sums)
         .where(T.c.site == site, T.c.start_ms >= day0 - _MARGIN_MS, T.c.start_ms < day1 + _MARGIN_MS,
                local >= day0, local < day1)
-        .group_by(bucket, T.c.utc_offset_min, T.c.queue, T.c.sl_variant)
+        .group_by(*keys)
     )
     if queue is not None and queue != TOTAL:
         q = q.where(T.c.queue == queue)
@@ -106,11 +109,11 @@ def history(store, site: str, queue: Optional[str], first: date, last: date, ste
     rows = []
     each = queue is None or queue != TOTAL
     totals = queue is None or queue == TOTAL
-    for key in sorted(per):
+    for key in sorted(per, key=lambda k: label_off[k][1]):  # in time order (a repeated DST hour too)
         qs = per[key]
         start = local_iso(key[0] * step_ms, label_off[key][0])
         if each:
-            for qn in sorted(qs):
+            for qn in sorted(qs):  # never "*" here: only the total-only query names it
                 rows.append({"site": site, "queue": qn, "start": start, **qs[qn].report()})
         if totals:
             total = None

@@ -1,6 +1,6 @@
 """The worker's history hook: sealed intervals of its partitions, written as idempotent upserts.
 
-Every ``every_s`` the sink looks at each partition the worker holds: the
+Every ``every_s`` (5 s) the sink looks at each partition the worker holds: the
 intervals of each site whose end the site's watermark has passed (sealed),
 its agent days and its alert changes. Rows that differ from what it last
 offered go to the ``HistoryWriter`` (the bounded retry queue), which writes
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Optional
 
 import orjson
@@ -45,8 +46,10 @@ class HistorySink:
         self.writer = writer
         self._last: dict[tuple, tuple] = {}  # (kind, key) -> row without as_of, as last offered
         self._alerts_seen: dict[int, tuple[int, int]] = {}  # partition -> (id of its PartitionFloor, alerts offered)
+        self._seen: dict[tuple[int, str], tuple] = {}  # (id of a Floor, site) -> (events, clock) at the last look
         self.flushing = False
         self._dropped_seen = 0
+        self.collect_ms = 0.0  # the last look's time on the event loop
 
     def collect(self, parts: dict[int, Any], assigned: Optional[set[int]] = None) -> Batch:
         """The rows changed since the last call, of the partitions held (all of ``parts`` if None)."""
@@ -59,6 +62,11 @@ class HistorySink:
                 sc = floor.sites[site]
                 if sc.clock is None:
                     continue
+                # A site with no event and no tick since the last look has nothing new.
+                mark = (sc.events, sc.clock)
+                if self._seen.get((id(floor), site)) == mark:
+                    continue
+                self._seen[(id(floor), site)] = mark
                 wm = sc.watermark
                 # Sealed intervals: their end is at or before the watermark.
                 until = wm - INTERVAL_MS + 1
@@ -85,12 +93,15 @@ class HistorySink:
         """Offer everything again next time (after a failed write: a dropped row comes back)."""
         self._last.clear()
         self._alerts_seen.clear()
+        self._seen.clear()
 
     async def tick(self, parts: dict[int, Any], assigned: Optional[set[int]] = None) -> None:
         """Collect, then write in a thread (one write at a time)."""
         if self.flushing:
             return
+        t0 = time.perf_counter()
         self.writer.offer(self.collect(parts, assigned))
+        self.collect_ms = (time.perf_counter() - t0) * 1000.0
         if not self.writer.queued:
             return
         self.flushing = True
@@ -107,10 +118,11 @@ class HistorySink:
     def stats(self) -> dict:
         s = self.writer.stats
         return {"rows_written": s.rows_written, "rows_queued": self.writer.queued, "rows_dropped": s.rows_dropped,
-                "write_errors": s.write_errors, "db_up": s.db_up, "last_write_ms": s.last_write_ms}
+                "write_errors": s.write_errors, "db_up": s.db_up, "last_write_ms": s.last_write_ms,
+                "collect_ms": round(self.collect_ms, 1)}
 
 
-def attach_history(app: Any, settings: Any, holder: dict, every_s: float = 2.0) -> HistorySink:
+def attach_history(app: Any, settings: Any, holder: dict, every_s: float = 5.0) -> HistorySink:
     """Add the history timer to a worker's Faust app (``settings.history_db`` is the database)."""
     sink = HistorySink(HistoryWriter(settings.history_db))
     from stream.runtime.redis_keys import Keys

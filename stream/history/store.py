@@ -53,6 +53,18 @@ def redacted(url: str) -> str:
         return "<database URL>"
 
 
+def check_url(url: str) -> None:
+    """Raise StoreError for a URL that can never work (syntax, unsupported database, no driver);
+    a database that is merely down is not checked (the live floor starts without it)."""
+    try:
+        u = sa.engine.make_url(engine_url(url))
+        if u.get_backend_name() not in ("postgresql", "sqlite"):
+            raise StoreError(f"history database {redacted(url)}: {u.get_backend_name()} is not supported (PostgreSQL or SQLite)")
+        u.get_dialect()
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+        raise StoreError(f"history database {redacted(url)}: not a usable URL ({exc})") from None
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI connection
     cur = dbapi_conn.cursor()
     # WAL: the dashboard reads while the worker writes; NORMAL sync is durable across a process crash.

@@ -8,6 +8,7 @@ and an XLSX export opened with openpyxl whose totals match the API.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from stream.contracts.floor_config import load_config
-from tests.dashboard_helpers import ROOT, SUP, WALL, ServerThread, redis_server  # noqa: F401 - fixture
+from tests.dashboard_helpers import ADMIN, ROOT, SUP, WALL, ServerThread, redis_server  # noqa: F401 - fixture
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -56,7 +57,7 @@ def test_history_api_roles_and_shape(redis_server, history_db):
         out = subprocess.run([sys.executable, "-m", "stream.cli.main", "history", "--db", history_db, "--site", "gd-hotline",
                               "--queue", "*", "--from", DAY, "--to", DAY, "--step", "1h", "--json"],
                              cwd=ROOT, check=True, capture_output=True).stdout
-        assert r.json() == __import__("json").loads(out)
+        assert r.json() == json.loads(out)
         bad = httpx.get(f"{srv.base}/api/history", params={**q, "step": "5m"}, headers={"Authorization": f"Bearer {SUP}"})
         assert bad.status_code == 400 and "--step must be one of" in bad.json()["detail"]
         ag = httpx.get(f"{srv.base}/api/history/agents", params={"site": "gd-hotline", "from": DAY, "to": DAY},
@@ -64,6 +65,16 @@ def test_history_api_roles_and_shape(redis_server, history_db):
         total = ag[-1]
         assert total["agent"] == "*" and total["handled"] == sum(a["handled"] for a in ag[:-1]) > 0
         assert total["occupancy_pct"] is not None and any(a["not_ready_s"] for a in ag[:-1])
+        # The workers' history counters (as the sink writes them to Redis) on /metrics.
+        import redis
+
+        r = redis.Redis.from_url(redis_server.url)
+        r.hset("fwrep:history:writers", "host-1", json.dumps({"rows_written": 12, "rows_queued": 5, "rows_dropped": 0,
+                                                             "write_errors": 2, "db_up": False}))
+        m = httpx.get(f"{srv.base}/metrics", headers={"Authorization": f"Bearer {ADMIN}"}).text
+        assert 'floorwatch_history_rows_queued{worker="host-1"} 5' in m
+        assert 'floorwatch_history_write_errors_total{worker="host-1"} 2' in m
+        assert 'floorwatch_history_db_up{worker="host-1"} 0' in m
     finally:
         srv.stop()
 
@@ -100,6 +111,8 @@ async def test_reports_page_in_a_browser(redis_server, history_db, tmp_path):
             await page.wait_for_function(f"document.body.dataset.ready === 'day:{DAY}:::en'")
             hours = await page.locator("#flow-table tr.drill").count()
             assert hours >= 10
+            if os.environ.get("FLOORWATCH_REPORTS_SCREENSHOT"):
+                await page.screenshot(path=str(ROOT / "docs" / "reports.png"))
             # Today against the same weekday last week: both days' figures.
             assert await page.locator("#compare-section").is_visible()
             cmp_rows = await page.locator("#compare-table tr").all_inner_texts()
@@ -135,9 +148,21 @@ async def test_reports_page_in_a_browser(redis_server, history_db, tmp_path):
             assert await page.locator("#title").inner_text() == "楼面报表"
             assert await page.evaluate("document.documentElement.lang") == "zh-CN"
             assert "进线" in await page.locator("#flow-table").inner_text()
+            # Queue → an agent: that agent's days in the month (both busy days), in Chinese now.
+            first_agent = page.locator("#agents-table tr.drill").first
+            label = (await first_agent.locator("td").first.inner_text()).strip()
+            await first_agent.click()
+            await page.wait_for_function("document.body.dataset.ready.startsWith('agent:')")
+            assert await page.locator("#flow-section").is_hidden()
+            days = await page.locator("#agents-table tr").all_inner_texts()
+            assert [d.split("\t")[0] for d in days[1:]] == [WEEK_BEFORE, DAY]
+            assert label in await page.locator("#agents-title").inner_text()
+            assert label in await page.locator("#crumbs").inner_text()
+            api = httpx.get(f"{srv.base}/api/history/agents", headers={"Authorization": f"Bearer {SUP}"},
+                            params={"site": "gd-hotline", "from": DAY, "to": DAY}).json()["rows"]
+            mine = next(r for r in api if r["label"] == label)
+            assert days[2].split("\t")[1] == str(mine["handled"])
             await page.screenshot(path=str(tmp_path / "reports.png"), full_page=True)
-            if os.environ.get("FLOORWATCH_REPORTS_SCREENSHOT"):
-                await page.screenshot(path=str(ROOT / "docs" / "reports.png"), full_page=True)
             assert errors == []
             await browser.close()
     finally:

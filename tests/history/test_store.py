@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import pytest
 
-from stream.history.store import Batch, Store, StoreError, engine_url, redacted
+from stream.history.store import Batch, Store, StoreError, check_url, engine_url, redacted
 
 
 def _row(start: int, offered: int, as_of: int, **kw) -> dict:
@@ -56,3 +56,17 @@ def test_bad_urls_and_unreachable_databases_say_so_in_one_line(tmp_path):
     assert engine_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
     assert engine_url(str(tmp_path / "h.db")).startswith("sqlite:////")
     assert "s3cret" not in redacted("postgresql://fw:s3cret@h/d")
+
+
+@pytest.mark.parametrize("url, why", [("mysql://x@h/d", "mysql is not supported"),
+                                      ("postgresql://x:pw@h:notaport/d", "not a usable URL"),
+                                      ("oracle+nothing://h/d", "not")])
+def test_urls_that_can_never_work_are_refused_at_start(url, why):
+    with pytest.raises(StoreError, match=why) as e:
+        check_url(url)
+    assert "pw@" not in str(e.value)
+
+
+def test_urls_of_a_database_that_is_down_are_accepted_at_start(tmp_path):
+    check_url("postgresql://fw@127.0.0.1:1/history")
+    check_url(str(tmp_path / "h.db"))
