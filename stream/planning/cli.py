@@ -2,7 +2,7 @@
 
     floorwatch forecast --replay FILE --format anonbank|jsonl --from DATE[THH:MM±HH:MM] --days N --json
     floorwatch staffing --plan --replay FILE --format ... --from DATE --days N [--shrinkage S]
-                        [--max-occupancy X] [--erlang A|C] [--over interval|day] --json
+                        [--max-occupancy X] [--erlang A|C] [--over interval|day] [--margin POINTS] --json
     floorwatch staffing --check --replay FILE --format ... --plan PLAN.json [--shrinkage S] [--seed N] --json
     floorwatch staffing --roster ROSTER.csv|yaml --plan PLAN.json --json          (scheduled vs needed)
     floorwatch staffing --suggest --plan PLAN.json [--shifts SHIFTS.yaml] --json  (a roster, by MILP)
@@ -177,7 +177,7 @@ def _plan(args) -> list[dict]:
                 before.append(ev)
         pat = patience(contacts(before))
     return plan(rows, log.config, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
-                over=args.over)
+                over=args.over, margin_pct=args.margin)
 
 
 def _check(args) -> dict:
@@ -232,6 +232,8 @@ def add_staffing_arguments(st: argparse.ArgumentParser) -> None:
     st.add_argument("--from", dest="from_", type=_start, metavar="DATE")
     st.add_argument("--days", type=_days)
     st.add_argument("--erlang", choices=("A", "C"), default="A", help="A: with patience from the log's abandons (default)")
+    st.add_argument("--margin", type=float, default=0.0, metavar="POINTS",
+                    help="plan for the target plus this many points (the shortfall past checks showed)")
     st.add_argument("--over", choices=("interval", "day"), default="interval",
                     help="meet the target in every interval (default) or over each queue's day, at fewer agent-hours")
     st.add_argument("--seed", type=int, default=0)

@@ -54,12 +54,15 @@ def plan(
     shrinkage: float = 0.0,
     max_occupancy: Optional[float] = None,
     over: str = "interval",
+    margin_pct: float = 0.0,
 ) -> list[dict]:
     """Each forecast row with ``agents`` added (rostered, after shrinkage).
 
     ``over="interval"``: every interval meets the target on its own.
     ``over="day"``: each queue's day meets it (offered-weighted), with agents
     added one at a time where they answer the most contacts within T.
+    ``margin_pct``: plan for the target plus this many points (what past
+    checks showed the plan falls short by).
     """
     if over not in ("interval", "day"):
         raise ValueError(f"over must be 'interval' or 'day', got {over!r}")
@@ -74,7 +77,7 @@ def plan(
         site, queue = r["site"], r["queue"]
         offered, aht = float(r["offered"]), r["aht_s"]
         q = config.queue(site, queue)
-        goal = target_pct(config, site, queue) / 100.0
+        goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
         hall = config.site(site).kind == "hall"
         pat = None if hall else patience.get((site, queue))
         if offered <= 0:
@@ -92,7 +95,7 @@ def plan(
                 )
         out.append({"site": site, "queue": queue, "start": r["start"], "offered": r["offered"], "aht_s": r["aht_s"], "agents": n})
     if over == "day":
-        _balance_days(out, config, patience, max_occupancy)
+        _balance_days(out, config, patience, max_occupancy, margin_pct)
     if shrinkage:
         for r in out:
             if r["agents"] is not None:
@@ -100,7 +103,8 @@ def plan(
     return out
 
 
-def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_occupancy: Optional[float]) -> None:
+def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_occupancy: Optional[float],
+                  margin_pct: float = 0.0) -> None:
     """Re-staff each queue-day so that its offered-weighted service level meets the target at the least agents.
 
     Greedy marginal allocation: from the least agents each interval can
@@ -115,7 +119,7 @@ def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_
             groups.setdefault((r["site"], r["queue"], str(r["start"])[:10]), []).append(r)
     for (site, queue, _), g in groups.items():
         q = config.queue(site, queue)
-        goal = target_pct(config, site, queue) / 100.0
+        goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
         pat = None if config.site(site).kind == "hall" else patience.get((site, queue))
         memo: dict[tuple[int, int], float] = {}
 

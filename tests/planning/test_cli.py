@@ -162,3 +162,17 @@ def test_february_forecast_and_plan(tmp_path, capsys):
     assert ps[0]["start"] == "1999-02-22T00:00:00+02:00"
     assert 700 < sum(r["offered"] for r in ps) < 1200  # a Monday of the regular queue
     assert max(r["agents"] for r in ps) >= 5  # 60-odd calls of 3 minutes in a peak quarter hour
+
+
+def test_plan_over_the_day_and_with_a_margin(tmp_path, capsys):
+    log = make_log(tmp_path / "log.jsonl")
+    base = ("staffing", "--plan", "--replay", str(log), "--format", "jsonl", "--from", "2026-03-16", "--days", "2", "--json")
+
+    def hours(*extra: str) -> float:
+        rc, out, err = run(capsys, *base, *extra)
+        assert rc == 0, err
+        return sum(r["agents"] for r in json.loads(out)["intervals"]) / 4
+
+    per_interval, day = hours(), hours("--over", "day")
+    assert day < per_interval
+    assert hours("--over", "day", "--margin", "8") > day
