@@ -105,6 +105,15 @@ def alert_row(ch: dict) -> dict:
     }
 
 
+def ack_row(alert: dict, ack: dict) -> dict:
+    """A supervisor's acknowledgement (``fw:acks``: ``{"by", "at_ms"}``) of an alert (its latest
+    record in ``fw:alerts``) as an ``alert_changes`` row. Acks are not in the event log, so the
+    engine never emits them; this is their record."""
+    row = alert_row({**alert, "change": "acknowledged", "state": "acknowledged", "at_ms": ack.get("at_ms"),
+                     "acked_by": ack.get("by"), "dedup_key": f"{alert.get('id')}#acknowledged"})
+    return row
+
+
 def _num(v) -> Optional[float]:
     return float(v) if isinstance(v, (int, float)) else None
 

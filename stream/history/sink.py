@@ -27,7 +27,7 @@ from typing import Any, Optional
 import orjson
 
 from stream.fold.calendar import INTERVAL_MS
-from stream.history.rows import alert_row, site_batch
+from stream.history.rows import ack_row, alert_row, site_batch
 from stream.history.schema import KEYS
 from stream.history.store import Batch
 from stream.history.writer import HistoryWriter
@@ -47,6 +47,7 @@ class HistorySink:
         self._last: dict[tuple, tuple] = {}  # (kind, key) -> row without as_of, as last offered
         self._alerts_seen: dict[int, tuple[int, int]] = {}  # partition -> (id of its PartitionFloor, alerts offered)
         self._seen: dict[tuple[int, str], tuple] = {}  # (id of a Floor, site) -> (events, clock) at the last look
+        self._acks_seen: set[str] = set()  # alert ids whose acknowledgement was offered
         self.flushing = False
         self._dropped_seen = 0
         self.collect_ms = 0.0  # the last look's time on the event loop
@@ -94,6 +95,26 @@ class HistorySink:
         self._last.clear()
         self._alerts_seen.clear()
         self._seen.clear()
+        self._acks_seen.clear()
+
+    async def collect_acks(self, redis, keys) -> int:
+        """Offer the acknowledgements in Redis (``fw:acks``) not offered yet; returns how many.
+
+        Any worker may write them (the rows are keyed by alert and change, inserted once)."""
+        acks = await redis.hgetall(keys.acks)
+        new = {k.decode(): v for k, v in acks.items() if k.decode() not in self._acks_seen}
+        if not new:
+            return 0
+        ids = list(new)
+        recs = await redis.hmget(keys.alerts, ids)
+        rows = []
+        for aid, rec in zip(ids, recs):
+            if rec is None:
+                continue  # an ack of an alert Redis no longer has: nothing to say where it was
+            rows.append(ack_row(orjson.loads(rec), orjson.loads(new[aid])))
+            self._acks_seen.add(aid)
+        self.writer.offer(Batch(alerts=rows))
+        return len(rows)
 
     async def tick(self, parts: dict[int, Any], assigned: Optional[set[int]] = None) -> None:
         """Collect, then write in a thread (one write at a time)."""
@@ -127,13 +148,18 @@ def attach_history(app: Any, settings: Any, holder: dict, every_s: float = 5.0) 
     sink = HistorySink(HistoryWriter(settings.history_db))
     from stream.runtime.redis_keys import Keys
 
-    stats_key = Keys(settings.redis_prefix).prefix + STATS_KEY
+    keys = Keys(settings.redis_prefix)
+    stats_key = keys.prefix + STATS_KEY
 
     @app.timer(every_s)
     async def write_history() -> None:
         w = holder.get("w")
         if w is None:
             return
+        try:
+            await sink.collect_acks(w.redis, keys)
+        except Exception:
+            pass  # Redis down: the acks are still there next time
         try:
             await sink.tick(w.parts, w.assigned)
         except Exception:  # never let history stop the live floor

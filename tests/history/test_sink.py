@@ -66,3 +66,38 @@ def test_redelivery_rebuild_and_a_stale_writer_change_nothing(tmp_path):
     # its older rows (an earlier watermark) do not replace the newer ones.
     _write(db, {0: _fold(msgs, n // 4)})
     assert _rows(db) == want
+
+
+async def test_acknowledgements_in_redis_become_alert_changes(tmp_path):
+    import orjson
+    import redis.asyncio as aioredis
+
+    from stream.local.embedded import EmbeddedRedis
+    from stream.runtime.redis_keys import Keys
+
+    srv = EmbeddedRedis().start()
+    try:
+        r = aioredis.from_url(srv.url)
+        k = Keys("fwh:")
+        alert = {"id": "gd-hotline/vip/longest_wait@1795395630000", "change": "raised", "state": "raised",
+                 "rule": "longest_wait", "site": "gd-hotline", "queue": "vip", "severity": "major", "value": 760.0,
+                 "threshold": 600.0, "at_ms": 1795395630000, "message": {"zh-CN": "贵宾专席：等待过长", "en": "VIP: long wait"}}
+        await r.hset(k.alerts, alert["id"], orjson.dumps(alert))
+        await r.hset(k.acks, alert["id"], orjson.dumps({"by": "alice", "at_ms": 1795395700000}))
+        await r.hset(k.acks, "gone@1", orjson.dumps({"by": "bob", "at_ms": 1}))  # its alert is not in Redis
+        db = f"sqlite:///{tmp_path / 'h.db'}"
+        sink = HistorySink(HistoryWriter(db))
+        assert await sink.collect_acks(r, k) == 1
+        assert await sink.collect_acks(r, k) == 0  # offered once
+        await sink.tick({})
+        rows = Store.open(db).all_rows("alert_changes")
+        assert [(x["alert_id"], x["change"], x["at_ms"], x["acked_by"], x["queue"], x["message_zh"]) for x in rows] == [
+            (alert["id"], "acknowledged", 1795395700000, "alice", "vip", "贵宾专席：等待过长")]
+        # Another worker (a new sink) writes the same ack again: still one row.
+        other = HistorySink(HistoryWriter(db))
+        assert await other.collect_acks(r, k) == 1
+        await other.tick({})
+        assert len(Store.open(db).all_rows("alert_changes")) == 1
+        await r.aclose()
+    finally:
+        srv.stop()
