@@ -16,6 +16,7 @@ where they answer the most within T); beside it, in the same run:
   reforecast (what a floor manager does with ``--from`` a time of day);
 * **calibrated**: ours, each day planned for the target plus the mean
   shortfall the checks of the working days before it showed (``margin_pct``);
+  **calib_replan**: calibrated and re-planned at 10:00 and 13:00;
 * **per interval**: every interval staffed to the target on its own (the
   textbook plan; rounding up in every interval overshoots the day);
 * **flat peak**: the per-interval plan's peak held all the queue's open
@@ -78,7 +79,7 @@ def day_ahead_plans(log, first: date, last: date, erlang: str = "A", over: str =
     return rows
 
 
-def calibrated_plans(log, first: date, last: date) -> list[dict]:
+def calibrated_plans(log, first: date, last: date, replan: tuple = ()) -> list[dict]:
     """Day-ahead plans whose target carries the shortfall past checks showed: each day D is planned
     for 80 + m, m the mean of (80 − the day's checked service level) over the days before D (0..10
     points), then checked; only days before D inform D."""
@@ -92,7 +93,13 @@ def calibrated_plans(log, first: date, last: date) -> list[dict]:
         pat = patience([c for c in every if c.offered_ms < cut])
         margin = min(10.0, max(0.0, sum(gaps) / len(gaps))) if gaps else 0.0
         fc = [r for o in forecast_histories(hist, d, 1) for r in o.rows]
-        day = plan(fc, log.config, patience=pat, over="day", margin_pct=margin)
+        by = {(r["queue"], r["start"]): r for r in plan(fc, log.config, patience=pat, over="day", margin_pct=margin)}
+        for h in replan:
+            at = datetime(d.year, d.month, d.day, h, tzinfo=ZoneInfo(TZ))
+            fc = [r for o in forecast_histories(hist, at, 1) for r in o.rows]
+            for r in plan(fc, log.config, patience=pat, over="day", margin_pct=margin):
+                by[(r["queue"], r["start"])] = r
+        day = list(by.values())
         rows.extend(day)
         got = check_plan(log, day)["days"]
         sl = got[0]["total"]["sl_pct"] if got and got[0]["total"]["sl_pct"] is not None else None
@@ -112,6 +119,7 @@ def run(path: str, first: date) -> dict:
     plans = {"ours": day_ahead_plans(log, first, last, "A", "day")}
     plans["replanned"] = day_ahead_plans(log, first, last, "A", "day", replan=(10, 13))
     plans["calibrated"] = calibrated_plans(log, first, last)
+    plans["calib_replan"] = calibrated_plans(log, first, last, replan=(10, 13))
     plans["per_interval"] = day_ahead_plans(log, first, last, "A", "interval")
     plans["flat_peak"] = flat_peak(plans["per_interval"])
     plans["erlang_c"] = day_ahead_plans(log, first, last, "C", "interval")
@@ -170,7 +178,7 @@ def main(argv: list[str]) -> int:
     for name in ("working_days", "all_days"):
         s = res[name]
         print(f"\n{name.replace('_', ' ')}: bank mean SL {s['bank']['mean_sl_pct']}")
-        for k in ("ours", "replanned", "calibrated", "per_interval", "flat_peak", "erlang_c"):
+        for k in ("ours", "replanned", "calibrated", "calib_replan", "per_interval", "flat_peak", "erlang_c"):
             v = s[k]
             print(f"  {k:<10} SL mean {v['mean_sl_pct']}, min {v['min_sl_pct']}, within 5 of 80: {v['days_within_5']}/{v['days']}, "
                   f"agent-hours {v['agent_hours']}")
