@@ -51,8 +51,8 @@ DEFAULT = ROOT.parent / "shared" / "data" / "anonbank" / "february.txt"
 TZ = "Asia/Jerusalem"
 
 
-def day_ahead_plans(log, first: date, last: date, erlang: str = "A", over: str = "interval", replan: tuple = ()) -> list[dict]:
-    """Plans made the evening before each day; with ``replan`` hours, re-made during the day from the reforecast.
+def _day_plan(log, hist, d: date, pat, over: str, margin: float, replan: tuple) -> list[dict]:
+    """Day ``d`` planned the evening before; with ``replan`` hours, re-made during the day from the reforecast.
 
     A re-plan at 10:00 replaces the plan from 10:00 on with one made from the
     forecast reshaped by the day's intervals up to 10:00 (``reforecast``).
@@ -60,29 +60,24 @@ def day_ahead_plans(log, first: date, last: date, erlang: str = "A", over: str =
     the day, and reads the day's own offered counts only for intervals that
     ended before the re-plan (complete by then).
     """
-    hist = fold_history(log.events, log.config)
-    every = contacts(log.events)
-    rows: list[dict] = []
-    d = first
-    while d <= last:
-        cut = cutoff_for(d, TZ)
-        pat = patience([c for c in every if c.offered_ms < cut]) if erlang == "A" else None
-        fc = [r for o in forecast_histories(hist, d, 1) for r in o.rows]
-        day = {(r["queue"], r["start"]): r for r in plan(fc, log.config, patience=pat, over=over)}
-        for h in replan:
-            at = datetime(d.year, d.month, d.day, h, tzinfo=ZoneInfo(TZ))
-            fc = [r for o in forecast_histories(hist, at, 1) for r in o.rows]
-            for r in plan(fc, log.config, patience=pat, over=over):
-                day[(r["queue"], r["start"])] = r
-        rows.extend(day.values())
-        d += timedelta(days=1)
-    return rows
+    fc = [r for o in forecast_histories(hist, d, 1) for r in o.rows]
+    by = {(r["queue"], r["start"]): r for r in plan(fc, log.config, patience=pat, over=over, margin_pct=margin)}
+    for h in replan:
+        at = datetime(d.year, d.month, d.day, h, tzinfo=ZoneInfo(TZ))
+        fc = [r for o in forecast_histories(hist, at, 1) for r in o.rows]
+        for r in plan(fc, log.config, patience=pat, over=over, margin_pct=margin):
+            by[(r["queue"], r["start"])] = r
+    return list(by.values())
 
 
-def calibrated_plans(log, first: date, last: date, replan: tuple = ()) -> list[dict]:
-    """Day-ahead plans whose target carries the shortfall past checks showed: each day D is planned
-    for 80 + m, m the mean of (80 − the day's checked service level) over the days before D (0..10
-    points), then checked; only days before D inform D."""
+def day_ahead_plans(log, first: date, last: date, erlang: str = "A", over: str = "interval", replan: tuple = (),
+                    calibrate: bool = False) -> list[dict]:
+    """Every day's plan from ``first`` to ``last`` (``_day_plan``), patience from the abandons before the day.
+
+    ``calibrate``: each day D is planned for 80 + m, m the mean of (80 − the
+    day's checked service level) over the working days before D (0..10
+    points), then checked; only days before D inform D.
+    """
     hist = fold_history(log.events, log.config)
     every = contacts(log.events)
     rows: list[dict] = []
@@ -90,21 +85,14 @@ def calibrated_plans(log, first: date, last: date, replan: tuple = ()) -> list[d
     d = first
     while d <= last:
         cut = cutoff_for(d, TZ)
-        pat = patience([c for c in every if c.offered_ms < cut])
+        pat = patience([c for c in every if c.offered_ms < cut]) if erlang == "A" else None
         margin = min(10.0, max(0.0, sum(gaps) / len(gaps))) if gaps else 0.0
-        fc = [r for o in forecast_histories(hist, d, 1) for r in o.rows]
-        by = {(r["queue"], r["start"]): r for r in plan(fc, log.config, patience=pat, over="day", margin_pct=margin)}
-        for h in replan:
-            at = datetime(d.year, d.month, d.day, h, tzinfo=ZoneInfo(TZ))
-            fc = [r for o in forecast_histories(hist, at, 1) for r in o.rows]
-            for r in plan(fc, log.config, patience=pat, over="day", margin_pct=margin):
-                by[(r["queue"], r["start"])] = r
-        day = list(by.values())
+        day = _day_plan(log, hist, d, pat, over, margin, replan)
         rows.extend(day)
-        got = check_plan(log, day)["days"]
-        sl = got[0]["total"]["sl_pct"] if got and got[0]["total"]["sl_pct"] is not None else None
-        if sl is not None and d.weekday() not in (4, 5):  # the working days' shortfall
-            gaps.append(80.0 - sl)
+        if calibrate and d.weekday() not in (4, 5):  # the working days' shortfall
+            got = check_plan(log, day)["days"]
+            if got and got[0]["total"]["sl_pct"] is not None:
+                gaps.append(80.0 - got[0]["total"]["sl_pct"])
         d += timedelta(days=1)
     return rows
 
@@ -118,8 +106,8 @@ def run(path: str, first: date) -> dict:
     last = date.fromisoformat(max(real))
     plans = {"ours": day_ahead_plans(log, first, last, "A", "day")}
     plans["replanned"] = day_ahead_plans(log, first, last, "A", "day", replan=(10, 13))
-    plans["calibrated"] = calibrated_plans(log, first, last)
-    plans["calib_replan"] = calibrated_plans(log, first, last, replan=(10, 13))
+    plans["calibrated"] = day_ahead_plans(log, first, last, "A", "day", calibrate=True)
+    plans["calib_replan"] = day_ahead_plans(log, first, last, "A", "day", replan=(10, 13), calibrate=True)
     plans["per_interval"] = day_ahead_plans(log, first, last, "A", "interval")
     plans["flat_peak"] = flat_peak(plans["per_interval"])
     plans["erlang_c"] = day_ahead_plans(log, first, last, "C", "interval")
