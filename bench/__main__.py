@@ -20,6 +20,7 @@ BENCHES = {
     "decode": "bench.bench_decode",
     "forecast": "bench.bench_forecast",
     "plan": "bench.bench_plan",
+    "asterisk": "bench.bench_asterisk",
     "history": "bench.bench_history",
 }
 

@@ -1,16 +1,24 @@
-"""NAB (standard profile): our seasonal detector beside river's HalfSpaceTrees, same run, same scorer.
+"""NAB, all three profiles: our detectors beside the published HTM and ARTime outputs, same files, same scorer.
 
     python -m bench nab [--data ../shared/data/nab] [--json]
 
 Every file of the corpus under ``data/`` is scored row by row (score, then
-learn) by each detector; :mod:`bench.nab_score` sweeps one threshold per
-detector over the whole corpus (as NAB's optimiser does) and normalises with
-the null detector (a constant score) at 0 and a perfect one at 100.
+learn) by each of our detectors; the published detectors' scores are read
+from ``results/<detector>/`` (their own runs, on the same files). For each
+profile (standard, reward-low-FP, reward-low-FN) :mod:`bench.nab_score`
+sweeps one threshold per detector over the whole corpus (as NAB's optimiser
+does) and normalises with the null detector (a constant score) at 0 and a
+perfect one at 100.
 
 * ``floorwatch`` — :func:`stream.alerts.series.score_series`, the code
-  ``floorwatch detect`` runs (SeasonalCusum, ``value`` kind).
+  ``floorwatch detect`` runs (``SeasonalLikelihood``).
+* ``cusum`` — the previous detector (``SeasonalCusum``, ``value`` kind,
+  calibrated), for the before/after.
 * ``river-hst`` — ``MinMaxScaler | HalfSpaceTrees(seed=42)`` (river's own
   example pipeline for HST), defaults otherwise.
+* ``numenta`` (HTM), ``ARTime`` — the published outputs, where present.
+* ``random`` — NAB's random detector (``random.uniform(0, 1)`` a row, the
+  generator seeded with 42 for each file).
 """
 
 from __future__ import annotations
@@ -21,9 +29,13 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Optional
 
-from bench.nab_score import best_threshold, n_windows, normalized, score_at, sweep_points
-from stream.alerts.series import read_series_csv, score_series
+import csv
+import random
+
+from bench.nab_score import PROFILES, best_threshold, n_windows, normalized, score_at, sweep_points
+from stream.alerts.series import CUSUM_PARAMS, read_series_csv, score_series
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "nab"
@@ -55,37 +67,60 @@ def hst_scores(values: list[float]) -> list[float]:
     return out
 
 
+def random_scores(values: list[float]) -> list[float]:
+    rng = random.Random(42)
+    return [rng.uniform(0, 1) for _ in values]
+
+
 DETECTORS = {
     "floorwatch": lambda ts, vs: score_series(ts, vs),
+    "cusum": lambda ts, vs: score_series(ts, vs, **CUSUM_PARAMS),
     "river-hst": lambda ts, vs: hst_scores(vs),
+    "random": lambda ts, vs: random_scores(vs),
     "null": lambda ts, vs: [0.5] * len(vs),
 }
+
+PUBLISHED = ("numenta", "ARTime")
+
+
+def published_scores(base: Path, detector: str, rel: str, timestamps: list[float]) -> Optional[list[float]]:
+    """A published detector's scores for ``rel`` (None if its file is absent); rows must match the data's."""
+    cat, name = rel.split("/", 1)
+    path = base / "results" / detector / cat / f"{detector}_{name}"
+    if not path.is_file():
+        return None
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if [_epoch(r["timestamp"]) for r in rows] != list(timestamps):
+        raise ValueError(f"{path}: its timestamps differ from the data file's")
+    return [float(r["anomaly_score"]) for r in rows]
 
 
 def run(base: Path) -> dict:
     corpus = load_corpus(base)
-    result: dict = {"files": len(corpus), "detectors": {}}
-    points: dict[str, list] = {}
-    per_file: dict[str, dict] = {}
+    result: dict = {"files": len(corpus), "profiles": list(PROFILES), "detectors": {}}
+    scores: dict[str, dict[str, list[float]]] = {}
     for name, fn in DETECTORS.items():
         t0 = time.perf_counter()
-        allp = []
-        per_file[name] = {}
-        for rel, ts, vs, wins in corpus:
-            pts = sweep_points(ts, fn(ts, vs), wins, rel)
-            per_file[name][rel] = pts
-            allp.extend(pts)
-        points[name] = allp
+        scores[name] = {rel: fn(ts, vs) for rel, ts, vs, _ in corpus}
         result["detectors"][name] = {"seconds": round(time.perf_counter() - t0, 1)}
-    windows = n_windows(points["null"])
-    null_raw = best_threshold(points["null"])[1]
-    for name in DETECTORS:
-        thr, raw = best_threshold(points[name])
-        r = result["detectors"][name]
-        r.update(threshold=thr, raw=round(raw, 4), score=round(normalized(raw, null_raw, windows), 2))
-        r["per_file"] = {rel: round(score_at(p, thr), 3) for rel, p in per_file[name].items()}
-    result["windows"] = windows
-    result["null_raw"] = null_raw
+    for name in PUBLISHED:
+        got = {rel: published_scores(base, name, rel, ts) for rel, ts, _, _ in corpus}
+        if all(v is not None for v in got.values()):
+            scores[name] = got
+            result["detectors"][name] = {"seconds": None, "published": True}
+    for prof_name, prof in PROFILES.items():
+        null_pts = [p for rel, ts, _, wins in corpus for p in sweep_points(ts, scores["null"][rel], wins, rel, profile=prof)]
+        null_raw = best_threshold(null_pts, prof)[1]
+        windows = n_windows(null_pts)
+        result["windows"] = windows
+        for name in scores:
+            per = {rel: sweep_points(ts, scores[name][rel], wins, rel, profile=prof) for rel, ts, _, wins in corpus}
+            thr, raw = best_threshold([p for pts in per.values() for p in pts], prof)
+            r = result["detectors"][name].setdefault("profiles", {})
+            r[prof_name] = {"threshold": thr, "raw": round(raw, 4), "score": round(normalized(raw, null_raw, windows, prof), 2)}
+            if prof_name == "standard":
+                result["detectors"][name]["per_file"] = {rel: round(score_at(p, thr, prof), 3) for rel, p in per.items()}
     return result
 
 
@@ -101,12 +136,15 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
-    print(f"NAB standard profile, {res['files']} files, {res['windows']} windows (null raw {res['null_raw']:.2f})")
-    print(f"{'detector':<12} {'score':>7} {'threshold':>10} {'raw':>9} {'time s':>7}")
-    for name, r in res["detectors"].items():
-        print(f"{name:<12} {r['score']:>7.2f} {r['threshold']:>10.5f} {r['raw']:>9.3f} {r['seconds']:>7.1f}")
-    files = list(res["detectors"]["floorwatch"]["per_file"])
-    print(f"\n{'file (raw score at the corpus threshold)':<58} {'floorwatch':>10} {'river-hst':>10}")
-    for f in files:
-        print(f"{f:<58} {res['detectors']['floorwatch']['per_file'][f]:>10.3f} {res['detectors']['river-hst']['per_file'][f]:>10.3f}")
+    dets = res["detectors"]
+    print(f"NAB, {res['files']} files, {res['windows']} windows; normalised score (null 0, perfect 100) at each detector's best corpus threshold")
+    print(f"{'detector':<12}" + "".join(f" {p:>20}" for p in res["profiles"]) + f" {'time s':>7}")
+    for name, r in dets.items():
+        cells = "".join(f" {r['profiles'][p]['score']:>8.2f} @ {min(r['profiles'][p]['threshold'], 9.99999):<9.5f}" for p in res["profiles"])
+        secs = "published" if r.get("published") else f"{r['seconds']:.1f}"
+        print(f"{name:<12}{cells} {secs:>7}")
+    shown = [n for n in ("floorwatch", "cusum", "numenta", "ARTime") if n in dets]
+    print(f"\n{'file (standard raw score at the corpus threshold)':<58}" + "".join(f" {n:>10}" for n in shown))
+    for f in dets["floorwatch"]["per_file"]:
+        print(f"{f:<58}" + "".join(f" {dets[n]['per_file'][f]:>10.3f}" for n in shown))
     return 0

@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Optional
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -39,6 +43,8 @@ BUCKET = 300_000
 SURGE_BUCKETS = 6
 GRACE_BUCKETS = 3
 WEEK = 7 * 86_400_000
+# Surges start after a week: the detectors have seen every day of the week once.
+WARMUP_BUCKETS = 7 * 288
 
 
 def bucket_counts(path: Path, min_calls: int) -> tuple[int, dict[str, np.ndarray], str]:
@@ -52,7 +58,7 @@ def bucket_counts(path: Path, min_calls: int) -> tuple[int, dict[str, np.ndarray
     out: dict[str, np.ndarray] = {}
     for t, q in offers:
         out.setdefault(q, np.zeros(n, dtype=np.int64))[(t - t0) // BUCKET] += 1
-    return t0, {q: c for q, c in sorted(out.items()) if c.sum() >= min_calls}, anonbank.TIMEZONE
+    return t0, {q: c for q, c in sorted(out.items()) if c.sum() >= min_calls}, anonbank.site_config().timezone
 
 
 def run_detector(t0: int, counts: np.ndarray, tz: str, warmup: int, raise_at: float, clear_at: float) -> list[int]:
@@ -70,8 +76,13 @@ def run_detector(t0: int, counts: np.ndarray, tz: str, warmup: int, raise_at: fl
     return raised
 
 
-def inject(counts: np.ndarray, rng: np.random.Generator, k: int, start: int, lift: float = 0.5) -> tuple[np.ndarray, list[int]]:
-    """``counts`` with ``k`` +50 % surges of 30 minutes, a day or more apart; their first buckets."""
+def inject(counts: np.ndarray, rng: np.random.Generator, k: int, start: int, lift: float = 1.0) -> tuple[np.ndarray, list[int]]:
+    """``counts`` with ``k`` surges of 30 minutes, a day or more apart, at open hours; their first buckets.
+
+    A surge copies the real calls of its window: each call ``⌊lift⌋`` times,
+    and once more with probability ``lift − ⌊lift⌋`` (+100 %: every call
+    twice; +200 %: three times).
+    """
     out = counts.copy()
     open_buckets = [i for i in range(start, len(counts) - SURGE_BUCKETS - GRACE_BUCKETS) if counts[i] > 0]
     starts: list[int] = []
@@ -81,14 +92,85 @@ def inject(counts: np.ndarray, rng: np.random.Generator, k: int, start: int, lif
         b = int(open_buckets[rng.integers(len(open_buckets))])
         if all(abs(b - s) >= 288 for s in starts):
             starts.append(b)
+    whole, frac = int(lift), lift - int(lift)
     for b in starts:
         seg = out[b : b + SURGE_BUCKETS]
-        extra = rng.binomial(seg, lift) if lift <= 1 else rng.poisson(seg * lift)
+        extra = seg * whole + (rng.binomial(seg, frac) if frac > 0 else 0)
         out[b : b + SURGE_BUCKETS] = seg + extra
     return out, sorted(starts)
 
 
-def run(path: Path, seeds: int, surges: int, min_calls: int, raise_at: float | None = None, clear_at: float | None = None, lift: float = 0.5) -> dict:
+def day_type(t_ms: int, tz: str) -> int:
+    """The bank's three kinds of day (Brown et al. 2005): Sunday–Thursday, Friday (short), Saturday (evening only)."""
+    wd = datetime.fromtimestamp(t_ms / 1000, ZoneInfo(tz)).weekday()  # Monday 0 … Sunday 6
+    return {4: 1, 5: 2}.get(wd, 0)
+
+
+def oracle_means(t0: int, counts: np.ndarray, tz: str) -> np.ndarray:
+    """The oracle's expectation per bucket: the month's mean calls per 5 minutes of its (day type, 30-min slot)."""
+    zone = ZoneInfo(tz)
+    keys = []
+    for i in range(len(counts)):
+        d = datetime.fromtimestamp((t0 + i * BUCKET) / 1000, zone)
+        keys.append((day_type(t0 + i * BUCKET, tz), (d.hour * 60 + d.minute) // 30))
+    sums: dict = {}
+    for k, y in zip(keys, counts):
+        a = sums.setdefault(k, [0, 0])
+        a[0] += int(y)
+        a[1] += 1
+    return np.array([sums[k][0] / sums[k][1] for k in keys])
+
+
+def cusum_alarms(incs, h: float, start: int) -> list[int]:
+    """``S ← max(0, S + inc)``, an alarm at ``S ≥ h`` (from ``start`` on), restarted at 0 after it as a textbook CUSUM is."""
+    s, out = 0.0, []
+    for i, inc in enumerate(incs):
+        s = max(0.0, s + float(inc))
+        if s >= h:
+            if i >= start:
+                out.append(i)
+            s = 0.0
+    return out
+
+
+def oracle_alarms(mu: np.ndarray, counts: np.ndarray, shift: float, h: float, start: int) -> list[int]:
+    """Buckets where the oracle raises: a Poisson CUSUM of "arrivals are (1 + shift)× the expectation" vs
+    "as expected", ``S ← max(0, S + y·ln(1 + shift) − shift·μ)``, alarm at ``S ≥ h``."""
+    return cusum_alarms(counts * math.log1p(shift) - shift * mu, h, start)
+
+
+def episodes(alarms: list[int]) -> int:
+    """Alarm episodes: an alarm within 30 minutes of the previous one continues its episode (a restarted
+    CUSUM alarms again and again through one long event; an alert is raised once and held)."""
+    n, last = 0, None
+    for i in alarms:
+        if last is None or i - last > SURGE_BUCKETS:
+            n += 1
+        last = i
+    return n
+
+
+def lowest_threshold(incs, start: int, max_episodes: int) -> float:
+    """The lowest CUSUM threshold (step 0.25) that raises at most ``max_episodes`` on ``incs`` (the untouched month)."""
+    h = 0.25
+    while episodes(cusum_alarms(incs, h, start)) > max_episodes:
+        h += 0.25
+    return h
+
+
+def detected(raised: list[int], starts: list[int]) -> tuple[int, list[float]]:
+    """(surges with an alarm from their start to 15 min after their end, delays in minutes)."""
+    hits, delays = 0, []
+    for b in starts:
+        hit = [r for r in raised if b <= r < b + SURGE_BUCKETS + GRACE_BUCKETS]
+        if hit:
+            hits += 1
+            delays.append((hit[0] - b + 1) * 5.0)
+    return hits, delays
+
+
+def run(path: Path, seeds: int, surges: int, min_calls: int, lifts: tuple[float, ...] = (1.0, 2.0),
+        raise_at: Optional[float] = None, clear_at: Optional[float] = None, oracle_shift: float = 1.0) -> dict:
     cfg = load_alerts()
     dc = cfg.detector("anonbank", None, "arrival_surge")
     if raise_at is not None or clear_at is not None:
@@ -97,47 +179,44 @@ def run(path: Path, seeds: int, surges: int, min_calls: int, raise_at: float | N
                          "raise_": raise_at if raise_at is not None else dc.raise_,
                          "clear": clear_at if clear_at is not None else dc.clear})
     t0, per_queue, tz = bucket_counts(path, min_calls)
-    res: dict = {"lift": lift, "raise": dc.raise_, "clear": dc.clear, "warmup_buckets": dc.warmup_buckets, "queues": {}}
-    all_delays: list[float] = []
-    hits = total = 0
-    fa_total = 0
-    weeks_total = 0.0
+    start = WARMUP_BUCKETS
+    res: dict = {"raise": dc.raise_, "clear": dc.clear, "warmup_buckets": dc.warmup_buckets, "surge_after_buckets": start,
+                 "oracle_shift": oracle_shift, "queues": {}, "lifts": {}}
+    weeks_total, fa_total = 0.0, 0
     for q, counts in per_queue.items():
         clean = run_detector(t0, counts, tz, dc.warmup_buckets, dc.raise_, dc.clear)
-        weeks = (len(counts) - dc.warmup_buckets) * BUCKET / WEEK
-        q_hits = q_total = 0
-        delays: list[float] = []
+        fa = [r for r in clean if r >= start]
+        weeks = (len(counts) - start) * BUCKET / WEEK
+        res["queues"][q] = {"calls": int(counts.sum()), "mean_per_open_bucket": round(float(counts[counts > 0].mean()), 2),
+                            "false_alarms": len(fa), "false_alarms_per_week": round(len(fa) / weeks, 2)}
+        weeks_total += weeks
+        fa_total += len(fa)
+    res["false_alarms_per_week_per_queue"] = round(fa_total / weeks_total, 2) if weeks_total else None
+    busiest = max(per_queue, key=lambda q: per_queue[q].sum())
+    counts = per_queue[busiest]
+    ours_fa = res["queues"][busiest]["false_alarms"]
+    mu = oracle_means(t0, counts, tz)
+    h = lowest_threshold(counts * math.log1p(oracle_shift) - oracle_shift * mu, start, ours_fa)
+    oracle_fa = episodes(oracle_alarms(mu, counts, oracle_shift, h, start))
+    weeks = (len(counts) - start) * BUCKET / WEEK
+    res.update(busiest=busiest, oracle_threshold=h, oracle_false_alarms_per_week=round(oracle_fa / weeks, 2),
+               ours_false_alarms_per_week=round(ours_fa / weeks, 2))
+    for lift in lifts:
+        tally = {"ours": [0, []], "oracle": [0, []]}
+        total = 0
         for seed in range(seeds):
             rng = np.random.default_rng(seed)
-            surged, starts = inject(counts, rng, surges, dc.warmup_buckets, lift)
-            raised = run_detector(t0, surged, tz, dc.warmup_buckets, dc.raise_, dc.clear)
-            for b in starts:
-                q_total += 1
-                hit = [r for r in raised if b <= r < b + SURGE_BUCKETS + GRACE_BUCKETS]
-                if hit:
-                    q_hits += 1
-                    delays.append((hit[0] - b + 1) * 5.0)
-        res["queues"][q] = {
-            "calls": int(counts.sum()),
-            "mean_per_bucket_open": round(float(counts[counts > 0].mean()), 2),
-            "detected": q_hits,
-            "surges": q_total,
-            "detection_rate": round(q_hits / q_total, 3) if q_total else None,
-            "median_delay_min": statistics.median(delays) if delays else None,
-            "false_alarms": len(clean),
-            "false_alarms_per_week": round(len(clean) / weeks, 2),
-        }
-        hits += q_hits
-        total += q_total
-        all_delays += delays
-        fa_total += len(clean)
-        weeks_total += weeks
-    res["overall"] = {
-        "detection_rate": round(hits / total, 3) if total else None,
-        "median_delay_min": statistics.median(all_delays) if all_delays else None,
-        "false_alarms_per_week_per_queue": round(fa_total / weeks_total, 2) if weeks_total else None,
-        "surges": total,
-    }
+            surged, starts = inject(counts, rng, surges, start, lift)
+            total += len(starts)
+            for name, raised in (("ours", run_detector(t0, surged, tz, dc.warmup_buckets, dc.raise_, dc.clear)),
+                                 ("oracle", oracle_alarms(mu, surged, oracle_shift, h, start))):
+                n, d = detected(raised, starts)
+                tally[name][0] += n
+                tally[name][1] += d
+        res["lifts"][f"+{lift:.0%}"] = {"surges": total, **{
+            name: {"detected": n, "detection_rate": round(n / total, 3) if total else None,
+                   "median_delay_min": statistics.median(d) if d else None}
+            for name, (n, d) in tally.items()}}
     return res
 
 
@@ -149,21 +228,42 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--min-calls", type=int, default=2000)
     ap.add_argument("--raise", dest="raise_at", type=float, help="what-if alert level (default: config/alerts.yaml)")
     ap.add_argument("--clear", dest="clear_at", type=float)
-    ap.add_argument("--lift", type=float, default=0.5, help="extra arrivals during a surge (0.5 = +50 %%)")
+    ap.add_argument("--lift", type=float, action="append", help="extra arrivals during a surge (1 = +100 %%); repeatable; default +100 %% and +200 %%")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if not args.file.is_file():
         print(f"bench surge: skipped: no Anonymous Bank log at {args.file}", file=sys.stderr)
         return 0
-    res = run(args.file, args.seeds, args.surges, args.min_calls, args.raise_at, args.clear_at, args.lift)
+    res = run(args.file, args.seeds, args.surges, args.min_calls, tuple(args.lift or (1.0, 2.0)), args.raise_at, args.clear_at)
+    from bench import drift_spike
+
+    calls = drift_spike.series(args.file)
+    res["aht_drift"] = drift_spike.run_drift(calls, args.seeds, args.surges)
+    res["abandon_spike"] = drift_spike.run_spike(calls, args.seeds, args.surges)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
-    print(f"+{args.lift:.0%} for 30 min, {args.seeds} seeds x {args.surges} surges per queue; alert at score >= {res['raise']}, clear <= {res['clear']}")
-    print(f"{'queue':<10} {'calls':>6} {'per 5 min':>9} {'detected':>9} {'rate':>6} {'median delay':>13} {'false/week':>10}")
+    print(f"Untouched month, alert at score >= {res['raise']}, clear <= {res['clear']}; false alarms after the first week:")
+    print(f"{'queue':<10} {'calls':>6} {'per 5 min':>9} {'false/week':>10}")
     for q, r in res["queues"].items():
-        d = "-" if r["median_delay_min"] is None else f"{r['median_delay_min']:.0f} min"
-        print(f"{q:<10} {r['calls']:>6} {r['mean_per_bucket_open']:>9} {r['detected']:>4}/{r['surges']:<4} {r['detection_rate']:>6} {d:>13} {r['false_alarms_per_week']:>10}")
-    o = res["overall"]
-    print(f"overall: detection rate {o['detection_rate']}, median delay {o['median_delay_min']} min, false alarms {o['false_alarms_per_week_per_queue']} per week per queue")
+        print(f"{q:<10} {r['calls']:>6} {r['mean_per_open_bucket']:>9} {r['false_alarms_per_week']:>10}")
+    print(f"all queues: {res['false_alarms_per_week_per_queue']} false alarms per week per queue")
+    print(f"\nSurges on {res['busiest']} (30 min, copies of its real calls, {args.seeds} seeds x {args.surges}); "
+          f"oracle: Poisson CUSUM told the month's mean per (day type, 30-min slot), shift +{res['oracle_shift']:.0%}, "
+          f"threshold {res['oracle_threshold']} for the same false alarms ({res['oracle_false_alarms_per_week']} vs ours {res['ours_false_alarms_per_week']} a week)")
+    print(f"{'surge':<7} {'ours':>14} {'delay':>7} {'oracle':>14} {'delay':>7} {'ours/oracle':>11}")
+    for lift, r in res["lifts"].items():
+        o, k = r["ours"], r["oracle"]
+        ratio = "-" if not k["detected"] else f"{o['detected'] / k['detected']:.2f}"
+        fmt = lambda d: "-" if d is None else f"{d:.0f} min"
+        print(f"{lift:<7} {o['detected']:>4}/{r['surges']:<3} {o['detection_rate']:>5.0%} {fmt(o['median_delay_min']):>7} "
+              f"{k['detected']:>4}/{r['surges']:<3} {k['detection_rate']:>5.0%} {fmt(k['median_delay_min']):>7} {ratio:>11}")
+    for name, what in (("aht_drift", "AHT drifts (handle time x 1+lift for 30 min)"), ("abandon_spike", "abandon spikes (+lift points of abandon rate for 30 min)")):
+        r = res[name]
+        print(f"\n{what} on {res['aht_drift']['queue']}: ours {r['false_alarms_per_week']} false alarms a week; oracle threshold {r['oracle_threshold']} for the same")
+        print(f"{'change':<9} {'ours':>14} {'oracle':>14} {'ours/oracle':>11}")
+        for lift, x in r["lifts"].items():
+            o, k = x["ours"], x["oracle"]
+            ratio = "-" if not k["detected"] else f"{o['detected'] / k['detected']:.2f}"
+            print(f"{lift:<9} {o['detected']:>4}/{x['surges']:<3} {o['detection_rate']:>5.0%} {k['detected']:>4}/{x['surges']:<3} {k['detection_rate']:>5.0%} {ratio:>11}")
     return 0

@@ -1,4 +1,4 @@
-"""The NAB score (Lavin & Ahmad 2015, NAB v1.1), standard profile, written from its definition.
+"""The NAB score (Lavin & Ahmad 2015, NAB v1.1), any of its three profiles, written from its definition.
 
 Per file, each row gets a *sweep score* ("what a detection here would be worth"):
 
@@ -36,10 +36,13 @@ from __future__ import annotations
 import math
 from typing import NamedTuple, Optional, Sequence
 
-__all__ = ["STANDARD", "Point", "scaled_sigmoid", "sweep_points", "score_at", "best_threshold", "n_windows", "normalized", "probation_length"]
+__all__ = ["STANDARD", "REWARD_LOW_FP", "REWARD_LOW_FN", "PROFILES", "Point", "scaled_sigmoid", "sweep_points", "score_at", "best_threshold", "n_windows", "normalized", "probation_length"]
 
-# NAB's standard profile (profiles.json): A_TP, A_FP, A_FN.
+# NAB's three profiles (its config/profiles.json): A_TP, A_FP, A_FN.
 STANDARD = {"tpWeight": 1.0, "fpWeight": 0.11, "fnWeight": 1.0}
+REWARD_LOW_FP = {"tpWeight": 1.0, "fpWeight": 0.22, "fnWeight": 1.0}
+REWARD_LOW_FN = {"tpWeight": 1.0, "fpWeight": 0.11, "fnWeight": 2.0}
+PROFILES = {"standard": STANDARD, "reward_low_FP_rate": REWARD_LOW_FP, "reward_low_FN_rate": REWARD_LOW_FN}
 
 
 class Point(NamedTuple):

@@ -1,7 +1,8 @@
 """The wall dashboard's web server: the page, a small read API, acks, and the live websocket.
 
-It only reads what the stream workers publish in Redis (docs/redis.md) and
-writes acknowledgements (``acks``, ``acks:ch``). Any number of these processes
+It reads what the stream workers publish in Redis (docs/redis.md) and writes
+what people do from the page (acknowledgements, silences, the audit log, wall
+layouts: :mod:`dashboard.actions`). Any number of these processes
 can serve the same floor: each has one Redis subscriber and fans out to its own
 clients (:mod:`dashboard.hub`).
 
@@ -9,6 +10,10 @@ clients (:mod:`dashboard.hub`).
     serve("redis://127.0.0.1:6379/0", "0.0.0.0", 8080)     # blocking; what `floorwatch dashboard` runs
 
 See docs/dashboard.md for the API, the roles and the wall URL.
+
+Routers: a feature with its own pages or API is a router in its own module,
+added to :data:`ROUTERS` with one line (roles are one table in
+:mod:`dashboard.auth`; ``require("permission")`` guards a route).
 """
 
 from __future__ import annotations
@@ -27,24 +32,68 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from dashboard import actions
 from dashboard.auth import (
     Principal,
     Tokens,
     generate_tokens,
     install_log_redaction,
+    principal,
+    require,
     token_for,
     tokens_from_env,
     uvicorn_log_config,
 )
-from dashboard.hub import Hub, dumps, now_ms, wall_alert
+from dashboard.hub import Hub, dumps, now_ms
+from dashboard.ingest import ingest_router
 from dashboard.reports import history_metrics, reports_router
 from dashboard.staffing import staffing_router
 from dashboard.vendor import vendor_router
+from dashboard.wall import wall_alert
 from stream.contracts.floor_config import FloorConfig, load_config
 from stream.fold.report import build_report, merge_rejected, stats_from_sums
 
 log = logging.getLogger("dashboard")
 STATIC = Path(__file__).resolve().parent / "static"
+
+# A request's line and headers together may take this many bytes; a bigger head is refused
+# (HTTP 400) before it is buffered, token or not (uvicorn's httptools parser has no limit).
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+
+
+def allowed_origins_from_env(env: Optional[dict] = None) -> frozenset[str]:
+    """``FLOORWATCH_ALLOWED_ORIGINS`` (comma-separated, e.g. ``https://wall.example.cn``; ``*`` for any)."""
+    import os
+
+    spec = (env if env is not None else os.environ).get("FLOORWATCH_ALLOWED_ORIGINS", "")
+    return frozenset(o.strip().rstrip("/").lower() for o in spec.split(",") if o.strip())
+
+
+def origin_allowed(origin: Optional[str], host: Optional[str], allowed: frozenset[str]) -> bool:
+    """May a websocket opened from page ``origin`` connect to this server (reached as ``host``)?
+
+    A browser always sends ``Origin``; a page of another site must not read the floor
+    with a token it got hold of (cross-site websocket hijacking). Same-origin pages and the
+    allow-list may; a client without ``Origin`` is not a browser, and its token is the check.
+
+    >>> origin_allowed("http://wall.local:8080", "wall.local:8080", frozenset())
+    True
+    >>> origin_allowed("https://evil.example", "wall.local:8080", frozenset())
+    False
+    >>> origin_allowed("https://tv.example.cn", "10.0.0.5:8080", frozenset({"https://tv.example.cn"}))
+    True
+    """
+    if origin is None:
+        return True
+    o = origin.strip().rstrip("/").lower()
+    if "*" in allowed or o in allowed:
+        return True
+    scheme, sep, hostport = o.partition("://")
+    return bool(sep) and scheme in ("http", "https") and host is not None and hostport == host.strip().lower()
+# Every router of the dashboard, one line each (``APIRouter`` objects).
+ROUTERS = [
+    actions.router,
+]
 
 
 # -- response models (what OpenAPI documents) ---------------------------------
@@ -73,6 +122,12 @@ class Alert(BaseModel):
     acknowledged: bool = False
     ack_by: Optional[str] = None
     ack_at_ms: Optional[int] = None
+    ack_floor_ms: Optional[int] = None
+    key: Optional[str] = None
+    kind: Optional[str] = None
+    agent: Optional[str] = None
+    target: Optional[float] = None
+    raised_ms: Optional[int] = None
 
 
 def _json(obj: Any) -> Response:
@@ -84,32 +139,6 @@ def _json(obj: Any) -> Response:
 
 def get_hub(request: Request) -> Hub:
     return request.app.state.hub
-
-
-def _bearer(header: Optional[str]) -> Optional[str]:
-    if header and header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return None
-
-
-def _principal(tokens: Tokens, header: Optional[str], query_token: Optional[str]) -> Optional[Principal]:
-    tok = _bearer(header) or query_token
-    return tokens.get(tok) if tok else None
-
-
-def require(role: str) -> Callable[..., Principal]:
-    """A dependency: the caller's token must exist (401) and allow ``role`` (403)."""
-
-    def dep(request: Request, token: Annotated[Optional[str], Query(include_in_schema=False)] = None) -> Principal:
-        who = _principal(request.app.state.tokens, request.headers.get("authorization"), token)
-        if who is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid token is required",
-                                headers={"WWW-Authenticate": "Bearer"})
-        if not who.allows(role):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {who.role} role may not do this")
-        return who
-
-    return dep
 
 
 HubDep = Annotated[Hub, Depends(get_hub)]
@@ -128,9 +157,14 @@ def create_app(
     *,
     config: Optional[FloorConfig] = None,
     client_queue: int = 64,
+    allowed_origins: Optional[frozenset[str]] = None,
     history_db: Optional[str] = None,
 ) -> FastAPI:
-    """The dashboard app. ``tokens`` default to ``FLOORWATCH_TOKENS``; with none, every call is refused."""
+    """The dashboard app. ``tokens`` default to ``FLOORWATCH_TOKENS``; with none, every call is refused.
+
+    ``allowed_origins``: pages besides the dashboard's own that may open the websocket
+    (default ``FLOORWATCH_ALLOWED_ORIGINS``, else none: same origin only).
+    """
     install_log_redaction()
     if config is None:
         try:
@@ -156,10 +190,16 @@ def create_app(
     app.state.hub = hub
     app.state.tokens = dict(tokens) if tokens is not None else tokens_from_env()
     app.state.started = time.time()
+    app.state.allowed_origins = (
+        frozenset(o.rstrip("/").lower() for o in allowed_origins) if allowed_origins is not None else allowed_origins_from_env()
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(ingest_router(require))  # POST /api/events (dashboard/ingest.py)
     app.include_router(vendor_router())
     app.include_router(reports_router(history_db, config))
     app.include_router(staffing_router(history_db))
+    for r in ROUTERS:
+        app.include_router(r)
 
     @app.get("/", include_in_schema=False)
     async def wall_page() -> FileResponse:
@@ -202,14 +242,6 @@ def create_app(
         out.sort(key=lambda a: a.get("at_ms") or 0, reverse=True)
         return out
 
-    @app.post("/api/alerts/{alert_id:path}/ack", response_model=Alert, tags=["alerts"])
-    async def ack(alert_id: str, hub: HubDep, who: Supervisor) -> dict:
-        """Acknowledge an alert (supervisor or admin). Every wall marks it within a moment."""
-        rec = await hub.ack(alert_id, who.name)
-        if rec is None:
-            raise HTTPException(404, "no such alert")
-        return rec
-
     @app.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
     async def metrics(hub: HubDep, who: Admin) -> str:
         """Prometheus text format."""
@@ -217,9 +249,14 @@ def create_app(
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket, token: Optional[str] = None) -> None:
-        who = _principal(app.state.tokens, websocket.headers.get("authorization"), token)
+        who = principal(app.state.tokens, websocket.headers.get("authorization"), token)
         if who is None:
             # Before accept: the handshake is refused with HTTP 403.
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+            return
+        if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"), app.state.allowed_origins):
+            # Also before accept (HTTP 403): a page of another site, even with a valid token.
+            log.warning("websocket from origin %r refused (not this server's, not allowed)", websocket.headers.get("origin")[:200])
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
             return
         await websocket.accept()
@@ -309,18 +346,23 @@ def render_metrics(hub: Hub) -> str:
 def build_server(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: Optional[str] = None,
                  tokens: Optional[Tokens] = None, config: Optional[FloorConfig] = None,
                  log_level: str = "info", access_log: bool = True, client_queue: int = 64,
-                 history_db: Optional[str] = None) -> uvicorn.Server:
+                 allowed_origins: Optional[frozenset[str]] = None, history_db: Optional[str] = None) -> uvicorn.Server:
     """A uvicorn server for the dashboard (``await server.serve()`` inside a running loop)."""
-    app = create_app(redis_url, prefix, tokens, config=config, client_queue=client_queue, history_db=history_db)
+    app = create_app(redis_url, prefix, tokens, config=config, client_queue=client_queue, allowed_origins=allowed_origins,
+                     history_db=history_db)
+    # h11, not httptools: h11 buffers at most MAX_REQUEST_HEAD_BYTES of an unfinished request
+    # head; httptools buffers any header whole (four 50 MB headers: +280 MiB). The wall's
+    # traffic is its websocket, which h11 only hands over.
     cfg = uvicorn.Config(app, host=host, port=port, log_config=uvicorn_log_config(), log_level=log_level,
-                         access_log=access_log, lifespan="on", ws_ping_interval=20.0, ws_ping_timeout=20.0)
+                         access_log=access_log, lifespan="on", ws_ping_interval=20.0, ws_ping_timeout=20.0,
+                         http="h11", h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES)
     return uvicorn.Server(cfg)
 
 
 def serve(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: Optional[str] = None,
           tokens: Optional[Tokens] = None, config: Optional[FloorConfig] = None, log_level: str = "info",
           client_queue: int = 64, announce: Optional[Callable[[str], None]] = None,
-          history_db: Optional[str] = None) -> None:
+          allowed_origins: Optional[frozenset[str]] = None, history_db: Optional[str] = None) -> None:
     """Run the dashboard until interrupted (``floorwatch dashboard``; ``floorwatch up`` calls this).
 
     Without tokens (none given, none in ``FLOORWATCH_TOKENS``) a fresh set is
@@ -334,7 +376,7 @@ def serve(redis_url: str, host: str = "127.0.0.1", port: int = 8080, *, prefix: 
         tokens = generate_tokens()
         _tell_tokens(tokens, host, port, announce)
     build_server(redis_url, host, port, prefix=prefix, tokens=tokens, config=config, log_level=log_level,
-                 client_queue=client_queue, history_db=history_db).run()
+                 client_queue=client_queue, allowed_origins=allowed_origins, history_db=history_db).run()
 
 
 def _tell_tokens(tokens: Tokens, host: str, port: int, announce: Optional[Callable[[str], None]]) -> None:

@@ -1,11 +1,18 @@
 """Who may do what on the wall: tokens, roles, and keeping tokens out of logs.
 
-Four roles, each including the one before it:
+Roles are one table, :data:`ROLES`: each role names what it may do
+(permissions). A role's own name is one of its permissions and a role that
+includes another carries that one's name too, so ``require("wall")`` admits
+every role that may see the wall. Today:
 
-* ``wall`` — read only (the TVs on the floor),
+* ``wall`` — read only (the TVs on the floor): ``view``,
 * ``analyst`` — may also read history and reports (``/reports``, ``/api/history``),
-* ``supervisor`` — may also acknowledge alerts,
-* ``admin`` — may also read ``/metrics``.
+* ``supervisor`` — may also acknowledge alerts and silence a rule: ``ack``, ``silence``,
+* ``admin`` — may also read the audit log, edit wall layouts and read ``/metrics``;
+
+and one apart: ``ingest`` — may only post events (``POST /api/events``,
+dashboard/ingest.py). A ticket machine reads nothing, and no reader posts.
+A new role is one line in :data:`ROLES`.
 
 Tokens come from ``FLOORWATCH_TOKENS`` (``wall:abc,supervisor:def,admin:ghi``;
 ``supervisor/alice:def`` names the holder, who then appears as "alice" on
@@ -20,9 +27,11 @@ A token travels as ``Authorization: Bearer ...`` or ``?token=...`` (a TV opens
 access log, so :class:`RedactTokens` rewrites every log record that passes
 through the server's loggers.
 
->>> t = parse_tokens("wall:abc, supervisor/alice:def")
+>>> t = parse_tokens("wall:abc, supervisor/alice:def, ingest/kiosk-1:ghi")
 >>> t["abc"].role, t["def"].name, t["def"].allows("wall")
 ('wall', 'alice', True)
+>>> t["ghi"].allows("ingest"), t["ghi"].allows("wall"), parse_tokens("admin:x")["x"].allows("ingest")
+(True, False, False)
 >>> redact('GET /api/snapshot?site=x&token=abc HTTP/1.1')
 'GET /api/snapshot?site=x&token=*** HTTP/1.1'
 """
@@ -35,12 +44,23 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 import yaml
+from fastapi import HTTPException, Query, Request, status
 
-ROLES = ("wall", "analyst", "supervisor", "admin")
-_RANK = {r: i for i, r in enumerate(ROLES)}
+# role -> what it may do. One line per role; a permission is any string a
+# route asks for with ``require(...)``.
+_VIEW = frozenset({"wall", "view"})
+_ANALYST = _VIEW | {"analyst"}
+_SUPERVISOR = _ANALYST | {"supervisor", "ack", "silence"}
+ROLES: dict[str, frozenset[str]] = {
+    "wall": _VIEW,
+    "analyst": _ANALYST,
+    "supervisor": _SUPERVISOR,
+    "admin": _SUPERVISOR | {"admin", "audit", "layout", "metrics"},
+    "ingest": frozenset({"ingest"}),
+}
 
 
 class TokenConfigError(ValueError):
@@ -54,15 +74,19 @@ class Principal:
     role: str
     name: str
 
-    def allows(self, role: str) -> bool:
-        return _RANK[self.role] >= _RANK[role]
+    def allows(self, permission: str) -> bool:
+        """May this holder do ``permission`` (a permission, or a role name: "may act as")?"""
+        return permission in ROLES.get(self.role, ())
+
+    def permissions(self) -> list[str]:
+        return sorted(ROLES.get(self.role, ()))
 
 
 Tokens = dict[str, Principal]  # token -> holder
 
 
 def _principal(role: str, name: str | None, where: str) -> Principal:
-    if role not in _RANK:
+    if role not in ROLES:
         raise TokenConfigError(f"{where}: unknown role {role!r} (expected one of {', '.join(ROLES)})")
     return Principal(role=role, name=name or role)
 
@@ -80,6 +104,22 @@ def parse_tokens(spec: str, *, source: str = "FLOORWATCH_TOKENS") -> Tokens:
         role, _, name = who.strip().partition("/")
         out[token.strip()] = _principal(role, name or None, f"{source}: entry {i + 1}")
     return out
+
+
+def format_tokens(tokens: Tokens) -> str:
+    """The ``FLOORWATCH_TOKENS`` form of ``tokens``, holders' names included (``parse_tokens`` reads it back).
+
+    >>> format_tokens({"def": Principal("supervisor", "alice"), "abc": Principal("wall", "wall")})
+    'supervisor/alice:def,wall:abc'
+    """
+    items = []
+    for i, (token, who) in enumerate(tokens.items()):
+        item = f"{who.role}:{token}" if who.name == who.role else f"{who.role}/{who.name}:{token}"
+        if parse_tokens(item).get(token) != who or "," in token:
+            # Never echo the entry: it holds a token.
+            raise TokenConfigError(f"token {i + 1} ({who.role}): its holder's name cannot contain ',' or ':'")
+        items.append(item)
+    return ",".join(items)
 
 
 def load_tokens_file(path: Union[str, Path]) -> Tokens:
@@ -123,6 +163,37 @@ def generate_tokens() -> Tokens:
 def token_for(tokens: Tokens, role: str) -> str | None:
     """A token of exactly ``role`` (to print the wall's URL once at start-up)."""
     return next((t for t, p in tokens.items() if p.role == role), None)
+
+
+def bearer(header: Optional[str]) -> Optional[str]:
+    if header and header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+def principal(tokens: Tokens, header: Optional[str], query_token: Optional[str]) -> Optional[Principal]:
+    """The holder of the request's token (Bearer header, else ``?token=``), or None."""
+    tok = bearer(header) or query_token
+    return tokens.get(tok) if tok else None
+
+
+def require(permission: str) -> Callable[..., Principal]:
+    """A FastAPI dependency: the caller's token must exist (401) and allow ``permission`` (403).
+
+    Any router may use it (``who: Annotated[Principal, Depends(require("analyst"))]``);
+    the tokens are the app's (``app.state.tokens``).
+    """
+
+    def dep(request: Request, token: Optional[str] = Query(None, include_in_schema=False)) -> Principal:
+        who = principal(request.app.state.tokens, request.headers.get("authorization"), token)
+        if who is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid token is required",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not who.allows(permission):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {who.role} role may not do this")
+        return who
+
+    return dep
 
 
 # ``token=...`` in a query string, and a Bearer header should one ever be logged.

@@ -1,6 +1,6 @@
 """``floorwatch dashboard``: run the wall dashboard alone against a running Redis.
 
-    floorwatch dashboard --redis redis://127.0.0.1:6379/0 [--http-port 8080] [--host 0.0.0.0]
+    floorwatch dashboard --redis redis://127.0.0.1:6379/0 [--http-port 8080] [--host 0.0.0.0] [--kafka URL]
                          [--redis-prefix fw:] [--tokens-file FILE] [--config config/floor.yaml]
 
 Tokens come from ``--tokens-file`` (its ``tokens:`` section) or
@@ -27,6 +27,10 @@ def register(subparsers: Any) -> None:
     d.add_argument("--config", help="floor YAML for thresholds (default config/floor.yaml)")
     d.add_argument("--client-queue", type=int, default=64,
                    help="messages queued per wall before it is sent a full snapshot instead (default 64)")
+    d.add_argument("--allowed-origin", action="append", default=None, metavar="URL",
+                   help="a page origin besides the dashboard's own that may open the websocket, e.g. "
+                        "https://wall.example.cn (repeatable; default FLOORWATCH_ALLOWED_ORIGINS, else same origin only)")
+    d.add_argument("--kafka", help="kafka://host:port: accept events on POST /api/events (ingest tokens)")
     d.add_argument("--db", help="history database for /reports and /api/history (postgresql://... or sqlite:///...)")
     d.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     d.set_defaults(func=cmd_dashboard)
@@ -43,6 +47,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     except (TokenConfigError, ConfigError) as exc:
         print(f"floorwatch dashboard: {exc}", file=sys.stderr)
         return 2
+    if args.kafka:
+        import os
+
+        os.environ["FLOORWATCH_KAFKA"] = args.kafka  # read by dashboard/ingest.py
     serve(args.redis, args.host, args.http_port, prefix=args.redis_prefix, tokens=tokens or None,
-          config=config, log_level=args.log_level, client_queue=args.client_queue, history_db=args.db)
+          config=config, log_level=args.log_level, client_queue=args.client_queue, history_db=args.db,
+          allowed_origins=frozenset(args.allowed_origin) if args.allowed_origin else None)
     return 0

@@ -1,7 +1,7 @@
 """The dashboard's live state and its fan-out to the walls.
 
 One :class:`Hub` per process. It holds one subscriber on Redis pub/sub
-(``changes``, ``alerts:ch``, ``acks:ch``), keeps each site's snapshot current
+(``changes``, ``alerts:ch``, ``acks:ch``, ``silences:ch``, ``feed:ch``), keeps each site's snapshot current
 by applying the workers' patches, projects it to the wall's view
 (:mod:`dashboard.wall`), and sends each wall-level change, serialised once,
 to every connected client.
@@ -12,6 +12,9 @@ waits; when a client's queue is full its queued messages are dropped (counted)
 and it is sent one full snapshot instead, which supersedes everything it
 missed. A worker's patch with a new ``epoch`` or a gap in ``seq`` is not
 applied: the site's snapshot is re-read from Redis and sent whole.
+
+It also writes what people do from the page (:mod:`dashboard.actions`):
+acknowledgements (the first one stands), silences, and an audit entry for each.
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from typing import Any, Optional
 import orjson
 import redis.asyncio as aioredis
 
-from dashboard.wall import History, apply_in_place, project
+from dashboard.wall import History, apply_in_place, live_alert, project, reason_names, wall_alert
+from stream.alerts.silences import silence_key
 from stream.contracts.floor_config import FloorConfig
 from stream.fold.delta import diff
 from stream.runtime.redis_keys import Keys
 
 log = logging.getLogger("dashboard.hub")
 
-_ALERT_FIELDS = ("id", "dedup_key", "rule", "site", "queue", "severity", "state", "value", "threshold", "since_ms", "at_ms", "message")
+AUDIT_MAXLEN = 100_000
 
 
 def now_ms() -> int:
@@ -41,17 +45,6 @@ def now_ms() -> int:
 
 def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
-
-
-def wall_alert(rec: dict, ack: Optional[dict]) -> dict:
-    """An alert as the wall and the API show it: known fields only, plus its ack."""
-    out = {k: rec.get(k) for k in _ALERT_FIELDS}
-    msg = rec.get("message") if isinstance(rec.get("message"), dict) else {}
-    out["message"] = {k: str(v)[:300] for k, v in msg.items() if k in ("zh-CN", "en")}
-    out["acknowledged"] = ack is not None
-    out["ack_by"] = ack.get("by") if ack else None
-    out["ack_at_ms"] = ack.get("at_ms") if ack else None
-    return out
 
 
 @dataclass
@@ -98,10 +91,15 @@ class Hub:
         self.sites: dict[str, SiteState] = {}
         self.alerts: dict[str, dict] = {}
         self.acks: dict[str, dict] = {}
+        self.silences: dict[str, dict] = {}
+        self.feed: Optional[dict] = None
+        self.reasons = reason_names(config)
         self.clients: set[Client] = set()
         self.metrics = Metrics()
         self._task: Optional[asyncio.Task] = None
         self._ready = asyncio.Event()
+        self._last_text: dict[str, dict] = {}
+        self._open: dict[str, set[str]] = {}
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -130,7 +128,7 @@ class Hub:
             try:
                 # Subscribe before loading so nothing published in between is lost
                 # (patches already contained in the loaded snapshot are skipped by seq).
-                await pubsub.subscribe(k.changes, k.alerts_ch, k.acks_ch)
+                await pubsub.subscribe(k.changes, k.alerts_ch, k.acks_ch, k.silences_ch, k.feed_ch)
                 await self._load_all()
                 self.metrics.redis_up = True
                 self._ready.set()
@@ -164,7 +162,13 @@ class Hub:
         raw_alerts = await self.r.hgetall(k.alerts)
         raw_acks = await self.r.hgetall(k.acks)
         self.alerts = {i.decode(): orjson.loads(v) for i, v in raw_alerts.items()}
+        self._open = {}
+        for rec in self.alerts.values():
+            self._index(rec)
         self.acks = {i.decode(): orjson.loads(v) for i, v in raw_acks.items()}
+        self.silences = {i.decode(): orjson.loads(v) for i, v in (await self.r.hgetall(k.silences)).items()}
+        feed = await self.r.get(k.feed)
+        self.feed = orjson.loads(feed) if feed else None
 
     async def _reload_site(self, site: str) -> Optional[SiteState]:
         data = await self.r.get(self.keys.snap(site))
@@ -191,11 +195,24 @@ class Hub:
         elif ch == k.alerts_ch:
             rec = orjson.loads(data)
             self.alerts[rec["id"]] = rec
-            self.broadcast(dumps({"t": "alert", "alert": wall_alert(rec, self.acks.get(rec["id"]))}))
+            self._index(rec)
+            self.broadcast(dumps({"t": "alert", "alert": self.shown_alert(rec["id"])}))
         elif ch == k.acks_ch:
             ack = orjson.loads(data)
-            self.acks[ack["id"]] = {"by": ack.get("by"), "at_ms": ack.get("at_ms")}
-            self.broadcast(dumps({"t": "ack", "id": ack["id"], "by": ack.get("by"), "at_ms": ack.get("at_ms")}))
+            # The first acknowledgement stands: a later one (another dashboard's) never replaces it.
+            first = self.acks.setdefault(ack["id"], {k: ack.get(k) for k in ("by", "at_ms", "floor_ms")})
+            self.broadcast(dumps({"t": "ack", "id": ack["id"], "by": first.get("by"), "at_ms": first.get("at_ms"),
+                                  "floor_ms": first.get("floor_ms")}))
+        elif ch == k.silences_ch:
+            msg = orjson.loads(data)
+            if msg.get("lifted"):
+                self.silences.pop(msg["key"], None)
+            else:
+                self.silences[msg["key"]] = msg
+            self.broadcast(dumps({"t": "silences", "silences": self.silence_list()}))
+        elif ch == k.feed_ch:
+            self.feed = orjson.loads(data)
+            self.broadcast(dumps({"t": "feed", "feed": self.feed}))
 
     async def _on_change(self, ch: dict) -> None:
         m = self.metrics
@@ -222,6 +239,33 @@ class Hub:
         st.history.add(st.view)
         self.broadcast(dumps({"t": "patch", "site": site, "epoch": epoch, "seq": seq, "published_ms": published,
                               "patch": diff(old, st.view)}))
+        self._refresh_alerts(site)
+
+    def _refresh_alerts(self, site: str) -> None:
+        """Re-word the site's open alerts with the live figures; send those whose text changed."""
+        for aid in list(self._open.get(site, ())):
+            before = self._last_text.get(aid)
+            shown = self.shown_alert(aid)
+            if shown["message"] != before:
+                self.broadcast(dumps({"t": "alert", "alert": shown}))
+
+    def _index(self, rec: dict) -> None:
+        """Keep the per-site set of open alerts (the only ones re-worded on each change)."""
+        open_ = self._open.setdefault(str(rec.get("site")), set())
+        if rec.get("state") == "resolved":
+            open_.discard(rec["id"])
+            self._last_text.pop(rec["id"], None)
+        else:
+            open_.add(rec["id"])
+
+    def shown_alert(self, aid: str) -> dict:
+        """The alert as walls show it: live figures when its site's snapshot has them, and its ack."""
+        rec = self.alerts[aid]
+        st = self.sites.get(rec.get("site"))
+        live = live_alert(rec, st.raw) if st is not None else None
+        out = wall_alert(live or rec, self.acks.get(aid))
+        self._last_text[aid] = out["message"]
+        return out
 
     # -- fan-out -----------------------------------------------------------
 
@@ -233,15 +277,21 @@ class Hub:
                 "sites": {s: {"view": st.view, "epoch": st.epoch, "seq": st.seq, "history": st.history.as_list()}
                           for s, st in sorted(self.sites.items())},
                 "alerts": self.alert_list(active_only=True),
+                "silences": self.silence_list(),
+                "feed": self.feed,
+                "reasons": self.reasons,
                 "server_ms": now_ms(),
             }
         )
 
     def alert_list(self, *, active_only: bool = False) -> list[dict]:
-        out = [wall_alert(rec, self.acks.get(i)) for i, rec in self.alerts.items()
+        out = [self.shown_alert(i) for i, rec in self.alerts.items()
                if not active_only or rec.get("state") != "resolved"]
         out.sort(key=lambda a: (a.get("at_ms") or 0), reverse=True)
         return out
+
+    def silence_list(self) -> list[dict]:
+        return sorted(self.silences.values(), key=lambda x: x.get("key", ""))
 
     def connect(self) -> Client:
         c = Client(self.client_queue)
@@ -302,21 +352,74 @@ class Hub:
             if out:
                 return out
 
-    # -- acks --------------------------------------------------------------
+    # -- what people do from the page -------------------------------------
 
-    async def ack(self, alert_id: str, by: str) -> Optional[dict]:
-        """Record a supervisor's acknowledgement; None if no such alert."""
+    async def audit(self, who: Any, action: str, target: str, **detail: Any) -> dict:
+        """Append to the audit log (``audit``, a Redis stream): who, what, when."""
+        entry = {"at_ms": now_ms(), "by": who.name, "role": who.role, "action": action, "target": target, **detail}
+        await self.r.xadd(self.keys.audit, {"entry": dumps(entry)}, maxlen=AUDIT_MAXLEN, approximate=True)
+        return entry
+
+    async def read_audit(self, limit: int = 200) -> list[dict]:
+        """The newest ``limit`` audit entries, newest first."""
+        rows = await self.r.xrevrange(self.keys.audit, count=limit)
+        return [orjson.loads(f[b"entry"]) for _id, f in rows]
+
+    async def ack(self, alert_id: str, who: Any) -> Optional[tuple[dict, bool]]:
+        """Acknowledge an alert; (the alert as shown, whether this was the first ack), or None if no such alert.
+
+        ``HSETNX``: the first acknowledgement is the one that stands, across
+        every dashboard process; a second click records an audit entry only.
+        """
         k = self.keys
         if alert_id not in self.alerts:
             raw = await self.r.hget(k.alerts, alert_id)
             if raw is None:
                 return None
             self.alerts[alert_id] = orjson.loads(raw)
-        ack = {"by": by, "at_ms": now_ms()}
-        pipe = self.r.pipeline(transaction=False)
-        pipe.hset(k.acks, alert_id, dumps(ack))
-        pipe.publish(k.acks_ch, dumps({"id": alert_id, **ack}))
+        ack = {"by": who.name, "at_ms": now_ms()}
+        # Also when on the floor's clock (event time), which the wall shows: in a
+        # replay or a simulated day the two differ.
+        floor = self.site_clock(str(self.alerts[alert_id].get("site")))
+        if floor is not None:
+            ack["floor_ms"] = floor
+        first = bool(await self.r.hsetnx(k.acks, alert_id, dumps(ack)))
+        if first:
+            await self.r.publish(k.acks_ch, dumps({"id": alert_id, **ack}))
+            self.acks[alert_id] = ack
+        else:
+            self.acks[alert_id] = orjson.loads(await self.r.hget(k.acks, alert_id))
+        await self.audit(who, "ack", alert_id, result="acknowledged" if first else "already acknowledged",
+                         first_by=self.acks[alert_id].get("by"))
+        return self.shown_alert(alert_id), first
+
+    def site_clock(self, site: str) -> Optional[int]:
+        st = self.sites.get(site)
+        c = st.view.get("clock") if st is not None else None
+        return int(c) if isinstance(c, (int, float)) else None
+
+    async def silence(self, who: Any, site: str, queue: str, rule: str, minutes: int, reason: str) -> dict:
+        """Silence ``rule`` on ``site``'s ``queue`` for ``minutes`` of the floor's time (stream.alerts.silences)."""
+        key = silence_key(site, queue, rule)
+        wall = now_ms()
+        start = self.site_clock(site) or wall
+        rec = {"key": key, "site": site, "queue": queue, "rule": rule, "by": who.name, "reason": reason,
+               "minutes": minutes, "from_ms": start, "until_ms": start + minutes * 60_000,
+               "at_ms": wall, "until_wall_ms": wall + minutes * 60_000}
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(self.keys.silences, key, dumps(rec))
+        pipe.publish(self.keys.silences_ch, dumps(rec))
         await pipe.execute()
-        # Our own subscriber will hear it too; recording now makes the reply consistent.
-        self.acks[alert_id] = ack
-        return wall_alert(self.alerts[alert_id], ack)
+        self.silences[key] = rec
+        await self.audit(who, "silence", key, minutes=minutes, reason=reason, until_ms=rec["until_ms"])
+        return rec
+
+    async def lift_silence(self, who: Any, key: str) -> bool:
+        """End a silence early; False if there was none."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hdel(self.keys.silences, key)
+        pipe.publish(self.keys.silences_ch, dumps({"key": key, "lifted": True}))
+        gone, _ = await pipe.execute()
+        self.silences.pop(key, None)
+        await self.audit(who, "lift silence", key, result="lifted" if gone else "no such silence")
+        return bool(gone)

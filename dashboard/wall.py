@@ -7,8 +7,10 @@ the floor — a caller number above all — cannot leak by being added upstream:
 it is simply not copied. Agents are keyed by the label the core gives them
 (display name or work number, as the site's config says), not by their id.
 
-Also here: the thresholds the page colours with (from the floor config) and a
-per-site ring of the last hour's points for the sparklines.
+Also here: the thresholds the page colours with (from the floor config), the
+not-ready reasons' names, a per-site ring of the last hour's points for the
+sparklines, and an alert as the wall shows it (:func:`wall_alert`), its
+message re-worded with the figure's live value (:func:`live_alert`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterable, Optional
 
+from stream.alerts.messages import message
+from stream.alerts.rules import RULE_CODES, rule_value
 from stream.contracts.floor_config import FloorConfig
+
+_ALERT_FIELDS = ("id", "key", "dedup_key", "rule", "kind", "site", "queue", "agent", "severity", "state", "value",
+                 "threshold", "target", "since_ms", "raised_ms", "at_ms", "message")
+_QUEUE_RULES = ("longest_wait", "vip_wait", "service_level", "abandon_rate", "no_agent_ready")
+_AGENT_RULES = ("agent_not_ready", "agent_wrap_up")
+_TARGET_OF = {"service_level": "sl_target_pct", "longest_wait": "sl_t_s", "vip_wait": "sl_t_s"}
 
 # The figures of a window the wall shows (metrics.md names).
 _FIGURES = ("offered", "answered", "abandoned", "sl_pct", "abandon_pct", "asa_s")
@@ -189,3 +199,63 @@ def apply_in_place(doc: dict, ops: Iterable[dict]) -> dict:
         else:
             parent[last] = op["value"]
     return doc
+
+
+def wall_alert(rec: dict, ack: Optional[dict]) -> dict:
+    """An alert as the wall and the API show it: known fields only, plus its (first) acknowledgement."""
+    out = {k: rec.get(k) for k in _ALERT_FIELDS}
+    msg = rec.get("message") if isinstance(rec.get("message"), dict) else {}
+    out["message"] = {k: str(v)[:300] for k, v in msg.items() if k in ("zh-CN", "en")}
+    out["acknowledged"] = ack is not None
+    out["ack_by"] = ack.get("by") if ack else None
+    out["ack_at_ms"] = ack.get("at_ms") if ack else None
+    out["ack_floor_ms"] = ack.get("floor_ms") if ack else None
+    return out
+
+
+def live_alert(rec: dict, snap: dict) -> Optional[dict]:
+    """``rec`` (an AlertChange) re-worded with its figure's value in ``snap`` now; None when it cannot be.
+
+    The worker words a message when it raises (and at each repeat); the tile
+    next to it shows the figure live. The wall's text must not contradict the
+    tile, so while an alert is up its value, its "for N min" and the queue's
+    target are taken from the same snapshot the tile is drawn from.
+    """
+    rule, q = rec.get("rule"), rec.get("queue")
+    if rec.get("state") == "resolved" or rec.get("kind") == "anomaly" or not isinstance(q, str):
+        return None
+    queues = snap.get("queues") if isinstance(snap.get("queues"), dict) else {}
+    qd = queues.get(q)
+    clock = snap.get("clock")
+    if not isinstance(qd, dict) or not isinstance(clock, (int, float)):
+        return None
+    agent = reason = None
+    try:
+        if rule in _QUEUE_RULES:
+            value = rule_value(RULE_CODES[rule], snap, qd, 1)
+        elif rule in _AGENT_RULES:
+            row = (snap.get("agents") or {}).get(rec.get("agent"))
+            if not isinstance(row, dict) or row.get("since") is None:
+                return None
+            value, agent, reason = (clock - row["since"]) / 1000.0, row.get("label") or rec.get("agent"), row.get("reason")
+        else:
+            return None
+    except (KeyError, TypeError):
+        return None
+    if value is None:
+        return None
+    tk = _TARGET_OF.get(rule)
+    target = qd.get(tk) if tk else rec.get("target")
+    since = rec.get("since_ms") if isinstance(rec.get("since_ms"), int) else clock
+    name = qd.get("name") if isinstance(qd.get("name"), dict) else {"en": q}
+    msg = message(rule, "raised", name, value, rec.get("threshold"), int(clock - since), hall=snap.get("kind") == "hall",
+                  agent=agent, reason=reason, target=target)
+    if rec.get("state") == "acknowledged":
+        msg = {"zh-CN": "已确认：" + msg["zh-CN"], "en": "Acknowledged: " + msg["en"]}
+    return {**rec, "value": value, "target": target, "message": msg}
+
+
+def reason_names(config: Optional[FloorConfig]) -> dict[str, dict[str, str]]:
+    """Not-ready reason code -> {en, zh} from the floor config (the wall names them in its language)."""
+    reasons = getattr(config, "not_ready_reasons", None) or {}
+    return {str(k): {"en": v.en, "zh": v.zh or v.en} for k, v in reasons.items()}

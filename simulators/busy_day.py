@@ -172,7 +172,8 @@ def generate(
     if calls < 0 or (tickets is not None and tickets < 0):
         raise ValueError("calls and tickets must be >= 0")
     cfg = config if config is not None else load_config()
-    sites = list(cfg.sites.items())
+    # A site fed by a real PBX (an ``asterisk:`` section) is not simulated.
+    sites = [(s, sc) for s, sc in cfg.sites.items() if sc.asterisk is None]
     hotlines = [s for s, sc in sites if sc.kind == "hotline"]
     halls = [s for s, sc in sites if sc.kind == "hall"]
     # Each site draws from its own child stream, so changing one site's

@@ -1,5 +1,5 @@
-// floorwatch wall: keeps a copy of each site's wall view, patched from the
-// websocket, and draws it. No libraries: a TV's browser loads three small files.
+// floorwatch wall: keeps a copy of each site's wall view, patched from the websocket, and draws it;
+// supervisors act on alerts from it (ack, silence). No libraries: a TV's browser loads three small files.
 "use strict";
 (function () {
   const params = new URLSearchParams(location.search);
@@ -7,43 +7,69 @@
   const TOKEN = params.get("token") || sessionStorage.getItem("fw-token") || "";
   if (params.get("token")) sessionStorage.setItem("fw-token", TOKEN);
   const STALE_MS = +(params.get("stale_ms") || 10000);
+  const ROTATE_MS = +(params.get("rotate_ms") || 8000); // paged agent grid and alert list turn a page this often
   const STEP_MS = 10000, SPAN_MS = 3600000; // sparkline: a point per 10 s of event time, one hour
+  const list = (v) => (v ? v.split(",").map((x) => x.trim()).filter(Boolean) : null);
 
   const T = {
     zh: {
-      all: "全部站点", waiting: "排队", longest: "最长等待", vip: "贵宾排队", sl_today: "今日服务水平",
-      sl_15: "15分钟服务水平", abandon: "放弃率", asa: "平均应答", ready: "空闲", busy: "通话",
-      wrap_up: "话后", not_ready: "示忙", agents: "坐席状态", grid: "坐席", counters: "窗口",
-      open: "开放窗口", tickets: "等待取号", stale: "数据延迟", online: "在线", offline: "重连中",
-      noalerts: "无告警", acked: "已确认", lang: "EN", unspecified: "未说明", sites: "站点",
-      counter_open: "开放", agents_in: "在岗",
+      all: "全部站点", waiting: "当前排队", longest: "当前最长等待", vip: "贵宾排队", sl_today: "服务水平·今日",
+      sl_15: "服务水平·15分钟", abandon: "放弃率·今日", asa: "平均应答·今日", ready: "空闲", busy: "通话",
+      wrap_up: "话后", not_ready: "示忙", agents: "坐席状态·当前", grid: "坐席", counters: "窗口",
+      open: "开放窗口", tickets: "等待取号", stale: "数据延迟", online: "实时", offline: "重连中",
+      noalerts: "无告警", acked: "已确认", lang: "EN", sites: "站点", alerts: "告警",
+      queue: "队列", q_wait: "排队", q_longest: "最长", q_sl15: "15分钟服务水平",
+      ack: "确认", silence: "静音…", silence_do: "静音", cancel: "取消", reason: "原因（必填）",
+      min: "分钟", silenced: "已静音", until: "至", by: "由", raised: "告警于",
+      critical: "严重", major: "重要", minor: "次要", warning: "警告", info: "提示",
+      sound_on: "♪ 声音开", sound_off: "♪ 点击开启声音", page: "页",
+      bad_token_h: "此墙屏链接的令牌无效", bad_token: "链接中的令牌（?token=…）缺失、已失效或输入有误。请向 floorwatch 管理员索取新的墙屏链接，然后重新打开。本页面不会再自动重试。",
+      ended_sim: "模拟已结束：数据截至", ended_replay: "回放已结束：数据截至", ended: "数据源已结束",
+      trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败", final: "最终数据",
     },
     en: {
-      all: "All sites", waiting: "Waiting", longest: "Longest wait", vip: "VIP waiting", sl_today: "SL today",
-      sl_15: "SL 15 min", abandon: "Abandon", asa: "ASA", ready: "Ready", busy: "Busy",
-      wrap_up: "Wrap-up", not_ready: "Not ready", agents: "Agents", grid: "Agents", counters: "Counters",
+      all: "All sites", waiting: "Waiting now", longest: "Longest wait now", vip: "VIP waiting", sl_today: "SL today",
+      sl_15: "SL 15 min", abandon: "Abandon today", asa: "ASA today", ready: "Ready", busy: "Busy",
+      wrap_up: "Wrap-up", not_ready: "Not ready", agents: "Agents now", grid: "Agents", counters: "Counters",
       open: "Counters open", tickets: "Tickets waiting", stale: "STALE", online: "Live", offline: "Reconnecting",
-      noalerts: "No active alerts", acked: "acknowledged", lang: "中文", unspecified: "unspecified", sites: "Sites",
-      counter_open: "open", agents_in: "logged in",
+      noalerts: "No active alerts", acked: "Acknowledged", lang: "中文", sites: "Sites", alerts: "Alerts",
+      queue: "Queue", q_wait: "Wait", q_longest: "Longest", q_sl15: "SL 15m",
+      ack: "Acknowledge", silence: "Silence…", silence_do: "Silence", cancel: "Cancel", reason: "Reason (required)",
+      min: "min", silenced: "Silenced", until: "until", by: "by", raised: "raised",
+      critical: "CRITICAL", major: "MAJOR", minor: "MINOR", warning: "WARNING", info: "INFO",
+      sound_on: "♪ Sound on", sound_off: "♪ Click for sound", page: "page",
+      bad_token_h: "This wall link's token is not valid",
+      bad_token: "The token in this link (?token=…) is missing, expired or mistyped. Ask your floorwatch admin for a new wall link and open it. This page will not keep retrying.",
+      ended_sim: "Simulation ended: figures as of", ended_replay: "Replay ended: figures as of", ended: "The feed has ended",
+      trouble: "Queues in trouble", all_ok: "All queues OK", err: "Failed", final: "Final",
     },
   };
   const wantsZh = (navigator.languages || [navigator.language || ""]).some((l) => /^zh/i.test(l));
   let lang = params.get("lang") || localStorage.getItem("fw-lang") || (wantsZh ? "zh" : "en");
   if (!T[lang]) lang = "en";
 
+  // Per-wall layout: ?wall=NAME (an admin-edited layout), overridden by ?sites= ?queues= ?panels= ?order=.
+  const layout = { sites: list(params.get("sites")), queues: list(params.get("queues")),
+    panels: list(params.get("panels")), order: params.get("order") || params.get("sort") || null };
+  const PANELS = ["tiles", "states", "grid", "counters", "alerts"];
+  const panelOn = (p) => (layout.panels || PANELS).includes(p);
+
   // state: site -> {view, epoch, seq, history, at}
   const sites = {};
   const alerts = new Map(); // id -> alert
-  const fresh = new Set(); // alert ids that arrived live (flash)
+  const fresh = new Set(); // alert ids that arrived live (pulse)
+  let silences = [], reasons = {}, feed = null, me = null;
   let current = params.get("site") || localStorage.getItem("fw-site") || "*";
-  let lastMsgAt = Date.now(), ws = null, backoff = 500, dirty = true;
+  let lastMsgAt = Date.now(), ws = null, backoff = 500, dirty = true, dead = false;
+  let gridPage = 0, alertPage = 0, silFormFor = null, holding = false, focusId = null;
   // For tests and the latency benchmark: arrival time of each change in the page.
-  const probe = (window.__fw = { seq: {}, arrivals: [], messages: 0, connected: false });
+  const probe = (window.__fw = { seq: {}, arrivals: [], messages: 0, connected: false, chimes: 0, flashes: 0, grid: {} });
 
   const $ = (s) => document.querySelector(s);
   const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   const t = (k) => T[lang][k] || k;
   const name = (n) => (n ? (lang === "zh" ? n.zh || n.en : n.en || n.zh) : "");
+  const phone = () => window.innerWidth <= 480;
   const mmss = (s) => {
     if (s == null || isNaN(s)) return "–";
     s = Math.max(0, Math.floor(s));
@@ -53,12 +79,31 @@
   const pct = (v) => (v == null ? "–" : v.toFixed(0) + "%");
   // ASA: seconds on a hotline, minutes:seconds once it passes a minute (halls).
   const secs = (v) => (v == null ? "–" : v < 60 ? v.toFixed(0) + "s" : mmss(v));
+  const reasonName = (r) => (reasons[r] ? name(reasons[r]) : r === "unspecified" ? (lang === "zh" ? "未说明" : "no reason") : r);
+  const visibleSites = () => Object.keys(sites).sort().filter((s) => !layout.sites || layout.sites.includes(s));
+
+  // A site's local time of an epoch-ms instant, with its UTC offset (from the site's clock_local).
+  function siteTime(site, ms, withOffset) {
+    const v = sites[site] && sites[site].view;
+    const m = v && v.clock_local && /([+-])(\d\d):?(\d\d)$/.exec(v.clock_local);
+    const off = m ? (m[1] === "-" ? -1 : 1) * (+m[2] * 60 + +m[3]) : 0;
+    const d = new Date(ms + off * 60000);
+    const hh = String(d.getUTCHours()).padStart(2, "0"), mi = String(d.getUTCMinutes()).padStart(2, "0");
+    return hh + ":" + mi + (withOffset && m ? " (UTC" + m[1] + m[2] + ":" + m[3] + ")" : "");
+  }
 
   // Two-level colouring; the direction comes with each threshold.
   function level(v, th) {
     if (v == null || !th) return "";
     if (th.higher_is_worse) return v >= th.alarm ? "alarm" : v >= th.warn ? "warn" : "ok";
     return v <= th.alarm ? "alarm" : v <= th.warn ? "warn" : "ok";
+  }
+  const RANK = { alarm: 2, warn: 1, ok: 0, "": 0 };
+  function worst(levels) { return levels.includes("alarm") ? "alarm" : levels.includes("warn") ? "warn" : ""; }
+  function queueLevel(q, th) {
+    th = th || {};
+    return worst([level(q.waiting, th.waiting), level(q.longest_wait_s, th.longest_wait_s), level(q.m15.sl_pct, th.sl_pct),
+      level(q.day.abandon_pct, th.abandon_pct)]);
   }
 
   // ---- JSON Patch (the subset the server's diff produces) -------------------
@@ -88,14 +133,51 @@
     while (h.length && p[0] - h[0][0] > SPAN_MS) h.shift();
   }
 
-  // ---- websocket ------------------------------------------------------------
+  // ---- the token, the connection ----------------------------------------------
+  async function api(method, path, body) {
+    const res = await fetch(path, { method, headers: Object.assign({ Authorization: "Bearer " + TOKEN },
+      body ? { "Content-Type": "application/json" } : {}), body: body ? JSON.stringify(body) : undefined });
+    if (!res.ok) { const e = new Error(res.status + ""); e.status = res.status; throw e; }
+    return res.json();
+  }
+
+  // A wrong or missing token is not an outage: say so plainly and stop retrying.
+  function badToken() {
+    dead = true;
+    probe.badToken = true;
+    if (ws) { ws.onclose = null; try { ws.close(); } catch (e) { /* already closed */ } }
+    const f = $("#fatal");
+    f.innerHTML = `<h1>${esc(t("bad_token_h"))}</h1><p>${esc(t("bad_token"))}</p><p lang="${lang === "zh" ? "en" : "zh-CN"}">${esc(T[lang === "zh" ? "en" : "zh"].bad_token)}</p>`;
+    f.hidden = false;
+    setConn(false);
+  }
+
+  async function whoami() {
+    try { me = await api("GET", "/api/whoami"); probe.role = me.role; return true; }
+    catch (e) { if (e.status === 401 || e.status === 403) { badToken(); return false; } return null; }
+  }
+
+  async function loadLayout() {
+    const w = params.get("wall");
+    if (!w) return;
+    try {
+      const l = await api("GET", "/api/walls/" + encodeURIComponent(w));
+      for (const k of ["sites", "queues", "panels"]) if (!layout[k] && l[k] && l[k].length) layout[k] = l[k];
+      if (!layout.order && l.order) layout.order = l.order;
+      dirty = true; render();
+    } catch (e) { console.warn("wall layout", w, e.status); }
+  }
+
   function connect() {
+    if (dead) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(proto + "//" + location.host + "/ws?token=" + encodeURIComponent(TOKEN));
     ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
     ws.onopen = () => { probe.connected = true; setConn(true); };
-    ws.onclose = () => {
+    ws.onclose = async () => {
       probe.connected = false; setConn(false);
+      // Refused because of the token? Then retrying cannot help.
+      if ((await whoami()) === false) return;
       // Exponential backoff with jitter, so a restarted server is not hit by every TV at once.
       const wait = backoff * (0.75 + Math.random() * 0.5);
       backoff = Math.min(backoff * 2, 30000);
@@ -116,6 +198,7 @@
       const live = new Set(m.alerts.map((a) => a.id));
       for (const id of [...alerts.keys()]) if (!live.has(id)) alerts.delete(id);
       for (const a of m.alerts) alerts.set(a.id, a);
+      silences = m.silences || []; reasons = m.reasons || {}; feed = m.feed || null;
     } else if (m.t === "site") {
       const st = sites[m.site] || (sites[m.site] = { history: [] });
       Object.assign(st, { view: m.view, epoch: m.epoch, seq: m.seq, at: now });
@@ -135,14 +218,20 @@
     } else if (m.t === "alert") {
       const a = m.alert;
       if (a.state === "resolved") alerts.delete(a.id);
-      else { if (!alerts.has(a.id) || a.state === "raised") fresh.add(a.id); alerts.set(a.id, a); }
-      renderAlerts();
+      else {
+        const isNew = !alerts.has(a.id);
+        alerts.set(a.id, a);
+        if (isNew) { fresh.add(a.id); alarmFor(a); }
+      }
     } else if (m.t === "ack") {
       const a = alerts.get(m.id);
-      if (a) { a.acknowledged = true; a.ack_by = m.by; a.ack_at_ms = m.at_ms; fresh.delete(m.id); renderAlerts(); }
+      if (a) { a.acknowledged = true; a.ack_by = m.by; a.ack_at_ms = m.at_ms; a.ack_floor_ms = m.floor_ms; fresh.delete(m.id); }
+    } else if (m.t === "silences") {
+      silences = m.silences || [];
+    } else if (m.t === "feed") {
+      feed = m.feed;
     }
-    if (m.t !== "alert" && m.t !== "ack") { dirty = true; requestAnimationFrame(render); }
-    if (m.t === "snapshot") renderAlerts();
+    dirty = true; requestAnimationFrame(render);
   }
 
   function arrived(m, now) {
@@ -152,41 +241,120 @@
     }
   }
 
+  // Live, STALE · m:ss (nothing new for a while: figures dim), Reconnecting, or Final once the feed has ended.
   function setConn(up) {
     const c = $("#conn");
-    c.className = "badge conn " + (up ? "up" : "down");
-    c.textContent = up ? t("online") : t("offline");
+    const ended = up && feed && feed.state === "ended";
+    const stale = up && !ended && Date.now() - lastMsgAt > STALE_MS;
+    c.className = "badge conn " + (ended ? "ended" : stale ? "stale" : up ? "up" : "down");
+    c.textContent = ended ? t("final") : stale ? t("stale") + " · " + mmss((Date.now() - lastMsgAt) / 1000) : up ? t("online") : t("offline");
+    $("#main").classList.toggle("stale", !up || stale);
+  }
+
+  // ---- silences, sound, flash ----------------------------------------------------
+  function silenceOver(a) {
+    const key = a.key || [a.site, a.queue, a.rule].join("/");
+    const v = sites[a.site] && sites[a.site].view;
+    const now = v && v.clock ? v.clock : a.at_ms;
+    return silences.find((s) => (key === s.key || key.startsWith(s.key + "/")) && now < s.until_ms) || null;
+  }
+
+  let audio = null;
+  let soundWanted = localStorage.getItem("fw-sound") !== "off";
+  function audioCtx() {
+    if (!audio) { try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; } }
+    return audio;
+  }
+  // Sound is on when wanted and the browser lets the page play (a click, or the kiosk's autoplay flag).
+  const soundOn = () => soundWanted && audioCtx() && audio.state === "running";
+  function setSound() {
+    const b = $("#sound"), on = soundOn();
+    b.textContent = on ? t("sound_on") : t("sound_off");
+    b.className = on ? "" : "off";
+    b.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+  function chime(critical) {
+    probe.chimes++;
+    if (!soundOn()) return;
+    // Two rising tones (three for critical), generated: no audio file to load.
+    const notes = critical ? [880, 1175, 1568] : [660, 880];
+    notes.forEach((f, i) => {
+      const o = audio.createOscillator(), g = audio.createGain(), t0 = audio.currentTime + i * 0.22;
+      o.frequency.value = f; o.type = "sine";
+      g.gain.setValueAtTime(0.0001, t0); g.gain.exponentialRampToValueAtTime(0.5, t0 + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.35);
+      o.connect(g).connect(audio.destination); o.start(t0); o.stop(t0 + 0.4);
+    });
+  }
+  function alarmFor(a) {
+    if (a.state !== "raised" || a.acknowledged || !inScope(a) || silenceOver(a)) return;
+    if (a.severity !== "critical" && a.severity !== "major") return;
+    probe.flashes++;
+    const f = $("#flash");
+    f.className = a.severity; void f.offsetWidth; f.className = a.severity + " on";
+    setTimeout(() => { f.className = ""; }, 3200);
+    chime(a.severity === "critical");
   }
 
   // ---- drawing ----------------------------------------------------------------
   function render() {
-    if (!dirty) return;
+    // A finger or mouse is down on a button: redrawing now would swallow its click.
+    if (!dirty || holding) return;
     dirty = false;
     // A drawing bug must never stop the feed: the wall keeps its connection and state.
     try { draw(); } catch (e) { console.error("wall render", e); }
   }
 
+  // Which alerts this page shows: a site's page only that site's, all sites every visible site's.
+  function inScope(a) {
+    if (current !== "*") return a.site === current;
+    return !layout.sites || layout.sites.includes(a.site);
+  }
+
   function draw() {
     renderNav();
     const main = $("#main");
-    const names = Object.keys(sites).sort();
+    const names = visibleSites();
     // An unknown site (gone, or a typo in ?site=) falls back to all sites once data is here.
     if (names.length && current !== "*" && !sites[current]) current = names.length === 1 ? names[0] : "*";
     if (!names.length) { main.innerHTML = ""; return; }  // nothing received yet
-    if (current === "*") { main.className = "all"; main.innerHTML = names.map(siteTile).join(""); }
-    else { main.className = "site"; main.innerHTML = siteView(current); drawSparks(current); }
+    const keep = captureForm();
+    if (phone()) { main.className = "phone"; main.innerHTML = phoneView(names); }
+    else if (current === "*") {
+      main.className = "all";
+      // Up to 3 sites side by side; 4 as 2x2 and 5-6 as 3x2, compact (their queues' lines stay).
+      const n = names.length, sc = n <= 3 ? n : n === 4 ? 2 : 3;
+      main.innerHTML = `<div id="sitetiles" class="${n > 3 ? "compact" : ""}" style="--sc:${sc}">${names.map(siteTile).join("")}</div>` + (panelOn("alerts") ? `<div id="side">${alertPanel()}</div>` : ""); }
+    else {
+      const gridOn = panelOn("grid");
+      main.className = "site" + (gridOn ? "" : " nogrid");
+      main.innerHTML = siteView(current, gridOn);
+      if (gridOn) layoutGrid(current);
+    }
+    restoreForm(keep);
+    drawSparks();
+    fitAll();
+    pageAlerts();
     tick();
   }
 
   function renderNav() {
-    const names = Object.keys(sites).sort();
+    const names = visibleSites();
     const btn = (k, label) => `<button type="button" data-site="${esc(k)}" class="${current === k ? "on" : ""}">${esc(label)}</button>`;
-    $("#sites").innerHTML = btn("*", t("all")) + names.map((s) => btn(s, name(sites[s].view.name))).join("");
+    $("#sites").innerHTML = (names.length > 1 ? btn("*", t("all")) : "") + names.map((s) => btn(s, name(sites[s].view.name))).join("");
     $("#lang").textContent = t("lang");
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
     const st = sites[current] || sites[names[0]];
     $("#clock").textContent = st && st.view.clock_local ? st.view.clock_local.slice(11, 19) : "";
-    $("#stale").textContent = t("stale");
+    setSound();
+    // The end of a replay or a simulated day, said where everyone looks.
+    const ban = $("#banner");
+    if (feed && feed.state === "ended") {
+      const what = feed.source === "replay" ? t("ended_replay") : feed.source === "simulation" ? t("ended_sim") : t("ended");
+      const cl = st && st.view.clock_local;
+      const at = cl ? " " + cl.replace("T", " ").slice(0, 16) : "";
+      ban.textContent = what + at; ban.hidden = false;
+    } else ban.hidden = true;
   }
 
   function figs(q, th) {
@@ -199,16 +367,15 @@
     </div>`;
   }
 
-  function worst(levels) { return levels.includes("alarm") ? "alarm" : levels.includes("warn") ? "warn" : ""; }
-
   function queueTile(site, key, q, th) {
     th = th || {};
     const lw = level(q.waiting, th.waiting), ll = level(q.longest_wait_s, th.longest_wait_s);
-    const tileLevel = worst([lw, ll, level(q.m15.sl_pct, th.sl_pct)]);
-    const vip = q.vip_waiting ? `<div class="vip">${t("vip")} ${q.vip_waiting} · ${mmss(q.longest_vip_wait_s)}</div>` : "";
+    // The VIP line is always there (hidden when none wait): a tile never changes height.
+    const vip = `<div class="vip ${q.vip_waiting ? "" : "none"}">${t("vip")} ${q.vip_waiting || 0} · ${mmss(q.longest_vip_wait_s)}</div>`;
     const a = q.agents || {};
-    return `<section class="tile ${tileLevel}" data-queue="${esc(key)}">
-      <h2>${esc(name(q.name))}</h2>
+    const n = name(q.name);
+    return `<section class="tile ${queueLevel(q, th)}" data-queue="${esc(key)}">
+      <h2 class="fit" title="${esc(n)}">${esc(n)}</h2>
       <div class="big">
         <div><span class="lbl">${t("waiting")}</span><div class="num waiting ${lw}">${q.waiting == null ? "–" : q.waiting}</div></div>
         <div><span class="lbl">${t("longest")}</span><div class="lw longest ${ll}" data-base="${q.longest_wait_s || 0}" data-ticks="${q.waiting ? 1 : 0}">${mmss(q.longest_wait_s)}</div></div>
@@ -221,15 +388,16 @@
   }
 
   function statesPanel(a) {
-    const reasons = Object.entries(a.not_ready_reasons || {}).map(([r, n]) => `${esc(r === "unspecified" ? t("unspecified") : r)} ${n}`).join(" · ");
-    return `<div class="panel"><h3>${t("agents")} (${a.logged_in || 0})</h3><div class="states">
+    const reasonsHtml = Object.entries(a.not_ready_reasons || {}).filter(([, n]) => n > 0)
+      .map(([r, n]) => `<span data-reason="${esc(r)}">${esc(reasonName(r))} ${n}</span>`).join("");
+    return `<div class="panel"><h3><span>${t("agents")}</span><span>${a.logged_in || 0}</span></h3><div class="states">
       ${["ready", "busy", "wrap_up", "not_ready"].map((s) => `<div class="${s}"><b data-state="${s}">${a[s] || 0}</b>${t(s)}</div>`).join("")}
-      </div><div class="reasons">${reasons}</div></div>`;
+      </div><div class="reasons">${reasonsHtml}</div></div>`;
   }
 
   function hallPanel(v) {
     const c = v.counters;
-    const boxes = Object.entries(c.by_counter).map(([k, r]) => `<div class="counter ${r.open ? "open" : ""}">${esc(k)}</div>`).join("");
+    const boxes = Object.entries(c.by_counter).map(([k, r]) => `<div class="counter ${r.open ? "open" : ""}" title="${esc(k)}">${esc(k)}</div>`).join("");
     return `<div class="panel hall"><h3>${t("counters")}</h3>
       <div class="hallfig"><div><span class="lbl">${t("open")}</span><b class="counters-open">${c.open}/${c.configured || Object.keys(c.by_counter).length}</b></div>
       <div><span class="lbl">${t("tickets")}</span><b class="tickets-waiting">${v.total.waiting || 0}</b></div>
@@ -237,40 +405,97 @@
       <div class="counters">${boxes}</div></div>`;
   }
 
-  function agentGrid(v) {
-    const cells = Object.entries(v.agents).map(([label, r]) => {
-      const tis = r.since != null && v.clock ? Math.max(0, (v.clock - r.since) / 1000) : null;
-      // Not ready shows its reason (break, lunch, training...) in place of the state's name.
-      const what = r.state === "not_ready" && r.reason ? esc(r.reason) : esc(t(r.state));
-      return `<div class="agent ${r.state}" title="${esc(t(r.state))}"><div>${esc(label)}${r.counter ? " · " + esc(r.counter) : ""}</div>
-        <div class="t" data-base="${tis || 0}" data-ticks="${tis == null ? 0 : 1}">${mmss(tis)}</div><div>${what}</div></div>`;
-    }).join("");
-    return `<div class="panel"><h3>${t("grid")}</h3><div class="agentgrid">${cells}</div></div>`;
+  function orderedQueues(v) {
+    let qs = Object.entries(v.queues).filter(([k]) => !layout.queues || layout.queues.includes(k));
+    if (layout.queues) qs.sort((a, b) => layout.queues.indexOf(a[0]) - layout.queues.indexOf(b[0]));
+    if (layout.order === "severity") {
+      const idx = new Map(qs.map(([k], i) => [k, i]));
+      qs.sort((a, b) => RANK[queueLevel(b[1], v.thresholds[b[0]])] - RANK[queueLevel(a[1], v.thresholds[a[0]])] || idx.get(a[0]) - idx.get(b[0]));
+    } else if (layout.order === "name") qs.sort((a, b) => name(a[1].name).localeCompare(name(b[1].name)));
+    return qs;
   }
 
-  function siteView(s) {
+  // The agent grid: all agents when they fit at a readable size, else pages that turn by themselves.
+  function agentCells(v, labels) {
+    return labels.map((label) => {
+      const r = v.agents[label];
+      const tis = r.since != null && v.clock ? Math.max(0, (v.clock - r.since) / 1000) : null;
+      const what = r.state === "not_ready" && r.reason ? reasonName(r.reason) : t(r.state);
+      const full = label + (r.counter ? " · " + r.counter : "");
+      return `<div class="agent ${r.state}" data-agent="${esc(label)}" title="${esc(full + " — " + what)}"><div class="n">${esc(full)}</div>
+        <div class="t" data-base="${tis || 0}" data-ticks="${tis == null ? 0 : 1}">${mmss(tis)}</div><div class="r">${esc(what)}</div></div>`;
+    }).join("");
+  }
+
+  function siteView(s, gridOn) {
     const v = sites[s].view;
-    const tiles = Object.entries(v.queues).map(([k, q]) => queueTile(s, k, q, v.thresholds[k])).join("");
-    const side = (v.kind === "hall" && v.counters ? hallPanel(v) : "") + statesPanel(v.total.agents || {}) + agentGrid(v);
-    return `<div id="tiles">${tiles}</div><div id="side" data-site="${esc(s)}">${side}</div>`;
+    const qs = orderedQueues(v);
+    const tiles = panelOn("tiles") ? `<div id="tiles" style="--cols:${Math.max(5, Math.min(qs.length, 6))}">${qs.map(([k, q]) => queueTile(s, k, q, v.thresholds[k])).join("")}</div>` : "";
+    // With the grid on, the state counts head the grid (the side column is for counters and alerts).
+    const states = panelOn("states") ? statesPanel(v.total.agents || {}) : "";
+    const side = (panelOn("counters") && v.kind === "hall" && v.counters ? hallPanel(v) : "") + (gridOn ? "" : states) + (panelOn("alerts") ? alertPanel() : "");
+    const grid = gridOn ? `<div id="grid" class="panel">${states}<h3><span>${t("grid")} (${Object.keys(v.agents).length})</span><span class="pager" id="gridpager"></span></h3><div class="cells"></div></div>` : "";
+    return tiles + grid + `<div id="side" data-site="${esc(s)}">${side}</div>`;
+  }
+
+  // Size the grid's cells so every agent fits; below a readable size, page instead ("page 2/3 · +N").
+  function layoutGrid(s) {
+    const v = sites[s].view, box = document.querySelector("#grid .cells");
+    if (!box) return;
+    const labels = Object.keys(v.agents);
+    const W = box.clientWidth, H = box.clientHeight, n = labels.length, gap = 3;
+    // Long labels (names, "hall-tianhe-07") want wider cells than work numbers do.
+    const longest = labels.reduce((m, l) => Math.max(m, l.length), 0);
+    const aspect = Math.min(3.2, Math.max(1.8, longest * 0.16));
+    const minW = Math.max(54, window.innerHeight * 0.026 * aspect), minH = Math.max(30, window.innerHeight * 0.032);
+    let best = null;
+    for (let cols = 1; cols <= Math.max(1, n); cols++) {
+      const rows = Math.ceil(n / cols), w = (W - gap * (cols - 1)) / cols, h = (H - gap * (rows - 1)) / rows;
+      if (w < minW) break;
+      if (h < minH) continue;
+      const size = Math.min(w / aspect, h);
+      if (!best || size > best.size) best = { cols, rows, w, h: Math.min(h, w * 0.75, window.innerHeight * 0.09), size };
+    }
+    let per = n, pages = 1, cols, h;
+    if (best) { cols = best.cols; h = best.h; }
+    else {
+      cols = Math.max(1, Math.floor((W + gap) / (minW + gap)));
+      const rows = Math.max(1, Math.floor((H + gap) / (minH + gap)));
+      per = cols * rows; pages = Math.ceil(n / per); h = minH;
+    }
+    if (gridPage >= pages) gridPage = 0;
+    const shown = labels.slice(gridPage * per, (gridPage + 1) * per);
+    // A few agents get big cells, but not a wall of colour: at most 14 % of the screen's width each.
+    box.style.setProperty("--gc", best ? Math.max(cols, Math.floor(W / (window.innerWidth * 0.14))) : cols);
+    box.style.setProperty("--gh", Math.floor(h) + "px");
+    box.style.fontSize = Math.max(10, Math.min(h * 0.3, window.innerHeight * 0.024)) + "px";
+    box.innerHTML = agentCells(v, shown);
+    box.classList.toggle("short", h < 48);
+    for (const r of box.querySelectorAll(".r")) r.hidden = h < 48;
+    const pager = $("#gridpager");
+    const rest = n - shown.length;
+    pager.textContent = pages > 1 ? `${t("page")} ${gridPage + 1}/${pages} · +${rest}` : "";
+    probe.grid = { site: s, total: n, shown: shown.length, page: gridPage + 1, pages, cols, cellH: Math.floor(h) };
   }
 
   function siteTile(s) {
     const v = sites[s].view, q = v.total;
     const th = mergedThresholds(v.thresholds);
     const lw = level(q.waiting, th.waiting), ll = level(q.longest_wait_s, th.longest_wait_s);
-    const hall = v.counters ? `<div class="agents">${t("open")} ${v.counters.open}/${v.counters.configured}</div>` : "";
+    const hall = v.counters ? ` · ${t("open")} ${v.counters.open}/${v.counters.configured}` : "";
+    const n = name(v.name);
     return `<section class="tile sitetile ${worst([lw, ll])}" data-site-tile="${esc(s)}">
-      <h2>${esc(name(v.name))}</h2>
+      <h2 class="fit" title="${esc(n)}">${esc(n)}</h2>
       <div class="big">
         <div><span class="lbl">${t("waiting")}</span><div class="num waiting ${lw}">${q.waiting || 0}</div></div>
         <div><span class="lbl">${t("longest")}</span><div class="lw longest ${ll}" data-base="${q.longest_wait_s || 0}" data-ticks="${q.waiting ? 1 : 0}">${mmss(q.longest_wait_s)}</div></div>
       </div>
-      ${q.vip_waiting ? `<div class="vip">${t("vip")} ${q.vip_waiting}</div>` : ""}
+      <div class="vip ${q.vip_waiting ? "" : "none"}">${t("vip")} ${q.vip_waiting || 0}</div>
       ${figs(q, th)}
-      <div class="agents">${t("ready")} ${q.agents.ready} · ${t("busy")} ${q.agents.busy} · ${t("wrap_up")} ${q.agents.wrap_up} · ${t("not_ready")} ${q.agents.not_ready}</div>
-      ${hall}
-      <table class="qrows">${Object.entries(v.queues).map(([k, x]) => queueRow(k, x, v.thresholds[k] || {})).join("")}</table>
+      <div class="agents fit">${t("ready")} ${q.agents.ready} · ${t("busy")} ${q.agents.busy} · ${t("wrap_up")} ${q.agents.wrap_up} · ${t("not_ready")} ${q.agents.not_ready}${hall}</div>
+      <table class="qrows"><colgroup><col><col class="n"><col class="n"><col class="n"></colgroup>
+        <tr><th>${t("queue")}</th><th>${t("q_wait")}</th><th>${t("q_longest")}</th><th>${t("q_sl15")}</th></tr>
+        ${orderedQueues(v).map(([k, x]) => queueRow(k, x, v.thresholds[k] || {})).join("")}</table>
     </section>`;
   }
 
@@ -294,10 +519,126 @@
     return out;
   }
 
-  function drawSparks(s) {
-    const st = sites[s], h = st.history;
+  // ---- alerts ---------------------------------------------------------------------
+  const SEV = { critical: 3, major: 2, minor: 1, warning: 1, info: 0 };
+  function shownAlerts() {
+    return [...alerts.values()].filter(inScope).sort((a, b) =>
+      (!!silenceOver(a)) - (!!silenceOver(b)) || (a.acknowledged ? 1 : 0) - (b.acknowledged ? 1 : 0) ||
+      (SEV[b.severity] || 0) - (SEV[a.severity] || 0) || (b.at_ms || 0) - (a.at_ms || 0));
+  }
+  const canAct = () => !!(me && me.can && me.can.includes("ack"));
+  const canSilence = () => !!(me && me.can && me.can.includes("silence"));
+
+  function alertCard(a) {
+    const msg = a.message ? (lang === "zh" ? a.message["zh-CN"] || a.message.en : a.message.en || a.message["zh-CN"]) : a.rule;
+    const sil = silenceOver(a);
+    const sev = a.severity || "warning";
+    const cls = ["alert", sev, a.acknowledged ? "acked" : "", sil ? "silenced" : "", fresh.has(a.id) && !a.acknowledged && !sil ? "new" : ""].join(" ");
+    const site = sites[a.site] ? name(sites[a.site].view.name) : a.site;
+    const meta = [current === "*" ? esc(site) : "", `${t("raised")} ${siteTime(a.site, a.raised_ms || a.at_ms, true)}`];
+    if (a.acknowledged) meta.push(`<span class="ackmark">✓ ${t("acked")} ${t("by")} ${esc(a.ack_by || "?")} ${a.ack_floor_ms || a.ack_at_ms ? siteTime(a.site, a.ack_floor_ms || a.ack_at_ms) : ""}</span>`);
+    if (sil) meta.push(`<span class="silmark">${t("silenced")} ${t("by")} ${esc(sil.by)} ${t("until")} ${siteTime(a.site, sil.until_ms)} — ${esc(sil.reason)}</span>`);
+    let acts = "";
+    if (canAct()) {
+      const b = [];
+      if (!a.acknowledged) b.push(`<button type="button" class="ack" data-ack="${esc(a.id)}">${t("ack")}</button>`);
+      if (canSilence() && !sil && a.queue) b.push(`<button type="button" class="sil" data-sil="${esc(a.id)}">${t("silence")}</button>`);
+      acts = b.length ? `<div class="acts">${b.join("")}</div>` : "";
+      if (silFormFor === a.id) acts += silForm(a);
+    }
+    return `<div class="${cls}" data-id="${esc(a.id)}" data-severity="${esc(sev)}"><div class="msg"><span class="sev">${esc(t(sev))}</span>${esc(msg)}</div>
+      <div class="meta">${meta.filter(Boolean).join(" · ")}</div>${acts}</div>`;
+  }
+
+  function silForm(a) {
+    const opts = [15, 30, 60, 120, 240].map((m) => `<option value="${m}" ${m === 30 ? "selected" : ""}>${m} ${t("min")}</option>`).join("");
+    return `<form class="silform" data-for="${esc(a.id)}"><select name="minutes">${opts}</select>
+      <input name="reason" required maxlength="200" placeholder="${esc(t("reason"))}">
+      <button type="submit">${t("silence_do")}</button><button type="button" data-cancel="1">${t("cancel")}</button></form>`;
+  }
+
+  function alertPanel() {
+    const l = shownAlerts();
+    return `<div class="panel" id="alertpanel"><h3><span>${t("alerts")} (<span id="alertcount">${l.length}</span>)</span><span class="pager" id="alertpager"></span></h3>
+      <div id="alertlist">${l.length ? l.map(alertCard).join("") : `<div class="noalerts">${t("noalerts")}</div>`}</div></div>`;
+  }
+
+  // More alerts than fit: show a page of whole cards and turn pages; the count is always shown.
+  function pageAlerts() {
+    const box = $("#alertlist");
+    if (!box || phone()) return;
+    const cards = [...box.children].filter((c) => c.classList.contains("alert"));
+    const H = box.clientHeight;
+    if (!cards.length) { $("#alertpager").textContent = ""; return; }
+    const pages = [];
+    let start = 0, used = 0;
+    cards.forEach((c, i) => {
+      const h = c.offsetHeight + 8;
+      if (used + h > H && i > start) { pages.push([start, i]); start = i; used = 0; }
+      used += h;
+    });
+    pages.push([start, cards.length]);
+    const keep = silFormFor || focusId;
+    if (keep) { const i = cards.findIndex((c) => c.dataset.id === keep); if (i >= 0) alertPage = pages.findIndex(([a, b]) => i >= a && i < b); }
+    if (alertPage >= pages.length) alertPage = 0;
+    const [a, b] = pages[alertPage];
+    cards.forEach((c, i) => { c.hidden = i < a || i >= b; });
+    $("#alertpager").textContent = pages.length > 1 ? `${t("page")} ${alertPage + 1}/${pages.length} · +${cards.length - (b - a)}` : "";
+  }
+
+  // A form being typed in must survive the redraws a live floor causes.
+  function captureForm() {
+    const f = document.querySelector("form.silform");
+    if (!f) return null;
+    return { id: f.dataset.for, minutes: f.minutes.value, reason: f.reason.value, focus: document.activeElement === f.reason };
+  }
+  function restoreForm(k) {
+    if (!k) return;
+    const f = [...document.querySelectorAll("form.silform")].find((x) => x.dataset.for === k.id);
+    if (!f) return;
+    f.minutes.value = k.minutes; f.reason.value = k.reason;
+    if (k.focus) { f.reason.focus(); f.reason.setSelectionRange(k.reason.length, k.reason.length); }
+  }
+
+  // ---- the phone: alerts first, then the queues in trouble --------------------------
+  function phoneView(names) {
+    const scope = current === "*" ? names : [current];
+    const trouble = [];
+    for (const s of scope) {
+      const v = sites[s].view;
+      for (const [k, q] of orderedQueues(v)) {
+        const lv = queueLevel(q, v.thresholds[k]);
+        if (lv) trouble.push([RANK[lv], s, k, q, v]);
+      }
+    }
+    trouble.sort((a, b) => b[0] - a[0]);
+    const tiles = trouble.map(([, s, k, q, v]) => queueTile(s, k, { ...q, name: { en: name(v.name) + " · " + q.name.en, zh: name(v.name) + " · " + (q.name.zh || q.name.en) } }, v.thresholds[k])).join("");
+    return alertPanel() + `<div class="panel"><h3>${t("trouble")} (${trouble.length})</h3>${trouble.length ? "" : `<div class="phone-ok">✓ ${t("all_ok")}</div>`}</div><div id="tiles">${tiles}</div>`;
+  }
+
+  // Names are never cut: a name too long for its box is set smaller (down to 60 %), then may wrap.
+  function fitAll() {
+    for (const el of document.querySelectorAll(".fit")) {
+      el.style.fontSize = "";
+      const base = parseFloat(getComputedStyle(el).fontSize);
+      let fs = base;
+      while ((el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) && fs > base * 0.6) {
+        fs -= base * 0.05; el.style.fontSize = fs + "px";
+      }
+    }
+    // An agent's label may take two lines of its cell, then gets smaller (never below 9 px).
+    for (const el of document.querySelectorAll(".agent .n")) {
+      const cell = el.parentElement;
+      let fs = parseFloat(getComputedStyle(el).fontSize);
+      while ((el.scrollWidth > el.clientWidth + 1 || cell.scrollHeight > cell.clientHeight + 1) && fs > 9) {
+        fs -= 0.5; el.style.fontSize = fs + "px";
+      }
+    }
+  }
+
+  function drawSparks() {
     for (const cv of document.querySelectorAll("canvas.spark")) {
-      const q = cv.dataset.queue;
+      const st = sites[cv.dataset.site], h = st ? st.history : [], q = cv.dataset.queue;
       const w = (cv.width = cv.clientWidth * devicePixelRatio), ht = (cv.height = cv.clientHeight * devicePixelRatio);
       const g = cv.getContext("2d");
       if (h.length < 2) continue;
@@ -320,34 +661,17 @@
     }
   }
 
-  function renderAlerts() {
-    const box = $("#alerts");
-    const list = [...alerts.values()].sort((a, b) => (b.severity === "critical") - (a.severity === "critical") || (b.at_ms || 0) - (a.at_ms || 0));
-    if (!list.length) { box.innerHTML = `<span class="noalerts">${t("noalerts")}</span>`; return; }
-    box.innerHTML = list.map((a) => {
-      const msg = a.message ? (lang === "zh" ? a.message["zh-CN"] || a.message.en : a.message.en || a.message["zh-CN"]) : a.rule;
-      const cls = ["alert", a.severity === "critical" ? "critical" : "warning", a.acknowledged ? "acked" : "", fresh.has(a.id) && !a.acknowledged ? "new" : ""].join(" ");
-      const mark = a.acknowledged ? `<span class="ackmark">✓ ${t("acked")} · ${esc(a.ack_by || "")}</span>` : "";
-      return `<span class="${cls}" data-id="${esc(a.id)}">${esc(msg)}${mark}</span>`;
-    }).join("");
-    // More alerts than the screen is wide: let the ticker scroll so none is hidden.
-    const over = box.scrollWidth - $("#ticker").clientWidth;
-    box.classList.toggle("scroll", over > 0);
-    box.style.setProperty("--over", Math.max(0, over + 40) + "px");
-    box.style.animationDuration = Math.max(10, over / 40) + "s";
-  }
-
   // Times in state and longest waits tick locally between updates (1 s steps).
   function tick() {
     const now = Date.now();
-    const st = sites[current];
-    const since = st ? (now - st.at) / 1000 : 0;
     for (const el of document.querySelectorAll("[data-ticks='1']")) {
-      const at = current === "*" ? (now - (sites[el.closest("[data-site-tile]").dataset.siteTile] || {}).at) / 1000 : since;
+      const holder = el.closest("[data-site-tile]");
+      const st = sites[holder ? holder.dataset.siteTile : current];
+      const at = st ? (now - st.at) / 1000 : 0;
       el.textContent = mmss(+el.dataset.base + Math.max(0, at || 0));
     }
-    // Stale: nothing came for STALE_MS (counted from page load before the first message).
-    $("#stale").hidden = now - lastMsgAt <= STALE_MS;
+    // Stale: nothing came for STALE_MS; the badge says so in place of "Live" and the figures dim.
+    if (!dead) setConn(probe.connected);
   }
 
   // ---- controls ---------------------------------------------------------------
@@ -356,17 +680,66 @@
     if (!b) return;
     current = b.dataset.site;
     localStorage.setItem("fw-site", current);
+    gridPage = 0; alertPage = 0;
     dirty = true; render();
   });
   $("#lang").addEventListener("click", () => {
     lang = lang === "zh" ? "en" : "zh";
     localStorage.setItem("fw-lang", lang);
-    dirty = true; render(); renderAlerts(); setConn(probe.connected);
+    dirty = true; render(); setConn(probe.connected);
   });
+  $("#sound").addEventListener("click", () => {
+    const ctx = audioCtx();
+    if (soundOn()) { soundWanted = false; }
+    else { soundWanted = true; if (ctx) ctx.resume().then(setSound); }
+    localStorage.setItem("fw-sound", soundWanted ? "on" : "off");
+    setSound();
+  });
+  $("#main").addEventListener("click", async (e) => {
+    const ackB = e.target.closest("button[data-ack]"), silB = e.target.closest("button[data-sil]"), cancel = e.target.closest("button[data-cancel]");
+    if (ackB) {
+      ackB.disabled = true;
+      try {
+        const a = await api("POST", "/api/alerts/" + ackB.dataset.ack.split("/").map(encodeURIComponent).join("/") + "/ack");
+        alerts.set(a.id, Object.assign(alerts.get(a.id) || {}, a)); fresh.delete(a.id);
+        focusId = a.id; // the card just acted on stays in view until the next page turn
+      } catch (err) { ackB.disabled = false; ackB.textContent = t("err") + " " + (err.status || ""); }
+      dirty = true; render();
+    } else if (silB) { silFormFor = silB.dataset.sil; dirty = true; render(); const f = document.querySelector("form.silform input"); if (f) f.focus(); }
+    else if (cancel) { silFormFor = null; dirty = true; render(); }
+  });
+  $("#main").addEventListener("submit", async (e) => {
+    const f = e.target.closest("form.silform");
+    if (!f) return;
+    e.preventDefault();
+    const a = alerts.get(f.dataset.for);
+    if (!a || !f.reason.value.trim()) return;
+    try {
+      await api("POST", "/api/silences", { site: a.site, queue: a.queue, rule: a.rule, minutes: +f.minutes.value, reason: f.reason.value.trim() });
+      focusId = silFormFor; silFormFor = null;
+    } catch (err) { f.querySelector("button[type=submit]").textContent = t("err") + " " + (err.status || ""); return; }
+    dirty = true; render();
+  });
+  $("#main").addEventListener("pointerdown", (e) => { if (e.target.closest("button, select, input")) holding = true; });
+  const release = () => { if (holding) setTimeout(() => { holding = false; render(); }, 0); };
+  window.addEventListener("pointerup", release);
+  window.addEventListener("pointercancel", release);
   window.addEventListener("resize", () => { dirty = true; render(); });
+  // Paged agent grid and alert list turn by themselves (not while someone types a silence's reason).
+  setInterval(() => {
+    if (silFormFor) return;
+    if (focusId) { focusId = null; return; }
+    gridPage++; alertPage++;
+    dirty = true; render();
+  }, ROTATE_MS);
 
   setInterval(tick, 1000);
   setConn(false);
-  dirty = true; render(); renderAlerts();
-  connect();
+  dirty = true; render();
+  (async () => {
+    const ok = await whoami();
+    if (ok === false) return;
+    await loadLayout();
+    connect();
+  })();
 })();

@@ -1,6 +1,6 @@
 """``floorwatch alerts`` and ``floorwatch detect``: the alert commands.
 
-    floorwatch alerts --replay FILE --format anonbank|jsonl [--json] [--all] [--config F] [--alerts F] [--lang zh|en]
+    floorwatch alerts --replay FILE --format anonbank|asterisk|jsonl [--site S] [--json] [--all] [--config F] [--alerts F] [--lang zh|en]
         the alerts a replay raises, on event time (one JSON object per line with --json;
         --all adds repeats, acknowledgements and resolutions)
     floorwatch detect --nab DIR --out DIR
@@ -17,9 +17,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from stream.fold.calendar import iso_utc
+from stream.sources.formats import NAMES, SourceError
 
 __all__ = ["register", "cmd_alerts", "cmd_detect", "replay_alerts"]
 
@@ -28,7 +29,8 @@ def register(subparsers) -> None:
     """Add ``alerts`` and ``detect`` to the floorwatch command line."""
     a = subparsers.add_parser("alerts", help="replay a log and print the alerts it raises (event time)")
     a.add_argument("--replay", required=True, metavar="FILE")
-    a.add_argument("--format", choices=("anonbank", "jsonl"), required=True)
+    a.add_argument("--format", choices=NAMES, required=True)
+    a.add_argument("--site", help="asterisk: the site the log feeds (default: the one with an asterisk: section)")
     a.add_argument("--json", action="store_true", help="one JSON object per line")
     a.add_argument("--all", action="store_true", help="also repeats and resolutions, not only raises")
     a.add_argument("--config", help="floor YAML (default config/floor.yaml)")
@@ -43,36 +45,36 @@ def register(subparsers) -> None:
     d.set_defaults(func=cmd_detect)
 
 
-def _events(path: Path, fmt: str, floor) -> Iterator:
+def _events(path: Path, fmt: str, floor, site: Optional[str] = None) -> Iterator:
     """The file's events in file order; undecodable input goes to the floor's rejections."""
-    if fmt == "anonbank":
-        from stream.sources import anonbank
-
-        log = anonbank.read_anonbank(path)
-        if anonbank.SITE not in floor.config.sites:
-            floor.config.sites[anonbank.SITE] = anonbank.site_config()
-        for reason, n in log.rejected.items():
-            floor.reject_count(f"row: {reason}", n)
-        yield from log.events
-        return
     from stream.contracts.decode import decode_lines, iter_jsonl_chunks
+    from stream.sources import formats
 
-    with open(path, "rb") as fh:
-        for chunk in iter_jsonl_chunks(fh):
-            good, bad = decode_lines(chunk)
-            for raw, reason in bad:
-                floor.reject(raw, reason)
-            yield from good
+    f = formats.get(fmt)
+    formats.add_sites(f, floor.config)
+    if f.wire:
+        with open(path, "rb") as fh:
+            for chunk in iter_jsonl_chunks(fh):
+                good, bad = decode_lines(chunk)
+                for raw, reason in bad:
+                    floor.reject(raw, reason)
+                yield from good
+        return
+    for item in f.read(path, floor.config, site):
+        if isinstance(item, formats.Dead):
+            floor.reject(item.raw, formats.reason_of(item))
+        else:
+            yield item
 
 
-def replay_alerts(path: Path, fmt: str, floor, engine, period_ms: int = 30_000) -> list[dict]:
+def replay_alerts(path: Path, fmt: str, floor, engine, period_ms: int = 30_000, site: Optional[str] = None) -> list[dict]:
     """All alert changes of a replayed file, in order."""
     from stream.alerts.driver import AlertDriver
 
     drv = AlertDriver(floor, engine, period_ms)
     out: list[dict] = []
     batch: list = []
-    for ev in _events(path, fmt, floor):
+    for ev in _events(path, fmt, floor, site):
         batch.append(ev)
         if len(batch) >= 10_000:
             out.extend(drv.feed(batch))
@@ -119,7 +121,11 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"floorwatch alerts: {exc}", file=sys.stderr)
         return 2
-    changes = replay_alerts(path, args.format, floor, engine, args.period_s * 1000)
+    try:
+        changes = replay_alerts(path, args.format, floor, engine, args.period_s * 1000, args.site)
+    except SourceError as exc:
+        print(f"floorwatch alerts: {exc}", file=sys.stderr)
+        return 2
     lang = "zh-CN" if args.lang == "zh" else "en"
     w = sys.stdout.write
     for ch in changes:
@@ -128,8 +134,17 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         if args.json:
             w(json.dumps(_line(ch), ensure_ascii=False) + "\n")
         else:
-            w(f"{iso_utc(ch['at_ms'])}  {ch['change']:<8} {ch['severity']:<8} {ch['message'][lang]}\n")
+            w(f"{_local(floor, ch)}  {ch['change']:<8} {ch['severity']:<8} {ch['message'][lang]}\n")
     return 0
+
+
+def _local(floor, ch: dict) -> str:
+    """The change's time in its site's local time, with the offset (what the floor's clocks say)."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(floor.config.site(ch.get("site") or "").timezone)
+    return datetime.fromtimestamp(ch["at_ms"] / 1000, tz=timezone.utc).astimezone(tz).isoformat(timespec="seconds")
 
 
 def cmd_detect(args: argparse.Namespace) -> int:

@@ -50,6 +50,8 @@ STATE_VERSION = 1
 # rate are not fed to the detectors (a quiet queue's one long call is not a drift).
 MIN_HANDLED = 5
 MIN_OFFERED = 10
+# rule -> the queue snapshot's field holding its target (metrics.md): SL's goal, the SL time for waits.
+_TARGET_OF = {"service_level": "sl_target_pct", "longest_wait": "sl_t_s", "vip_wait": "sl_t_s"}
 
 
 def _new_detector(name: str, tz: str, warmup: int):
@@ -101,6 +103,9 @@ class AlertEngine:
         self.active: dict[str, dict] = {}
         # "site/queue" -> detector name -> detector
         self.detectors: dict[str, dict[str, Any]] = {}
+        # site -> the last 5-minute boundary its detectors learnt (a resumed
+        # checkpoint's boundaries are not learnt twice).
+        self.learnt: dict[str, int] = {}
         # Resolved from the config once: per site, per queue its enabled rules and
         # detectors; per site the lowest agent levels (by watched state and reason).
         self._plans: dict[str, dict[str, list[_QueueRule]]] = {}
@@ -136,8 +141,11 @@ class AlertEngine:
                 if key not in active and not beyond(v, r.raise_, r.lower):
                     continue  # quiet and staying so (what step() says): no labels to build
                 seen.add(key)
+                # The queue's own goal, so the message names it beside the raise level.
+                tk = _TARGET_OF.get(r.rule)
                 self._step(out, key, v, now_ms, raise_at=r.raise_, clear_at=r.clear, for_s=r.for_s, repeat_s=r.repeat_s,
-                           lower=r.lower, labels=r.labels, name=name, hall=hall)
+                           lower=r.lower, labels=r.labels, name=name, hall=hall,
+                           extra={"target": qd.get(tk)} if tk else None)
         # Only agents past their lowest level (by state and not-ready reason, over
         # the site's queues), or with a condition already, can change anything:
         # the rest are skipped unread.
@@ -173,7 +181,13 @@ class AlertEngine:
                        labels={"kind": "rule", "rule": rule, "site": site, "queue": q, "agent": agent, "severity": rc.severity},
                        name=name, hall=hall, extra={"label": label, "reason": reason})
         if now_ms % BUCKET_MS == 0:
-            self._detect(out, site, now_ms, snapshot, seen)
+            if now_ms <= self.learnt.get(site, -1):
+                # Learnt already (a checkpoint resumed past this boundary): the
+                # detectors and the conditions they hold stay as they are.
+                seen.update(k for k, st in active.items() if st["kind"] == "anomaly" and st["site"] == site)
+            else:
+                self._detect(out, site, now_ms, snapshot, seen)
+                self.learnt[site] = now_ms
         # Conditions whose subject left the snapshot (an agent who changed state
         # or logged out, a queue gone): unknown now, so clear.
         prefix = f"{site}/"
@@ -242,7 +256,7 @@ class AlertEngine:
                 dc = d.dc
                 self._step(out, key, score, now_ms, raise_at=d.raise_, clear_at=dc.clear, for_s=0, repeat_s=dc.repeat_s,
                            lower=False, labels=d.labels, name=qd["name"], hall=snapshot.get("kind") == "hall",
-                           extra={"observed": e["observed"], "expected": e["expected"], "score": score})
+                           extra={"observed": e["observed"], "expected": e["expected"], "score": score, "slot": e.get("slot")})
 
     def _step(self, out: list, key: str, value, now: int, *, raise_at, clear_at, for_s, repeat_s, lower,
               labels: Optional[dict], name: Any = None, hall: bool = False, extra: Optional[dict] = None) -> None:
@@ -272,7 +286,7 @@ class AlertEngine:
                 self.active[key] = st
         if ev is not None:
             # Resolved (st None) only ever follows a state: old is set then.
-            rec = st if st is not None else {**(old or {}), **{k: v for k, v in (extra or {}).items() if k in ("observed", "expected", "score")}, "value": value}
+            rec = st if st is not None else {**(old or {}), **{k: v for k, v in (extra or {}).items() if k in ("observed", "expected", "score", "slot")}, "value": value}
             out.append(self._record(key, rec, ev, now))
 
     def _record(self, key: str, st: dict, change: str, now: int) -> dict:
@@ -293,7 +307,8 @@ class AlertEngine:
         else:
             shown, exp = value, st.get("expected")
         msg = message(rule, change, st["name"], shown, st["threshold"], held, hall=st.get("hall", False),
-                      agent=st.get("label"), reason=st.get("reason"), expected=exp, score=st.get("score") or 0.0)
+                      agent=st.get("label"), reason=st.get("reason"), expected=exp, score=st.get("score") or 0.0,
+                      slot=st.get("slot") if anomaly else None, target=st.get("target"))
         return {
             "id": aid,
             "dedup_key": f"{aid}#{suffix}",
@@ -308,9 +323,11 @@ class AlertEngine:
             "severity": st["severity"],
             "value": value,
             "threshold": st["threshold"],
+            "target": st.get("target"),
             "clear": st["clear"],
             "expected": st.get("expected") if anomaly else None,
             "score": st.get("score") if anomaly else None,
+            "usual_for": st.get("slot") if anomaly else None,
             "since_ms": st["since_ms"],
             "raised_ms": st["raised_ms"],
             "at_ms": now,
@@ -348,7 +365,30 @@ class AlertEngine:
             "version": STATE_VERSION,
             "active": {k: dict(v) for k, v in sorted(self.active.items())},
             "detectors": {k: {n: d.to_dict() for n, d in sorted(v.items())} for k, v in sorted(self.detectors.items())},
+            "learnt": dict(sorted(self.learnt.items())),
         }
+
+    def checkpoint(self) -> dict:
+        """What the detectors have learnt, as JSON: their states, the last boundary each site's
+        detectors learnt, and the anomaly conditions held then. ``resume`` gives it to a new
+        engine, so a partition rebuilt from a log whose start is gone (Kafka's retention) keeps
+        its learnt profiles instead of starting from nothing."""
+        d = self.to_dict()
+        return {"version": STATE_VERSION, "detectors": d["detectors"], "learnt": d["learnt"],
+                "anomalies": {k: v for k, v in d["active"].items() if v["kind"] == "anomaly"}}
+
+    def resume(self, ckpt: dict) -> None:
+        """Take a ``checkpoint``'s detectors, before any evaluation: boundaries up to the ones it
+        had learnt are then evaluated without the detectors (nothing is learnt twice, its
+        anomaly conditions hold), later ones go on exactly as the checkpointed engine would."""
+        if ckpt.get("version") != STATE_VERSION:
+            raise ValueError(f"detector checkpoint version {ckpt.get('version')!r}, expected {STATE_VERSION}")
+        for k, v in ckpt["detectors"].items():
+            self.detectors[k] = {n: _DET_CLASSES[n].from_dict(d) for n, d in v.items()}
+        for site, t in ckpt["learnt"].items():
+            self.learnt[site] = max(self.learnt.get(site, -1), int(t))
+        for k, st in ckpt["anomalies"].items():
+            self.active.setdefault(k, dict(st))
 
     @classmethod
     def from_dict(cls, data: dict, config: Optional[AlertsConfig] = None) -> "AlertEngine":
@@ -357,4 +397,5 @@ class AlertEngine:
         eng = cls(config)
         eng.active = {k: dict(v) for k, v in data["active"].items()}
         eng.detectors = {k: {n: _DET_CLASSES[n].from_dict(d) for n, d in v.items()} for k, v in data["detectors"].items()}
+        eng.learnt = {k: int(v) for k, v in data.get("learnt", {}).items()}
         return eng

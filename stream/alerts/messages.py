@@ -3,13 +3,25 @@
 Pure formatting: durations as ``m:ss`` (``h:mm:ss`` from an hour), rates in
 percent, and "for 3 min" / "已 3 分钟" for how long the condition has held.
 
->>> m = message("longest_wait", "raised", {"en": "VIP queue", "zh": "VIP队列"}, 760, 600, 180_000)
+>>> m = message("longest_wait", "raised", {"en": "VIP queue", "zh": "VIP队列"}, 760, 600, 180_000, target=20)
 >>> m["en"]
-'VIP queue: longest wait 12:40, above 10:00 for 3 min'
+'VIP queue: longest wait 12:40 (alerts above 10:00; target 0:20) for 3 min'
 >>> message("longest_wait", "resolved", {"en": "VIP queue"}, 50, 600, 900_000)["en"]
 'Resolved: VIP queue: longest wait back under the clear level (lasted 15 min)'
 >>> m["zh-CN"]
-'VIP队列：最长等待 12:40，超过 10:00 已 3 分钟'
+'VIP队列：最长等待 12:40（告警线：超过 10:00；目标 0:20）已 3 分钟'
+>>> message("service_level", "raised", {"en": "General", "zh": "综合咨询"}, 62, 65, 600_000, target=90)["en"]
+'General: service level (15 min) 62.0% (alerts below 65.0%; target 90.0%) for 10 min'
+>>> m = message("arrival_surge", "raised", {"en": "Regular", "zh": "普通"}, 26, 0.87, 0, expected=11.3, score=0.91, slot="Tue 10:00")
+>>> m["en"]
+'Regular: arrivals 2.3× the usual for Tue 10:00 - 26 in 5 min vs 11.3 expected (score 0.910)'
+>>> m["zh-CN"]
+'普通：来话为周二 10:00 通常水平的 2.3 倍 - 5分钟 26 个，预期 11.3 个（异常分 0.910）'
+
+The raise level is the rule's (config/alerts.yaml); the target is the queue's
+(config/floor.yaml: ``sl_target_pct`` for service level, the service-level
+time ``sl_t_s`` for waits). A message names both so "below 65%" is never read
+as the goal.
 """
 
 from __future__ import annotations
@@ -49,6 +61,22 @@ def _num(v: Optional[float]) -> str:
     return "-" if v is None else (f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}")
 
 
+def _ratio(value: Optional[float], expected: Optional[float]) -> Optional[str]:
+    """``'2.3'`` for value / expected (None when there is no meaningful ratio)."""
+    if value is None or expected is None or expected <= 0:
+        return None
+    return f"{value / expected:.1f}"
+
+
+_DAYS_ZH = {"Mon": "周一", "Tue": "周二", "Wed": "周三", "Thu": "周四", "Fri": "周五", "Sat": "周六", "Sun": "周日"}
+
+
+def _slot_zh(slot: str) -> str:
+    """``'Tue 10:00'`` -> ``'周二 10:00 '``; a daily ``'10:00'`` -> ``'10:00 '`` (the zh sentence runs on)."""
+    day, _, hhmm = slot.partition(" ")
+    return f"{_DAYS_ZH.get(day, day)} {hhmm} " if hhmm else f"{slot} "
+
+
 # rule -> (figure en, figure zh, formatter, "above"/"below")
 _FIGURES: dict[str, tuple[str, str, Any, str]] = {
     "longest_wait": ("longest wait", "最长等待", clock, "above"),
@@ -84,38 +112,54 @@ def message(
     reason: Optional[str] = None,
     expected: Optional[float] = None,
     score: Optional[float] = None,
+    slot: Optional[str] = None,
+    target: Optional[float] = None,
 ) -> dict:
-    """``{"zh-CN": ..., "en": ...}`` for a raised / repeated / resolved / acknowledged change."""
+    """``{"zh-CN": ..., "en": ...}`` for a raised / repeated / resolved / acknowledged change.
+
+    Anomalies say how far from the usual (``value / expected``), for which
+    calendar ``slot`` the usual is (``'Tue 10:00'``, from the detector) and,
+    once it has lasted, for how long.
+    """
     qen, qzh = queue.get("en") or "?", queue.get("zh") or queue.get("en") or "?"
     den, dzh = duration(held_ms, "en"), duration(held_ms, "zh")
     # "for 0 s" says nothing: a rule with no minimum duration raises at once.
-    for_en, for_zh = (f" for {den}", f" 已 {dzh}") if held_ms >= 1000 else ("", "")
+    for_en, for_zh = (f" for {den}", f"已 {dzh}") if held_ms >= 1000 else ("", "")
     if rule == "no_agent_ready":
         who_en, who_zh = ("no counter open", "无开放窗口") if hall else ("no agent ready", "无空闲坐席")
         en = f"{qen}: {_num(value)} waiting, {who_en}{for_en}"
-        zh = f"{qzh}：{_num(value)} 人等待，{who_zh}{for_zh}"
+        zh = f"{qzh}：{_num(value)} 人等待，{who_zh}{' ' + for_zh if for_zh else ''}"
     elif rule in ("agent_not_ready", "agent_wrap_up"):
         fen, fzh, fmt, _ = _FIGURES[rule]
         why_en = f" ({reason})" if reason else ""
         why_zh = f"（{reason}）" if reason else ""
-        en = f"Agent {agent} ({qen}): {fen}{why_en} for {fmt(value)}, above {fmt(threshold)}"
-        zh = f"坐席 {agent}（{qzh}）：{fzh}{why_zh}已 {fmt(value)}，超过 {fmt(threshold)}"
+        en = f"Agent {agent} ({qen}): {fen}{why_en} for {fmt(value)} (alerts above {fmt(threshold)})"
+        zh = f"坐席 {agent}（{qzh}）：{fzh}{why_zh}已 {fmt(value)}（告警线：超过 {fmt(threshold)}）"
     elif rule == "arrival_surge":
-        en = f"{qen}: arrivals surge - {_num(value)} in 5 min vs {_num(expected)} expected (score {score:.3f})"
-        zh = f"{qzh}：来话激增 - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个（异常分 {score:.3f}）"
+        r = _ratio(value, expected)
+        usual_en = f" for {slot}" if slot else ""
+        usual_zh = _slot_zh(slot) if slot else ""
+        head_en = f"arrivals {r}× the usual{usual_en}" if r else "arrivals surge"
+        head_zh = f"来话为{usual_zh}通常水平的 {r} 倍" if r else "来话激增"
+        en = f"{qen}: {head_en} - {_num(value)} in 5 min vs {_num(expected)} expected{for_en} (score {score:.3f})"
+        zh = f"{qzh}：{head_zh} - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个{for_zh}（异常分 {score:.3f}）"
     elif rule == "aht_drift":
-        en = f"{qen}: handle time drift - AHT {clock(value)} vs {clock(expected)} expected (score {score:.3f})"
-        zh = f"{qzh}：处理时长漂移 - 平均处理时长 {clock(value)}，预期 {clock(expected)}（异常分 {score:.3f}）"
+        r = _ratio(value, expected)
+        en = f"{qen}: handle time drift - AHT {clock(value)} vs {clock(expected)} usual" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
+        zh = f"{qzh}：处理时长漂移 - 平均处理时长 {clock(value)}，通常 {clock(expected)}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
     elif rule == "abandon_spike":
-        en = f"{qen}: abandon spike - {_pct(value)} vs {_pct(expected)} expected (score {score:.3f})"
-        zh = f"{qzh}：放弃率突增 - {_pct(value)}，预期 {_pct(expected)}（异常分 {score:.3f}）"
+        r = _ratio(value, expected)
+        en = f"{qen}: abandon spike - {_pct(value)} vs {_pct(expected)} usual" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
+        zh = f"{qzh}：放弃率突增 - {_pct(value)}，通常 {_pct(expected)}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
     else:
         fen, fzh, fmt, side = _FIGURES[rule]
         zside = "低于" if side == "below" else "超过"
-        target_en = "target " if rule == "service_level" else ""
-        target_zh = "目标 " if rule == "service_level" else ""
-        en = f"{qen}: {fen} {fmt(value)}, {side} {target_en}{fmt(threshold)}{for_en}"
-        zh = f"{qzh}：{fzh} {fmt(value)}，{zside} {target_zh}{fmt(threshold)}{for_zh}"
+        # The raise level is when the alert fires; the target is what the queue aims for.
+        t_en = f"; target {fmt(target)}" if target is not None else ""
+        t_zh = f"；目标 {fmt(target)}" if target is not None else ""
+        # "alerts above X" is the rule, true whatever the live value does under hysteresis.
+        en = f"{qen}: {fen} {fmt(value)} (alerts {side} {fmt(threshold)}{t_en}){for_en}"
+        zh = f"{qzh}：{fzh} {fmt(value)}（告警线：{zside} {fmt(threshold)}{t_zh}）{for_zh}"
     if change == "repeated":
         en, zh = f"Still: {en}", f"仍未恢复：{zh}"
     elif change == "resolved":

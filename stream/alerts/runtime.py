@@ -11,9 +11,16 @@ delivery service's once-per-recipient guarantee hold across restarts.
 Acknowledgements are kept out of the engine (they are not in the log): the
 wall and delivery overlay them from ``fw:acks``.
 
+What the log cannot give back is what the detectors learnt from the part of
+it that retention removed (weeks of seasonal profiles against two days of
+log): the hook's ``checkpoint()`` is saved in Redis with the offset it
+reflects (``stream.alerts.checkpoints``), and a partition rebuilt from a log
+whose start is gone resumes from it (``resume``).
+
     factory = hook_factory(floor_config)          # once per worker
     hook = factory()                              # once per partition
     changes = hook(partition_floor, events)       # per batch
+    ckpt = hook.checkpoint()                      # now and then, into Redis
 """
 
 from __future__ import annotations
@@ -29,20 +36,37 @@ from stream.fold.floor import Floor
 Hook = Callable[[Floor, list], list]
 
 
-def hook_factory(config: FloorConfig, alerts: Optional[AlertsConfig] = None, period_ms: int = 30_000) -> Callable[[], Hook]:
+class AlertHook:
+    """One partition's alert driver (made on the first batch, for the partition's floor), and
+    its detectors' checkpoint: ``checkpoint()`` what they have learnt, ``resume(ckpt)`` before
+    the first batch to start from it (see :meth:`AlertEngine.resume`)."""
+
+    def __init__(self, alerts: AlertsConfig, period_ms: int) -> None:
+        self.alerts = alerts
+        self.period_ms = period_ms
+        self.driver: Optional[AlertDriver] = None
+        self._floor: Optional[int] = None
+        self._resume: Optional[dict] = None
+
+    def __call__(self, floor: Floor, events: list) -> list:
+        if self.driver is None or self._floor != id(floor):
+            # A partition has one floor; a rebuild brings a new one (and a new engine).
+            engine = AlertEngine(self.alerts)
+            if self._resume is not None:
+                engine.resume(self._resume)
+            self.driver, self._floor = AlertDriver(floor, engine, self.period_ms), id(floor)
+        return self.driver.feed(events)
+
+    def checkpoint(self) -> Optional[dict]:
+        """The detectors' checkpoint (JSON), or None before the first batch."""
+        return None if self.driver is None else self.driver.engine.checkpoint()
+
+    def resume(self, ckpt: dict) -> None:
+        """Start the next driver's engine from ``ckpt`` (call before the first batch)."""
+        self._resume = ckpt
+
+
+def hook_factory(config: FloorConfig, alerts: Optional[AlertsConfig] = None, period_ms: int = 30_000) -> Callable[[], AlertHook]:
     """A factory of per-partition hooks sharing one validated alerts config."""
     acfg = alerts if alerts is not None else load_alerts()
-
-    def make() -> Hook:
-        drivers: dict[int, AlertDriver] = {}
-
-        def hook(floor: Floor, events: list) -> list:
-            drv = drivers.get(id(floor))
-            if drv is None:
-                drivers.clear()  # a partition has one floor; a rebuild brings a new one
-                drv = drivers[id(floor)] = AlertDriver(floor, AlertEngine(acfg), period_ms)
-            return drv.feed(events)
-
-        return hook
-
-    return make
+    return lambda: AlertHook(acfg, period_ms)

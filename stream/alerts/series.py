@@ -1,9 +1,11 @@
-"""Score a plain ``timestamp,value`` series with the live detector (``floorwatch detect``, the NAB bench).
+"""Score a plain ``timestamp,value`` series (``floorwatch detect``, the NAB bench).
 
-The same :class:`~stream.alerts.detectors.seasonal.SeasonalCusum` that
-watches arrivals, in its ``value`` kind (a generic series is not a count:
-robust Gaussian residuals, two-sided). Each row is scored before it is
-learnt, as it would be live.
+:class:`~stream.alerts.detectors.likelihood.SeasonalLikelihood` with its
+defaults, one configuration for every series; ``score_series(ts, ys,
+**CUSUM_PARAMS)`` runs the previous detector
+(:class:`~stream.alerts.detectors.seasonal.SeasonalCusum`, ``value`` kind,
+calibrated) for comparison. Each row is scored before it is learnt, as it
+would be live.
 
 >>> import math, random
 >>> rng = random.Random(5)
@@ -24,23 +26,28 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from stream.alerts.detectors.likelihood import SeasonalLikelihood
 from stream.alerts.detectors.seasonal import SeasonalCusum
 
-__all__ = ["score_series", "read_series_csv", "write_scores_csv", "NAB_PARAMS"]
+__all__ = ["score_series", "read_series_csv", "write_scores_csv", "CUSUM_PARAMS"]
 
-# Settings for generic series, chosen on principles: a day of 5-minute points
+# The previous detector's settings for generic series, chosen on principles: a day of 5-minute points
 # before the first score (NAB's probation is 15 % of a file, at most 750
 # points); the textbook CUSUM reference (detect a 1-scale shift); a memory of
 # about five points (machine series have autocorrelated residuals that a plain
 # CUSUM would add up into alarms); one point counts at most 8 scales; and the
 # sum scored against the series' own history (``calibrate``), so one threshold
 # means the same on a square wave and on a noisy sensor.
-NAB_PARAMS = {"kind": "value", "tz": "UTC", "warmup": 288, "shift": 1.0, "zmax": 8.0, "memory": 0.8, "calibrate": True}
+CUSUM_PARAMS = {"kind": "value", "tz": "UTC", "warmup": 288, "shift": 1.0, "zmax": 8.0, "memory": 0.8, "calibrate": True}
 
 
 def score_series(timestamps: Sequence[float], values: Sequence[float], **params) -> list[float]:
-    """Anomaly scores in [0, 1], one per point (epoch seconds, values)."""
-    det = SeasonalCusum(**{**NAB_PARAMS, **params})
+    """Anomaly scores in [0, 1], one per point (epoch seconds, values).
+
+    With no ``params``, :class:`SeasonalLikelihood` with its defaults; with
+    ``kind=...`` (e.g. ``**CUSUM_PARAMS``), :class:`SeasonalCusum` with them.
+    """
+    det = SeasonalCusum(**params) if "kind" in params else SeasonalLikelihood(**params)
     out = []
     for t, y in zip(timestamps, values):
         x = {"t": float(t), "y": float(y)}

@@ -34,12 +34,13 @@ Pure like the core: no I/O, no clock.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Final, Iterable, Optional
+from typing import Any, Final, Iterable, Optional, cast
 
 from stream.fold.agent import AgentTimeline
 from stream.alerts.rules import AGENT_RULES
 from stream.fold.contact import Contact, Leg
 from stream.fold.floor import Floor, _counters, _labels, _NOBODY_WAITING, _queue_names
+from stream.fold.interface import TrackedSiteFold, WaitingRow
 from stream.fold.site import SiteCore, add_waiting, state_counts, waiting_rows
 from stream.fold.stats import QueueStats
 
@@ -383,7 +384,7 @@ class SiteAlertView:
             for leg in legs:
                 self._refresh_leg(leg, c)
 
-    def _waiting(self, now: int) -> dict[str, dict]:
+    def _waiting(self, now: int) -> dict[str, WaitingRow]:
         """``SiteCore.waiting(now)`` from the legs known to wait (after ``_refresh_contacts``).
 
         A leg counts while it waits, is still one this view filed (not left
@@ -604,7 +605,7 @@ class SiteAlertView:
             waiting = self._waiting(now)
         return self._assemble(now, sliding, waiting, watched_only)
 
-    def _assemble(self, now: int, sliding: dict[str, dict[str, QueueStats]], waiting: dict[str, dict], watched_only: bool) -> dict:
+    def _assemble(self, now: int, sliding: dict[str, dict[str, QueueStats]], waiting: dict[str, WaitingRow], watched_only: bool) -> dict:
         sc = self.sc
         cfg = sc.cfg
         if watched_only:
@@ -656,7 +657,7 @@ class NativeAlertView:
         # The windows are Floor.alert_snapshot's (WINDOWS_MIN).
         if any(m * _MINUTE % bucket_ms for m in WINDOWS_MIN):
             raise ValueError("the windows must be whole buckets")
-        floor.site(site).track(bucket_ms, _WATCHED)
+        cast(TrackedSiteFold, floor.site(site)).track(bucket_ms, _WATCHED)
 
     def snapshot(self, watched_only: bool = False, only: Optional[tuple] = None) -> dict:
         """``Floor.alert_snapshot(site)``; ``watched_only``: only the agents in a state an agent rule
@@ -682,7 +683,8 @@ class AlertViews:
             if self.floor.native:
                 v = self.views[site] = NativeAlertView(self.floor, site, self.bucket_ms)
             else:
-                v = self.views[site] = SiteAlertView(self.floor.site(site), self.bucket_ms)
+                # The Python view reads the specification core's contacts and agents.
+                v = self.views[site] = SiteAlertView(cast(SiteCore, self.floor.site(site)), self.bucket_ms)
         return v
 
     def snapshot(self, site: str, watched_only: bool = False) -> dict:

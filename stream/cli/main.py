@@ -1,6 +1,7 @@
 """The ``floorwatch`` command line.
 
-    floorwatch replay FILE --format anonbank|jsonl --report json|table
+    floorwatch replay FILE --format anonbank|asterisk|jsonl [--site S] --report json|table
+    floorwatch tail FILE --format asterisk|jsonl --kafka URL   follow a growing log (stream/sources/tail.py)
     floorwatch simulate --scenario busy-day|mmc [--calls N] [...] --seed S (--out FILE.jsonl | --report json)
     floorwatch staffing --calls N --interval-min M --aht-s S --target-s T (--sl GOAL | --agents N) --json
     floorwatch forecast | staffing --plan/--check/--roster/--suggest   (stream/planning/cli.py)
@@ -9,7 +10,9 @@
     floorwatch dashboard --redis URL [--http-port P]   the wall dashboard alone
     floorwatch alerts --replay FILE --format anonbank|jsonl --json    |    floorwatch detect --nab DIR --out DIR   (stream/alerts/cli.py)
 
-Exit codes: 0 ok, 2 bad usage or input that cannot be read at all.
+Exit codes: 0 ok, 1 input read but nothing usable in it (a replay that accepted none of its rows),
+2 bad usage or input that cannot be read at all. Every user error is one line on stderr, never a
+traceback (``FLOORWATCH_DEBUG=1`` shows the traceback of an unexpected one).
 """
 
 from __future__ import annotations
@@ -61,15 +64,38 @@ def _keep_for_exit(state: object) -> None:
         _kept.append(state)
 
 
-def _emit_report(report: dict, kind: str) -> None:
+def _emit_report(report: dict, kind: str, lang: str = "en") -> None:
     if kind == "json":
         sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
     else:
-        from rich.console import Console
+        from stream.cli.tables import console, report_tables
 
-        from stream.cli.tables import report_tables
+        console().print(report_tables(report, lang))
 
-        Console().print(report_tables(report))
+
+class UserError(Exception):
+    """A mistake in the command line or its input: said in one line, exit 2."""
+
+
+def _writable_out(path: str) -> None:
+    """``--out`` must name a file in a folder that exists (checked before a day is generated)."""
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"--out {path}: is a directory, not a file")
+    if not p.parent.is_dir():
+        raise UserError(f"--out {path}: no such folder: {p.parent}")
+
+
+def _none_accepted(report: dict, path: Path, fmt: str) -> Optional[str]:
+    """The one-line reason when a replay accepted none of its rows, else None."""
+    rej = report.get("rejected") or {}
+    if (report.get("total") or {}).get("offered") or not rej.get("count"):
+        return None
+    reasons = rej.get("reasons") or {}
+    top = max(reasons, key=reasons.get) if reasons else "unknown"
+    other = "jsonl" if fmt == "anonbank" else "anonbank"
+    return (f"none of the {rej['count']:,} rows of {path} was accepted as --format {fmt} "
+            f"(most: {top}); is it --format {other}?")
 
 
 def _load_config(path: Optional[str]):
@@ -78,38 +104,45 @@ def _load_config(path: Optional[str]):
     try:
         return load_config(path)
     except ConfigError as exc:
-        raise SystemExit(f"floorwatch: {exc}")
+        raise UserError(str(exc)) from None
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from stream.runtime.replay import replay_file
 
     path = Path(args.file)
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, not a log file")
     if not path.is_file():
-        print(f"floorwatch replay: no such file: {path}", file=sys.stderr)
-        return 2
-    if args.kafka:
-        from stream.runtime.publish import publish_file
+        raise UserError(f"no such file: {path}")
+    from stream.sources.formats import SourceError
 
-        return publish_file(path, args.format, args.kafka, speed=args.speed)
-    from stream.fold.floor import Floor
-
-    # The floor's config (config/floor.yaml unless --config) gives sites their
-    # timezones and queues their T; anonbank adds its own site to it.
     cfg = _load_config(args.config)
-    if args.db:
-        from stream.history.rows import backfill_limits
+    try:
+        if args.kafka:
+            from stream.runtime.publish import publish_file
 
-        # History needs every interval of the log, not only the last two days'.
-        floor = Floor(cfg, limits=backfill_limits(cfg))
-    else:
-        floor = Floor(cfg)
-    prog, cb = _progress_for(path, f"replay {path.name}")
-    if prog is not None:
-        with prog:
-            floor = replay_file(path, args.format, floor, cb)
-    else:
-        floor = replay_file(path, args.format, floor)
+            return publish_file(path, args.format, args.kafka, speed=args.speed, config=cfg, site=args.site)
+        from stream.fold.floor import Floor
+
+        # The floor's config (config/floor.yaml unless --config) gives sites their
+        # timezones and queues their T; a replayed log adds its own sites to it.
+        if args.db:
+            from stream.history.rows import backfill_limits
+
+            # History needs every interval of the log, not only the last two days'.
+            floor = Floor(cfg, limits=backfill_limits(cfg))
+        else:
+            floor = Floor(cfg)
+        prog, cb = _progress_for(path, f"replay {path.name}")
+        if prog is not None:
+            with prog:
+                floor = replay_file(path, args.format, floor, cb, site=args.site)
+        else:
+            floor = replay_file(path, args.format, floor, site=args.site)
+    except SourceError as exc:
+        print(f"floorwatch replay: {exc}", file=sys.stderr)
+        return 2
     if args.db:
         from stream.contracts.floor_config import ConfigError
         from stream.history.cli import backfill, replayed_alerts
@@ -121,8 +154,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
             print(f"floorwatch replay: {exc}", file=sys.stderr)
             return 2
         print(f"floorwatch replay: {n} history rows written", file=sys.stderr)
-    _emit_report(floor.report(), args.report)
+    report = floor.report()
     _keep_for_exit(floor)
+    why = _none_accepted(report, path, args.format)
+    if why:
+        print(f"floorwatch replay: {why}", file=sys.stderr)
+        return 1
+    _emit_report(report, args.report, args.lang)
     return 0
 
 
@@ -147,6 +185,8 @@ def _scenario_events(args: argparse.Namespace, cfg):
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.out:
+        _writable_out(args.out)
     cfg = _load_config(args.config)
     events = _scenario_events(args, cfg)
     if args.kafka:
@@ -163,7 +203,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from stream.runtime.replay import replay_events
 
     floor = replay_events(events, Floor(cfg))
-    _emit_report(floor.report(), args.report)
+    _emit_report(floor.report(), args.report, args.lang)
     _keep_for_exit(floor)
     return 0
 
@@ -197,8 +237,16 @@ def cmd_staffing(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     else:
+        # For people: agents whole, shares in percent to one decimal, ASA in seconds to one.
+        shown = {
+            "agents": f"{result['agents']}",
+            "service_level": f"{100 * result['service_level']:.1f}%",
+            "wait_probability": f"{100 * result['wait_probability']:.1f}%",
+            "asa_s": f"{result['asa_s']:.1f} s",
+            "occupancy": f"{100 * result['occupancy']:.1f}%",
+        }
         for k, v in result.items():
-            print(f"{k:>16}: {v}")
+            print(f"{k:>16}: {shown.get(k, v)}")
     return 0
 
 
@@ -211,13 +259,19 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    if getattr(args, "in_process", False):
-        from stream.cli.terminal_view import run_terminal
+    from stream.sources.formats import SourceError
 
-        return run_terminal(args)
-    from stream.local.up import run_stack
+    try:
+        if getattr(args, "in_process", False):
+            from stream.cli.terminal_view import run_terminal
 
-    return run_stack(args)
+            return run_terminal(args)
+        from stream.local.up import run_stack
+
+        return run_stack(args)
+    except SourceError as exc:
+        print(f"floorwatch up: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -258,7 +312,7 @@ def _alerts_hook_factory(cfg):
 def cmd_report(args: argparse.Namespace) -> int:
     from stream.runtime.redis_report import report_from_redis
 
-    _emit_report(report_from_redis(args.redis, args.redis_prefix), "json" if args.json else "table")
+    _emit_report(report_from_redis(args.redis, args.redis_prefix), "json" if args.json else "table", args.lang)
     return 0
 
 
@@ -274,23 +328,44 @@ def _speed(v: str) -> float:
     return x
 
 
+def _count(v: str) -> int:
+    try:
+        n = int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{v!r} is not a whole number")
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative; a count is 0 or more")
+    return n
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line (no usage block): ``floorwatch simulate: --calls: -5 is negative``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="floorwatch", description="Real-time floor monitor for customer-service floors.")
+    from stream.sources.formats import NAMES as FORMAT_NAMES
+
+    p = _Parser(prog="floorwatch", description="Real-time floor monitor for customer-service floors.")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("replay", help="replay a log through the core and report the figures")
     r.add_argument("file")
-    r.add_argument("--format", choices=("anonbank", "jsonl"), required=True)
+    r.add_argument("--format", choices=FORMAT_NAMES, required=True)
+    r.add_argument("--site", help="asterisk: the site the log feeds (default: the one with an asterisk: section)")
     r.add_argument("--report", choices=("json", "table"), default="table")
     r.add_argument("--config", help="floor YAML (default config/floor.yaml; anonbank adds its own site)")
     r.add_argument("--kafka", help="publish into a running stack instead (kafka://host:port)")
     r.add_argument("--speed", type=_speed, default=float("inf"), help="times real time, or max")
     r.add_argument("--db", help="also write the log's interval history to this database (postgresql://... or sqlite:///...)")
+    r.add_argument("--lang", choices=("zh", "en"), default="en", help="table headers' language")
     r.set_defaults(func=cmd_replay)
 
     s = sub.add_parser("simulate", help="generate a day of events")
     s.add_argument("--scenario", choices=("busy-day", "mmc"), required=True)
-    s.add_argument("--calls", type=int, help="busy-day: calls in the day; mmc: number of calls")
+    s.add_argument("--calls", type=_count, help="busy-day: calls in the day; mmc: number of calls")
     s.add_argument("--calls-per-hour", type=float, default=200.0)
     s.add_argument("--aht-s", type=float, default=180.0)
     s.add_argument("--agents", type=int, default=12)
@@ -303,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--report", choices=("json", "table"), help="fold them in process and report")
     out.add_argument("--kafka", help="publish into a running stack (kafka://host:port)")
     s.add_argument("--speed", type=_speed, default=float("inf"), help="with --kafka: times real time, or max")
+    s.add_argument("--lang", choices=("zh", "en"), default="en", help="table headers' language")
     s.set_defaults(func=cmd_simulate)
 
     st = sub.add_parser("staffing", help="Erlang C: agents needed for a service level; plans, checks, rosters")
@@ -325,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     u = sub.add_parser("up", help="run the live floor")
     u.add_argument("--scenario", choices=("busy-day", "none"), default="busy-day")
     u.add_argument("--replay", help="replay this file instead of simulating")
-    u.add_argument("--format", choices=("anonbank", "jsonl"), default="jsonl")
+    u.add_argument("--format", choices=FORMAT_NAMES, default="jsonl")
+    u.add_argument("--site", help="with --replay --format asterisk: the site the log feeds")
     u.add_argument("--speed", type=_speed, default=60.0, help="times real time, or max (default 60)")
     u.add_argument("--calls", type=int, default=20_000)
     u.add_argument("--seed", type=int, default=1)
@@ -357,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--redis", required=True)
     rp.add_argument("--redis-prefix")
     rp.add_argument("--json", action="store_true")
+    rp.add_argument("--lang", choices=("zh", "en"), default="en", help="table headers' language")
     rp.set_defaults(func=cmd_report)
 
     sc = sub.add_parser("schema", help="print the event JSON Schema")
@@ -374,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_alerts(sub)
 
+    from stream.sources.tail import register as register_tail
+
+    register_tail(sub)
     from stream.history.cli import register as register_history
 
     register_history(sub)
@@ -382,12 +463,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    cmd = f"floorwatch {args.command}"
     try:
         return args.func(args)
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
         return 130
+    except UserError as exc:
+        print(f"{cmd}: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit:
+        raise
+    except (OSError, ValueError) as exc:
+        # A file that cannot be read or written, a value out of range: the user's to fix.
+        if os.environ.get("FLOORWATCH_DEBUG"):
+            raise
+        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        what = getattr(exc, "strerror", None) or str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"{cmd}: {name}{what}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if os.environ.get("FLOORWATCH_DEBUG"):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"{cmd}: internal error: {type(exc).__name__}: {first} (FLOORWATCH_DEBUG=1 shows where)", file=sys.stderr)
+        return 1
 
 
 def run() -> None:

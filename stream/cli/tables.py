@@ -1,27 +1,53 @@
-"""Terminal rendering (rich) of reports and live snapshots, for people.
+"""Terminal rendering (rich) of reports and live snapshots, for people, in English or Chinese.
 
-The JSON forms are the contract; these tables show the same numbers.
+The JSON forms are the contract; these tables show the same numbers. A number
+is never cut: on a terminal the columns fit its width and a number too wide
+folds onto a second line rather than ending in "…"; into a file or a pipe the
+table is printed at its full width.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-from rich.console import Group
+import sys
+
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 _COLS = (
-    ("offered", "offered"),
-    ("answered", "answered"),
-    ("abandoned", "aband."),
-    ("short_abandoned", "short"),
-    ("asa_s", "ASA s"),
-    ("aht_s", "AHT s"),
-    ("sl_pct", "SL %"),
-    ("abandon_pct", "aband. %"),
-    ("max_wait_s", "max wait s"),
+    ("offered", "offered", "呼入"),
+    ("answered", "answered", "接通"),
+    ("abandoned", "aband.", "放弃"),
+    ("short_abandoned", "short", "短放弃"),
+    ("asa_s", "ASA s", "平均应答秒"),
+    ("aht_s", "AHT s", "平均处理秒"),
+    ("sl_pct", "SL %", "服务水平%"),
+    ("abandon_pct", "aband. %", "放弃率%"),
+    ("max_wait_s", "max wait s", "最长等待秒"),
 )
+_WORDS = {
+    "queue": ("queue", "队列"), "total": ("total", "合计"), "all days": ("all days", "全部日期"),
+    "rejected": ("rejected", "拒收"), "waiting": ("waiting", "排队"), "longest": ("longest", "最长等待"),
+    "VIP": ("VIP", "贵宾"), "SL today": ("SL today", "今日服务水平"), "SL 15m": ("SL 15m", "15分钟服务水平"),
+    "aband. %": ("aband. %", "放弃率%"), "ASA": ("ASA", "平均应答"), "AHT": ("AHT", "平均处理"),
+    "ready": ("ready", "空闲"), "busy": ("busy", "通话"), "wrap": ("wrap", "话后"), "not ready": ("not ready", "示忙"),
+}
+
+
+def word(key: str, lang: str = "en") -> str:
+    en, zh = _WORDS.get(key, (key, key))
+    return zh if lang == "zh" else en
+
+
+def console() -> Console:
+    """Fits the terminal; full width (never cut) when stdout is a file or a pipe."""
+    return Console() if sys.stdout.isatty() else Console(width=1000, soft_wrap=True)
+
+
+def _num_col(t: Table, head: str) -> None:
+    t.add_column(head, justify="right", overflow="fold", no_wrap=False)
 
 
 def fmt(v) -> str:
@@ -32,25 +58,26 @@ def fmt(v) -> str:
     return f"{v:,}"
 
 
-def report_tables(report: dict) -> Group:
+def report_tables(report: dict, lang: str = "en") -> Group:
+    zh = lang == "zh"
     parts = []
     for day in report["days"]:
         t = Table(title=day["date"], title_justify="left", show_edge=False)
-        t.add_column("queue")
-        for _, head in _COLS:
-            t.add_column(head, justify="right")
+        t.add_column(word("queue", lang), overflow="fold")
+        for _, en, zhh in _COLS:
+            _num_col(t, zhh if zh else en)
         for q, m in day["queues"].items():
-            t.add_row(q, *(fmt(m[k]) for k, _ in _COLS))
-        t.add_row(Text("total", style="bold"), *(Text(fmt(day["total"][k]), style="bold") for k, _ in _COLS))
+            t.add_row(q, *(fmt(m[k]) for k, _, _ in _COLS))
+        t.add_row(Text(word("total", lang), style="bold"), *(Text(fmt(day["total"][k]), style="bold") for k, _, _ in _COLS))
         parts.append(t)
-    g = Table(title="all days", title_justify="left", show_edge=False)
+    g = Table(title=word("all days", lang), title_justify="left", show_edge=False)
     g.add_column("")
-    for _, head in _COLS:
-        g.add_column(head, justify="right")
-    g.add_row("total", *(fmt(report["total"][k]) for k, _ in _COLS))
+    for _, en, zhh in _COLS:
+        _num_col(g, zhh if zh else en)
+    g.add_row(word("total", lang), *(fmt(report["total"][k]) for k, _, _ in _COLS))
     parts.append(g)
     rej = report["rejected"]
-    lines = [f"rejected: {rej['count']:,}"] + [f"  {n:>8,}  {r}" for r, n in rej["reasons"].items()]
+    lines = [f"{word('rejected', lang)}: {rej['count']:,}"] + [f"  {n:>8,}  {r}" for r, n in rej["reasons"].items()]
     parts.append(Text("\n".join(lines)))
     return Group(*parts)
 
@@ -60,7 +87,10 @@ def snapshot_table(snap: dict, lang: str = "en") -> Table:
     title = f"{snap['name'].get(lang) or snap['site']}  {snap['clock_local']}"
     t = Table(title=title, title_justify="left")
     for head in ("queue", "waiting", "longest", "VIP", "SL today", "SL 15m", "aband. %", "ASA", "AHT", "ready", "busy", "wrap", "not ready"):
-        t.add_column(head, justify="left" if head == "queue" else "right")
+        if head == "queue":
+            t.add_column(word(head, lang), justify="left", overflow="fold")
+        else:
+            _num_col(t, word(head, lang))
 
     def row(name: str, q: dict, style: Optional[str] = None) -> None:
         a = q["agents"]
@@ -83,7 +113,7 @@ def snapshot_table(snap: dict, lang: str = "en") -> Table:
 
     for qid, q in snap["queues"].items():
         row(q["name"].get(lang) or qid, q)
-    row("total" if lang == "en" else "合计", snap["total"], style="bold")
+    row(word("total", lang), snap["total"], style="bold")
     return t
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "EVENT_TYPES",
     "SCHEMA_VERSION",
     "CALLER_PATTERN",
+    "EPOCH_MS_MAX",
     "AgentState",
     "CallAbandoned",
     "CallAnswered",
@@ -54,15 +55,21 @@ SCHEMA_VERSION = 1
 
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
 # Epoch milliseconds from 1970 to 2100; anything outside is a unit mistake.
-EpochMs = Annotated[int, Meta(ge=0, le=4_102_444_800_000)]
+# RFC 3339 times are held to the same range by the decoder (stream.contracts.decode).
+EPOCH_MS_MAX = 4_102_444_800_000
+EpochMs = Annotated[int, Meta(ge=0, le=EPOCH_MS_MAX)]
 Rfc3339 = Annotated[datetime, Meta(tz=True)]
 Priority = Annotated[int, Meta(ge=0, le=9)]
 
 AgentStateName = Literal["logged_out", "ready", "busy", "wrap_up", "not_ready"]
 
-# A caller is personal data: only a hash ("sha256:<hex>") or a masked number
-# with at least four masked digits ("138****5678") may enter the system.
-CALLER_PATTERN = r"^(sha256:[0-9a-f]{16,64}|[0-9+\- ]*\*{4,}[0-9]{0,4})$"
+# A caller is personal data: only a hash ("sha256:<hex>") or a masked number may
+# enter the system. Masked means at most 3 digits shown before the mask and at
+# most 4 after it, with at least four masked: "138****5678", "+86 138****5678",
+# "020-****-1234", "****". An optional country code ("+" 1-3 digits) is set off by
+# a space or '-'; one space or '-' may stand on each side of the mask. A full
+# number with stars added ("13812345678****") is not masked (docs/events.md).
+CALLER_PATTERN = r"^(sha256:[0-9a-f]{16,64}|(\+[0-9]{1,3}[ \-])?[0-9]{0,3}[ \-]?\*{4,}[ \-]?[0-9]{0,4})$"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
 

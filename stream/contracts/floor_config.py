@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Sequence, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 import yaml
 from msgspec import Meta, Struct, field
 
-__all__ = ["ConfigError", "FloorConfig", "QueueConfig", "SiteConfig", "load_config", "DEFAULT_CONFIG"]
+__all__ = ["AsteriskSource", "ConfigError", "FloorConfig", "QueueConfig", "SiteConfig", "load_config", "DEFAULT_CONFIG"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "floor.yaml"
 
@@ -74,6 +74,26 @@ class QueueConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     thresholds: dict[str, Threshold] = field(default_factory=dict)
 
 
+class AsteriskSource(Struct, forbid_unknown_fields=True, kw_only=True):
+    """How a site's Asterisk ``queue_log`` maps onto it (stream/sources/asterisk.py, docs/sources.md).
+
+    ``queues``/``agents`` rename Asterisk's queue and member names (unlisted
+    names pass as they are, unless ``only_listed_queues``); ``transfers`` maps
+    a transfer target (``exten@context`` or ``exten``) to a queue of this site,
+    any other transfer ends the call's leg. The caller ID is hashed with a
+    per-site key derived from the secret in ``caller_key_env`` (``hash``),
+    masked (``138****5678``) or dropped: never passed on in clear.
+    """
+
+    path: str = "/var/log/asterisk/queue_log"
+    queues: dict[str, Name] = field(default_factory=dict)
+    only_listed_queues: bool = False
+    agents: dict[str, Name] = field(default_factory=dict)
+    transfers: dict[str, Name] = field(default_factory=dict)
+    caller: Literal["hash", "mask", "drop"] = "mask"
+    caller_key_env: Name = "FLOORWATCH_CALLER_KEY"
+
+
 class SiteConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     name: Union[Labels, None] = None
     kind: Literal["hotline", "hall"] = "hotline"
@@ -84,6 +104,8 @@ class SiteConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     # How the wall names agents: a configured display name or the work number.
     agent_label: Literal["display_name", "work_number"] = "work_number"
     agents: dict[Name, str] = field(default_factory=dict)
+    # The site is fed by an Asterisk queue_log (``--format asterisk``).
+    asterisk: Union[AsteriskSource, None] = None
 
     def __post_init__(self) -> None:
         zone_ok(self.timezone)
@@ -94,8 +116,14 @@ class FloorConfig(Struct, forbid_unknown_fields=True, kw_only=True):
 
     sites: dict[Name, SiteConfig] = field(default_factory=dict)
     lateness_s: Annotated[int, Meta(ge=0, le=3600)] = 60
+    # An event more than this far ahead of its message's time (Kafka), or of its
+    # site's clock when its next event is not (files), is quarantined: rejected,
+    # dead-lettered, the clock not moved (docs/metrics.md, "Wrong clocks").
+    max_ahead_s: Annotated[int, Meta(ge=1, le=7 * 86400)] = 300
     default_kind: Literal["hotline", "hall"] = "hotline"
     default_timezone: str = "UTC"
+    # Not-ready reason code (as events carry it) -> its name on the wall, in both languages.
+    not_ready_reasons: dict[Name, Labels] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         zone_ok(self.default_timezone)
@@ -140,7 +168,7 @@ class ResolvedQueue(Struct, frozen=True):
 
 
 # libyaml's loader where PyYAML was built with it (the wheels are): the same
-# safe subset, and every command that reads config/ starts ~35 ms sooner.
+# safe subset, and every command that reads config/ starts sooner (docs/measurements.md).
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -154,7 +182,11 @@ def read_yaml(path: Union[str, Path]) -> Any:
     try:
         return yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        # file:line:column, as editors and terminals link them; the problem in one line.
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
 
 
 def convert_at(obj: Any, typ: Any, source: str, path: str) -> None:
@@ -196,9 +228,38 @@ def _check_keys(data: Any, source: str) -> None:
         _convert({k: v for k, v in site.items() if k != "queues"}, SiteConfig, source, spath)
 
 
-def load_config(path: Union[str, Path, None] = None) -> FloorConfig:
-    """Load and validate a floor YAML file (``config/floor.yaml`` by default)."""
-    p = Path(path) if path is not None else DEFAULT_CONFIG
+def load_config(path: Union[str, Path, Sequence[Union[str, Path]], None] = None) -> FloorConfig:
+    """Load and validate a floor YAML file (``config/floor.yaml`` by default).
+
+    Several files: the first is the floor; each further one only adds sites
+    (e.g. ``config/anonbank.yaml`` for workers fed that log), and a site may be
+    in one file only.
+    """
+    if path is None or isinstance(path, (str, Path)):
+        return _load_one(Path(path) if path is not None else DEFAULT_CONFIG)
+    paths = [Path(p) for p in path] or [DEFAULT_CONFIG]
+    cfg = _load_one(paths[0])
+    where = {name: paths[0] for name in cfg.sites}
+    for p in paths[1:]:
+        more = _load_one(p)
+        extra = sorted(set(msgspec.structs.asdict(more)) - {"sites"} - _defaults_of(more))
+        if extra:
+            raise ConfigError(f"{p}: a further config file only adds sites, not {', '.join(extra)}")
+        for name, site in more.sites.items():
+            if name in where:
+                raise ConfigError(f"{p}: site {name!r} is also in {where[name]}")
+            where[name] = p
+            cfg.sites[name] = site
+    return cfg
+
+
+def _defaults_of(cfg: FloorConfig) -> set[str]:
+    """The top-level fields of ``cfg`` left at their defaults."""
+    default = FloorConfig()
+    return {f for f in FloorConfig.__struct_fields__ if f != "sites" and getattr(cfg, f) == getattr(default, f)}
+
+
+def _load_one(p: Path) -> FloorConfig:
     data = read_yaml(p)
     if data is None:
         data = {}

@@ -18,6 +18,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     d.add_argument("--redis", required=True, help="redis://host:port/db of the floor")
     d.add_argument("--config", help="delivery YAML (default config/delivery.yaml)")
     d.add_argument("--prefix", help="Redis key prefix (default $FLOORWATCH_REDIS_PREFIX or fw:)")
+    d.add_argument("--quiet-hours-on", choices=("wall", "event"),
+                   help="judge quiet hours on the wall clock or the alert's event time (default: the config's, wall)")
     d.add_argument("--for-seconds", type=float, help="stop by itself after this long (demos, tests)")
     d.set_defaults(func=cmd_deliver)
 
@@ -38,6 +40,10 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"floorwatch deliver: {exc}", file=sys.stderr)
         return 2
+    if args.quiet_hours_on:
+        import msgspec
+
+        cfg = msgspec.structs.replace(cfg, settings=msgspec.structs.replace(cfg.settings, quiet_hours_time=args.quiet_hours_on))
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Library loggers (aiohttp, smtplib, redis) are redacted too, at the handlers.

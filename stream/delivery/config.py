@@ -253,6 +253,10 @@ class Settings(Struct, forbid_unknown_fields=True, kw_only=True):
     delivery_log_maxlen: Annotated[int, Meta(ge=100)] = 100_000
     # On stop, how long sends in flight may take to finish before they are cut.
     stop_grace_s: Annotated[float, Meta(ge=0, le=600)] = 15.0
+    # Which clock quiet hours are judged on: ``wall`` (live floors: a duty
+    # manager's night is real) or ``event`` (the alert's own time: a replay or
+    # a simulated day at 60x, where the floor's day is not the operator's).
+    quiet_hours_time: Literal["wall", "event"] = "wall"
 
 
 class DeliveryConfig(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 
+from stream.alerts.silences import candidate_keys, silence_for
 from stream.delivery import config as C
 from stream.delivery.change import kind_of
 from stream.delivery.channels import Outbound, Sender, build_senders
@@ -357,7 +358,13 @@ class DeliveryService:
         }
         now = self.clock.now_ms()
         severity = str(change.get("severity", ""))
-        if quiet_blocks(recipient.quiet_hours, recipient.timezone, severity, now):
+        if kind in ("raised", "repeated"):
+            silence = await self.silence_over(change)
+            if silence is not None:
+                return await self._finish(key, entry, "silenced", 0, f"silenced by {silence.get('by')}: {silence.get('reason')}")
+        at = change.get("at_ms")
+        when = at if self.settings.quiet_hours_time == "event" and isinstance(at, int) else now
+        if quiet_blocks(recipient.quiet_hours, recipient.timezone, severity, when):
             return await self._finish(key, entry, "quiet_hours", 0, f"quiet hours of {t.to}; {severity} does not bypass")
         # Resolves and pager acks close what the person already has; never drop them.
         if kind not in ("resolved", "acked") and not self.limiter.allow(t.to, recipient.rate_limit, now):
@@ -392,6 +399,20 @@ class DeliveryService:
             await self.ledger.add_notified(aid, t.to, t.via)
         return await self._finish(key, entry, "sent", attempts, "")
 
+    async def silence_over(self, change: dict) -> dict | None:
+        """The silence (``fw:silences``, set from the wall) in force over this change, if any."""
+        key = change.get("key")
+        if not isinstance(key, str) or not key:
+            return None
+        cands = candidate_keys(key)
+        recs = []
+        for raw in await self.r.hmget(self.k.silences, cands):
+            try:
+                recs.append(json.loads(raw) if raw else None)
+            except ValueError:
+                continue
+        return silence_for(change, [r for r in recs if r])
+
     async def _finish(self, key: str, entry: dict, status: str, attempts: int, error: str) -> str:
         error = redact(error, self.secrets)
         now = self.clock.now_ms()
@@ -420,6 +441,15 @@ class DeliveryService:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if "NOGROUP" in str(exc):
+                    # Redis lost the stream and its group (restarted without its data, or
+                    # flushed): make the group again, from the start of whatever the stream holds.
+                    log.warning("%s lost its consumer group %s; creating it again", self.k.alerts_log, self.settings.group)
+                    try:
+                        await self.setup()
+                        continue
+                    except Exception as again:  # Redis went away again: retried below
+                        exc = again
                 log.error("consuming %s failed: %s; retrying", self.k.alerts_log, exc)
                 await _sleep_or_stop(stop, 1.0)
 

@@ -7,8 +7,9 @@ no I/O, no clock, no Python). This module is its thin shell:
 * ``Batch`` — decoded events, their strings still slices of the bytes (or the
   Python strings) they came from. ``NativeFloor.decode_lines`` and
   ``decode_payload`` decode with the fast decoder (parse.hpp) and hand what it
-  declines to msgspec, the reference, so a batch holds exactly the events (and
-  the rejections exactly the reasons) that ``stream.contracts.decode`` gives.
+  declines to ``stream.contracts.decode`` (msgspec and the bounds on size,
+  depth and time), the reference, so a batch holds exactly the events (and
+  the rejections exactly the reasons) that it gives.
 * ``NativeFloor`` — the names of one floor; folds a batch site run by site
   run into the floor's sites.
 * ``NativeSite`` — one site: the ``stream.fold.site.SiteCore`` interface (fold,
@@ -32,10 +33,8 @@ from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
 from libcpp.algorithm cimport sort as std_sort
 
-import msgspec
-
 from stream.fold.agent import occupancy_pct
-from stream.contracts.decode import _one as _one_decoder, _reason, decode_payload as _py_decode_payload
+from stream.contracts.decode import decode_item as _decode_item, decode_payload as _py_decode_payload
 from stream.contracts.events import EVENT_TYPES, ts_to_ms
 from stream.fold.histogram import WaitHistogram
 from stream.fold.site import SLIDING_MIN
@@ -65,6 +64,7 @@ cdef extern from "event.hpp" namespace "fw":
     const char* const KIND_NAMES[]
     const char* const STATE_NAMES[]
     cdef int N_KINDS
+    cdef int N_STATES
     cdef uint8_t AGENT_STATE
 
 
@@ -111,6 +111,7 @@ cdef extern from "site.hpp" namespace "fw":
         int64_t keep_days
         int64_t keep_interval_days
         int64_t dead_letters
+        int64_t max_ahead
 
     cdef cppclass QStats:
         int64_t offered, answered, abandoned, short_abandoned, transferred
@@ -182,6 +183,7 @@ cdef extern from "site.hpp" namespace "fw":
         int64_t clock()
         int64_t watermark()
         int64_t rejected_count(uint8_t why, uint8_t kind)
+        void set_reference(int64_t ms)
         size_t fold(const ParsedEv* evs, size_t i, size_t n, const SV* qbase, cbool same_site, SV site, int64_t until) except +
         void advance(int64_t now) except +
         void flush() except +
@@ -211,6 +213,7 @@ cdef extern from "site.hpp" namespace "fw":
     cdef int N_ANOMALIES
     cdef int N_REJECTS
     cdef uint8_t R_LATE
+    cbool unprefixed(uint8_t why)
     const char* const ANOMALY_TEXT[]
     const char* const REJECT_TEXT[]
     cdef int N_BINS
@@ -219,12 +222,11 @@ cdef extern from "site.hpp" namespace "fw":
 _KIND_NAMES = [KIND_NAMES[k].decode() for k in range(N_KINDS)]
 _KIND_OF = {EVENT_TYPES[name]: k for k, name in enumerate(_KIND_NAMES)}
 _CLASSES = [EVENT_TYPES[name] for name in _KIND_NAMES]
-_STATE_NAMES = [STATE_NAMES[s].decode() for s in range(5)]
+_STATE_NAMES = [STATE_NAMES[s].decode() for s in range(N_STATES)]
 _STATE_OF = {name: s for s, name in enumerate(_STATE_NAMES)}
 _VARIANTS = ("standard", "exclude_abandons")
 _VARIANT_OF = {"standard": 0, "exclude_abandons": 1}
 _WS = b" \t\n\r\x0b\x0c"  # what bytes.strip() strips (a JSON line's ends)
-_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
 
 
 def _reason_texts() -> list:
@@ -232,7 +234,7 @@ def _reason_texts() -> list:
     out = []
     for why in range(N_REJECTS):
         text = ANOMALY_TEXT[why].decode() if why < N_ANOMALIES else REJECT_TEXT[why - N_ANOMALIES].decode()
-        if why == R_LATE:
+        if unprefixed(why):
             out.append([text] * N_KINDS)
         else:
             out.append([f"{k}: {text}" for k in _KIND_NAMES])
@@ -313,67 +315,50 @@ cdef class Batch:
         p.ts = t
         p.id = _sv_of(ev.id)
         p.site = _sv_of(ev.site)
-        if k == AGENT_STATE:
-            p.agent = _sv_of(ev.agent)
-            p.state = _STATE_OF[ev.state]
-            p.reason = _sv_of(ev.reason)
-            p.counter = _sv_of(ev.counter)
-            qs = ev.queues
-            if qs is not None:
-                p.has_queues = True
-                p.q_off = <uint32_t>self.queues.size()
-                p.q_n = <uint32_t>len(qs)
-                for q in qs:
-                    self.queues.push_back(_sv_of(q))
-        else:
-            name = _KIND_NAMES[k]
-            p.cid = _sv_of(ev.call if name.startswith("call_") or name == "wrap_up_ended" else ev.ticket)
-            if name == "call_offered" or name == "ticket_issued":
-                p.queue = _sv_of(ev.queue)
-                p.priority = ev.priority
-                p.vip = ev.vip
-                if name == "call_offered":
-                    p.caller = _sv_of(ev.caller)
-            elif name == "call_transferred" or name == "ticket_transferred":
-                p.queue = _sv_of(ev.to_queue)
-                if name == "call_transferred":
-                    p.wrap_up = ev.wrap_up
-            elif name == "call_answered" or name == "wrap_up_ended":
-                p.agent = _sv_of(ev.agent)
-            elif name == "ticket_called":
-                p.agent = _sv_of(ev.agent)
-                p.counter = _sv_of(ev.counter)
-            elif name == "call_ended":
-                p.wrap_up = ev.wrap_up
+        # Each of the kind's fields into its slot (events.py's fields; the slots of event.hpp).
+        for f in _FIELDS[k]:
+            v = getattr(ev, f)
+            if f == "ticket" or f == "call":
+                p.cid = _sv_of(v)
+            elif f == "queue" or f == "to_queue":
+                p.queue = _sv_of(v)
+            elif f == "agent":
+                p.agent = _sv_of(v)
+            elif f == "counter":
+                p.counter = _sv_of(v)
+            elif f == "reason":
+                p.reason = _sv_of(v)
+            elif f == "caller":
+                p.caller = _sv_of(v)
+            elif f == "priority":
+                p.priority = v
+            elif f == "vip":
+                p.vip = v
+            elif f == "wrap_up":
+                p.wrap_up = v
+            elif f == "state":
+                p.state = _STATE_OF[v]
+            elif f == "queues":
+                if v is not None:
+                    p.has_queues = True
+                    p.q_off = <uint32_t>self.queues.size()
+                    p.q_n = <uint32_t>len(v)
+                    for q in v:
+                        self.queues.push_back(_sv_of(q))
+            else:
+                raise TypeError(f"{_KIND_NAMES[k]}.{f}: no slot in the native event (event.hpp)")
         self.evs.push_back(p)
         return 0
 
 
-# Each kind's own fields, in stream/contracts/events.py's order.
-_FIELDS = {
-    "ticket_issued": ("ticket", "queue", "priority", "vip"),
-    "ticket_called": ("ticket", "counter", "agent"),
-    "ticket_completed": ("ticket",),
-    "ticket_no_show": ("ticket",),
-    "ticket_abandoned": ("ticket",),
-    "ticket_transferred": ("ticket", "to_queue"),
-    "call_offered": ("call", "queue", "priority", "vip", "caller"),
-    "call_answered": ("call", "agent"),
-    "call_abandoned": ("call",),
-    "call_held": ("call",),
-    "call_resumed": ("call",),
-    "call_ended": ("call", "wrap_up"),
-    "call_transferred": ("call", "to_queue", "wrap_up"),
-    "wrap_up_ended": ("call", "agent"),
-    "agent_state": ("agent", "state", "reason", "queues", "counter"),
-}
+# Each kind's own fields (not the envelope), by kind number, in stream/contracts/events.py's order.
+_FIELDS = [tuple(f for f in cls.__struct_fields__ if f not in ("id", "ts", "site")) for cls in _CLASSES]
 
 
 cdef dict _fields_of(ParsedEv& ev, vector[SV]& queues):
-    kind = _KIND_NAMES[ev.kind]
     out = {"id": _str_of(ev.id), "ts": ev.ts, "site": _str_of(ev.site)}
     cdef uint32_t i
-    for f in _FIELDS[kind]:
+    for f in _FIELDS[ev.kind]:
         if f == "ticket" or f == "call":
             out[f] = _str_of(ev.cid)
         elif f == "queue" or f == "to_queue":
@@ -505,10 +490,9 @@ cdef class NativeFloor:
                 if not parse_event(s, e, b.evs.back(), b.queues):
                     b.evs.pop_back()
                     line = chunk[s - base:e - base]
-                    try:
-                        obj = _one_decoder.decode(line)
-                    except _DECODE_ERRORS as exc:
-                        bad.append((line, _reason(exc)))
+                    obj, why = _decode_item(line)
+                    if obj is None:
+                        bad.append((line, why))
                     else:
                         b.add_event(obj)
             if nl == NULL:
@@ -702,7 +686,7 @@ cdef class NativeSite:
     cdef object __weakref__
     cdef readonly NativeFloor nf
     cdef readonly str site
-    cdef public object config, cfg, cal, limits
+    cdef public object config, cfg, cal, limits, reference
     cdef dict _qparams
     cdef list _dead
     cdef dict _vrows   # the tracked view's agent rows: name id -> (agent version, row)
@@ -731,6 +715,7 @@ cdef class NativeSite:
         self._vrows = {}
         self._cb_error = None
         self._floors = None
+        self.reference = None
         cdef Limits lim
         lim.lateness = limits.lateness
         lim.dedup_horizon = limits.dedup_horizon
@@ -738,6 +723,7 @@ cdef class NativeSite:
         lim.keep_days = -1 if limits.keep_days is None else limits.keep_days
         lim.keep_interval_days = -1 if limits.keep_interval_days is None else limits.keep_interval_days
         lim.dead_letters = limits.dead_letters
+        lim.max_ahead = limits.max_ahead
         cdef CalendarSource cs
         cs.ctx = <void*>self
         cs.load = _cal_load
@@ -773,6 +759,11 @@ cdef class NativeSite:
     @property
     def lateness(self) -> int:
         return self.limits.lateness
+
+    def set_reference(self, ms) -> None:
+        """The time the events folded next were logged at (None: unknown; site.py's "Wrong clocks")."""
+        self.reference = ms
+        self.c.set_reference(NEVER if ms is None else <int64_t>ms)
 
     @property
     def clock(self):
@@ -833,9 +824,8 @@ cdef class NativeSite:
 
     cdef object _dead_event(self, DeadEv& d):
         nf = self.nf
-        kind = _KIND_NAMES[d.kind]
         f = {"id": d.id.decode("utf-8"), "ts": d.ts, "site": self.site}
-        for name in _FIELDS[kind]:
+        for name in _FIELDS[d.kind]:
             if name == "ticket" or name == "call":
                 f[name] = d.cid.decode("utf-8")
             elif name == "queue" or name == "to_queue":
@@ -891,7 +881,7 @@ cdef class NativeSite:
 
         The GIL stays held: a message's fold is a fraction of a millisecond, and
         handing the GIL to the Kafka consumer's thread and back for each run cost
-        more than it won (measured with bench pipeline).
+        more than it won (docs/measurements.md).
         """
         cdef size_t j = self.c.fold(b.evs.data(), i, b.evs.size(), b.queues.data(), same_site, site, until)
         self._raise_callback_error()

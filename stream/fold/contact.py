@@ -10,6 +10,11 @@ for any arrival order within the lateness bound.
 A transfer ends the current *leg* and offers the contact anew to the target
 queue: every leg counts in its own queue.
 
+A contact whose events contradict each other in time — answered, abandoned or
+ended before it was offered, talk ended (or held, resumed, served) before it
+was answered — is marked with why (``contra``); its site rejects it whole once
+the watermark has passed its events (no event can still come to explain it).
+
 >>> from stream.contracts.events import CallOffered, CallAnswered, CallEnded
 >>> c = Contact(CALL)
 >>> c.add(CallAnswered(id="2", ts=9_000, site="s", call="c", agent="a7"))
@@ -109,7 +114,10 @@ class Leg:
 class Contact:
     """A call or ticket: its events, its legs and whether it is finished."""
 
-    __slots__ = ("kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed", "dropped", "vmark", "vlegs")
+    __slots__ = (
+        "kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed", "dropped",
+        "vmark", "vlegs", "early", "early_leg", "contra",
+    )
 
     @classmethod
     def opened_by_offer(cls, kind: int, cid: str, ev, eid: str, leg: Leg) -> "Contact":
@@ -141,6 +149,12 @@ class Contact:
         # since the alert view last read it; the legs list the view last filed.
         self.vmark = False
         self.vlegs: Optional[list[Leg]] = None
+        # Contradictions (see the module's docstring): an event came before any leg
+        # (early), an event of the talk came before the answer of leg early_leg
+        # (-1: none); contra is then why, once the offer or answer follows (CONTRA_*).
+        self.early = False
+        self.early_leg = -1
+        self.contra = 0
 
     # -- folding ------------------------------------------------------------
 
@@ -171,6 +185,9 @@ class Contact:
         evs.sort(key=_order)
         self.legs = []
         self.anomalies = None
+        self.early = False
+        self.early_leg = -1
+        self.contra = 0
         for ev in evs:
             apply_step(self, ev, ev.ts, STEP[type(ev)])
         last = evs[-1]
@@ -218,20 +235,43 @@ def _set_done(c: Contact) -> None:
     c.done = True
 
 
+# Why a contact contradicts itself (Contact.contra): the text after "<kind>: " in
+# the reason each of its events is rejected with.
+CONTRA_BEFORE_OFFER: Final = 1
+CONTRA_BEFORE_ANSWER: Final = 2
+CONTRA_TEXT: Final = {
+    CONTRA_BEFORE_OFFER: "contact contradicts itself (answered, abandoned or ended before offered)",
+    CONTRA_BEFORE_ANSWER: "contact contradicts itself (talk or service ended before answered)",
+}
+
+
 def _offered(c: Contact, ev, ts: int) -> None:
     legs = c.legs
     if legs:
         c._anomaly(f"{ev.kind}: contact already offered", ev)
     else:
         legs.append(Leg(ev.queue, ts, ev.priority, ev.vip))
+        if c.early and not c.contra:
+            c.contra = CONTRA_BEFORE_OFFER
     c.done = False
+
+
+def _no_leg(c: Contact, ev) -> None:
+    c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+    c.early = True
+
+
+def _before_answer(c: Contact, leg: Leg) -> None:
+    # An event of the talk (or service) on a leg not answered yet: a contradiction if the answer follows.
+    if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+        c.early_leg = len(c.legs) - 1
 
 
 def _open_leg(c: Contact, ev) -> Optional[Leg]:
     # The checks every non-offer event starts with; None: an anomaly was noted.
     legs = c.legs
     if not legs:
-        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+        _no_leg(c, ev)
         return None
     if c.done:
         c._anomaly(f"{ev.kind}: contact already closed", ev)
@@ -248,6 +288,8 @@ def _answered(c: Contact, ev, ts: int, ticket: bool) -> None:
         leg.agent = ev.agent
         if ticket:
             leg.counter = ev.counter
+        if c.early_leg == len(c.legs) - 1 and not c.contra:
+            c.contra = CONTRA_BEFORE_ANSWER
     elif not (ticket and leg.answered is not None):
         # A ticket called again (a recall) keeps its first call; anything else is wrong.
         c._anomaly(f"{ev.kind}: contact not waiting", ev)
@@ -277,13 +319,14 @@ def _call_ended(c: Contact, ev, ts: int) -> None:
             leg.handle_end = ts
     else:
         c._anomaly(f"{ev.kind}: call not in talk", ev)
+        _before_answer(c, leg)
     _set_done(c)
 
 
 def _wrap_up_ended(c: Contact, ev, ts: int) -> None:
     legs = c.legs
     if not legs:
-        c._anomaly(f"{ev.kind}: no offered event for this contact", ev)
+        _no_leg(c, ev)
         return
     # Wrap-up may end after the contact is done (it is not part of the wait):
     # it ends the latest leg with wrap-up pending (for this agent, when named).
@@ -305,6 +348,7 @@ def _ticket_completed(c: Contact, ev, ts: int) -> None:
         leg.handle_end = ts
     else:
         c._anomaly(f"{ev.kind}: ticket not being served", ev)
+        _before_answer(c, leg)
     _set_done(c)
 
 
@@ -331,6 +375,7 @@ def _held_resumed(c: Contact, ev, ts: int, held: bool) -> None:
             leg.holds += 1
     else:
         c._anomaly(f"{ev.kind}: call not in talk", ev)
+        _before_answer(c, leg)
     _set_done(c)
 
 

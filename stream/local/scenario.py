@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable
 
 
 def scenario_events(args, cfg) -> Iterable:
-    """The events of ``--replay FILE --format F``, else of ``--scenario`` (adds a replayed log's own site to ``cfg``)."""
+    """The events of ``--replay FILE --format F``, else of ``--scenario`` (adds a replayed log's own sites to ``cfg``).
+
+    A replayed file's dead letters are left out here: ``floorwatch replay`` reports them.
+    """
     if getattr(args, "replay", None):
-        if args.format == "anonbank":
-            from stream.sources import anonbank
+        from stream.sources import formats
 
-            cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
-            return anonbank.read_anonbank(args.replay).events
-        from stream.sources.jsonl import read_jsonl
-
-        return (e for e in read_jsonl(args.replay) if not isinstance(e, tuple) and hasattr(e, "ts"))
+        f = formats.get(args.format)
+        formats.add_sites(f, cfg)
+        items = f.read(Path(args.replay), cfg, getattr(args, "site", None))
+        return (e for e in items if not isinstance(e, formats.Dead))
     if args.scenario == "none":
         return iter(())
     from simulators import busy_day

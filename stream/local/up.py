@@ -14,15 +14,19 @@ import asyncio
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from functools import partial
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 from stream.local import embedded
 from stream.local.scenario import scenario_events
-from stream.runtime.worker import ALERTS_TOPIC, DEFAULT_PARTITIONS, EVENTS_TOPIC, REJECTED_TOPIC
+from stream.runtime.topics import DEFAULT_PARTITIONS, ensure_topics
+
+# Seconds before a server that failed to restart is tried again.
+RETRY_S = 5.0
 
 
 def spawn(cmd: list[str], log_path: Optional[str] = None, env: Optional[dict] = None) -> subprocess.Popen:
@@ -62,12 +66,14 @@ class Stack:
         kafka_port: Optional[int] = None,
         redis_port: Optional[int] = None,
         http_port: Optional[int] = None,
-        config: Optional[str] = None,
+        config: Union[str, Sequence[str], None] = None,
         workers: int = 1,
         dashboard: bool = True,
         delivery: bool = True,
         log_dir: Optional[str] = None,
         partitions: int = DEFAULT_PARTITIONS,
+        redis_persist_dir: Optional[str] = None,
+        delivery_config: Optional[str] = None,
         history_db: Optional[str] = None,
     ) -> None:
         self.kafka_url = kafka_url
@@ -75,18 +81,26 @@ class Stack:
         self.kafka_port = kafka_port
         self.redis_port = redis_port
         self.http_port = http_port
-        self.config = config
+        # One floor YAML, or several (the floor, then files adding sites): the workers get all.
+        self.configs: list[str] = [] if config is None else [config] if isinstance(config, (str, os.PathLike)) else [str(c) for c in config]
         self.n_workers = workers
         self.want_dashboard = dashboard
         self.want_delivery = delivery
         self.log_dir = log_dir or os.environ.get("FLOORWATCH_LOG_DIR") or f"/tmp/floorwatch-{os.getpid()}"
         self.partitions = partitions
+        self.redis_persist_dir = redis_persist_dir
+        self.delivery_config = delivery_config
         self.history_db = history_db
         self.kafka: Optional[embedded.EmbeddedKafka] = None
         self.redis: Optional[embedded.EmbeddedRedis] = None
         self.workers: list[subprocess.Popen] = []
         self.children: list[subprocess.Popen] = []
+        # How each child was started (its command, log and environment), to start it again.
+        self._how: dict[int, tuple[str, list[str], Optional[dict]]] = {}
         self.dashboard_url: Optional[str] = None
+        # What supervise() restarted, by name ("broker", "redis", "worker", "delivery", "dashboard").
+        self.restarts: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
 
     def _cli(self, *args: str) -> list[str]:
         cmd = [sys.executable, "-m", "stream.cli.main", *args]
@@ -101,24 +115,33 @@ class Stack:
             self.kafka = embedded.EmbeddedKafka(port=self.kafka_port, log_dir=self.log_dir).start()
             self.kafka_url = self.kafka.url
         if self.redis_url is None:
-            self.redis = embedded.EmbeddedRedis(port=self.redis_port, log_dir=self.log_dir).start()
+            self.redis = embedded.EmbeddedRedis(
+                port=self.redis_port, log_dir=self.log_dir, persist_dir=self.redis_persist_dir
+            ).start()
             self.redis_url = self.redis.url
         self.create_topics()
         for _ in range(self.n_workers):
             self.add_worker()
         if self.want_delivery:
-            args = ["deliver", "--redis", self.redis_url]
-            self.children.append(spawn(self._cli(*args), self._log("delivery")))
+            # The demo's alerts happen on the simulated (or replayed) day: quiet
+            # hours are judged on that day's clock, not the operator's.
+            args = ["deliver", "--redis", self.redis_url, "--quiet-hours-on", "event"]
+            if self.delivery_config:
+                args += ["--config", self.delivery_config]
+            self._child("delivery", self._cli(*args))
         if self.want_dashboard:
             port = self.http_port or embedded.free_port()
-            args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port)]
-            if self.config:
-                args += ["--config", self.config]
+            args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port), "--kafka", self.kafka_url]
+            if self.configs:
+                args += ["--config", str(self.configs[0])]  # the wall's thresholds are the floor's
             if self.history_db:
                 args += ["--db", self.history_db]
             self.tokens = self._tokens()
-            env = dict(os.environ, FLOORWATCH_TOKENS=",".join(f"{p.role}:{t}" for t, p in self.tokens.items()))
-            self.children.append(spawn(self._cli(*args), self._log("dashboard"), env=env))
+            from dashboard.auth import format_tokens
+
+            # With the holders' names: an ack is recorded as "alice", not "supervisor".
+            env = dict(os.environ, FLOORWATCH_TOKENS=format_tokens(self.tokens))
+            self._child("dashboard", self._cli(*args), env=env)
             self.dashboard_url = f"http://127.0.0.1:{port}/"
         return self
 
@@ -135,14 +158,64 @@ class Stack:
         return token_for(getattr(self, "tokens", {}), role)
 
     def create_topics(self) -> None:
-        asyncio.run(
-            embedded.create_topics(self.kafka_url, {EVENTS_TOPIC: self.partitions, REJECTED_TOPIC: 1, ALERTS_TOPIC: 1})
-        )
+        embedded._run_sync(ensure_topics(self.kafka_url, self.partitions))
+
+    def _child(self, name: str, cmd: list[str], env: Optional[dict] = None) -> subprocess.Popen:
+        proc = spawn(cmd, self._log(name), env=env)
+        self.children.append(proc)
+        self._how[proc.pid] = (name, cmd, env)
+        return proc
+
+    def supervise(self, say=lambda line: print(line, file=sys.stderr, flush=True)) -> list[str]:
+        """Restart what died: the embedded broker and Redis, workers, delivery, the dashboard.
+
+        One line each through ``say``. Returns the names restarted. A server that fails to
+        come back is tried again after ``RETRY_S``.
+        """
+        done: list[str] = []
+        now = time.monotonic()
+        for name, server, why in (
+            ("broker", self.kafka, "its log was in memory: the workers keep their figures, new events continue them"),
+            ("redis", self.redis, "the workers publish the floor again, delivery makes its group again"),
+        ):
+            if server is None or server.running or now < self._retry_at.get(name, 0.0):
+                continue
+            say(f"floorwatch: the embedded {name} stopped; restarting it on the same port ({why})")
+            try:
+                server.kill()  # reap it and close its log
+                server.start()
+                if name == "broker":
+                    self.create_topics()
+            except Exception as exc:  # noqa: BLE001 - told, and tried again
+                self._retry_at[name] = now + RETRY_S
+                say(f"floorwatch: could not restart the {name} ({str(exc).splitlines()[0]}); trying again in {RETRY_S:.0f} s")
+                continue
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            done.append(name)
+        dead = [p for p in self.workers if p.poll() is not None]
+        for p in dead:
+            say(f"floorwatch: a worker exited (code {p.returncode}); restarting it")
+            self.workers.remove(p)
+            self.add_worker()
+            self.restarts["worker"] = self.restarts.get("worker", 0) + 1
+            done.append("worker")
+        for p in [p for p in self.children if p.poll() is not None]:
+            name, cmd, env = self._how.pop(p.pid, ("child", [], None))
+            self.children.remove(p)
+            if not cmd or now < self._retry_at.get(name, 0.0):
+                continue
+            say(f"floorwatch: {name} exited (code {p.returncode}); restarting it")
+            self._child(name, cmd, env)
+            # A child that cannot start (its server is away) is not restarted in a tight loop.
+            self._retry_at[name] = now + 1.0
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            done.append(name)
+        return done
 
     def add_worker(self) -> subprocess.Popen:
         args = ["worker", "--kafka", self.kafka_url, "--redis", self.redis_url, "--loglevel", "info"]
-        if self.config:
-            args += ["--config", self.config]
+        for c in self.configs:
+            args += ["--config", str(c)]
         if self.history_db:
             args += ["--db", self.history_db]
         proc = spawn(self._cli(*args), self._log(f"worker-{len(self.workers)}"))
@@ -173,11 +246,43 @@ def default_history_db(given: Optional[str]) -> str:
         return env
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return "sqlite:///" + os.path.join(base, "floorwatch", "history.db")
+def taken_ports(args) -> list[tuple[str, int]]:
+    """The ports ``up`` was asked for that something already listens on (another ``up``, say)."""
+    out = []
+    for flag, port in (("--http-port", args.http_port), ("--kafka-port", args.kafka_port), ("--redis-port", args.redis_port)):
+        if not port:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sk:
+            try:
+                sk.bind((embedded.LOOPBACK, port))
+            except OSError:
+                out.append((flag, port))
+    return out
+
+
+def announce_feed(redis_url: str, state: str, source: str, **extra) -> None:
+    """Tell the walls (``fw:feed`` and ``fw:feed:ch``, docs/redis.md) that the feed started or ended."""
+    import json
+
+    import redis
+
+    from stream.runtime.redis_keys import Keys
+
+    k = Keys()
+    body = json.dumps({"state": state, "source": source, "at_ms": time.time_ns() // 1_000_000, **extra})
+    r = redis.Redis.from_url(redis_url)
+    try:
+        r.set(k.feed, body)
+        r.publish(k.feed_ch, body)
+    except Exception as exc:  # the walls miss a banner; the floor itself is fine
+        print(f"floorwatch: could not tell the walls the feed {state}: {exc}", file=sys.stderr)
+    finally:
+        r.close()
 
 
 def run_stack(args) -> int:
     """``floorwatch up``."""
-    from stream.contracts.floor_config import ConfigError, load_config
+    from stream.contracts.floor_config import DEFAULT_CONFIG, ConfigError, load_config
     from stream.runtime.publish import publish_async
 
     try:
@@ -185,13 +290,24 @@ def run_stack(args) -> int:
     except ConfigError as exc:
         print(f"floorwatch: {exc}", file=sys.stderr)
         return 2
+    configs = [args.config or str(DEFAULT_CONFIG)]
+    if getattr(args, "replay", None) and args.format == "anonbank":
+        from stream.sources import anonbank
+
+        configs.append(str(anonbank.CONFIG))  # the workers fold the bank's site on its calendar
+    taken = taken_ports(args)
+    if taken:
+        what = ", ".join(f"{port} ({flag})" for flag, port in taken)
+        print(f"floorwatch up: port {what} already in use (another floorwatch up?); stop it or pick another port",
+              file=sys.stderr)
+        return 2
     stack = Stack(
         args.kafka,
         args.redis,
         kafka_port=args.kafka_port,
         redis_port=args.redis_port,
         http_port=args.http_port,
-        config=args.config,
+        config=configs,
         history_db=default_history_db(getattr(args, "db", None)),
     )
     stop = asyncio.Event()
@@ -200,11 +316,16 @@ def run_stack(args) -> int:
         print(f"floorwatch: Kafka {stack.kafka_url}  Redis {stack.redis_url}  logs {stack.log_dir}", file=sys.stderr)
         # Tokens go to the operator's terminal only, never to a log file.
         print(f"floorwatch: the wall is at {stack.dashboard_url}?token={stack.token('wall')}", flush=True)
-        print(f"floorwatch: supervisor token (to acknowledge alerts): {stack.token('supervisor')}", flush=True)
+        print(f"floorwatch: supervisor token (acknowledge, silence): {stack.token('supervisor')}", flush=True)
+        print(f"floorwatch: admin token (audit log, wall layouts, /metrics): {stack.token('admin')}", flush=True)
+        print(f"floorwatch: ingest token (POST /api/events): {stack.token('ingest')}", flush=True)
         if stack.dashboard_url:
             print(f"floorwatch: reports at {stack.dashboard_url}reports?token={stack.token('analyst')}  "
                   f"(history in {stack.history_db})", flush=True)
         events = scenario_events(args, cfg)
+        source = "replay" if getattr(args, "replay", None) else "simulation" if args.scenario != "none" else None
+        if source:
+            announce_feed(stack.redis_url, "running", source)
         deadline = time.monotonic() + args.for_seconds if getattr(args, "for_seconds", None) else math.inf
 
         async def main() -> None:
@@ -212,11 +333,23 @@ def run_stack(args) -> int:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             feeder = asyncio.create_task(publish_async(events, stack.kafka_url, args.speed, stop=stop))
+            told = False
             while not stop.is_set() and time.monotonic() < deadline:
-                if any(p.poll() is not None for p in stack.workers):
-                    print("floorwatch: a worker exited; restarting it", file=sys.stderr)
-                    stack.workers = [p for p in stack.workers if p.poll() is None]
-                    stack.add_worker()
+                # On the main thread, which lives as long as the servers (PR_SET_PDEATHSIG
+                # follows the starting thread); the feeder waits the seconds a restart takes.
+                stack.supervise()
+                if feeder.done() and not told:
+                    told = True
+                    exc = None if feeder.cancelled() else feeder.exception()
+                    if exc is not None:
+                        print(f"floorwatch: feeding the floor stopped: {type(exc).__name__}: {str(exc)[:200]}", file=sys.stderr)
+                        feeder = asyncio.create_task(asyncio.sleep(0))  # told once
+                    elif source:
+                        n = feeder.result()[1]
+                        what = "replay" if source == "replay" else "simulated day"
+                        print(f"floorwatch: the {what} has ended ({n:,} events); the wall keeps its last figures. "
+                              f"Ctrl-C to stop.", flush=True)
+                        announce_feed(stack.redis_url, "ended", source, events=n)
                 await asyncio.sleep(0.5)
             stop.set()
             try:

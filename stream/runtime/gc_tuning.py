@@ -3,8 +3,8 @@
 The core allocates a few objects per event and creates no reference cycles, so
 reference counting frees it all; but with CPython's default thresholds the
 cyclic collector runs every 700 allocations and, as the day's state grows, walks
-it again and again: a quarter of a worker's time on a busy day
-(``python -m bench fold``). Fewer, larger young collections keep the cycles
+it again and again, a large share of a worker's time on a busy day
+(docs/measurements.md). Fewer, larger young collections keep the cycles
 that asyncio and the Kafka client do make collected, at a fraction of the cost.
 
 >>> import gc

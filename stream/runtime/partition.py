@@ -64,7 +64,9 @@ class PartitionFloor:
         """CRC-32 of the last folded message's value (None before any)."""
         return None if self._last_value is None else zlib.crc32(self._last_value)
 
-    def fold(self, offset: int, value: Optional[bytes], headers: Optional[dict[str, bytes]] = None) -> Folded:
+    def fold(self, offset: int, value: Optional[bytes], headers: Optional[dict[str, bytes]] = None, timestamp_ms: Optional[int] = None) -> Folded:
+        """Fold the message at ``offset``. ``timestamp_ms`` is its Kafka timestamp: its events are
+        judged against it (more than ``max_ahead_s`` past it: quarantined), the same on every rebuild."""
         if offset < self.next_offset:
             return Folded("duplicate")
         if offset > self.next_offset:
@@ -73,6 +75,7 @@ class PartitionFloor:
         self._last_value = value or b""
         out = Folded("ok")
         floor = self.floor
+        floor.set_reference(timestamp_ms if timestamp_ms is not None and timestamp_ms >= 0 else None)
         reason = (headers or {}).get(REJECTED_HEADER)
         if reason is not None:
             floor.reject(value or b"", reason.decode("utf-8", "replace"))

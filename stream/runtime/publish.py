@@ -28,12 +28,12 @@ from aiokafka import AIOKafkaProducer
 
 from stream.runtime.pacing import paced_batches
 from stream.runtime.partition import REJECTED_HEADER
+from stream.runtime.topics import DEFAULT_PARTITIONS, ensure_topics, forbid_auto_create
 from stream.runtime.worker import EVENTS_TOPIC, bootstrap_of
 
 # Events per Kafka message: a worker pays Faust's cost per message, so more per message is
-# cheaper (bench pipeline, same runs: 2,000 took a tenth less of the worker's time than 1,000,
-# and 5,000 another 7 %); a message stays under a broker's default limit of 1 MB
-# (MAX_MESSAGE_BYTES: a busy day's 5,000 events are about 800 KB).
+# cheaper (docs/measurements.md); a message stays under a broker's default limit of 1 MB
+# (MAX_MESSAGE_BYTES).
 MAX_BATCH = 5000
 MAX_MESSAGE_BYTES = 900 * 1024
 
@@ -41,7 +41,13 @@ MAX_MESSAGE_BYTES = 900 * 1024
 class Publisher:
     """An aiokafka producer sending site batches (``await send_batch(site, events)``)."""
 
-    def __init__(self, kafka_url: str, *, linger_ms: int = 5) -> None:
+    def __init__(self, kafka_url: str, *, linger_ms: int = 5, partitions: int = DEFAULT_PARTITIONS) -> None:
+        self.kafka_url = kafka_url
+        self.partitions = partitions
+        # Sent batches not yet acknowledged: one the broker lost (it restarted) is sent again;
+        # the core ignores an event id it has folded, so a batch sent twice counts once.
+        self._inflight: list[tuple[asyncio.Future, str, list]] = []
+        self.resent = 0
         self.producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_of(kafka_url),
             linger_ms=linger_ms,
@@ -53,8 +59,14 @@ class Publisher:
         self.enc = msgspec.json.Encoder()
         self.messages = 0
         self.events = 0
+        # Delivery futures of the messages sent since the last flush/acked.
+        self.pending: list[asyncio.Future] = []
 
     async def start(self) -> "Publisher":
+        # The events topic is made here with its partition count if missing, never auto-created
+        # by the first send (stream.runtime.topics).
+        forbid_auto_create()
+        await ensure_topics(self.kafka_url, self.partitions)
         await self.producer.start()
         return self
 
@@ -69,13 +81,57 @@ class Publisher:
             await self.send_batch(site, events[:half])
             await self.send_batch(site, events[half:])
             return
-        await self.producer.send(EVENTS_TOPIC, key=site.encode(), value=value)
+        fut = await self._send(EVENTS_TOPIC, key=site.encode(), value=value)
+        self._inflight.append((fut, site, events))
+        if len(self._inflight) >= 256:
+            await self._resend_failed(wait=False)
         self.messages += 1
         self.events += len(events)
 
+    async def _send(self, topic: str, **kw) -> asyncio.Future:
+        """``producer.send``, waiting out a broker that restarted (and lost the topic meanwhile)."""
+        from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, UnknownTopicOrPartitionError
+
+        for attempt in range(60):
+            try:
+                return await self.producer.send(topic, **kw)
+            except (UnknownTopicOrPartitionError, KafkaConnectionError, KafkaTimeoutError) as exc:
+                if attempt == 0:
+                    print(f"floorwatch: the broker is not taking messages ({type(exc).__name__}); retrying", file=sys.stderr)
+                await asyncio.sleep(1.0)
+                try:
+                    await ensure_topics(self.kafka_url, self.partitions)
+                except Exception:  # still away: the next attempt says so
+                    pass
+        return await self.producer.send(topic, **kw)
+
+    async def _resend_failed(self, wait: bool) -> None:
+        """Send again each batch the broker did not acknowledge (``wait``: wait for all of them)."""
+        while self._inflight:
+            if wait:
+                await asyncio.gather(*(f for f, _, _ in self._inflight), return_exceptions=True)
+            still, failed = [], []
+            for item in self._inflight:
+                fut = item[0]
+                if not fut.done():
+                    still.append(item)
+                elif fut.cancelled() or fut.exception() is not None:
+                    failed.append(item)
+            self._inflight = still
+            if not failed:
+                if not wait:
+                    return
+                continue
+            for _fut, site, events in failed:
+                self.resent += 1
+                fut = await self._send(EVENTS_TOPIC, key=site.encode(), value=self.enc.encode(events))
+                self._inflight.append((fut, site, events))
+            if not wait:
+                return
+
     async def send_raw(self, value: bytes, *, key: Optional[bytes] = None, reason: Optional[str] = None) -> None:
         headers = [(REJECTED_HEADER, reason.encode())] if reason is not None else None
-        await self.producer.send(EVENTS_TOPIC, key=key, value=value, headers=headers)
+        self.pending.append(await self.producer.send(EVENTS_TOPIC, key=key, value=value, headers=headers))
         self.messages += 1
 
     async def send_events(self, events: list, max_batch: int = MAX_BATCH) -> None:
@@ -84,6 +140,15 @@ class Publisher:
 
     async def flush(self) -> None:
         await self.producer.flush()
+        await self._resend_failed(wait=True)
+        self.pending.clear()
+
+    async def acked(self) -> None:
+        """Wait until the broker has every message sent so far (acks=all); a batch it refused is sent again."""
+        await self._resend_failed(wait=True)
+        pending, self.pending = self.pending, []
+        if pending:
+            await asyncio.gather(*pending)
 
 
 def site_batches(events: Iterable, max_batch: int = MAX_BATCH) -> Iterator[tuple[str, list]]:
@@ -132,33 +197,27 @@ async def publish_async(
         await pub.stop()
 
 
-def _file_items(path: Path, fmt: str, config=None) -> tuple[Iterable, list[tuple[bytes, Optional[str]]]]:
-    if fmt == "anonbank":
-        from stream.sources import anonbank
+def _file_items(path: Path, fmt: str, config=None, site: Optional[str] = None) -> tuple[list, list[tuple[bytes, Optional[str]]]]:
+    """A file's events, and its dead letters as (raw, header reason or None)."""
+    from stream.contracts.floor_config import load_config
+    from stream.sources import formats
 
-        log = anonbank.read_anonbank(path)
-        return log.events, [(raw, f"row: {reason}") for _, raw, reason in log.dead]
-    if fmt == "jsonl":
-        from stream.sources.jsonl import Rejected, read_jsonl
-
-        broken: list[tuple[bytes, Optional[str]]] = []
-
-        def events():
-            for item in read_jsonl(path):
-                if isinstance(item, Rejected):
-                    # Sent as it is: the worker's decoder gives the reason, as a replay would.
-                    broken.append((item.raw, None))
-                else:
-                    yield item
-
-        evs = list(events())
-        return evs, broken
-    raise ValueError(f"unknown format {fmt!r} (anonbank or jsonl)")
+    f = formats.get(fmt)
+    cfg = config if config is not None else load_config()
+    events: list = []
+    broken: list[tuple[bytes, Optional[str]]] = []
+    for item in f.read(path, cfg, site):
+        if isinstance(item, formats.Dead):
+            broken.append((item.raw, item.reason))
+        else:
+            events.append(item)
+    return events, broken
 
 
-def publish_file(path: Path, fmt: str, kafka_url: str, speed: float = math.inf) -> int:
+def publish_file(path: Path, fmt: str, kafka_url: str, speed: float = math.inf, *, config=None,
+                 site: Optional[str] = None) -> int:
     """``floorwatch replay FILE --kafka URL``: publish a log into a running stack."""
-    items, broken = _file_items(Path(path), fmt)
+    items, broken = _file_items(Path(path), fmt, config, site)
     t = time.perf_counter()
     msgs, n = asyncio.run(publish_async(items, kafka_url, speed, broken=broken))
     print(

@@ -33,8 +33,16 @@ class Keys:
         self.alerts_ch = p + "alerts:ch"
         self.acks = p + "acks"
         self.acks_ch = p + "acks:ch"
+        self.silences = p + "silences"
+        self.silences_ch = p + "silences:ch"
+        self.audit = p + "audit"
+        self.feed = p + "feed"
+        self.feed_ch = p + "feed:ch"
+        self.walls = p + "walls"
         self.delivery_log = p + "delivery:log"
         self.workers = p + "workers"
+        # A random value the first worker to find it missing sets: a different one means Redis lost its data.
+        self.instance = p + "instance"
 
     def snap(self, site: str) -> str:
         return f"{self.prefix}snap:{site}"

@@ -57,12 +57,17 @@ class RedisSink:
         self.worker_id = worker_id or self.epoch
         self.dirty: set[str] = set()
         self.report_dirty: set[str] = set()
+        # Input was rejected: the partition's ``rejected`` entry is due even when no site changed
+        # (a message with no valid event marks no site).
+        self.rejected_dirty = False
         self._last_snap = 0
         self._last_report = 0
         self._snap_cost_ms = 0
         self._report_cost_ms = 0
         self.published = 0
         self.pending_alerts: list[dict] = []
+        # Alerts' latest records to write back after Redis lost its data (restore_alerts).
+        self.restore_pending: list[dict] = []
         # Wall time the worker last folded a message (latency breakdown on the changes channel).
         self.folded_ms: Optional[int] = None
         # The worker's total wall ms spent folding, now and at the last snapshot.
@@ -74,6 +79,10 @@ class RedisSink:
         for s in sites:
             self.dirty.add(s)
             self.report_dirty.add(s)
+
+    def mark_rejected(self) -> None:
+        """Input was rejected; publish the partition's rejections at the next report."""
+        self.rejected_dirty = True
 
     async def maybe_publish(self, floor: Floor, *, force: bool = False, sharing: int = 1) -> bool:
         """Publish dirty sites if the throttle allows (or ``force``). True if anything went out.
@@ -107,13 +116,15 @@ class RedisSink:
             self._busy_at_snap = self.fold_busy_ms
             self._snap_cost_ms = now_ms() - t
             sent = True
-        if self.report_dirty and (force or t - self._last_report >= max(self.report_interval_ms, report_share * self._report_cost_ms)):
+        if (self.report_dirty or self.rejected_dirty) and (force or t - self._last_report >= max(self.report_interval_ms, report_share * self._report_cost_ms)):
             t1 = now_ms()
             sites, self.report_dirty = sorted(self.report_dirty), set()
+            self.rejected_dirty = False
             try:
                 await self.publish_reports(floor, sites)
             except BaseException:
                 self.report_dirty.update(sites)
+                self.rejected_dirty = True
                 raise
             self._last_report = t1
             self._report_cost_ms = now_ms() - t1
@@ -160,6 +171,15 @@ class RedisSink:
                 date = sc.cal.date_of(sc.clock)
                 pipe.set(k.intervals(site, date), _dumps(floor.interval_rows(site, date)))
         pipe.hset(k.rejected, self.partition, _dumps(floor.rejected_summary()))
+        await pipe.execute()
+
+    async def restore_alerts(self, latest: list[dict]) -> None:
+        """Each alert's latest record again, after Redis lost its data (not its stream or channel)."""
+        if not latest:
+            return
+        pipe = self.r.pipeline(transaction=False)
+        for ch in latest:
+            pipe.hset(self.k.alerts, ch["id"], _dumps(ch))
         await pipe.execute()
 
     async def publish_alerts(self, changes: list[dict]) -> None:

@@ -1,6 +1,6 @@
 """Replay a file of events through the core, in process, and report the figures.
 
-A thin shell: it reads (``simulators`` adapters or our JSON lines), feeds the
+A thin shell: it reads (a format of ``stream.sources.formats``), feeds the
 pure core and asks it for the report. Nothing here computes a figure.
 
 >>> import io, json
@@ -17,10 +17,11 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Optional
 
-from stream.contracts.floor_config import FloorConfig
 from stream.fold.floor import Floor
 from stream.contracts.decode import iter_jsonl_chunks
 from stream.runtime.gc_tuning import paused as gc_paused
+from stream.sources import formats
+from stream.sources.formats import Dead
 
 Progress = Callable[[int], None]  # called with bytes (or rows) done since the last call
 
@@ -41,23 +42,20 @@ def replay_jsonl(fh: BinaryIO, floor: Optional[Floor] = None, progress: Optional
     return floor
 
 
-def replay_anonbank(path: str | os.PathLike, floor: Optional[Floor] = None, progress: Optional[Progress] = None) -> Floor:
-    """Fold the Anonymous Bank log into ``floor``; its site gets the log's calendar."""
-    from stream.sources import anonbank
-
-    log = anonbank.read_anonbank(path)
-    if floor is None:
-        floor = Floor(FloorConfig(sites={anonbank.SITE: anonbank.site_config()}))
-    elif anonbank.SITE not in floor.config.sites:
-        floor.config.sites[anonbank.SITE] = anonbank.site_config()
-    for reason, n in log.rejected.items():
-        floor.reject_count(f"row: {reason}", n)
-    for _, raw, reason in log.dead[: floor.limits.dead_letters]:
-        floor.dead.append((raw, f"row: {reason}"))
+def replay_items(items: Iterable, floor: Floor) -> Floor:
+    """Fold a source's events and dead letters (``stream.sources.formats``) into ``floor``, then flush it."""
+    batch: list = []
     with gc_paused():
-        floor.apply_many(log.events)
-        if progress is not None:
-            progress(Path(path).stat().st_size)
+        for item in items:
+            if isinstance(item, Dead):
+                # None: a broken wire line; the decoder names why, as it would from Kafka.
+                floor.reject(item.raw, formats.reason_of(item))
+                continue
+            batch.append(item)
+            if len(batch) >= 50_000:
+                floor.apply_many(batch)
+                batch = []
+        floor.apply_many(batch)
         floor.flush()
     return floor
 
@@ -69,10 +67,16 @@ def replay_events(events: Iterable, floor: Optional[Floor] = None) -> Floor:
     return floor
 
 
-def replay_file(path: str | os.PathLike, fmt: str, floor: Optional[Floor] = None, progress: Optional[Progress] = None) -> Floor:
-    if fmt == "anonbank":
-        return replay_anonbank(path, floor, progress)
-    if fmt == "jsonl":
+def replay_file(path: str | os.PathLike, fmt: str, floor: Optional[Floor] = None, progress: Optional[Progress] = None,
+                site: Optional[str] = None) -> Floor:
+    """Replay ``path`` read as format ``fmt`` (a name of ``stream.sources.formats``)."""
+    f = formats.get(fmt)
+    floor = floor if floor is not None else Floor()
+    formats.add_sites(f, floor.config)
+    if f.wire:
         with open(path, "rb") as fh:
             return replay_jsonl(fh, floor, progress)
-    raise ValueError(f"unknown format {fmt!r} (anonbank or jsonl)")
+    floor = replay_items(f.read(Path(path), floor.config, site), floor)
+    if progress is not None:
+        progress(Path(path).stat().st_size)
+    return floor

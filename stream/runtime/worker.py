@@ -28,6 +28,7 @@ import os
 import socket
 import zlib
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -38,23 +39,24 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from stream.contracts.floor_config import FloorConfig
 from stream.contracts.events import EVENT_TYPES, encode_event
+from stream.alerts.checkpoints import DetectorCheckpoints
 from stream.runtime.redis_keys import Keys
 from stream.runtime.partition import EventsHook, PartitionFloor
 from stream.runtime.redis_sink import RedisSink
+from stream.runtime.log_limit import install_repeat_limit
+from stream.runtime.topics import ALERTS_TOPIC, DEFAULT_PARTITIONS, EVENTS_TOPIC, REJECTED_TOPIC, ensure_topics, forbid_auto_create
 
 log = logging.getLogger("floorwatch.worker")
 
-EVENTS_TOPIC = "floorwatch.events"
-REJECTED_TOPIC = "floorwatch.rejected"
-ALERTS_TOPIC = "floorwatch.alerts"
-DEFAULT_PARTITIONS = 8
 
 # Tansu answers a fetch only when its max wait expires, and Faust hard-codes
-# that wait to 1500 ms for its consumer: events would reach the wall ~0.4-1.5 s
-# late. Measured here with raw aiokafka on Tansu: p50 370 ms at 1500 ms, 13 ms
-# at 100 ms. So the worker's consumer gets a short max wait (an idle worker
-# polls ten times a second, which costs nothing measurable).
+# that wait to 1500 ms for its consumer: events would reach the wall up to
+# that late. So the worker's consumer gets a short max wait; an idle worker
+# then polls ten times a second, which costs nothing (docs/measurements.md).
 FETCH_MAX_WAIT_MS = 100
+
+# How often a worker checks that its topics exist (and makes them if a broker lost them).
+TOPICS_CHECK_S = 5.0
 
 
 def _short_fetch_wait() -> None:
@@ -125,7 +127,12 @@ class FloorWorker:
         # it overlaps folding, which goes on while a write awaits Redis.
         self.publish_busy_ms = 0.0
         self.redis_errors_in_row = 0
-        self._redis_run_id: Optional[str] = None
+        # The value of Redis's instance key when we last looked (see _redis_lost); kept through
+        # outages of any length, so a restart is noticed however long Redis was away.
+        self._redis_instance: Optional[bytes] = None
+        self.redis_heals = 0
+        # What the detectors learnt, kept past the log's retention (stream.alerts.checkpoints).
+        self.checkpoints = DetectorCheckpoints(redis, settings.redis_prefix)
 
     def _hook(self) -> Optional[EventsHook]:
         f = self.s.on_events_factory
@@ -166,6 +173,7 @@ class FloorWorker:
                     # Retention removed the start of the log: state starts where the log does.
                     log.warning("partition %d: log starts at offset %d, not 0", p, first)
                     pf.next_offset = first
+                    await self.checkpoints.resume(p, pf)
                 done = first >= upto
                 while not done:
                     batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
@@ -175,10 +183,12 @@ class FloorWorker:
                             break
                         if msg.offset != pf.next_offset:
                             pf.next_offset = msg.offset  # a hole in the log (compaction)
-                        res = pf.fold(msg.offset, msg.value, dict(msg.headers or ()))
+                        res = pf.fold(msg.offset, msg.value, dict(msg.headers or ()), msg.timestamp)
                         dead.extend((msg.offset, raw, why) for raw, why in res.dead)
                         alerts.extend(res.alerts)
                         self.sinks[p].mark(res.sites)
+                        if res.dead:
+                            self.sinks[p].mark_rejected()
                         if msg.offset + 1 >= upto:
                             done = True
             finally:
@@ -187,7 +197,7 @@ class FloorWorker:
         log.info("partition %d rebuilt: %d messages, %d events in %.2f s", p, upto, pf.events, time.perf_counter() - t0)
         return pf, dead, alerts
 
-    async def handle(self, p: int, offset: int, value: Optional[bytes], headers: dict) -> tuple[list, list]:
+    async def handle(self, p: int, offset: int, value: Optional[bytes], headers: dict, timestamp_ms: Optional[int] = None) -> tuple[list, list]:
         """Fold one message; returns (dead letters as (offset, raw, reason), alert changes)."""
         pf = self.parts.get(p)
         dead: list = []
@@ -202,7 +212,7 @@ class FloorWorker:
         if pf is None or offset > pf.next_offset:
             pf, dead, alerts = await self.rebuild(p, offset)
         t0 = time.perf_counter()
-        res = pf.fold(offset, value, headers)
+        res = pf.fold(offset, value, headers, timestamp_ms)
         self.fold_busy_ms += (time.perf_counter() - t0) * 1000.0
         if res.status != "ok":
             return dead, alerts
@@ -218,6 +228,8 @@ class FloorWorker:
         dead.extend((offset, raw, why) for raw, why in res.dead)
         alerts.extend(res.alerts)
         self.sinks[p].mark(res.sites)
+        if res.dead:
+            self.sinks[p].mark_rejected()
         return dead, alerts
 
     async def _log_replaced(self, p: int, pf: PartitionFloor) -> bool:
@@ -273,6 +285,9 @@ class FloorWorker:
             sink = self.sinks.get(p)
             if sink is None:
                 continue
+            if sink.restore_pending:
+                await sink.restore_alerts(sink.restore_pending)
+                sink.restore_pending = []
             if sink.pending_alerts:
                 batch, sink.pending_alerts = sink.pending_alerts, []
                 try:
@@ -283,24 +298,47 @@ class FloorWorker:
             sink.folded_ms = self.last_fold_ms
             sink.fold_busy_ms = self.fold_busy_ms
             await sink.maybe_publish(pf.floor, force=force, sharing=sharing)
+            await self.checkpoints.maybe_save(p, pf)
 
-    async def _redis_reset(self) -> bool:
-        """True when Redis lost its data (a restart without persistence) since we last looked."""
-        info = await self.redis.info("server")
-        run_id = info.get("run_id")
-        changed = self._redis_run_id is not None and run_id != self._redis_run_id
-        self._redis_run_id = run_id
-        return changed
+    async def _redis_lost(self) -> bool:
+        """True when Redis lost what we wrote since we last looked: restarted without its data,
+        flushed, or failed over to an empty replica (its instance key is gone or another's)."""
+        k = Keys(self.s.redis_prefix).instance
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(k, uuid.uuid4().hex, nx=True)
+        pipe.get(k)
+        _, value = await pipe.execute()
+        lost = self._redis_instance is not None and value != self._redis_instance
+        self._redis_instance = value
+        return lost
+
+    def _republish_all(self) -> None:
+        """Redis lost its data: every site, report, rejection and alert goes out again.
+
+        Each alert's latest record is written back for the wall; only the alerts still open go
+        to the delivery stream again (the delivery ledger went with the data, so a resolved
+        alert sent again would page people about what is over).
+        """
+        for p, pf in self.parts.items():
+            sink = self.sinks[p]
+            sink.mark(pf.floor.sites)
+            sink.mark_rejected()
+            latest: dict[str, dict] = {}
+            for ch in pf.alert_log:
+                latest[ch["id"]] = ch
+            pending = {id(ch) for ch in sink.pending_alerts}
+            sink.restore_pending = list(latest.values())
+            sink.pending_alerts[:0] = [
+                ch for ch in latest.values() if ch.get("state") != "resolved" and id(ch) not in pending
+            ]
 
     async def publish_safely(self, force: bool = False, check_redis: bool = False) -> None:
         """Publish, surviving a Redis outage: what failed is published again next time."""
         try:
-            if check_redis and await self._redis_reset():
-                log.warning("Redis restarted: publishing every site and alert again")
-                for p, pf in self.parts.items():
-                    sink = self.sinks[p]
-                    sink.mark(pf.floor.sites)
-                    sink.pending_alerts[:0] = pf.alert_log
+            if check_redis and await self._redis_lost():
+                log.warning("Redis lost its data (restarted or flushed): publishing every site and alert again")
+                self.redis_heals += 1
+                self._republish_all()
             await self.publish(force=force)
             if check_redis:
                 await self.heartbeat()
@@ -309,8 +347,8 @@ class FloorWorker:
             self.redis_errors_in_row += 1
             if self.redis_errors_in_row in (1, 10) or self.redis_errors_in_row % 100 == 0:
                 log.warning("Redis unavailable (%s); will retry", type(exc).__name__)
-            # What failed stays dirty/pending and goes out once Redis is back.
-            self._redis_run_id = None
+            # What failed stays dirty/pending and goes out once Redis is back; the instance
+            # value is kept, so the next successful look tells whether Redis lost its data.
 
     async def heartbeat(self) -> None:
         info = {
@@ -318,6 +356,7 @@ class FloorWorker:
             "events": self.events,
             "messages": self.messages,
             "rebuilds": self.rebuilds,
+            "redis_heals": self.redis_heals,
             "first_fold_ms": self.first_fold_ms,
             "last_fold_ms": self.last_fold_ms,
             "fold_busy_ms": round(self.fold_busy_ms),
@@ -339,9 +378,36 @@ def dead_letter_value(raw: object) -> bytes:
     return str(raw).encode()
 
 
+# A dead letter's value is cut to this size: a producer refuses a message over its limit
+# (1 MB by default, MessageSizeTooLargeError), which would stop the fold agent. The source's
+# topic, partition and offset say where the whole input still is.
+MAX_DEAD_LETTER_BYTES = 256 * 1024
+MAX_REASON_BYTES = 2000
+
+
+def dead_letter(p: int, offset: int, raw: object, why: str) -> tuple[bytes, bytes, dict[str, bytes]]:
+    """(key, value, headers) of the dead letter for rejected input ``raw`` of ``EVENTS_TOPIC``/p@offset.
+
+    >>> k, v, h = dead_letter(3, 17, b"x" * (MAX_DEAD_LETTER_BYTES + 5), "not JSON")
+    >>> k, len(v), h["source"], h["truncated"]
+    (b'3:17', 262144, b'floorwatch.events/3@17', b'262149')
+    """
+    value = dead_letter_value(raw)
+    source = f"{EVENTS_TOPIC}/{p}@{offset}"
+    headers = {"reason": why.encode("utf-8", "replace")[:MAX_REASON_BYTES], "source": source.encode()}
+    if len(value) > MAX_DEAD_LETTER_BYTES:
+        # The original size says it was cut; the source offset holds all of it.
+        headers["truncated"] = str(len(value)).encode()
+        value = value[:MAX_DEAD_LETTER_BYTES]
+    return f"{p}:{offset}".encode(), value, headers
+
+
 def make_app(settings: WorkerSettings) -> faust.App:
     """The Faust app of a floorwatch worker (its agent, timers and topics)."""
     _short_fetch_wait()
+    # A broker restarted without its log must not re-create floorwatch.events with its own
+    # partition count when this worker asks for it: the topics timer below creates it.
+    forbid_auto_create()
     app = faust.App(
         settings.app_id,
         broker=settings.kafka_url,
@@ -372,11 +438,8 @@ def make_app(settings: WorkerSettings) -> faust.App:
 
     async def _emit(w: FloorWorker, p: int, dead: list, alerts: list) -> None:
         for offset, raw, why in dead:
-            await rejected.send(
-                key=f"{p}:{offset}".encode(),
-                value=dead_letter_value(raw),
-                headers={"reason": why.encode("utf-8", "replace")[:2000], "source": f"{EVENTS_TOPIC}/{p}@{offset}".encode()},
-            )
+            key, value, headers = dead_letter(p, offset, raw, why)
+            await rejected.send(key=key, value=value, headers=headers)
         if alerts:
             for ch in alerts:
                 await alerts_topic.send(key=str(ch.get("site", "")).encode(), value=orjson.dumps(ch))
@@ -388,7 +451,9 @@ def make_app(settings: WorkerSettings) -> faust.App:
         async for ev in stream.events():
             msg = ev.message
             headers = {k: v for k, v in (msg.headers or ())} if not isinstance(msg.headers, dict) else msg.headers
-            dead, alerts = await w.handle(msg.partition, msg.offset, ev.value, headers)
+            # Faust gives the Kafka timestamp in seconds; the fold judges event times against it (ms).
+            ts = msg.timestamp
+            dead, alerts = await w.handle(msg.partition, msg.offset, ev.value, headers, None if ts is None else round(ts * 1000))
             if dead or alerts:
                 await _emit(w, msg.partition, dead, alerts)
 
@@ -402,6 +467,21 @@ def make_app(settings: WorkerSettings) -> faust.App:
     @app.timer(2.0)
     async def heartbeat() -> None:
         await (await worker()).publish_safely(check_redis=True)
+
+    @app.task
+    async def quiet_outages() -> None:
+        # Faust has set up logging by now: an outage of the broker or Redis is a few lines, not thousands.
+        install_repeat_limit()
+
+    @app.timer(TOPICS_CHECK_S)
+    async def topics() -> None:
+        try:
+            created = await ensure_topics(settings.kafka_url, settings.partitions)
+        except Exception as exc:  # the broker is away: Faust's own reconnects say so
+            log.warning("cannot check the topics (%s); will retry", type(exc).__name__)
+            return
+        if created:
+            log.warning("created %s (the broker lost them: restarted without its log?)", ", ".join(created))
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender, revoked, **kwargs) -> None:  # noqa: ANN001

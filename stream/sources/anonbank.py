@@ -9,7 +9,7 @@ or ``call_abandoned`` (HANG from the queue):
 >>> log = read_anonbank("../shared/data/anonbank/february.txt")   # doctest: +SKIP
 >>> log.rows, log.rejected, log.stats["offered"], type(log.events[0]).__name__  # doctest: +SKIP
 (33344, {}, 31125, 'CallOffered')
->>> site_config().timezone
+>>> site_config().timezone          # config/anonbank.yaml
 'Asia/Jerusalem'
 
 The mapping:
@@ -56,13 +56,16 @@ from pathlib import Path
 from typing import Union
 from zoneinfo import ZoneInfo
 
-from stream.contracts.floor_config import Labels, QueueConfig, SiteConfig
+from stream.contracts.floor_config import DEFAULT_CONFIG, ConfigError, FloorConfig, SiteConfig, load_config
 from stream.contracts.events import CallAbandoned, CallAnswered, CallEnded, CallOffered, Event
 
-__all__ = ["SITE", "TIMEZONE", "HEADER", "QUEUES", "AnonbankLog", "read_anonbank", "site_config"]
+__all__ = ["SITE", "TIMEZONE", "HEADER", "CONFIG", "AnonbankLog", "read_anonbank", "site_config", "add_site"]
 
 SITE = "anonbank"
+# The log's clock: its dates and times of day are local time in Israel.
 TIMEZONE = "Asia/Jerusalem"
+# The bank as a floorwatch site (its calendar, queue names): a floor config file of one site.
+CONFIG = DEFAULT_CONFIG.with_name("anonbank.yaml")
 
 HEADER = (
     "vru+line", "call_id", "customer_id", "priority", "type", "date",
@@ -70,16 +73,6 @@ HEADER = (
     "outcome", "ser_start", "ser_exit", "ser_time", "server",
 )  # fmt: skip
 _NFIELDS = len(HEADER)
-
-# Display names of the service queues (anonbank.md).
-QUEUES = {
-    "PS": "Regular",
-    "PE": "Regular (English)",
-    "IN": "Internet consulting",
-    "NE": "Stock trading",
-    "NW": "Potential customers",
-    "TT": "Callback requests",
-}
 
 _NOT_QUEUED = "0:00:00"
 _TOKEN = re.compile(r"[A-Za-z0-9_]{1,64}")
@@ -198,7 +191,7 @@ def read_anonbank(path: Union[str, Path]) -> AnonbankLog:
                 raise _Broken("bad vru+line")
             if not (call_no.isdigit() or _TOKEN.fullmatch(call_no)):
                 raise _Broken("bad call_id")
-            if f[4] not in QUEUES and _TOKEN.fullmatch(f[4]) is None:
+            if _TOKEN.fullmatch(f[4]) is None:
                 raise _Broken("bad type")
             if f[3] not in ("0", "1", "2"):
                 raise _Broken("bad priority")
@@ -252,14 +245,15 @@ def read_anonbank(path: Union[str, Path]) -> AnonbankLog:
 
 
 def site_config() -> SiteConfig:
-    """The Anonymous Bank as a floorwatch site: a hotline in Asia/Jerusalem.
+    """The Anonymous Bank as a floorwatch site (``config/anonbank.yaml``): a hotline in Asia/Jerusalem."""
+    site = load_config(CONFIG).sites.get(SITE)
+    if site is None or site.timezone != TIMEZONE:
+        # The site's days must be the log's days, or calls land on the wrong date.
+        raise ConfigError(f"{CONFIG}: needs site {SITE!r} with timezone {TIMEZONE} (the log's clock)")
+    return site
 
-    No queue overrides T or the short-abandon limit, so every queue gets the
-    hotline defaults (T = 20 s, short abandon < 5 s).
-    """
-    return SiteConfig(
-        name=Labels(en="Anonymous Bank"),
-        kind="hotline",
-        timezone=TIMEZONE,
-        queues={q: QueueConfig(name=Labels(en=label)) for q, label in QUEUES.items()},
-    )
+
+def add_site(cfg: FloorConfig) -> None:
+    """Give ``cfg`` the bank's site unless it has one: a replay of the log brings its own site."""
+    if SITE not in cfg.sites:
+        cfg.sites[SITE] = site_config()

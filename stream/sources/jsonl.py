@@ -32,7 +32,8 @@ from typing import BinaryIO, Iterable, Iterator, NamedTuple, Union
 
 import msgspec
 
-from stream.contracts.events import Event, decode_event
+from stream.contracts.decode import decode_item
+from stream.contracts.events import Event, ts_to_ms
 
 __all__ = ["Rejected", "read_jsonl", "write_jsonl", "encode_lines"]
 
@@ -118,9 +119,13 @@ def _read(lines: Iterable[bytes]) -> Iterator[Union[Event, Rejected]]:
         line = raw.strip()
         if not line:
             continue
-        try:
-            yield decode_event(line)
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, OverflowError) as exc:
+        # The decoders' reference: its bounds (size, depth, time range) hold here too.
+        ev, why = decode_item(line)
+        if ev is None:
             # The line is kept as read (minus the line break), so a reject
             # file can be fixed and fed again.
-            yield Rejected(raw.rstrip(b"\r\n"), f"line {lineno}: {exc}")
+            yield Rejected(raw.rstrip(b"\r\n"), f"line {lineno}: {why}")
+            continue
+        if type(ev.ts) is not int:
+            ev.ts = ts_to_ms(ev.ts)
+        yield ev

@@ -229,8 +229,12 @@ def test_engine_raises_an_arrival_surge_with_observed_expected_and_score():
     assert [c["rule"] for c in raised] == ["arrival_surge"]
     a = raised[0]
     assert a["kind"] == "anomaly" and a["value"] > a["expected"] > 0 and a["threshold"] <= a["score"] < 1
-    assert a["message"]["en"].startswith("General enquiries: arrivals surge - ")
-    assert "expected (score 0." in a["message"]["en"] and "来话激增" in a["message"]["zh-CN"]
+    # The explanation travels with it: how many times the usual, for which calendar slot.
+    ratio = f"{a['value'] / a['expected']:.1f}"
+    assert a["usual_for"] == "Wed 10:00"
+    assert a["message"]["en"].startswith(f"General enquiries: arrivals {ratio}× the usual for Wed 10:00 - {a['value']:.0f} in 5 min")
+    assert "expected (score 0." in a["message"]["en"]
+    assert a["message"]["zh-CN"].startswith(f"综合咨询：来话为周三 10:00 通常水平的 {ratio} 倍 - ")
     # Back to normal: the alert resolves by itself within a couple of hours.
     for i in range(7, 40):
         now = start + i * 300_000

@@ -33,8 +33,8 @@ def test_longest_wait_raises_after_min_duration_and_resolves_itself():
     assert a["at_ms"] == T0 + 120 * S and a["since_ms"] == T0 + 90 * S
     assert a["severity"] == "critical" and a["value"] == 120.0 and a["threshold"] == 60
     assert a["id"] == f"s1/q/longest_wait@{T0 + 120 * S}" and a["dedup_key"] == a["id"] + "#raised"
-    assert a["message"]["en"] == "VIP queue: longest wait 2:00, above 1:00 for 30 s"
-    assert a["message"]["zh-CN"] == "VIP队列：最长等待 2:00，超过 1:00 已 30 秒"
+    assert a["message"]["en"] == "VIP queue: longest wait 2:00 (alerts above 1:00) for 30 s"
+    assert a["message"]["zh-CN"] == "VIP队列：最长等待 2:00（告警线：超过 1:00）已 30 秒"
     json.dumps(a)  # plain JSON
     seq2 = Seq("s1")
     seq2.answer(T0 + 130 * S, "c1", "a1")
@@ -126,7 +126,7 @@ def test_vip_wait():
     out = drv.feed(seq.events) + drv.tick(T0 + 60 * S)
     assert kinds(out) == [("raised", "vip_wait")]
     assert out[0]["at_ms"] == T0 + 60 * S and out[0]["value"] == 50.0
-    assert out[0]["message"]["en"] == "VIP queue: VIP waiting 0:50, above 0:30"
+    assert out[0]["message"]["en"] == "VIP queue: VIP waiting 0:50 (alerts above 0:30)"
     assert "VIP客户已等待 0:50" in out[0]["message"]["zh-CN"]
 
 
@@ -177,7 +177,7 @@ def test_agent_not_ready_by_reason_and_wrap_up():
     assert kinds(out) == [("raised", "agent_not_ready")]
     assert out[0]["agent"] == "a1" and out[0]["at_ms"] == T0 + 630 * S
     assert out[0]["key"] == "s1/q/agent_not_ready/a1"
-    assert out[0]["message"]["en"] == "Agent a1 (VIP queue): not ready (break) for 10:30, above 10:00"
+    assert out[0]["message"]["en"] == "Agent a1 (VIP queue): not ready (break) for 10:30 (alerts above 10:00)"
     seq2 = Seq("s1")
     seq2.state(T0 + 41 * 60 * S, "a1", "ready")
     seq2.offer(T0 + 42 * 60 * S, "c1", "q")
@@ -245,7 +245,7 @@ def test_service_level_below_target_needs_volume():
     _calls(seq, 20, wait_s=30)
     out = drv.feed(seq.events) + drv.tick(T0 + 230 * S)
     assert kinds(out) == [("raised", "service_level")]
-    assert out[0]["value"] == 0.0 and "below target 60.0%" in out[0]["message"]["en"]
+    assert out[0]["value"] == 0.0 and "alerts below 60.0%" in out[0]["message"]["en"]
     # 15 minutes later the window is empty: no verdict, so it resolves by itself.
     assert kinds(drv.tick(T0 + 20 * 60 * S)) == [("resolved", "service_level")]
 
@@ -258,7 +258,7 @@ def test_abandon_rate_above():
     assert kinds(out) == [("raised", "abandon_rate")]
     # Raised at the first boundary with 10 contacts offered: 10 of 11 abandoned (one still waits).
     assert out[0]["at_ms"] == T0 + 120 * S and round(out[0]["value"], 1) == 90.9
-    assert out[0]["message"]["en"] == "VIP queue: abandon rate (15 min) 90.9%, above 20.0%"
+    assert out[0]["message"]["en"] == "VIP queue: abandon rate (15 min) 90.9% (alerts above 20.0%)"
 
 
 def test_agent_floors_by_state_and_reason():

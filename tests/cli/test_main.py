@@ -99,3 +99,13 @@ def test_up_terminal_view_runs_a_busy_day(speed, tmp_path):
     assert run_terminal(args, out=out) == 0
     text = out.getvalue()
     assert "合计" in text  # the zh-CN total row
+
+
+def test_up_in_process_runs_from_the_command_line():
+    # The command's own dispatch (cmd_up) to the terminal view, not only run_terminal.
+    r = subprocess.run(
+        [sys.executable, "-m", "stream.cli.main", "up", "--in-process", "--calls", "300", "--speed", "max", "--lang", "en"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Guangdong 10086 Hotline" in r.stdout  # a site's table, in English

@@ -139,3 +139,67 @@ async def test_a_full_client_queue_becomes_one_snapshot():
     assert len(out) == 1 and out[0].startswith('{"t":"snapshot"')
     assert await asyncio.wait_for(hub.next_messages(fast), 1) == ['{"t":"patch","n":4}']
     await hub.r.aclose()
+
+
+# -- issue 13: roles as one table, silences, the alert as the wall words it ---------------
+
+
+def test_roles_are_one_table_of_permissions():
+    from dashboard.auth import ROLES, generate_tokens
+
+    wall, sup, admin = Principal("wall", "w"), Principal("supervisor", "alice"), Principal("admin", "root")
+    assert wall.allows("view") and not wall.allows("ack") and not wall.allows("silence")
+    assert sup.allows("ack") and sup.allows("silence") and sup.allows("wall") and not sup.allows("audit")
+    assert admin.allows("audit") and admin.allows("layout") and admin.allows("metrics") and admin.allows("supervisor")
+    assert {p.role for p in generate_tokens().values()} == set(ROLES)
+    with pytest.raises(TokenConfigError, match="unknown role 'boss'"):
+        parse_tokens("boss:xyz")
+
+
+def test_silences_module_examples():
+    import doctest
+
+    from stream.alerts import messages, silences
+
+    assert doctest.testmod(silences).failed == 0
+    assert doctest.testmod(messages).failed == 0
+
+
+def test_a_silence_covers_its_rule_on_its_queue_until_its_end():
+    from stream.alerts.silences import silence_for
+
+    s = {"key": "s/q/longest_wait", "until_ms": 1000}
+    a = {"key": "s/q/longest_wait", "at_ms": 999}
+    assert silence_for(a, [s]) is s
+    assert silence_for({**a, "at_ms": 1000}, [s]) is None  # ends at until_ms
+    assert silence_for({**a, "key": "s/q2/longest_wait"}, [s]) is None
+    assert silence_for({**a, "key": "s/q/vip_wait"}, [s]) is None
+    assert silence_for({"site": "s", "queue": "q", "rule": "longest_wait", "at_ms": 5}, [s]) is s  # no key: built
+
+
+def test_the_wall_words_an_alert_with_the_live_value_raise_level_and_target(tmp_path):
+    from dashboard.wall import live_alert, wall_alert
+
+    day = read_events(busy_day_file(tmp_path / "day.jsonl"))
+    floor = Floor(load_config())
+    floor.apply_many(day[: len(day) // 2])
+    snap = floor.snapshot("gd-hotline")
+    q = snap["queues"]["general"]
+    rec = {"id": "gd-hotline/general/service_level@1", "key": "gd-hotline/general/service_level", "kind": "rule",
+           "rule": "service_level", "site": "gd-hotline", "queue": "general", "severity": "minor", "state": "raised",
+           "value": 12.0, "threshold": 65.0, "since_ms": snap["clock"] - 600_000, "at_ms": snap["clock"] - 300_000,
+           "message": {"en": "old words", "zh-CN": "旧"}}
+    live = live_alert(rec, snap)
+    sl = q["sliding"]["15m"]["sl_pct"]
+    assert live["value"] == sl and live["target"] == q["sl_target_pct"] == 80
+    assert live["message"]["en"] == f"General enquiries: service level (15 min) {sl:.1f}% (alerts below 65.0%; target 80.0%) for 10 min"
+    assert live["message"]["zh-CN"] == f"综合咨询：15分钟服务水平 {sl:.1f}%（告警线：低于 65.0%；目标 80.0%）已 10 分钟"
+    # A wait's target is the queue's service-level time.
+    lw = live_alert({**rec, "rule": "longest_wait", "threshold": 180.0}, snap)
+    assert "target 0:20" in lw["message"]["en"] and "目标 0:20" in lw["message"]["zh-CN"]
+    # Resolved alerts and anomalies keep the worker's words; an ack is said.
+    assert live_alert({**rec, "state": "resolved"}, snap) is None
+    assert live_alert({**rec, "kind": "anomaly"}, snap) is None
+    assert live_alert({**rec, "state": "acknowledged"}, snap)["message"]["en"].startswith("Acknowledged: ")
+    shown = wall_alert(live, {"by": "alice", "at_ms": 5})
+    assert shown["ack_by"] == "alice" and shown["acknowledged"] and "caller" not in str(shown)

@@ -3,8 +3,8 @@
 Checks what a floor manager would see: a tile that changes within 2 s of an
 event being folded and published, an alert that flashes in and is marked
 once a supervisor acknowledges it, the language switch, the stale badge when
-updates stop. Saves a 1920x1080 screenshot on the way (``docs/wall.png`` when
-FLOORWATCH_WALL_SCREENSHOT says so).
+updates stop. Saves a 1920x1080 screenshot on the way (where
+FLOORWATCH_WALL_SCREENSHOT says; the docs' screenshots come from test_wall_floor.py).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ async def test_wall_in_a_browser(redis_server, day, tmp_path):
             tile = "[data-queue='general'] .waiting"
             await page.wait_for_selector(tile)
             assert await page.locator("[data-queue]").count() >= 5
-            assert await page.locator(".agentgrid .agent").count() > 0
+            assert await page.locator("#grid .agent").count() > 0
 
             # A call joins the general queue: folded, published, on the wall within 2 s.
             before = int(await text(page, tile))
@@ -89,7 +89,7 @@ async def test_wall_in_a_browser(redis_server, day, tmp_path):
             # An alert flashes in; after a supervisor's ack every wall marks it.
             a = alert(n=10, severity="critical")
             await sink.publish_alerts([a])
-            sel = f"#alerts .alert[data-id='{a['id']}']"
+            sel = f"#alertlist .alert[data-id='{a['id']}']"
             await page.wait_for_selector(sel + ".new", timeout=2000)
             assert "最长等待" in await text(page, sel)
             async with httpx.AsyncClient(base_url=srv.base) as c:
@@ -105,26 +105,25 @@ async def test_wall_in_a_browser(redis_server, day, tmp_path):
             assert "waiting" in (await text(page, "[data-queue='general']")).lower()
             assert "longest wait" in await text(page, sel)
             assert await text(page, "#lang") == "中文"
-            assert await page.locator("#stale").is_hidden()
+            assert await page.locator("#conn.stale").count() == 0
 
             # A second, still-active warning for the screenshot's ticker.
             await sink.publish_alerts([{**alert(n=11), "queue": "general", "id": "gd-hotline/general/sl@1",
                                         "message": {"en": "General enquiries: SL 15 min 62% below 70%",
                                                     "zh-CN": "综合咨询：15分钟服务水平 62%，低于 70%"}}])
-            await page.wait_for_selector("#alerts .alert[data-id='gd-hotline/general/sl@1']")
+            await page.wait_for_selector("#alertlist .alert[data-id='gd-hotline/general/sl@1']", state="attached")
             await asyncio.sleep(0.3)
-            # FLOORWATCH_WALL_SCREENSHOT=docs/wall.png refreshes the README's picture;
-            # a normal run keeps its screenshot out of the tree.
+            # A normal run keeps its screenshot out of the tree.
             shot = Path(os.environ.get("FLOORWATCH_WALL_SCREENSHOT") or tmp_path / "wall.png")
             await page.screenshot(path=str(shot))
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-            # No update for 10 s: the stale badge shows; the next update clears it.
-            await page.wait_for_selector("#stale", state="visible", timeout=13_000)
-            assert await text(page, "#stale") == "STALE"
+            # No update for 10 s: the badge says STALE in place of Live; the next update clears it.
+            await page.wait_for_selector("#conn.stale", timeout=13_000)
+            assert (await text(page, "#conn")).startswith("STALE")
             floor.apply(E.CallOffered(id="wall-test-2", ts=clock + 2, site="gd-hotline", call="wall-test-call-2", queue="general"))
             await publish(floor, sink, ["gd-hotline"])
-            await page.wait_for_selector("#stale", state="hidden", timeout=3000)
+            await page.wait_for_selector("#conn.up", timeout=3000)
 
             # The token is in the URL the TV opened, and nowhere on the page.
             assert WALL not in await page.content()

@@ -495,3 +495,46 @@ async def test_changes_written_by_the_workers_redis_sink_are_delivered(r, http, 
     assert len(bodies) == 3
     assert sum("resolved" in b for b in bodies) == 1 and sum("gd-hotline/general" in b for b in bodies) == 1
     assert await pending_count(r) == 0
+
+
+# -- silences set from the wall; quiet hours on event time (the demo) ---------------------
+
+
+async def test_a_silence_holds_back_its_rules_alerts_until_it_ends(r, http, session) -> None:
+    svc = make_service(r, session, base_config(http.url, routes=route([("floor", "sms")])))
+    raised = _at_shanghai("10:00")
+    silence = {"key": "gd-hotline/vip/longest_wait", "by": "alice", "reason": "known outage",
+               "from_ms": raised - 60_000, "until_ms": raised + 30 * 60_000}
+    await r.hset("fw:silences", silence["key"], json.dumps(silence))
+    ch = {**change("raised", raised_ms=raised), "key": "gd-hotline/vip/longest_wait"}
+    await svc.handle_change(ch)
+    assert http.requests == []
+    # Another rule on the same queue is not silenced.
+    other = {**change("raised", rule="vip_wait", raised_ms=raised), "key": "gd-hotline/vip/vip_wait"}
+    await svc.handle_change(other)
+    assert len(http.requests) == 1
+    # The rule raises again after the silence's end (event time): that one is sent.
+    later = _at_shanghai("10:31")
+    await svc.handle_change({**change("raised", raised_ms=later), "key": "gd-hotline/vip/longest_wait"})
+    log = [(e["alert_id"].split("@")[0], e["state"], e["status"]) for e in await delivery_log(r)]
+    assert log[0] == ("gd-hotline/vip/longest_wait", "raised", "silenced")
+    assert ("gd-hotline/vip/vip_wait", "raised", "sent") in log
+    assert log[-1][2] == "sent" and len(http.requests) == 2
+    assert "alice" in (await delivery_log(r))[0]["error"]
+
+
+async def test_quiet_hours_on_event_time_judge_the_alerts_own_hour(r, http, session) -> None:
+    import msgspec
+
+    cfg = base_config(http.url, routes=route([("floor", "sms")]))
+    cfg["recipients"]["floor"]["quiet_hours"] = {"start": "22:00", "end": "07:00", "bypass": []}
+    clock = now_clock()
+    clock.set(_at_shanghai("23:30"))  # the operator's night...
+    svc = make_service(r, session, cfg, clock=clock)
+    svc.settings = svc.cfg.settings = msgspec.structs.replace(svc.cfg.settings, quiet_hours_time="event")
+    # ...but the simulated day's alert is at 10:00 on its floor: sent.
+    await svc.handle_change(change("raised", severity="warning", raised_ms=_at_shanghai("10:00")))
+    assert len(http.requests) == 1
+    # One raised at the floor's 23:00 is held back.
+    await svc.handle_change(change("raised", queue="general", severity="warning", raised_ms=_at_shanghai("23:00")))
+    assert len(http.requests) == 1

@@ -134,3 +134,20 @@ def test_compiled_and_interpreted_alert_paths_raise_the_same_alerts(tmp_path):
     interpreted = _run(_interpreted_tree(tmp_path / "tree"), *args)
     assert compiled.removesuffix("compiled=True") == interpreted.removesuffix("compiled=False")
     assert '"change": "raised"' in compiled and '"change": "resolved"' in compiled
+
+
+def test_without_the_native_core_the_specification_runs_and_says_so_once():
+    # As on a machine without a C++ compiler: the binding cannot be imported.
+    code = (
+        "import sys; sys.modules['stream.fold._native'] = None\n"
+        "from stream.contracts.events import CallOffered\n"
+        "from stream.fold.floor import Floor, native_available\n"
+        "assert not native_available()\n"
+        "for _ in range(3):\n"
+        "    f = Floor(); f.apply(CallOffered(id='1', ts=0, site='s', call='c', queue='q'))\n"
+        "    assert not f.native and f.report()['total']['offered'] == 1\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("the native core is not built here") == 1, r.stderr
+    assert "docs/native.md#wheel" in r.stderr

@@ -484,26 +484,6 @@ def test_queue_of_a_late_offer_stays_on_the_wall_after_midnight():
     assert snap["queues"]["q1"]["day"]["offered"] == 0
 
 
-def test_bulk_fold_of_sealed_legs_equals_the_leg_by_leg_fold(monkeypatch):
-    # Sealed legs are folded with numpy when many wait (a replay); the figures
-    # must be exactly those of folding them one by one.
-    from simulators import busy_day
-    from stream.fold import site
-    from stream.contracts.floor_config import load_config
-
-    cfg = load_config(None)
-    evs = list(busy_day.generate(cfg, seed=7, calls=1500))
-    out = []
-    for at_least in (1, 10**9):
-        monkeypatch.setattr(site, "_BULK_FOLD_AT", at_least)
-        f = Floor(cfg)
-        f.apply_many(evs)
-        f.flush()
-        figures = [f.report(), {s: f.interval_rows(s) for s in f.sites}, {s: f.snapshot(s) for s in f.sites}]
-        out.append(json.dumps(figures, sort_keys=True))
-    assert out[0] == out[1]
-
-
 def test_counters_name_every_additive_field_of_queue_stats():
     # Reports and rollups sum COUNTERS; a field added to QueueStats but not there would be lost.
     from stream.fold.stats import COUNTERS, QueueStats

@@ -15,15 +15,9 @@ import pytest
 import redis
 
 from stream.local import embedded
+from tests.stack_helpers import HAVE_SERVERS, start_up, wait_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
-
-try:
-    embedded.find_tansu()
-    embedded.find_redis_server()
-    HAVE_SERVERS = True
-except embedded.BinaryNotFound:  # pragma: no cover - depends on the machine
-    HAVE_SERVERS = False
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,37 +58,13 @@ def _cmdlines() -> list[str]:
 
 @pytest.mark.skipif(not HAVE_SERVERS, reason="needs the embedded Tansu and redis-server binaries")
 def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
-    kport, rport, hport = embedded.free_port(), embedded.free_port(), embedded.free_port()
-    history_db = f"sqlite:///{tmp_path / 'history.db'}"
-    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path), FLOORWATCH_HISTORY_DB=history_db)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stream.cli.main", "up", "--speed", "600", "--calls", "5000",
-         "--kafka-port", str(kport), "--redis-port", str(rport), "--http-port", str(hport)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    proc, url, kport, rport = start_up(tmp_path, "--speed", "600", "--calls", "5000")
+    hport = int(url.split(":")[2].split("/")[0])
+    history_db = f"sqlite:///{tmp_path / 'history.db'}"  # start_up sets FLOORWATCH_HISTORY_DB to it
     try:
-        # The wall's URL (with its token) is printed first; the page answers on it.
-        url = None
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if "the wall is at" in line:
-                url = line.rsplit(" ", 1)[1].strip()
-        assert url and url.startswith(f"http://127.0.0.1:{hport}/?token=")
         token = url.split("token=", 1)[1]
         r = redis.Redis(port=rport)
-        snap = None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                raw = r.get("fw:snap:gd-hotline")
-            except redis.ConnectionError:
-                raw = None
-            if raw:
-                snap = json.loads(raw)
-                if snap["health"]["events"] > 0 and snap["total"]["day"]["offered"] > 0:
-                    break
-            time.sleep(1)
+        snap = wait_snapshot(rport, "gd-hotline", lambda s: s["health"]["events"] > 0 and s["total"]["day"]["offered"] > 0)
         assert snap is not None and snap["total"]["day"]["offered"] > 0, "no live figures within 90 s"
         # The clock moves: the simulated day is being played live.
         first = snap["clock"]
@@ -127,3 +97,73 @@ def test_up_runs_a_live_floor_and_ctrl_c_stops_everything(tmp_path):
     time.sleep(1)
     leftovers = [c for c in _cmdlines() if str(kport) in c or f"--port {rport}" in c]
     assert leftovers == []
+
+
+def _pids_with(text: str) -> list[int]:
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if text in cmd:
+                out.append(int(pid))
+    return out
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not HAVE_SERVERS, reason="needs the embedded Tansu and redis-server binaries")
+def test_up_restarts_a_dead_broker_and_redis_and_says_so_once(tmp_path):
+    import threading
+
+    kport, rport, hport = embedded.free_port(), embedded.free_port(), embedded.free_port()
+    env = dict(os.environ, FLOORWATCH_LOG_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stream.cli.main", "up", "--speed", "300", "--calls", "5000",
+         "--kafka-port", str(kport), "--redis-port", str(rport), "--http-port", str(hport)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    out: list[str] = []
+    threading.Thread(target=lambda: out.extend(iter(proc.stdout.readline, "")), daemon=True).start()
+
+    def live_clock() -> int | None:
+        try:
+            raw = redis.Redis(port=rport, socket_timeout=2).get("fw:snap:gd-hotline")
+        except redis.RedisError:
+            return None
+        return json.loads(raw)["clock"] if raw else None
+
+    def wait(pred, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred():
+                return True
+            time.sleep(0.5)
+        return False
+
+    try:
+        assert wait(lambda: live_clock() is not None, 90), "".join(out)
+        broker = _pids_with(f"tcp://127.0.0.1:{kport}")
+        # redis-server renames itself "redis-server 127.0.0.1:P".
+        server = [p for p in _pids_with(f"127.0.0.1:{rport}") if p in _pids_with("redis-server")]
+        assert broker and server
+        t_kill = time.monotonic()
+        for pid in broker + server:
+            os.kill(pid, signal.SIGKILL)
+        # Both come back on their ports, and the floor with them (Redis was empty: the worker
+        # published it again; the broker was empty: the feed goes on into new topics).
+        assert wait(lambda: any("embedded broker stopped" in ln for ln in out)
+                    and any("embedded redis stopped" in ln for ln in out), 30), "".join(out)
+        assert wait(lambda: live_clock() is not None, 60), "".join(out)
+        first = live_clock()
+        assert wait(lambda: (live_clock() or 0) > first, 60), "the floor did not move after the restarts"
+        window = time.monotonic() - t_kill
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    said = [ln for ln in out if "stopped; restarting" in ln]
+    assert len(said) == 2, said  # one line per server, not one per second
+    errors = sum(ln.count("[ERROR]") + ln.count(" ERROR ") for p in tmp_path.glob("*.log") for ln in p.read_text(errors="replace").splitlines())
+    assert errors < 100, f"{errors} ERROR lines in the children's logs over {window:.0f} s"
+    assert proc.returncode == 0

@@ -24,6 +24,8 @@ from stream.local.up import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 FEBRUARY = ROOT.parent / "shared" / "data" / "anonbank" / "february.txt"
+# Workers folding February need the bank's site (its calendar): the floor plus config/anonbank.yaml.
+WITH_ANONBANK = [str(ROOT / "config" / "floor.yaml"), str(ROOT / "config" / "anonbank.yaml")]
 
 try:
     embedded.find_tansu()
@@ -116,7 +118,7 @@ def workers_info(redis_url: str) -> dict:
 
 @needs_february
 def test_february_through_the_pipeline_equals_in_process_replay(tmp_path, february_expected):
-    with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path)) as st:
+    with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path), config=WITH_ANONBANK) as st:
         cli("replay", str(FEBRUARY), "--format", "anonbank", "--kafka", st.kafka_url)
         got = wait_report(st.redis_url, february_expected)
     assert got == february_expected
@@ -151,7 +153,7 @@ def test_two_workers_split_the_partitions_and_agree(tmp_path):
 @needs_february
 def test_sigkill_mid_replay_then_restart_gives_identical_report(tmp_path, february_expected):
     first, second = write_halves(tmp_path)
-    with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path)) as st:
+    with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path), config=WITH_ANONBANK) as st:
         cli("replay", str(first), "--format", "jsonl", "--kafka", st.kafka_url)
         # Wait until the worker is folding, then kill it with no chance to commit or clean up.
         wait_folding(st.redis_url)
@@ -168,7 +170,7 @@ def test_sigkill_mid_replay_then_restart_gives_identical_report(tmp_path, februa
 @needs_february
 def test_redis_restart_is_survived(tmp_path, february_expected):
     first, second = write_halves(tmp_path)
-    with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path)) as st:
+    with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path), config=WITH_ANONBANK) as st:
         cli("replay", str(first), "--format", "jsonl", "--kafka", st.kafka_url)
         time.sleep(3)
         st.redis.kill()  # SIGKILL, no persistence: Redis comes back empty
@@ -238,7 +240,7 @@ def test_broker_restart_is_survived(tmp_path, february_expected):
     # Tansu here keeps its log in memory: a restart loses the log, not the
     # figures already folded; the new log continues them.
     first, second = write_halves(tmp_path)
-    with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path)) as st:
+    with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path), config=WITH_ANONBANK) as st:
         cli("replay", str(first), "--format", "jsonl", "--kafka", st.kafka_url)
         # All of it folded (what the broker loses next is only what was folded already).
         wait_folding(st.redis_url, events=lines(first), timeout=180)

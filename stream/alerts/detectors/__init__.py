@@ -1,7 +1,10 @@
 """Online anomaly detectors built on river's statistics, one estimator per module.
 
 * :mod:`.seasonal` — :class:`SeasonalCusum`: a value against its own time-of-day
-  and day-of-week profile (arrival surges; the ``floorwatch detect`` command).
+  and day-of-week profile, evidence summed by a CUSUM (arrival surges).
+* :mod:`.likelihood` — :class:`SeasonalLikelihood`: a value's miss of its
+  calendar profile, judged against the series' own history of misses (any
+  series: the ``floorwatch detect`` command, NAB).
 * :mod:`.drift` — :class:`DriftCusum`: a mean of ``n`` items drifting from its
   slow baseline (handle time).
 * :mod:`.rate` — :class:`RateSpike`: a proportion ``k / n`` rising above its
@@ -13,7 +16,8 @@ All follow river's ``AnomalyDetector`` protocol (``score_one`` does not learn,
 """
 
 from stream.alerts.detectors.drift import DriftCusum
+from stream.alerts.detectors.likelihood import SeasonalLikelihood
 from stream.alerts.detectors.rate import RateSpike
 from stream.alerts.detectors.seasonal import SeasonalCusum
 
-__all__ = ["SeasonalCusum", "DriftCusum", "RateSpike"]
+__all__ = ["SeasonalCusum", "SeasonalLikelihood", "DriftCusum", "RateSpike"]

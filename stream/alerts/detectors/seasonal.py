@@ -57,7 +57,9 @@ True
 True
 >>> e = det.explain_one({"t": t + 1800, "y": 9})
 >>> sorted(e)
-['expected', 'observed', 'score', 'z']
+['expected', 'observed', 'score', 'slot', 'z']
+>>> e["slot"]                                  # the expectation is the daily 10:30 slot's (weekly after 2 weeks)
+'10:30'
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class SeasonalCusum(AnomalyDetector):
         Weight of a new observation in the level (default 0 for counts, 0.05
         for values), in a slot's season (per visit of that slot) and in the scale.
     shift
-        The change to detect: +50 % arrivals (``count``) or shift scales (``value``).
+        The change to detect: arrivals ``1 + shift`` times the usual (``count``; default a
+        doubling, the size of a network outage's surge) or ``shift`` scales (``value``).
     clip
         Residuals are clipped at this many scales before they are learnt.
     cap
@@ -122,7 +125,7 @@ class SeasonalCusum(AnomalyDetector):
         level_alpha: Optional[float] = None,
         season_alpha: float = 0.1,
         scale_alpha: float = 0.02,
-        shift: float = 0.5,
+        shift: float = 1.0,
         clip: float = 3.0,
         cap: float = 8.0,
         warmup: int = 864,
@@ -234,8 +237,8 @@ class SeasonalCusum(AnomalyDetector):
         y = float(x["y"])
         slot, wk, _ = self._slots(float(x["t"]))
         if self.mean is None:
-            return {"observed": y, "expected": None, "z": 0.0, "score": 0.0}
-        return self._explain(y, self._assess(y, self._views(slot, wk)))
+            return {"observed": y, "expected": None, "z": 0.0, "score": 0.0, "slot": None}
+        return {**self._explain(y, self._assess(y, self._views(slot, wk))), "slot": self._slot_label(slot, wk)}
 
     def explain_learn_one(self, x: dict) -> dict:
         """``explain_one(x)``, then ``learn_one(x)``: the same, with the calendar slot and the
@@ -244,12 +247,21 @@ class SeasonalCusum(AnomalyDetector):
         slot, wk, day = self._slots(float(x["t"]))
         if self.mean is None:
             self._learn(y, slot, wk, day, [], None)
-            return {"observed": y, "expected": None, "z": 0.0, "score": 0.0}
+            return {"observed": y, "expected": None, "z": 0.0, "score": 0.0, "slot": None}
         views = self._views(slot, wk)
         assessed = self._assess(y, views)
         e = self._explain(y, assessed)
+        e["slot"] = self._slot_label(slot, wk)
         self._learn(y, slot, wk, day, views, assessed)
         return e
+
+    def _slot_label(self, slot: int, wk: str) -> str:
+        """The calendar slot the expectation comes from, local time: ``'Tue 10:00'`` (weekly slot) or ``'10:00'`` (daily)."""
+        m = slot * self.slot_s // 60
+        hhmm = f"{m // 60:02d}:{m % 60:02d}"
+        if self.week_n.get(wk, 0) >= self.min_week:
+            return f"{_DAYS[int(wk.split(':', 1)[0])]} {hhmm}"
+        return hhmm
 
     def _explain(self, y: float, assessed: tuple[float, float, float, float]) -> dict:
         mu, z, up, down = assessed
@@ -404,6 +416,9 @@ class SeasonalCusum(AnomalyDetector):
         det.s_up, det.s_down = d["s_up"], d["s_down"]
         return det
 
+
+# Weekday names in explanations (datetime.weekday() order; messages translate them).
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # Points of history the calibration needs before it scores.
 _CAL_MIN = 100

@@ -1,4 +1,4 @@
-// One agent's (or counter clerk's) state timeline (stream/agent.py).
+// One agent's (or counter clerk's) state timeline (stream/fold/agent.py).
 //
 // Transitions are kept sorted by (ts, id); one out of order is inserted where
 // it belongs. Segments older than the watermark are sealed into per-day totals

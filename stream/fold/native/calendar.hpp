@@ -1,6 +1,6 @@
 // A site's local calendar for the native core: local days and 15-minute intervals on epoch ms.
 //
-// Time zones stay in Python (zoneinfo, stream/calendar.py): the core asks a
+// Time zones stay in Python (zoneinfo, stream/fold/calendar.py): the core asks a
 // CalendarSource once per local day it meets and keeps the answer (the day's
 // bounds, date, UTC offset, and whether that offset holds all day). Only on a
 // day with a DST change does an interval start need the source again.

@@ -1,10 +1,11 @@
-// One contact (a call or a hall ticket) as a state machine over its own events (stream/contact.py).
+// One contact (a call or a hall ticket) as a state machine over its own events (stream/fold/contact.py).
 //
 // The state is a function of the set of the contact's events, applied in
 // (ts, causal rank, id) order: an event in that order just applies; one out
 // of order makes the contact replay its few events. A transfer ends the
 // current leg and offers the contact anew to the target queue. This is the
-// reference core's machine rule for rule, anomaly for anomaly.
+// reference core's machine rule for rule, anomaly for anomaly, contradiction
+// for contradiction (`contra`: events before the offer, or the talk before the answer).
 #pragma once
 
 #include <algorithm>
@@ -123,6 +124,12 @@ struct Contact {
     bool sealed = false;
     bool dropped = false;
     bool waiter = false;  // in the site's list of contacts that may have a waiting leg (alert view)
+    // Contradictions (contact.py): an event before any leg (early), an event of the talk
+    // before leg early_leg's answer (-1: none); contra: why, once the offer or answer
+    // follows (0: none; 1 before the offer, 2 before the answer: the site's R_CONTRA + contra - 1).
+    bool early = false;
+    int32_t early_leg = -1;
+    uint8_t contra = 0;
     // The site's book, in insertion order (Python's dict order), and its open list.
     Contact* prev = nullptr;
     Contact* next = nullptr;
@@ -159,6 +166,9 @@ struct Contact {
         for (Leg& lg : legs) old_legs.push_back(lg);
         legs.clear();
         anomalies.clear();
+        early = false;
+        early_leg = -1;
+        contra = 0;
         for (uint32_t i = 0; i < events.size(); ++i) apply(events[i], i);
         last_ts = events.back().ts;
     }
@@ -176,10 +186,20 @@ struct Contact {
         done = true;
     }
 
+    void no_leg(uint32_t ev) {
+        anomaly(A_NO_OFFER, ev);
+        early = true;
+    }
+
+    // An event of the talk (or service) on a leg not answered yet: a contradiction if the answer follows.
+    void before_answer(const Leg* leg) {
+        if (leg->waiting()) early_leg = static_cast<int32_t>(legs.size()) - 1;
+    }
+
     // The checks every non-offer event starts with; nullptr: an anomaly was noted.
     Leg* open_leg(uint32_t ev) {
         if (legs.empty()) {
-            anomaly(A_NO_OFFER, ev);
+            no_leg(ev);
             return nullptr;
         }
         if (done) {
@@ -193,10 +213,12 @@ struct Contact {
         switch (e.kind) {
             case CALL_OFFERED:
             case TICKET_ISSUED:
-                if (!legs.empty())
+                if (!legs.empty()) {
                     anomaly(A_ALREADY_OFFERED, ev);
-                else
+                } else {
                     legs.emplace_back(e.queue, e.ts, e.priority, e.vip);
+                    if (early && !contra) contra = 1;
+                }
                 done = false;
                 return;
             case CALL_ANSWERED:
@@ -208,6 +230,7 @@ struct Contact {
                     leg->answered = e.ts;
                     leg->agent = e.agent;
                     if (ticket) leg->counter = e.counter;
+                    if (early_leg == static_cast<int32_t>(legs.size()) - 1 && !contra) contra = 2;
                 } else if (!(ticket && leg->answered != NONE)) {
                     // A ticket called again (a recall) keeps its first call; anything else is wrong.
                     anomaly(A_NOT_WAITING, ev);
@@ -237,13 +260,14 @@ struct Contact {
                         leg->handle_end = e.ts;
                 } else {
                     anomaly(A_NOT_IN_TALK, ev);
+                    before_answer(leg);
                 }
                 set_done();
                 return;
             }
             case WRAP_UP_ENDED: {
                 if (legs.empty()) {
-                    anomaly(A_NO_OFFER, ev);
+                    no_leg(ev);
                     return;
                 }
                 // Wrap-up may end after the contact is done (it is not part of the wait):
@@ -264,10 +288,12 @@ struct Contact {
             case TICKET_COMPLETED: {
                 Leg* leg = open_leg(ev);
                 if (!leg) return;
-                if (leg->answered != NONE && leg->abandoned == NONE && leg->handle_end == NONE)
+                if (leg->answered != NONE && leg->abandoned == NONE && leg->handle_end == NONE) {
                     leg->handle_end = e.ts;
-                else
+                } else {
                     anomaly(A_NOT_SERVED, ev);
+                    before_answer(leg);
+                }
                 set_done();
                 return;
             }
@@ -293,6 +319,7 @@ struct Contact {
                     if (e.kind == CALL_HELD) ++leg->holds;
                 } else {
                     anomaly(A_NOT_IN_TALK, ev);
+                    before_answer(leg);
                 }
                 set_done();
                 return;

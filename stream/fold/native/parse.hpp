@@ -1,7 +1,7 @@
 // The strict fast decoder of wire events (v1): JSON bytes -> ParsedEv, no allocation.
 //
 // It takes only what it can decode exactly as msgspec decodes it against
-// stream.events.Event (the reference); everything else it declines, and the
+// stream.contracts.events.Event (the reference); everything else it declines, and the
 // caller decodes that with msgspec, which accepts it or rejects it with its
 // own message. So the native path never accepts an event msgspec rejects,
 // never rejects one it accepts, and never decodes a value differently.

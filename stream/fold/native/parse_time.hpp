@@ -1,4 +1,4 @@
-// RFC 3339 event times as epoch milliseconds, exactly as stream.events gives them.
+// RFC 3339 event times as epoch milliseconds, exactly as stream.contracts.events gives them.
 //
 // The reference is msgspec's datetime decoding followed by ts_to_ms (which
 // floors to the millisecond). What msgspec 0.23 does, checked in

@@ -1,4 +1,4 @@
-// The ids a site has seen, for de-duplication, forgotten in blocks (stream/site.py's `seen`).
+// The ids a site has seen, for de-duplication, forgotten in blocks (stream/fold/site.py's `seen`).
 //
 // Ids are kept in arrival order in blocks of 256; a full block remembers the
 // latest event time among its ids, and leaves (with all its ids) once that

@@ -1,4 +1,4 @@
-// The live state of one site, folded from its events on event time (stream/site.py, natively).
+// The live state of one site, folded from its events on event time (stream/fold/site.py, natively).
 //
 // Pure: events and ticks in, sums out; no I/O, no clock, no Python. Each
 // site has its own event-time clock; the watermark is the clock minus the
@@ -35,7 +35,7 @@ constexpr int64_t HOUSEKEEP_EVERY = 60000;
 constexpr int64_t FAR = int64_t(1) << 62;
 // An agent's transitions are sealed into its day totals once this many pile up. Sealing
 // changes no figure, whenever it happens; the reference core waits for 64, but short
-// timelines keep a big floor's agents in the CPU caches (measured: 9 % of a replay).
+// timelines keep a big floor's agents in the CPU caches (docs/measurements.md).
 constexpr size_t AGENT_SEAL_AT = 16;
 
 struct Limits {
@@ -45,7 +45,10 @@ struct Limits {
     int64_t keep_days = -1;           // -1: keep all
     int64_t keep_interval_days = 2;   // -1: keep all
     int64_t dead_letters = 10000;
+    int64_t max_ahead = 300000;  // site.py's "Wrong clocks"
 };
+// How far on in a batch a site's next event is looked for (site.py's AHEAD_LOOK).
+constexpr size_t AHEAD_LOOK = 256;
 
 // A queue's metric parameters (config.py's ResolvedQueue), asked of the config once per queue.
 struct QParams {
@@ -64,13 +67,22 @@ enum Reject : uint8_t {
     R_LATE = N_ANOMALIES,  // "late: older than the lateness bound" (no kind prefix)
     R_ORPHAN,              // "<kind>: no offered event for this contact (orphan)"
     R_EXPIRED,             // "<kind>: contact never ended (expired)"
+    R_CONTRA,              // "<kind>: contact contradicts itself (...)": Contact::contra 1, then 2
+    R_CONTRA_ANSWER,
+    R_AHEAD,        // "ahead: ..." (no kind prefix): past the reference's bound
+    R_AHEAD_ALONE,  // past the clock's bound, and the site's next event is not
     N_REJECTS
 };
 inline const char* const REJECT_TEXT[N_REJECTS - N_ANOMALIES] = {
     "late: older than the lateness bound",
     "no offered event for this contact (orphan)",
     "contact never ended (expired)",
+    "contact contradicts itself (answered, abandoned or ended before offered)",
+    "contact contradicts itself (talk or service ended before answered)",
+    "ahead: more than max_ahead_s past its message's time",
+    "ahead: more than max_ahead_s past the site's clock, and its next event is not",
 };
+inline bool unprefixed(uint8_t why) { return why == R_LATE || why == R_AHEAD || why == R_AHEAD_ALONE; }
 
 // A rejected event, whole, for the dead-letter output.
 struct DeadEv {
@@ -194,6 +206,8 @@ class Site {
     Calendar cal;
 
     int64_t rejected_count(uint8_t why, uint8_t kind) const { return rejected[why][kind]; }
+    // The time the events folded next were logged at (a Kafka message's timestamp), NEVER: unknown.
+    void set_reference(int64_t ms) { ref_ = ms; }
 
     const QParams& qp(int32_t q) {
         if (static_cast<size_t>(q) >= qparams_.size()) qparams_.resize(q + 1);
@@ -239,15 +253,44 @@ class Site {
             }
         };
         while (pre < n && pre < i + AHEAD) load(pre++);
+        // Past this an event is judged first (ahead()): the reference's bound, or the clock's.
+        const int64_t ma = lim_.max_ahead;
+        const bool follow = ref_ == NEVER;
+        int64_t ahead_at = follow ? (clock_ == NEVER ? FAR : clock_ + ma) : ref_ + ma;
         while (i < n) {
             const ParsedEv& ev = evs[i];
             if (same_site && !sv_eq(ev.site, site)) break;
+            if (ev.ts > ahead_at && ahead(evs, i, n, qbase, same_site, site)) {
+                if (pre < n) load(pre++);
+                ++i;
+                continue;
+            }
             if (ev.ts > until) break;
             if (pre < n) load(pre++);
             fold_one(ev, qbase, id_hash[i % RING], cid_hash[i % RING]);
+            if (follow && clock_ != NEVER) ahead_at = clock_ + ma;
             ++i;
         }
         return i;
+    }
+
+    // evs[i] is past the bound: quarantine it (true) or let it move the clock (site.py's _ahead).
+    bool ahead(const ParsedEv* evs, size_t i, size_t n, const SV* qbase, bool same_site, SV site) {
+        const ParsedEv& ev = evs[i];
+        if (ref_ != NEVER) {
+            reject_parsed(ev, qbase, R_AHEAD);
+            return true;
+        }
+        size_t end = std::min(n, i + 1 + AHEAD_LOOK);
+        for (size_t j = i + 1; j < end; ++j) {
+            if ((same_site && !sv_eq(evs[j].site, site)) || sv_eq(evs[j].id, ev.id)) continue;  // a copy says nothing
+            if (evs[j].ts < ev.ts - lim_.max_ahead) {
+                reject_parsed(ev, qbase, R_AHEAD_ALONE);
+                return true;
+            }
+            return false;
+        }
+        return false;
     }
 
     // Fold one event, given the hashes of its id and contact id (fold() has them).
@@ -300,7 +343,7 @@ class Site {
             refile(c);
         else if (!c->old_legs.empty())
             c->old_legs.clear();
-        if (c->done) push_due(c->last_ts, kind, c->cid);
+        if (c->done || c->contra) push_due(c->last_ts, kind, c->cid);
     }
 
     // Move the event-time clock to `now` (an event's time or a tick).
@@ -719,6 +762,8 @@ class Site {
             if (c == nullptr || c->sealed) continue;
             if (c->last_ts >= wm)
                 push_due(c->last_ts, e.kind, c->cid);
+            else if (c->contra)
+                drop(c, static_cast<uint8_t>(R_CONTRA + c->contra - 1));  // nothing can come now to explain it
             else if (c->done)
                 seal(c);
             else if (c->legs.empty())
@@ -768,7 +813,7 @@ class Site {
         delete c;
     }
 
-    void count_reject(uint8_t why, uint8_t kind) { ++rejected[why][why == R_LATE ? 0 : kind]; }
+    void count_reject(uint8_t why, uint8_t kind) { ++rejected[why][unprefixed(why) ? 0 : kind]; }
 
     bool keep_dead() {
         if (dead_len < lim_.dead_letters) {
@@ -1151,6 +1196,7 @@ class Site {
     std::vector<QParams> qparams_;
     int64_t clock_ = NEVER;
     int64_t wm_ = NEVER;
+    int64_t ref_ = NEVER;  // set_reference
     int64_t next_hk_ = NEVER;
     int64_t expiry_floor_ = NEVER;
 

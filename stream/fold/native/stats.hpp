@@ -1,4 +1,4 @@
-// A queue's additive sums over one window, and the wait histogram (stream/stats.py, stream/histogram.py).
+// A queue's additive sums over one window, and the wait histogram (stream/fold/stats.py, stream/fold/histogram.py).
 //
 // Sums only, never averages: the figures are computed from them at the end
 // (in Python, by the same QueueStats.figures the reference core uses), so

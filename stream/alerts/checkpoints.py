@@ -1,0 +1,70 @@
+"""Detector checkpoints in Redis: what each partition's detectors have learnt, with the offset it reflects.
+
+A partition's state is rebuilt from its Kafka log, but Kafka keeps two days
+of it and the detectors' seasonal profiles need weeks. So the worker saves
+each partition's detector checkpoint (``AlertHook.checkpoint``) in the hash
+``<prefix>detectors`` (field: the partition), at most every ``every_s`` wall
+seconds and only when the partition folded something new, and a partition
+rebuilt from a log whose start is gone resumes from it. Boundaries the
+checkpoint had learnt are not learnt again (``AlertEngine.resume``), so it
+does not matter how far the retained log and the checkpoint overlap.
+
+The shell's job only: the wall clock paces the saves, never what is learnt.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Optional
+
+import orjson
+
+from stream.runtime.redis_keys import Keys
+
+__all__ = ["DetectorCheckpoints"]
+
+log = logging.getLogger(__name__)
+
+
+class DetectorCheckpoints:
+    """Save and load partitions' detector checkpoints in one Redis hash."""
+
+    def __init__(self, redis: Any, prefix: Optional[str] = None, every_s: float = 10.0) -> None:
+        self.redis = redis
+        self.key = Keys(prefix).prefix + "detectors"
+        self.every_s = every_s
+        self._saved: dict[int, tuple[float, int]] = {}  # partition -> (wall time, offset) of the last save
+
+    async def maybe_save(self, partition: int, pf: Any) -> bool:
+        """Save ``pf``'s checkpoint if it has a new one and the last save is ``every_s`` old."""
+        hook = pf.on_events
+        if hook is None or not hasattr(hook, "checkpoint"):
+            return False
+        now = time.monotonic()
+        last = self._saved.get(partition)
+        if last is not None and (now - last[0] < self.every_s or last[1] == pf.next_offset):
+            return False
+        ckpt = hook.checkpoint()
+        if ckpt is None:
+            return False
+        await self.redis.hset(self.key, str(partition), orjson.dumps({"offset": pf.next_offset, "checkpoint": ckpt}))
+        self._saved[partition] = (now, pf.next_offset)
+        return True
+
+    async def load(self, partition: int) -> Optional[dict]:
+        """``{"offset": …, "checkpoint": …}`` saved for ``partition``, or None."""
+        raw = await self.redis.hget(self.key, str(partition))
+        return None if raw is None else orjson.loads(raw)
+
+    async def resume(self, partition: int, pf: Any) -> bool:
+        """Give ``pf``'s hook the saved checkpoint (for a log whose start is gone); False if there is none."""
+        hook = pf.on_events
+        if hook is None or not hasattr(hook, "resume"):
+            return False
+        saved = await self.load(partition)
+        if saved is None:
+            return False
+        hook.resume(saved["checkpoint"])
+        log.info("partition %d: detectors resumed from their checkpoint at offset %d", partition, saved["offset"])
+        return True

@@ -1,0 +1,54 @@
+"""The surge bench's parts on hand-made counts: surges copy real calls, the oracle and its threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.bench_surge import SURGE_BUCKETS, detected, episodes, inject, lowest_threshold, oracle_alarms
+
+
+def test_a_surge_copies_the_calls_of_its_window():
+    counts = np.array([0, 0] + [3, 4, 5] * 200, dtype=np.int64)
+    for lift, factor in ((1.0, 2), (2.0, 3)):
+        out, starts = inject(counts, np.random.default_rng(1), 2, 10, lift)
+        assert len(starts) == 2 and all(s >= 10 and counts[s] > 0 for s in starts)  # open hours, after warm-up
+        changed = np.flatnonzero(out != counts)
+        for s in starts:
+            seg = slice(s, s + SURGE_BUCKETS)
+            assert (out[seg] == factor * counts[seg]).all()
+        assert set(changed) <= {i for s in starts for i in range(s, s + SURGE_BUCKETS)}
+
+
+def test_a_fractional_lift_copies_each_call_with_its_probability():
+    counts = np.full(5000, 10, dtype=np.int64)
+    out, starts = inject(counts, np.random.default_rng(2), 8, 0, 0.5)
+    extra = sum(int((out[s : s + SURGE_BUCKETS] - 10).sum()) for s in starts)
+    assert abs(extra / (len(starts) * SURGE_BUCKETS * 10) - 0.5) < 0.1
+
+
+def test_oracle_cusum_alarms_and_restarts():
+    mu = np.full(40, 2.0)
+    y = np.full(40, 2, dtype=np.int64)
+    y[20:26] = 6  # three times the expectation for 30 minutes
+    # Each surge bucket adds 6 ln 2 - 2 = 2.16: h = 4 is crossed at the second, again at the fourth and sixth.
+    assert oracle_alarms(mu, y, 1.0, 4.0, 0) == [21, 23, 25]
+    assert episodes([21, 23, 25]) == 1 and episodes([21, 21 + SURGE_BUCKETS + 1]) == 2
+    assert oracle_alarms(mu, y, 1.0, 4.0, 22) == [23, 25]  # nothing before the start counts
+    assert detected([23], [20]) == (1, [20.0])
+    assert detected([20 + SURGE_BUCKETS + 3], [20]) == (0, [])  # past 15 min after the end
+
+
+def test_oracle_threshold_is_the_lowest_within_the_false_alarm_budget():
+    rng = np.random.default_rng(3)
+    mu = np.full(5000, 3.0)
+    clean = rng.poisson(3.0, 5000)
+    h = lowest_threshold(clean * np.log(2.0) - mu, 0, 2)
+    assert episodes(oracle_alarms(mu, clean, 1.0, h, 0)) <= 2 < episodes(oracle_alarms(mu, clean, 1.0, h - 0.25, 0))
+
+
+def test_a_bucket_without_input_holds_the_alert_as_the_engine_does():
+    from bench.drift_spike import _alerts
+
+    # Raised at 1; no input at 2-3 holds it (no second raise); cleared at 4, raised again at 5.
+    assert _alerts([0.1, 0.9, None, None, 0.1, 0.95], 0.875, 0.75, 0) == [1, 5]
+    assert _alerts([0.1, 0.9, 0.1, 0.95], 0.875, 0.75, 2) == [3]  # the warm-up's alerts are not counted

@@ -1,0 +1,66 @@
+"""Floor config from several files: the floor, then files that only add sites (config/anonbank.yaml)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stream.contracts.floor_config import DEFAULT_CONFIG, ConfigError, load_config
+from stream.sources import anonbank
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_bank_site_is_a_config_file():
+    cfg = load_config(anonbank.CONFIG)
+    site = cfg.sites[anonbank.SITE]
+    assert (site.kind, site.timezone) == ("hotline", anonbank.TIMEZONE)
+    assert list(site.queues) == ["PS", "PE", "IN", "NE", "NW", "TT"]
+    assert site.queues["NE"].name.en == "Stock trading"
+    assert anonbank.site_config() == site
+
+
+def test_a_further_file_adds_its_sites():
+    floor = load_config(None)
+    both = load_config([DEFAULT_CONFIG, anonbank.CONFIG])
+    assert list(both.sites) == [*floor.sites, anonbank.SITE]
+    assert both.lateness_s == floor.lateness_s
+    assert load_config([]) == floor
+
+
+def test_a_site_in_two_files_is_an_error():
+    with pytest.raises(ConfigError, match=r"anonbank.yaml: site 'anonbank' is also in .*anonbank.yaml"):
+        load_config([anonbank.CONFIG, anonbank.CONFIG])
+
+
+def test_a_further_file_only_adds_sites(tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("lateness_s: 5\nsites:\n  x: {timezone: UTC}\n")
+    with pytest.raises(ConfigError, match="extra.yaml: a further config file only adds sites, not lateness_s"):
+        load_config([DEFAULT_CONFIG, extra])
+
+
+def test_add_site_keeps_a_configured_one():
+    cfg = load_config(None)
+    anonbank.add_site(cfg)
+    assert cfg.sites[anonbank.SITE] == anonbank.site_config()
+    mine = load_config(None).sites["gd-hotline"]
+    cfg.sites[anonbank.SITE] = mine
+    anonbank.add_site(cfg)
+    assert cfg.sites[anonbank.SITE] is mine
+
+
+def test_the_worker_takes_several_config_files_and_names_a_bad_one(tmp_path):
+    # A broken second file: a one-line error naming it, no traceback, before any connection.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sites: {x: {timezone: Mars/Olympus}}\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "stream.cli.main", "worker", "--kafka", "kafka://127.0.0.1:9", "--redis", "redis://127.0.0.1:9",
+         "--config", str(DEFAULT_CONFIG), "--config", str(bad)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode != 0
+    assert "bad.yaml" in r.stderr and "Traceback" not in r.stderr
