@@ -40,7 +40,12 @@ up: $(VENV)/.installed vendor
 test: $(VENV)/.installed-test vendor
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed-test
+# The benchmarks also need the bench extra (statsforecast, for `bench forecast`).
+$(VENV)/.installed-bench: pyproject.toml $(CORE) | $(BIN)/python
+	$(PIP) install -q -e '.[test,bench]'
+	@touch $(VENV)/.installed $(VENV)/.installed-test $@
+
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench $(ARGS)
 
 clean:

@@ -18,6 +18,8 @@ BENCHES = {
     "fold": "bench.bench_fold",
     "alerts": "bench.bench_alerts",
     "decode": "bench.bench_decode",
+    "forecast": "bench.bench_forecast",
+    "plan": "bench.bench_plan",
     "asterisk": "bench.bench_asterisk",
     "history": "bench.bench_history",
     "soak": "bench.bench_soak",

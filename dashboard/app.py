@@ -47,6 +47,7 @@ from dashboard.auth import (
 from dashboard.hub import Hub, dumps, now_ms
 from dashboard.ingest import ingest_router
 from dashboard.reports import history_metrics, reports_router
+from dashboard.staffing import staffing_router
 from dashboard.vendor import vendor_router
 from dashboard.wall import wall_alert
 from stream.contracts.floor_config import FloorConfig, load_config
@@ -196,6 +197,7 @@ def create_app(
     app.include_router(ingest_router(require))  # POST /api/events (dashboard/ingest.py)
     app.include_router(vendor_router())
     app.include_router(reports_router(history_db, config))
+    app.include_router(staffing_router(history_db))
     for r in ROUTERS:
         app.include_router(r)
 

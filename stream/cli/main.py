@@ -4,6 +4,7 @@
     floorwatch tail FILE --format asterisk|jsonl --kafka URL   follow a growing log (stream/sources/tail.py)
     floorwatch simulate --scenario busy-day|mmc [--calls N] [...] --seed S (--out FILE.jsonl | --report json)
     floorwatch staffing --calls N --interval-min M --aht-s S --target-s T (--sl GOAL | --agents N) --json
+    floorwatch forecast | staffing --plan/--check/--roster/--suggest   (stream/planning/cli.py)
     floorwatch up            the live floor (see README)
     floorwatch schema        the event JSON Schema
     floorwatch dashboard --redis URL [--http-port P]   the wall dashboard alone
@@ -209,7 +210,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_staffing(args: argparse.Namespace) -> int:
     from stream.planning import staffing
+    from stream.planning.cli import run_staffing
 
+    rc = run_staffing(args)  # --plan / --check / --roster / --suggest
+    if rc is not None:
+        return rc
+    missing = [f for f in ("calls", "interval_min", "aht_s", "target_s") if getattr(args, f) is None]
+    if missing or (args.sl is None) == (args.agents is None):
+        need = ", ".join("--" + f.replace("_", "-") for f in missing) or "one of --sl, --agents"
+        print(f"floorwatch staffing: {need} required (or --plan/--check/--roster/--suggest)", file=sys.stderr)
+        return 2
     try:
         result = staffing.solve(
             calls=args.calls,
@@ -371,18 +381,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lang", choices=("zh", "en"), default="en", help="table headers' language")
     s.set_defaults(func=cmd_simulate)
 
-    st = sub.add_parser("staffing", help="Erlang C: agents needed for a service level")
-    st.add_argument("--calls", type=float, required=True)
-    st.add_argument("--interval-min", type=float, required=True)
-    st.add_argument("--aht-s", type=float, required=True)
-    st.add_argument("--target-s", type=float, required=True)
-    g = st.add_mutually_exclusive_group(required=True)
+    st = sub.add_parser("staffing", help="Erlang C: agents needed for a service level; plans, checks, rosters")
+    st.add_argument("--calls", type=float)
+    st.add_argument("--interval-min", type=float)
+    st.add_argument("--aht-s", type=float)
+    st.add_argument("--target-s", type=float)
+    g = st.add_mutually_exclusive_group()
     g.add_argument("--sl", type=float, help="service-level goal, 0..1 (0.8 = 80%%)")
     g.add_argument("--agents", type=int)
     st.add_argument("--max-occupancy", type=float)
     st.add_argument("--shrinkage", type=float)
     st.add_argument("--json", action="store_true")
+    from stream.planning.cli import add_staffing_arguments, register as register_forecast
+
+    add_staffing_arguments(st)
     st.set_defaults(func=cmd_staffing)
+    register_forecast(sub)
 
     u = sub.add_parser("up", help="run the live floor")
     u.add_argument("--scenario", choices=("busy-day", "none"), default="busy-day")

@@ -1,0 +1,150 @@
+"""The staffing page: ``/staffing`` (the page) and ``/api/staffing*`` (its data), for analysts, supervisors and admins.
+
+Forecast against actual, needed against scheduled per interval, and the
+suggested roster, for one queue and a run of days (``stream.planning.board``),
+with CSV/XLSX exports of the same tables. The history the forecast learns
+from is the history database the dashboard serves (``--db``; the last 8
+weeks of interval rows, read once on first use; Erlang C, as the store keeps
+no abandoned waits), or a log named by ``FLOORWATCH_PLANNING_LOG``
+(``FLOORWATCH_PLANNING_FORMAT`` anonbank or jsonl, default by extension),
+which also gives the callers' patience for Erlang A; a roster
+to compare with may be given by ``FLOORWATCH_ROSTER`` (CSV or YAML), else
+the page shows the suggested one.
+
+* ``GET /api/staffing/queues`` — the queues with history, their names and dates.
+* ``GET /api/staffing?site&queue&from&days&shrinkage`` — the board (JSON).
+* ``GET /api/staffing/export?table=intervals|shifts&format=csv|xlsx&...`` — the same tables as files.
+* ``GET /staffing`` — the page (ECharts from /vendor/, tables when it is absent).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse, Response
+
+PAGE_HEADERS = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
+HEADERS = {
+    "intervals": {
+        "start": "Start / 开始", "offered": "Forecast offered / 预测进线", "actual_offered": "Actual offered / 实际进线",
+        "aht_s": "Forecast AHT (s) / 预测处理时长(秒)", "actual_aht_s": "Actual AHT (s) / 实际处理时长(秒)",
+        "agents": "Needed / 需要人数", "scheduled": "Scheduled / 排班人数",
+    },
+    "shifts": {
+        "date": "Date / 日期", "start": "Start / 上班", "end": "End / 下班", "break_start": "Break from / 休息开始",
+        "break_end": "Break to / 休息结束", "count": "People / 人数", "paid_hours": "Paid hours / 计薪小时",
+    },
+}
+
+
+def staffing_router(history_db: Optional[str] = None) -> APIRouter:
+    from dashboard.app import STATIC, require
+
+    analyst = Depends(require("analyst"))
+    router = APIRouter()
+    holder: dict = {}
+    lock = threading.Lock()
+
+    def board():
+        with lock:
+            b = holder.get("board")
+            if b is None:
+                b = holder["board"] = _load_board(history_db)
+        return b
+
+    def compute(site: str, queue: str, first: str, days: int, shrinkage: float) -> dict:
+        try:
+            start = date.fromisoformat(first)
+        except ValueError:
+            raise HTTPException(400, f"from: a date (YYYY-MM-DD), got {first!r}") from None
+        if not 0 <= shrinkage < 1:
+            raise HTTPException(400, "shrinkage: a fraction in [0, 1)")
+        key = (site, queue, start, days, shrinkage)
+        cache = holder.setdefault("cache", {})
+        got = cache.get(key)
+        if got is None:
+            try:
+                got = board().board(site, queue, start, days, shrinkage=shrinkage)
+            except KeyError as exc:
+                raise HTTPException(404, str(exc.args[0])) from None
+            except ValueError as exc:
+                raise HTTPException(400, str(exc)) from None
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = got
+        return got
+
+    @router.get("/staffing", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "staffing.html", headers=PAGE_HEADERS)
+
+    @router.get("/api/staffing/queues", tags=["staffing"])
+    def api_queues(*, who=analyst) -> Response:
+        """Queues with history to forecast from, with their zh/en names and first/last dates."""
+        return Response(orjson.dumps({"queues": board().queues()}), media_type="application/json")
+
+    @router.get("/api/staffing", tags=["staffing"])
+    def api_board(*, who=analyst, site: str, queue: str, from_: Annotated[str, Query(alias="from")],
+                  days: Annotated[int, Query(ge=1, le=31)] = 1, shrinkage: float = 0.0) -> Response:
+        """Per interval: forecast and actual offered and AHT, agents needed and scheduled; the suggested roster."""
+        return Response(orjson.dumps(compute(site, queue, from_, days, shrinkage)), media_type="application/json")
+
+    @router.get("/api/staffing/export", tags=["staffing"])
+    def api_export(*, who=analyst, site: str, queue: str, from_: Annotated[str, Query(alias="from")],
+                   days: Annotated[int, Query(ge=1, le=31)] = 1, shrinkage: float = 0.0,
+                   table: str = "intervals", format: str = "csv") -> Response:
+        """The intervals or the suggested shifts as CSV (UTF-8 with BOM) or XLSX (headers in both languages)."""
+        from stream.history.export import to_csv, to_xlsx
+
+        if table not in HEADERS or format not in ("csv", "xlsx"):
+            raise HTTPException(400, "table is intervals or shifts; format is csv or xlsx")
+        b = compute(site, queue, from_, days, shrinkage)
+        cols = list(HEADERS[table])
+        rows = [{c: r.get(c) for c in cols} for r in b[table]]
+        name = f"staffing-{site}-{queue}-{from_}-{table}"
+        if format == "csv":
+            return Response(to_csv(rows, cols), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        data = to_xlsx([(f"{queue} {table}", rows)], HEADERS[table])
+        return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+    return router
+
+
+def _load_board(history_db: Optional[str]):
+    """The Board over ``FLOORWATCH_PLANNING_LOG``, else over the history database (503 with neither)."""
+    from stream.contracts.floor_config import load_config
+    from stream.planning.actuals import read_log
+    from stream.planning.board import Board
+    from stream.planning.holidays import load_holidays
+    from stream.planning.roster import load_shift_rules, read_roster
+
+    path = os.environ.get("FLOORWATCH_PLANNING_LOG")
+    if not path and not history_db:
+        raise HTTPException(503, "no history to forecast from (floorwatch dashboard --db URL, or FLOORWATCH_PLANNING_LOG)")
+    roster_path = os.environ.get("FLOORWATCH_ROSTER")
+    try:
+        roster = read_roster(roster_path) if roster_path else None
+        if path:
+            fmt = os.environ.get("FLOORWATCH_PLANNING_FORMAT") or ("anonbank" if Path(path).suffix == ".txt" else "jsonl")
+            return Board(read_log(path, fmt, load_config()), load_holidays(), load_shift_rules(), roster)
+        from stream.history.store import Store, StoreError
+        from stream.planning.actuals import Log
+        from stream.planning.stored import history_from_store
+
+        config = load_config()
+        try:
+            store = Store.open(history_db)
+            hist = history_from_store(store, config)
+        except StoreError as exc:
+            raise HTTPException(503, str(exc)) from None
+        return Board(Log([], config), load_holidays(), load_shift_rules(), roster, history=hist)
+    except ValueError as exc:
+        raise HTTPException(503, f"planning history: {exc}") from None

@@ -1,0 +1,215 @@
+/* floorwatch staffing (智能排班): a queue's forecast against what happened, the agents the plan needs
+   against those scheduled, and the roster suggested to cover them (fewest paid hours, an integer
+   program). zh-CN and English. Charts with ECharts (served at /vendor/echarts.min.js); without it,
+   the same figures in the tables and a note. */
+"use strict";
+
+const T = {
+  en: {
+    title: "Staffing", queue: "Queue", from: "From", days: "Days", shrinkage: "Shrinkage", lang: "中文",
+    export: "Export:", fc_title: "Forecast against actual (offered per 15 minutes)",
+    need_title: "Agents needed against scheduled", interval_table: "Every interval",
+    roster_suggested: "Suggested roster (fewest paid hours covering the need)", roster_given: "Roster",
+    no_charts: "Charts are not available (the ECharts package is not installed: run make with npm present); the tables below hold every figure.",
+    busy: "Forecasting and planning…", start: "Start", offered: "Forecast offered", actual_offered: "Actual offered",
+    aht_s: "Forecast AHT (s)", actual_aht_s: "Actual AHT (s)", agents: "Needed", scheduled: "Scheduled",
+    date: "Date", shift_start: "Start", end: "End", break_start: "Break from", break_end: "Break to", count: "People",
+    paid_hours: "Paid hours", fc_sum: (f, a, w) => `Forecast <b>${f}</b> contacts` + (a === null ? " (no actuals for these days yet)" : `, actual <b>${a}</b>; interval error (WAPE) <b>${w}%</b>`),
+    need_sum: (n, s, short, t, p) => `Needed <b>${n}</b> agent-hours for ${t}% service level` + (p ? ` (Erlang A, patience ${p} s)` : " (Erlang C)") + `; scheduled <b>${s}</b>; <span class="short">${short}</span> intervals short`,
+    roster_sum: (k, paid, need) => `<b>${k}</b> shifts, <b>${paid}</b> paid hours for <b>${need}</b> hours of need`,
+    empty: "No queues with history (set FLOORWATCH_PLANNING_LOG).",
+  },
+  zh: {
+    title: "智能排班", queue: "队列", from: "起始日期", days: "天数", shrinkage: "缩减率", lang: "English",
+    export: "导出：", fc_title: "预测与实际（每15分钟进线量）",
+    need_title: "需要人数与排班人数", interval_table: "全部时段",
+    roster_suggested: "建议排班（以最少计薪工时满足需求）", roster_given: "排班表",
+    no_charts: "图表不可用（未安装 ECharts 包：请在有 npm 的环境运行 make）；下表包含全部数据。",
+    busy: "正在预测与排班…", start: "开始", offered: "预测进线", actual_offered: "实际进线",
+    aht_s: "预测处理时长(秒)", actual_aht_s: "实际处理时长(秒)", agents: "需要人数", scheduled: "排班人数",
+    date: "日期", shift_start: "上班", end: "下班", break_start: "休息开始", break_end: "休息结束", count: "人数",
+    paid_hours: "计薪小时", fc_sum: (f, a, w) => `预测 <b>${f}</b> 通` + (a === null ? "（这些日期尚无实际数据）" : `，实际 <b>${a}</b> 通；时段误差（WAPE）<b>${w}%</b>`),
+    need_sum: (n, s, short, t, p) => `为达到 ${t}% 服务水平需要 <b>${n}</b> 人·小时` + (p ? `（Erlang A，耐心 ${p} 秒）` : "（Erlang C）") + `；已排班 <b>${s}</b>；<span class="short">${short}</span> 个时段人手不足`,
+    roster_sum: (k, paid, need) => `<b>${k}</b> 个班次，计薪 <b>${paid}</b> 小时，需求 <b>${need}</b> 小时`,
+    empty: "没有可预测的队列（请设置 FLOORWATCH_PLANNING_LOG）。",
+  },
+};
+const INT_COLS = ["start", "offered", "actual_offered", "aht_s", "actual_aht_s", "agents", "scheduled"];
+const SH_COLS = ["date", "shift_start", "end", "break_start", "break_end", "count", "paid_hours"];
+
+const params = new URLSearchParams(location.search);
+const token = params.get("token") || "";
+const S = {
+  lang: params.get("lang") === "en" ? "en" : (params.get("lang") === "zh" ? "zh" : (localStorage.getItem("fw-lang") || "zh")),
+  queues: [], key: params.get("queue") || null, from: params.get("from") || null, days: params.get("days") || "1",
+  shrinkage: params.get("shrinkage") || "0", board: null,
+};
+const charts = {};
+const hasCharts = typeof window.echarts !== "undefined";
+
+function t(k) { return (T[S.lang] || T.en)[k] || k; }
+function el(id) { return document.getElementById(id); }
+function fmt(v) { return v === null || v === undefined ? "—" : (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : String(v)); }
+function hhmm(iso) { return iso ? iso.slice(5, 10) + " " + iso.slice(11, 16) : "—"; }
+function query() {
+  const [site, queue] = (S.key || "").split("|");
+  return { site, queue, from: S.from, days: S.days, shrinkage: S.shrinkage };
+}
+
+async function api(path, q) {
+  const u = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(q || {})) if (v !== null && v !== undefined) u.searchParams.set(k, v);
+  const r = await fetch(u, { headers: { Authorization: "Bearer " + token } });
+  if (!r.ok) {
+    let msg = r.status + "";
+    try { msg = (await r.json()).detail || msg; } catch (e) { /* not JSON */ }
+    throw new Error(msg);
+  }
+  return r.json();
+}
+function exportUrl(table, format) {
+  const u = new URL("/api/staffing/export", location.origin);
+  for (const [k, v] of Object.entries({ ...query(), table, format })) u.searchParams.set(k, v);
+  u.searchParams.set("token", token);
+  return u.pathname + u.search;
+}
+
+function table(id, cols, rows, labels) {
+  const tb = el(id);
+  tb.innerHTML = "";
+  const head = tb.insertRow();
+  for (const c of cols) { const th = document.createElement("th"); th.textContent = t(labels ? labels[c] || c : c); head.appendChild(th); }
+  for (const r of rows) {
+    const tr = tb.insertRow();
+    if (r.short) tr.className = "short";
+    for (const c of cols) tr.insertCell().textContent = r[c + "_text"] !== undefined ? r[c + "_text"] : fmt(r[c]);
+  }
+}
+function chart(id, option) {
+  if (!hasCharts) { el(id).hidden = true; return; }
+  let ch = charts[id];
+  if (!ch) ch = charts[id] = echarts.init(el(id));
+  ch.setOption(option, true);
+}
+
+function applyLang() {
+  document.documentElement.lang = S.lang === "zh" ? "zh-CN" : "en";
+  el("title").textContent = t("title");
+  el("lang").textContent = t("lang");
+  for (const n of document.querySelectorAll("[data-t]")) n.textContent = t(n.dataset.t);
+  el("no-charts").textContent = t("no_charts");
+  el("no-charts").hidden = hasCharts;
+  fillQueues();
+  if (S.board) render();
+}
+function fillQueues() {
+  const sel = el("queue");
+  sel.innerHTML = "";
+  for (const q of S.queues) {
+    const o = document.createElement("option");
+    o.value = q.site + "|" + q.queue;
+    o.textContent = (q.name[S.lang] || q.name.en) + " (" + q.site + ")";
+    sel.appendChild(o);
+  }
+  if (S.key) sel.value = S.key;
+}
+
+function render() {
+  const b = S.board;
+  const rows = b.intervals;
+  const open = rows.filter((r) => r.offered > 0.05 || (r.actual_offered || 0) > 0 || r.agents || r.scheduled);
+  const labels = rows.map((r) => hhmm(r.start));
+  const f = rows.reduce((s, r) => s + r.offered, 0);
+  const withActual = rows.filter((r) => r.actual_offered !== null);
+  let a = null, w = null;
+  if (withActual.length) {
+    a = withActual.reduce((s, r) => s + r.actual_offered, 0);
+    const err = withActual.reduce((s, r) => s + Math.abs(r.offered - r.actual_offered), 0);
+    w = a ? (100 * err / a).toFixed(1) : "—";
+  }
+  el("fc-summary").innerHTML = t("fc_sum")(Math.round(f), a, w);
+  chart("fc-chart", {
+    tooltip: { trigger: "axis" }, legend: { data: [t("offered"), t("actual_offered")] },
+    xAxis: { type: "category", data: labels }, yAxis: { type: "value" }, dataZoom: [{ type: "inside" }, { type: "slider" }],
+    series: [
+      { name: t("actual_offered"), type: "bar", data: rows.map((r) => r.actual_offered), itemStyle: { color: "#9fb7d9" } },
+      { name: t("offered"), type: "line", data: rows.map((r) => r.offered), showSymbol: false, lineStyle: { width: 2, color: "#c2410c" } },
+    ],
+  });
+  const need = rows.reduce((s, r) => s + (r.agents || 0), 0) / 4;
+  const sched = rows.reduce((s, r) => s + (r.scheduled || 0), 0) / 4;
+  const short = rows.filter((r) => (r.agents || 0) > (r.scheduled || 0)).length;
+  el("need-summary").innerHTML = t("need_sum")(need.toFixed(1), sched.toFixed(1), short, b.target_pct,
+                                               b.patience_s ? Math.round(b.patience_s) : null);
+  chart("need-chart", {
+    tooltip: { trigger: "axis" }, legend: { data: [t("agents"), t("scheduled")] },
+    xAxis: { type: "category", data: labels }, yAxis: { type: "value", minInterval: 1 }, dataZoom: [{ type: "inside" }, { type: "slider" }],
+    series: [
+      { name: t("agents"), type: "bar", data: rows.map((r) => r.agents), itemStyle: { color: "#f0a35e" } },
+      { name: t("scheduled"), type: "line", step: "middle", data: rows.map((r) => r.scheduled), showSymbol: false, lineStyle: { width: 2, color: "#1f5fbf" } },
+    ],
+  });
+  table("int-table", INT_COLS, open.map((r) => ({ ...r, start_text: hhmm(r.start), short: (r.agents || 0) > (r.scheduled || 0) })));
+  el("roster-title").textContent = b.roster === "suggested" ? t("roster_suggested") : t("roster_given");
+  el("roster-summary").innerHTML = b.roster === "suggested" ? t("roster_sum")(b.shifts.reduce((s, x) => s + x.count, 0), fmt(b.paid_hours), fmt(b.needed_hours)) : "";
+  const sh = [...b.shifts].sort((x, y) => (x.start < y.start ? -1 : 1)).map((x) => ({
+    ...x, shift_start_text: hhmm(x.start), end_text: hhmm(x.end), break_start_text: x.break_start ? hhmm(x.break_start) : "—",
+    break_end_text: x.break_end ? hhmm(x.break_end) : "—",
+  }));
+  table("sh-table", SH_COLS, sh);
+  el("int-csv").href = exportUrl("intervals", "csv");
+  el("int-xlsx").href = exportUrl("intervals", "xlsx");
+  el("sh-csv").href = exportUrl("shifts", "csv");
+  el("sh-xlsx").href = exportUrl("shifts", "xlsx");
+  document.body.dataset.ready = "1";
+}
+
+async function load() {
+  el("error").hidden = true;
+  el("busy").textContent = t("busy");
+  el("busy").hidden = false;
+  document.body.dataset.ready = "";
+  const q = query();
+  const url = new URL(location.href);
+  for (const [k, v] of Object.entries({ queue: S.key, from: S.from, days: S.days, shrinkage: S.shrinkage, lang: S.lang })) url.searchParams.set(k, v);
+  history.replaceState(null, "", url);
+  try {
+    S.board = await api("/api/staffing", q);
+    render();
+  } catch (e) {
+    el("error").textContent = e.message;
+    el("error").hidden = false;
+  } finally {
+    el("busy").hidden = true;
+  }
+}
+
+async function start() {
+  applyLang();
+  try {
+    S.queues = (await api("/api/staffing/queues")).queues;
+  } catch (e) {
+    el("error").textContent = e.message;
+    el("error").hidden = false;
+    return;
+  }
+  if (!S.queues.length) { el("error").textContent = t("empty"); el("error").hidden = false; return; }
+  if (!S.key || !S.queues.some((q) => q.site + "|" + q.queue === S.key)) {
+    const big = S.queues.reduce((x, y) => (y.offered > x.offered ? y : x));
+    S.key = big.site + "|" + big.queue;
+  }
+  const cur = S.queues.find((q) => q.site + "|" + q.queue === S.key);
+  if (!S.from) S.from = cur.last;
+  fillQueues();
+  el("from").value = S.from;
+  el("days").value = S.days;
+  el("shrinkage").value = S.shrinkage;
+  el("queue").onchange = () => { S.key = el("queue").value; load(); };
+  el("from").onchange = () => { S.from = el("from").value; load(); };
+  el("days").onchange = () => { S.days = el("days").value; load(); };
+  el("shrinkage").onchange = () => { S.shrinkage = el("shrinkage").value; load(); };
+  el("lang").onclick = () => { S.lang = S.lang === "zh" ? "en" : "zh"; localStorage.setItem("fw-lang", S.lang); applyLang(); };
+  window.addEventListener("resize", () => { for (const c of Object.values(charts)) c.resize(); });
+  await load();
+}
+start();

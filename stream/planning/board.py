@@ -1,0 +1,109 @@
+"""The staffing page's figures for one queue and a run of days: forecast against actual,
+needed against scheduled, and the suggested roster.
+
+``Board`` holds a log (read once) and answers ``board(site, queue, start,
+days)``: per 15-minute interval the forecast (learnt from the days before
+``start`` only) and the plan's agents, beside the actual offered and AHT the
+core folded for that interval where the log has the day, and the scheduled
+agents — of a given roster when there is one, else of the suggested roster
+(the MILP's). Rows are what the page draws and the CSV/XLSX exports hold.
+
+>>> from stream.contracts.events import CallOffered, CallAnswered, CallEnded
+>>> from stream.contracts.floor_config import FloorConfig
+>>> from stream.planning.actuals import Log
+>>> cfg = FloorConfig.from_dict({"sites": {"s": {"timezone": "UTC"}}})
+>>> evs = []
+>>> for d in range(15):                       # one 3-minute call at 09:00 every day
+...     t = 1_767_225_600_000 + d * 86_400_000 + 9 * 3_600_000          # 2026-01-01 09:00 UTC
+...     evs += [CallOffered(id=f"o{d}", ts=t, site="s", call=f"c{d}", queue="q"),
+...             CallAnswered(id=f"a{d}", ts=t, site="s", call=f"c{d}"),
+...             CallEnded(id=f"e{d}", ts=t + 180_000, site="s", call=f"c{d}")]
+>>> b = Board(Log(evs, cfg)).board("s", "q", date(2026, 1, 15), 1)
+>>> row = b["intervals"][36]
+>>> row["start"], row["actual_offered"], row["actual_aht_s"], row["agents"], row["scheduled"] >= row["agents"]
+('2026-01-15T09:00:00+00:00', 1, 180.0, 1, True)
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Optional
+
+from stream.contracts.floor_config import zone
+from stream.planning.actuals import Log, QueueHistory, cutoff_for, day_starts, fold_history
+from stream.planning.calls import contacts, patience
+from stream.planning.holidays import Holidays
+from stream.planning.outlook import forecast_histories
+from stream.planning.plan import plan, target_pct
+from stream.planning.roster import Shift, ShiftRules, coverage, suggest
+
+__all__ = ["Board"]
+
+
+class Board:
+    """A log's queues, ready to be forecast, planned and rostered for any days."""
+
+    def __init__(self, log: Log, holidays: Optional[Holidays] = None, rules: Optional[ShiftRules] = None,
+                 roster: Optional[list[Shift]] = None, history: Optional[dict[tuple[str, str], QueueHistory]] = None) -> None:
+        """``history`` instead of folding ``log`` (e.g. from the history store; the log then has no events
+        and only gives the config): no contacts, so no patience, so Erlang C."""
+        self.log = log
+        self.holidays = holidays if holidays is not None else Holidays()
+        self.rules = rules if rules is not None else ShiftRules()
+        self.roster = roster
+        self.history = history if history is not None else fold_history(log.events, log.config)
+        self._contacts = contacts(log.events)
+
+    def queues(self) -> list[dict]:
+        """Every site × queue with the local dates the log has for it."""
+        out = []
+        for (site, queue), qh in sorted(self.history.items()):
+            name = self.log.config.site(site).queues.get(queue)
+            label = name.name if name is not None and name.name is not None else None
+            out.append({"site": site, "queue": queue, "kind": qh.kind,
+                        "name": {"en": label.en if label else queue, "zh": (label.zh or label.en) if label else queue},
+                        "first": min(qh.days), "last": max(qh.days),
+                        "offered": int(sum(d.offered.sum() for d in qh.days.values()))})
+        return out
+
+    def board(self, site: str, queue: str, start: date, days: int, *, shrinkage: float = 0.0) -> dict:
+        qh = self.history.get((site, queue))
+        if qh is None:
+            raise KeyError(f"no queue {site}/{queue} in the log")
+        if not 1 <= days <= 31:
+            raise ValueError(f"days must be 1..31, got {days}")
+        cut = cutoff_for(start, qh.timezone)
+        # The forecaster learns only whole days before ``start`` (forecast_histories); patience likewise.
+        fc = next(o for o in forecast_histories({(site, queue): qh}, start, days, self.holidays)).rows
+        pat = patience([c for c in self._contacts if c.offered_ms < cut and c.site == site and c.queue == queue])
+        rows = plan(fc, self.log.config, patience=pat, shrinkage=shrinkage, over="day")
+        if self.roster is not None:
+            sched = {(r["start"]): r["scheduled"] for r in coverage(self.roster, rows)}
+            shifts, paid, source = [], None, "roster"
+        else:
+            sug = suggest(rows, self.rules)
+            sched = {r["start"]: r["scheduled"] for r in sug["intervals"]}
+            shifts, paid, source = sug["shifts"], sug["paid_hours"], "suggested"
+        tz = qh.timezone
+        z = zone(tz)
+        actual: dict[str, tuple[int, Optional[float]]] = {}
+        for i in range(days):
+            d = start + timedelta(days=i) if not isinstance(start, datetime) else start.date() + timedelta(days=i)
+            day = qh.days.get(d.isoformat())
+            if day is None:
+                continue
+            for s, slot in day_starts(d, z):
+                key = datetime.fromtimestamp(s / 1000, tz=z).isoformat(timespec="seconds")
+                h = day.handled[slot]
+                actual[key] = (int(day.offered[slot]), round(float(day.handle_s[slot] / h), 1) if h else None)
+        out = []
+        for r in rows:
+            a = actual.get(r["start"])
+            out.append({"start": r["start"], "offered": r["offered"], "aht_s": r["aht_s"], "agents": r["agents"],
+                        "scheduled": sched.get(r["start"], 0),
+                        "actual_offered": a[0] if a else None, "actual_aht_s": a[1] if a else None})
+        needed = sum((r["agents"] or 0) for r in rows) / 4
+        return {"site": site, "queue": queue, "kind": qh.kind, "timezone": tz, "from": str(start), "days": days,
+                "target_pct": target_pct(self.log.config, site, queue), "patience_s": pat.get((site, queue)),
+                "intervals": out, "shifts": shifts, "roster": source,
+                "needed_hours": round(needed, 2), "paid_hours": paid}

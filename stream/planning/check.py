@@ -1,0 +1,154 @@
+"""Prove a staffing plan on real days: the log's own contacts against the plan's agents.
+
+``check_plan`` takes a log's contacts (``stream.planning.calls``), runs each
+planned queue through the what-if engine (``stream.planning.whatif``) with
+the plan's agents per interval on the phones (rostered × (1 − shrinkage),
+rounded down), folds the simulated events with the core and reports, per
+local day and queue, the core's service level, ASA and abandon rate beside
+the queue's target and the plan's paid agent-hours::
+
+    {"days": [{"date", "queues": {Q: {"sl_pct", "target_pct", "asa_s", "abandon_pct", "agent_hours"}}, "total": {...}}]}
+
+(a queue name used by two sites is ``site/queue``, as in the replay report;
+``total`` is the day's queues merged by the core, as the replay report's).
+Contacts of queues or times the plan does not cover are left out.
+
+``flat_peak`` is the baseline a plan must beat: each queue's busiest
+interval of the day staffed from its first to its last interval with need.
+
+>>> from stream.contracts.events import CallOffered, CallAnswered, CallEnded
+>>> from stream.contracts.floor_config import FloorConfig
+>>> from stream.planning.actuals import Log
+>>> cfg = FloorConfig.from_dict({"sites": {"s": {"timezone": "UTC"}}})
+>>> evs = []
+>>> for i in range(4):                                   # four 5-minute calls at 09:00, 09:01, ...
+...     t = 9 * 3_600_000 + i * 60_000
+...     evs += [CallOffered(id=f"o{i}", ts=t, site="s", call=f"c{i}", queue="q"),
+...             CallAnswered(id=f"a{i}", ts=t, site="s", call=f"c{i}"),
+...             CallEnded(id=f"e{i}", ts=t + 300_000, site="s", call=f"c{i}")]
+>>> plan = [{"site": "s", "queue": "q", "start": "1970-01-01T09:00:00+00:00", "offered": 4, "aht_s": 300, "agents": 1}]
+>>> day = check_plan(Log(evs, cfg), plan)["days"][0]
+>>> day["queues"]["q"]["sl_pct"], day["queues"]["q"]["asa_s"], day["queues"]["q"]["agent_hours"]
+(25.0, 240.0, 0.25)
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import datetime
+from typing import Iterable, Mapping
+
+from stream.fold.calendar import INTERVAL_MS
+from stream.planning.actuals import Log
+from stream.planning.calls import contacts, patience
+from stream.planning.plan import target_pct
+from stream.planning.whatif import simulate
+
+__all__ = ["check_plan", "flat_peak"]
+
+
+def _ms(start: str) -> int:
+    t = datetime.fromisoformat(start)
+    if t.tzinfo is None:
+        raise ValueError(f"plan interval start without a UTC offset: {start!r}")
+    return int(t.timestamp() * 1000)
+
+
+def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, seed: int = 0) -> dict:
+    """The plan's days replayed with the log's contacts (see the module docstring)."""
+    from stream.fold.floor import Floor
+
+    if not 0 <= shrinkage < 1:
+        raise ValueError(f"shrinkage must be in [0, 1), got {shrinkage!r}")
+    cfg = log.config
+    steps: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    paid: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for i, r in enumerate(plan):
+        try:
+            key = (str(r["site"]), str(r["queue"]))
+            start = _ms(str(r["start"]))
+            agents = r["agents"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"plan interval {i}: needs site, queue, start (with offset) and agents ({exc})") from None
+        n = 0 if agents is None else agents
+        if isinstance(n, bool) or not isinstance(n, (int, float)) or n < 0:
+            raise ValueError(f"plan interval {i}: agents must be a number >= 0, got {agents!r}")
+        steps[key][start] = math.floor(n * (1.0 - shrinkage) + 1e-9)
+        paid[key][start] = n * INTERVAL_MS / 3_600_000
+    if not steps:
+        raise ValueError("the plan has no intervals")
+    every = contacts(log.events)
+    mean_patience = patience(every)
+    by_queue: dict[tuple[str, str], list] = defaultdict(list)
+    for c in every:
+        by_queue[(c.site, c.queue)].append(c)
+    events: list = []
+    for k, (key, sched) in enumerate(sorted(steps.items())):
+        # A step at each planned interval; nobody between planned intervals or after the last.
+        schedule: dict[int, int] = {}
+        for s in sorted(sched):
+            schedule[s] = sched[s]
+            if s + INTERVAL_MS not in sched:
+                schedule[s + INTERVAL_MS] = 0
+        # Every real UTC offset is a whole quarter hour, so local intervals start on UTC quarter hours.
+        mine = [c for c in by_queue.get(key, []) if c.offered_ms - c.offered_ms % INTERVAL_MS in sched]
+        events.extend(simulate(mine, sorted(schedule.items()), patience_s=mean_patience.get(key), seed=seed + k, site=key[0], queue=key[1]))
+    events.sort(key=lambda e: e.ts)
+    floor = Floor(cfg)
+    floor.apply_many(events)
+    floor.flush()
+    report = floor.report()
+    # Agent-hours per local day, named as the report names queues.
+    owners: dict[str, set] = defaultdict(set)
+    for s, q in steps:
+        owners[q].add(s)
+    hours: dict[tuple[str, str], float] = defaultdict(float)
+    for (s, q), per in paid.items():
+        tz = floor.site(s).cal
+        name = q if len(owners[q]) == 1 else f"{s}/{q}"
+        for start, h in per.items():
+            hours[(tz.date_of(start), name)] += h
+    days_out = []
+    dates = sorted({d for d, _ in hours})
+    rep_days = {d["date"]: d for d in report["days"]}
+    for d in dates:
+        queues = {}
+        for (dd, name), h in sorted(hours.items()):
+            if dd != d:
+                continue
+            site, _, q = name.rpartition("/")
+            site = site or next(iter(owners[q]))
+            fig = rep_days.get(d, {}).get("queues", {}).get(name, {})
+            queues[name] = {
+                "sl_pct": _r(fig.get("sl_pct")),
+                "target_pct": target_pct(cfg, site, q),
+                "asa_s": _r(fig.get("asa_s")),
+                "abandon_pct": _r(fig.get("abandon_pct")),
+                "agent_hours": round(h, 2),
+            }
+        tot = rep_days.get(d, {}).get("total", {})
+        days_out.append({"date": d, "queues": queues, "total": {
+            "sl_pct": _r(tot.get("sl_pct")), "asa_s": _r(tot.get("asa_s")), "abandon_pct": _r(tot.get("abandon_pct")),
+            "agent_hours": round(sum(q["agent_hours"] for q in queues.values()), 2)}})
+    return {"days": days_out}
+
+
+def _r(v):
+    return round(v, 2) if isinstance(v, float) else v
+
+
+def flat_peak(plan: Iterable[Mapping]) -> list[dict]:
+    """The same intervals with each queue-day's peak agents from its first to its last interval with need."""
+    rows = [dict(r) for r in plan]
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["site"], r["queue"], str(r["start"])[:10])].append(r)
+    for g in groups.values():
+        need = [i for i, r in enumerate(g) if r.get("agents")]
+        if not need:
+            continue
+        peak = max(g[i]["agents"] for i in need)
+        for i, r in enumerate(g):
+            r["agents"] = peak if need[0] <= i <= need[-1] else 0
+    return rows

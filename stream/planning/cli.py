@@ -1,0 +1,255 @@
+"""``floorwatch forecast`` and ``floorwatch staffing --plan/--check/--roster``: the planning commands.
+
+    floorwatch forecast --replay FILE --format anonbank|jsonl --from DATE[THH:MM±HH:MM] --days N --json
+    floorwatch staffing --plan --replay FILE --format ... --from DATE --days N [--shrinkage S]
+                        [--max-occupancy X] [--erlang A|C] [--over interval|day] [--margin POINTS] --json
+    floorwatch staffing --check --replay FILE --format ... --plan PLAN.json [--shrinkage S] [--seed N] --json
+    floorwatch staffing --roster ROSTER.csv|yaml --plan PLAN.json --json          (scheduled vs needed)
+    floorwatch staffing --suggest --plan PLAN.json [--shifts SHIFTS.yaml] --json  (a roster, by MILP)
+
+``--from`` is a local date (the forecast learns from the days before it and
+covers ``--days`` days from it) or a date and time with offset (today's
+intervals up to it are actuals that reshape the rest of today). Errors are
+one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Optional
+
+
+class _Usage(Exception):
+    """A one-line error for the user."""
+
+
+def _start(text: str) -> date | datetime:
+    try:
+        if "T" in text or " " in text:
+            t = datetime.fromisoformat(text)
+            if t.tzinfo is None:
+                raise ValueError
+            return t
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a date (YYYY-MM-DD) or a time with offset (YYYY-MM-DDTHH:MM+08:00), got {text!r}")
+
+
+def _days(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 62:
+        raise argparse.ArgumentTypeError(f"a whole number from 1 to 62, got {text!r}")
+    return n
+
+
+def _log(args):
+    from stream.planning.actuals import read_log
+
+    cfg = None
+    if getattr(args, "config", None):
+        from stream.contracts.floor_config import ConfigError, load_config
+
+        try:
+            cfg = load_config(args.config)
+        except ConfigError as exc:
+            raise _Usage(str(exc))
+    else:
+        from stream.contracts.floor_config import load_config
+
+        cfg = load_config()
+    try:
+        return read_log(args.replay, args.format, cfg)
+    except ValueError as exc:
+        raise _Usage(f"--replay: {exc}")
+
+
+def _holidays(args):
+    from stream.planning.holidays import load_holidays
+
+    try:
+        return load_holidays(getattr(args, "holidays", None))
+    except ValueError as exc:
+        raise _Usage(f"--holidays: {exc}")
+
+
+def _need(args, *names: str) -> None:
+    for n in names:
+        attr = n.lstrip("-").replace("-", "_")
+        if getattr(args, "from_" if attr == "from" else attr, None) in (None, False):
+            raise _Usage(f"{n} is required here")
+
+
+def forecast_rows(args) -> list[dict]:
+    from stream.planning.outlook import forecast_log
+
+    return forecast_log(_log(args), args.from_, args.days, _holidays(args))
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    try:
+        rows = forecast_rows(args)
+    except _Usage as exc:
+        print(f"floorwatch forecast: {exc}", file=sys.stderr)
+        return 2
+    _emit({"intervals": rows}, args.json)
+    return 0
+
+
+def _emit(doc: dict, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        return
+    rows = doc.get("intervals")
+    if rows is not None:
+        for r in rows:
+            print("  ".join(f"{k}={v}" for k, v in r.items()))
+    else:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
+def _read_plan(path: str) -> list[dict]:
+    p = Path(path)
+    if not p.is_file():
+        raise _Usage(f"--plan: no such file: {p}")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _Usage(f"--plan: {p} is not JSON ({exc})")
+    if not isinstance(doc, dict) or not isinstance(doc.get("intervals"), list):
+        raise _Usage(f"--plan: {p} has no \"intervals\" list")
+    return doc["intervals"]
+
+
+def run_staffing(args: argparse.Namespace) -> Optional[int]:
+    """The plan/check/roster modes of ``floorwatch staffing``; None when none was asked for."""
+    modes = [m for m in ("check", "roster", "suggest") if getattr(args, m, None)]
+    plan_flag = args.plan is True
+    if not modes and not plan_flag:
+        return None
+    try:
+        if len(modes) > 1 or (plan_flag and modes):
+            raise _Usage("give one of --plan, --check, --roster, --suggest")
+        if plan_flag:
+            doc = {"intervals": _plan(args)}
+        elif modes == ["check"]:
+            doc = _check(args)
+        elif modes == ["roster"]:
+            doc = _roster(args)
+        else:
+            doc = _suggest(args)
+    except _Usage as exc:
+        print(f"floorwatch staffing: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"floorwatch staffing: {exc}", file=sys.stderr)
+        return 2
+    _emit(doc, args.json)
+    return 0
+
+
+def _plan(args) -> list[dict]:
+    from stream.planning.calls import contacts, patience
+    from stream.planning.outlook import forecast_log
+    from stream.planning.plan import plan
+
+    _need(args, "--replay", "--format", "--from", "--days")
+    log = _log(args)
+    rows = forecast_log(log, args.from_, args.days, _holidays(args))
+    pat = None
+    if args.erlang == "A":
+        from stream.planning.actuals import cutoff_for
+
+        cfg = log.config
+        cuts = {}
+        before = []
+        for ev in log.events:
+            c = cuts.get(ev.site)
+            if c is None:
+                c = cuts[ev.site] = cutoff_for(args.from_, cfg.site(ev.site).timezone)
+            if ev.ts < c:
+                before.append(ev)
+        pat = patience(contacts(before))
+    return plan(rows, log.config, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
+                over=args.over, margin_pct=args.margin)
+
+
+def _check(args) -> dict:
+    from stream.planning.check import check_plan
+
+    _need(args, "--replay", "--format")
+    if not isinstance(args.plan, str):
+        raise _Usage("--check needs --plan PLAN.json")
+    rows = _read_plan(args.plan)
+    return check_plan(_log(args), rows, shrinkage=args.shrinkage or 0.0, seed=args.seed)
+
+
+def _roster(args) -> dict:
+    from stream.planning.roster import coverage, read_roster
+
+    if not isinstance(args.plan, str):
+        raise _Usage("--roster needs --plan PLAN.json (the need to compare with)")
+    rows = _read_plan(args.plan)
+    return {"intervals": coverage(read_roster(args.roster), rows)}
+
+
+def _suggest(args) -> dict:
+    from stream.planning.roster import load_shift_rules, suggest
+
+    if not isinstance(args.plan, str):
+        raise _Usage("--suggest needs --plan PLAN.json (the need to cover)")
+    rows = _read_plan(args.plan)
+    return suggest(rows, load_shift_rules(args.shifts))
+
+
+def _one_line_errors(p: argparse.ArgumentParser) -> None:
+    """Usage errors as one line naming what is wrong (argparse prints the whole usage first)."""
+
+    def error(message: str):
+        print(f"{p.prog}: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+    p.error = error  # type: ignore[method-assign]
+
+
+def add_staffing_arguments(st: argparse.ArgumentParser) -> None:
+    """The plan/check/roster options of ``floorwatch staffing`` (beside the single-interval ones)."""
+    _one_line_errors(st)
+    st.add_argument("--plan", nargs="?", const=True, default=None, metavar="PLAN.json",
+                    help="alone: make a plan from a forecast; with --check/--roster/--suggest: the plan to use")
+    st.add_argument("--check", action="store_true", help="replay a log's real contacts against --plan's agents")
+    st.add_argument("--roster", metavar="ROSTER", help="a roster (CSV or YAML): scheduled against --plan's need")
+    st.add_argument("--suggest", action="store_true", help="suggest a roster covering --plan's need (MILP)")
+    st.add_argument("--shifts", metavar="SHIFTS.yaml", help="allowed shift patterns for --suggest (default config/shifts.yaml)")
+    st.add_argument("--replay", metavar="FILE")
+    st.add_argument("--format", choices=("anonbank", "jsonl"))
+    st.add_argument("--from", dest="from_", type=_start, metavar="DATE")
+    st.add_argument("--days", type=_days)
+    st.add_argument("--erlang", choices=("A", "C"), default="A", help="A: with patience from the log's abandons (default)")
+    st.add_argument("--margin", type=float, default=0.0, metavar="POINTS",
+                    help="plan for the target plus this many points (the shortfall past checks showed)")
+    st.add_argument("--over", choices=("interval", "day"), default="interval",
+                    help="meet the target in every interval (default) or over each queue's day, at fewer agent-hours")
+    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--config", help="floor YAML (default config/floor.yaml)")
+    st.add_argument("--holidays", help="holiday calendar YAML (default config/holidays.yaml)")
+
+
+def register(sub) -> None:
+    """Add ``floorwatch forecast`` to the command line."""
+    f = sub.add_parser("forecast", help="forecast offered contacts and AHT per queue and 15-minute interval")
+    f.add_argument("--replay", required=True, metavar="FILE", help="the history: a log to learn from")
+    f.add_argument("--format", choices=("anonbank", "jsonl"), required=True)
+    f.add_argument("--from", dest="from_", type=_start, required=True, metavar="DATE")
+    f.add_argument("--days", type=_days, default=14)
+    f.add_argument("--config", help="floor YAML (default config/floor.yaml)")
+    f.add_argument("--holidays", help="holiday calendar YAML (default config/holidays.yaml)")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=cmd_forecast)
+    _one_line_errors(f)

@@ -1,0 +1,109 @@
+"""The forecast job: every site × queue of a log, as of a cut-off, for the coming days.
+
+``floorwatch forecast`` runs this. The log is folded by the core up to the
+cut-off (``stream.planning.actuals``); each queue's whole days before the
+cut-off's local date are learnt by a ``LoadForecaster``; the forecast covers
+``days`` local days from that date, from the cut-off on. When the cut-off
+falls inside a day, that day's intervals so far rescale the rest of it
+(``reforecast``).
+
+Each interval comes out as ``{"site", "queue", "start", "offered", "aht_s"}``
+with ``start`` the interval's local time with its UTC offset and ``aht_s``
+None where the queue has no handled contact to learn from.
+
+>>> from stream.contracts.events import CallOffered
+>>> from stream.contracts.floor_config import FloorConfig
+>>> from stream.planning.actuals import Log
+>>> cfg = FloorConfig.from_dict({"sites": {"s": {"timezone": "Asia/Shanghai"}}})
+>>> day0 = 1_767_196_800_000                                  # 2026-01-01 00:00 +08:00
+>>> evs = [CallOffered(id=str(i), ts=day0 + i * 86_400_000 + 9 * 3_600_000, site="s", call=str(i), queue="q")
+...        for i in range(14)]
+>>> rows = forecast_log(Log(evs, cfg), date(2026, 1, 15), days=1)
+>>> len(rows), rows[36]["start"], round(sum(r["offered"] for r in rows), 2)
+(96, '2026-01-15T09:00:00+08:00', 1.0)
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Optional
+
+import numpy as np
+
+from stream.contracts.floor_config import zone
+from stream.fold.calendar import INTERVAL_MS
+from stream.planning.actuals import Log, QueueHistory, cutoff_for, day_starts, fold_history, slot_of
+from stream.planning.forecast import LoadForecaster, reforecast
+from stream.planning.holidays import Holidays
+
+__all__ = ["QueueOutlook", "forecast_log", "forecast_histories"]
+
+
+class QueueOutlook:
+    """One queue's forecast rows, plus what a planner needs beside them (kind, timezone)."""
+
+    def __init__(self, history: QueueHistory, rows: list[dict]) -> None:
+        self.history = history
+        self.rows = rows
+
+
+def _local_date(ms: int, tz) -> date:
+    return datetime.fromtimestamp(ms / 1000, tz=tz).date()
+
+
+def forecast_histories(
+    hist: dict[tuple[str, str], QueueHistory],
+    start: date | datetime,
+    days: int,
+    holidays: Optional[Holidays] = None,
+    **model: float,
+) -> list[QueueOutlook]:
+    """Forecast every queue of ``hist`` (folded up to the cut-off of ``start``)."""
+    if days < 1:
+        raise ValueError(f"days must be >= 1, got {days}")
+    holidays = holidays if holidays is not None else Holidays()
+    out = []
+    for (site, queue), qh in sorted(hist.items()):
+        tz = zone(qh.timezone)
+        cut = cutoff_for(start, qh.timezone)
+        today = _local_date(cut, tz)
+        f = LoadForecaster(site, holidays, **model)
+        for dstr in sorted(qh.days):
+            d = date.fromisoformat(dstr)
+            if d < today:
+                day = qh.days[dstr]
+                f.learn_day(d, day.offered, day.handled, day.handle_s)
+        rows = []
+        for i in range(days):
+            d = today + timedelta(days=i)
+            fc = f.forecast_day(d)
+            offered = fc.offered
+            starts = day_starts(d, tz)
+            if i == 0:
+                done = [s for s, _ in starts if s + INTERVAL_MS <= cut]
+                if done:
+                    upto = slot_of(done[-1], tz) + 1
+                    actual = qh.days.get(d.isoformat())
+                    offered = reforecast(offered, actual.offered if actual is not None else np.zeros_like(offered), upto)
+            for s, slot in starts:
+                if s + INTERVAL_MS <= cut:
+                    continue
+                aht = fc.aht_s[slot]
+                rows.append(
+                    {
+                        "site": site,
+                        "queue": queue,
+                        "start": datetime.fromtimestamp(s / 1000, tz=tz).isoformat(timespec="seconds"),
+                        "offered": round(float(offered[slot]), 3),
+                        "aht_s": None if np.isnan(aht) else round(float(aht), 1),
+                    }
+                )
+        out.append(QueueOutlook(qh, rows))
+    return out
+
+
+def forecast_log(log: Log, start: date | datetime, days: int, holidays: Optional[Holidays] = None, **model: float) -> list[dict]:
+    """The forecast rows of every queue of ``log``, learnt only from events before ``start``."""
+    cfg = log.config
+    hist = fold_history(log.events, cfg, before=lambda site: cutoff_for(start, cfg.site(site).timezone))
+    return [row for o in forecast_histories(hist, start, days, holidays, **model) for row in o.rows]

@@ -1,0 +1,253 @@
+"""Rosters: who is scheduled per interval against the plan's need, and a suggested roster (an integer program).
+
+**Reading a roster** (CSV or YAML), one shift per row: ``person``,
+``queues`` (``;``-separated in CSV, the queues or counters the person
+works), ``site``, ``start`` and ``end`` (ISO 8601 with offset; an end before
+the start runs past midnight), ``breaks`` (``HH:MM-HH:MM`` pairs,
+``;``-separated, local time of the shift's day). A person counts on an
+interval of a queue they work when on shift and not on a break at the
+interval's middle. ``coverage`` compares that with a plan: per interval
+``needed``, ``scheduled``, ``short`` and ``over``. A person with two queues
+counts on both (a multi-skilled agent can take either; the plan's need is
+per queue).
+
+**Suggesting a roster** (``suggest``): for each site × queue × local day,
+choose how many people work each allowed shift pattern (start, length, break
+placement; ``config/shifts.yaml``) so that every interval has at least the
+plan's agents, with the fewest paid hours and between ``min_heads`` and
+``max_heads`` people, solved exactly as a mixed-integer program by HiGHS
+(``scipy.optimize.milp``).
+
+A morning that needs one agent 09:00-13:00 and a second one 11:00-13:00,
+with 2- or 4-hour shifts starting on the hour: one 4-hour and one 2-hour
+shift, 6 paid hours.
+
+>>> rows = [{"site": "s", "queue": "q", "start": f"2026-03-02T{9 + i // 4:02d}:{15 * (i % 4):02d}:00+08:00",
+...          "agents": 2 if i >= 8 else 1} for i in range(16)]
+>>> rules = ShiftRules(lengths_h=[2, 4], start_every_min=60, earliest="00:00", latest_end="24:00")
+>>> out = suggest(rows, rules)
+>>> out["paid_hours"], sorted((s["start"][11:16], s["end"][11:16], s["count"]) for s in out["shifts"])
+(6.0, [('09:00', '13:00', 1), ('11:00', '13:00', 1)])
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Iterable, Mapping, Optional
+
+import numpy as np
+
+__all__ = ["Shift", "ShiftRules", "read_roster", "coverage", "suggest", "load_shift_rules", "DEFAULT_SHIFTS"]
+
+DEFAULT_SHIFTS = Path(__file__).resolve().parents[2] / "config" / "shifts.yaml"
+_SLOT = timedelta(minutes=15)
+
+
+@dataclass
+class Shift:
+    person: str
+    site: str
+    queues: list[str]
+    start: datetime
+    end: datetime
+    breaks: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+    def on(self, t: datetime) -> bool:
+        return self.start <= t < self.end and not any(b0 <= t < b1 for b0, b1 in self.breaks)
+
+
+def _dt(text: str, where: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(str(text).strip())
+    except ValueError:
+        raise ValueError(f"{where}: not a time with offset (2026-03-02T08:00+08:00): {text!r}") from None
+    if t.tzinfo is None:
+        raise ValueError(f"{where}: needs a UTC offset: {text!r}")
+    return t
+
+
+def _hhmm(text: str, day: datetime, where: str) -> datetime:
+    try:
+        h, m = (int(x) for x in text.strip().split(":"))
+        return day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(hours=h, minutes=m)
+    except ValueError:
+        raise ValueError(f"{where}: not HH:MM: {text!r}") from None
+
+
+def _shift(row: Mapping, where: str) -> Shift:
+    for k in ("person", "start", "end"):
+        if not row.get(k):
+            raise ValueError(f"{where}: missing {k}")
+    start = _dt(row["start"], f"{where}: start")
+    end = _dt(row["end"], f"{where}: end")
+    if end <= start:
+        end += timedelta(days=1)
+    queues = row.get("queues") or []
+    if isinstance(queues, str):
+        queues = [q.strip() for q in queues.split(";") if q.strip()]
+    if not queues:
+        raise ValueError(f"{where}: missing queues")
+    breaks = []
+    raw = row.get("breaks") or []
+    if isinstance(raw, str):
+        raw = [b for b in raw.split(";") if b.strip()]
+    for b in raw:
+        if isinstance(b, Mapping):
+            b0, b1 = _dt(b["start"], f"{where}: break"), _dt(b["end"], f"{where}: break")
+        else:
+            a, sep, z = str(b).partition("-")
+            if not sep:
+                raise ValueError(f"{where}: a break is HH:MM-HH:MM, got {b!r}")
+            b0, b1 = _hhmm(a, start, f"{where}: break"), _hhmm(z, start, f"{where}: break")
+            if b0 < start:
+                b0, b1 = b0 + timedelta(days=1), b1 + timedelta(days=1)
+        breaks.append((b0, b1))
+    return Shift(str(row["person"]), str(row.get("site") or ""), [str(q) for q in queues], start, end, breaks)
+
+
+def read_roster(path: str | Path) -> list[Shift]:
+    """Shifts from a CSV or YAML roster; ``ValueError`` names the file, the row and the field."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"--roster: no such file: {p}")
+    if p.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{p}: not YAML ({str(exc).splitlines()[0]})") from None
+        rows = doc.get("shifts") if isinstance(doc, dict) else doc
+        if not isinstance(rows, list):
+            raise ValueError(f"{p}: expected a list of shifts (or a 'shifts' list)")
+        return [_shift(r if isinstance(r, Mapping) else {}, f"{p}: shift {i + 1}") for i, r in enumerate(rows)]
+    with open(p, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"person", "queues", "start", "end"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{p}: missing column(s) {', '.join(sorted(missing))}")
+        return [_shift(r, f"{p}: row {i + 2}") for i, r in enumerate(reader)]
+
+
+def coverage(shifts: list[Shift], plan: Iterable[Mapping]) -> list[dict]:
+    """Per plan interval: needed (the plan's agents), scheduled (the roster's), short and over."""
+    out = []
+    for r in plan:
+        start = datetime.fromisoformat(str(r["start"]))
+        mid = start + _SLOT / 2
+        need = r.get("agents") or 0
+        have = sum(1 for s in shifts if (not s.site or s.site == r["site"]) and r["queue"] in s.queues and s.on(mid))
+        out.append({"site": r["site"], "queue": r["queue"], "start": r["start"], "needed": need, "scheduled": have,
+                    "short": max(0, need - have), "over": max(0, have - need)})
+    return out
+
+
+@dataclass
+class ShiftRules:
+    """Allowed shift patterns: lengths, start grid and window, one break for long shifts, heads."""
+
+    lengths_h: list[float] = field(default_factory=lambda: [4.0, 6.0, 8.0])
+    start_every_min: int = 30
+    earliest: str = "07:00"
+    latest_end: str = "24:00"
+    break_over_h: float = 6.0  # shifts longer than this get a break
+    break_min: int = 30
+    break_from_h: float = 3.0  # the break starts between these hours into the shift
+    break_to_h: float = 5.0
+    paid_break: bool = False
+    min_heads: int = 0
+    max_heads: Optional[int] = None
+
+    def patterns(self) -> list[tuple[int, int, Optional[int], float]]:
+        """(start slot, end slot, break start slot or None, paid hours), slots of 15 minutes from midnight."""
+        def slot(hhmm: str) -> int:
+            h, m = (int(x) for x in hhmm.split(":"))
+            return h * 4 + m // 15
+
+        lo, hi = slot(self.earliest), slot(self.latest_end)
+        step = max(1, self.start_every_min // 15)
+        bl = max(1, math.ceil(self.break_min / 15))
+        out = []
+        for length in self.lengths_h:
+            n = int(round(length * 4))
+            for s in range(lo, hi - n + 1, step):
+                if length > self.break_over_h:
+                    b_lo, b_hi = s + int(self.break_from_h * 4), s + int(self.break_to_h * 4)
+                    for b in range(b_lo, min(b_hi, s + n - bl) + 1, 2):
+                        out.append((s, s + n, b, length if self.paid_break else length - bl / 4))
+                else:
+                    out.append((s, s + n, None, float(length)))
+        return out
+
+
+def load_shift_rules(path: Optional[str | Path] = None) -> ShiftRules:
+    """Shift rules from YAML (``config/shifts.yaml`` by default; the defaults above when it is absent)."""
+    import yaml
+
+    p = Path(path) if path else DEFAULT_SHIFTS
+    if not p.is_file():
+        if path:
+            raise ValueError(f"--shifts: no such file: {p}")
+        return ShiftRules()
+    doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    known = set(ShiftRules.__dataclass_fields__)
+    bad = set(doc) - known
+    if bad:
+        raise ValueError(f"{p}: unknown field(s) {', '.join(sorted(bad))} (known: {', '.join(sorted(known))})")
+    return ShiftRules(**doc)
+
+
+def suggest(plan: Iterable[Mapping], rules: ShiftRules) -> dict:
+    """The cheapest roster covering the plan, per site × queue × local day (see the module docstring)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    groups: dict[tuple[str, str, date], dict[int, tuple[int, datetime]]] = defaultdict(dict)
+    for r in plan:
+        t = datetime.fromisoformat(str(r["start"]))
+        groups[(r["site"], r["queue"], t.date())][t.hour * 4 + t.minute // 15] = (int(r.get("agents") or 0), t)
+    pats = rules.patterns()
+    shifts_out, rows_out = [], []
+    paid_total = need_total = 0.0
+    for (site, queue, d), slots in sorted(groups.items()):
+        need = np.zeros(96)
+        for s, (n, _) in slots.items():
+            need[s] = n
+        tz = next(iter(slots.values()))[1].tzinfo
+        midnight = datetime(d.year, d.month, d.day, tzinfo=tz)
+        need_total += need.sum() / 4
+        if need.sum() == 0:
+            continue
+        A = np.zeros((96, len(pats)))
+        for j, (s0, s1, b, _) in enumerate(pats):
+            A[s0:min(s1, 96), j] = 1
+            if b is not None:
+                A[b : b + math.ceil(rules.break_min / 15), j] = 0
+        cost = np.array([p[3] for p in pats])
+        rows = need > 0
+        cons = [LinearConstraint(A[rows], lb=need[rows], ub=np.inf)]
+        heads_hi = rules.max_heads if rules.max_heads is not None else np.inf
+        cons.append(LinearConstraint(np.ones((1, len(pats))), lb=rules.min_heads, ub=heads_hi))
+        res = milp(cost, constraints=cons, integrality=np.ones(len(pats)), bounds=Bounds(0, np.inf))
+        if res.x is None:
+            raise ValueError(f"no roster of the allowed shifts covers {site}/{queue} on {d} ({res.message})")
+        x = np.round(res.x).astype(int)
+        paid_total += float(cost @ x)
+        for j in np.nonzero(x)[0]:
+            s0, s1, b, paid = pats[j]
+            sh = {"site": site, "queue": queue, "date": d.isoformat(),
+                  "start": (midnight + s0 * _SLOT).isoformat(timespec="minutes"),
+                  "end": (midnight + s1 * _SLOT).isoformat(timespec="minutes"),
+                  "break_start": (midnight + b * _SLOT).isoformat(timespec="minutes") if b is not None else None,
+                  "break_end": (midnight + (b + math.ceil(rules.break_min / 15)) * _SLOT).isoformat(timespec="minutes") if b is not None else None,
+                  "count": int(x[j]), "paid_hours": paid}
+            shifts_out.append(sh)
+        have = A @ x
+        for s, (n, t) in sorted(slots.items()):
+            rows_out.append({"site": site, "queue": queue, "start": t.isoformat(timespec="seconds"), "needed": n,
+                             "scheduled": int(have[s]), "short": max(0, n - int(have[s])), "over": max(0, int(have[s]) - n)})
+    return {"shifts": shifts_out, "intervals": rows_out, "paid_hours": round(paid_total, 2), "needed_hours": round(need_total, 2)}

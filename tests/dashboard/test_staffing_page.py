@@ -1,0 +1,172 @@
+"""/staffing in a real headless Chromium, served by the real dashboard over two weeks of busy days.
+
+The history is a JSON-lines log of 15 simulated busy days (``simulators.busy_day``)
+named by ``FLOORWATCH_PLANNING_LOG``, or the same days in a history database; the page forecasts the last day from the
+14 before it, shows it against what happened, the agents needed against the
+suggested roster, exports XLSX, and switches language. The API refuses
+callers without a token (401) and the wall role (403), and serves analysts.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+
+import httpx
+import pytest
+
+from dashboard.auth import Principal
+from stream.contracts.floor_config import load_config
+from tests.dashboard_helpers import SUP, WALL, ServerThread, redis_server  # noqa: F401 - fixture
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+FIRST = date(2026, 11, 2)
+LAST = FIRST + timedelta(days=14)
+ANALYST = "ana-tok-3b1d"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def planning_log(tmp_path_factory):
+    from simulators import busy_day
+    from stream.sources.jsonl import write_jsonl
+
+    cfg = load_config()
+    path = tmp_path_factory.mktemp("staffing") / "days.jsonl"
+    evs = []
+    for i in range(15):
+        evs.extend(busy_day.generate(cfg, seed=100 + i, calls=1500, day=FIRST + timedelta(days=i)))
+    evs.sort(key=lambda e: e.ts)
+    write_jsonl(evs, str(path))
+    return path
+
+
+@pytest.fixture
+def server(redis_server, planning_log, monkeypatch):
+    monkeypatch.setenv("FLOORWATCH_PLANNING_LOG", str(planning_log))
+    monkeypatch.delenv("FLOORWATCH_ROSTER", raising=False)
+    srv = ServerThread(redis_server.url, "fwstaff:", config=load_config())
+    srv.app.state.tokens[ANALYST] = Principal(role="analyst", name="ana")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_staffing_api_roles_and_shape(server):
+    q = {"site": "gd-hotline", "queue": "general", "from": LAST.isoformat(), "days": 1}
+    assert httpx.get(f"{server.base}/api/staffing", params=q).status_code == 401
+    assert httpx.get(f"{server.base}/api/staffing", params=q, headers={"Authorization": f"Bearer {WALL}"}).status_code == 403
+    r = httpx.get(f"{server.base}/api/staffing", params=q, headers={"Authorization": f"Bearer {ANALYST}"}, timeout=120)
+    assert r.status_code == 200
+    b = r.json()
+    rows = b["intervals"]
+    assert len(rows) == 96 and rows[0]["start"] == f"{LAST}T00:00:00+08:00"
+    assert set(rows[0]) == {"start", "offered", "aht_s", "agents", "scheduled", "actual_offered", "actual_aht_s"}
+    # The forecast of a day the log has, beside what happened: the same order of volume.
+    fc = sum(r["offered"] for r in rows)
+    act = sum(r["actual_offered"] for r in rows)
+    assert 0.7 * act < fc < 1.3 * act
+    # The suggested roster covers every interval's need.
+    assert b["roster"] == "suggested" and b["shifts"]
+    assert all(r["scheduled"] >= r["agents"] for r in rows)
+    assert b["paid_hours"] >= b["needed_hours"] > 0
+    bad = httpx.get(f"{server.base}/api/staffing", params={**q, "from": "yesterday"}, headers={"Authorization": f"Bearer {SUP}"})
+    assert bad.status_code == 400 and "from:" in bad.json()["detail"]
+    missing = httpx.get(f"{server.base}/api/staffing", params={**q, "queue": "nope"}, headers={"Authorization": f"Bearer {SUP}"})
+    assert missing.status_code == 404
+
+
+def test_from_the_history_database(redis_server, planning_log, tmp_path, monkeypatch):
+    """The production source: the same days written to a history database by ``floorwatch replay --db``
+    give the same actuals and a forecast of the same size (Erlang C: the store has no patience)."""
+    import subprocess
+    import sys
+
+    from tests.dashboard_helpers import ROOT
+
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+    subprocess.run([sys.executable, "-m", "stream.cli.main", "replay", str(planning_log), "--format", "jsonl",
+                    "--report", "json", "--db", db], cwd=ROOT, check=True, capture_output=True)
+    monkeypatch.delenv("FLOORWATCH_PLANNING_LOG", raising=False)
+    q = {"site": "gd-hotline", "queue": "general", "from": LAST.isoformat(), "days": 1}
+    auth = {"Authorization": f"Bearer {SUP}"}
+    srv = ServerThread(redis_server.url, "fwstaff3:", history_db=db, config=load_config()).start()
+    try:
+        stored = httpx.get(f"{srv.base}/api/staffing", params=q, headers=auth, timeout=120).json()  # reads the store now
+    finally:
+        srv.stop()
+    monkeypatch.setenv("FLOORWATCH_PLANNING_LOG", str(planning_log))
+    log_srv = ServerThread(redis_server.url, "fwstaff4:", config=load_config()).start()
+    try:
+        logged = httpx.get(f"{log_srv.base}/api/staffing", params=q, headers=auth, timeout=120).json()
+        assert [r["actual_offered"] for r in stored["intervals"]] == [r["actual_offered"] for r in logged["intervals"]]
+        assert [r["offered"] for r in stored["intervals"]] == pytest.approx([r["offered"] for r in logged["intervals"]], abs=0.01)
+        assert stored["patience_s"] is None and logged["patience_s"] > 0
+        assert sum(r["agents"] for r in stored["intervals"]) >= sum(r["agents"] for r in logged["intervals"])
+    finally:
+        log_srv.stop()
+
+
+def test_no_history_configured_says_so(redis_server, monkeypatch):
+    monkeypatch.delenv("FLOORWATCH_PLANNING_LOG", raising=False)
+    srv = ServerThread(redis_server.url, "fwstaff2:", config=load_config()).start()
+    try:
+        r = httpx.get(f"{srv.base}/api/staffing/queues", headers={"Authorization": f"Bearer {SUP}"})
+        assert r.status_code == 503 and "--db" in r.json()["detail"] and "FLOORWATCH_PLANNING_LOG" in r.json()["detail"]
+    finally:
+        srv.stop()
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+async def test_staffing_page_in_a_browser(server, tmp_path):
+    playwright = pytest.importorskip("playwright.async_api")
+    from openpyxl import load_workbook
+
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        ctx = await browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+        page = await ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{server.base}/staffing?token={ANALYST}&lang=en&queue=gd-hotline|general&from={LAST}&days=1")
+        await page.wait_for_function("document.body.dataset.ready === '1'", timeout=120_000)
+        assert await page.locator("#title").inner_text() == "Staffing"
+        charts = await page.evaluate("typeof echarts !== 'undefined'")
+        assert await page.locator("#no-charts").is_hidden() == charts
+        summary = await page.locator("#fc-summary").inner_text()
+        assert "Forecast" in summary and "actual" in summary and "WAPE" in summary
+        assert "agent-hours" in await page.locator("#need-summary").inner_text()
+        assert await page.locator("#sh-table tr").count() > 1  # the suggested shifts
+        await page.locator("details summary").click()
+        assert await page.locator("#int-table tr").count() > 40  # the open hours' intervals
+
+        # The XLSX of the intervals: its figures are the API's.
+        async with page.expect_download() as dl:
+            await page.click("#int-xlsx")
+        path = tmp_path / "intervals.xlsx"
+        await (await dl.value).save_as(path)
+        ws = load_workbook(path).active
+        xl = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+        api = httpx.get(f"{server.base}/api/staffing", params={"site": "gd-hotline", "queue": "general", "from": LAST.isoformat(),
+                                                               "days": 1, "shrinkage": 0},
+                        headers={"Authorization": f"Bearer {SUP}"}).json()["intervals"]
+        assert len(xl) == len(api)
+        head = [c.value for c in ws[1]]
+        assert head[0].startswith("Start") and "开始" in head[0]
+        need_col = next(i for i, h in enumerate(head) if h.startswith("Needed"))
+        assert sum(r[need_col] for r in xl) == sum(r["agents"] for r in api) > 0
+
+        # The language switch.
+        await page.click("#lang")
+        assert await page.locator("#title").inner_text() == "智能排班"
+        assert await page.evaluate("document.documentElement.lang") == "zh-CN"
+        assert "预测" in await page.locator("#fc-summary").inner_text()
+        assert "上班" in await page.locator("#sh-table").inner_text()
+        await page.screenshot(path=str(tmp_path / "staffing.png"), full_page=True)
+        if os.environ.get("FLOORWATCH_STAFFING_SCREENSHOT"):
+            await page.screenshot(path=str(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "staffing.png")), full_page=True)
+        await browser.close()
+        assert errors == []

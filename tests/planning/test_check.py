@@ -1,0 +1,96 @@
+"""The plan checker (what-if replay) against the M/M/c simulator and Erlang C on a flat day,
+and the plan and flat-peak baseline it is compared with."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from simulators import mmc
+from stream.contracts.floor_config import FloorConfig
+from stream.fold.floor import Floor
+from stream.planning import staffing
+from stream.planning.actuals import Log
+from stream.planning.check import check_plan, flat_peak
+from stream.planning.plan import plan
+
+START = datetime(2026, 1, 5, tzinfo=timezone.utc)
+
+
+def flat_plan(agents: int, hours: int, site: str = "mmc", queue: str = "mmc") -> list[dict]:
+    return [
+        {"site": site, "queue": queue, "start": (START + timedelta(minutes=15 * i)).isoformat(), "offered": 0,
+         "aht_s": 180, "agents": agents}
+        for i in range(hours * 4)
+    ]
+
+
+def test_flat_day_equals_the_mmc_simulation_and_erlang_c() -> None:
+    """The mmc simulator serves its calls FIFO with N agents; replaying those calls against a
+    flat plan of N agents must give the very same waits, and both sit on Erlang C."""
+    n, rate, aht, hours = 18, 300.0, 180.0, 20
+    evs = list(mmc.generate(calls_per_hour=rate, aht_s=aht, agents=n, hours=hours, seed=11, start=START))
+    cfg = FloorConfig()
+    own = Floor(cfg)
+    own.apply_many(evs)
+    own.flush()
+    mmc_total = own.report()["total"]
+    # A day longer than the arrivals: calls queued at the end are still served.
+    res = check_plan(Log(evs, cfg), flat_plan(n, hours + 4))
+    day = res["days"][0]["queues"]["mmc"]
+    assert day["sl_pct"] == round(mmc_total["sl_pct"], 2)  # the same waits (the check rounds to 2 places)
+    assert day["asa_s"] == pytest.approx(mmc_total["asa_s"], abs=0.01)
+    assert day["abandon_pct"] == 0.0
+    assert day["agent_hours"] == n * (hours + 4)
+    a = staffing.traffic(rate, 60, aht)
+    assert day["sl_pct"] / 100 == pytest.approx(staffing.service_level(n, a, aht, 20), abs=0.03)
+
+
+def test_fewer_agents_in_the_plan_means_worse_service() -> None:
+    evs = list(mmc.generate(calls_per_hour=360, aht_s=180, agents=20, hours=8, seed=2, start=START))
+    log = Log(evs, FloorConfig())
+    full = check_plan(log, flat_plan(20, 10))["days"][0]["queues"]["mmc"]
+    thin = check_plan(log, flat_plan(19, 10))["days"][0]["queues"]["mmc"]
+    assert thin["sl_pct"] < full["sl_pct"] and thin["asa_s"] > full["asa_s"]
+    assert thin["agent_hours"] < full["agent_hours"]
+
+
+def test_shrinkage_takes_agents_off_the_phones() -> None:
+    evs = list(mmc.generate(calls_per_hour=360, aht_s=180, agents=20, hours=8, seed=2, start=START))
+    log = Log(evs, FloorConfig())
+    a = check_plan(log, flat_plan(25, 10), shrinkage=0.2)["days"][0]["queues"]["mmc"]
+    b = check_plan(log, flat_plan(20, 10))["days"][0]["queues"]["mmc"]
+    assert a["sl_pct"] == b["sl_pct"] and a["agent_hours"] == 25 * 10
+
+
+def test_flat_peak_holds_the_peak_over_the_open_hours() -> None:
+    rows = flat_plan(0, 4)
+    for i, k in enumerate([0, 0, 3, 5, 8, 4, 2, 0, 0, 6, 1, 0, 0, 0, 0, 0]):
+        rows[i]["agents"] = k
+    flat = [r["agents"] for r in flat_peak(rows)]
+    assert flat == [0, 0] + [8] * 9 + [0] * 5
+    assert sum(flat) > sum(r["agents"] for r in rows)
+
+
+def test_plan_meets_the_target_on_its_own_forecast() -> None:
+    """Plan a flat forecast, then replay calls drawn from that very forecast: the service level lands near target."""
+    rows = [{"site": "mmc", "queue": "mmc", "start": (START + timedelta(minutes=15 * i)).isoformat(), "offered": 90.0,
+             "aht_s": 180.0} for i in range(40)]
+    p = plan(rows, FloorConfig())
+    assert {r["agents"] for r in p} == {staffing.required_agents(18.0, 180, 20, 0.8)}
+    evs = list(mmc.generate(calls_per_hour=360, aht_s=180, agents=p[0]["agents"], hours=10, seed=4, start=START))
+    got = check_plan(Log(evs, FloorConfig()), p + flat_plan(p[0]["agents"], 12)[40:])["days"][0]["queues"]["mmc"]
+    assert 78 <= got["sl_pct"] <= 95
+
+
+def test_bad_plans_are_refused_with_a_reason() -> None:
+    log = Log([], FloorConfig())
+    with pytest.raises(ValueError, match="no intervals"):
+        check_plan(log, [])
+    with pytest.raises(ValueError, match="interval 0: needs site"):
+        check_plan(log, [{"queue": "q", "start": "2026-01-05T09:00:00+00:00", "agents": 1}])
+    with pytest.raises(ValueError, match="without a UTC offset"):
+        check_plan(log, [{"site": "s", "queue": "q", "start": "2026-01-05T09:00:00", "agents": 1}])
+    with pytest.raises(ValueError, match="agents must be a number"):
+        check_plan(log, [{"site": "s", "queue": "q", "start": "2026-01-05T09:00:00+00:00", "agents": -1}])
