@@ -46,19 +46,7 @@ const hasCharts = typeof window.echarts !== "undefined";
 
 function t(k) { return (T[S.lang] || T.en)[k] || k; }
 function el(id) { return document.getElementById(id); }
-function fmt(v) { return v === null || v === undefined ? "—" : (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : String(v)); }
 
-async function api(path, q) {
-  const u = new URL(path, location.origin);
-  for (const [k, v] of Object.entries(q || {})) if (v !== null && v !== undefined) u.searchParams.set(k, v);
-  const r = await fetch(u, { headers: { Authorization: "Bearer " + token } });
-  if (!r.ok) {
-    let msg = r.status + "";
-    try { msg = (await r.json()).detail || msg; } catch (e) { /* not JSON */ }
-    throw new Error(msg);
-  }
-  return r.json();
-}
 function exportUrl(q) {
   const u = new URL("/api/history/export", location.origin);
   for (const [k, v] of Object.entries(q)) if (v !== null && v !== undefined) u.searchParams.set(k, v);

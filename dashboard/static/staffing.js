@@ -49,24 +49,12 @@ const hasCharts = typeof window.echarts !== "undefined";
 
 function t(k) { return (T[S.lang] || T.en)[k] || k; }
 function el(id) { return document.getElementById(id); }
-function fmt(v) { return v === null || v === undefined ? "—" : (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : String(v)); }
 function hhmm(iso) { return iso ? iso.slice(5, 10) + " " + iso.slice(11, 16) : "—"; }
 function query() {
   const [site, queue] = (S.key || "").split("|");
   return { site, queue, from: S.from, days: S.days, shrinkage: S.shrinkage };
 }
 
-async function api(path, q) {
-  const u = new URL(path, location.origin);
-  for (const [k, v] of Object.entries(q || {})) if (v !== null && v !== undefined) u.searchParams.set(k, v);
-  const r = await fetch(u, { headers: { Authorization: "Bearer " + token } });
-  if (!r.ok) {
-    let msg = r.status + "";
-    try { msg = (await r.json()).detail || msg; } catch (e) { /* not JSON */ }
-    throw new Error(msg);
-  }
-  return r.json();
-}
 function exportUrl(table, format) {
   const u = new URL("/api/staffing/export", location.origin);
   for (const [k, v] of Object.entries({ ...query(), table, format })) u.searchParams.set(k, v);
