@@ -86,31 +86,34 @@ class Log:
 
 
 def read_log(path: str | os.PathLike, fmt: str, config: Optional[FloorConfig] = None) -> Log:
-    """Read an Anonymous Bank log or a JSON-lines file; raise ``ValueError`` naming what is wrong."""
+    """Read a log in any ``--format`` of ``stream.sources.formats``; raise ``ValueError`` naming what is wrong.
+
+    A file of which no row is accepted is an error (a wrong ``--format``, most likely), not an empty history.
+    """
+    from stream.sources import formats
+
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"no such file: {p}")
     config = config if config is not None else FloorConfig()
-    if fmt == "anonbank":
-        from stream.sources import anonbank
-
-        log = anonbank.read_anonbank(p)
-        config.sites.setdefault(anonbank.SITE, anonbank.site_config())
-        return Log(list(log.events), config, dict(log.rejected))
-    if fmt == "jsonl":
-        from stream.contracts.decode import decode_lines, iter_jsonl_chunks
-
+    try:
+        f = formats.get(fmt)
+        formats.add_sites(f, config)
         events: list = []
         rejected: dict[str, int] = {}
-        with open(p, "rb") as fh:
-            for chunk in iter_jsonl_chunks(fh):
-                good, bad = decode_lines(chunk)
-                events.extend(good)
-                for _, reason in bad:
-                    rejected[reason] = rejected.get(reason, 0) + 1
-        events.sort(key=lambda ev: ev.ts)
-        return Log(events, config, rejected)
-    raise ValueError(f"unknown format {fmt!r} (anonbank or jsonl)")
+        for item in f.read(p, config, None):
+            if isinstance(item, formats.Dead):
+                reason = formats.reason_of(item)
+                rejected[reason] = rejected.get(reason, 0) + 1
+            else:
+                events.append(item)
+    except formats.SourceError as exc:
+        raise ValueError(str(exc)) from None
+    if not events:
+        most = max(rejected, key=rejected.get) if rejected else "the file is empty"
+        raise ValueError(f"no row of {p} was accepted as --format {fmt} (most: {most})")
+    events.sort(key=lambda ev: ev.ts)
+    return Log(events, config, rejected)
 
 
 def cutoff_for(start: datetime | date, tz_name: str) -> int:

@@ -1,6 +1,6 @@
 """``floorwatch forecast`` and ``floorwatch staffing --plan/--check/--roster``: the planning commands.
 
-    floorwatch forecast --replay FILE --format anonbank|jsonl --from DATE[THH:MM±HH:MM] --days N --json
+    floorwatch forecast --replay FILE --format anonbank|asterisk|jsonl --from DATE[THH:MM±HH:MM] --days N --json
     floorwatch staffing --plan --replay FILE --format ... --from DATE --days N [--shrinkage S]
                         [--max-occupancy X] [--erlang A|C] [--over interval|day] [--margin POINTS] --json
     floorwatch staffing --check --replay FILE --format ... --plan PLAN.json [--shrinkage S] [--seed N] --json
@@ -21,6 +21,8 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
+
+from stream.sources.formats import NAMES as FORMAT_NAMES
 
 
 class _Usage(Exception):
@@ -228,7 +230,7 @@ def add_staffing_arguments(st: argparse.ArgumentParser) -> None:
     st.add_argument("--suggest", action="store_true", help="suggest a roster covering --plan's need (MILP)")
     st.add_argument("--shifts", metavar="SHIFTS.yaml", help="allowed shift patterns for --suggest (default config/shifts.yaml)")
     st.add_argument("--replay", metavar="FILE")
-    st.add_argument("--format", choices=("anonbank", "jsonl"))
+    st.add_argument("--format", choices=FORMAT_NAMES)
     st.add_argument("--from", dest="from_", type=_start, metavar="DATE")
     st.add_argument("--days", type=_days)
     st.add_argument("--erlang", choices=("A", "C"), default="A", help="A: with patience from the log's abandons (default)")
@@ -245,7 +247,7 @@ def register(sub) -> None:
     """Add ``floorwatch forecast`` to the command line."""
     f = sub.add_parser("forecast", help="forecast offered contacts and AHT per queue and 15-minute interval")
     f.add_argument("--replay", required=True, metavar="FILE", help="the history: a log to learn from")
-    f.add_argument("--format", choices=("anonbank", "jsonl"), required=True)
+    f.add_argument("--format", choices=FORMAT_NAMES, required=True)
     f.add_argument("--from", dest="from_", type=_start, required=True, metavar="DATE")
     f.add_argument("--days", type=_days, default=14)
     f.add_argument("--config", help="floor YAML (default config/floor.yaml)")

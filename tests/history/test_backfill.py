@@ -115,6 +115,7 @@ def test_february_by_hour_equals_an_independent_computation(db_url, capsys):
 
 def test_history_cli_errors_are_one_line(tmp_path, capsys):
     db = str(tmp_path / "h.db")
+    Store.open(db).close()
     assert main(["history", "--db", db, "--site", "s", "--from", "2024-13-01", "--to", "2024-01-02", "--json"]) == 2
     assert capsys.readouterr().err.strip() == "floorwatch history: --from must be a date YYYY-MM-DD, not '2024-13-01'"
     assert main(["history", "--db", db, "--site", "s", "--from", "2024-01-03", "--to", "2024-01-02", "--json"]) == 2
@@ -123,5 +124,10 @@ def test_history_cli_errors_are_one_line(tmp_path, capsys):
                  "--to", "2024-01-02", "--json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("floorwatch history: history database") and err.count("\n") == 1
+    # A query makes no database: a mistyped SQLite path says so instead of answering with nothing.
+    typo = str(tmp_path / "hist.db")
+    assert main(["history", "--db", typo, "--site", "s", "--from", "2024-01-01", "--to", "2024-01-02", "--json"]) == 2
+    assert capsys.readouterr().err.startswith(f"floorwatch history: no history database at {typo}")
+    assert not Path(typo).exists()
     assert main(["history", "--db", db, "--site", "s", "--from", "2024-01-01", "--to", "2024-01-02", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"rows": []}

@@ -151,6 +151,14 @@ def test_errors_are_one_line_and_exit_2(argv, msg, capsys, tmp_path, monkeypatch
     assert msg in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_a_log_of_which_no_row_is_accepted_is_an_error_naming_the_format(capsys, tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("this is not a call log\nnor is this\n")
+    rc = main(["forecast", "--replay", str(bad), "--format", "jsonl", "--from", "2026-03-16", "--json"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no row of" in err and "--format jsonl" in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.skipif(not FEB.is_file(), reason="../shared/data/anonbank/february.txt is absent (a fresh clone has no ../shared)")
 def test_february_forecast_and_plan(tmp_path, capsys):
     rc, out, err = run(capsys, "staffing", "--plan", "--replay", str(FEB), "--format", "anonbank", "--from", "1999-02-22",
