@@ -50,7 +50,7 @@ os.environ.setdefault("NIXTLA_ID_AS_COL", "1")
 import numpy as np
 
 from stream.planning.actuals import SLOTS, QueueHistory, fold_history, read_log
-from stream.planning.forecast import LoadForecaster
+from stream.planning.forecast import LoadForecaster, forecast_site
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "anonbank" / "february.txt"
@@ -130,7 +130,8 @@ class Score:
         return (100 * self.err / self.act if self.act else None, 100 * self.aerr / self.aact if self.aact else None)
 
 
-def backtest(hist: dict, first: date, last: date, use_sf: bool = True, horizon: int = 7, step: int = 7, **model) -> dict:
+def backtest(hist: dict, first: date, last: date, use_sf: bool = True, horizon: int = 7, step: int = 7, pool: bool = True,
+             **model) -> dict:
     """Rolling-origin scores per queue and model: ``{queue: {model: (wape_offered, wape_aht)}}``.
 
     Origins ``first``, ``first + step``, ... up to ``last``; from each, every
@@ -160,17 +161,26 @@ def backtest(hist: dict, first: date, last: date, use_sf: bool = True, horizon: 
         timing["MSTL"] += time.perf_counter() - t
         if use_sf:
             print(f"  origin {origin}: statsforecast {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        by_site: dict[str, dict[str, LoadForecaster]] = {}
         for uid, (days, off, h, hs) in grids.items():
             if uid + "|off" not in sf_in:
                 continue
-            site, _, queue = uid.partition("/")
-            _, mean = _aht_series(h[:k], hs[:k])
-            t = time.perf_counter()
-            f = LoadForecaster(site, **model)
+            site = uid.partition("/")[0]
+            f = by_site.setdefault(site, {})[uid] = LoadForecaster(site, **model)
             for i in range(k):
                 f.learn_day(days[i], off[i], h[i], hs[i])
-            ours = [f.forecast_day(days[k + j]) for j in range(H)]
-            timing["ours"] += time.perf_counter() - t
+        ours_all: dict[str, list] = {uid: [] for fs in by_site.values() for uid in fs}
+        for fs in by_site.values():
+            for j in range(H):
+                for uid, fc in forecast_site(fs, days[k + j], pool).items():
+                    ours_all[uid].append(fc)
+        timing["ours"] += time.perf_counter() - t
+        for uid, (days, off, h, hs) in grids.items():
+            if uid + "|off" not in sf_in:
+                continue
+            _, mean = _aht_series(h[:k], hs[:k])
+            ours = ours_all[uid]
             for j in range(H):
                 kk = k + j
                 a_off, a_h, a_hs = off[kk], h[kk], hs[kk]

@@ -60,13 +60,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Optional
+from typing import Mapping, Optional
 
 import numpy as np
 
 from stream.planning.holidays import HOLIDAY, Holidays
 
-__all__ = ["SLOTS", "DayForecast", "LoadForecaster", "reforecast"]
+__all__ = ["SLOTS", "DayForecast", "LoadForecaster", "forecast_site", "reforecast"]
 
 SLOTS = 96
 
@@ -101,6 +101,7 @@ class LoadForecaster:
         aht_k: float = float("inf"),
         aht_slot_k: float = 60.0,
         smooth: float = 0.2,
+        smooth_passes: int = 1,
         trend: float = 0.5,
     ) -> None:
         self.site = site
@@ -112,6 +113,7 @@ class LoadForecaster:
         self.aht_k = aht_k
         self.aht_slot_k = aht_slot_k
         self.smooth = smooth
+        self.smooth_passes = smooth_passes
         self.trend = trend
         self.days: dict[date, _Day] = {}
 
@@ -138,10 +140,57 @@ class LoadForecaster:
     def _weights(self, origin: date, halflife: float) -> dict[date, float]:
         return {d: 0.5 ** ((origin - d).days / halflife) for d in self.days}
 
-    def forecast_day(self, d: date) -> DayForecast:
-        """Expected offered and AHT per slot of local day ``d`` (after the days learnt)."""
+    def forecast_day(self, d: date, shape_prior: Optional[np.ndarray] = None) -> DayForecast:
+        """Expected offered and AHT per slot of local day ``d`` (after the days learnt).
+
+        ``shape_prior``: another intraday shape of the same day (the site's,
+        ``site_shape``) that this queue's own shape is shrunk toward, per slot,
+        as far as the queue's few contacts cannot tell them apart (``_shrunk``).
+        """
         if not self.days:
             return DayForecast(np.zeros(SLOTS), np.full(SLOTS, np.nan))
+        base_total, profile, used, r, kinds, w_eff = self._parts(d)
+        if shape_prior is not None and used:
+            profile = self._shrunk(profile, np.asarray(shape_prior, dtype=float), used, r)
+        profile = self._smoothed(profile)
+        s = profile.sum()
+        offered = base_total * profile / s if s > 0 else np.zeros(SLOTS)
+        return DayForecast(offered, self._aht(d, r, kinds, w_eff))
+
+    def shape(self, d: date) -> np.ndarray:
+        """The intraday shape (shares of the day per slot, unsmoothed) this queue's forecast of ``d`` uses."""
+        if not self.days:
+            return np.zeros(SLOTS)
+        return self._parts(d)[1]
+
+    def _shrunk(self, own: np.ndarray, prior: np.ndarray, used: list, r) -> np.ndarray:
+        """``own`` shrunk toward ``prior`` slot by slot (empirical Bayes, Poisson noise).
+
+        The queue's shape is a share estimated from n_eff contacts (recency
+        weighted): its noise variance in a slot is about prior/n_eff. The real
+        difference between the shapes is taken as relative, variance
+        tau² · prior², tau² being what the observed squared differences leave
+        after the noise. A slot keeps of its own share tau²·prior ÷ (tau²·prior + 1/n_eff):
+        a big queue keeps its shape, a queue of a few calls a day borrows the site's.
+        """
+        ps = prior.sum()
+        if ps <= 0 or own.sum() <= 0:
+            return own
+        prior = prior / ps
+        tot = np.array([r[x] * float(self.days[x].offered.sum()) for x in used])
+        w = np.array([r[x] for x in used])
+        n_eff = tot.sum() ** 2 / float((w * tot).sum()) if (w * tot).sum() > 0 else 0.0
+        if n_eff <= 0:
+            return prior
+        m = prior > 0
+        num = float(((own[m] - prior[m]) ** 2).sum() - (prior[m] / n_eff).sum())
+        tau2 = max(0.0, num / float((prior[m] ** 2).sum()))
+        keep = np.where(m, tau2 * prior / (tau2 * prior + 1.0 / n_eff), 1.0)
+        out = keep * own + (1 - keep) * prior
+        return out / out.sum()
+
+    def _parts(self, d: date):
+        """Day ``d``'s total, its unsmoothed shape, the days that shape is from, the recency weights, kinds, weekday."""
         origin = max(self.days) + timedelta(days=1)
         r = self._weights(origin, self.halflife_days)
         q = self._weights(origin, self.level_halflife_days)
@@ -213,18 +262,17 @@ class LoadForecaster:
             top = max(factor.values())
             full = {w for w, fv in factor.items() if fv >= 0.5 * top}
         profile = self._profile(profile_days, r)
+        used = list(profile_days)
         if means and w_eff in full:
             pool = [x for x in ordinary if kinds[x] in full]
             vol = sum(r[x] * totals[x] for x in profile_days)
             pooled = self._profile(pool, r)
             if np.isinf(self.profile_k):
-                profile = pooled
+                profile, used = pooled, pool
             else:
                 profile = (vol * profile + self.profile_k * pooled) / (vol + self.profile_k)
-        profile = self._smoothed(profile)
-        s = profile.sum()
-        offered = base_total * profile / s if s > 0 else np.zeros(SLOTS)
-        return DayForecast(offered, self._aht(d, r, kinds, w_eff))
+                used = sorted(set(pool) | set(profile_days))
+        return base_total, profile, used, r, kinds, w_eff
 
     def _profile(self, xs, r) -> np.ndarray:
         acc = np.zeros(SLOTS)
@@ -234,6 +282,11 @@ class LoadForecaster:
         return acc / s if s > 0 else acc
 
     def _smoothed(self, p: np.ndarray) -> np.ndarray:
+        for _ in range(self.smooth_passes):
+            p = self._smooth_once(p)
+        return p
+
+    def _smooth_once(self, p: np.ndarray) -> np.ndarray:
         a = self.smooth
         if a <= 0:
             return p
@@ -263,6 +316,26 @@ class LoadForecaster:
         if np.isinf(self.aht_k):
             return by_slot
         return (hs_w + self.aht_k * by_slot) / (h_w + self.aht_k)
+
+
+def forecast_site(forecasters: Mapping[str, LoadForecaster], d: date, pool: bool = True) -> dict[str, DayForecast]:
+    """Day ``d`` of every queue of one site, each queue's shape shrunk toward the site's (``pool``).
+
+    The site's shape is its queues' shapes weighted by their day totals: the
+    calls of a site follow much the same day, and a queue of a few calls a
+    day cannot show its own shape apart from noise (``LoadForecaster._shrunk``
+    decides how far, per queue, from its own data only).
+    """
+    if not pool:
+        return {q: f.forecast_day(d) for q, f in forecasters.items()}
+    acc = np.zeros(SLOTS)
+    for f in forecasters.values():
+        if f.days:
+            total, shape = f._parts(d)[:2]
+            if shape.sum() > 0:
+                acc += total * shape / shape.sum()
+    prior = acc if acc.sum() > 0 else None
+    return {q: f.forecast_day(d, shape_prior=prior) for q, f in forecasters.items()}
 
 
 def reforecast(

@@ -2,7 +2,9 @@
 
 ``floorwatch forecast`` runs this. The log is folded by the core up to the
 cut-off (``stream.planning.actuals``); each queue's whole days before the
-cut-off's local date are learnt by a ``LoadForecaster``; the forecast covers
+cut-off's local date are learnt by a ``LoadForecaster`` (a site's queues
+forecast together, ``forecast_site``: each queue's intraday shape borrows
+from the site's as far as its own few contacts leave it unsure); the forecast covers
 ``days`` local days from that date, from the cut-off on. When the cut-off
 falls inside a day, that day's intervals so far rescale the rest of it
 (``reforecast``).
@@ -33,7 +35,7 @@ import numpy as np
 from stream.contracts.floor_config import zone
 from stream.fold.calendar import INTERVAL_MS
 from stream.planning.actuals import Log, QueueHistory, cutoff_for, day_starts, fold_history, slot_of
-from stream.planning.forecast import LoadForecaster, reforecast
+from stream.planning.forecast import LoadForecaster, forecast_site, reforecast
 from stream.planning.holidays import Holidays
 
 __all__ = ["QueueOutlook", "forecast_log", "forecast_histories"]
@@ -63,20 +65,31 @@ def forecast_histories(
         raise ValueError(f"days must be >= 1, got {days}")
     holidays = holidays if holidays is not None else Holidays()
     out = []
+    learnt: dict[tuple[str, str], LoadForecaster] = {}
     for (site, queue), qh in sorted(hist.items()):
-        tz = zone(qh.timezone)
-        cut = cutoff_for(start, qh.timezone)
-        today = _local_date(cut, tz)
-        f = LoadForecaster(site, holidays, **model)
+        today = _local_date(cutoff_for(start, qh.timezone), zone(qh.timezone))
+        f = learnt[(site, queue)] = LoadForecaster(site, holidays, **model)
         for dstr in sorted(qh.days):
             d = date.fromisoformat(dstr)
             if d < today:
                 day = qh.days[dstr]
                 f.learn_day(d, day.offered, day.handled, day.handle_s)
+    # Each day of a site at once: a queue's intraday shape borrows from the site's (forecast_site).
+    sites: dict[str, dict[str, LoadForecaster]] = {}
+    for (site, queue), f in learnt.items():
+        sites.setdefault(site, {})[queue] = f
+    cache: dict[tuple[str, date], dict] = {}
+    for (site, queue), qh in sorted(hist.items()):
+        tz = zone(qh.timezone)
+        cut = cutoff_for(start, qh.timezone)
+        today = _local_date(cut, tz)
         rows = []
         for i in range(days):
             d = today + timedelta(days=i)
-            fc = f.forecast_day(d)
+            day_fc = cache.get((site, d))
+            if day_fc is None:
+                day_fc = cache[(site, d)] = forecast_site(sites[site], d)
+            fc = day_fc[queue]
             offered = fc.offered
             starts = day_starts(d, tz)
             if i == 0:

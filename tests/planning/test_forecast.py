@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from stream.planning.forecast import SLOTS, LoadForecaster, reforecast
+from stream.planning.forecast import SLOTS, LoadForecaster, forecast_site, reforecast
 from stream.planning.holidays import HOLIDAY, Holidays, load_holidays
 
 # Open 08:00-20:00 with a morning and an afternoon peak.
@@ -138,3 +138,37 @@ def test_holiday_config_example_loads_and_errors_name_the_field(tmp_path) -> Non
     bad.write_text("calendars:\n  cn:\n    holidays:\n      - {from: 2026-13-01}\n")
     with pytest.raises(ValueError, match=r"calendars.cn.holidays\[0\].from: not a date"):
         load_holidays(bad)
+
+
+def _queue(hol: Holidays, shape: np.ndarray, scale: float, seed: int, weeks: int = 3) -> LoadForecaster:
+    rng = np.random.default_rng(seed)
+    f = LoadForecaster("s", hol)
+    for i in range(7 * weeks):
+        d = START + timedelta(days=i)
+        off = rng.poisson(scale * WEEKDAY_TOTAL[d.weekday()] * shape).astype(float)
+        f.learn_day(d, off, off, off * 180.0)
+    return f
+
+
+def test_a_small_queue_borrows_the_sites_shape() -> None:
+    """A queue of ~20 calls a day with the site's shape: closer to its truth pooled than alone."""
+    hol = Holidays()
+    qs = {"big": _queue(hol, SHAPE, 1.0, 1), "small": _queue(hol, SHAPE, 0.02, 2)}
+    d = START + timedelta(days=21)
+    want = WEEKDAY_TOTAL[d.weekday()] * 0.02 * SHAPE
+    alone = forecast_site(qs, d, pool=False)["small"].offered
+    pooled = forecast_site(qs, d)["small"].offered
+    err = lambda fc: np.abs(fc / fc.sum() - want / want.sum()).sum()  # noqa: E731 - the shape's error
+    assert err(pooled) < 0.6 * err(alone)
+    assert pooled.sum() == pytest.approx(alone.sum())  # pooling moves the shape, never the day's total
+
+
+def test_a_queue_with_its_own_shape_keeps_it() -> None:
+    """A busy queue open only in the evening is not dragged toward the site's daytime shape."""
+    hol = Holidays()
+    evening = np.where((_t >= 72) & (_t < 92), 1.0, 0.0)
+    evening /= evening.sum()
+    qs = {"day": _queue(hol, SHAPE, 1.0, 3), "evening": _queue(hol, evening, 0.5, 4)}
+    d = START + timedelta(days=21)
+    fc = forecast_site(qs, d)["evening"].offered
+    assert fc[72:92].sum() > 0.97 * fc.sum()
