@@ -116,6 +116,7 @@ cdef extern from "site.hpp" namespace "fw":
     cdef cppclass QStats:
         int64_t offered, answered, abandoned, short_abandoned, transferred
         int64_t within, wait_sum, max_wait, handled, handle_sum
+        int64_t abandon_wait_sum
         uint8_t variant
         const uint32_t* hist_data()
 
@@ -612,6 +613,7 @@ cdef object _stats_of(QStats& s, cbool hist):
     st.transferred = s.transferred
     st.within = s.within
     st.wait_sum = s.wait_sum
+    st.abandon_wait_sum = s.abandon_wait_sum
     st.max_wait = s.max_wait
     st.handled = s.handled
     st.handle_sum = s.handle_sum

@@ -22,6 +22,7 @@ from stream.fold.stats import COUNTERS, QueueStats, merged
 
 # Every additive field of QueueStats (the histogram stays out: the report has no percentiles).
 _SUM_FIELDS = COUNTERS
+_ADDED = frozenset({"abandon_wait_sum"})  # counters added after sums were first stored
 
 DaySums = Mapping[str, Mapping[str, Mapping[str, QueueStats]]]  # site -> date -> queue -> stats
 
@@ -37,7 +38,9 @@ def stats_from_sums(d: Mapping) -> QueueStats:
     """A ``QueueStats`` rebuilt from ``stats_to_sums`` output (histogram left empty)."""
     st = QueueStats(d.get("sl_variant", "standard"))
     for f in _SUM_FIELDS:
-        setattr(st, f, int(d[f]))
+        # Sums written before a counter existed (Redis keys of an older worker, history rows before its
+        # migration: absent or NULL) count it as 0 here; stream.planning.stored tells them apart.
+        setattr(st, f, int(d.get(f) or 0) if f in _ADDED else int(d[f]))
     return st
 
 

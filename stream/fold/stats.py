@@ -42,6 +42,7 @@ COUNTERS = (
     "transferred",
     "within",
     "wait_sum",
+    "abandon_wait_sum",
     "max_wait",
     "handled",
     "handle_sum",
@@ -61,6 +62,7 @@ class QueueStats:
         self.transferred = 0
         self.within = 0  # answered with wait <= T
         self.wait_sum = 0  # ms, answered contacts
+        self.abandon_wait_sum = 0  # ms, abandoned contacts (with wait_sum: the exposure patience is estimated from)
         self.max_wait = -1  # ms, answered or abandoned; -1: none yet
         self.handled = 0
         self.handle_sum = 0  # ms
@@ -84,6 +86,7 @@ class QueueStats:
 
     def add_abandoned(self, wait_ms: int, short_ms: int) -> None:
         self.abandoned += 1
+        self.abandon_wait_sum += wait_ms
         if wait_ms < short_ms:
             self.short_abandoned += 1
         if wait_ms > self.max_wait:
@@ -101,6 +104,7 @@ class QueueStats:
         self.transferred += o.transferred
         self.within += o.within
         self.wait_sum += o.wait_sum
+        self.abandon_wait_sum += o.abandon_wait_sum
         if o.max_wait > self.max_wait:
             self.max_wait = o.max_wait
         self.handled += o.handled

@@ -7,7 +7,7 @@ averages:
 * ``queue_intervals`` — site × queue × 15-minute interval (UTC epoch ms of its
   start; ``utc_offset_min`` is the site's offset then, so reports show local
   time without the floor config): offered, answered, abandoned, short abandons,
-  transferred, answered within T, wait and handle-time sums, handled, the
+  transferred, answered within T, wait (answered; abandoned apart) and handle-time sums, handled, the
   largest wait, and the wait histogram (sparse JSON ``{bin: count}``, the
   percentiles' mergeable form).
 * ``agent_days`` / ``agent_state_days`` — site × agent × local date: handled,
@@ -38,10 +38,14 @@ QUEUE_SUMS = (
     ("transferred", "transferred"),
     ("within", "within_t"),
     ("wait_sum", "wait_sum_ms"),
+    ("abandon_wait_sum", "abandon_wait_sum_ms"),
     ("max_wait", "max_wait_ms"),
     ("handled", "handled"),
     ("handle_sum", "handle_sum_ms"),
 )
+
+# Counters added after the first schema: NULL in the rows written before their migration (unknown, not 0).
+ADDED_SUMS = ("abandon_wait_sum_ms",)  # 0003_abandoned_wait
 
 queue_intervals = Table(
     "queue_intervals",
@@ -51,7 +55,7 @@ queue_intervals = Table(
     Column("queue", String(100), primary_key=True),
     Column("utc_offset_min", Integer, nullable=False),
     Column("sl_variant", String(32), nullable=False),
-    *[Column(col, BigInteger, nullable=False) for _, col in QUEUE_SUMS],
+    *[Column(col, BigInteger, nullable=col in ADDED_SUMS) for _, col in QUEUE_SUMS],
     Column("wait_hist", Text, nullable=False),
     Column("as_of_ms", BigInteger, nullable=False),
     # In SQLite the rows live in key order (site, time, queue): a site's month is one range.

@@ -58,11 +58,19 @@ def day_starts(d: date, tz) -> list[tuple[int, int]]:
 
 @dataclass
 class DayCounts:
-    """One local day of one queue: offered, handled and handle seconds per slot."""
+    """One local day of one queue: offered, handled and handle seconds per slot.
+
+    ``wait_s`` / ``abandoned``: the day's total wait (answered and abandoned
+    contacts) and abandons, what mean patience is estimated from; None where
+    the source does not know them (a replayed log: ``calls.patience`` reads its
+    contacts instead; history rows written before the store kept abandoned waits).
+    """
 
     offered: np.ndarray = field(default_factory=lambda: np.zeros(SLOTS))
     handled: np.ndarray = field(default_factory=lambda: np.zeros(SLOTS))
     handle_s: np.ndarray = field(default_factory=lambda: np.zeros(SLOTS))
+    wait_s: Optional[float] = None
+    abandoned: Optional[int] = None
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """``floorwatch forecast`` and ``floorwatch staffing --plan/--check/--roster``: the planning commands.
 
     floorwatch forecast --replay FILE --format anonbank|asterisk|jsonl --from DATE[THH:MM±HH:MM] --days N --json
-    floorwatch staffing --plan --replay FILE --format ... --from DATE --days N [--shrinkage S]
+    floorwatch staffing --plan (--replay FILE --format ... | --db URL) --from DATE --days N [--shrinkage S]
                         [--max-occupancy X] [--erlang A|C] [--over interval|day] [--margin POINTS] --json
     floorwatch staffing --check --replay FILE --format ... --plan PLAN.json [--shrinkage S] [--seed N] --json
     floorwatch staffing --roster ROSTER.csv|yaml --plan PLAN.json --json          (scheduled vs needed)
@@ -156,11 +156,49 @@ def run_staffing(args: argparse.Namespace) -> Optional[int]:
     return 0
 
 
+def _stored_plan_inputs(args):
+    """Forecast rows and patience from the history store (``--db``): Erlang A's patience from its waits."""
+    from stream.contracts.floor_config import ConfigError, load_config
+    from stream.history.store import Store, StoreError, engine_url
+    from stream.planning.outlook import forecast_histories
+    from stream.planning.stored import history_from_store, patience_from_history
+
+    try:
+        cfg = load_config(args.config) if getattr(args, "config", None) else load_config()
+    except ConfigError as exc:
+        raise _Usage(str(exc))
+    try:
+        # Planning never makes a database: a mistyped SQLite path is an error, not an empty history.
+        if engine_url(args.db).startswith("sqlite:///") and not Path(engine_url(args.db)[len("sqlite:///"):]).is_file():
+            raise StoreError(f"no history database at {args.db} (write one with `floorwatch replay … --db` or a worker's --db)")
+        store = Store.open(args.db)
+        try:
+            hist = history_from_store(store, cfg)
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise _Usage(f"--db: {exc}")
+    if not hist:
+        raise _Usage("--db: the history database has no interval rows to forecast from")
+    today = args.from_.date() if isinstance(args.from_, datetime) else args.from_
+    # Only rows before --from: whole days before its date (the store has no instant finer than a day here).
+    pat = patience_from_history(hist, today) if args.erlang == "A" else None
+    rows = [r for o in forecast_histories(hist, args.from_, args.days, _holidays(args)) for r in o.rows]
+    return rows, pat, cfg
+
+
 def _plan(args) -> list[dict]:
     from stream.planning.calls import contacts, patience
     from stream.planning.outlook import forecast_log
     from stream.planning.plan import plan
 
+    if getattr(args, "db", None):
+        if args.replay:
+            raise _Usage("give --replay or --db, not both")
+        _need(args, "--from", "--days")
+        rows, pat, cfg = _stored_plan_inputs(args)
+        return plan(rows, cfg, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
+                    over=args.over, margin_pct=args.margin)
     _need(args, "--replay", "--format", "--from", "--days")
     log = _log(args)
     rows = forecast_log(log, args.from_, args.days, _holidays(args))
@@ -230,6 +268,8 @@ def add_staffing_arguments(st: argparse.ArgumentParser) -> None:
     st.add_argument("--suggest", action="store_true", help="suggest a roster covering --plan's need (MILP)")
     st.add_argument("--shifts", metavar="SHIFTS.yaml", help="allowed shift patterns for --suggest (default config/shifts.yaml)")
     st.add_argument("--replay", metavar="FILE")
+    st.add_argument("--db", metavar="URL", help="--plan from the history database (postgresql://... or sqlite:///...) "
+                                                "instead of --replay; Erlang A with the patience its waits show")
     st.add_argument("--format", choices=FORMAT_NAMES)
     st.add_argument("--from", dest="from_", type=_start, metavar="DATE")
     st.add_argument("--days", type=_days)

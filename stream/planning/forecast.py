@@ -66,7 +66,7 @@ import numpy as np
 
 from stream.planning.holidays import HOLIDAY, Holidays
 
-__all__ = ["SLOTS", "DayForecast", "LoadForecaster", "forecast_site", "reforecast"]
+__all__ = ["SLOTS", "DayForecast", "LoadForecaster", "forecast_site", "persistence_of", "reforecast"]
 
 SLOTS = 96
 
@@ -173,6 +173,10 @@ class LoadForecaster:
         after the noise. A slot keeps of its own share tau²·prior ÷ (tau²·prior + 1/n_eff):
         a big queue keeps its shape, a queue of a few calls a day borrows the site's.
         """
+        # Only the slots this queue has been open in (had a contact) borrow: a queue closed at night
+        # stays closed, however busy its site is then.
+        open_ = sum(self.days[x].offered for x in used) > 0
+        prior = np.where(open_, prior, 0.0)
         ps = prior.sum()
         if ps <= 0 or own.sum() <= 0:
             return own
@@ -346,6 +350,7 @@ def reforecast(
     prior: float = 20.0,
     recent_slots: int = 8,
     decay_slots: float = 8.0,
+    persistence: float = 1.0,
 ) -> np.ndarray:
     """Today's forecast after its first ``upto`` slots happened: slots ≥ ``upto`` rescaled.
 
@@ -355,6 +360,10 @@ def reforecast(
     recent ratio right after ``upto``, fading into the earlier day's ratio
     with ``decay_slots``. A surge moves the next hours; a level that held all
     day moves the whole rest. Slots before ``upto`` become the actuals.
+
+    ``persistence`` β: each ratio is taken to the power β (0 ≤ β ≤ 1), how
+    much of a day's deviation so far carries into its rest; 1 (all of it)
+    by default, ``persistence_of`` learns it from past days.
 
     >>> base = np.full(96, 10.0)
     >>> actual = np.full(96, 10.0); actual[40:44] = 40.0             # a surge 10:00-11:00
@@ -372,7 +381,47 @@ def reforecast(
     # The day's ratio before the recent window: a surge moves the next hours, a level that held all day the rest.
     day_ratio = (actual[:lo].sum() + prior) / (base[:lo].sum() + prior)
     recent_ratio = (actual[lo:upto].sum() + prior) / (base[lo:upto].sum() + prior)
+    if persistence != 1.0:
+        day_ratio, recent_ratio = day_ratio ** persistence, recent_ratio ** persistence
     lead = np.arange(SLOTS - upto)
     ratio = day_ratio + (recent_ratio - day_ratio) * np.exp(-lead / decay_slots)
     out[upto:] = base[upto:] * ratio
     return out
+
+
+def persistence_of(pairs, min_days: int = 4) -> float:
+    """How much of a day's deviation from its forecast up to a time of day carries into the rest of it.
+
+    ``pairs``: past days' (forecast, actual) arrays of 96 slots each, with the
+    slot ``upto`` the reforecast is made at, as ``(forecast, actual, upto)``.
+    The slope, through the origin, of log(rest's actual ÷ forecast) on
+    log(actual ÷ forecast so far), clipped to 0..1: the least-squares
+    persistence of past days (1 with fewer than ``min_days`` days: trust the
+    day as ``reforecast`` always did). A quiet morning followed by an
+    ordinary afternoon (the bank's 9 February) pulls it down; days whose
+    level held all day keep it near 1.
+
+    >>> f = np.ones(96) * 10
+    >>> held = [(f, f * k, 40) for k in (0.8, 1.2, 0.9, 1.1)]             # the morning's level held all day
+    >>> round(persistence_of(held), 2)
+    1.0
+    >>> noise = [(f, np.r_[f[:40] * k, f[40:]], 40) for k in (0.8, 1.2, 0.9, 1.1)]   # mornings off, afternoons as forecast
+    >>> round(persistence_of(noise), 2)
+    0.0
+    """
+    xs, ys = [], []
+    for fc, act, upto in pairs:
+        fc = np.asarray(fc, dtype=float)
+        act = np.asarray(act, dtype=float)
+        a0, f0, a1, f1 = act[:upto].sum(), fc[:upto].sum(), act[upto:].sum(), fc[upto:].sum()
+        if min(a0, f0, a1, f1) <= 0:
+            continue
+        xs.append(np.log(a0 / f0))
+        ys.append(np.log(a1 / f1))
+    if len(xs) < min_days:
+        return 1.0
+    x, y = np.array(xs), np.array(ys)
+    sxx = float((x * x).sum())
+    if sxx <= 0:
+        return 1.0
+    return float(min(1.0, max(0.0, (x * y).sum() / sxx)))

@@ -7,7 +7,9 @@ forecast together, ``forecast_site``: each queue's intraday shape borrows
 from the site's as far as its own few contacts leave it unsure); the forecast covers
 ``days`` local days from that date, from the cut-off on. When the cut-off
 falls inside a day, that day's intervals so far rescale the rest of it
-(``reforecast``).
+(``reforecast``), as far as the site's past days showed such a deviation to
+last (``persistence_of``: each past day forecast from the days before it,
+its deviation up to the same time of day against the rest of it).
 
 Each interval comes out as ``{"site", "queue", "start", "offered", "aht_s"}``
 with ``start`` the interval's local time with its UTC offset and ``aht_s``
@@ -35,10 +37,13 @@ import numpy as np
 from stream.contracts.floor_config import zone
 from stream.fold.calendar import INTERVAL_MS
 from stream.planning.actuals import Log, QueueHistory, cutoff_for, day_starts, fold_history, slot_of
-from stream.planning.forecast import LoadForecaster, forecast_site, reforecast
+from stream.planning.forecast import LoadForecaster, forecast_site, persistence_of, reforecast
 from stream.planning.holidays import Holidays
 
 __all__ = ["QueueOutlook", "forecast_log", "forecast_histories"]
+
+# Past days that teach the intraday reforecast how far a morning's deviation carries (``_persistence``).
+PERSISTENCE_DAYS = 28
 
 
 class QueueOutlook:
@@ -65,20 +70,14 @@ def forecast_histories(
         raise ValueError(f"days must be >= 1, got {days}")
     holidays = holidays if holidays is not None else Holidays()
     out = []
-    learnt: dict[tuple[str, str], LoadForecaster] = {}
+    by_site: dict[str, dict[str, QueueHistory]] = {}
     for (site, queue), qh in sorted(hist.items()):
-        today = _local_date(cutoff_for(start, qh.timezone), zone(qh.timezone))
-        f = learnt[(site, queue)] = LoadForecaster(site, holidays, **model)
-        for dstr in sorted(qh.days):
-            d = date.fromisoformat(dstr)
-            if d < today:
-                day = qh.days[dstr]
-                f.learn_day(d, day.offered, day.handled, day.handle_s)
+        by_site.setdefault(site, {})[queue] = qh
     # Each day of a site at once: a queue's intraday shape borrows from the site's (forecast_site).
-    sites: dict[str, dict[str, LoadForecaster]] = {}
-    for (site, queue), f in learnt.items():
-        sites.setdefault(site, {})[queue] = f
+    sites = {site: _learnt(qs, _local_date(cutoff_for(start, _tz(qs)), zone(_tz(qs))), holidays, model)
+             for site, qs in by_site.items()}
     cache: dict[tuple[str, date], dict] = {}
+    beta: dict[str, float] = {}
     for (site, queue), qh in sorted(hist.items()):
         tz = zone(qh.timezone)
         cut = cutoff_for(start, qh.timezone)
@@ -97,7 +96,10 @@ def forecast_histories(
                 if done:
                     upto = slot_of(done[-1], tz) + 1
                     actual = qh.days.get(d.isoformat())
-                    offered = reforecast(offered, actual.offered if actual is not None else np.zeros_like(offered), upto)
+                    if site not in beta:
+                        beta[site] = _persistence(by_site[site], d, upto, holidays, model)
+                    offered = reforecast(offered, actual.offered if actual is not None else np.zeros_like(offered), upto,
+                                         persistence=beta[site])
             for s, slot in starts:
                 if s + INTERVAL_MS <= cut:
                     continue
@@ -113,6 +115,50 @@ def forecast_histories(
                 )
         out.append(QueueOutlook(qh, rows))
     return out
+
+
+def _tz(qs: dict[str, QueueHistory]) -> str:
+    return next(iter(qs.values())).timezone
+
+
+def _learnt(qs: dict[str, QueueHistory], before: date, holidays: Holidays, model: dict) -> dict[str, LoadForecaster]:
+    """A forecaster per queue of one site, learnt from the whole days before ``before``."""
+    out = {}
+    for queue, qh in qs.items():
+        f = out[queue] = LoadForecaster(qh.site, holidays, **model)
+        for dstr in sorted(qh.days):
+            d = date.fromisoformat(dstr)
+            if d < before:
+                day = qh.days[dstr]
+                f.learn_day(d, day.offered, day.handled, day.handle_s)
+    return out
+
+
+def _persistence(qs: dict[str, QueueHistory], today: date, upto: int, holidays: Holidays, model: dict,
+                 days: int = PERSISTENCE_DAYS) -> float:
+    """The site's reforecast persistence (``persistence_of``) from its ``days`` days before ``today``.
+
+    Each past day is forecast as it would have been the evening before (from
+    the days before it only), the site's queues summed, and split at ``upto``.
+    """
+    pairs = []
+    for k in range(days, 0, -1):
+        d = today - timedelta(days=k)
+        actual = np.zeros(96)
+        seen = False
+        for qh in qs.values():
+            day = qh.days.get(d.isoformat())
+            if day is not None:
+                actual = actual + day.offered
+                seen = True
+        if not seen:
+            continue
+        fs = _learnt(qs, d, holidays, model)
+        if not any(f.days for f in fs.values()):
+            continue
+        fc = sum(x.offered for x in forecast_site(fs, d).values())
+        pairs.append((fc, actual, upto))
+    return persistence_of(pairs)
 
 
 def forecast_log(log: Log, start: date | datetime, days: int, holidays: Optional[Holidays] = None, **model: float) -> list[dict]:

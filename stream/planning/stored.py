@@ -5,8 +5,15 @@ database (docs/history.md); this reads a site's recent ones back into the
 same ``QueueHistory`` arrays a replayed log gives (``stream.planning.actuals``):
 offered, handled and handle seconds per local day and slot. The slot is the
 row's local start (its stored UTC offset), so DST days land as they were
-lived. The store keeps no abandoned waits, so patience cannot be estimated
-from it: plans made from the store use Erlang C.
+lived.
+
+Patience (``patience_from_history``): each row keeps the answered contacts'
+wait sum and, since migration ``0003_abandoned_wait``, the abandoned ones'
+(``abandon_wait_sum_ms``); with the abandons that is Brown et al.'s (2005)
+estimate, total wait ÷ abandons, the same as ``calls.patience`` reads from a
+log's contacts. A day with a row written before the store kept it (NULL
+there) has unknown waits and is left out (plans fall back to Erlang C for a
+queue with no known day).
 
 >>> from stream.contracts.floor_config import FloorConfig
 >>> class FakeStore:                 # the two Store methods read here
@@ -19,16 +26,20 @@ from it: plans made from the store use Erlang C.
 >>> day = h[("s", "q")].days["2026-01-05"]
 >>> int(day.offered[36]), int(day.handled[36]), float(day.handle_s[36])
 (7, 6, 1080.0)
+>>> day.abandoned, day.wait_s                      # the row has no wait columns: waits unknown
+(None, nan)
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta, timezone
+from typing import Optional
 
 from stream.contracts.floor_config import FloorConfig
 from stream.planning.actuals import DayCounts, QueueHistory
 
-__all__ = ["history_from_store"]
+__all__ = ["history_from_store", "patience_from_history"]
 
 _DAY_MS = 86_400_000
 _SLOT_MS = 900_000
@@ -63,4 +74,45 @@ def history_from_store(store, config: FloorConfig, days: int = 56) -> dict[tuple
             day.offered[slot] += int(r["offered"])
             day.handled[slot] += int(r["handled"])
             day.handle_s[slot] += int(r["handle_sum_ms"]) / 1000.0
+            _add_waits(day, r)
+    return out
+
+
+def _add_waits(day: DayCounts, r) -> None:
+    """Add a row's waits and abandons to its day; a row written before the store kept abandoned waits
+    (NULL there) makes the day's waits unknown for good."""
+    if day.wait_s is not None and math.isnan(day.wait_s):
+        return
+    ab = int(r.get("abandoned") or 0)
+    aw = r.get("abandon_wait_sum_ms")
+    if "wait_sum_ms" not in r or aw is None:
+        day.wait_s, day.abandoned = math.nan, None  # NaN: unknown (None: no row yet)
+        return
+    day.wait_s = (day.wait_s or 0.0) + (int(r["wait_sum_ms"]) + int(aw)) / 1000.0
+    day.abandoned = (day.abandoned or 0) + ab
+
+
+def patience_from_history(hist: dict[tuple[str, str], QueueHistory], before: date) -> dict[tuple[str, str], Optional[float]]:
+    """Mean patience in seconds per site × queue from the days before ``before`` whose waits are known:
+    total wait ÷ abandons (None: no abandon among them, or no such day — Erlang C then).
+
+    >>> from stream.planning.actuals import DayCounts, QueueHistory
+    >>> qh = QueueHistory("s", "q", "UTC")
+    >>> qh.days["2026-01-05"] = DayCounts(wait_s=900.0, abandoned=5)
+    >>> qh.days["2026-01-06"] = DayCounts(wait_s=300.0, abandoned=1)
+    >>> qh.days["2026-01-07"] = DayCounts()                          # waits unknown: left out
+    >>> patience_from_history({("s", "q"): qh}, date(2026, 1, 7))
+    {('s', 'q'): 200.0}
+    >>> patience_from_history({("s", "q"): qh}, date(2026, 1, 6))
+    {('s', 'q'): 180.0}
+    """
+    out: dict[tuple[str, str], Optional[float]] = {}
+    for key, qh in hist.items():
+        wait, ab = 0.0, 0
+        for dstr, day in qh.days.items():
+            if day.wait_s is None or math.isnan(day.wait_s) or day.abandoned is None or date.fromisoformat(dstr) >= before:
+                continue
+            wait += day.wait_s
+            ab += day.abandoned
+        out[key] = wait / ab if ab else None
     return out

@@ -36,6 +36,10 @@ pytestmark = pytest.mark.skipif(not native_available(), reason="the native core 
 _enc = msgspec.json.Encoder()
 
 
+from stream.fold.report import stats_to_sums  # noqa: E402
+from stream.history.rows import site_batch  # noqa: E402
+
+
 def _copy(events: list) -> list:
     # The reference core writes epoch ms back into RFC 3339 events: each floor gets its own.
     return [e.__copy__() for e in events]
@@ -54,6 +58,10 @@ def _everything(floor: Floor) -> dict:
         out[f"alert {site}"] = floor.alert_snapshot(site)
         out[f"intervals {site}"] = floor.interval_rows(site)
         out[f"days {site}"] = {d: {q: st.figures() for q, st in qs.items()} for d, qs in floor.day_sums(site).items()}
+        # The sums behind them, every counter (a counter no figure reads, e.g. abandon_wait_sum, too),
+        # per day and per interval as the history store gets them.
+        out[f"day sums {site}"] = {d: {q: stats_to_sums(st) for q, st in qs.items()} for d, qs in floor.day_sums(site).items()}
+        out[f"history rows {site}"] = site_batch(floor, site).queue
     return json.loads(json.dumps(out, sort_keys=True))
 
 

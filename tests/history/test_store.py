@@ -21,7 +21,7 @@ def test_migrations_create_the_schema_once(db_url):
     s = Store.open(db_url)
     Store.open(db_url).close()  # a second open finds it migrated
     with s.engine.connect() as c:
-        assert c.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
+        assert c.execute(sa.text("select version_num from alembic_version")).scalar() == "0003_abandoned_wait"
     names = set(sa.inspect(s.engine).get_table_names())
     assert {"queue_intervals", "agent_days", "agent_state_days", "alert_changes", "daily_reports_sent"} <= names
     s.close()

@@ -27,6 +27,7 @@ enum Variant : uint8_t { STANDARD = 0, EXCLUDE_ABANDONS = 1 };
 struct QStats {
     int64_t offered = 0, answered = 0, abandoned = 0, short_abandoned = 0, transferred = 0;
     int64_t within = 0, wait_sum = 0, max_wait = -1, handled = 0, handle_sum = 0;
+    int64_t abandon_wait_sum = 0;  // ms, abandoned contacts (patience estimation; stats.py holds the same)
     uint8_t variant = STANDARD;
     std::unique_ptr<uint32_t[]> hist;  // N_BINS counts, from the first answer counted with it
 
@@ -44,6 +45,7 @@ struct QStats {
         transferred = o.transferred;
         within = o.within;
         wait_sum = o.wait_sum;
+        abandon_wait_sum = o.abandon_wait_sum;
         max_wait = o.max_wait;
         handled = o.handled;
         handle_sum = o.handle_sum;
@@ -73,6 +75,7 @@ struct QStats {
     }
     void add_abandoned(int64_t wait, int64_t short_ms) {
         ++abandoned;
+        abandon_wait_sum += wait;
         if (wait < short_ms) ++short_abandoned;
         if (wait > max_wait) max_wait = wait;
     }
@@ -88,6 +91,7 @@ struct QStats {
         transferred += o.transferred;
         within += o.within;
         wait_sum += o.wait_sum;
+        abandon_wait_sum += o.abandon_wait_sum;
         if (o.max_wait > max_wait) max_wait = o.max_wait;
         handled += o.handled;
         handle_sum += o.handle_sum;
