@@ -4,10 +4,10 @@ Forecast against actual, needed against scheduled per interval, and the
 suggested roster, for one queue and a run of days (``stream.planning.board``),
 with CSV/XLSX exports of the same tables. The history the forecast learns
 from is the history database the dashboard serves (``--db``; the last 8
-weeks of interval rows, read once on first use; Erlang C, as the store keeps
-no abandoned waits), or a log named by ``FLOORWATCH_PLANNING_LOG``
+weeks of interval rows, read once on first use; Erlang A with the patience
+its waits show, ``stream.planning.stored``), or a log named by ``FLOORWATCH_PLANNING_LOG``
 (``FLOORWATCH_PLANNING_FORMAT`` anonbank or jsonl, default by extension),
-which also gives the callers' patience for Erlang A; a roster
+which gives the callers' patience from its contacts; a roster
 to compare with may be given by ``FLOORWATCH_ROSTER`` (CSV or YAML), else
 the page shows the suggested one.
 

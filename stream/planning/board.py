@@ -36,6 +36,7 @@ from stream.planning.holidays import Holidays
 from stream.planning.outlook import forecast_histories
 from stream.planning.plan import plan, target_pct
 from stream.planning.roster import Shift, ShiftRules, coverage, suggest
+from stream.planning.stored import patience_from_history
 
 __all__ = ["Board"]
 
@@ -46,7 +47,7 @@ class Board:
     def __init__(self, log: Log, holidays: Optional[Holidays] = None, rules: Optional[ShiftRules] = None,
                  roster: Optional[list[Shift]] = None, history: Optional[dict[tuple[str, str], QueueHistory]] = None) -> None:
         """``history`` instead of folding ``log`` (e.g. from the history store; the log then has no events
-        and only gives the config): no contacts, so no patience, so Erlang C."""
+        and only gives the config): patience then from the history's waits (``patience_from_history``)."""
         self.log = log
         self.holidays = holidays if holidays is not None else Holidays()
         self.rules = rules if rules is not None else ShiftRules()
@@ -74,8 +75,14 @@ class Board:
             raise ValueError(f"days must be 1..31, got {days}")
         cut = cutoff_for(start, qh.timezone)
         # The forecaster learns only whole days before ``start`` (forecast_histories); patience likewise.
-        fc = next(o for o in forecast_histories({(site, queue): qh}, start, days, self.holidays)).rows
-        pat = patience([c for c in self._contacts if c.offered_ms < cut and c.site == site and c.queue == queue])
+        # The site's queues together: the queue's shape borrows from the site's (forecast_site).
+        site_hist = {k: v for k, v in self.history.items() if k[0] == site}
+        fc = next(o for o in forecast_histories(site_hist, start, days, self.holidays) if o.history is qh).rows
+        if self._contacts:
+            pat = patience([c for c in self._contacts if c.offered_ms < cut and c.site == site and c.queue == queue])
+        else:  # from the history store: its waits (rows before the store kept abandoned waits: Erlang C)
+            day0 = start.date() if isinstance(start, datetime) else start
+            pat = {(site, queue): patience_from_history({(site, queue): qh}, day0)[(site, queue)]}
         rows = plan(fc, self.log.config, patience=pat, shrinkage=shrinkage, over="day")
         if self.roster is not None:
             sched = {(r["start"]): r["scheduled"] for r in coverage(self.roster, rows)}
