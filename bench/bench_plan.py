@@ -13,7 +13,9 @@ calls against it (``floorwatch staffing --check``). Same run, same calls:
 where they answer the most within T); beside it, in the same run:
 
 * **re-planned**: ours, re-made at 10:00 and 13:00 from the intraday
-  reforecast (what a floor manager does with ``--from`` a time of day);
+  reforecast (what a floor manager does with ``--from`` a time of day; how
+  far the morning's deviation carries is learnt from the days before,
+  ``stream.planning.outlook``);
 * **calibrated**: ours, each day planned for the target plus the mean
   shortfall the checks of the working days before it showed (``margin_pct``);
   **calib_replan**: calibrated and re-planned at 10:00 and 13:00;

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from stream.cli.main import main
 from stream.contracts.floor_config import load_config
 from stream.history.store import Store
 from stream.planning.actuals import cutoff_for, read_log
@@ -46,18 +45,23 @@ def test_plan_from_the_store_is_the_replays_plan(tmp_path, capsys, db_url):
     assert sum(r["agents"] for r in from_db) < sum(r["agents"] for r in erlang_c)
 
 
-def test_store_patience_equals_the_contacts_patience(tmp_path, capsys):
-    log = make_log(tmp_path / "calls.jsonl")
-    url = f"sqlite:///{tmp_path / 'h.db'}"
-    assert run(capsys, "replay", str(log), "--format", "jsonl", "--db", url, "--report", "json")[0] == 0
+def _both_patiences(capsys, log: Path, fmt: str, url: str, before: date) -> tuple[dict, dict]:
+    """The log replayed into the store (``replay --db``): patience from the store, and from the log's contacts."""
+    assert run(capsys, "replay", str(log), "--format", fmt, "--db", url, "--report", "json")[0] == 0
     cfg = load_config()
     store = Store.open(url)
     hist = history_from_store(store, cfg)
     store.close()
-    got = patience_from_history(hist, date(2026, 3, 20))
-    evs = read_log(log, "jsonl", cfg).events
-    cut = cutoff_for(date(2026, 3, 20), cfg.site("gd-hotline").timezone)
-    want = patience(contacts([e for e in evs if e.ts < cut]))
+    got = patience_from_history(hist, before)
+    evs = read_log(log, fmt, cfg).events
+    site = next(iter(hist))[0]
+    cut = cutoff_for(before, cfg.site(site).timezone)
+    return got, patience(contacts([e for e in evs if e.ts < cut]))
+
+
+def test_store_patience_equals_the_contacts_patience(tmp_path, capsys):
+    got, want = _both_patiences(capsys, make_log(tmp_path / "calls.jsonl"), "jsonl", f"sqlite:///{tmp_path / 'h.db'}",
+                                date(2026, 3, 20))
     assert got[("gd-hotline", "general")] == pytest.approx(want[("gd-hotline", "general")], rel=1e-9)
 
 
@@ -90,19 +94,10 @@ def test_db_errors_are_one_line(argv, msg, capsys):
 @pytest.mark.skipif(not FEB.is_file(), reason="../shared/data/anonbank/february.txt is absent (a fresh clone has no ../shared)")
 def test_february_patience_from_the_store_matches_the_replay(tmp_path, capsys):
     """Per queue, the store's patience (interval sums) against the replay's (its contacts), 22 February."""
-    url = f"sqlite:///{tmp_path / 'feb.db'}"
-    assert run(capsys, "replay", str(FEB), "--format", "anonbank", "--db", url, "--report", "json")[0] == 0
-    cfg = load_config()
-    store = Store.open(url)
-    hist = history_from_store(store, cfg)
-    store.close()
-    got = patience_from_history(hist, date(1999, 2, 22))
-    log = read_log(FEB, "anonbank", cfg)
-    cut = cutoff_for(date(1999, 2, 22), cfg.site("anonbank").timezone)
-    want = patience(contacts([e for e in log.events if e.ts < cut]))
+    got, want = _both_patiences(capsys, FEB, "anonbank", f"sqlite:///{tmp_path / 'feb.db'}", date(1999, 2, 22))
     assert set(got) == set(want)
     for k, v in want.items():
         if v is None:
             assert got[k] is None
         else:
-            assert got[k] == pytest.approx(v, rel=0.01), k
+            assert got[k] == pytest.approx(v, rel=1e-9), k
