@@ -101,3 +101,32 @@ def test_february_patience_from_the_store_matches_the_replay(tmp_path, capsys):
             assert got[k] is None
         else:
             assert got[k] == pytest.approx(v, rel=1e-9), k
+
+
+def test_the_migration_keeps_old_rows_with_unknown_abandoned_waits(db_url):
+    """A database at 0002 with a row, upgraded: the row keeps NULL there (unknown, not 0) and gives no patience."""
+    from alembic import command
+    from alembic.config import Config
+
+    from stream.history.store import MIGRATIONS
+
+    old = Store.open(db_url, migrate=False)
+    engine = old.engine
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    cols = "site, start_ms, queue, utc_offset_min, sl_variant, offered, answered, abandoned, short_abandoned, " \
+           "transferred, within_t, wait_sum_ms, max_wait_ms, handled, handle_sum_ms, wait_hist, as_of_ms"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"insert into queue_intervals ({cols}) values "
+                             "('gd-hotline', 1767574800000, 'general', 480, 'standard', 10, 8, 2, 0, 0, 6, 80000, "
+                             "30000, 8, 1440000, '{}', 1)"))
+    old.close()
+    store = Store.open(db_url)  # upgrades to head
+    rows = store.queue_rows("gd-hotline", None, 0, 2 * 10**12)
+    assert len(rows) == 1 and rows[0]["abandon_wait_sum_ms"] is None and rows[0]["wait_sum_ms"] == 80000
+    hist = history_from_store(store, load_config())
+    store.close()
+    assert patience_from_history(hist, date(2026, 1, 6)) == {("gd-hotline", "general"): None}
