@@ -137,9 +137,9 @@ def _load_board(history_db: Optional[str]):
             return Board(read_log(path, fmt, load_config()), load_holidays(), load_shift_rules(), roster)
         from stream.history.store import Store, StoreError
         from stream.planning.actuals import Log
-        from stream.planning.stored import history_from_store
+        from stream.planning.stored import history_from_store, with_format_sites
 
-        config = load_config()
+        config = with_format_sites(load_config())
         try:
             store = Store.open(history_db)
             hist = history_from_store(store, config)

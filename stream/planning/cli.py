@@ -161,10 +161,10 @@ def _stored_plan_inputs(args):
     from stream.contracts.floor_config import ConfigError, load_config
     from stream.history.store import Store, StoreError, engine_url
     from stream.planning.outlook import forecast_histories
-    from stream.planning.stored import history_from_store, patience_from_history
+    from stream.planning.stored import history_from_store, patience_from_history, with_format_sites
 
     try:
-        cfg = load_config(args.config) if getattr(args, "config", None) else load_config()
+        cfg = with_format_sites(load_config(args.config) if getattr(args, "config", None) else load_config())
     except ConfigError as exc:
         raise _Usage(str(exc))
     try:

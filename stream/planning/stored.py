@@ -39,10 +39,21 @@ from typing import Optional
 from stream.contracts.floor_config import FloorConfig
 from stream.planning.actuals import DayCounts, QueueHistory
 
-__all__ = ["history_from_store", "patience_from_history"]
+__all__ = ["history_from_store", "patience_from_history", "with_format_sites"]
 
 _DAY_MS = 86_400_000
 _SLOT_MS = 900_000
+
+
+def with_format_sites(config: FloorConfig) -> FloorConfig:
+    """``config`` with the sites the log formats bring (the Anonymous Bank's: its timezone, T = 20 s, short
+    abandons 5 s), where it has none of that name: a store written by ``replay --db`` from such a log holds
+    those sites, and their local days and targets come from there, as in the replay."""
+    from stream.sources import formats
+
+    for name in formats.NAMES:
+        formats.add_sites(formats.get(name), config)
+    return config
 
 
 def history_from_store(store, config: FloorConfig, days: int = 56) -> dict[tuple[str, str], QueueHistory]:

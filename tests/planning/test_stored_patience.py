@@ -92,15 +92,21 @@ def test_db_errors_are_one_line(argv, msg, capsys):
 
 
 @pytest.mark.skipif(not FEB.is_file(), reason="../shared/data/anonbank/february.txt is absent (a fresh clone has no ../shared)")
-def test_february_patience_from_the_store_matches_the_replay(tmp_path, capsys):
-    """Per queue, the store's patience (interval sums) against the replay's (its contacts), 22 February."""
-    got, want = _both_patiences(capsys, FEB, "anonbank", f"sqlite:///{tmp_path / 'feb.db'}", date(1999, 2, 22))
+def test_february_from_the_store_plans_as_from_the_replay(tmp_path, capsys):
+    """Per queue, the store's patience (interval sums) equals the replay's (its contacts), 22 February; and the
+    re-plan at 10:00 from the store is the replay's (the bank's site, timezone and targets from its format)."""
+    url = f"sqlite:///{tmp_path / 'feb.db'}"
+    got, want = _both_patiences(capsys, FEB, "anonbank", url, date(1999, 2, 22))
     assert set(got) == set(want)
     for k, v in want.items():
         if v is None:
             assert got[k] is None
         else:
             assert got[k] == pytest.approx(v, rel=1e-9), k
+    args = ("--from", "1999-02-22T10:00+02:00", "--days", "1", "--over", "day")
+    from_db = _plan(capsys, "--db", url, *args)
+    assert from_db == _plan(capsys, "--replay", str(FEB), "--format", "anonbank", *args)
+    assert from_db[0]["start"] == "1999-02-22T10:00:00+02:00"
 
 
 def test_the_migration_keeps_old_rows_with_unknown_abandoned_waits(db_url):
