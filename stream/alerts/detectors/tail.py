@@ -13,7 +13,9 @@ extrapolated: ``p = 1 / ((max(n, floor) + 1) · r²)`` with ``r = x / max``
 maximum is four times rarer than a bare one, and a record in a short history
 still counts as if ``floor`` values had been seen (a first week of a series
 is not less surprising for being a first week). No score (0) before
-``min_n`` values.
+``min_n`` values. Values under ``eps`` count as 0: the scores calibrated here
+are in units where 1e-9 is rounding (a distance in a [0, 1] space, a
+probability), and a rounding error over a history of exact zeros is no record.
 
 >>> cal = TailRank(window=1000, min_n=10)
 >>> for v in range(1, 101):
@@ -37,7 +39,8 @@ __all__ = ["TailRank"]
 class TailRank:
     """Online tail calibration of a score; see the module docstring."""
 
-    def __init__(self, window: int = 8000, min_n: int = 50, floor: int = 2000, rmax: float = 10.0) -> None:
+    def __init__(self, window: int = 8000, min_n: int = 50, floor: int = 2000, rmax: float = 10.0, eps: float = 1e-9) -> None:
+        self.eps = eps
         self.window = window
         self.min_n = min_n
         self.floor = floor
@@ -50,6 +53,7 @@ class TailRank:
         n = len(self._sorted)
         if n < self.min_n:
             return 0.0
+        x = x if x >= self.eps else 0.0
         above = n - bisect.bisect_left(self._sorted, x)
         if above:
             return 1.0 - (above + 0.5) / (n + 1)
@@ -58,6 +62,7 @@ class TailRank:
         return 1.0 - 1.0 / ((max(n, self.floor) + 1) * r * r)
 
     def learn(self, x: float) -> None:
+        x = x if x >= self.eps else 0.0
         bisect.insort(self._sorted, x)
         self._fifo.append(x)
         if len(self._fifo) > self.window:
@@ -65,11 +70,11 @@ class TailRank:
             del self._sorted[bisect.bisect_left(self._sorted, old)]
 
     def to_dict(self) -> dict:
-        return {"window": self.window, "min_n": self.min_n, "floor": self.floor, "rmax": self.rmax, "values": list(self._fifo)}
+        return {"window": self.window, "min_n": self.min_n, "floor": self.floor, "rmax": self.rmax, "eps": self.eps, "values": list(self._fifo)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TailRank":
-        cal = cls(d["window"], d["min_n"], d["floor"], d["rmax"])
+        cal = cls(d["window"], d["min_n"], d["floor"], d["rmax"], d.get("eps", 1e-9))
         for v in d["values"]:
             cal.learn(v)
         return cal
