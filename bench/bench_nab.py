@@ -99,11 +99,14 @@ def published_scores(base: Path, detector: str, rel: str, timestamps: list[float
     return [float(r["anomaly_score"]) for r in rows]
 
 
-def run(base: Path) -> dict:
+def run(base: Path, only: Optional[tuple[str, ...]] = None) -> dict:
+    """Every detector's scores (``only``: just these of ours, plus the null detector the scores are normalised with)."""
     corpus = load_corpus(base)
     result: dict = {"files": len(corpus), "profiles": list(PROFILES), "detectors": {}}
     scores: dict[str, dict[str, list[float]]] = {}
     for name, fn in DETECTORS.items():
+        if only is not None and name not in only and name != "null":
+            continue
         t0 = time.perf_counter()
         scores[name] = {rel: fn(ts, vs) for rel, ts, vs, _ in corpus}
         result["detectors"][name] = {"seconds": round(time.perf_counter() - t0, 1)}

@@ -9,6 +9,7 @@ store (``history_checkpoint`` → ``AlertEngine.resume``), one started blind.
 
 from __future__ import annotations
 
+import asyncio
 import doctest
 from datetime import datetime
 from pathlib import Path
@@ -61,36 +62,43 @@ def _surged(day: list, queue: str, start: int, end: int) -> list:
     return sorted(day + extra, key=lambda e: e.ts)
 
 
-@pytest.mark.skipif(not FEB.is_file(), reason="no Anonymous Bank log at ../shared/data/anonbank (CI has it)")
-def test_warmed_from_history_alerts_on_day_one_like_a_month_long_run(tmp_path) -> None:
-    cfg = load_config()
-    alerts = load_alerts()
-    events = list(_events(FEB, "anonbank", Floor(cfg)))
-    cut, day_end = _ms(1999, 2, 22), _ms(1999, 2, 23)
-    past = [e for e in events if e.ts < cut]
-    day = [e for e in events if cut <= e.ts < day_end]
-    queue = "PS"  # the busiest queue (bench surge)
-    s0, s1 = _ms(1999, 2, 22, 10), _ms(1999, 2, 22, 10, 30)
-    surged = _surged(day, queue, s0, s1)
+QUEUE = "PS"  # the busiest queue (bench surge)
+CUT, DAY_END = _ms(1999, 2, 22), _ms(1999, 2, 23)
+S0, S1 = _ms(1999, 2, 22, 10), _ms(1999, 2, 22, 10, 30)
 
+
+@pytest.fixture(scope="module")
+def feb(tmp_path_factory) -> dict:
+    """February's events before the cut, Feb 22 with the surge, and a history store of the three weeks."""
+    if not FEB.is_file():
+        pytest.skip("no Anonymous Bank log at ../shared/data/anonbank (CI has it)")
+    cfg = load_config()
+    events = list(_events(FEB, "anonbank", Floor(cfg)))
+    past = [e for e in events if e.ts < CUT]
+    surged = _surged([e for e in events if CUT <= e.ts < DAY_END], QUEUE, S0, S1)
     # The history store holds the three weeks, written as `floorwatch replay --db` writes them.
-    db = f"sqlite:///{tmp_path / 'history.db'}"
+    db = f"sqlite:///{tmp_path_factory.mktemp('hist') / 'history.db'}"
     floor = Floor(cfg, limits=backfill_limits(cfg))
     floor.apply_many(past)
     floor.flush()
     assert backfill(floor, db) > 0
+    return {"cfg": cfg, "past": past, "surged": surged, "db": db}
 
-    def surge_raises(changes: list[dict]) -> list[dict]:
-        return [c for c in changes if c["rule"] == "arrival_surge" and c["change"] == "raised" and c["queue"] == queue
-                and s0 < c["at_ms"] <= s1 + 15 * 60_000]
 
-    whole = surge_raises(_run(AlertEngine(alerts), cfg, past + surged))
+def surge_raises(changes: list[dict]) -> list[dict]:
+    return [c for c in changes if c["rule"] == "arrival_surge" and c["change"] == "raised" and c["queue"] == QUEUE
+            and S0 < c["at_ms"] <= S1 + 15 * 60_000]
+
+
+def test_warmed_from_history_alerts_on_day_one_like_a_month_long_run(feb) -> None:
+    cfg, alerts = feb["cfg"], load_alerts()
+    whole = surge_raises(_run(AlertEngine(alerts), cfg, feb["past"] + feb["surged"]))
     warmed_engine = AlertEngine(alerts)
-    ck = history_checkpoint(db, alerts, cfg)
-    assert f"anonbank/{queue}" in ck["detectors"] and ck["learnt"]["anonbank"] == cut
+    ck = history_checkpoint(feb["db"], alerts, cfg)
+    assert f"anonbank/{QUEUE}" in ck["detectors"] and ck["learnt"]["anonbank"] == CUT
     warmed_engine.resume(ck)
-    warmed = surge_raises(_run(warmed_engine, cfg, surged))
-    blind = surge_raises(_run(AlertEngine(alerts), cfg, surged))
+    warmed = surge_raises(_run(warmed_engine, cfg, feb["surged"]))
+    blind = surge_raises(_run(AlertEngine(alerts), cfg, feb["surged"]))
 
     assert whole, "the month-long run must see the surge (else the test says nothing)"
     assert warmed, "warmed from history, the detector must see the surge on day one"
@@ -98,3 +106,33 @@ def test_warmed_from_history_alerts_on_day_one_like_a_month_long_run(tmp_path) -
     # Alike: raised within 10 minutes of each other, expecting about the same usual level.
     assert abs(warmed[0]["at_ms"] - whole[0]["at_ms"]) <= 10 * 60_000
     assert warmed[0]["expected"] == pytest.approx(whole[0]["expected"], rel=0.35)
+
+
+def test_a_worker_partition_with_no_checkpoint_warms_from_the_store(feb) -> None:
+    # What the worker does for a partition whose log holds no past and Redis no checkpoint.
+    from stream.alerts.checkpoints import DetectorCheckpoints
+    from stream.alerts.runtime import hook_factory
+    from stream.contracts.events import encode_event
+    from stream.runtime.partition import PartitionFloor
+
+    cfg = feb["cfg"]
+    ckpts = DetectorCheckpoints(redis=None)
+    evs = feb["surged"]
+    msgs = [b"[" + b",".join(encode_event(e) for e in evs[i : i + 400]) + b"]" for i in range(0, len(evs), 400)]
+
+    def play(pf: PartitionFloor) -> list[dict]:
+        out = []
+        for off, m in enumerate(msgs):
+            res = pf.fold(off, m)
+            assert res.status == "ok"
+            out += res.alerts
+        return out
+
+    warmed = PartitionFloor(0, cfg, hook_factory(cfg)())
+    assert asyncio.run(ckpts.warm_from_history(0, warmed, feb["db"], cfg))
+    assert surge_raises(play(warmed))
+    blind = PartitionFloor(0, cfg, hook_factory(cfg)())
+    assert not surge_raises(play(blind))
+    # A store that cannot be read leaves the detectors blind; the worker goes on.
+    broken = PartitionFloor(0, cfg, hook_factory(cfg)())
+    assert not asyncio.run(ckpts.warm_from_history(0, broken, "sqlite:////nonexistent/dir/h.db", cfg))
