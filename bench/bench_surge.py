@@ -240,6 +240,9 @@ def main(argv: list[str]) -> int:
     calls = drift_spike.series(args.file)
     res["aht_drift"] = drift_spike.run_drift(calls, args.seeds, args.surges)
     res["abandon_spike"] = drift_spike.run_spike(calls, args.seeds, args.surges)
+    # The previous detectors (one global baseline), for the before/after in the same run.
+    res["aht_drift_global"] = drift_spike.run_drift(calls, args.seeds, args.surges, tod=False)
+    res["abandon_spike_global"] = drift_spike.run_spike(calls, args.seeds, args.surges, tod=False)
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -258,7 +261,9 @@ def main(argv: list[str]) -> int:
         fmt = lambda d: "-" if d is None else f"{d:.0f} min"
         print(f"{lift:<7} {o['detected']:>4}/{r['surges']:<3} {o['detection_rate']:>5.0%} {fmt(o['median_delay_min']):>7} "
               f"{k['detected']:>4}/{r['surges']:<3} {k['detection_rate']:>5.0%} {fmt(k['median_delay_min']):>7} {ratio:>11}")
-    for name, what in (("aht_drift", "AHT drifts (handle time x 1+lift for 30 min)"), ("abandon_spike", "abandon spikes (+lift points of abandon rate for 30 min)")):
+    for name, what in (("aht_drift", "AHT drifts (handle time x 1+lift for 30 min)"), ("abandon_spike", "abandon spikes (+lift points of abandon rate for 30 min)"),
+                       ("aht_drift_global", "AHT drifts, previous detector (one global baseline)"),
+                       ("abandon_spike_global", "abandon spikes, previous detector (one global baseline)")):
         r = res[name]
         print(f"\n{what} on {res['aht_drift']['queue']}: ours {r['false_alarms_per_week']} false alarms a week; oracle threshold {r['oracle_threshold']} for the same")
         print(f"{'change':<9} {'ours':>14} {'oracle':>14} {'ours/oracle':>11}")

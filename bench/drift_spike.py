@@ -11,8 +11,12 @@ under 5 s, left out of both as metrics.md says).
 * **Abandon spike**: for 30 minutes (two 15-minute buckets), each call that
   was not abandoned is abandoned with probability ``lift`` (+20, +40 points).
 
-The live detectors run with the engine's settings and config/alerts.yaml's
-levels; the **oracle** is a CUSUM of log-likelihood ratios *told* the
+The live detectors run as the engine builds them (``new_detector``: a
+time-of-day baseline in the site's zone, drifts of half the usual, abandon
+spikes of 20 points with the series' over-dispersion) and with
+config/alerts.yaml's levels; ``tod=False`` runs the previous ones (one global
+baseline each, the defaults of ``DriftCusum`` and ``RateSpike``) for the
+before/after; the **oracle** is a CUSUM of log-likelihood ratios *told* the
 month's figures per (day type, 30-minute slot) — mean and per-call variance
 of handle time (Gaussian, for a +50 % shift), abandon rate (Bernoulli, for
 +20 points) — its threshold the lowest that raises no more alarm episodes on
@@ -32,7 +36,7 @@ import numpy as np
 from bench.bench_surge import BUCKET, GRACE_BUCKETS, WARMUP_BUCKETS, WEEK, cusum_alarms, day_type, detected, episodes, lowest_threshold
 from stream.alerts.config import load_alerts
 from stream.alerts.detectors import DriftCusum, RateSpike
-from stream.alerts.engine import MIN_HANDLED, MIN_OFFERED
+from stream.alerts.engine import MIN_HANDLED, MIN_OFFERED, new_detector
 from stream.alerts.hysteresis import step
 
 __all__ = ["series", "run_drift", "run_spike"]
@@ -95,7 +99,7 @@ def _starts(rng: np.random.Generator, open_b: list[int], k: int, per_day: int) -
     return sorted(starts)
 
 
-def run_drift(s: dict, seeds: int, k: int, lifts=(0.5, 1.0)) -> dict:
+def run_drift(s: dict, seeds: int, k: int, lifts=(0.5, 1.0), tod: bool = True) -> dict:
     """AHT drift: ours (DriftCusum + config levels) vs the Gaussian oracle."""
     dc = load_alerts().detector("anonbank", None, "aht_drift")
     t0, tz = s["t0"], s["tz"]
@@ -114,9 +118,9 @@ def run_drift(s: dict, seeds: int, k: int, lifts=(0.5, 1.0)) -> dict:
         return [(sum(hs) * scale[i] / len(hs), len(hs)) if len(hs) >= MIN_HANDLED else None for i, hs in enumerate(per_bucket)]
 
     def ours(xs: list) -> list[int]:
-        det, scores = DriftCusum(warmup=dc.warmup_buckets), []
-        for x in xs:
-            scores.append(None if x is None else det.explain_learn_one({"y": x[0], "n": x[1]})["score"])
+        det, scores = (new_detector("aht_drift", tz, dc.warmup_buckets) if tod else DriftCusum(warmup=dc.warmup_buckets)), []
+        for i, x in enumerate(xs):
+            scores.append(None if x is None else det.explain_learn_one({"t": (t0 + i * BUCKET) / 1000, "y": x[0], "n": x[1]})["score"])
         return _alerts(scores, dc.raise_, dc.clear, WARMUP_BUCKETS)
 
     def oracle_incs(xs: list) -> list[float]:
@@ -152,7 +156,7 @@ def run_drift(s: dict, seeds: int, k: int, lifts=(0.5, 1.0)) -> dict:
     return res
 
 
-def run_spike(s: dict, seeds: int, k: int, lifts=(0.2, 0.4)) -> dict:
+def run_spike(s: dict, seeds: int, k: int, lifts=(0.2, 0.4), tod: bool = True) -> dict:
     """Abandon spike: ours (RateSpike + config levels) vs the Bernoulli oracle, on 15-minute buckets."""
     dc = load_alerts().detector("anonbank", None, "abandon_spike")
     b15 = 3 * BUCKET
@@ -173,9 +177,10 @@ def run_spike(s: dict, seeds: int, k: int, lifts=(0.2, 0.4)) -> dict:
     start = WARMUP_BUCKETS // 3
 
     def ours(aa: np.ndarray) -> list[int]:
-        det, scores = RateSpike(warmup=dc.warmup_buckets), []
-        for ni, ai in zip(n, aa):
-            scores.append(det.explain_learn_one({"k": int(ai), "n": int(ni)})["score"] if ni >= MIN_OFFERED else None)
+        det, scores = (new_detector("abandon_spike", tz, dc.warmup_buckets) if tod else RateSpike(warmup=dc.warmup_buckets)), []
+        for i, (ni, ai) in enumerate(zip(n, aa)):
+            x = {"t": (t0 + i * b15) / 1000, "k": int(ai), "n": int(ni)}
+            scores.append(det.explain_learn_one(x)["score"] if ni >= MIN_OFFERED else None)
         return _alerts(scores, dc.raise_, dc.clear, start)
 
     def oracle_incs(aa: np.ndarray) -> list[float]:

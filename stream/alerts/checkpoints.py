@@ -9,20 +9,27 @@ rebuilt from a log whose start is gone resumes from it. Boundaries the
 checkpoint had learnt are not learnt again (``AlertEngine.resume``), so it
 does not matter how far the retained log and the checkpoint overlap.
 
+With no checkpoint at all (a new deployment, a Redis that lost it) and a
+history store (docs/history.md), ``warm_from_history`` gives the hook one
+learnt from the store's last four weeks of interval rows instead
+(``stream.alerts.warm``), so the detectors do not start blind.
+
 The shell's job only: the wall clock paces the saves, never what is learnt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 import orjson
 
 from stream.runtime.redis_keys import Keys
 
-__all__ = ["DetectorCheckpoints"]
+__all__ = ["DetectorCheckpoints", "history_checkpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +75,42 @@ class DetectorCheckpoints:
         hook.resume(saved["checkpoint"])
         log.info("partition %d: detectors resumed from their checkpoint at offset %d", partition, saved["offset"])
         return True
+
+    async def warm_from_history(self, partition: int, pf: Any, db_url: str, floor_config: Any) -> bool:
+        """Give ``pf``'s hook a checkpoint learnt from the history store (a cold start); False if
+        the store has nothing for it or cannot be read (then the detectors start blind, as before)."""
+        hook = pf.on_events
+        if hook is None or not hasattr(hook, "resume"):
+            return False
+        try:
+            ckpt = await asyncio.to_thread(history_checkpoint, db_url, hook.alerts, floor_config)
+        except Exception as exc:  # noqa: BLE001 - a cold start must never stop the worker
+            log.warning("partition %d: detectors not warmed from history: %s", partition, exc)
+            return False
+        if not ckpt["detectors"]:
+            return False
+        hook.resume(ckpt)
+        log.info("partition %d: detectors warmed from history (%d queues, up to %s)", partition, len(ckpt["detectors"]), ckpt["learnt"])
+        return True
+
+
+def history_checkpoint(db_url: str, alerts: Any, floor_config: Any, days: Optional[int] = None) -> dict:
+    """A detector checkpoint learnt from the history store's last ``days`` days of each site (blocking)."""
+    from stream.alerts.warm import HISTORY_DAYS, warm_checkpoint
+    from stream.history.store import Store
+
+    span_ms = (days or HISTORY_DAYS) * 86_400_000
+    store = Store.open(db_url, migrate=False)
+    try:
+        rows: list[dict] = []
+        zones: dict[str, str] = {}
+        for site in store.sites():
+            last = store.last_date(site)
+            if last is None:
+                continue
+            zones[site] = floor_config.site(site).timezone
+            end = datetime.combine(date.fromisoformat(last), datetime.min.time(), tzinfo=timezone.utc).timestamp() * 1000
+            rows += store.queue_rows(site, None, int(end) + 2 * 86_400_000 - span_ms, 1 << 62)
+    finally:
+        store.close()
+    return warm_checkpoint(rows, alerts, zones)

@@ -41,7 +41,7 @@ from stream.alerts.hysteresis import beyond, step
 from stream.alerts.messages import message
 from stream.alerts.rules import AGENT_RULES, QUEUE_RULES, RULE_CODES, AgentFloors, agent_floors, agent_threshold, agents_past, rule_value
 
-__all__ = ["AlertEngine", "BUCKET_MS", "ABANDON_BUCKET_MS"]
+__all__ = ["AlertEngine", "BUCKET_MS", "ABANDON_BUCKET_MS", "new_detector"]
 
 BUCKET_MS = 5 * 60_000
 ABANDON_BUCKET_MS = 15 * 60_000
@@ -54,12 +54,19 @@ MIN_OFFERED = 10
 _TARGET_OF = {"service_level": "sl_target_pct", "longest_wait": "sl_t_s", "vip_wait": "sl_t_s"}
 
 
-def _new_detector(name: str, tz: str, warmup: int):
+def new_detector(name: str, tz: str, warmup: int):
+    """A queue's fresh detector ``name`` in the site's zone (``bench surge`` runs the same).
+
+    Handle times and abandons against their time of day (a rush hour's level
+    is not a drift); handle-time drifts of half the usual either way;
+    abandon spikes of 20 points, judged with the series' own over-dispersion
+    (abandons come in bursts, not as coin flips).
+    """
     if name == "arrival_surge":
         return SeasonalCusum(kind="count", tz=tz, warmup=warmup)
     if name == "aht_drift":
-        return DriftCusum(warmup=warmup)
-    return RateSpike(warmup=warmup)
+        return DriftCusum(warmup=warmup, tz=tz, rel_shift=0.5)
+    return RateSpike(warmup=warmup, tz=tz, ratio=1.0, floor=0.2, dispersion=True)
 
 
 _DET_CLASSES: dict[str, Any] = {"arrival_surge": SeasonalCusum, "aht_drift": DriftCusum, "abandon_spike": RateSpike}
@@ -229,10 +236,10 @@ class AlertEngine:
             sl5, sl15 = qd["sliding"]["5m"], qd["sliding"]["15m"]
             inputs = {"arrival_surge": {"t": t, "y": sl5["offered"]}}
             if sl5["handled"] >= MIN_HANDLED and sl5["aht_s"] is not None:
-                inputs["aht_drift"] = {"y": sl5["aht_s"], "n": sl5["handled"]}
+                inputs["aht_drift"] = {"t": t, "y": sl5["aht_s"], "n": sl5["handled"]}
             n15 = sl15["offered"] - sl15["short_abandoned"]
             if now_ms % ABANDON_BUCKET_MS == 0 and n15 >= MIN_OFFERED:
-                inputs["abandon_spike"] = {"k": sl15["abandoned"] - sl15["short_abandoned"], "n": n15}
+                inputs["abandon_spike"] = {"t": (now_ms - ABANDON_BUCKET_MS) / 1000.0, "k": sl15["abandoned"] - sl15["short_abandoned"], "n": n15}
             dets = self.detectors.setdefault(f"{site}/{q}", {})
             plan = plans.get(q)
             if plan is None:
@@ -247,7 +254,7 @@ class AlertEngine:
                 det = dets.get(name)
                 if det is None:
                     dc = d.dc
-                    det = dets[name] = _new_detector(name, tz, dc.warmup_buckets)
+                    det = dets[name] = new_detector(name, tz, dc.warmup_buckets)
                 e = det.explain_learn_one(x)  # explain_one, then learn_one
                 score = e["score"]
                 if key not in active and not beyond(score, d.raise_, False):

@@ -1,11 +1,13 @@
 """Score a plain ``timestamp,value`` series (``floorwatch detect``, the NAB bench).
 
-:class:`~stream.alerts.detectors.likelihood.SeasonalLikelihood` with its
-defaults, one configuration for every series; ``score_series(ts, ys,
-**CUSUM_PARAMS)`` runs the previous detector
+:class:`~stream.alerts.detectors.ensemble.EnsembleLikelihood` with its
+defaults, one configuration for every series, its probationary period NAB's
+(15 % of the series, at most 750 points: what NAB gives every detector).
+For comparison, ``detector="likelihood"`` runs the previous one
+(:class:`~stream.alerts.detectors.likelihood.SeasonalLikelihood`) and
+``**CUSUM_PARAMS`` the one before
 (:class:`~stream.alerts.detectors.seasonal.SeasonalCusum`, ``value`` kind,
-calibrated) for comparison. Each row is scored before it is learnt, as it
-would be live.
+calibrated). Each row is scored before it is learnt, as it would be live.
 
 >>> import math, random
 >>> rng = random.Random(5)
@@ -13,7 +15,7 @@ would be live.
 >>> ys = [10 + 3 * math.sin(2 * math.pi * t / 86_400) + rng.gauss(0, 1) for t in ts]
 >>> ys[1500] += 12                              # one spike
 >>> scores = score_series(ts, ys)
->>> scores[1500] > max(scores[:1500])           # the spike outscores everything before it
+>>> scores[1500] == max(scores[300:])           # after NAB's probation (300 points), the spike is the top score
 True
 >>> all(0.0 <= x <= 1.0 for x in scores)
 True
@@ -22,14 +24,16 @@ True
 from __future__ import annotations
 
 import csv
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from stream.alerts.detectors.ensemble import EnsembleLikelihood
 from stream.alerts.detectors.likelihood import SeasonalLikelihood
 from stream.alerts.detectors.seasonal import SeasonalCusum
 
-__all__ = ["score_series", "read_series_csv", "write_scores_csv", "CUSUM_PARAMS"]
+__all__ = ["score_series", "read_series_csv", "write_scores_csv", "CUSUM_PARAMS", "probation_for"]
 
 # The previous detector's settings for generic series, chosen on principles: a day of 5-minute points
 # before the first score (NAB's probation is 15 % of a file, at most 750
@@ -41,13 +45,28 @@ __all__ = ["score_series", "read_series_csv", "write_scores_csv", "CUSUM_PARAMS"
 CUSUM_PARAMS = {"kind": "value", "tz": "UTC", "warmup": 288, "shift": 1.0, "zmax": 8.0, "memory": 0.8, "calibrate": True}
 
 
-def score_series(timestamps: Sequence[float], values: Sequence[float], **params) -> list[float]:
+def probation_for(n: int) -> int:
+    """NAB's probationary period of an ``n``-point series: 15 %, at most 750 points."""
+    return int(min(math.floor(0.15 * n), 750))
+
+
+def score_series(timestamps: Sequence[float], values: Sequence[float], detector: str = "ensemble", **params) -> list[float]:
     """Anomaly scores in [0, 1], one per point (epoch seconds, values).
 
-    With no ``params``, :class:`SeasonalLikelihood` with its defaults; with
-    ``kind=...`` (e.g. ``**CUSUM_PARAMS``), :class:`SeasonalCusum` with them.
+    ``detector``: ``"ensemble"`` (:class:`EnsembleLikelihood`, its
+    ``probation`` NAB's unless given), ``"likelihood"``
+    (:class:`SeasonalLikelihood`); with ``kind=...`` (e.g.
+    ``**CUSUM_PARAMS``), :class:`SeasonalCusum`. ``params`` go to the
+    detector.
     """
-    det = SeasonalCusum(**params) if "kind" in params else SeasonalLikelihood(**params)
+    if "kind" in params:
+        det = SeasonalCusum(**params)
+    elif detector == "likelihood":
+        det = SeasonalLikelihood(**params)
+    elif detector == "ensemble":
+        det = EnsembleLikelihood(**{"probation": probation_for(len(values)), **params})
+    else:
+        raise ValueError(f"unknown detector {detector!r} (ensemble, likelihood)")
     out = []
     for t, y in zip(timestamps, values):
         x = {"t": float(t), "y": float(y)}

@@ -150,12 +150,21 @@ class FloorWorker:
         )
         return pf
 
+    async def _resume_detectors(self, p: int, pf: PartitionFloor) -> None:
+        """Detectors for a partition whose log does not hold its past: its checkpoint, else
+        (a cold start) what the history store's rows teach, else nothing."""
+        if not await self.checkpoints.resume(p, pf) and self.s.history_db:
+            await self.checkpoints.warm_from_history(p, pf, self.s.history_db, self.s.config)
+
     async def rebuild(self, p: int, upto: int) -> tuple[PartitionFloor, list, list]:
         """Fold partition ``p`` from its first offset up to (not including) ``upto``."""
         t0 = time.perf_counter()
         pf = self._new_partition(p)
         dead: list = []
         alerts: list = []
+        if upto == 0 and self.s.history_db:
+            # A fresh log: nothing to rebuild, but the floor may have a past in the history store.
+            await self.checkpoints.warm_from_history(p, pf, self.s.history_db, self.s.config)
         if upto > 0:
             tp = TopicPartition(EVENTS_TOPIC, p)
             consumer = AIOKafkaConsumer(
@@ -173,7 +182,7 @@ class FloorWorker:
                     # Retention removed the start of the log: state starts where the log does.
                     log.warning("partition %d: log starts at offset %d, not 0", p, first)
                     pf.next_offset = first
-                    await self.checkpoints.resume(p, pf)
+                    await self._resume_detectors(p, pf)
                 done = first >= upto
                 while not done:
                     batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)

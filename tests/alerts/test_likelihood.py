@@ -77,9 +77,9 @@ series = st.lists(st.floats(min_value=-1e3, max_value=1e3, allow_nan=False), min
 def test_online_no_look_ahead_and_a_restart_continues_exactly(ys, cut):
     ts = [T0 + STEP * i for i in range(len(ys))]
     params = {"warmup": 50}
-    whole = score_series(ts, ys, **params)
+    whole = score_series(ts, ys, "likelihood", **params)
     # No look-ahead: the scores of a prefix are the prefix of the scores.
-    assert score_series(ts[:cut], ys[:cut], **params) == whole[:cut]
+    assert score_series(ts[:cut], ys[:cut], "likelihood", **params) == whole[:cut]
     # A detector saved as JSON and restored continues exactly.
     det = SeasonalLikelihood(**params)
     first = run(det, ts[:cut], ys[:cut])
@@ -93,8 +93,8 @@ def test_scores_do_not_depend_on_units(seed, a, b):
     # Celsius or Fahrenheit, requests or hundreds of them: the same anomalies (while the scale
     # stays far above its floor, 1e-6 of the level, which keeps a flat series from dividing by 0).
     ts, ys = daily(600, seed=seed)
-    s1 = score_series(ts, ys, warmup=100)
-    s2 = score_series(ts, [a * y + b for y in ys], warmup=100)
+    s1 = score_series(ts, ys, "likelihood", warmup=100)
+    s2 = score_series(ts, [a * y + b for y in ys], "likelihood", warmup=100)
     assert s2 == pytest.approx(s1, abs=1e-6)
 
 

@@ -5,6 +5,13 @@
 * :mod:`.likelihood` — :class:`SeasonalLikelihood`: a value's miss of its
   calendar profile, judged against the series' own history of misses (any
   series: the ``floorwatch detect`` command, NAB).
+* :mod:`.novelty` — :class:`WindowNovelty`: the latest downsampled window's
+  distance to every earlier one (ARTime's idea, by nearest neighbour).
+* :mod:`.tail` — :class:`TailRank`: a score's rarity among its own recent
+  values (puts unlike scorers on one scale).
+* :mod:`.ensemble` — :class:`EnsembleLikelihood`: the profile miss, the
+  sustained miss and the novelty, each calibrated, the rarest speaking once
+  per lasting anomaly (any series: ``floorwatch detect``, NAB).
 * :mod:`.drift` — :class:`DriftCusum`: a mean of ``n`` items drifting from its
   slow baseline (handle time).
 * :mod:`.rate` — :class:`RateSpike`: a proportion ``k / n`` rising above its
@@ -16,8 +23,11 @@ All follow river's ``AnomalyDetector`` protocol (``score_one`` does not learn,
 """
 
 from stream.alerts.detectors.drift import DriftCusum
+from stream.alerts.detectors.ensemble import EnsembleLikelihood
 from stream.alerts.detectors.likelihood import SeasonalLikelihood
+from stream.alerts.detectors.novelty import WindowNovelty
 from stream.alerts.detectors.rate import RateSpike
 from stream.alerts.detectors.seasonal import SeasonalCusum
+from stream.alerts.detectors.tail import TailRank
 
-__all__ = ["SeasonalCusum", "SeasonalLikelihood", "DriftCusum", "RateSpike"]
+__all__ = ["SeasonalCusum", "SeasonalLikelihood", "WindowNovelty", "TailRank", "EnsembleLikelihood", "DriftCusum", "RateSpike"]

@@ -10,6 +10,16 @@ persistent drift long before the slow baseline absorbs it; the sum (capped) is
 squashed to [0, 1) as ``1 − exp(−S)``. Residuals are clipped at ``clip``
 before they are learnt, so an outlier bucket does not move the baseline.
 
+**Time of day** (``tz`` given, the engine's way): handle times have a daily
+shape (long calls at night, short at the morning rush), and a slow baseline
+would call that shape a drift twice a day. So each ``slot_s`` slot of the
+local day also keeps its own mean (EW, weight ``season_alpha`` a visit,
+a plain mean while young, learnt from clipped residuals); once a slot has
+been seen ``min_visits`` times (buckets with input) its mean is the
+expectation, before that the global baseline is. Inputs then carry ``t``
+(epoch seconds of the bucket's start); without ``t`` the global baseline is
+used.
+
 >>> import random
 >>> rng = random.Random(7)
 >>> det = DriftCusum(warmup=50)
@@ -27,14 +37,30 @@ True
 ...     det.learn_one(x)
 >>> max(drift) > 0.875
 True
+
+With a time of day, a daily shape is not a drift (without, it is one twice a day):
+
+>>> def aht(t):
+...     return 240.0 if (t // 3600) % 24 < 6 else 160.0   # long calls at night
+>>> def alerting(det):
+...     hot = 0
+...     for i in range(288 * 5):
+...         t = 1_700_000_000 + 300 * i
+...         x = {"t": t, "y": aht(t) * sum(rng.lognormvariate(0, 0.3) for _ in range(20)) / 20 / 1.046, "n": 20}
+...         hot += det.explain_learn_one(x)["score"] > 0.875 and i >= 288 * 2
+...     return hot
+>>> alerting(DriftCusum(warmup=288)) > 100, alerting(DriftCusum(warmup=288, tz="UTC")) < 10
+(True, True)
 """
 
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 from river.base import AnomalyDetector
 
+from stream.alerts.detectors._calendar import day_slot
 from stream.alerts.detectors._ew import ew, learn, squash, value
 
 __all__ = ["DriftCusum"]
@@ -51,50 +77,77 @@ class DriftCusum(AnomalyDetector):
         Weight of a new bucket in the per-item variance.
     shift
         The drift to detect, in bucket standard deviations.
+    rel_shift
+        Or (if set) the drift to detect as a fraction of the expectation
+        (0.5: handle times up or down by half), in each bucket's own
+        standard errors: a bucket of 40 calls then weighs more than one of 5,
+        as the likelihood ratio says.
     clip, cap, warmup
         As in :class:`~stream.alerts.detectors.seasonal.SeasonalCusum`.
     zmax
         A bucket adds at most the evidence of a ``zmax`` residual (long tails).
+    tz, slot_s, season_alpha, min_visits
+        The time-of-day baseline (None: none): the zone, the slot width, a
+        visit's weight in its slot's mean, and the visits before a slot's mean is used.
     """
 
-    def __init__(self, alpha: float = 0.01, scale_alpha: float = 0.02, shift: float = 1.0, clip: float = 3.0, cap: float = 8.0, warmup: int = 288, zmax: float = 4.0) -> None:
+    def __init__(self, alpha: float = 0.01, scale_alpha: float = 0.02, shift: float = 1.0, clip: float = 3.0, cap: float = 8.0, warmup: int = 288, zmax: float = 4.0,
+                 tz: Optional[str] = None, slot_s: int = 1800, season_alpha: float = 0.1, min_visits: int = 3,
+                 rel_shift: Optional[float] = None) -> None:
         self.alpha = alpha
+        self.rel_shift = rel_shift
         self.scale_alpha = scale_alpha
         self.shift = shift
         self.clip = clip
         self.cap = cap
         self.warmup = warmup
         self.zmax = zmax
+        self.tz = tz
+        self.slot_s = slot_s
+        self.season_alpha = season_alpha
+        self.min_visits = min_visits
+        self.slots: dict[str, list] = {}  # slot of the day -> [mean, visits]
         self.n = 0
         self.base = None
         self.var = None  # per-item variance
         self.s_up = 0.0
         self.s_down = 0.0
 
-    def _z(self, y: float, n: float) -> tuple[float, float]:
-        b = value(self.base)
-        sigma = math.sqrt(max(value(self.var) or 0.0, (0.01 * abs(b)) ** 2, 1e-12))
-        return (y - b) / (sigma / math.sqrt(n)), sigma
+    def _slot(self, x: dict) -> Optional[str]:
+        return None if self.tz is None or x.get("t") is None else str(day_slot(float(x["t"]), self.tz, self.slot_s))
 
-    def _sums(self, z: float) -> tuple[float, float]:
+    def _expected(self, slot: Optional[str]) -> float:
+        """The slot's mean once it has ``min_visits``, else the global baseline."""
+        got = self.slots.get(slot) if slot is not None else None
+        return got[0] if got is not None and got[1] >= self.min_visits else value(self.base)
+
+    def _z(self, y: float, n: float, slot: Optional[str] = None) -> tuple[float, float, float]:
+        """(z, per-item σ, the drift to detect in this bucket's standard errors)."""
+        b = self._expected(slot)
+        sigma = math.sqrt(max(value(self.var) or 0.0, (0.01 * abs(b)) ** 2, 1e-12))
+        se = sigma / math.sqrt(n)
+        return (y - b) / se, sigma, (self.rel_shift * abs(b) / se if self.rel_shift else self.shift)
+
+    def _sums(self, z: float, d: float) -> tuple[float, float]:
         # Handle times are long-tailed: one 40-minute call in a quiet bucket
         # must not count as twenty ordinary buckets of evidence.
         z = max(-self.zmax, min(self.zmax, z))
-        k = self.shift / 2
-        up = min(self.cap, max(0.0, self.s_up + self.shift * (z - k)))
-        down = min(self.cap, max(0.0, self.s_down + self.shift * (-z - k)))
+        k = d / 2
+        up = min(self.cap, max(0.0, self.s_up + d * (z - k)))
+        down = min(self.cap, max(0.0, self.s_down + d * (-z - k)))
         return up, down
 
     def explain_one(self, x: dict) -> dict:
         y, n = float(x["y"]), float(x.get("n", 1))
         if self.base is None or n <= 0:
             return {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0}
-        z, _ = self._z(y, n)
-        return self._explain(y, z, self._sums(z))
+        slot = self._slot(x)
+        z, _, d = self._z(y, n, slot)
+        return self._explain(y, z, self._sums(z, d), slot)
 
-    def _explain(self, y: float, z: float, sums: tuple[float, float]) -> dict:
+    def _explain(self, y: float, z: float, sums: tuple[float, float], slot: Optional[str] = None) -> dict:
         score = squash(max(sums)) if self.n >= self.warmup else 0.0
-        return {"observed": y, "expected": value(self.base), "z": z, "score": score}
+        return {"observed": y, "expected": self._expected(slot), "z": z, "score": score}
 
     def explain_learn_one(self, x: dict) -> dict:
         """``explain_one(x)``, then ``learn_one(x)``: the same, with the residual and the sums
@@ -104,10 +157,11 @@ class DriftCusum(AnomalyDetector):
             e = {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0}
             self.learn_one(x)
             return e
-        z, sigma = self._z(y, n)
-        sums = self._sums(z)
-        e = self._explain(y, z, sums)
-        self._learn(y, n, z, sigma, sums)
+        slot = self._slot(x)
+        z, sigma, d = self._z(y, n, slot)
+        sums = self._sums(z, d)
+        e = self._explain(y, z, sums, slot)
+        self._learn(y, n, z, sigma, sums, slot)
         return e
 
     def score_one(self, x: dict) -> float:
@@ -117,21 +171,34 @@ class DriftCusum(AnomalyDetector):
         y, n = float(x["y"]), float(x.get("n", 1))
         if n <= 0:
             return
+        slot = self._slot(x)
         if self.base is None:
             self.base = ew(self.alpha, y)
             self.n = 1
+            if slot is not None:
+                self.slots[slot] = [y, 1]
             return
-        z, sigma = self._z(y, n)
-        self._learn(y, n, z, sigma, self._sums(z) if self.n >= self.warmup else (0.0, 0.0))
+        z, sigma, d = self._z(y, n, slot)
+        self._learn(y, n, z, sigma, self._sums(z, d) if self.n >= self.warmup else (0.0, 0.0), slot)
 
-    def _learn(self, y: float, n: float, z: float, sigma: float, sums: tuple[float, float]) -> None:
+    def _learn(self, y: float, n: float, z: float, sigma: float, sums: tuple[float, float], slot: Optional[str] = None) -> None:
         """Learn the bucket ``y`` of ``n`` items, given ``_z`` and ``_sums`` of it before anything is learnt."""
         if self.n >= self.warmup:
             self.s_up, self.s_down = sums
-        b = value(self.base)
+        se = sigma / math.sqrt(n)
+        b = self._expected(slot)
         zc = max(-self.clip, min(self.clip, z))
-        r = zc * sigma / math.sqrt(n)
-        learn(self.base, b + r, self.n)
+        r = zc * se
+        g = value(self.base)
+        learn(self.base, g + max(-self.clip * se, min(self.clip * se, y - g)), self.n)
+        if slot is not None:
+            got = self.slots.get(slot)
+            if got is None:
+                self.slots[slot] = [g + max(-self.clip * se, min(self.clip * se, y - g)), 1]
+            else:
+                m = got[0] + max(-self.clip * se, min(self.clip * se, y - got[0]))
+                got[0] += max(self.season_alpha, 1.0 / (got[1] + 1)) * (m - got[0])
+                got[1] += 1
         # During warm-up the raw residual teaches the variance (a clipped one
         # would keep a too-small first guess small for ever); then the clipped.
         obs = (y - b) ** 2 * n if self.n < self.warmup else r * r * n
@@ -143,8 +210,9 @@ class DriftCusum(AnomalyDetector):
 
     def to_dict(self) -> dict:
         return {
-            "params": {k: getattr(self, k) for k in ("alpha", "scale_alpha", "shift", "clip", "cap", "warmup", "zmax")},
+            "params": {k: getattr(self, k) for k in ("alpha", "scale_alpha", "shift", "clip", "cap", "warmup", "zmax", "tz", "slot_s", "season_alpha", "min_visits", "rel_shift")},
             "n": self.n, "base": value(self.base), "var": value(self.var), "s_up": self.s_up, "s_down": self.s_down,
+            "slots": {k: list(v) for k, v in self.slots.items()},
         }
 
     @classmethod
@@ -154,4 +222,5 @@ class DriftCusum(AnomalyDetector):
         det.base = None if d["base"] is None else ew(det.alpha, d["base"])
         det.var = None if d["var"] is None else ew(det.scale_alpha, d["var"])
         det.s_up, det.s_down = d["s_up"], d["s_down"]
+        det.slots = {k: list(v) for k, v in d.get("slots", {}).items()}
         return det

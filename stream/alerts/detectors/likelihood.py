@@ -102,8 +102,13 @@ class SeasonalLikelihood(AnomalyDetector):
         mu, sd = p._views(slot, wk)[0]
         return y, mu, (y - mu) / sd
 
+    @property
+    def ready(self) -> bool:
+        """Past its warm-up: scores from now on can be non-zero."""
+        return self.hist_n >= _HIST_MIN and self.profile.n >= self.warmup
+
     def _surprise(self, az: float) -> float:
-        if self.hist_n < _HIST_MIN or self.profile.n < self.warmup:
+        if not self.ready:
             return 0.0
         m, m2 = value(self.hist_m), value(self.hist_m2)
         sd = math.sqrt(max(m2 - m * m, 1e-12))

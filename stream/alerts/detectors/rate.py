@@ -8,6 +8,14 @@ against "it is the baseline" to a one-sided CUSUM (capped), squashed to
 that look like a spike are learnt as if at the spike-free rate bound
 (``p1``), so a long spike does not become the new normal at once.
 
+**Time of day** (``tz`` given, the engine's way): abandons follow the day
+(the rush hours lose more callers than the evening), and against one
+baseline every rush would look like a spike. So each ``slot_s`` slot of the
+local day keeps its own rate too (EWs of ``k`` and ``n``, weight
+``season_alpha`` a visit, plain means while young); once seen
+``min_visits`` times it is the baseline, the global rate before. Inputs then
+carry ``t`` (epoch seconds of the bucket's start).
+
 >>> import random
 >>> rng = random.Random(3)
 >>> det = RateSpike(warmup=30)
@@ -23,14 +31,29 @@ True
 ...     spike.append(det.score_one({"k": k, "n": n})); det.learn_one({"k": k, "n": n})
 >>> max(spike) > 0.875
 True
+
+A rush hour that always loses more callers is not a spike once the slots know it:
+
+>>> def day(det, days):
+...     hot = 0
+...     for i in range(96 * days):
+...         t = 1_700_006_400 + 900 * i              # 15-minute buckets from midnight UTC
+...         p = 0.15 if (i % 96) // 4 in (9, 10) else 0.04
+...         k = sum(rng.random() < p for _ in range(40))
+...         hot += det.explain_learn_one({"t": t, "k": k, "n": 40})["score"] > 0.875 and i >= 96 * 3
+...     return hot
+>>> day(RateSpike(warmup=96), 10) > 5, day(RateSpike(warmup=96, tz="UTC"), 10)
+(True, 0)
 """
 
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 from river.base import AnomalyDetector
 
+from stream.alerts.detectors._calendar import day_slot
 from stream.alerts.detectors._ew import ew, learn, squash, value
 
 __all__ = ["RateSpike"]
@@ -51,21 +74,41 @@ class RateSpike(AnomalyDetector):
     cap, warmup, memory
         As in :class:`~stream.alerts.detectors.seasonal.SeasonalCusum` (the
         sum forgets a little each bucket, so quiet hours bring it down).
+    tz, slot_s, season_alpha, min_visits
+        The time-of-day baseline (None: none): the zone, the slot width, a
+        visit's weight in its slot's rate, and the visits before a slot's rate is used.
     """
 
-    def __init__(self, alpha: float = 0.02, ratio: float = 2.0, floor: float = 0.02, cap: float = 8.0, warmup: int = 96, memory: float = 0.95) -> None:
+    def __init__(self, alpha: float = 0.02, ratio: float = 2.0, floor: float = 0.02, cap: float = 8.0, warmup: int = 96, memory: float = 0.95,
+                 tz: Optional[str] = None, slot_s: int = 1800, season_alpha: float = 0.1, min_visits: int = 3,
+                 dispersion: bool = False, disp_alpha: float = 0.01) -> None:
         self.alpha = alpha
+        self.dispersion = dispersion
+        self.disp_alpha = disp_alpha
+        self.disp = None  # EW of (k − n·p0)² / (n·p0·(1 − p0)), residuals clipped at 3
         self.ratio = ratio
         self.floor = floor
         self.cap = cap
         self.warmup = warmup
         self.memory = memory
+        self.tz = tz
+        self.slot_s = slot_s
+        self.season_alpha = season_alpha
+        self.min_visits = min_visits
+        self.slots: dict[str, list] = {}  # slot of the day -> [mean k, mean n, visits]
         self.n = 0
         self.ek = None
         self.en = None
         self.s = 0.0
 
-    def baseline(self) -> float | None:
+    def _slot(self, x: dict) -> Optional[str]:
+        return None if self.tz is None or x.get("t") is None else str(day_slot(float(x["t"]), self.tz, self.slot_s))
+
+    def baseline(self, slot: Optional[str] = None) -> float | None:
+        """The slot's rate once it has ``min_visits``, else the global one (None before any contact)."""
+        got = self.slots.get(slot) if slot is not None else None
+        if got is not None and got[2] >= self.min_visits and got[1] > 0:
+            return min(max(got[0] / got[1], self.floor / 4), 0.9)
         if self.en is None or value(self.en) <= 0:
             return None
         return min(max(value(self.ek) / value(self.en), self.floor / 4), 0.9)
@@ -75,11 +118,15 @@ class RateSpike(AnomalyDetector):
 
     def _llr(self, k: float, n: float, p0: float) -> float:
         p1 = self._p1(p0)
-        return k * math.log(p1 / p0) + (n - k) * math.log((1 - p1) / (1 - p0))
+        return (k * math.log(p1 / p0) + (n - k) * math.log((1 - p1) / (1 - p0))) / self._phi()
+
+    def _phi(self) -> float:
+        """Over-dispersion: how much more abandons vary than coin flips would (≥ 1; 1 when not learnt)."""
+        return max(1.0, value(self.disp)) if self.dispersion and self.disp is not None and self.n >= self.warmup else 1.0
 
     def explain_one(self, x: dict) -> dict:
         k, n = float(x["k"]), float(x["n"])
-        p0 = self.baseline()
+        p0 = self.baseline(self._slot(x))
         obs = k / n if n > 0 else None
         if p0 is None or n <= 0:
             return {"observed": obs, "expected": p0, "z": 0.0, "score": 0.0}
@@ -97,14 +144,15 @@ class RateSpike(AnomalyDetector):
         """``explain_one(x)``, then ``learn_one(x)``: the same, with the baseline and the sum
         (which learning needs too, from the same state) worked out once."""
         k, n = float(x["k"]), float(x["n"])
-        p0 = self.baseline()
+        slot = self._slot(x)
+        p0 = self.baseline(slot)
         if p0 is None or n <= 0:
             e = {"observed": k / n if n > 0 else None, "expected": p0, "z": 0.0, "score": 0.0}
             self.learn_one(x)
             return e
         s = self._sum(k, n, p0)
         e = self._explain(k, n, p0, s)
-        self._learn(k, n, p0, s)
+        self._learn(k, n, p0, s, slot)
         return e
 
     def score_one(self, x: dict) -> float:
@@ -114,25 +162,47 @@ class RateSpike(AnomalyDetector):
         k, n = float(x["k"]), float(x["n"])
         if n <= 0:
             return
-        p0 = self.baseline()
+        slot = self._slot(x)
+        p0 = self.baseline(slot)
         if p0 is None:
             self.ek, self.en = ew(self.alpha, k), ew(self.alpha, n)
             self.n = 1
+            if slot is not None:
+                self.slots[slot] = [k, n, 1]
             return
-        self._learn(k, n, p0, self._sum(k, n, p0) if self.n >= self.warmup else self.s)
+        self._learn(k, n, p0, self._sum(k, n, p0) if self.n >= self.warmup else self.s, slot)
 
-    def _learn(self, k: float, n: float, p0: float, s: float) -> None:
+    def _learn(self, k: float, n: float, p0: float, s: float, slot: Optional[str] = None) -> None:
         """Learn a bucket of ``k`` in ``n`` (n > 0), given the baseline ``p0`` and ``_sum`` before anything is learnt."""
         if self.n >= self.warmup:
             self.s = s
-        learn(self.ek, min(k, n * self._p1(p0)), self.n)
+        kk = min(k, n * self._p1(p0))
+        if self.dispersion:
+            v = n * p0 * (1 - p0)
+            r = max(-3.0, min(3.0, (k - n * p0) / math.sqrt(v)))
+            if self.disp is None:
+                self.disp = ew(self.disp_alpha, r * r)
+            else:
+                learn(self.disp, r * r, self.n)
+        pg = self.baseline()  # the global rate learns what is a spike by its own measure
+        learn(self.ek, min(k, n * self._p1(pg)) if pg is not None else kk, self.n)
         learn(self.en, n, self.n)
+        if slot is not None:
+            got = self.slots.get(slot)
+            if got is None:
+                self.slots[slot] = [kk, n, 1]
+            else:
+                a = max(self.season_alpha, 1.0 / (got[2] + 1))
+                got[0] += a * (kk - got[0])
+                got[1] += a * (n - got[1])
+                got[2] += 1
         self.n += 1
 
     def to_dict(self) -> dict:
         return {
-            "params": {k: getattr(self, k) for k in ("alpha", "ratio", "floor", "cap", "warmup", "memory")},
-            "n": self.n, "ek": value(self.ek), "en": value(self.en), "s": self.s,
+            "params": {k: getattr(self, k) for k in ("alpha", "ratio", "floor", "cap", "warmup", "memory", "tz", "slot_s", "season_alpha", "min_visits", "dispersion", "disp_alpha")},
+            "n": self.n, "ek": value(self.ek), "en": value(self.en), "s": self.s, "disp": value(self.disp),
+            "slots": {k: list(v) for k, v in self.slots.items()},
         }
 
     @classmethod
@@ -142,4 +212,6 @@ class RateSpike(AnomalyDetector):
         det.ek = None if d["ek"] is None else ew(det.alpha, d["ek"])
         det.en = None if d["en"] is None else ew(det.alpha, d["en"])
         det.s = d["s"]
+        det.slots = {k: list(v) for k, v in d.get("slots", {}).items()}
+        det.disp = None if d.get("disp") is None else ew(det.disp_alpha, d["disp"])
         return det
