@@ -19,6 +19,10 @@ build it, learnt one whole local day at a time (``learn_day``, river style):
   full days share one shape, which backtests best — a weekday's own shape is
   a few days of noise), lightly smoothed across neighbour slots; a short day
   (Friday at the Anonymous Bank) keeps its own.
+* **site pooling** (``forecast_site``): a site's queues forecast together,
+  each queue's shape shrunk slot by slot toward the site's by empirical
+  Bayes (``LoadForecaster._shrunk``), in the slots the queue has been open in:
+  a queue of a few calls a day borrows the site's day, a big one keeps its own.
 * **special days**: a holiday (``stream.planning.holidays``) gets the median
   ratio of past holidays' totals to what their weekday would have been, and
   the holidays' own pooled profile; with no holiday in the history, the
@@ -31,7 +35,8 @@ build it, learnt one whole local day at a time (``learn_day``, river style):
   mean by ``aht_slot_k`` (few contacts in a slot: the mean speaks louder).
 * **intraday reforecast** (``reforecast``): today's actuals so far scale the
   rest of today, the last two hours most for the next hours, the whole day's
-  ratio further out.
+  ratio further out, as far as past days showed such deviations to last
+  (``persistence_of``).
 
 A weekly pattern with a holiday learnt and forecast:
 
@@ -101,7 +106,6 @@ class LoadForecaster:
         aht_k: float = float("inf"),
         aht_slot_k: float = 60.0,
         smooth: float = 0.2,
-        smooth_passes: int = 1,
         trend: float = 0.5,
     ) -> None:
         self.site = site
@@ -113,7 +117,6 @@ class LoadForecaster:
         self.aht_k = aht_k
         self.aht_slot_k = aht_slot_k
         self.smooth = smooth
-        self.smooth_passes = smooth_passes
         self.trend = trend
         self.days: dict[date, _Day] = {}
 
@@ -286,11 +289,6 @@ class LoadForecaster:
         return acc / s if s > 0 else acc
 
     def _smoothed(self, p: np.ndarray) -> np.ndarray:
-        for _ in range(self.smooth_passes):
-            p = self._smooth_once(p)
-        return p
-
-    def _smooth_once(self, p: np.ndarray) -> np.ndarray:
         a = self.smooth
         if a <= 0:
             return p

@@ -82,13 +82,14 @@ def test_rows_written_before_the_store_kept_abandoned_waits_are_left_out(tmp_pat
 
 
 @pytest.mark.parametrize("argv, msg", [
-    (["--db", "sqlite:////nonexistent/dir/h.db", "--from", "2026-03-20", "--days", "1"], "no history database at"),
+    (["--db", "sqlite:///{tmp}/missing/h.db", "--from", "2026-03-20", "--days", "1"], "no history database at"),
     (["--db", "sqlite:///x.db", "--replay", "x.jsonl", "--format", "jsonl", "--from", "2026-03-20", "--days", "1"], "not both"),
     (["--db", "sqlite:///x.db", "--days", "1"], "--from is required"),
 ])
-def test_db_errors_are_one_line(argv, msg, capsys):
-    rc, out, err = run(capsys, "staffing", "--plan", *argv, "--json")
+def test_db_errors_are_one_line(argv, msg, capsys, tmp_path):
+    rc, out, err = run(capsys, "staffing", "--plan", *[a.replace("{tmp}", str(tmp_path)) for a in argv], "--json")
     assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "missing").exists()  # planning never makes a database
 
 
 @pytest.mark.skipif(not FEB.is_file(), reason="../shared/data/anonbank/february.txt is absent (a fresh clone has no ../shared)")
