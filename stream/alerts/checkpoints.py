@@ -100,7 +100,7 @@ def history_checkpoint(db_url: str, alerts: Any, floor_config: Any, days: Option
     from stream.history.store import Store
 
     span_ms = (days or HISTORY_DAYS) * 86_400_000
-    store = Store.open(db_url, migrate=False)
+    store = Store.open(db_url, migrate=False, must_exist=True)
     try:
         rows: list[dict] = []
         zones: dict[str, str] = {}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any, Optional
 
 DEFAULT_STEP = "1h"
@@ -43,15 +42,13 @@ def register(subparsers: Any) -> None:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from stream.history.rollup import QueryError, history, parse_date
-    from stream.history.store import Store, StoreError, engine_url
+    from stream.history.store import Store, StoreError
 
     try:
         first = parse_date(args.date_from, "--from")
         last = parse_date(args.date_to, "--to")
         # A query never makes a database: a mistyped SQLite path is an error, not an empty history.
-        if engine_url(args.db).startswith("sqlite:///") and not Path(engine_url(args.db)[len("sqlite:///"):]).is_file():
-            raise StoreError(f"no history database at {args.db} (write one with `floorwatch replay … --db` or a worker's --db)")
-        store = Store.open(args.db)
+        store = Store.open(args.db, must_exist=True)
         try:
             out = history(store, args.site, args.queue, first, last, args.step)
         finally:

@@ -112,15 +112,23 @@ class Store:
         self._stmts: dict = {}
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True, connect_timeout_s: int = 10) -> "Store":
-        """Connect and bring the schema to the latest migration."""
+    def open(cls, url: str, *, migrate: bool = True, must_exist: bool = False, connect_timeout_s: int = 10) -> "Store":
+        """Connect and bring the schema to the latest migration.
+
+        ``must_exist``: a reader's open (a query, a cold start) never makes a database: a SQLite file that
+        is not there is an error naming it, not an empty history in a new file.
+        """
         try:
             eurl = engine_url(url)
             kw: dict = {"future": True, "pool_pre_ping": True}
             if eurl.startswith("postgresql"):
                 kw["connect_args"] = {"connect_timeout": connect_timeout_s}
             elif eurl.startswith("sqlite:///"):
-                Path(eurl[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+                path = Path(eurl[len("sqlite:///"):])
+                if must_exist and not path.is_file():
+                    raise StoreError(f"no history database at {url} "  # a file: no password to hide
+                                     "(write one with `floorwatch replay … --db` or a worker's --db)")
+                path.parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(eurl, **kw)
         except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
             raise StoreError(f"history database {redacted(url)}: {exc}") from None

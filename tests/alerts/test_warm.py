@@ -135,4 +135,6 @@ def test_a_worker_partition_with_no_checkpoint_warms_from_the_store(feb) -> None
     assert not surge_raises(play(blind))
     # A store that cannot be read leaves the detectors blind; the worker goes on.
     broken = PartitionFloor(0, cfg, hook_factory(cfg)())
-    assert not asyncio.run(ckpts.warm_from_history(0, broken, "sqlite:////nonexistent/dir/h.db", cfg))
+    missing = Path(feb["db"][len("sqlite:///"):]).parent / "none" / "h.db"
+    assert not asyncio.run(ckpts.warm_from_history(0, broken, f"sqlite:///{missing}", cfg))
+    assert not missing.parent.exists()  # and a cold start made no database where none was
