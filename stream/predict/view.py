@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
-from stream.fold.interface import AgentNow, SiteFold
+from stream.fold.interface import AgentNow, QueueNow, SiteFold
 
-__all__ = ["QueueView", "site_views", "SLIDING"]
+__all__ = ["QueueView", "site_views", "snapshot_views", "SLIDING"]
 
 # The windows read (minutes): throughput over 15, handle times and abandons over 60.
 SLIDING = (15, 60)
@@ -122,5 +122,31 @@ def site_views(sc: SiteFold, now: int, sliding: Optional[dict] = None) -> dict[s
             answered_60m=h.answered if h is not None else 0,
             abandoned_60m=h.abandoned - h.short_abandoned if h is not None else 0,
             answered_wait_60m_s=h.wait_sum / 1000.0 if h is not None else 0.0,
+        )
+    return out
+
+
+def snapshot_views(snap: Mapping, legs: Mapping[str, QueueNow]) -> dict[str, QueueView]:
+    """The same views from a site's snapshot (``Floor.snapshot``: its clock, agents per queue and
+    15/60-minute windows) and its fold's ``queue_now``: what the worker has at publish time,
+    so predicting adds no scan of the hour's contacts."""
+    now = int(snap.get("clock") or 0)
+    out: dict[str, QueueView] = {}
+    for q, row in snap.get("queues", {}).items():
+        m15 = row["sliding"]["15m"]
+        m60 = row["sliding"]["60m"]
+        a = row["agents"]
+        lg = legs.get(q) or {"waiting": [], "serving": []}
+        answered = m60["answered"]
+        out[q] = QueueView(
+            now=now,
+            waiting=lg["waiting"],
+            serving=lg["serving"],
+            agents=(a["ready"], a["busy"], a["wrap_up"]) if a["logged_in"] else None,
+            aht_s=m60["aht_s"],
+            answered_15m=m15["answered"],
+            answered_60m=answered,
+            abandoned_60m=m60["abandoned"] - m60["short_abandoned"],
+            answered_wait_60m_s=(m60["asa_s"] or 0.0) * answered,
         )
     return out

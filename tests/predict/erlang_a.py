@@ -1,0 +1,76 @@
+"""An Erlang A day for the tests: M/M/c+M (Poisson arrivals, exponential handle times and
+patience, FIFO, c agents), as v1 events in time order."""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import deque
+from typing import Iterator
+
+from stream.contracts.events import AgentState, CallAbandoned, CallAnswered, CallEnded, CallOffered, Event
+
+START = 1_700_000_000_000
+
+
+def generate(lam_per_s: float, mu_per_s: float, theta_per_s: float, agents: int, hours: float, seed: int,
+             site: str = "erlang-a", queue: str = "q") -> Iterator[Event]:
+    rng = random.Random(seed)
+    seq = 0
+
+    def eid() -> str:
+        nonlocal seq
+        seq += 1
+        return f"ea:{seq}"
+
+    out: list[Event] = []
+    for k in range(agents):
+        out.append(AgentState(id=eid(), ts=START, site=site, agent=f"a{k}", state="ready", queues=[queue]))
+    # (time ms, order, kind, call, agent): kinds 0 end, 1 abandon, 2 arrival
+    heap: list[tuple[int, int, int, int, int]] = []
+    order = 0
+    t = 0.0
+    n = 0
+    while True:
+        t += rng.expovariate(lam_per_s)
+        if t > hours * 3600:
+            break
+        heapq.heappush(heap, (START + round(t * 1000), order, 2, n, -1))
+        order += 1
+        n += 1
+    idle = deque(range(agents))
+    waiting: deque[int] = deque()
+    gone: set[int] = set()
+    while heap:
+        ts, _, kind, c, ag = heapq.heappop(heap)
+        if kind == 2:
+            out.append(CallOffered(id=eid(), ts=ts, site=site, call=f"c{c}", queue=queue))
+            if idle:
+                ag = idle.popleft()
+                _answer(out, eid, ts, site, c, ag, rng, mu_per_s, heap, order)
+                order += 1
+            else:
+                waiting.append(c)
+                heapq.heappush(heap, (ts + round(rng.expovariate(theta_per_s) * 1000), order, 1, c, -1))
+                order += 1
+        elif kind == 1:
+            if c in waiting:
+                waiting.remove(c)
+                gone.add(c)
+                out.append(CallAbandoned(id=eid(), ts=ts, site=site, call=f"c{c}"))
+        else:
+            out.append(CallEnded(id=eid(), ts=ts, site=site, call=f"c{c}", wrap_up=False))
+            out.append(AgentState(id=eid(), ts=ts, site=site, agent=f"a{ag}", state="ready", queues=[queue]))
+            if waiting:
+                nxt = waiting.popleft()
+                _answer(out, eid, ts, site, nxt, ag, rng, mu_per_s, heap, order)
+                order += 1
+            else:
+                idle.append(ag)
+    yield from out
+
+
+def _answer(out, eid, ts, site, c, ag, rng, mu, heap, order) -> None:
+    out.append(CallAnswered(id=eid(), ts=ts, site=site, call=f"c{c}", agent=f"a{ag}"))
+    out.append(AgentState(id=eid(), ts=ts, site=site, agent=f"a{ag}", state="busy"))
+    heapq.heappush(heap, (ts + max(1, round(rng.expovariate(mu) * 1000)), order, 0, c, ag))
