@@ -21,6 +21,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Optional
 
 FEBRUARY = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "anonbank" / "february.txt"
 NAMES = ("EWT", "QL", "LES")
@@ -40,9 +41,10 @@ def score(records: list[dict], floor) -> dict:
         start, _ = floor.site(r["site"]).cal.day_bounds(r["at"])
         hour = (r["at"] - start) // 3_600_000  # hours since local midnight
         act = r["actual_wait_s"]
+        kind = floor.site(r["site"]).cfg.kind
         for name in NAMES:
             e = _wait(r["predicted"][name]) - act
-            for key in (("all", name), (hour, name)):
+            for key in (("all", name), (hour, name), (kind, name)):
                 s = sums[key]
                 s[0] += 1
                 s[1] += e * e
@@ -50,11 +52,14 @@ def score(records: list[dict], floor) -> dict:
         p = r["predicted"]["EWT"]
         n_all += 1
         inside += p.low_s - 0.5 <= act <= p.high_s + 0.5
-    out: dict = {"answered": n_all, "band_coverage_pct": round(100.0 * inside / n_all, 1) if n_all else None, "by_hour": {}}
-    for (hour, name), (n, se, ae) in sorted(sums.items(), key=lambda kv: (kv[0][0] == "all", kv[0][0] if kv[0][0] != "all" else 0, kv[0][1])):
+    out: dict = {"answered": n_all, "band_coverage_pct": round(100.0 * inside / n_all, 1) if n_all else None, "by_hour": {},
+                 "by_kind": {}}
+    for (hour, name), (n, se, ae) in sorted(sums.items(), key=lambda kv: (str(kv[0][0]).zfill(8), kv[0][1])):
         row = {"n": n, "rmse_s": round(math.sqrt(se / n), 2), "mae_s": round(ae / n, 2)}
         if hour == "all":
             out[name] = row
+        elif isinstance(hour, str):
+            out["by_kind"].setdefault(hour, {})[name] = row
         else:
             out["by_hour"].setdefault(f"{hour:02d}", {})[name] = row
     best = min(out["QL"]["rmse_s"], out["LES"]["rmse_s"]) if n_all else None
@@ -62,7 +67,7 @@ def score(records: list[dict], floor) -> dict:
     return out
 
 
-def _run(events, floor) -> tuple[dict, float]:
+def _run(events, floor, keep: Optional[list] = None) -> tuple[dict, float]:
     from stream.predict.ewt import EWT
     from stream.predict.les import LES
     from stream.predict.ql import QL
@@ -70,6 +75,8 @@ def _run(events, floor) -> tuple[dict, float]:
 
     t0 = time.perf_counter()
     records = predict_replay(events, floor, [EWT(), QL(), LES()])
+    if keep is not None:
+        keep.extend(records)
     return score(records, floor), time.perf_counter() - t0
 
 
@@ -79,6 +86,8 @@ def _print(name: str, res: dict, secs: float) -> None:
     print(f"  {'hour':>4}  " + "  ".join(f"{n + ' RMSE':>10} {n + ' MAE':>9}" for n in NAMES))
     for hour, row in res["by_hour"].items():
         print(f"  {hour:>4}  " + "  ".join(f"{row[n]['rmse_s']:>10.1f} {row[n]['mae_s']:>9.1f}" if n in row else " " * 20 for n in NAMES))
+    for kind, row in res["by_kind"].items():
+        print(f"  {kind:>7}" + "  ".join(f"{row[n]['rmse_s']:>10.1f} {row[n]['mae_s']:>9.1f}" for n in NAMES))
     print(f"  {'all':>4}  " + "  ".join(f"{res[n]['rmse_s']:>10.1f} {res[n]['mae_s']:>9.1f}" for n in NAMES))
     print(f"  EWT's RMSE vs the better of QL and LES: {res['ewt_vs_best_baseline_pct']:+.1f} % (goal: -10 %)")
 
@@ -104,12 +113,20 @@ def main(argv=None) -> int:
             _print("Anonymous Bank, February 1999", res, secs)
     else:
         print(f"bench ewt: {FEBRUARY} absent (a clone without ../shared): the February log is skipped", file=sys.stderr)
-    for seed in (int(s) for s in args.seeds.split(",") if s):
+    pooled: list = []
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    for seed in seeds:
         floor = Floor(cfg)
-        res, secs = _run(busy_day.generate(cfg, seed=seed, calls=args.calls), floor)
+        res, secs = _run(busy_day.generate(cfg, seed=seed, calls=args.calls), floor, pooled)
         results[f"busy-day-{args.calls}-seed{seed}"] = res
         if not args.json:
             _print(f"busy day, {args.calls:,} calls, seed {seed}", res, secs)
+    if len(seeds) > 1:
+        # The busy days' sites share names and calendars: one floor scores their hours.
+        res = score(pooled, Floor(cfg))
+        results[f"busy-days-{args.calls}-pooled"] = res
+        if not args.json:
+            _print(f"busy days, seeds {args.seeds} pooled", res, 0.0)
     if args.json:
         print(json.dumps(results))
     return 0

@@ -10,14 +10,17 @@ so
 
 and, the stages being exponential, Var = sum 1 / (r + k theta)^2; the band is
 the 10th and 90th percentiles of the gamma law with that mean and variance.
-``r = s mu``: the agents working the queue (logged in, not on a break, at
-least those handling its contacts) over the last hour's AHT. With an agent
-ready for everyone ahead, the wait is 0. Where the floor reports no agent
-states (a log like the Anonymous Bank's), ``s`` is only those handling the
-queue's contacts, whom other queues share: there the prediction leans on
-LES, ``LES_WEIGHT * LES + (1 - LES_WEIGHT) * QL-m`` (the weight and the
-variants tried, e.g. the queue's recent throughput as ``r``, are measured in
-docs/predict.md, ``bench ewt``).
+``r = s mu``, ``mu`` the inverse of the last hour's AHT and ``s`` the agents
+taking the queue's contacts. Where agents take several queues (skills, a
+hall's counters that serve VIP and business tickets first), the agents on
+duty for a queue overstate what it gets and those handling its contacts now
+understate it: ``s`` is the geometric mean of the two (equal to both on a
+queue of its own). With an agent ready for everyone ahead, the wait is 0.
+Where the floor reports no agent states (a log like the Anonymous Bank's),
+only the contacts being handled are known and the prediction leans on LES:
+``LES_WEIGHT * LES + (1 - LES_WEIGHT) * QL-m``. Both choices, and the
+variants that lost (the queue's recent throughput as ``r``, a site-wide
+queue), are measured in docs/predict.md (``bench ewt``).
 
 >>> from stream.predict.view import QueueView
 >>> v = QueueView(now=0, waiting=[(-5_000, 0)] * 3, serving=[(-60_000, -50_000)] * 4, agents=(0, 4, 0),
@@ -37,7 +40,7 @@ from stream.predict.view import QueueView
 __all__ = ["EWT", "Prediction", "gamma_band"]
 
 # Where agent states are unknown: the share of LES in the prediction (docs/predict.md).
-LES_WEIGHT = 0.7
+LES_WEIGHT = 0.8
 # The band: 10th and 90th percentiles (z of the standard normal).
 _Z_LOW, _Z_HIGH = -1.2815515655446004, 1.2815515655446004
 
@@ -83,7 +86,7 @@ class EWT:
         if not view.aht_s:
             w = les or 0.0  # no handle time seen yet: the last wait is all there is
             return Prediction(w, w, w, ahead)
-        r = view.servers() / view.aht_s
+        r = math.sqrt(view.servers() * max(len(view.serving), 1)) / view.aht_s
         theta = view.patience_rate()
         mean = var = 0.0
         for k in range(ahead + 1):
