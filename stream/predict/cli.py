@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from stream.sources.formats import NAMES, SourceError
+from stream.sources.formats import NAMES, SourceError, none_accepted
 
 __all__ = ["register", "cmd_ewt"]
 
@@ -52,11 +52,8 @@ def cmd_ewt(args: argparse.Namespace) -> int:
         print(f"floorwatch ewt: {exc}", file=sys.stderr)
         return 2
     rejected = floor.rejected_summary()
-    if not records and rejected.get("count"):
-        reasons = rejected.get("reasons") or {}
-        top = max(reasons, key=reasons.get) if reasons else "unknown"
-        print(f"floorwatch ewt: none of the {rejected['count']:,} rows of {path} was accepted as --format "
-              f"{args.format} (most: {top})", file=sys.stderr)
+    if not records and rejected["count"]:
+        print(f"floorwatch ewt: {none_accepted(path, args.format, rejected['reasons'])}", file=sys.stderr)
         return 1
     w = sys.stdout.write
     for r in records:
