@@ -4,6 +4,7 @@ patience, FIFO, c agents), as v1 events in time order."""
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 from collections import deque
 from typing import Iterator
@@ -28,49 +29,41 @@ def generate(lam_per_s: float, mu_per_s: float, theta_per_s: float, agents: int,
         out.append(AgentState(id=eid(), ts=START, site=site, agent=f"a{k}", state="ready", queues=[queue]))
     # (time ms, order, kind, call, agent): kinds 0 end, 1 abandon, 2 arrival
     heap: list[tuple[int, int, int, int, int]] = []
-    order = 0
+    order = itertools.count()
     t = 0.0
     n = 0
     while True:
         t += rng.expovariate(lam_per_s)
         if t > hours * 3600:
             break
-        heapq.heappush(heap, (START + round(t * 1000), order, 2, n, -1))
-        order += 1
+        heapq.heappush(heap, (START + round(t * 1000), next(order), 2, n, -1))
         n += 1
     idle = deque(range(agents))
     waiting: deque[int] = deque()
-    gone: set[int] = set()
+
+    def answer(ts: int, c: int, ag: int) -> None:
+        out.append(CallAnswered(id=eid(), ts=ts, site=site, call=f"c{c}", agent=f"a{ag}"))
+        out.append(AgentState(id=eid(), ts=ts, site=site, agent=f"a{ag}", state="busy"))
+        heapq.heappush(heap, (ts + max(1, round(rng.expovariate(mu_per_s) * 1000)), next(order), 0, c, ag))
+
     while heap:
         ts, _, kind, c, ag = heapq.heappop(heap)
         if kind == 2:
             out.append(CallOffered(id=eid(), ts=ts, site=site, call=f"c{c}", queue=queue))
             if idle:
-                ag = idle.popleft()
-                _answer(out, eid, ts, site, c, ag, rng, mu_per_s, heap, order)
-                order += 1
+                answer(ts, c, idle.popleft())
             else:
                 waiting.append(c)
-                heapq.heappush(heap, (ts + round(rng.expovariate(theta_per_s) * 1000), order, 1, c, -1))
-                order += 1
+                heapq.heappush(heap, (ts + round(rng.expovariate(theta_per_s) * 1000), next(order), 1, c, -1))
         elif kind == 1:
-            if c in waiting:
+            if c in waiting:  # still waiting when its patience ran out
                 waiting.remove(c)
-                gone.add(c)
                 out.append(CallAbandoned(id=eid(), ts=ts, site=site, call=f"c{c}"))
         else:
             out.append(CallEnded(id=eid(), ts=ts, site=site, call=f"c{c}", wrap_up=False))
             out.append(AgentState(id=eid(), ts=ts, site=site, agent=f"a{ag}", state="ready", queues=[queue]))
             if waiting:
-                nxt = waiting.popleft()
-                _answer(out, eid, ts, site, nxt, ag, rng, mu_per_s, heap, order)
-                order += 1
+                answer(ts, waiting.popleft(), ag)
             else:
                 idle.append(ag)
     yield from out
-
-
-def _answer(out, eid, ts, site, c, ag, rng, mu, heap, order) -> None:
-    out.append(CallAnswered(id=eid(), ts=ts, site=site, call=f"c{c}", agent=f"a{ag}"))
-    out.append(AgentState(id=eid(), ts=ts, site=site, agent=f"a{ag}", state="busy"))
-    heapq.heappush(heap, (ts + max(1, round(rng.expovariate(mu) * 1000)), order, 0, c, ag))
