@@ -23,6 +23,7 @@ BENCHES = {
     "asterisk": "bench.bench_asterisk",
     "history": "bench.bench_history",
     "soak": "bench.bench_soak",
+    "ewt": "bench.bench_ewt",
 }
 
 

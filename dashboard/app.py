@@ -32,7 +32,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from dashboard import actions
+from dashboard import actions, ewt
 from dashboard.auth import (
     Principal,
     Tokens,
@@ -93,6 +93,7 @@ def origin_allowed(origin: Optional[str], host: Optional[str], allowed: frozense
 # Every router of the dashboard, one line each (``APIRouter`` objects).
 ROUTERS = [
     actions.router,
+    ewt.router,
 ]
 
 

@@ -10,8 +10,11 @@ every role that may see the wall. Today:
 * ``supervisor`` — may also acknowledge alerts and silence a rule: ``ack``, ``silence``,
 * ``admin`` — may also read the audit log, edit wall layouts and read ``/metrics``;
 
-and one apart: ``ingest`` — may only post events (``POST /api/events``,
-dashboard/ingest.py). A ticket machine reads nothing, and no reader posts.
+and two apart, for machines: ``ingest`` — may only post events (``POST /api/events``,
+dashboard/ingest.py); ``ivr`` — may only read predicted waits (``GET /api/ewt``,
+dashboard/ewt.py: an IVR announcing the wait, a ticket printer printing it).
+A ticket machine that posts reads nothing, no reader posts, and an IVR sees no
+agent, caller or alert (every role that sees the wall may read ``/api/ewt`` too).
 A new role is one line in :data:`ROLES`.
 
 Tokens come from ``FLOORWATCH_TOKENS`` (``wall:abc,supervisor:def,admin:ghi``;
@@ -51,7 +54,7 @@ from fastapi import HTTPException, Query, Request, status
 
 # role -> what it may do. One line per role; a permission is any string a
 # route asks for with ``require(...)``.
-_VIEW = frozenset({"wall", "view"})
+_VIEW = frozenset({"wall", "view", "ewt"})
 _ANALYST = _VIEW | {"analyst"}
 _SUPERVISOR = _ANALYST | {"supervisor", "ack", "silence"}
 ROLES: dict[str, frozenset[str]] = {
@@ -60,6 +63,7 @@ ROLES: dict[str, frozenset[str]] = {
     "supervisor": _SUPERVISOR,
     "admin": _SUPERVISOR | {"admin", "audit", "layout", "metrics"},
     "ingest": frozenset({"ingest"}),
+    "ivr": frozenset({"ivr", "ewt"}),
 }
 
 

@@ -76,6 +76,24 @@ def _queue(q: Any, name: str) -> dict[str, Any]:
     return out
 
 
+def _ewt(e: Any) -> Optional[dict[str, Optional[float]]]:
+    """A queue's predicted wait (stream/predict/live.py), numbers only; None when not published."""
+    if not isinstance(e, dict):
+        return None
+    return {k: _num(e.get(k)) for k in ("wait_s", "low_s", "high_s", "ahead")}
+
+
+def _with_ewt(view: dict[str, Any], ewt: Any) -> None:
+    """Each queue's predicted wait, and the site's longest (the all-sites view's figure)."""
+    ewt = ewt if isinstance(ewt, dict) else {}
+    best: Optional[dict[str, Optional[float]]] = None
+    for q, qv in view["queues"].items():
+        e = qv["ewt"] = _ewt(ewt.get(q))
+        if e is not None and e["wait_s"] is not None and (best is None or e["wait_s"] > (best["wait_s"] or 0)):
+            best = e
+    view["total"]["ewt"] = best
+
+
 def thresholds_for(config: Optional[FloorConfig], site: str) -> dict[str, dict[str, dict[str, Any]]]:
     """queue -> figure -> {warn, alarm, higher_is_worse} from the floor config."""
     if config is None or site not in config.sites:
@@ -119,6 +137,7 @@ def project(snap: dict, config: Optional[FloorConfig] = None) -> dict[str, Any]:
         "agents": dict(sorted(rows.items())),
         "thresholds": thresholds_for(config, site),
     }
+    _with_ewt(view, snap.get("ewt"))
     counters = snap.get("counters")
     if isinstance(counters, dict):
         by = counters.get("by_counter") if isinstance(counters.get("by_counter"), dict) else {}

@@ -26,6 +26,7 @@
       bad_token_h: "此墙屏链接的令牌无效", bad_token: "链接中的令牌（?token=…）缺失、已失效或输入有误。请向 floorwatch 管理员索取新的墙屏链接，然后重新打开。本页面不会再自动重试。",
       ended_sim: "模拟已结束：数据截至", ended_replay: "回放已结束：数据截至", ended: "数据源已结束",
       trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败", final: "最终数据",
+      ewt: "预计等待", ewt_next: "新取号预计等待", ewt_band: "预计区间（10%–90%）", ewt_ahead: "前面",
     },
     en: {
       all: "All sites", waiting: "Waiting now", longest: "Longest wait now", vip: "VIP waiting", sl_today: "SL today",
@@ -42,6 +43,7 @@
       bad_token: "The token in this link (?token=…) is missing, expired or mistyped. Ask your floorwatch admin for a new wall link and open it. This page will not keep retrying.",
       ended_sim: "Simulation ended: figures as of", ended_replay: "Replay ended: figures as of", ended: "The feed has ended",
       trouble: "Queues in trouble", all_ok: "All queues OK", err: "Failed", final: "Final",
+      ewt: "Predicted wait", ewt_next: "Next ticket", ewt_band: "Likely range (10–90 %)", ewt_ahead: "ahead",
     },
   };
   const wantsZh = (navigator.languages || [navigator.language || ""]).some((l) => /^zh/i.test(l));
@@ -367,6 +369,16 @@
     </div>`;
   }
 
+  // The predicted wait of a contact arriving now (stream/predict): "Predicted wait ≈ 1:30" on a
+  // hotline, "Next ticket ≈ 12 min" in a hall; always there (hidden without one), like the VIP line.
+  function ewtLine(e, hall) {
+    const ok = e && e.wait_s != null;
+    const w = ok ? e.wait_s : 0;
+    const fmt = (x) => (hall ? `${Math.max(0, Math.round(x / 60))} ${t("min")}` : mmss(x));
+    const band = ok ? `${t("ewt_band")}: ${fmt(e.low_s)}–${fmt(e.high_s)} · ${t("ewt_ahead")} ${e.ahead}` : "";
+    return `<div class="ewt ${ok ? "" : "ewt-none"}" title="${esc(band)}"><span class="ewt-lbl">${t(hall ? "ewt_next" : "ewt")}</span> ≈ <b class="ewt-wait" data-ewt="${ok ? w : ""}">${fmt(w)}</b></div>`;
+  }
+
   function queueTile(site, key, q, th) {
     th = th || {};
     const lw = level(q.waiting, th.waiting), ll = level(q.longest_wait_s, th.longest_wait_s);
@@ -381,6 +393,7 @@
         <div><span class="lbl">${t("longest")}</span><div class="lw longest ${ll}" data-base="${q.longest_wait_s || 0}" data-ticks="${q.waiting ? 1 : 0}">${mmss(q.longest_wait_s)}</div></div>
       </div>
       ${vip}
+      ${ewtLine(q.ewt, ((sites[site] || {}).view || {}).kind === "hall")}
       ${figs(q, th)}
       <canvas class="spark" data-site="${esc(site)}" data-queue="${esc(key)}"></canvas>
       <div class="agents">${t("ready")} ${a.ready || 0} · ${t("busy")} ${a.busy || 0} · ${t("wrap_up")} ${a.wrap_up || 0} · ${t("not_ready")} ${a.not_ready || 0}</div>
@@ -491,6 +504,7 @@
         <div><span class="lbl">${t("longest")}</span><div class="lw longest ${ll}" data-base="${q.longest_wait_s || 0}" data-ticks="${q.waiting ? 1 : 0}">${mmss(q.longest_wait_s)}</div></div>
       </div>
       <div class="vip ${q.vip_waiting ? "" : "none"}">${t("vip")} ${q.vip_waiting || 0}</div>
+      ${ewtLine(q.ewt, v.kind === "hall")}
       ${figs(q, th)}
       <div class="agents fit">${t("ready")} ${q.agents.ready} · ${t("busy")} ${q.agents.busy} · ${t("wrap_up")} ${q.agents.wrap_up} · ${t("not_ready")} ${q.agents.not_ready}${hall}</div>
       <table class="qrows"><colgroup><col><col class="n"><col class="n"><col class="n"></colgroup>

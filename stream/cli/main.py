@@ -8,6 +8,7 @@
     floorwatch up            the live floor (see README)
     floorwatch schema        the event JSON Schema
     floorwatch dashboard --redis URL [--http-port P]   the wall dashboard alone
+    floorwatch ewt --replay FILE --format anonbank|jsonl --json    the wait predicted at each arrival (stream/predict/cli.py)
     floorwatch alerts --replay FILE --format anonbank|jsonl --json    |    floorwatch detect --nab DIR --out DIR   (stream/alerts/cli.py)
 
 Exit codes: 0 ok, 1 input read but nothing usable in it (a replay that accepted none of its rows),
@@ -456,6 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     from stream.history.cli import register as register_history
 
     register_history(sub)
+    from stream.predict.cli import register as register_ewt
+
+    register_ewt(sub)
     return p
 
 

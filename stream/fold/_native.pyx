@@ -159,6 +159,11 @@ cdef extern from "site.hpp" namespace "fw":
         int64_t state_since()
         vector[pair[int64_t, int64_t]] day_total(int64_t now, Calendar& cal, int32_t date) except +
 
+    cdef cppclass QueueLegs:
+        int32_t queue
+        vector[pair[int64_t, int64_t]] waiting
+        vector[pair[int64_t, int64_t]] serving
+
     cdef cppclass StateLevel:
         StateLevel()
         cbool watched
@@ -194,6 +199,7 @@ cdef extern from "site.hpp" namespace "fw":
         void sliding(int64_t now, const vector[int64_t]& minutes, cbool percentiles, vector[vector[QueueRow]]& out) except +
         void day_interval(int32_t date, int64_t interval, vector[QueueRow]& day, vector[QueueRow]& ival, vector[Handled]& agents) except +
         vector[WaitRow] waiting()
+        vector[QueueLegs] queue_now() except +
         Agent* sealed_agent(int32_t name) except +
         Agent* agent(int32_t name)
         size_t open_count()
@@ -974,6 +980,18 @@ cdef class NativeSite:
                 "longest_wait_s": max(0, now - w.oldest) / 1000.0,
                 "longest_vip_wait_s": max(0, now - w.vip_oldest) / 1000.0 if w.vip_oldest != FAR else 0.0,
             }
+        return out
+
+    def queue_now(self) -> dict:
+        """Per queue: legs waiting (offered, class) in the order served and legs being handled
+        (offered, answered) by answered time (as SiteCore.queue_now)."""
+        cdef vector[QueueLegs] rows = self.c.queue_now()
+        cdef size_t k, j
+        out = {}
+        for k in range(rows.size()):
+            waiting = [(rows[k].waiting[j].first, rows[k].waiting[j].second) for j in range(rows[k].waiting.size())]
+            serving = [(rows[k].serving[j].first, rows[k].serving[j].second) for j in range(rows[k].serving.size())]
+            out[self.nf.name(rows[k].queue)] = {"waiting": waiting, "serving": serving}
         return out
 
     def _agent_label(self, str name) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "ByQueue",
     "DeadLetter",
     "QParams",
+    "QueueNow",
     "StateCounts",
     "Staffing",
     "SiteFold",
@@ -56,6 +57,18 @@ class WaitingRow(TypedDict):
     vip_waiting: int
     longest_wait_s: float
     longest_vip_wait_s: float
+
+
+class QueueNow(TypedDict):
+    """A queue's contacts now, as a wait predictor reads them (stream/predict): who waits since
+    when and in which class, and who is being handled since when."""
+
+    # (offered ms, class) of each waiting leg, in the order served: class first (a leg's
+    # priority, 1 for a VIP without one; higher first), then by offered time.
+    waiting: list[tuple[int, int]]
+    # (offered ms, answered ms) of each leg answered and not yet done (talk, hold or wrap-up),
+    # by answered time.
+    serving: list[tuple[int, int]]
 
 
 class AgentNow(TypedDict):
@@ -177,6 +190,9 @@ class SiteFold(Protocol):
         """Per window ("5m", ...), per queue: the contacts offered in its last N minutes."""
 
     def waiting(self, now: int) -> dict[str, WaitingRow]: ...
+
+    def queue_now(self) -> dict[str, QueueNow]:
+        """Per queue, the contacts waiting and being handled as folded so far (``QueueNow``)."""
 
     def agent_states(self, now: int) -> dict[str, AgentNow]: ...
 

@@ -44,7 +44,7 @@ from stream.fold.agent import AgentTimeline, occupancy_pct
 from stream.fold.calendar import INTERVAL_MS, DayCalendar
 from stream.contracts.floor_config import FloorConfig
 from stream.fold.contact import CALL, CONTRA_TEXT, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
-from stream.fold.interface import AgentNow, AgentRow, StateCounts, WaitingRow
+from stream.fold.interface import AgentNow, AgentRow, QueueNow, StateCounts, WaitingRow
 from stream.fold.stats import QueueStats
 
 SLIDING_MIN: Final = (5, 15, 60)
@@ -746,6 +746,29 @@ class SiteCore:
                     add_waiting(acc, leg)
         return waiting_rows(acc, now)
 
+    def queue_now(self) -> dict[str, QueueNow]:
+        """Per queue: the legs waiting (offered, class) in the order served, and the legs being
+        handled (offered, answered) by answered time (what stream/predict reads)."""
+        acc: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+        for c in self.open:
+            for leg in c.legs:
+                if leg.abandoned is not None or leg.transferred is not None:
+                    continue
+                row = acc.get(leg.queue)
+                if row is None:
+                    row = acc[leg.queue] = ([], [])
+                answered = leg.answered
+                if answered is None:
+                    row[0].append((leg.offered, leg.priority if leg.priority > 0 else (1 if leg.vip else 0)))
+                elif leg.handle_end is None:
+                    row[1].append((leg.offered, answered))
+        out: dict[str, QueueNow] = {}
+        for q, (waiting, serving) in acc.items():
+            waiting.sort(key=_served_order)
+            serving.sort(key=_by_answered)
+            out[q] = {"waiting": waiting, "serving": serving}
+        return out
+
     def _sealed_agent(self, name: str) -> Optional[AgentTimeline]:
         """The agent's timeline with what the watermark passed sealed first.
 
@@ -797,6 +820,14 @@ class SiteCore:
             f["label"] = self._agent_label(name)
             rows[name] = cast(AgentRow, f)
         return rows
+
+
+def _served_order(w: tuple[int, int]) -> tuple[int, int]:
+    return (-w[1], w[0])
+
+
+def _by_answered(s: tuple[int, int]) -> tuple[int, int]:
+    return (s[1], s[0])
 
 
 def _expiry_order(c: Contact) -> tuple[int, int, str]:

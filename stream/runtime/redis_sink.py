@@ -21,7 +21,9 @@ from typing import Iterable, Optional
 
 import orjson
 
+from stream.fold.delta import diff
 from stream.fold.floor import Floor
+from stream.predict.live import site_ewt
 from stream.runtime.redis_keys import Keys
 from stream.fold.report import stats_to_sums
 
@@ -73,6 +75,8 @@ class RedisSink:
         # The worker's total wall ms spent folding, now and at the last snapshot.
         self.fold_busy_ms = 0.0
         self._busy_at_snap = 0.0
+        # Per site, the predicted waits last published (the snapshot's "ewt", outside the fold's diff).
+        self._ewt: dict[str, dict] = {}
 
     def mark(self, sites: Iterable[str]) -> None:
         """These sites changed; publish them at the next opportunity."""
@@ -137,8 +141,9 @@ class RedisSink:
         pipe = self.r.pipeline(transaction=False)
         for site in sites:
             snap, patch = floor.changes(site)
+            ewt, patch = self._with_ewt(site, snap, floor.site(site).queue_now(), patch)
             # A copy: the core diffs the next snapshot against the one it returned.
-            snap = {**snap, "epoch": self.epoch, "published_ms": t}
+            snap = {**snap, "ewt": ewt, "epoch": self.epoch, "published_ms": t}
             pipe.set(k.snap(site), _dumps(snap))
             pipe.hset(
                 k.sites,
@@ -159,6 +164,18 @@ class RedisSink:
             )
             self.published += 1
         await pipe.execute()
+
+    def _with_ewt(self, site: str, snap: dict, legs: dict, patch: list[dict]) -> tuple[dict, list[dict]]:
+        """The site's predicted waits now (stream/predict/live.py) and the patch with their change
+        added (the core's snapshot and patch know nothing of them; neither is modified)."""
+        ewt = site_ewt(snap, legs)
+        prev = self._ewt.get(site)
+        self._ewt[site] = ewt
+        if patch and patch[0]["path"] == "":
+            return ewt, [{**patch[0], "value": {**patch[0]["value"], "ewt": ewt}}, *patch[1:]]
+        if prev is None:
+            return ewt, [*patch, {"op": "add", "path": "/ewt", "value": ewt}]
+        return ewt, [*patch, *diff(prev, ewt, "/ewt")]
 
     async def publish_reports(self, floor: Floor, sites: list[str]) -> None:
         k = self.k

@@ -88,7 +88,7 @@ def test_projection_is_a_whitelist(floor):
     assert "caller" not in text and "138****5678" not in text and "secret" not in text and "health" not in text
     assert set(v) == {"site", "name", "kind", "region", "clock", "clock_local", "date", "queues", "total", "agents", "thresholds"}
     assert set(v["queues"]["vip"]) == {"name", "waiting", "longest_wait_s", "vip_waiting", "longest_vip_wait_s", "sl_t_s",
-                                       "sl_target_pct", "agents", "day", "m15"}
+                                       "sl_target_pct", "agents", "day", "m15", "ewt"}
     assert v["queues"]["vip"]["m15"]["sl_pct"] == snap["queues"]["vip"]["sliding"]["15m"]["sl_pct"]
     logged_in = {r["label"] for r in snap["agents"].values() if r["state"] != "logged_out"}
     assert set(v["agents"]) == logged_in

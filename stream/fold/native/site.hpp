@@ -125,6 +125,14 @@ struct WaitRow {
     int64_t n = 0, oldest = FAR, n_vip = 0, vip_oldest = FAR;
 };
 
+// A queue's legs now, for wait prediction (site.py's queue_now): waiting (offered, class) in the
+// order served, and being handled (offered, answered) by answered time.
+struct QueueLegs {
+    int32_t queue;
+    std::vector<std::pair<int64_t, int64_t>> waiting;
+    std::vector<std::pair<int64_t, int64_t>> serving;
+};
+
 // The lowest level an agent rule can raise at, per watched state (rules.py's AgentFloors):
 // the state's base level, or a reason's own (reason -1: none given).
 struct StateLevel {
@@ -470,6 +478,35 @@ class Site {
         for (Contact* c : open_)
             for (const Leg& leg : c->legs)
                 if (leg.waiting()) add_waiting(acc, leg);
+        return acc;
+    }
+
+    // Per queue: legs waiting and being handled now (site.py's queue_now).
+    std::vector<QueueLegs> queue_now() const {
+        std::vector<QueueLegs> acc;
+        for (Contact* c : open_)
+            for (const Leg& leg : c->legs) {
+                if (leg.abandoned != NONE || leg.transferred != NONE) continue;
+                QueueLegs* a = nullptr;
+                for (auto& r : acc)
+                    if (r.queue == leg.queue) a = &r;
+                if (a == nullptr) {
+                    acc.push_back(QueueLegs{leg.queue, {}, {}});
+                    a = &acc.back();
+                }
+                if (leg.answered == NONE)
+                    a->waiting.emplace_back(leg.offered, leg.priority > 0 ? leg.priority : (leg.vip ? 1 : 0));
+                else if (leg.handle_end == NONE)
+                    a->serving.emplace_back(leg.offered, leg.answered);
+            }
+        for (auto& r : acc) {
+            std::sort(r.waiting.begin(), r.waiting.end(), [](const auto& x, const auto& y) {
+                return x.second != y.second ? x.second > y.second : x.first < y.first;
+            });
+            std::sort(r.serving.begin(), r.serving.end(), [](const auto& x, const auto& y) {
+                return x.second != y.second ? x.second < y.second : x.first < y.first;
+            });
+        }
         return acc;
     }
 

@@ -1,0 +1,104 @@
+"""EWT: floorwatch's predicted wait, with a low-high band, from what the floor knows now.
+
+Ibrahim & Whitt's queue-length predictor refined for abandonment (their QL-m):
+a contact with ``n`` ahead leaves the queue after ``n + 1`` departures from
+it; while ``k`` are still ahead, departures come at ``r + k theta`` (``r`` the
+queue's service rate, ``theta`` the patience rate: each one ahead may give up),
+so
+
+    E[W | n ahead] = sum_{k=0..n} 1 / (r + k theta)
+
+and, the stages being exponential, Var = sum 1 / (r + k theta)^2; the band is
+the 10th and 90th percentiles of the gamma law with that mean and variance.
+``r = s mu``, ``mu`` the inverse of the last hour's AHT and ``s`` the agents
+taking the queue's contacts. Where agents take several queues (skills, a
+hall's counters that serve VIP and business tickets first), the agents on
+duty for a queue overstate what it gets and those handling its contacts now
+understate it: ``s`` is the geometric mean of the two (equal to both on a
+queue of its own). With an agent ready for everyone ahead, the wait is 0.
+Where the floor reports no agent states (a log like the Anonymous Bank's),
+only the contacts being handled are known and the prediction leans on LES:
+``LES_WEIGHT * LES + (1 - LES_WEIGHT) * QL-m``. Both choices, and the
+variants that lost (the queue's recent throughput as ``r``, a site-wide
+queue), are measured in docs/predict.md (``bench ewt``).
+
+>>> from stream.predict.view import QueueView
+>>> v = QueueView(now=0, waiting=[(-5_000, 0)] * 3, serving=[(-60_000, -50_000)] * 4, agents=(0, 4, 0),
+...               aht_s=240.0, answered_15m=15, answered_60m=60, abandoned_60m=0, answered_wait_60m_s=600.0)
+>>> p = EWT().predict(v, ahead=3)
+>>> p.wait_s, p.low_s < p.wait_s < p.high_s, p.ahead
+(240.0, True, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from stream.predict.view import QueueView
+
+__all__ = ["EWT", "Prediction", "gamma_band"]
+
+# Where agent states are unknown: the share of LES in the prediction (docs/predict.md).
+LES_WEIGHT = 0.8
+# The band: 10th and 90th percentiles (z of the standard normal).
+_Z_LOW, _Z_HIGH = -1.2815515655446004, 1.2815515655446004
+
+
+class Prediction(NamedTuple):
+    """A predicted wait (s) with its band and the contacts ahead."""
+
+    wait_s: float
+    low_s: float
+    high_s: float
+    ahead: int
+
+
+def gamma_band(mean: float, var: float) -> tuple[float, float]:
+    """The 10th and 90th percentiles of the gamma law of ``mean`` and ``var`` (Wilson-Hilferty).
+
+    >>> lo, hi = gamma_band(100.0, 100.0 ** 2)   # an exponential of mean 100 (exactly 10.5 and 230.3)
+    >>> round(lo), round(hi)
+    (10, 228)
+    """
+    if mean <= 0.0 or var <= 0.0:
+        return mean, mean
+    k = mean * mean / var
+    c = 1.0 / (9.0 * k)
+
+    def q(z: float) -> float:
+        return mean * max(0.0, 1.0 - c + z * math.sqrt(c)) ** 3
+
+    return q(_Z_LOW), q(_Z_HIGH)
+
+
+class EWT:
+    """Expected wait time of a contact with ``ahead`` contacts before it, from a ``QueueView``."""
+
+    name = "EWT"
+
+    def predict(self, view: QueueView, ahead: int) -> Prediction:
+        """The wait (s) of a contact with ``ahead`` before it, as it arrives (or from now, when waiting)."""
+        ready = view.ready()
+        if ready is not None and ready > ahead:
+            return Prediction(0.0, 0.0, 0.0, ahead)
+        les = view.last_started_wait_s()
+        if not view.aht_s:
+            w = les or 0.0  # no handle time seen yet: the last wait is all there is
+            return Prediction(w, w, w, ahead)
+        r = math.sqrt(view.servers() * max(len(view.serving), 1)) / view.aht_s
+        theta = view.patience_rate()
+        mean = var = 0.0
+        for k in range(ahead + 1):
+            d = 1.0 / (r + k * theta)
+            mean += d
+            var += d * d
+        if view.agents is None:
+            # Nobody of the queue being handled: no wait seen to lean on, and likely agents free.
+            mean = LES_WEIGHT * (les or 0.0) + (1.0 - LES_WEIGHT) * mean
+        lo, hi = gamma_band(mean, var)
+        return Prediction(mean, lo, hi, ahead)
+
+    def positions(self, view: QueueView) -> list[Prediction]:
+        """Each waiting contact's predicted remaining wait, in the order served (position = ahead)."""
+        return [self.predict(view, i) for i in range(len(view.waiting))]

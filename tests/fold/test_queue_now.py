@@ -1,0 +1,62 @@
+"""``SiteFold.queue_now``: the contacts waiting (in the order served) and being handled, in both cores."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulators import busy_day
+from stream.contracts import events as E
+from stream.contracts.floor_config import load_config
+from stream.fold.floor import Floor, native_available
+from tests.alerts.test_view import _shuffled
+
+CORES = [False] + ([True] if native_available() else [])
+S = "gd-hotline"
+
+
+def _ev(kind, ts, **kw):
+    return E.EVENT_TYPES[kind](id=f"{kind}:{ts}:{kw.get('call', '')}", ts=ts, site=S, **kw)
+
+
+@pytest.mark.parametrize("native", CORES)
+def test_vip_first_then_by_offer_and_handled_until_wrap_up_ends(native):
+    f = Floor(load_config(), native=native)
+    f.apply_many([
+        _ev("call_offered", 1_000, call="a", queue="general"),
+        _ev("call_offered", 2_000, call="b", queue="general"),
+        _ev("call_offered", 3_000, call="v", queue="general", priority=1),
+        _ev("call_offered", 3_500, call="w", queue="general", vip=True),
+        _ev("call_offered", 4_000, call="x", queue="general"),
+        _ev("call_offered", 5_000, call="gone", queue="general"),
+        _ev("call_abandoned", 6_000, call="gone"),
+        _ev("call_answered", 7_000, call="a", agent="ag1"),
+        _ev("call_ended", 9_000, call="a", wrap_up=True),
+        _ev("call_offered", 9_500, call="y", queue="billing"),
+        _ev("call_answered", 9_600, call="y", agent="ag2"),
+        _ev("call_ended", 9_800, call="y"),
+    ])
+    got = f.site(S).queue_now()
+    # VIP (priority 1, or vip without a priority) first, each class by its offer; the abandoned one is gone.
+    assert got["general"]["waiting"] == [(3_000, 1), (3_500, 1), (2_000, 0), (4_000, 0)]
+    # "a" is in wrap-up: still being handled. "y" is done: not listed.
+    assert got["general"]["serving"] == [(1_000, 7_000)]
+    assert got["billing"] == {"waiting": [], "serving": []}
+    f.apply(_ev("wrap_up_ended", 10_000, call="a"))
+    assert f.site(S).queue_now()["general"]["serving"] == []
+
+
+@pytest.mark.skipif(not native_available(), reason="the native core is not built here (no C++ compiler at install)")
+def test_both_cores_agree_on_a_shuffled_busy_day():
+    cfg = load_config()
+    evs = _shuffled(list(busy_day.generate(cfg, seed=9, calls=4000)), seed=9)
+    native, ref = Floor(cfg, native=True), Floor(cfg, native=False)
+    seen = 0
+    for i in range(0, len(evs), 700):
+        chunk = evs[i:i + 700]
+        native.apply_many([e.__copy__() for e in chunk])
+        ref.apply_many([e.__copy__() for e in chunk])
+        for s in sorted(ref.sites):
+            a, b = native.site(s).queue_now(), ref.site(s).queue_now()
+            assert a == b, (i, s)
+            seen += sum(len(v["waiting"]) + len(v["serving"]) for v in a.values())
+    assert seen > 1_500
