@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
     args = ap.parse_args(argv)
     from simulators import busy_day
-    from stream.alerts.cli import _events
+    from stream.sources.formats import read_events
     from stream.contracts.floor_config import load_config
     from stream.fold.floor import Floor
 
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     cfg = load_config()
     if FEBRUARY.is_file():
         floor = Floor(load_config())
-        res, secs = _run(_events(FEBRUARY, "anonbank", floor), floor)
+        res, secs = _run(read_events(FEBRUARY, "anonbank", floor), floor)
         results["anonbank-february"] = res
         if not args.json:
             _print("Anonymous Bank, February 1999", res, secs)

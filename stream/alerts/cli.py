@@ -17,10 +17,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 from stream.fold.calendar import iso_utc
-from stream.sources.formats import NAMES, SourceError
+from stream.sources.formats import NAMES, SourceError, read_events
 
 __all__ = ["register", "cmd_alerts", "cmd_detect", "replay_alerts"]
 
@@ -45,28 +45,6 @@ def register(subparsers) -> None:
     d.set_defaults(func=cmd_detect)
 
 
-def _events(path: Path, fmt: str, floor, site: Optional[str] = None) -> Iterator:
-    """The file's events in file order; undecodable input goes to the floor's rejections."""
-    from stream.contracts.decode import decode_lines, iter_jsonl_chunks
-    from stream.sources import formats
-
-    f = formats.get(fmt)
-    formats.add_sites(f, floor.config)
-    if f.wire:
-        with open(path, "rb") as fh:
-            for chunk in iter_jsonl_chunks(fh):
-                good, bad = decode_lines(chunk)
-                for raw, reason in bad:
-                    floor.reject(raw, reason)
-                yield from good
-        return
-    for item in f.read(path, floor.config, site):
-        if isinstance(item, formats.Dead):
-            floor.reject(item.raw, formats.reason_of(item))
-        else:
-            yield item
-
-
 def replay_alerts(path: Path, fmt: str, floor, engine, period_ms: int = 30_000, site: Optional[str] = None) -> list[dict]:
     """All alert changes of a replayed file, in order."""
     from stream.alerts.driver import AlertDriver
@@ -74,7 +52,7 @@ def replay_alerts(path: Path, fmt: str, floor, engine, period_ms: int = 30_000, 
     drv = AlertDriver(floor, engine, period_ms)
     out: list[dict] = []
     batch: list = []
-    for ev in _events(path, fmt, floor, site):
+    for ev in read_events(path, fmt, floor, site):
         batch.append(ev)
         if len(batch) >= 10_000:
             out.extend(drv.feed(batch))

@@ -34,7 +34,7 @@ def register(subparsers) -> None:
 
 
 def cmd_ewt(args: argparse.Namespace) -> int:
-    from stream.alerts.cli import _events
+    from stream.sources.formats import read_events
     from stream.contracts.floor_config import ConfigError, load_config
     from stream.fold.calendar import iso_utc
     from stream.fold.floor import Floor
@@ -47,7 +47,7 @@ def cmd_ewt(args: argparse.Namespace) -> int:
         return 2
     try:
         floor = Floor(load_config(args.config))
-        records = predict_replay(_events(path, args.format, floor, args.site), floor, [EWT()])
+        records = predict_replay(read_events(path, args.format, floor, args.site), floor, [EWT()])
     except (ConfigError, SourceError) as exc:
         print(f"floorwatch ewt: {exc}", file=sys.stderr)
         return 2

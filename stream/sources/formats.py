@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, Optional, Protocol, Union
+from typing import Callable, Iterator, Optional, Protocol, Union
 
 from stream.contracts.events import Event
 from stream.contracts.floor_config import FloorConfig, SiteConfig
@@ -171,3 +171,26 @@ def add_sites(fmt: Format, cfg: FloorConfig) -> None:
     """Give ``cfg`` the sites ``fmt`` brings, where it has none of that name."""
     for name, sc in fmt.sites(cfg).items():
         cfg.sites.setdefault(name, sc)
+
+
+def read_events(path: Path, fmt: str, floor, site: Optional[str] = None) -> Iterator:
+    """A log's events in file order, for a command that folds them itself (alerts, ewt, benches): the
+    format's sites are added to ``floor``'s config, and what cannot be read goes to ``floor.reject`` with
+    its reason, as a worker dead-letters it."""
+    from stream.contracts.decode import decode_lines, iter_jsonl_chunks
+
+    f = get(fmt)
+    add_sites(f, floor.config)
+    if f.wire:
+        with open(path, "rb") as fh:
+            for chunk in iter_jsonl_chunks(fh):
+                good, bad = decode_lines(chunk)
+                for raw, reason in bad:
+                    floor.reject(raw, reason)
+                yield from good
+        return
+    for item in f.read(path, floor.config, site):
+        if isinstance(item, Dead):
+            floor.reject(item.raw, reason_of(item))
+        else:
+            yield item

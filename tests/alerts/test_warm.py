@@ -20,7 +20,7 @@ import pytest
 
 from stream.alerts import warm
 from stream.alerts.checkpoints import history_checkpoint
-from stream.alerts.cli import _events
+from stream.sources.formats import read_events
 from stream.alerts.config import load_alerts
 from stream.alerts.driver import AlertDriver
 from stream.alerts.engine import AlertEngine
@@ -73,7 +73,7 @@ def feb(tmp_path_factory) -> dict:
     if not FEB.is_file():
         pytest.skip("no Anonymous Bank log at ../shared/data/anonbank (CI has it)")
     cfg = load_config()
-    events = list(_events(FEB, "anonbank", Floor(cfg)))
+    events = list(read_events(FEB, "anonbank", Floor(cfg)))
     past = [e for e in events if e.ts < CUT]
     surged = _surged([e for e in events if CUT <= e.ts < DAY_END], QUEUE, S0, S1)
     # The history store holds the three weeks, written as `floorwatch replay --db` writes them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stream.alerts.cli import _events
+from stream.sources.formats import read_events
 from stream.cli.main import build_parser
 from stream.contracts.floor_config import load_config
 from stream.fold.floor import Floor
@@ -35,7 +35,7 @@ def test_replay_publish_and_alerts_read_a_file_alike(tmp_path) -> None:
     events, broken = _file_items(path, "jsonl", load_config())
     assert len(events) == good.count(b"\n") and [raw for raw, _ in broken] == [b'{"id": 1}', b"not json"]
     f2 = Floor(load_config())
-    assert len(list(_events(path, "jsonl", f2))) == len(events)
+    assert len(list(read_events(path, "jsonl", f2))) == len(events)
     # The same reasons whichever way a broken line goes (replay's fast path, alerts, the generic reader).
     generic = Floor(load_config())
     from stream.runtime.replay import replay_items
