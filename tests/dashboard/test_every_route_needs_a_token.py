@@ -24,7 +24,7 @@ PUBLIC_PREFIXES = ("/static", "/vendor/", "/docs", "/redoc", "/openapi.json")
 
 def _app():
     # A Redis nobody listens on: refusing a caller must not need the live state.
-    return create_app("redis://127.0.0.1:1/0", tokens=parse_tokens("ingest:ing,wall:w"))
+    return create_app("redis://127.0.0.1:1/0", tokens=parse_tokens("ingest:ing,wall:w,ivr:iv"))
 
 
 def _walk(routes, prefix=""):
@@ -69,11 +69,14 @@ def test_without_a_token_nothing(method: str, path: str) -> None:
 def _forbidden(method: str, path: str) -> list[str]:
     """The roles (of the test's tokens) that must be refused on a route."""
     if path == "/api/events":
-        return ["w"]  # a wall screen posts nothing
-    # A ticket machine reads and changes nothing but its events; a wall screen changes nothing and reads
+        return ["w", "iv"]  # a wall screen or an IVR posts nothing
+    if path == "/api/ewt":
+        return ["ing"]  # an IVR or a ticket printer reads a predicted wait, and nothing else
+    # A ticket machine reads and changes nothing but its events, an IVR reads only predicted waits; a wall
+    # screen changes nothing and reads
     # neither history, plans, the audit log nor the metrics.
     wall_may = method in ("GET", "WS") and not path.startswith(("/api/history", "/api/staffing", "/api/audit", "/metrics"))
-    return ["ing"] if wall_may else ["ing", "w"]
+    return ["ing", "iv"] if wall_may else ["ing", "iv", "w"]
 
 
 @pytest.mark.parametrize("method,path", ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
