@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import doctest
+import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -138,3 +139,47 @@ def test_a_worker_partition_with_no_checkpoint_warms_from_the_store(feb) -> None
     missing = Path(feb["db"][len("sqlite:///"):]).parent / "none" / "h.db"
     assert not asyncio.run(ckpts.warm_from_history(0, broken, f"sqlite:///{missing}", cfg))
     assert not missing.parent.exists()  # and a cold start made no database where none was
+
+
+def test_the_worker_warms_a_fresh_partition_from_its_history_db_and_a_checkpoint_wins(feb) -> None:
+    # The worker itself (real Redis): a fresh log (nothing to rebuild) with --db warms the partition's
+    # detectors from the store; a partition whose log start is gone takes its Redis checkpoint first.
+    import redis.asyncio as aioredis
+
+    from stream.alerts.runtime import hook_factory
+    from stream.local import embedded
+    from stream.runtime.worker import FloorWorker, WorkerSettings
+
+    try:
+        embedded.find_redis_server()
+    except embedded.BinaryNotFound:  # pragma: no cover - depends on the machine
+        pytest.skip("needs the embedded redis-server binary")
+    cfg = feb["cfg"]
+
+    async def go(url: str) -> None:
+        r = aioredis.from_url(url)
+        try:
+            settings = WorkerSettings(kafka_url="kafka://127.0.0.1:9", redis_url=url, config=cfg, redis_prefix="w:",
+                                      on_events_factory=hook_factory(cfg), history_db=feb["db"])
+            worker = FloorWorker(settings, r)
+            pf, _, _ = await worker.rebuild(0, 0)  # offset 0: a fresh log, Kafka not read
+            assert pf.on_events._resume is not None and f"anonbank/{QUEUE}" in pf.on_events._resume["detectors"]
+            # Without --db the same start is blind.
+            blind = FloorWorker(WorkerSettings(kafka_url="kafka://127.0.0.1:9", redis_url=url, config=cfg, redis_prefix="w:",
+                                               on_events_factory=hook_factory(cfg)), r)
+            pb, _, _ = await blind.rebuild(0, 0)
+            assert pb.on_events._resume is None
+            # A saved checkpoint is what a cut log resumes from, not the history.
+            saved = {"version": 1, "detectors": {}, "learnt": {"anonbank": 1}, "anomalies": {}}
+            await r.hset("w:detectors", "3", json.dumps({"offset": 7, "checkpoint": saved}))
+            other = worker._new_partition(3)
+            await worker._resume_detectors(3, other)
+            assert other.on_events._resume == saved
+            fresh = worker._new_partition(4)
+            await worker._resume_detectors(4, fresh)  # no checkpoint for 4: the history's
+            assert fresh.on_events._resume["learnt"]["anonbank"] == CUT
+        finally:
+            await r.aclose()
+
+    with embedded.EmbeddedRedis() as server:
+        asyncio.run(go(server.url))
