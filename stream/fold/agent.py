@@ -48,7 +48,7 @@ class Transition:
 
 
 class AgentTimeline:
-    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts", "_lts", "_lid", "vmark")
+    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts", "_lts", "_lid")
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
@@ -63,8 +63,6 @@ class AgentTimeline:
         # (ts, id) of the latest transition, trans[-1] (read for every event: kept unboxed).
         self._lts = -1
         self._lid = ""
-        # In the site's changed list since the alert view last read it (SiteCore.change_owner).
-        self.vmark = False
 
     def add(self, ev) -> None:
         self.add_at(ev, ev.ts, ev.id)

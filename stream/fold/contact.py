@@ -70,15 +70,6 @@ class Leg:
         "wrap",
         "handle_end",
         "holds",
-        # What the alert view (stream.alerts.view) last filed for this leg: the view
-        # that filed it (0: none), its main record (bucket, what, ms) and its
-        # handled record (bucket or _NO_RECORD, ms). The core never reads them.
-        "vgen",
-        "vk",
-        "vwhat",
-        "vms",
-        "vhk",
-        "vhms",
     )
 
     def __init__(self, queue: str, offered: int, priority: int, vip: bool) -> None:
@@ -95,12 +86,6 @@ class Leg:
         self.wrap = False  # wrap-up pending after talk
         self.handle_end: Optional[int] = None
         self.holds = 0
-        self.vgen = 0
-        self.vk = 0
-        self.vwhat = 0
-        self.vms = 0
-        self.vhk = 0
-        self.vhms = 0
 
     @property
     def waiting(self) -> bool:
@@ -116,7 +101,7 @@ class Contact:
 
     __slots__ = (
         "kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed", "dropped",
-        "vmark", "vlegs", "early", "early_leg", "contra",
+        "early", "early_leg", "contra",
     )
 
     @classmethod
@@ -145,10 +130,6 @@ class Contact:
         self.done = False
         self.sealed = False
         self.dropped = False  # dropped by its site unfinished (an orphan, or open too long): counts nowhere
-        # Change tracking (SiteCore.change_owner): in the site's changed list
-        # since the alert view last read it; the legs list the view last filed.
-        self.vmark = False
-        self.vlegs: Optional[list[Leg]] = None
         # Contradictions (see the module's docstring): an event came before any leg
         # (early), an event of the talk came before the answer of leg early_leg
         # (-1: none); contra is then why, once the offer or answer follows (CONTRA_*).

@@ -37,14 +37,14 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Any, Final, Iterable, Mapping, Optional, Sequence, cast
+from typing import Any, Collection, Final, Iterable, Mapping, Optional, Sequence, cast
 
 from stream.contracts import events as E
 from stream.fold.agent import AgentTimeline, occupancy_pct
 from stream.fold.calendar import INTERVAL_MS, DayCalendar
 from stream.contracts.floor_config import FloorConfig
 from stream.fold.contact import CALL, CONTRA_TEXT, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
-from stream.fold.interface import AgentNow, AgentRow, StateCounts, WaitingRow
+from stream.fold.interface import AgentNow, AgentRow, StateAges, StateCounts, WaitingRow
 from stream.fold.stats import QueueStats
 
 SLIDING_MIN: Final = (5, 15, 60)
@@ -152,13 +152,6 @@ class SiteCore:
         self._next_due = _FAR  # the earliest time in _due or _heap
         self._sealed_q: deque = deque()
         self.agents: dict[str, AgentTimeline] = {}
-        # Change tracking, for the alert view (off until one takes it): the contacts
-        # and agents an applied event changed since the view last took these
-        # lists, each once (its ``vmark``). Appending costs the hot loop one flag
-        # test; the view then refreshes only those, without looking them up.
-        self.changed_contacts: list[Contact] = []
-        self.changed_agents: list[AgentTimeline] = []
-        self.change_owner: object = None  # the view taking those lists; None: no tracking
         self._next_housekeeping = _NEVER
         # No open contact can expire while (watermark - max_open) is at or below this.
         self._expiry_floor = _NEVER
@@ -245,9 +238,6 @@ class SiteCore:
         wm: int = self.watermark
         next_hk: int = self._next_housekeeping
         site: str = self.site
-        track: bool = self.change_owner is not None
-        changed_contacts: list[Contact] = self.changed_contacts
-        changed_agents: list[AgentTimeline] = self.changed_agents
         # Past this an event is judged first (_ahead): the reference's bound, or
         # the clock's while it follows the events.
         max_ahead: int = self.limits.max_ahead
@@ -309,9 +299,6 @@ class SiteCore:
                     if a is None:
                         a = agents[name] = AgentTimeline(name)
                     a.add_at(ev, ts, eid)
-                    if track and not a.vmark:
-                        a.vmark = True
-                        changed_agents.append(a)
                     if len(a.trans) > _AGENT_SEAL_AT:
                         a.seal(wm, cal)
                     continue
@@ -329,9 +316,6 @@ class SiteCore:
                         q = ev.queue
                         c = book[cid] = Contact.opened_by_offer(kind, cid, ev, eid, Leg(q, ts, ev.priority, ev.vip))
                         open_set.add(c)
-                        if track:
-                            c.vmark = True
-                            changed_contacts.append(c)
                         if q not in queues_seen:
                             queues_seen.add(q)
                     else:
@@ -343,9 +327,6 @@ class SiteCore:
                 if c.add_ranked(ev, ts, eid, rank, step) or opens_leg:
                     # Replayed, or a transfer: the contact may be in a queue not seen yet.
                     self._saw_queues(c)
-                if track and not c.vmark:
-                    c.vmark = True
-                    changed_contacts.append(c)
                 if c.done or c.contra:
                     self._push_due(c.last_ts, kind, cid)
         finally:
@@ -386,18 +367,11 @@ class SiteCore:
         c = book[cid] = Contact(kind, cid)
         self.open.add(c)
         c.add(ev)
-        self._changed(c)
         if c.legs:
             self._saw_queues(c)
         else:
             # An event before its contact's offer: wait for the offer until the watermark passes.
             self._push_due(c.last_ts, kind, cid)
-
-    def _changed(self, c: Contact) -> None:
-        """List ``c`` as changed for the tracking view, if any (the hot loop does this in line)."""
-        if self.change_owner is not None and not c.vmark:
-            c.vmark = True
-            self.changed_contacts.append(c)
 
     def _push_due(self, t: int, kind: int, cid: str) -> None:
         """Look at contact ``cid`` again once the watermark passes ``t``."""
@@ -490,7 +464,6 @@ class SiteCore:
         self.open.discard(c)
         del book[cid]
         c.dropped = True
-        self._changed(c)
         for ev in c.events:
             self._reject(ev, f"{ev.kind}: {reason}")
 
@@ -769,6 +742,47 @@ class SiteCore:
             f = a.state_now(now)
             rows[name] = cast(AgentNow, {"label": self._agent_label(name), **f})
         return rows
+
+    def agent_counts(self, now: int) -> tuple[dict[str, StateCounts], list[str]]:
+        """Per queue its logged-in agents by state (an agent once in each of its skills); every skill."""
+        by_queue: dict[str, list[AgentNow]] = {}
+        for r in self.agent_states(now).values():
+            for q in dict.fromkeys(r["queues"]):
+                by_queue.setdefault(q, []).append(r)
+        return {q: state_counts(rows) for q, rows in by_queue.items()}, list(by_queue)
+
+    def agents_in(
+        self, now: int, states: Collection[str], older_than: Optional[StateAges] = None, also: Collection[str] = ()
+    ) -> dict[str, AgentNow]:
+        """The logged-in agents in one of ``states``; with ``older_than``, only those in their state
+        longer than its bar (the not-ready reason's own, else the state's), and those in ``also``."""
+        rows: dict[str, AgentNow] = {}
+        for name, r in self.agent_states(now).items():
+            state = r["state"]
+            if state == "logged_out" or state not in states:
+                continue
+            if older_than is not None and name not in also:
+                bar = older_than.get(state)
+                if bar is None:
+                    continue
+                base, by_reason = bar
+                t = r["time_in_state_s"]
+                if t is not None and t <= by_reason.get(r["reason"], base):
+                    continue
+            rows[name] = r
+        return rows
+
+    def staffing(self) -> dict[str, str]:
+        """Each counter staffed by a logged-in agent, and that agent's state (the later agent wins)."""
+        out: dict[str, str] = {}
+        for a in self.agents.values():
+            cur = a.current()
+            if a.counter and cur is not None and cur[2] != "logged_out":
+                out[a.counter] = cur[2]
+        return out
+
+    def keep_live(self, bucket_ms: int, minutes: Sequence[int], states: Collection[str]) -> None:
+        """The specification reads the floor by scanning it, always: nothing to keep."""
 
     def agent_rows(
         self, now: int, date: str, agent_days: dict[str, dict[str, list[int]]], occupancy: Optional[dict[str, int]] = None
