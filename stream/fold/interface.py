@@ -17,7 +17,7 @@ since the last one, not a scan; the figures are the same either way.
 
 from __future__ import annotations
 
-from typing import Collection, Iterable, Mapping, Optional, Protocol, Sequence, TypedDict
+from typing import Collection, Mapping, Optional, Protocol, Sequence, TypedDict
 
 from stream.contracts.events import Event
 from stream.contracts.floor_config import FloorConfig, SiteConfig
