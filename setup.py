@@ -1,14 +1,18 @@
 """Build hook: the native core (Cython + C++) and the mypyc-compiled modules.
 
-Everything else about the package is in pyproject.toml. The modules listed in
-COMPILED are plain, typed Python; mypyc turns them into C extensions that sit
-beside the .py files (an editable install builds them in place). Where they
-cannot be built (no C compiler, FLOORWATCH_PURE=1), floorwatch runs the same
-code interpreted, only slower; ``stream.fold.site.COMPILED`` says which one runs.
+Everything else about the package is in pyproject.toml. The native core is the
+fold that runs; the fold's Python specification (``stream/fold/site.py``,
+``contact.py``, ``agent.py``) is not compiled: it is written to be read. The
+modules listed in COMPILED are plain, typed Python that the native path runs
+too (a snapshot's figures, the calendar, the alert engine); mypyc turns them
+into C extensions beside the .py files (an editable install builds them in
+place). Where they cannot be built (no C compiler, FLOORWATCH_PURE=1),
+floorwatch runs the same code interpreted, only slower.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 
@@ -16,9 +20,6 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 COMPILED = [
-    "stream/fold/site.py",
-    "stream/fold/contact.py",
-    "stream/fold/agent.py",
     "stream/fold/calendar.py",
     "stream/fold/stats.py",
     "stream/fold/histogram.py",
@@ -27,6 +28,16 @@ COMPILED = [
     "stream/alerts/rules.py",
     "stream/alerts/hysteresis.py",
 ]
+
+# Compiled by older installs, no longer: an extension left beside its .py would shadow it.
+NO_LONGER_COMPILED = ["stream/fold/site.py", "stream/fold/contact.py", "stream/fold/agent.py"]
+
+
+def remove_stale_extensions() -> None:
+    for src in NO_LONGER_COMPILED:
+        for path in glob.glob(src.removesuffix(".py") + ".*.so") + glob.glob(src.removesuffix(".py") + ".*.pyd"):
+            os.remove(path)
+            print(f"floorwatch: removed {path} ({src} is no longer compiled)", file=sys.stderr)
 
 
 class OptionalBuildExt(build_ext):
@@ -81,4 +92,5 @@ def native_modules() -> list:
     return cythonize([ext], compiler_directives=directives, quiet=True)
 
 
+remove_stale_extensions()
 setup(ext_modules=native_modules() + ext_modules(), cmdclass={"build_ext": OptionalBuildExt})

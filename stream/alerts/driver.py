@@ -13,9 +13,9 @@ A quiet gap (a closed night) is walked boundary by boundary for the first
 ``catchup`` boundaries (2 hours at 30 s), then only at 5-minute boundaries (the detectors'
 buckets) for at most ``max_gap_ms``; beyond that the driver jumps.
 
-Snapshots come from an incremental view (:mod:`stream.alerts.view`): the
-site lists the contacts and agents its events changed, so an evaluation
-costs what changed since the last one, not a rescan of the site.
+Snapshots come from the alert view (:mod:`stream.alerts.view`), which asks
+each site to keep its live readings as it folds, so on the native core an
+evaluation costs what changed since the last one, not a rescan of the site.
 Between evaluations events are folded in runs (``Floor.apply_many``).
 
 The driver keeps its boundary state, so the runtime calls :meth:`feed` batch
@@ -92,10 +92,10 @@ class AlertDriver:
         self.next_ms[site] = last + self.period_ms
 
     def _snapshot(self, site: str) -> dict:
-        """The site's alert snapshot now: the incremental view (``Floor.alert_snapshot`` is its reference),
-        with only the agents in a state an agent rule watches (all the engine reads of them; the
-        native view leaves out those the engine would skip unread, ``AlertEngine.agent_filter``)."""
-        return self.views.view(site).snapshot(watched_only=True, only=self.engine.agent_filter(site))
+        """The site's alert snapshot now, with only the agents in a state an agent rule watches and past
+        their lowest level or held (all the engine reads of them: ``AlertEngine.agent_filter``)."""
+        floors, held = self.engine.agent_filter(site)
+        return self.views.snapshot(site, floors, held)
 
     def feed(self, events: Iterable) -> list[dict]:
         """Apply ``events`` in order; the alert changes of the boundaries they cross."""

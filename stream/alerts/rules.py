@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Collection, Final, Iterable, Iterator, Optional
 
 from stream.alerts.config import AlertsConfig, Rule
+from stream.fold.interface import StateAges
 
 __all__ = [
     "QUEUE_RULES", "AGENT_RULES", "RULE_CODES", "queue_value", "rule_value", "agent_values", "agent_threshold",
@@ -120,7 +121,11 @@ class AgentFloor:
 
 
 class AgentFloors:
-    """A site's :class:`AgentFloor` per watched state, and ``low``, the lowest of them all."""
+    """A site's :class:`AgentFloor` per watched state, and ``low``, the lowest of them all.
+
+    ``ages`` is the same as the fold is asked it (``SiteFold.agents_in``'s
+    ``older_than``): per state, the time in state an agent must pass to be read.
+    """
 
     def __init__(self, by_state: dict[str, AgentFloor]) -> None:
         self.by_state = by_state
@@ -128,6 +133,7 @@ class AgentFloors:
         for f in by_state.values():
             low = min(low, f.base, *f.by_reason.values())
         self.low = low
+        self.ages: StateAges = {state: (f.base, f.by_reason) for state, f in by_state.items()}
 
 
 def agent_floors(cfg: AlertsConfig, site: str) -> AgentFloors:

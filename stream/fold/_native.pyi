@@ -1,11 +1,11 @@
 """Types of the native core's binding (``_native.pyx``): what Python sees of the C++ fold.
 
-``NativeSite`` is a ``stream.fold.interface.TrackedSiteFold``; tests/fold/test_interface.py
+``NativeSite`` is a ``stream.fold.interface.SiteFold``; tests/fold/test_interface.py
 checks this stub against the compiled module (mypy's stubtest) and both cores
 against the protocol (mypy).
 """
 
-from typing import Any, Iterable, Optional, Sequence, overload
+from typing import Any, Collection, Iterable, Optional, Sequence, overload
 
 from typing_extensions import disjoint_base
 
@@ -14,16 +14,15 @@ from stream.contracts.events import Event
 from stream.contracts.floor_config import FloorConfig, SiteConfig
 from stream.fold.calendar import DayCalendar
 from stream.fold.interface import (
-    AgentFilter,
     AgentNow,
     AgentRow,
-    AlertAgents,
     ByQueue,
     DeadLetter,
     QParams,
     QueueNow,
+    StateAges,
+    StateCounts,
     Totals,
-    TrackedView,
     WaitingRow,
 )
 from stream.fold.site import Limits
@@ -55,7 +54,7 @@ class NativeFloor:
 
 @disjoint_base
 class NativeSite:
-    """One site folded in C++: the ``SiteFold`` interface, and the alert view it keeps (``TrackedSiteFold``)."""
+    """One site folded in C++: the ``SiteFold`` interface (its live readings kept as it folds, once asked)."""
 
     @property
     def nf(self) -> NativeFloor: ...
@@ -102,9 +101,12 @@ class NativeSite:
     def waiting(self, now: int) -> dict[str, WaitingRow]: ...
     def queue_now(self) -> dict[str, QueueNow]: ...
     def agent_states(self, now: int) -> dict[str, AgentNow]: ...
-    def alert_agents(self, now: int) -> AlertAgents: ...
-    def track(self, bucket_ms: int, watched: Iterable[str]) -> None: ...
-    def tracked_view(self, now: int, windows: Sequence[int], with_counters: bool, only: Optional[AgentFilter] = None) -> TrackedView: ...
+    def agent_counts(self, now: int) -> tuple[dict[str, StateCounts], list[str]]: ...
+    def agents_in(
+        self, now: int, states: Collection[str], older_than: Optional[StateAges] = None, also: Collection[str] = ()
+    ) -> dict[str, AgentNow]: ...
+    def staffing(self) -> dict[str, str]: ...
+    def keep_live(self, bucket_ms: int, minutes: Sequence[int], states: Collection[str]) -> None: ...
     def agent_rows(
         self, now: int, date: str, agent_days: dict[str, dict[str, list[int]]], occupancy: Optional[dict[str, int]] = None
     ) -> dict[str, AgentRow]: ...

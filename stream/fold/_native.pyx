@@ -12,8 +12,8 @@ no I/O, no clock, no Python). This module is its thin shell:
   the rejections exactly the reasons) that it gives.
 * ``NativeFloor`` — the names of one floor; folds a batch site run by site
   run into the floor's sites.
-* ``NativeSite`` — one site: the ``stream.fold.site.SiteCore`` interface (fold,
-  advance, flush, totals, sliding, waiting, agent rows, rejections), its sums
+* ``NativeSite`` — one site: the ``stream.fold.interface.SiteFold`` interface (fold,
+  advance, flush, totals, sliding, waiting, agents, rejections), its sums
   turned back into the same Python objects (``QueueStats``, dicts).
 
 Time zones, queue parameters and the figures' final arithmetic stay in
@@ -164,9 +164,9 @@ cdef extern from "site.hpp" namespace "fw":
         vector[pair[int64_t, int64_t]] waiting
         vector[pair[int64_t, int64_t]] serving
 
-    cdef cppclass StateLevel:
-        StateLevel()
-        cbool watched
+    cdef cppclass StateAge:
+        StateAge()
+        cbool wanted
         double base
         vector[pair[int32_t, double]] by_reason
 
@@ -207,12 +207,13 @@ cdef extern from "site.hpp" namespace "fw":
         cbool tracking()
         void track(int64_t bucket_ms, uint32_t watched_mask) except +
         int64_t bucket_ms()
-        void window_sums(int64_t now, const vector[int64_t]& nb, vector[vector[QueueRow]]& out) except +
+        void window_sums(int64_t now, const vector[int64_t]& nb, int64_t span, vector[vector[QueueRow]]& out) except +
         vector[WaitRow] waiting_tracked() except +
         const vector[StateCounts]& queue_counts()
         const vector[int32_t]& skills()
-        const vector[Agent*]& watched()
-        void watched_past(int64_t now, const StateLevel* levels, const vector[int32_t]& held, vector[Agent*]& out) except +
+        const vector[Agent*]& listed()
+        void filter_past(int64_t now, const StateAge* ages, const vector[int32_t]& also, vector[Agent*]& agents) except +
+        void listed_past(int64_t now, const StateAge* ages, const vector[int32_t]& held, vector[Agent*]& out) except +
         void staffed(vector[pair[int32_t, uint8_t]]& out) except +
 
     cdef int64_t NEVER
@@ -636,33 +637,6 @@ cdef object _stats_of(QStats& s, cbool hist):
     return st
 
 
-cdef dict _figures(QStats& s):
-    """``QueueStats.figures(percentiles=False)`` of ``s``, without a QueueStats (the alert view's
-    windows, at every evaluation). The same arithmetic in the same order as stream/fold/stats.py, so
-    the same floats (every count and sum is below 2**53: exact as doubles); tests hold the two equal."""
-    cdef int64_t base = s.offered - s.short_abandoned
-    if s.variant == 1:  # exclude_abandons
-        sl = 100.0 * s.within / s.answered if s.answered else None
-    else:
-        sl = 100.0 * s.within / base if base > 0 else None
-    return {
-        "offered": s.offered,
-        "answered": s.answered,
-        "abandoned": s.abandoned,
-        "short_abandoned": s.short_abandoned,
-        "asa_s": <double>s.wait_sum / <double>s.answered / 1000.0 if s.answered else None,
-        "aht_s": <double>s.handle_sum / <double>s.handled / 1000.0 if s.handled else None,
-        "sl_pct": sl,
-        "abandon_pct": 100.0 * (s.abandoned - s.short_abandoned) / base if base > 0 else None,
-        "max_wait_s": s.max_wait / 1000.0 if s.max_wait >= 0 else None,
-        "transferred": s.transferred,
-        "handled": s.handled,
-        "answered_within_t": s.within,
-        "wait_p50_s": None,
-        "wait_p90_s": None,
-    }
-
-
 cdef dict _by_queue(NativeFloor nf, vector[QueueRow]& rows, cbool hist):
     out = {}
     cdef size_t k
@@ -697,10 +671,12 @@ cdef class NativeSite:
     cdef public object config, cfg, cal, limits, reference
     cdef dict _qparams
     cdef list _dead
-    cdef dict _vrows   # the tracked view's agent rows: name id -> (agent version, row)
+    cdef dict _vrows   # the listed agents' rows (agents_in): name id -> (agent version, row)
     cdef object _cb_error  # an error raised in a callback from the core, raised once it returns
-    cdef object _floors    # the AgentFloors _levels was made from
-    cdef vector[StateLevel] _levels
+    cdef object _ages_of   # the StateAges _ages was made from
+    cdef vector[StateAge] _ages
+    cdef tuple _live_min  # keep_live's windows (minutes); empty: not kept
+    cdef uint32_t _live_mask        # keep_live's listed states
 
     def __cinit__(self):
         self.c = NULL
@@ -722,7 +698,9 @@ cdef class NativeSite:
         self._dead = []
         self._vrows = {}
         self._cb_error = None
-        self._floors = None
+        self._ages_of = None
+        self._live_mask = 0
+        self._live_min = ()
         self.reference = None
         cdef Limits lim
         lim.lateness = limits.lateness
@@ -954,10 +932,21 @@ cdef class NativeSite:
         return _by_queue(nf, day, True), _by_queue(nf, ival, True), _handled_dict(nf, agents)
 
     def sliding(self, int64_t now, minutes=SLIDING_MIN, bint percentiles=True) -> dict:
-        """Per window ("5m", ...), per queue: contacts offered in the last N minutes (as SiteCore.sliding)."""
+        """Per window ("5m", ...), per queue: contacts offered in the last N minutes (as SiteCore.sliding).
+        Kept windows (``keep_live``) ending at the clock on a bucket edge are the sums of their
+        buckets; any other window (percentiles, another length or instant) is a scan."""
         cdef vector[int64_t] ms
         cdef vector[vector[QueueRow]] out
+        cdef int64_t g
         mins = list(minutes)
+        if not percentiles and self._live_min and now == self.c.clock():
+            g = self.c.bucket_ms()
+            if now % g == 0 and all(m in self._live_min for m in mins):
+                for m in mins:
+                    ms.push_back(m * 60_000 // g)
+                self.c.window_sums(now, ms, max(self._live_min) * 60_000 // g, out)
+                self._raise_callback_error()
+                return {f"{mins[k]}m": _by_queue(self.nf, out[k], False) for k in range(out.size())}
         for m in mins:
             ms.push_back(m)
         self.c.sliding(now, ms, percentiles, out)
@@ -966,7 +955,9 @@ cdef class NativeSite:
         return {f"{mins[k]}m": _by_queue(self.nf, out[k], percentiles) for k in range(out.size())}
 
     def waiting(self, int64_t now) -> dict:
-        """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
+        """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting (kept: ``keep_live``)."""
+        if self.c.tracking():
+            return self._waiting_dict(self.c.waiting_tracked(), now)
         return self._waiting_dict(self.c.waiting(), now)
 
     cdef dict _waiting_dict(self, vector[WaitRow] rows, int64_t now):
@@ -1050,12 +1041,8 @@ cdef class NativeSite:
             }
         return by_queue
 
-    cdef dict _staffing_dict(self, vector[pair[int32_t, uint8_t]]& staffed):
-        cdef size_t k
-        return {f"#{k}": {"counter": self.nf.name(staffed[k].first), "state": _STATE_NAMES[staffed[k].second]} for k in range(staffed.size())}
-
     cdef object _row_for(self, Agent* a, int64_t now):
-        """The agent's alert row now: kept by agent while no event changes it (its version), with
+        """The agent's row now (``agents_in``): kept by agent while no event changes it (its version), with
         its time in state brought up to date. The caller hands it out to be read, not kept."""
         cache = self._vrows
         cached = cache.get(a.name)
@@ -1067,108 +1054,97 @@ cdef class NativeSite:
         row["time_in_state_s"] = (now - row["since"]) / 1000.0
         return row
 
-    def alert_agents(self, int64_t now) -> tuple:
-        """What ``Floor.alert_snapshot`` reads of the agents, by a scan of them all: (the logged-in
-        agents' rows by name, per queue the logged-in agents by state, every skill, the counters'
-        staffing rows). Agents are not sealed here: sealing changes no figure."""
+    def agent_counts(self, int64_t now) -> tuple:
+        """Per queue its logged-in agents by state; every skill any agent has (kept: ``keep_live``;
+        else a scan of the agents, unsealed: sealing changes no figure)."""
         cdef vector[StateCounts] counts
         cdef vector[int32_t] skills
         cdef vector[pair[int32_t, uint8_t]] staffed
+        cdef const vector[int32_t]* kept
+        cdef size_t k
+        nf = self.nf
+        if self.c.tracking():
+            kept = &self.c.skills()
+            return self._counts_dict(self.c.queue_counts()), [nf.name(deref(kept)[k]) for k in range(kept.size())]
         self.c.agent_overview(counts, skills, staffed)
-        nf = self.nf
-        cdef size_t i
-        cdef Agent* a
-        rows = {}
-        for i in range(self.c.agent_order.size()):
-            a = self.c.agent_order[i]
-            if a.trans.back().state != 0:  # logged_out
-                rows[nf.name(a.name)] = self._agent_row(a, now)
-        rows = dict(sorted(rows.items()))
-        return rows, self._counts_dict(counts), [nf.name(q) for q in skills], self._staffing_dict(staffed)
+        return self._counts_dict(counts), [nf.name(q) for q in skills]
 
-    def track(self, int64_t bucket_ms, watched) -> None:
-        """Keep the alert view as events fold from now on (buckets of ``bucket_ms``; the agents in the
-        states of ``watched`` listed), starting from everything the site holds."""
+    def agents_in(self, int64_t now, states, older_than=None, also=()) -> dict:
+        """The logged-in agents in one of ``states``, with their time in state, in no set order;
+        with ``older_than`` (``StateAges``) only those past their bar, and those in ``also``.
+        The states ``keep_live`` listed come from that list; rows are kept by agent while no
+        event changes it (its version): read them, the next call may change them."""
         cdef uint32_t mask = 0
-        for name in watched:
+        for name in states:
             mask |= 1u << <int>_STATE_OF[name]
-        if not self.c.tracking():
-            self.c.track(bucket_ms, mask)
-
-    def tracked_view(self, int64_t now, windows, bint with_counters, only=None) -> tuple:
-        """``alert_agents`` and the windows and waiting figures, from what the core kept as it folded
-        (``track``): (per queue its windows' figures — ``{q: {"5m": figures, ...}}``, without
-        percentiles —, waiting, watched rows in no order, counts, skills, staffing or None).
-        At a bucket edge the windows are the buckets' sums; elsewhere a scan, as the Python view does.
-        ``only`` = (floors, held) from ``AlertEngine.agent_filter``: the rows of just the agents
-        past their floor or held (those the engine reads; it skips the others unread)."""
-        cdef int64_t g = self.c.bucket_ms()
-        cdef vector[int64_t] nb
-        cdef vector[vector[QueueRow]] out
-        cdef size_t k, j
-        mins = list(windows)
-        if now % g == 0:
-            for m in mins:
-                nb.push_back(m * 60_000 // g)
-            self.c.window_sums(now, nb, out)
-            self._raise_callback_error()
-            figs = {}
-            labels = [f"{m}m" for m in mins]
-            for k in range(out.size()):
-                for j in range(out[k].size()):
-                    q = self.nf.name(out[k][j].queue)
-                    per = figs.get(q)
-                    if per is None:
-                        per = figs[q] = {}
-                    per[labels[k]] = _figures(out[k][j].st)
-            waiting = self._waiting_dict(self.c.waiting_tracked(), now)
-        else:
-            figs = {}
-            for w, by_q in self.sliding(now, mins, False).items():
-                for q, st in by_q.items():
-                    figs.setdefault(q, {})[w] = st.figures(percentiles=False)
-            waiting = self.waiting(now)
+        mask &= ~1u  # never the logged-out
         nf = self.nf
-        # Rows are made for the agents asked for only, and kept by agent for as long as no event
-        # changes the agent (its version); every row handed out gets its time in state.
         cdef vector[Agent*] picked
         cdef vector[int32_t] held
-        cdef const vector[Agent*]* ws
-        if only is not None:
-            floors, held_names = only
-            for h in held_names:
+        cdef const vector[Agent*]* listed
+        cdef size_t k
+        cdef Agent* a
+        if older_than is not None:
+            for h in also:
                 held.push_back(nf.intern(h))
             std_sort(held.begin(), held.end())
-            self.c.watched_past(now, self._levels_of(floors), held, picked)
+        if self.c.tracking() and mask == self._live_mask:
+            if older_than is not None:
+                self.c.listed_past(now, self._ages_for(older_than), held, picked)
+            else:
+                listed = &self.c.listed()
+                picked = deref(listed)
         else:
-            ws = &self.c.watched()
-            picked = deref(ws)
+            for k in range(self.c.agent_order.size()):
+                a = self.c.agent_order[k]
+                if (mask >> a.trans.back().state) & 1:
+                    picked.push_back(a)
+            if older_than is not None:
+                self.c.filter_past(now, self._ages_for(older_than), held, picked)
         rows = {}
-        cdef Agent* a
         for k in range(picked.size()):
             a = picked[k]
             rows[nf.name(a.name)] = self._row_for(a, now)
-        cdef vector[pair[int32_t, uint8_t]] staffed
-        staffing = None
-        if with_counters:
-            self.c.staffed(staffed)
-            staffing = self._staffing_dict(staffed)
-        cdef const vector[int32_t]* skills = &self.c.skills()
-        skill_names = [nf.name(deref(skills)[k]) for k in range(skills.size())]
-        return figs, waiting, rows, self._counts_dict(self.c.queue_counts()), skill_names, staffing
+        return rows
 
-    cdef const StateLevel* _levels_of(self, floors) except NULL:
-        """The C++ form of an ``AgentFloors`` (kept while the engine hands the same one)."""
-        if floors is not self._floors:
-            self._levels.assign(5, StateLevel())
-            for name, f in floors.by_state.items():
-                lv = &self._levels[_STATE_OF[name]]
-                lv.watched = True
-                lv.base = f.base
-                for reason, level in f.by_reason.items():
+    cdef const StateAge* _ages_for(self, older_than) except NULL:
+        """The C++ form of a ``StateAges`` (kept while the same one is handed)."""
+        if older_than is not self._ages_of:
+            self._ages.assign(N_STATES, StateAge())
+            for name, bar in older_than.items():
+                lv = &self._ages[_STATE_OF[name]]
+                lv.wanted = True
+                lv.base = bar[0]
+                for reason, level in bar[1].items():
                     lv.by_reason.push_back(pair[int32_t, double](self.nf.intern(reason), level))
-            self._floors = floors
-        return self._levels.data()
+            self._ages_of = older_than
+        return self._ages.data()
+
+    def staffing(self) -> dict:
+        """Each counter staffed by a logged-in agent, and that agent's state (the later agent wins)."""
+        cdef vector[pair[int32_t, uint8_t]] staffed
+        self.c.staffed(staffed)
+        cdef size_t k
+        return {self.nf.name(staffed[k].first): _STATE_NAMES[staffed[k].second] for k in range(staffed.size())}
+
+    def keep_live(self, int64_t bucket_ms, minutes, states) -> None:
+        """Keep the windows of ``minutes`` (buckets of ``bucket_ms``), the waiting contacts, the agents
+        by queue and state and those in ``states`` listed, as events fold from now on, starting from
+        everything the site holds. Once per site: a second call with other settings is an error."""
+        cdef uint32_t mask = 0
+        for name in states:
+            mask |= 1u << <int>_STATE_OF[name]
+        mask &= ~1u
+        mins = sorted(set(minutes))
+        if any(m * 60_000 % bucket_ms for m in mins):
+            raise ValueError("the windows must be whole buckets")
+        if self.c.tracking():
+            if bucket_ms != self.c.bucket_ms() or mask != self._live_mask or tuple(mins) != self._live_min:
+                raise ValueError(f"site {self.site!r} keeps its live readings with other settings already")
+            return
+        self._live_min = tuple(mins)
+        self._live_mask = mask
+        self.c.track(bucket_ms, mask)
 
     def agent_rows(self, int64_t now, str date, dict agent_days, occupancy=None) -> dict:
         """Every agent with a state or with contacts handled today (as SiteCore.agent_rows)."""

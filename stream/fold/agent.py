@@ -22,128 +22,69 @@ Occupancy = (busy + wrap_up) / (busy + wrap_up + ready), metrics.md.
 from __future__ import annotations
 
 import bisect
+from dataclasses import dataclass
 from typing import Final, Optional
 
 from stream.fold.calendar import DayCalendar
 
 STATES: Final = ("logged_out", "ready", "busy", "wrap_up", "not_ready")
-_WORK: Final = ("busy", "wrap_up")
 
 
+@dataclass
 class Transition:
-    """One agent_state event as a timeline keeps it: its time, id, state and reason.
+    """One agent_state event as a timeline keeps it: its time, id, state and reason."""
 
-    A small record instead of the event itself: the event (with its site,
-    agent and skills) is freed as soon as it is folded, while it is still in
-    the CPU's cache, and sealing reads plain fields.
-    """
-
-    __slots__ = ("ts", "id", "state", "reason")
-
-    def __init__(self, ts: int, id: str, state: str, reason: Optional[str]) -> None:
-        self.ts = ts
-        self.id = id
-        self.state = state
-        self.reason = reason
+    ts: int
+    id: str
+    state: str
+    reason: Optional[str]
 
 
 class AgentTimeline:
-    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts", "_lts", "_lid", "vmark")
+    """One agent's transitions (sorted by time, then id), its skills and counter, and its sealed days."""
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
-        # The transitions, sorted by (ts, id).
-        self.trans: list[Transition] = []
-        self.base_since: Optional[int] = None  # when trans[0]'s state run began
-        self.days: dict[str, dict[str, int]] = {}  # date -> state -> ms (sealed)
+        self.trans: list[Transition] = []  # sorted by (ts, id)
+        self.base_since: Optional[int] = None  # when trans[0]'s run of the same state and reason began
+        self.days: dict[str, dict[str, int]] = {}  # date -> state label -> ms (sealed)
         self.queues: tuple = ()
         self.counter: Optional[str] = None
-        self._qts = -1  # ts of the event that set queues / counter (latest wins)
-        self._cts = -1
-        # (ts, id) of the latest transition, trans[-1] (read for every event: kept unboxed).
-        self._lts = -1
-        self._lid = ""
-        # In the site's changed list since the alert view last read it (SiteCore.change_owner).
-        self.vmark = False
+        # The time of the event that set the skills, and the counter: the latest one wins.
+        self.queues_at = -1
+        self.counter_at = -1
 
     def add(self, ev) -> None:
-        self.add_at(ev, ev.ts, ev.id)
-
-    def add_at(self, ev, ts: int, eid: str) -> None:
-        """``add``, given the event's ``ts`` and ``id`` (the site's hot loop has them)."""
-        trans = self.trans
-        lt = self._lts
-        state: str = ev.state
-        t = Transition(ts, eid, state, ev.reason)
-        if not trans or ts > lt or (ts == lt and eid > self._lid):
-            trans.append(t)
-            self._lts = ts
-            self._lid = eid
-        else:
-            trans.insert(bisect.bisect_left(trans, (ts, eid), key=_ts_id), t)
-        q = ev.queues
-        if q is not None and ts >= self._qts:
-            self.queues, self._qts = tuple(q), ts
-        c = ev.counter
-        if c is not None and ts >= self._cts:
-            self.counter, self._cts = c, ts
-        elif state == "logged_out" and ts >= self._cts:
-            self.counter, self._cts = None, ts
+        """Fold one (already de-duplicated) agent_state event, in whatever order it comes."""
+        ts = ev.ts
+        bisect.insort(self.trans, Transition(ts, ev.id, ev.state, ev.reason), key=_ts_id)
+        if ev.queues is not None and ts >= self.queues_at:
+            self.queues, self.queues_at = tuple(ev.queues), ts
+        # Logging out leaves the counter, unless the event names one.
+        if ev.counter is not None and ts >= self.counter_at:
+            self.counter, self.counter_at = ev.counter, ts
+        elif ev.state == "logged_out" and ts >= self.counter_at:
+            self.counter, self.counter_at = None, ts
 
     # -- sealing ------------------------------------------------------------
 
     def seal(self, watermark: int, cal: DayCalendar) -> None:
-        """Fold segments that end before ``watermark`` into the day totals.
+        """Fold the spans that end before ``watermark`` into the day totals, and drop their transitions.
 
-        Sealing can happen at any time after the watermark passed a segment's
-        end (nothing older than the watermark is applied any more), so the
-        core seals lazily: the totals are the same whenever it happens.
+        Sealing may happen at any time after the watermark passed a span's end
+        (nothing older than the watermark is applied any more): the totals are
+        the same whenever it happens.
         """
         trans = self.trans
-        # trans[1..n] are the transitions older than the watermark (sorted by ts).
+        # trans[1..n] are the transitions older than the watermark: the spans before them end there.
         n = bisect.bisect_left(trans, watermark, 1, len(trans), key=_ts) - 1
         if n <= 0:
             return
-        first = trans[0]
-        # Typed locals: compiled, the times are C integers and the comparisons direct.
-        t0: int = first.ts
-        st: str = first.state
-        rs: Optional[str] = first.reason
-        since: int = self.base_since if self.base_since is not None else t0
-        days = self.days
-        t1: int
-        st1: str
-        rs1: Optional[str]
-        last: int = trans[n].ts
-        if cal._start <= t0 and last <= cal._end:
-            # All within the calendar's current day (the usual case): each span
-            # adds to that day's bucket, as _add_span would, without its checks.
-            bucket: Optional[dict[str, int]] = None
-            for i in range(1, n + 1):
-                e = trans[i]
-                t1 = e.ts
-                st1 = e.state
-                rs1 = e.reason
-                if t1 > t0:
-                    if bucket is None:
-                        bucket = days.get(cal._date)
-                        if bucket is None:
-                            bucket = days[cal._date] = {}
-                    label = st if st != "not_ready" or not rs else _label(st, rs)
-                    bucket[label] = bucket.get(label, 0) + (t1 - t0)
-                if st1 != st or rs1 != rs:
-                    since = t1
-                t0, st, rs = t1, st1, rs1
-        else:
-            for i in range(1, n + 1):
-                e = trans[i]
-                t1 = e.ts
-                st1 = e.state
-                rs1 = e.reason
-                _add_span(days, cal, _label(st, rs), t0, t1)
-                if st1 != st or rs1 != rs:
-                    since = t1
-                t0, st, rs = t1, st1, rs1
+        since = self.base_since if self.base_since is not None else trans[0].ts
+        for prev, e in zip(trans[:n], trans[1 : n + 1]):
+            _add_span(self.days, cal, _label(prev.state, prev.reason), prev.ts, e.ts)
+            if (e.state, e.reason) != (prev.state, prev.reason):
+                since = e.ts
         self.base_since = since
         del trans[:n]
 
@@ -217,12 +158,14 @@ class AgentTimeline:
 
 
 def occupancy_pct(totals: dict[str, int]) -> Optional[float]:
+    """(busy + wrap-up) / (busy + wrap-up + ready), in %, from ms per state (metrics.md); None when no time."""
     work = totals.get("busy", 0) + totals.get("wrap_up", 0)
     base = work + totals.get("ready", 0)
     return 100.0 * work / base if base > 0 else None
 
 
 def _label(state: str, reason: Optional[str]) -> str:
+    """The state's label in the day totals: a not-ready reason counts apart."""
     return f"not_ready:{reason}" if state == "not_ready" and reason else state
 
 
@@ -234,21 +177,11 @@ def _ts_id(t: Transition) -> tuple[int, str]:
     return (t.ts, t.id)
 
 
-def _add_span(days: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> None:
-    # Split at local midnights so each day gets its own share.
-    if t0 < t1 and cal._start <= t0 and t1 <= cal._end:
-        # Within the calendar's current day (the usual case): no split.
-        bucket = days.get(cal._date)
-        if bucket is None:
-            bucket = days[cal._date] = {}
-        bucket[label] = bucket.get(label, 0) + (t1 - t0)
-        return
+def _add_span(days: dict[str, dict[str, int]], cal: DayCalendar, label: str, t0: int, t1: int) -> None:
+    """Add the span [t0, t1) to ``days`` under ``label``, split at local midnights (each day its share)."""
     while t0 < t1:
-        start, end = cal.day_bounds(t0)
+        _, end = cal.day_bounds(t0)
         seg_end = min(t1, end)
-        d = cal.date_of(t0)
-        bucket = days.get(d)
-        if bucket is None:
-            bucket = days[d] = {}
+        bucket = days.setdefault(cal.date_of(t0), {})
         bucket[label] = bucket.get(label, 0) + (seg_end - t0)
         t0 = seg_end

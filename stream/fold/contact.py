@@ -18,8 +18,11 @@ the watermark has passed its events (no event can still come to explain it).
 >>> from stream.contracts.events import CallOffered, CallAnswered, CallEnded
 >>> c = Contact(CALL)
 >>> c.add(CallAnswered(id="2", ts=9_000, site="s", call="c", agent="a7"))
->>> c.add(CallOffered(id="1", ts=1_000, site="s", call="c", queue="general"))  # late: replays
+False
+>>> c.add(CallOffered(id="1", ts=1_000, site="s", call="c", queue="general"))  # before the answer: replays
+True
 >>> c.add(CallEnded(id="3", ts=99_000, site="s", call="c"))
+False
 >>> leg = c.legs[0]
 >>> (leg.queue, leg.answered - leg.offered, leg.handle_end - leg.answered, c.done)
 ('general', 8000, 90000, True)
@@ -27,7 +30,8 @@ the watermark has passed its events (no event can still come to explain it).
 
 from __future__ import annotations
 
-from typing import Any, Final, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Final, Optional
 
 from stream.contracts import events as E
 
@@ -53,54 +57,24 @@ RANK: Final[dict[type, int]] = {
 }
 
 
+@dataclass(eq=False)
 class Leg:
-    """The part of a contact spent in one queue."""
+    """The part of a contact spent in one queue: when it was offered, answered, abandoned or
+    transferred, and when its handling (talk, then wrap-up) ended."""
 
-    __slots__ = (
-        "queue",
-        "offered",
-        "priority",
-        "vip",
-        "answered",
-        "agent",
-        "counter",
-        "abandoned",
-        "transferred",
-        "talk_end",
-        "wrap",
-        "handle_end",
-        "holds",
-        # What the alert view (stream.alerts.view) last filed for this leg: the view
-        # that filed it (0: none), its main record (bucket, what, ms) and its
-        # handled record (bucket or _NO_RECORD, ms). The core never reads them.
-        "vgen",
-        "vk",
-        "vwhat",
-        "vms",
-        "vhk",
-        "vhms",
-    )
-
-    def __init__(self, queue: str, offered: int, priority: int, vip: bool) -> None:
-        self.queue = queue
-        self.offered = offered
-        self.priority = priority
-        self.vip = vip
-        self.answered: Optional[int] = None
-        self.agent: Optional[str] = None
-        self.counter: Optional[str] = None
-        self.abandoned: Optional[int] = None
-        self.transferred: Optional[int] = None  # left the queue unanswered, to another queue
-        self.talk_end: Optional[int] = None
-        self.wrap = False  # wrap-up pending after talk
-        self.handle_end: Optional[int] = None
-        self.holds = 0
-        self.vgen = 0
-        self.vk = 0
-        self.vwhat = 0
-        self.vms = 0
-        self.vhk = 0
-        self.vhms = 0
+    queue: str
+    offered: int
+    priority: int
+    vip: bool
+    answered: Optional[int] = None
+    agent: Optional[str] = None
+    counter: Optional[str] = None
+    abandoned: Optional[int] = None
+    transferred: Optional[int] = None  # left the queue unanswered, to another queue
+    talk_end: Optional[int] = None
+    wrap: bool = False  # wrap-up pending after talk
+    handle_end: Optional[int] = None
+    holds: int = 0
 
     @property
     def waiting(self) -> bool:
@@ -114,30 +88,12 @@ class Leg:
 class Contact:
     """A call or ticket: its events, its legs and whether it is finished."""
 
-    __slots__ = (
-        "kind", "cid", "events", "legs", "last_ts", "last_rank", "last_id", "anomalies", "done", "sealed", "dropped",
-        "vmark", "vlegs", "early", "early_leg", "contra",
-    )
-
-    @classmethod
-    def opened_by_offer(cls, kind: int, cid: str, ev, eid: str, leg: Leg) -> "Contact":
-        """A contact whose first event is its offer ``ev`` (in order, id ``eid``), with its first leg.
-
-        The same state as ``Contact(kind, cid)`` then ``add(ev)``, built in one go.
-        """
-        c = cls(kind, cid)
-        c.events = [ev]
-        c.legs = [leg]
-        c.last_ts = leg.offered
-        c.last_rank = 0
-        c.last_id = eid
-        return c
-
     def __init__(self, kind: int, cid: str = "") -> None:
         self.kind = kind
         self.cid = cid
         self.events: list = []
         self.legs: list[Leg] = []
+        # The latest event applied, as its place in (ts, rank, id) order.
         self.last_ts = -1
         self.last_rank = -1
         self.last_id = ""
@@ -145,10 +101,6 @@ class Contact:
         self.done = False
         self.sealed = False
         self.dropped = False  # dropped by its site unfinished (an orphan, or open too long): counts nowhere
-        # Change tracking (SiteCore.change_owner): in the site's changed list
-        # since the alert view last read it; the legs list the view last filed.
-        self.vmark = False
-        self.vlegs: Optional[list[Leg]] = None
         # Contradictions (see the module's docstring): an event came before any leg
         # (early), an event of the talk came before the answer of leg early_leg
         # (-1: none); contra is then why, once the offer or answer follows (CONTRA_*).
@@ -158,46 +110,36 @@ class Contact:
 
     # -- folding ------------------------------------------------------------
 
-    def add(self, ev) -> None:
-        """Add one (already de-duplicated) event."""
-        cls = type(ev)
-        self.add_ranked(ev, ev.ts, ev.id, RANK[cls], STEP[cls])
+    def add(self, ev) -> bool:
+        """Add one (already de-duplicated) event, its ``ts`` in epoch ms.
 
-    def add_ranked(self, ev, ts: int, eid: str, rank: int, step: int) -> bool:
-        """``add`` given the event's time, id, causal rank and state-machine step (the site's hot loop has them).
-
-        True when the event came out of order and the contact was replayed.
+        An event after the latest one in (ts, rank, id) order just applies; one
+        before it makes the contact replay all its events in that order. True
+        when it replayed.
         """
-        lt = self.last_ts
         self.events.append(ev)
-        if ts > lt or (ts == lt and (rank > self.last_rank or (rank == self.last_rank and eid > self.last_id))):
-            # In (ts, rank, id) order: the event just applies.
-            self.last_ts = ts
-            self.last_rank = rank
-            self.last_id = eid
-            apply_step(self, ev, ts, step)
+        if _order(ev) > (self.last_ts, self.last_rank, self.last_id):
+            self.last_ts, self.last_rank, self.last_id = _order(ev)
+            RULES[type(ev)](self, ev)
             return False
         self._replay()
         return True
 
     def _replay(self) -> None:
-        evs = self.events
-        evs.sort(key=_order)
+        self.events.sort(key=_order)
         self.legs = []
         self.anomalies = None
         self.early = False
         self.early_leg = -1
         self.contra = 0
-        for ev in evs:
-            apply_step(self, ev, ev.ts, STEP[type(ev)])
-        last = evs[-1]
-        self.last_ts, self.last_rank, self.last_id = last.ts, RANK[type(last)], last.id
+        for ev in self.events:
+            RULES[type(ev)](self, ev)
+        self.last_ts, self.last_rank, self.last_id = _order(self.events[-1])
 
     def _anomaly(self, reason: str, ev) -> None:
-        a = self.anomalies
-        if a is None:
-            a = self.anomalies = []
-        a.append((reason, ev))
+        if self.anomalies is None:
+            self.anomalies = []
+        self.anomalies.append((reason, ev))
 
     @property
     def offered(self) -> bool:
@@ -210,10 +152,8 @@ def _order(ev) -> tuple:
 
 # -- the state machine, one function per kind of event ------------------------
 #
-# ``Contact.add`` dispatches on the event's step code (``STEP``: one dict
-# lookup per event, then direct calls, which compiled cost far less than
-# calling a function object). Every
-# function keeps the same steps: an offer opens a leg; any other event needs a
+# ``Contact.add`` runs the rule of the event's kind (``RULES``). Every rule
+# keeps the same steps: an offer opens a leg; any other event needs a
 # leg and an open contact (wrap-up may end after the contact is done); then the
 # kind's rule; then ``done`` is recomputed from the legs.
 
@@ -245,7 +185,8 @@ CONTRA_TEXT: Final = {
 }
 
 
-def _offered(c: Contact, ev, ts: int) -> None:
+def _offered(c: Contact, ev) -> None:
+    ts = ev.ts
     legs = c.legs
     if legs:
         c._anomaly(f"{ev.kind}: contact already offered", ev)
@@ -279,7 +220,8 @@ def _open_leg(c: Contact, ev) -> Optional[Leg]:
     return legs[-1]
 
 
-def _answered(c: Contact, ev, ts: int, ticket: bool) -> None:
+def _answered(c: Contact, ev, ticket: bool) -> None:
+    ts = ev.ts
     leg = _open_leg(c, ev)
     if leg is None:
         return
@@ -296,7 +238,8 @@ def _answered(c: Contact, ev, ts: int, ticket: bool) -> None:
     _set_done(c)
 
 
-def _abandoned(c: Contact, ev, ts: int) -> None:
+def _abandoned(c: Contact, ev) -> None:
+    ts = ev.ts
     leg = _open_leg(c, ev)
     if leg is None:
         return
@@ -307,7 +250,8 @@ def _abandoned(c: Contact, ev, ts: int) -> None:
     _set_done(c)
 
 
-def _call_ended(c: Contact, ev, ts: int) -> None:
+def _call_ended(c: Contact, ev) -> None:
+    ts = ev.ts
     leg = _open_leg(c, ev)
     if leg is None:
         return
@@ -323,7 +267,8 @@ def _call_ended(c: Contact, ev, ts: int) -> None:
     _set_done(c)
 
 
-def _wrap_up_ended(c: Contact, ev, ts: int) -> None:
+def _wrap_up_ended(c: Contact, ev) -> None:
+    ts = ev.ts
     legs = c.legs
     if not legs:
         _no_leg(c, ev)
@@ -340,7 +285,8 @@ def _wrap_up_ended(c: Contact, ev, ts: int) -> None:
     _set_done(c)
 
 
-def _ticket_completed(c: Contact, ev, ts: int) -> None:
+def _ticket_completed(c: Contact, ev) -> None:
+    ts = ev.ts
     leg = _open_leg(c, ev)
     if leg is None:
         return
@@ -352,7 +298,8 @@ def _ticket_completed(c: Contact, ev, ts: int) -> None:
     _set_done(c)
 
 
-def _ticket_no_show(c: Contact, ev, ts: int) -> None:
+def _ticket_no_show(c: Contact, ev) -> None:
+    ts = ev.ts
     leg = _open_leg(c, ev)
     if leg is None:
         return
@@ -366,7 +313,7 @@ def _ticket_no_show(c: Contact, ev, ts: int) -> None:
     _set_done(c)
 
 
-def _held_resumed(c: Contact, ev, ts: int, held: bool) -> None:
+def _held_resumed(c: Contact, ev, held: bool) -> None:
     leg = _open_leg(c, ev)
     if leg is None:
         return
@@ -379,7 +326,8 @@ def _held_resumed(c: Contact, ev, ts: int, held: bool) -> None:
     _set_done(c)
 
 
-def _transferred(c: Contact, ev, ts: int, call: bool) -> None:
+def _transferred(c: Contact, ev, call: bool) -> None:
+    ts = ev.ts
     leg = _open_leg(c, ev)
     if leg is None:
         return
@@ -399,61 +347,20 @@ def _transferred(c: Contact, ev, ts: int, call: bool) -> None:
     _set_done(c)
 
 
-# Step codes: which rule of the state machine an event kind runs.
-OFFERED: Final = 0
-CALL_ANSWERED: Final = 1
-TICKET_CALLED: Final = 2
-ABANDONED: Final = 3
-CALL_ENDED: Final = 4
-WRAP_UP_ENDED: Final = 5
-TICKET_COMPLETED: Final = 6
-TICKET_NO_SHOW: Final = 7
-CALL_HELD: Final = 8
-CALL_RESUMED: Final = 9
-CALL_TRANSFERRED: Final = 10
-TICKET_TRANSFERRED: Final = 11
-
-STEP: Final[dict[type, int]] = {
-    E.CallOffered: OFFERED,
-    E.TicketIssued: OFFERED,
-    E.CallAnswered: CALL_ANSWERED,
-    E.TicketCalled: TICKET_CALLED,
-    E.CallAbandoned: ABANDONED,
-    E.TicketAbandoned: ABANDONED,
-    E.CallEnded: CALL_ENDED,
-    E.WrapUpEnded: WRAP_UP_ENDED,
-    E.TicketCompleted: TICKET_COMPLETED,
-    E.TicketNoShow: TICKET_NO_SHOW,
-    E.CallHeld: CALL_HELD,
-    E.CallResumed: CALL_RESUMED,
-    E.CallTransferred: CALL_TRANSFERRED,
-    E.TicketTransferred: TICKET_TRANSFERRED,
+# The rule each event kind runs.
+RULES: Final[dict[type, Callable[[Contact, Any], None]]] = {
+    E.CallOffered: _offered,
+    E.TicketIssued: _offered,
+    E.CallAnswered: lambda c, ev: _answered(c, ev, ticket=False),
+    E.TicketCalled: lambda c, ev: _answered(c, ev, ticket=True),
+    E.CallAbandoned: _abandoned,
+    E.TicketAbandoned: _abandoned,
+    E.CallEnded: _call_ended,
+    E.WrapUpEnded: _wrap_up_ended,
+    E.TicketCompleted: _ticket_completed,
+    E.TicketNoShow: _ticket_no_show,
+    E.CallHeld: lambda c, ev: _held_resumed(c, ev, held=True),
+    E.CallResumed: lambda c, ev: _held_resumed(c, ev, held=False),
+    E.CallTransferred: lambda c, ev: _transferred(c, ev, call=True),
+    E.TicketTransferred: lambda c, ev: _transferred(c, ev, call=False),
 }
-
-
-def apply_step(c: Contact, ev: Any, ts: int, step: int) -> None:
-    """Apply ``ev`` (at ``ts``, its time) to ``c`` by its step code (``STEP[type(ev)]``)."""
-    if step == CALL_ANSWERED:
-        _answered(c, ev, ts, False)
-    elif step == CALL_ENDED:
-        _call_ended(c, ev, ts)
-    elif step == WRAP_UP_ENDED:
-        _wrap_up_ended(c, ev, ts)
-    elif step == OFFERED:
-        _offered(c, ev, ts)
-    elif step == ABANDONED:
-        _abandoned(c, ev, ts)
-    elif step == TICKET_CALLED:
-        _answered(c, ev, ts, True)
-    elif step == TICKET_COMPLETED:
-        _ticket_completed(c, ev, ts)
-    elif step == TICKET_NO_SHOW:
-        _ticket_no_show(c, ev, ts)
-    elif step == CALL_HELD:
-        _held_resumed(c, ev, ts, True)
-    elif step == CALL_RESUMED:
-        _held_resumed(c, ev, ts, False)
-    elif step == CALL_TRANSFERRED:
-        _transferred(c, ev, ts, True)
-    else:
-        _transferred(c, ev, ts, False)

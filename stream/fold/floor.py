@@ -28,7 +28,7 @@ from stream.contracts.decode import Rejection, decode_lines_raw, decode_payload
 from stream.fold.delta import diff
 from stream.contracts.events import Event, ts_to_ms
 from stream.fold.report import build_report
-from stream.fold.interface import AgentNow, AgentRow, SiteFold, Staffing, StateCounts, TrackedSiteFold, WindowFigures
+from stream.fold.interface import AgentNow, AgentRow, SiteFold
 from stream.fold.site import SLIDING_MIN, Limits, SiteCore, occupancy_pct, state_counts
 from stream.fold.stats import QueueStats, merged
 
@@ -341,7 +341,7 @@ class Floor:
             },
         }
         if cfg.kind == "hall" or cfg.counters:
-            snap["counters"] = _counters(cfg.counters, agents)
+            snap["counters"] = _counters(cfg.counters, _staffed(agents))
         return snap, site_stats
 
     def changes(self, site: str) -> tuple[dict, list[dict]]:
@@ -393,81 +393,10 @@ class Floor:
         """The replay report: per local day, per queue and in total (see README)."""
         return build_report({name: sc.totals()[0] for name, sc in self.sites.items()}, self.rejected_summary())
 
-    def alert_snapshot(self, site: str, watched: Optional[frozenset] = None, only: Optional[tuple] = None) -> dict:
-        """The part of ``snapshot`` the alert rules and detectors read, at a fraction of its cost.
-
-        Per queue: the waiting figures, agent counts and the 5/15-minute
-        windows; per agent: state, reason and time in state; counters. No day
-        or interval totals (the expensive part: they copy and fold the day).
-        ``watched``: only the agents in one of these states (all the engine
-        reads of them); on the native core, from what the site keeps for its
-        alert view as it folds (``NativeSite.track``) instead of a scan, in no
-        order, rows the next call may change, and ``only`` then leaves out the
-        agents the engine would skip unread (``AlertEngine.agent_filter``).
-        """
-        sc = self.sites.get(site) or self.site(site)
-        cfg = sc.cfg
-        now = sc.clock if sc.clock is not None else 0
-        date = sc.cal.date_of(now)
-        windows = (5, 15)  # what the rules and detectors read
-        with_counters = cfg.kind == "hall" or bool(cfg.counters)
-        figs: Optional[WindowFigures] = None  # per queue, its windows' figures (the native view's)
-        staffing: Optional[Mapping[str, Union[AgentNow, Staffing]]]
-        agents: dict[str, AgentNow]
-        counts: dict[str, StateCounts]
-        if self._nf is not None and watched is not None:
-            figs, waiting, agents, counts, skills, staffing = cast(TrackedSiteFold, sc).tracked_view(now, windows, with_counters, only)
-            sliding = {}
-        else:
-            sliding = sc.sliding(now, windows, percentiles=False)
-            waiting = sc.waiting(now)
-            if self._nf is not None:
-                agents, counts, skills, staffing = cast(TrackedSiteFold, sc).alert_agents(now)
-            else:
-                staffing = sc.agent_states(now)
-                by_queue = _agents_by_queue(staffing)
-                counts = {q: state_counts(rows) for q, rows in by_queue.items()}
-                skills = list(by_queue)
-                agents = {a: r for a, r in sorted(staffing.items()) if r["state"] != "logged_out"}
-            if watched is not None:
-                agents = {a: r for a, r in agents.items() if r["state"] in watched}
-        queues: dict[str, dict[str, Any]] = {}
-        for q in _queue_names(sc, skills):
-            _, _, variant = sc.qparams(q)
-            qc = cfg.queues.get(q)
-            w = waiting.get(q) or _NOBODY_WAITING
-            queues[q] = {
-                "name": _labels(qc.name if qc else None, q),
-                **w,
-                "agents": counts.get(q) or state_counts(()),
-                "sliding": _window_figures(q, variant, windows, sliding, figs),
-            }
-        snap: dict[str, Any] = {
-            "site": site,
-            "kind": cfg.kind,
-            "timezone": cfg.timezone,
-            "clock": now,
-            "date": date,
-            "queues": queues,
-            "agents": agents,
-        }
-        if with_counters:
-            snap["counters"] = _counters(cfg.counters, staffing or {})
-        return snap
-
     def day_sums(self, site: str) -> dict[str, dict[str, QueueStats]]:
         """The site's per-date, per-queue day totals (sealed plus open), for the Redis report."""
         sc = self.sites.get(site) or self.site(site)
         return sc.totals()[0]
-
-
-def _window_figures(q: str, variant: str, windows: tuple, sliding: dict, figs: Optional[dict]) -> dict:
-    """Queue ``q``'s figures of each window (no percentiles): from ``sliding``'s sums, or ``figs``
-    (the native view's figures per queue); a window without the queue is an empty one."""
-    if figs is not None:
-        mine = figs.get(q) or {}
-        return {f"{m}m": mine.get(f"{m}m") or QueueStats(variant).figures(percentiles=False) for m in windows}
-    return {f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in windows}
 
 
 _AGENT_KEYS = ("label", "state", "reason", "since", "time_in_state_s", "queues", "counter", "handled", "aht_s", "occupancy_pct")
@@ -498,11 +427,17 @@ def _labels(labels, fallback: str) -> dict:
     return {"en": labels.en, "zh": labels.zh or labels.en}
 
 
-def _counters(configured: list[str], agents: Mapping[str, Mapping[str, Any]]) -> dict:
+def _staffed(agents: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Each counter staffed by a logged-in agent of ``agents``, and its state (the later agent wins)."""
     staffed = {}
-    for a, r in agents.items():
+    for r in agents.values():
         if r["counter"] and r["state"] != "logged_out":
             staffed[r["counter"]] = r["state"]
+    return staffed
+
+
+def _counters(configured: list[str], staffed: Mapping[str, str]) -> dict:
+    """A hall's counters: configured, open, and each one's agent state (``staffed``: counter -> state)."""
     names = list(configured) + sorted(set(staffed) - set(configured))
     rows = {c: {"agent_state": staffed.get(c), "open": staffed.get(c) not in (None, "not_ready")} for c in names}
     return {

@@ -2,16 +2,22 @@
 
 Two cores implement it: the specification in Python (``stream.fold.site.SiteCore``)
 and the production core in C++ (``stream.fold._native.NativeSite``, typed by
-``_native.pyi``). ``Floor`` reads a site only through ``SiteFold``; the native
-core's alert view adds ``TrackedSiteFold``. The rows that cross the seam are
-the TypedDicts below, not ``dict[str, Any]``. tests/fold/test_interface.py
-type-checks both cores against these protocols (mypy) and the stub against the
-compiled module (stubtest).
+``_native.pyi``). ``Floor``, and every reader of live figures (the alert view in
+``stream/alerts/view.py``), reads a site only through ``SiteFold``. The rows
+that cross the seam are the TypedDicts below, not ``dict[str, Any]``.
+tests/fold/test_interface.py type-checks both cores against the protocol (mypy)
+and the stub against the compiled module (stubtest).
+
+What the fold offers for reading the floor now (sliding windows, contacts
+waiting, agents by queue and state, time in state) is general: it knows
+nothing of alert rules. A reader that asks often can have the site keep
+those readings as it folds (``keep_live``), so a reading costs what changed
+since the last one, not a scan; the figures are the same either way.
 """
 
 from __future__ import annotations
 
-from typing import Collection, Iterable, Optional, Protocol, Sequence, TypedDict
+from typing import Collection, Mapping, Optional, Protocol, Sequence, TypedDict
 
 from stream.contracts.events import Event
 from stream.contracts.floor_config import FloorConfig, SiteConfig
@@ -19,22 +25,17 @@ from stream.fold.calendar import DayCalendar
 from stream.fold.stats import QueueStats
 
 __all__ = [
-    "AgentFilter",
     "AgentNow",
-    "AlertAgents",
     "AgentRow",
     "ByQueue",
     "DeadLetter",
     "QParams",
     "QueueNow",
     "StateCounts",
-    "Staffing",
     "SiteFold",
+    "StateAges",
     "Totals",
-    "TrackedSiteFold",
-    "TrackedView",
     "WaitingRow",
-    "WindowFigures",
 ]
 
 # One queue's stats per queue name.
@@ -46,8 +47,9 @@ Totals = tuple[dict[str, ByQueue], dict[int, ByQueue], dict[str, dict[str, list[
 QParams = tuple[int, int, str]
 # An input rejected by the site, with its reason: the event (the dead-letter topic encodes it).
 DeadLetter = tuple[object, str]
-# Per queue, per window ("5m", "15m"), its figures (QueueStats.figures, no percentiles).
-WindowFigures = dict[str, dict[str, dict[str, object]]]
+# Per agent state, how long (s) an agent must have been in it to be asked for: (the bar for any
+# reason, {not-ready reason (None: none given): its own bar}) (SiteFold.agents_in).
+StateAges = Mapping[str, tuple[float, Mapping[Optional[str], float]]]
 
 
 class WaitingRow(TypedDict):
@@ -101,25 +103,6 @@ class StateCounts(TypedDict):
     not_ready: int
     logged_in: int
     not_ready_reasons: dict[str, int]
-
-
-class Staffing(TypedDict):
-    """A logged-in agent at a counter, and its state (a hall's counters open)."""
-
-    counter: Optional[str]
-    state: str
-
-
-# What the alert view reads of the agents: (the logged-in agents' rows, per queue its agents
-# by state, every skill, the counters' staffing).
-AlertAgents = tuple[dict[str, AgentNow], dict[str, StateCounts], list[str], dict[str, Staffing]]
-# The native view's: (per queue its windows' figures, waiting, the watched agents' rows,
-# per queue its agents by state, every skill, the counters' staffing when asked for).
-TrackedView = tuple[
-    WindowFigures, dict[str, WaitingRow], dict[str, AgentNow], dict[str, StateCounts], list[str], Optional[dict[str, Staffing]]
-]
-# The engine's agent filter (AlertEngine.agent_filter): its agent floors, and the agents held.
-AgentFilter = tuple[object, Collection[str]]
 
 
 class SiteFold(Protocol):
@@ -187,30 +170,40 @@ class SiteFold(Protocol):
         """The date's queue totals, one interval's, and the date's agents' [handled, handle ms]."""
 
     def sliding(self, now: int, minutes: Sequence[int] = ..., percentiles: bool = ...) -> dict[str, ByQueue]:
-        """Per window ("5m", ...), per queue: the contacts offered in its last N minutes."""
+        """Per window ("5m", ...), per queue: the contacts offered in its last N minutes (metrics.md,
+        "Windows"); AHT by handling end. The one computation of the sliding windows."""
 
-    def waiting(self, now: int) -> dict[str, WaitingRow]: ...
+    def waiting(self, now: int) -> dict[str, WaitingRow]:
+        """Per queue: the contacts waiting now, the longest wait, VIPs waiting."""
 
     def queue_now(self) -> dict[str, QueueNow]:
         """Per queue, the contacts waiting and being handled as folded so far (``QueueNow``)."""
 
-    def agent_states(self, now: int) -> dict[str, AgentNow]: ...
+    def agent_states(self, now: int) -> dict[str, AgentNow]:
+        """Every agent's state now (logged out too), without the day's totals, in the site's order."""
+
+    def agent_counts(self, now: int) -> tuple[dict[str, StateCounts], list[str]]:
+        """Per queue its logged-in agents by state (an agent once in each of its skills); and every
+        skill any agent has, logged out or not."""
+
+    def agents_in(
+        self, now: int, states: Collection[str], older_than: Optional[StateAges] = None, also: Collection[str] = ()
+    ) -> dict[str, AgentNow]:
+        """The logged-in agents in one of ``states``, with their time in state, in no set order.
+        With ``older_than``: only those in their state for longer than its bar (by not-ready
+        reason), and those named in ``also``. Read the rows; the next call may reuse them."""
+
+    def staffing(self) -> dict[str, str]:
+        """Each counter staffed by a logged-in agent, and that agent's state (the later agent wins)."""
+
+    def keep_live(self, bucket_ms: int, minutes: Sequence[int], states: Collection[str]) -> None:
+        """From now on, keep the readings above as events fold: the windows of ``minutes`` in buckets
+        of ``bucket_ms`` (a window ending at the clock on a bucket edge is then the sum of its
+        buckets), the contacts that may wait, the agents by queue and state, and those in
+        ``states`` listed. Changes no figure; the specification scans always (a no-op there)."""
 
     def agent_rows(
         self, now: int, date: str, agent_days: dict[str, dict[str, list[int]]], occupancy: Optional[dict[str, int]] = None
     ) -> dict[str, AgentRow]:
         """Every agent with a state or contacts handled on ``date``; ``occupancy`` gets each agent's
         ms per state added in."""
-
-
-class TrackedSiteFold(SiteFold, Protocol):
-    """A site that keeps what the alert view reads as it folds (the native core)."""
-
-    def alert_agents(self, now: int) -> AlertAgents:
-        """What the alert view reads of the agents, by a scan of them all."""
-
-    def track(self, bucket_ms: int, watched: Iterable[str]) -> None:
-        """Keep the windows, waiting contacts and agents in ``watched`` states from now on."""
-
-    def tracked_view(self, now: int, windows: Sequence[int], with_counters: bool, only: Optional[AgentFilter] = None) -> TrackedView:
-        """What ``Floor.alert_snapshot`` reads, from what the core kept (``track``)."""

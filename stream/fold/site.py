@@ -11,9 +11,8 @@ How out-of-order events give the same figures as in order
   than the watermark is *late*: it is rejected with that reason and counted,
   never applied.
 * A finished contact is *sealed* once the watermark passes its last event:
-  its legs are added to the day and interval totals, once (they wait in a list
-  until figures are asked for, then go in together). Open contacts are added
-  on the fly whenever figures are asked for.
+  its legs are added to the day and interval totals, once. Open contacts are
+  added on the fly whenever figures are asked for.
   Since nothing older than the watermark is applied, a sealed contact can
   no longer change, whatever the arrival order.
 
@@ -37,61 +36,43 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Any, Final, Iterable, Mapping, Optional, Sequence, cast
+from typing import Any, Collection, Final, Iterable, Mapping, Optional, Sequence, cast
 
 from stream.contracts import events as E
 from stream.fold.agent import AgentTimeline, occupancy_pct
 from stream.fold.calendar import INTERVAL_MS, DayCalendar
 from stream.contracts.floor_config import FloorConfig
-from stream.fold.contact import CALL, CONTRA_TEXT, RANK as _RANK, STEP as _STEP, TICKET, Contact, Leg
-from stream.fold.interface import AgentNow, AgentRow, QueueNow, StateCounts, WaitingRow
+from stream.fold.contact import CALL, CONTRA_TEXT, TICKET, Contact, Leg
+from stream.fold.interface import AgentNow, AgentRow, QueueNow, StateAges, StateCounts, WaitingRow
 from stream.fold.stats import QueueStats
 
 SLIDING_MIN: Final = (5, 15, 60)
 _HOUR: Final = 3_600_000
 _HOUSEKEEP_EVERY: Final = 60_000
-# Before the first event: older than any event, so the hot path needs no None checks.
+# Before the first event: older than any event.
 _NEVER: Final = -(2**62)
+_FAR: Final = 2**62
 # An agent's transitions are sealed (folded into its day totals) once this many
 # have piled up, rather than every agent on every housekeeping pass.
 _AGENT_SEAL_AT: Final = 64
-# Whether this module runs compiled (setup.py) or interpreted.
-COMPILED: Final = not __file__.endswith(".py")
-# Sealed legs wait in a list and are folded into the totals when figures are
-# asked for, and at the latest when this many wait, so memory stays bounded
-# when no one asks for figures for a long time.
-_FOLD_AT_MOST: Final = 50_000
-_FAR: Final = 2**62
-# Seen ids expire in blocks of this many (a power of two): one time per block,
-# not one per event.
+# Seen ids are forgotten in blocks of this many, in arrival order: a block goes once
+# its latest event is older than the dedup horizon (the native core's seen.hpp too).
 _ID_BLOCK: Final = 256
-_ID_BLOCK_MASK: Final = _ID_BLOCK - 1
 
 # A call's events name it in ``call`` (a ticket's in ``ticket``): events.py says which is which.
-_CALL_CLASSES = frozenset(cls for cls in E.EVENT_TYPES.values() if "call" in getattr(cls, "__struct_fields__"))
+_CALL_CLASSES: Final = frozenset(cls for cls in E.EVENT_TYPES.values() if "call" in getattr(cls, "__struct_fields__"))
 # Events that may open a leg (in order; a replay may open legs too).
-_LEG_CLASSES = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
-# Contact event class -> (CALL or TICKET, causal rank, state-machine step, may open a leg):
-# one dict lookup per event.
-_CONTACT_KIND: Final[dict[type, tuple[int, int, int, bool]]] = {
-    cls: (CALL if cls in _CALL_CLASSES else TICKET, _RANK[cls], _STEP[cls], cls in _LEG_CLASSES) for cls in _RANK
-}
-_heappush: Final = heapq.heappush
-_heappop: Final = heapq.heappop
-_AgentState: Final = E.AgentState
+_LEG_CLASSES: Final = frozenset({E.CallOffered, E.TicketIssued, E.CallTransferred, E.TicketTransferred})
 # Reasons of the wrong-clock quarantine (see "Wrong clocks"), and how far on in a
 # batch the site's next event is looked for.
 AHEAD_OF_MESSAGE: Final = "ahead: more than max_ahead_s past its message's time"
 AHEAD_ALONE: Final = "ahead: more than max_ahead_s past the site's clock, and its next event is not"
 AHEAD_LOOK: Final = 256
-_CallOffered: Final = E.CallOffered
-_TicketIssued: Final = E.TicketIssued
+LATE: Final = "late: older than the lateness bound"
 
 
 class Limits:
     """Bounds on what a site core keeps (event time, ms)."""
-
-    __slots__ = ("lateness", "dedup_horizon", "max_open", "keep_days", "keep_interval_days", "dead_letters", "max_ahead")
 
     def __init__(
         self,
@@ -114,7 +95,7 @@ class Limits:
 
 
 class SiteCore:
-    """Folds one site's events into its queue, agent and counter figures."""
+    """Folds one site's events into its queue, agent and counter figures (the specification)."""
 
     def __init__(self, site: str, config: FloorConfig, limits: Limits) -> None:
         self.site = site
@@ -128,37 +109,23 @@ class SiteCore:
         self.reference: Optional[int] = None  # see set_reference
         self._qparams: dict[str, tuple[int, int, str]] = {}
 
+        # Ids seen, and the same in blocks of arrival order for forgetting them:
+        # full blocks as (latest event time, ids), and the block being filled.
         self.seen: set[str] = set()
-        # Ids in arrival order, for expiry, in blocks of _ID_BLOCK: the latest
-        # event time of each full block, the first block still kept, and the
-        # latest time in the block being filled.
-        self._seen_ids: list[Optional[str]] = []
-        self._block_max: list[int] = []
-        self._block_k = 0
-        self._cur_max = _NEVER
+        self._id_blocks: deque[tuple[int, list[str]]] = deque()
+        self._block: list[str] = []
+        self._block_latest = _NEVER
+
         self.calls: dict[str, Contact] = {}
         self.tickets: dict[str, Contact] = {}
         self.open: set[Contact] = set()
-        # Contacts to look at once the watermark passes a time: (time, push
-        # order, CALL or TICKET, id). Pushed mostly in time order (a contact is
-        # done at its latest event), so entries go to a list read from
-        # ``_due_head`` while their times do not decrease, and to a heap
-        # otherwise; they come out in (time, push order) either way.
+        # Contacts to look at once the watermark passes a time: (time, push order, CALL or TICKET, id).
         self._due: list[tuple[int, int, int, str]] = []
-        self._due_head = 0
-        self._due_last = _NEVER  # time of _due's last entry
-        self._heap: list[tuple[int, int, int, str]] = []
-        self._seq = 0  # tie-breaker, in push order
-        self._next_due = _FAR  # the earliest time in _due or _heap
-        self._sealed_q: deque = deque()
+        self._pushed = 0
+        # Sealed contacts in sealing order, (last event time, CALL or TICKET, id): they leave
+        # memory an hour after the watermark passed them (the sliding windows need them till then).
+        self._sealed_q: deque[tuple[int, int, str]] = deque()
         self.agents: dict[str, AgentTimeline] = {}
-        # Change tracking, for the alert view (off until one takes it): the contacts
-        # and agents an applied event changed since the view last took these
-        # lists, each once (its ``vmark``). Appending costs the hot loop one flag
-        # test; the view then refreshes only those, without looking them up.
-        self.changed_contacts: list[Contact] = []
-        self.changed_agents: list[AgentTimeline] = []
-        self.change_owner: object = None  # the view taking those lists; None: no tracking
         self._next_housekeeping = _NEVER
         # No open contact can expire while (watermark - max_open) is at or below this.
         self._expiry_floor = _NEVER
@@ -168,10 +135,6 @@ class SiteCore:
         self.days: dict[str, dict[str, QueueStats]] = {}
         self.intervals: dict[int, dict[str, QueueStats]] = {}
         self.agent_days: dict[str, dict[str, list[int]]] = {}
-        # Legs of sealed contacts not yet in those totals (see _fold_sealed), and
-        # the earliest offered time among them.
-        self._unfolded: list[Leg] = []
-        self._unfolded_min = _FAR
         # Every queue this site has had contacts in, so a wall keeps its tiles after midnight.
         self.queues_seen: set[str] = set()
 
@@ -184,6 +147,7 @@ class SiteCore:
     # -- parameters -----------------------------------------------------------
 
     def qparams(self, queue: str) -> tuple[int, int, str]:
+        """The queue's service-level T (ms), short-abandon limit (ms) and service-level variant."""
         p = self._qparams.get(queue)
         if p is None:
             rq = self.config.queue(self.site, queue)
@@ -221,139 +185,93 @@ class SiteCore:
         batch of several sites is folded run by run, without splitting it);
         otherwise every event is taken as this site's. It also stops at the
         first event stamped after ``until`` (the alert driver's next boundary:
-        it evaluates the site there first), duplicate or not.
-
-        This is the hot loop of a replay (a million events a day): the site's
-        state is held in local variables, written back before any call that
-        reads them (``_catch_up``) and at the end.
+        it evaluates the site there first), duplicate or not. An event too
+        far ahead is judged first ("Wrong clocks"), wherever it is stamped.
         """
-        # Typed locals: compiled (mypyc, see setup.py) they become C values and
-        # direct calls; interpreted, a local load is still the cheapest.
-        seen: set[str] = self.seen
-        seen_ids: list[Optional[str]] = self._seen_ids
-        block_max: list[int] = self._block_max
-        cur_max: int = self._cur_max
-        queues_seen: set[str] = self.queues_seen
-        open_set: set[Contact] = self.open
-        calls: dict[str, Contact] = self.calls
-        tickets: dict[str, Contact] = self.tickets
-        agents: dict[str, AgentTimeline] = self.agents
-        contact_kind: dict[type, tuple[int, int, int, bool]] = _CONTACT_KIND
-        cal = self.cal
-        lateness: int = self.lateness
-        clock: int = self._clock
-        wm: int = self.watermark
-        next_hk: int = self._next_housekeeping
-        site: str = self.site
-        track: bool = self.change_owner is not None
-        changed_contacts: list[Contact] = self.changed_contacts
-        changed_agents: list[AgentTimeline] = self.changed_agents
-        # Past this an event is judged first (_ahead): the reference's bound, or
-        # the clock's while it follows the events.
-        max_ahead: int = self.limits.max_ahead
-        ref = self.reference
-        follow = ref is None
-        ahead_at: int = (_FAR if clock == _NEVER else clock + max_ahead) if ref is None else ref + max_ahead
-        n_events = 0
         i = start
-        n = len(evs)
-        try:
-            while i < n:
-                ev = evs[i]
-                if same_site:
-                    s: str = ev.site
-                    if s != site:
-                        break
-                raw_ts = ev.ts
-                if isinstance(raw_ts, int):
-                    ts: int = raw_ts
-                else:
-                    ts = E.ts_to_ms(raw_ts)
-                    ev.ts = ts
-                if ts > ahead_at and self._ahead(evs, i, ts, same_site):
-                    i += 1
-                    continue
-                if ts > until:
-                    break
+        while i < len(evs):
+            ev = evs[i]
+            if same_site and ev.site != self.site:
+                break
+            ts = _event_time(ev)
+            if ts > self._ahead_bound() and self._ahead(evs, i, ts, same_site):
                 i += 1
-                eid: str = ev.id
-                n_seen = len(seen)
-                seen.add(eid)
-                if len(seen) == n_seen:
-                    self.duplicates += 1
-                    continue
-                seen_ids.append(eid)
-                if ts > cur_max:
-                    cur_max = ts
-                if not len(seen_ids) & _ID_BLOCK_MASK:
-                    block_max.append(cur_max)
-                    cur_max = _NEVER
-                if ts < wm:
-                    self._reject(ev, "late: older than the lateness bound")
-                    continue
-                n_events += 1
-                if ts > clock:
-                    clock = ts
-                    if follow:
-                        ahead_at = ts + max_ahead
-                    wm = ts - lateness
-                    if wm >= next_hk or self._next_due < wm:
-                        # Something to seal or housekeeping due: the slow path.
-                        self._clock = clock
-                        self._catch_up(wm)
-                        next_hk = self._next_housekeeping
-                cls = type(ev)
-                if cls is _AgentState:
-                    name: str = ev.agent
-                    a = agents.get(name)
-                    if a is None:
-                        a = agents[name] = AgentTimeline(name)
-                    a.add_at(ev, ts, eid)
-                    if track and not a.vmark:
-                        a.vmark = True
-                        changed_agents.append(a)
-                    if len(a.trans) > _AGENT_SEAL_AT:
-                        a.seal(wm, cal)
-                    continue
-                kind, rank, step, opens_leg = contact_kind[cls]
-                if kind == CALL:
-                    book = calls
-                    cid: str = ev.call
-                else:
-                    book = tickets
-                    cid = ev.ticket
-                c = book.get(cid)
-                if c is None:
-                    if cls is _CallOffered or cls is _TicketIssued:
-                        # A new contact's offer (Contact.add of its first event, in line).
-                        q = ev.queue
-                        c = book[cid] = Contact.opened_by_offer(kind, cid, ev, eid, Leg(q, ts, ev.priority, ev.vip))
-                        open_set.add(c)
-                        if track:
-                            c.vmark = True
-                            changed_contacts.append(c)
-                        if q not in queues_seen:
-                            queues_seen.add(q)
-                    else:
-                        self._contact_first(ev, book, cid, kind)
-                    continue
-                if c.sealed:
-                    self._reject(ev, f"{ev.kind}: contact already closed")
-                    continue
-                if c.add_ranked(ev, ts, eid, rank, step) or opens_leg:
-                    # Replayed, or a transfer: the contact may be in a queue not seen yet.
-                    self._saw_queues(c)
-                if track and not c.vmark:
-                    c.vmark = True
-                    changed_contacts.append(c)
-                if c.done or c.contra:
-                    self._push_due(c.last_ts, kind, cid)
-        finally:
-            self.events += n_events
-            self._cur_max = cur_max
-            self._clock = clock
-            self.watermark = wm
+                continue
+            if ts > until:
+                break
+            self._fold_one(ev, ts)
+            i += 1
         return i
+
+    def _ahead_bound(self) -> int:
+        """Past this time an event is judged before it is folded: the reference's bound, or the clock's."""
+        if self.reference is not None:
+            return self.reference + self.limits.max_ahead
+        return _FAR if self._clock == _NEVER else self._clock + self.limits.max_ahead
+
+    def _fold_one(self, ev, ts: int) -> None:
+        """Fold one event stamped ``ts`` (ms): drop a duplicate, reject a late one, move the clock, apply it."""
+        if not self._remember(ev.id, ts):
+            self.duplicates += 1
+            return
+        if ts < self.watermark:
+            self._reject(ev, LATE)
+            return
+        self.events += 1
+        if ts > self._clock:
+            self._clock = ts
+            self._catch_up(ts - self.lateness)
+        if type(ev) is E.AgentState:
+            self._fold_agent(ev)
+        else:
+            self._fold_contact(ev)
+
+    def _remember(self, eid: str, ts: int) -> bool:
+        """Remember id ``eid`` (an event stamped ``ts``); False when it was seen already (a duplicate)."""
+        if eid in self.seen:
+            return False
+        self.seen.add(eid)
+        self._block.append(eid)
+        self._block_latest = max(self._block_latest, ts)
+        if len(self._block) == _ID_BLOCK:
+            self._id_blocks.append((self._block_latest, self._block))
+            self._block = []
+            self._block_latest = _NEVER
+        return True
+
+    def _fold_agent(self, ev: E.AgentState) -> None:
+        a = self.agents.get(ev.agent)
+        if a is None:
+            a = self.agents[ev.agent] = AgentTimeline(ev.agent)
+        a.add(ev)
+        if len(a.trans) > _AGENT_SEAL_AT:
+            a.seal(self.watermark, self.cal)
+
+    def _fold_contact(self, ev) -> None:
+        if type(ev) in _CALL_CLASSES:
+            kind, book, cid = CALL, self.calls, ev.call
+        else:
+            kind, book, cid = TICKET, self.tickets, ev.ticket
+        c = book.get(cid)
+        if c is None:
+            c = book[cid] = Contact(kind, cid)
+            self.open.add(c)
+            c.add(ev)
+            if c.legs:
+                self._saw_queues(c)
+            else:
+                # An event before its contact's offer: wait for the offer until the watermark passes.
+                self._push_due(c.last_ts, kind, cid)
+            return
+        if c.sealed:
+            self._reject(ev, f"{ev.kind}: contact already closed")
+            return
+        replayed = c.add(ev)
+        if replayed or type(ev) in _LEG_CLASSES:
+            # Replayed, or a transfer: the contact may be in a queue not seen yet.
+            self._saw_queues(c)
+        if c.done or c.contra:
+            self._push_due(c.last_ts, kind, cid)
 
     def _ahead(self, evs: list, i: int, ts: int, same_site: bool) -> bool:
         """Event ``evs[i]``, at ``ts``, is past the bound: quarantine it (True) or let it move the clock."""
@@ -382,34 +300,10 @@ class SiteCore:
             j += 1
         return False
 
-    def _contact_first(self, ev, book: dict, cid: str, kind: int) -> None:
-        c = book[cid] = Contact(kind, cid)
-        self.open.add(c)
-        c.add(ev)
-        self._changed(c)
-        if c.legs:
-            self._saw_queues(c)
-        else:
-            # An event before its contact's offer: wait for the offer until the watermark passes.
-            self._push_due(c.last_ts, kind, cid)
-
-    def _changed(self, c: Contact) -> None:
-        """List ``c`` as changed for the tracking view, if any (the hot loop does this in line)."""
-        if self.change_owner is not None and not c.vmark:
-            c.vmark = True
-            self.changed_contacts.append(c)
-
     def _push_due(self, t: int, kind: int, cid: str) -> None:
-        """Look at contact ``cid`` again once the watermark passes ``t``."""
-        self._seq += 1
-        entry = (t, self._seq, kind, cid)
-        if t >= self._due_last or self._due_head == len(self._due):
-            self._due.append(entry)
-            self._due_last = t
-        else:
-            _heappush(self._heap, entry)
-        if t < self._next_due:
-            self._next_due = t
+        """Look at contact ``cid`` again once the watermark passes ``t`` (in time, then push order)."""
+        self._pushed += 1
+        heapq.heappush(self._due, (t, self._pushed, kind, cid))
 
     def _saw_queues(self, c: Contact) -> None:
         qs = self.queues_seen
@@ -425,21 +319,11 @@ class SiteCore:
         self._catch_up(now - self.lateness)
 
     def _catch_up(self, wm: int) -> None:
-        """Set the watermark to ``wm``: seal what it passed, housekeep when due."""
+        """Set the watermark to ``wm``: seal (or drop) what it passed, housekeep when due."""
         self.watermark = wm
         due = self._due
-        heap = self._heap
-        while True:
-            h = self._due_head
-            if h < len(due) and (not heap or due[h] < heap[0]):
-                if due[h][0] >= wm:
-                    break
-                _, _, kind, cid = due[h]
-                self._due_head = h + 1
-            elif heap and heap[0][0] < wm:
-                _, _, kind, cid = _heappop(heap)
-            else:
-                break
+        while due and due[0][0] < wm:
+            _, _, kind, cid = heapq.heappop(due)
             book = self.calls if kind == CALL else self.tickets
             c = book.get(cid)
             if c is None or c.sealed:
@@ -453,35 +337,17 @@ class SiteCore:
                 self._seal(c, kind, cid)
             elif not c.legs:
                 self._drop(c, book, cid, "no offered event for this contact (orphan)")
-        h = self._due_head
-        if h > 4096 and h * 2 > len(due):
-            del due[:h]
-            self._due_head = h = 0
-        if h < len(due):
-            nxt = due[h][0]
-            if heap and heap[0][0] < nxt:
-                nxt = heap[0][0]
-        else:
-            nxt = heap[0][0] if heap else _FAR
-        self._next_due = nxt
         if wm >= self._next_housekeeping:
             self._housekeep(wm)
 
     def _seal(self, c: Contact, kind: int, cid: str) -> None:
+        """A finished contact the watermark passed can never change: its legs go into the totals."""
         c.sealed = True
         self.open.discard(c)
-        # A sealed contact never changes again, so its legs can wait to be
-        # folded into the totals (_fold_sealed) until figures are asked for.
-        legs = c.legs
-        unfolded = self._unfolded
-        unfolded.extend(legs)
-        if legs[0].offered < self._unfolded_min:  # the first leg is offered first
-            self._unfolded_min = legs[0].offered
-        if len(unfolded) >= _FOLD_AT_MOST:
-            self._fold_sealed()
-        if c.anomalies:
-            for reason, ev in c.anomalies:
-                self._reject(ev, reason)
+        for leg in c.legs:
+            self._fold_leg(leg, self.days, self.intervals, self.agent_days)
+        for reason, ev in c.anomalies or ():
+            self._reject(ev, reason)
         self._sealed_q.append((c.last_ts, kind, cid))
         # The events are no longer needed once sealed; the legs keep the figures.
         c.events = []
@@ -490,7 +356,6 @@ class SiteCore:
         self.open.discard(c)
         del book[cid]
         c.dropped = True
-        self._changed(c)
         for ev in c.events:
             self._reject(ev, f"{ev.kind}: {reason}")
 
@@ -501,17 +366,6 @@ class SiteCore:
         else:
             self.dead_dropped += 1
 
-    def _fold_sealed(self) -> None:
-        """Fold the legs of sealed contacts into the day, interval and agent totals."""
-        legs = self._unfolded
-        if not legs:
-            return
-        self._unfolded = []
-        self._unfolded_min = _FAR
-        days, intervals, agent_days = self.days, self.intervals, self.agent_days
-        for leg in legs:
-            self._fold_leg(leg, days, intervals, agent_days)
-
     def _fold_leg(
         self,
         leg: Leg,
@@ -519,82 +373,52 @@ class SiteCore:
         intervals: dict[int, dict[str, QueueStats]],
         agent_days: Optional[dict[str, dict[str, list[int]]]],
     ) -> None:
-        # This runs for every leg sealed (and for every open leg of every snapshot).
+        """Add ``leg`` to the sums of the day and 15-minute interval it was offered in (metrics.md);
+        its handle time to the interval its handling ended in, and to its agent's day."""
         q = leg.queue
         t_ms, short_ms, variant = self.qparams(q)
-        cal = self.cal
-        offered = leg.offered
-        d, i0 = cal.date_interval(offered)
-        ds = stats_at(days, d, q, variant)
-        ist = stats_at(intervals, i0, q, variant)
-        ds.offered += 1
-        ist.offered += 1
-        answered = leg.answered
-        if answered is not None:
-            w = answered - offered
-            ds.add_answered(w, t_ms)
-            ist.add_answered(w, t_ms)
-            he = leg.handle_end
-            if he is not None:
-                ht = he - answered
-                ds.add_handled(ht)
-                # Intervals take handle time when the handling ended (metrics.md: AHT).
-                stats_at(intervals, cal.interval_start(he), q, variant).add_handled(ht)
-                agent = leg.agent
-                if agent_days is not None and agent is not None:
-                    ad = agent_days.get(d)
-                    if ad is None:
-                        ad = agent_days[d] = {}
-                    row = ad.get(agent)
-                    if row is None:
-                        ad[agent] = [1, ht]
-                    else:
-                        row[0] += 1
-                        row[1] += ht
-        elif leg.abandoned is not None:
-            w = leg.abandoned - offered
-            ds.add_abandoned(w, short_ms)
-            ist.add_abandoned(w, short_ms)
-        elif leg.transferred is not None:
-            ds.transferred += 1
-            ist.transferred += 1
+        date = self.cal.date_of(leg.offered)
+        day = stats_at(days.setdefault(date, {}), q, variant)
+        interval = stats_at(intervals.setdefault(self.cal.interval_start(leg.offered), {}), q, variant)
+        for st in (day, interval):
+            st.offered += 1
+            if leg.answered is not None:
+                st.add_answered(leg.answered - leg.offered, t_ms)
+            elif leg.abandoned is not None:
+                st.add_abandoned(leg.abandoned - leg.offered, short_ms)
+            elif leg.transferred is not None:
+                st.transferred += 1
+        if leg.answered is not None and leg.handle_end is not None:
+            handle = leg.handle_end - leg.answered
+            day.add_handled(handle)
+            # Intervals take handle time when the handling ended (metrics.md: AHT).
+            stats_at(intervals.setdefault(self.cal.interval_start(leg.handle_end), {}), q, variant).add_handled(handle)
+            if agent_days is not None and leg.agent is not None:
+                row = agent_days.setdefault(date, {}).setdefault(leg.agent, [0, 0])
+                row[0] += 1
+                row[1] += handle
 
     def _housekeep(self, wm: int) -> None:
+        """Once a minute of event time: forget what no figure needs any more, expire contacts open too long."""
         self._next_housekeeping = wm + _HOUSEKEEP_EVERY
         lim = self.limits
-        # Agents are sealed as their transitions pile up (``_on_agent``), not here.
+        # Agents are sealed as their transitions pile up (_fold_agent), not here.
         # Contacts leave memory an hour after the watermark passed them (sliding windows).
-        sq = self._sealed_q
         horizon = wm - _HOUR
+        sq = self._sealed_q
         while sq and sq[0][0] < horizon:
             _, kind, cid = sq.popleft()
             book = self.calls if kind == CALL else self.tickets
             c = book.get(cid)
             if c is not None and c.sealed and c.last_ts < horizon:
                 del book[cid]
-        # Forget ids older than the dedup horizon, a block at a time, oldest
-        # arrivals first, up to the first block with an id still inside it (so
-        # an id is kept at least the horizon, a little longer with its block).
+        # Forget ids older than the dedup horizon, a block at a time, oldest arrivals
+        # first, up to the first block with an id still inside it (so an id is kept at
+        # least the horizon, a little longer with its block).
         cutoff = wm - lim.dedup_horizon
-        block_max = self._block_max
-        j0 = j = self._block_k
-        nb = len(block_max)
-        while j < nb and block_max[j] < cutoff:
-            j += 1
-        if j > j0:
-            ids = self._seen_ids
-            lo, hi = j0 * _ID_BLOCK, j * _ID_BLOCK
-            gone = ids[lo:hi]
-            # The list lets go of these ids here too (same length: nothing moves), so
-            # they are freed right after leaving the set, while still in cache.
-            ids[lo:hi] = [None] * (hi - lo)
-            self.seen.difference_update(gone)
-            del gone
-            if j > 256 and j * 2 > nb:
-                del ids[: j * _ID_BLOCK]
-                del block_max[:j]
-                j = 0
-            self._block_k = j
+        while self._id_blocks and self._id_blocks[0][0] < cutoff:
+            _, ids = self._id_blocks.popleft()
+            self.seen.difference_update(ids)
         stale = wm - lim.max_open
         if stale > self._expiry_floor:
             # Oldest first (then calls before tickets, by id): the dead letters kept under
@@ -604,22 +428,14 @@ class SiteCore:
             # Until the next scan can drop something, skip it: a contact open now
             # keeps its last_ts (it only grows); one opened later starts at or
             # after this watermark.
-            self._expiry_floor = min((c.last_ts for c in self.open), default=wm)
-            if wm < self._expiry_floor:
-                self._expiry_floor = wm
+            self._expiry_floor = min(min((c.last_ts for c in self.open), default=wm), wm)
         if lim.keep_days is not None or lim.keep_interval_days is not None:
             self._trim(wm)
 
     def _trim(self, wm: int) -> None:
+        """Drop the intervals and days older than the limits keep (counted from the watermark's local day)."""
         start, _ = self.cal.day_bounds(wm)
         lim = self.limits
-        if self._unfolded:
-            # Fold waiting legs first if any could land in what is cut below.
-            oldest = self._unfolded_min
-            if (lim.keep_interval_days is not None and oldest < start - lim.keep_interval_days * 24 * _HOUR + INTERVAL_MS) or (
-                lim.keep_days is not None and oldest < start - lim.keep_days * 24 * _HOUR
-            ):
-                self._fold_sealed()
         if lim.keep_interval_days is not None:
             cut = start - lim.keep_interval_days * 24 * _HOUR
             for k in [k for k in self.intervals if k < cut]:
@@ -641,16 +457,11 @@ class SiteCore:
 
     # -- figures --------------------------------------------------------------
 
-    def _open_legs(self) -> Iterable[Leg]:
-        for c in self.open:
-            yield from c.legs
-
     def totals(self, dates: Optional[set[str]] = None) -> tuple[dict, dict, dict]:
         """Day, interval and agent-day totals, sealed plus open contacts.
 
         ``dates`` limits the copy to those local dates (the snapshot needs only today).
         """
-        self._fold_sealed()
         days = {d: {q: s.copy() for q, s in qs.items()} for d, qs in self.days.items() if dates is None or d in dates}
         if dates is None:
             intervals = {i: {q: s.copy() for q, s in qs.items()} for i, qs in self.intervals.items()}
@@ -666,8 +477,8 @@ class SiteCore:
             for d, rows in self.agent_days.items()
             if dates is None or d in dates
         }
-        for leg in self._open_legs():
-            if leg.offered is not None:
+        for c in self.open:
+            for leg in c.legs:
                 self._fold_leg(leg, days, intervals, agent_days)
         if dates is not None:
             for d in list(days):
@@ -684,67 +495,53 @@ class SiteCore:
     def sliding(
         self, now: int, minutes: Sequence[int] = SLIDING_MIN, percentiles: bool = True
     ) -> dict[str, dict[str, QueueStats]]:
-        """Per window ("5m", "15m", "60m", or those of ``minutes``, ascending), per queue:
-        contacts offered in the last N minutes.
+        """Per window ("5m", "15m", "60m", or those of ``minutes``), per queue: the contacts
+        offered in the last N minutes, as they stand at ``now`` (metrics.md, "Windows").
 
         AHT counts contacts whose handling ended in the window. ``percentiles=False``
         leaves the wait histograms empty (the alert rules never read them).
         """
-        # The windows are nested, so each leg is counted once, in the ring
-        # between two window starts where it falls, and a window is the sum of
-        # its rings (the sums merge exactly; so do maxima and histograms).
-        starts = [now - m * 60_000 for m in minutes]
-        rings: list[dict[str, QueueStats]] = [{} for _ in starts]
-        oldest = starts[-1]
-        for book in (self.calls, self.tickets):
-            for c in book.values():
-                if c.last_ts < oldest:
-                    continue
-                for leg in c.legs:
-                    self._fold_sliding(leg, starts, rings, now, percentiles)
-        out: dict[str, dict[str, QueueStats]] = {}
-        acc: dict[str, QueueStats] = {}
-        for m, ring in zip(minutes, rings):
-            for q, st in ring.items():
-                a = acc.get(q)
-                if a is None:
-                    acc[q] = st
-                else:
-                    a.merge(st)
-            out[f"{m}m"] = {q: st.copy() for q, st in acc.items()}
+        return {f"{m}m": self._window(now - m * 60_000, now, percentiles) for m in minutes}
+
+    def _window(self, start: int, now: int, percentiles: bool) -> dict[str, QueueStats]:
+        """Per queue: the legs offered in (start, now] with their outcome by ``now``, and the
+        handling that ended in (start, now]."""
+        out: dict[str, QueueStats] = {}
+        for c in [*self.calls.values(), *self.tickets.values()]:
+            if c.last_ts <= start:
+                continue  # every event before the window: nothing of it counts
+            for leg in c.legs:
+                t_ms, short_ms, variant = self.qparams(leg.queue)
+                if start < leg.offered <= now:
+                    st = stats_at(out, leg.queue, variant)
+                    st.offered += 1
+                    if leg.answered is not None and leg.answered <= now:
+                        st.add_answered(leg.answered - leg.offered, t_ms, percentiles)
+                    elif leg.abandoned is not None and leg.abandoned <= now:
+                        st.add_abandoned(leg.abandoned - leg.offered, short_ms)
+                    elif leg.transferred is not None and leg.transferred <= now:
+                        st.transferred += 1
+                if leg.answered is not None and leg.handle_end is not None and start < leg.handle_end <= now:
+                    stats_at(out, leg.queue, variant).add_handled(leg.handle_end - leg.answered)
         return out
 
-    def _fold_sliding(
-        self, leg: Leg, starts: list[int], rings: list[dict[str, QueueStats]], now: int, percentiles: bool
-    ) -> None:
-        q = leg.queue
-        t_ms, short_ms, variant = self.qparams(q)
-        offered = leg.offered
-        answered = leg.answered
-        if offered <= now:
-            qs = _ring_stats(rings, starts, offered, q, variant)
-            if qs is not None:
-                qs.offered += 1
-                if answered is not None and answered <= now:
-                    qs.add_answered(answered - offered, t_ms, percentiles)
-                elif leg.abandoned is not None and leg.abandoned <= now:
-                    qs.add_abandoned(leg.abandoned - offered, short_ms)
-                elif leg.transferred is not None and leg.transferred <= now:
-                    qs.transferred += 1
-        he = leg.handle_end
-        if answered is not None and he is not None and he <= now:
-            qs = _ring_stats(rings, starts, he, q, variant)
-            if qs is not None:
-                qs.add_handled(he - answered)
-
     def waiting(self, now: int) -> dict[str, WaitingRow]:
-        """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
-        acc: dict[str, list[int]] = {}
+        """Per queue: the contacts waiting now, the longest wait, and the same for VIPs (priority or VIP)."""
+        waiting: dict[str, list[Leg]] = {}
         for c in self.open:
             for leg in c.legs:
-                if leg.answered is None and leg.abandoned is None and leg.transferred is None:
-                    add_waiting(acc, leg)
-        return waiting_rows(acc, now)
+                if leg.waiting:
+                    waiting.setdefault(leg.queue, []).append(leg)
+        out: dict[str, WaitingRow] = {}
+        for q, legs in waiting.items():
+            vips = [leg for leg in legs if leg.vip or leg.priority > 0]
+            out[q] = {
+                "waiting": len(legs),
+                "vip_waiting": len(vips),
+                "longest_wait_s": _wait_s(legs, now),
+                "longest_vip_wait_s": _wait_s(vips, now),
+            }
+        return out
 
     def queue_now(self) -> dict[str, QueueNow]:
         """Per queue: the legs waiting (offered, class) in the order served, and the legs being
@@ -793,6 +590,47 @@ class SiteCore:
             rows[name] = cast(AgentNow, {"label": self._agent_label(name), **f})
         return rows
 
+    def agent_counts(self, now: int) -> tuple[dict[str, StateCounts], list[str]]:
+        """Per queue its logged-in agents by state (an agent once in each of its skills); every skill."""
+        by_queue: dict[str, list[AgentNow]] = {}
+        for r in self.agent_states(now).values():
+            for q in dict.fromkeys(r["queues"]):
+                by_queue.setdefault(q, []).append(r)
+        return {q: state_counts(rows) for q, rows in by_queue.items()}, list(by_queue)
+
+    def agents_in(
+        self, now: int, states: Collection[str], older_than: Optional[StateAges] = None, also: Collection[str] = ()
+    ) -> dict[str, AgentNow]:
+        """The logged-in agents in one of ``states``; with ``older_than``, only those in their state
+        longer than its bar (the not-ready reason's own, else the state's), and those in ``also``."""
+        rows: dict[str, AgentNow] = {}
+        for name, r in self.agent_states(now).items():
+            state = r["state"]
+            if state == "logged_out" or state not in states:
+                continue
+            if older_than is not None and name not in also:
+                bar = older_than.get(state)
+                if bar is None:
+                    continue
+                base, by_reason = bar
+                t = r["time_in_state_s"]
+                if t is not None and t <= by_reason.get(r["reason"], base):
+                    continue
+            rows[name] = r
+        return rows
+
+    def staffing(self) -> dict[str, str]:
+        """Each counter staffed by a logged-in agent, and that agent's state (the later agent wins)."""
+        out: dict[str, str] = {}
+        for a in self.agents.values():
+            cur = a.current()
+            if a.counter and cur is not None and cur[2] != "logged_out":
+                out[a.counter] = cur[2]
+        return out
+
+    def keep_live(self, bucket_ms: int, minutes: Sequence[int], states: Collection[str]) -> None:
+        """The specification reads the floor by scanning it, always: nothing to keep."""
+
     def agent_rows(
         self, now: int, date: str, agent_days: dict[str, dict[str, list[int]]], occupancy: Optional[dict[str, int]] = None
     ) -> dict[str, AgentRow]:
@@ -830,65 +668,30 @@ def _by_answered(s: tuple[int, int]) -> tuple[int, int]:
     return (s[1], s[0])
 
 
+def _event_time(ev) -> int:
+    """The event's time in epoch ms, written back on the event (an RFC 3339 time is converted once)."""
+    if not isinstance(ev.ts, int):
+        ev.ts = E.ts_to_ms(ev.ts)
+    return ev.ts
+
+
 def _expiry_order(c: Contact) -> tuple[int, int, str]:
     return (c.last_ts, c.kind, c.cid)
 
 
-def add_waiting(acc: dict[str, list[int]], leg: Leg) -> None:
-    """Count waiting ``leg`` in ``acc``: queue -> [waiting, oldest offered, VIPs waiting, oldest VIP offered] (_FAR: none)."""
-    q = leg.queue
-    a = acc.get(q)
-    if a is None:
-        a = acc[q] = [0, _FAR, 0, _FAR]
-    off = leg.offered
-    a[0] += 1
-    if off < a[1]:
-        a[1] = off
-    if leg.vip or leg.priority > 0:
-        a[2] += 1
-        if off < a[3]:
-            a[3] = off
+def _wait_s(legs: list[Leg], now: int) -> float:
+    """The longest wait of ``legs`` at ``now``, s (0 when none, or none offered before now)."""
+    if not legs:
+        return 0.0
+    return max(0, now - min(leg.offered for leg in legs)) / 1000.0
 
 
-def waiting_rows(acc: dict[str, list[int]], now: int) -> dict[str, WaitingRow]:
-    """The waiting figures per queue at ``now`` from what ``add_waiting`` counted."""
-    out: dict[str, WaitingRow] = {}
-    for q, (n, oldest, n_vip, vip_oldest) in acc.items():
-        out[q] = {
-            "waiting": n,
-            "vip_waiting": n_vip,
-            "longest_wait_s": max(0, now - oldest) / 1000.0,
-            "longest_vip_wait_s": max(0, now - vip_oldest) / 1000.0 if vip_oldest != _FAR else 0.0,
-        }
-    return out
-
-
-def stats_at(table: dict[Any, dict[str, QueueStats]], key: Any, q: str, variant: str) -> QueueStats:
-    """Queue ``q``'s stats under ``key`` (a date, an interval) of ``table``, created empty when new."""
-    by_queue = table.get(key)
-    if by_queue is None:
-        by_queue = table[key] = {}
+def stats_at(by_queue: dict[str, QueueStats], q: str, variant: str) -> QueueStats:
+    """Queue ``q``'s stats in ``by_queue``, created empty when new."""
     st = by_queue.get(q)
     if st is None:
         st = by_queue[q] = QueueStats(variant)
     return st
-
-
-def _ring_stats(
-    rings: list[dict[str, QueueStats]], starts: list[int], t: int, q: str, variant: str
-) -> Optional[QueueStats]:
-    """Queue ``q``'s stats in the innermost ring whose start ``t`` is after; None: older than all."""
-    i = 0
-    n = len(starts)
-    while i < n and t <= starts[i]:
-        i += 1
-    if i == n:
-        return None
-    ring = rings[i]
-    qs = ring.get(q)
-    if qs is None:
-        qs = ring[q] = QueueStats(variant)
-    return qs
 
 
 def _no_state() -> dict:

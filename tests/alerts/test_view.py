@@ -1,11 +1,14 @@
-"""The incremental alert view (stream.alerts.view) against the full rescan it replaces.
+"""The alert view (stream.alerts.view) on live sites against the full rescan.
 
-The driver used to fold events one by one and take ``Floor.alert_snapshot``
-(a rescan of the site's contacts and agents) at every boundary. The reference
-driver below does exactly that; the real one folds runs and reads the view.
+The driver used to fold events one by one and take a full alert snapshot (a
+rescan of the site's contacts and agents) at every boundary. The reference
+driver below does exactly that on the specification core; the real one folds
+runs and reads sites that keep their live readings (``SiteFold.keep_live``).
 On a simulated busy day, in order and shuffled (late, duplicate and
-out-of-order events included), both must give the same alerts, and the view
-must equal the rescan at every boundary.
+out-of-order events included), both must give the same alerts; at every
+boundary the driver's snapshot must be the full one's, with the agents the
+engine reads; and a live native site must read as the scanning specification
+(also tests/fold/test_native_core.py, boundary by boundary).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from stream.alerts.config import load_alerts
 from stream.alerts.driver import AlertDriver
 from stream.alerts.engine import AlertEngine
 from stream.alerts.rules import AGENT_RULES, agents_past
+from stream.alerts.view import WATCHED, WINDOWS_MIN, alert_snapshot
 from stream.contracts.floor_config import load_config
 from stream.fold.floor import Floor, native_available
 from stream.contracts.events import ts_to_ms
@@ -46,7 +50,7 @@ def next_crossing(events: list, start: int, next_ms: dict[str, int], period_ms: 
 
 class ReferenceDriver(AlertDriver):
     """The driver as it was: a pass to find the next boundary crossed, one event at a time up to it,
-    a full ``Floor.alert_snapshot`` at each boundary."""
+    a full alert snapshot at each boundary (on a site that keeps nothing live: a rescan)."""
 
     def _fold(self, evs: list, start: int) -> int:
         j = next_crossing(evs, start, self.next_ms, self.period_ms)
@@ -55,26 +59,22 @@ class ReferenceDriver(AlertDriver):
         return j
 
     def _snapshot(self, site: str) -> dict:
-        return self.floor.alert_snapshot(site)
+        return alert_snapshot(self.floor, site)
 
 
 class CheckingDriver(AlertDriver):
-    """The real driver, which also holds its view equal to the rescan at every boundary:
-    the whole snapshot, and the driver's (only the agents in a watched state; on the native
-    core only those the engine reads, by ``agents_past``) to the rescan's agents in one."""
+    """The real driver, which also holds its snapshot (only the agents the engine reads: in a
+    watched state, past their lowest level or held) to the full one at every boundary."""
 
     checked = 0
 
     def _snapshot(self, site: str) -> dict:
         fast = super()._snapshot(site)
-        ref = self.floor.alert_snapshot(site)
+        ref = alert_snapshot(self.floor, site)
         where = f"{site} at {self.floor.site(site).clock}"
-        assert self.views.view(site).snapshot() == ref, where
         watched = {a: r for a, r in ref["agents"].items() if r["state"] in AGENT_RULES}
-        if self.floor.native:
-            # The native view leaves out the agents the engine would skip unread.
-            floors, held = self.engine.agent_filter(site)
-            watched = {a: watched[a] for a in agents_past(watched, floors, held)}
+        floors, held = self.engine.agent_filter(site)
+        watched = {a: watched[a] for a in agents_past(watched, floors, held)}
         assert fast == {**ref, "agents": watched}, where
         self.checked += 1
         return fast
@@ -120,7 +120,7 @@ def _run(cls, events: list, batch: int, native: bool = False):
 @pytest.mark.parametrize("order", ["in_order", "shuffled"])
 def test_view_gives_the_alerts_of_the_full_rescan(day, order, native):
     """The reference: the Python core, one event at a time, a full rescan at each boundary. Checked:
-    the driver on either core, with its view (the Python core's incremental one, or the native core's)."""
+    the driver on either core (the native one keeping its live readings)."""
     events = day if order == "in_order" else _shuffled(day, seed=11)
     ref, _, ref_floor = _run(ReferenceDriver, _copy(events), batch=1000)
     new, drv, floor = _run(CheckingDriver, _copy(events), batch=997, native=native)
@@ -133,7 +133,7 @@ def test_view_gives_the_alerts_of_the_full_rescan(day, order, native):
 
 @pytest.mark.parametrize("native", CORES)
 def test_view_starts_on_a_floor_that_holds_state(day, native):
-    """A driver started on a floor folded elsewhere (a restart) primes its view from the whole site."""
+    """A driver started on a floor folded elsewhere (a restart): its sites start keeping live from all they hold."""
     events = _copy(day)
     half = len(events) // 2
     floor = Floor(load_config(), native=native)
@@ -145,57 +145,110 @@ def test_view_starts_on_a_floor_that_holds_state(day, native):
 
 
 # -- small hand-made cases: what the busy day may not have -------------------------
+# A live native site (its windows in buckets, its waiting contacts listed) against the
+# specification, which scans.
 
-def _view_and_floor(**limits):
-    from stream.alerts.view import SiteAlertView
+needs_native = pytest.mark.skipif(not native_available(), reason="the native core is not built here")
+
+
+def _live_and_spec(**limits):
     from stream.fold.site import Limits
 
-    # The incremental view follows the Python core's contacts (the native core's view rescans).
-    floor = Floor(limits=Limits(**limits), native=False) if limits else Floor(native=False)
-    floor.apply(E.AgentState(id="a0", ts=0, site="s", agent="ann", state="ready", queues=["q"]))
-    return floor, SiteAlertView(floor.site("s"))
+    lim = Limits(**limits) if limits else None
+    live, spec = Floor(limits=lim, native=True), Floor(limits=lim, native=False)
+    for floor in (live, spec):
+        floor.apply(E.AgentState(id="a0", ts=0, site="s", agent="ann", state="ready", queues=["q"]))
+    live.site("s").keep_live(30_000, WINDOWS_MIN, WATCHED)
+    return live, spec
 
 
-def _snap_at(floor, view, t: int) -> dict:
-    floor.site("s").advance(t)
-    got = view.snapshot()
-    assert got == floor.alert_snapshot("s"), t
+def _apply(floors, ev) -> None:
+    for floor in floors:
+        floor.apply(ev.__copy__())
+
+
+def _snap_at(floors, t: int) -> dict:
+    live, spec = floors
+    for floor in floors:
+        floor.site("s").advance(t)
+    got = alert_snapshot(live, "s")
+    assert got == alert_snapshot(spec, "s"), t
     return got
 
 
-def test_view_follows_a_contact_rebuilt_by_an_event_out_of_order():
+@needs_native
+def test_live_windows_follow_a_contact_rebuilt_by_an_event_out_of_order():
     """A transfer older than the answer arrives after it: the contact's legs are rebuilt, the old ones' records go."""
-    floor, view = _view_and_floor()
-    floor.apply(E.CallOffered(id="1", ts=0, site="s", call="c", queue="q"))
-    floor.apply(E.CallAnswered(id="2", ts=30_000, site="s", call="c", agent="ann"))
-    got = _snap_at(floor, view, 60_000)
+    floors = _live_and_spec()
+    _apply(floors, E.CallOffered(id="1", ts=0, site="s", call="c", queue="q"))
+    _apply(floors, E.CallAnswered(id="2", ts=30_000, site="s", call="c", agent="ann"))
+    got = _snap_at(floors, 60_000)
     assert got["queues"]["q"]["sliding"]["5m"]["answered"] == 1
-    floor.apply(E.CallTransferred(id="3", ts=20_000, site="s", call="c", to_queue="r"))
-    got = _snap_at(floor, view, 90_000)
+    _apply(floors, E.CallTransferred(id="3", ts=20_000, site="s", call="c", to_queue="r"))
+    got = _snap_at(floors, 90_000)
     q, r = got["queues"]["q"]["sliding"]["5m"], got["queues"]["r"]["sliding"]["5m"]
     assert (q["offered"], q["answered"], r["offered"], r["answered"]) == (1, 0, 1, 1)
 
 
-def test_view_forgets_a_waiting_contact_the_site_dropped():
-    """A call waiting past the open-contact limit is dropped by the site; the view stops counting it waiting."""
-    floor, view = _view_and_floor(max_open_ms=10 * 60_000)
-    floor.apply(E.CallOffered(id="1", ts=0, site="s", call="c", queue="q"))
-    assert _snap_at(floor, view, 60_000)["queues"]["q"]["waiting"] == 1
-    floor.apply(E.AgentState(id="a1", ts=13 * 60_000, site="s", agent="ann", state="busy"))
-    got = _snap_at(floor, view, 13 * 60_000 + 30_000)
+@needs_native
+def test_live_readings_forget_a_waiting_contact_the_site_dropped():
+    """A call waiting past the open-contact limit is dropped by the site; it stops counting as waiting."""
+    floors = _live_and_spec(max_open_ms=10 * 60_000)
+    _apply(floors, E.CallOffered(id="1", ts=0, site="s", call="c", queue="q"))
+    assert _snap_at(floors, 60_000)["queues"]["q"]["waiting"] == 1
+    _apply(floors, E.AgentState(id="a1", ts=13 * 60_000, site="s", agent="ann", state="busy"))
+    got = _snap_at(floors, 13 * 60_000 + 30_000)
     assert got["queues"]["q"]["waiting"] == 0
-    assert floor.site("s").rejected == {"call_offered: contact never ended (expired)": 1}
+    assert floors[0].site("s").rejected == {"call_offered: contact never ended (expired)": 1}
 
 
-def test_a_second_view_takes_over_the_site():
-    """A site's changes go to one view: a new one primes from the whole site and the old one refuses to go on."""
-    from stream.alerts.view import SiteAlertView
+@needs_native
+def test_a_window_the_site_does_not_keep_is_scanned():
+    """Off a bucket edge, or a window not kept (60 min), or with percentiles: the same figures, by a scan."""
+    floors = _live_and_spec()
+    for i in range(20):
+        _apply(floors, E.CallOffered(id=f"o{i}", ts=i * 7_000, site="s", call=f"c{i}", queue="q"))
+        if i % 3:
+            _apply(floors, E.CallAbandoned(id=f"b{i}", ts=i * 7_000 + 4_000 * (i % 4), site="s", call=f"c{i}"))
+    live, spec = floors
+    for t in (150_000, 165_001, 180_000):
+        for floor in floors:
+            floor.site("s").advance(t)
+        for minutes, pct in (((5, 15), False), ((5, 15, 60), False), ((5, 15), True)):
+            a, b = live.site("s").sliding(t, minutes, pct), spec.site("s").sliding(t, minutes, pct)
+            assert {w: {q: st.figures(pct) for q, st in qs.items()} for w, qs in a.items()} == {
+                w: {q: st.figures(pct) for q, st in qs.items()} for w, qs in b.items()
+            }, (t, minutes, pct)
 
-    floor, view = _view_and_floor()
-    floor.apply(E.CallOffered(id="1", ts=0, site="s", call="c", queue="q"))
-    _snap_at(floor, view, 30_000)
-    view2 = SiteAlertView(floor.site("s"))
-    floor.apply(E.CallAbandoned(id="2", ts=40_000, site="s", call="c"))
-    assert _snap_at(floor, view2, 60_000)["queues"]["q"]["sliding"]["5m"]["abandoned"] == 1
-    with pytest.raises(RuntimeError, match="another alert view"):
-        view.snapshot()
+
+@needs_native
+def test_a_site_keeps_live_with_one_set_of_settings():
+    """Asking again with the same settings is harmless; with others it is an error, not a silent change."""
+    live, _ = _live_and_spec()
+    live.site("s").keep_live(30_000, WINDOWS_MIN, WATCHED)
+    with pytest.raises(ValueError, match="other settings"):
+        live.site("s").keep_live(10_000, WINDOWS_MIN, WATCHED)
+    with pytest.raises(ValueError, match="whole buckets"):
+        Floor(native=True).site("t").keep_live(7_000, WINDOWS_MIN, WATCHED)
+
+
+@pytest.mark.parametrize("native", CORES)
+def test_agents_in_by_state_and_time_in_state(native):
+    """``agents_in``: the logged-in agents of the states asked, past their bar (by reason), or named."""
+    floor = Floor(native=native)
+    for i, (agent, state, reason) in enumerate(
+        [("a", "not_ready", "lunch"), ("b", "not_ready", "coaching"), ("c", "wrap_up", None), ("d", "ready", None), ("e", "not_ready", None)]
+    ):
+        floor.apply(E.AgentState(id=str(i), ts=i * 1000, site="s", agent=agent, state=state, reason=reason, queues=["q"]))
+    floor.apply(E.AgentState(id="x", ts=1_000, site="s", agent="f", state="logged_out"))
+    sc = floor.site("s")
+    sc.advance(100_000)
+    if native:
+        sc.keep_live(30_000, WINDOWS_MIN, WATCHED)
+    assert set(sc.agents_in(100_000, WATCHED)) == {"a", "b", "c", "e"}
+    assert set(sc.agents_in(100_000, {"ready", "logged_out"})) == {"d"}
+    ages = {"not_ready": (90.0, {"lunch": 3600.0}), "wrap_up": (99.0, {})}
+    assert set(sc.agents_in(100_000, WATCHED, ages)) == {"b", "e"}
+    assert set(sc.agents_in(100_000, WATCHED, ages, also={"a"})) == {"a", "b", "e"}
+    row = sc.agents_in(100_000, WATCHED)["c"]
+    assert (row["state"], row["time_in_state_s"], row["queues"]) == ("wrap_up", 98.0, ["q"])

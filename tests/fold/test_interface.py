@@ -1,7 +1,7 @@
 """The typed seam between Floor and its sites (stream/fold/interface.py) holds for both cores.
 
 mypy checks that ``SiteCore`` (the specification) is a ``SiteFold`` and
-``NativeSite`` (through ``_native.pyi``) a ``TrackedSiteFold``, and that
+``NativeSite`` (through ``_native.pyi``) one too, and that
 ``Floor`` uses its sites only through them; stubtest checks the stub against the
 compiled module, so the stub cannot drift from the binding.
 """
@@ -17,7 +17,7 @@ import pytest
 
 from stream.contracts.floor_config import FloorConfig
 from stream.fold.floor import Floor, native_available
-from stream.fold.interface import SiteFold, TrackedSiteFold
+from stream.fold.interface import SiteFold
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ needs_mypy = pytest.mark.skipif(not HAVE_MYPY, reason="mypy is not installed (pi
 
 CHECK = """
 from stream.fold._native import NativeSite
-from stream.fold.interface import SiteFold, TrackedSiteFold
+from stream.fold.interface import SiteFold
 from stream.fold.site import SiteCore
 
 
@@ -39,7 +39,7 @@ def spec_core(s: SiteCore) -> SiteFold:
     return s
 
 
-def native_core(s: NativeSite) -> TrackedSiteFold:
+def native_core(s: NativeSite) -> SiteFold:
     return s
 """
 
@@ -104,7 +104,6 @@ def test_the_stub_is_the_compiled_modules(tmp_path):
 def test_every_member_of_the_seam_is_there_at_run_time(native):
     floor = Floor(FloorConfig(), native=native)
     site = floor.site("s1")
-    proto = TrackedSiteFold if native else SiteFold
-    wanted = _members(SiteFold) | _members(proto)
+    wanted = _members(SiteFold)
     missing = sorted(n for n in wanted if not hasattr(site, n))
     assert not missing

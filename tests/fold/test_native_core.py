@@ -25,6 +25,7 @@ from stream.contracts import events as E
 from stream.alerts.config import load_alerts
 from stream.alerts.driver import AlertDriver
 from stream.alerts.engine import AlertEngine
+from stream.alerts.view import alert_snapshot
 from stream.contracts.floor_config import FloorConfig, load_config
 from stream.fold.floor import Floor, native_available
 from stream.fold.site import Limits
@@ -55,7 +56,7 @@ def _everything(floor: Floor) -> dict:
     out = {"report": floor.report(), "overview": floor.overview(), "rejected": floor.rejected_summary()}
     for site in sorted(floor.sites):
         out[f"snapshot {site}"] = floor.snapshot(site)
-        out[f"alert {site}"] = floor.alert_snapshot(site)
+        out[f"alert {site}"] = alert_snapshot(floor, site)
         out[f"intervals {site}"] = floor.interval_rows(site)
         out[f"days {site}"] = {d: {q: st.figures() for q, st in qs.items()} for d, qs in floor.day_sums(site).items()}
         # The sums behind them, every counter (a counter no figure reads, e.g. abandon_wait_sum, too),
@@ -309,7 +310,7 @@ def test_limits_trim_expire_and_cap_alike():
 
 class _Recording(AlertDriver):
     """The driver, recording the snapshot it evaluates at each boundary: the agents in it as the
-    engine reads them (the native view gives only those; the reference view all watched ones)."""
+    engine reads them."""
 
     def _snapshot(self, site: str) -> dict:
         from stream.alerts.rules import agents_past
@@ -322,7 +323,8 @@ class _Recording(AlertDriver):
 
 
 def test_the_alert_driver_sees_the_same_floor_at_every_boundary(day):
-    """The driver on the native core and on the reference one (its incremental view), side by side:
+    """The driver on the native core (its sites keeping live readings) and on the specification
+    (scanning), side by side:
     the same alert snapshot at every boundary of a shuffled busy day, and the same alerts."""
     events = _shuffled(day, seed=13)
     cfg = load_config()

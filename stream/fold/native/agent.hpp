@@ -76,7 +76,7 @@ struct Agent {
     int32_t counter = -1;
     int64_t cts = -1;
     uint64_t version = 0;  // changes with every event added (state, since, skills, counter may have)
-    // What the alert view counted it as (site.hpp's agent filing): state, reason, distinct skills.
+    // What the live readings counted it as (site.hpp's agent filing): state, reason, distinct skills.
     bool filed = false;
     uint8_t f_state = LOGGED_OUT;
     int32_t f_reason = -1;

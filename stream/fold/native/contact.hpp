@@ -82,7 +82,7 @@ struct Leg {
     bool wrap = false;  // wrap-up pending after talk
     int64_t handle_end = NONE;
     int32_t holds = 0;
-    LegFiling f;  // what the alert view's windows hold for it (windows.hpp); the fold never reads it
+    LegFiling f;  // what the live windows hold for it (windows.hpp, Site::track)
 
     Leg(int32_t q, int64_t off, int32_t prio, bool v) : queue(q), offered(off), priority(prio), vip(v) {}
     bool waiting() const { return answered == NONE && abandoned == NONE && transferred == NONE; }
@@ -123,7 +123,7 @@ struct Contact {
     bool done = false;
     bool sealed = false;
     bool dropped = false;
-    bool waiter = false;  // in the site's list of contacts that may have a waiting leg (alert view)
+    bool waiter = false;  // in the site's list of contacts that may have a waiting leg (live readings)
     // Contradictions (contact.py): an event before any leg (early), an event of the talk
     // before leg early_leg's answer (-1: none); contra: why, once the offer or answer
     // follows (0: none; 1 before the offer, 2 before the answer: the site's R_CONTRA + contra - 1).

@@ -133,10 +133,10 @@ struct QueueLegs {
     std::vector<std::pair<int64_t, int64_t>> serving;
 };
 
-// The lowest level an agent rule can raise at, per watched state (rules.py's AgentFloors):
-// the state's base level, or a reason's own (reason -1: none given).
-struct StateLevel {
-    bool watched = false;
+// How long an agent must have been in a state to be asked for (interface.py's StateAges):
+// the state's bar, or a not-ready reason's own (reason -1: none given).
+struct StateAge {
+    bool wanted = false;
     double base = 0;
     std::vector<std::pair<int32_t, double>> by_reason;
 };
@@ -519,16 +519,17 @@ class Site {
 
     size_t open_count() const { return open_.size(); }
 
-    // -- the alert view ----------------------------------------------------------------
+    // -- live readings ----------------------------------------------------------------
     //
-    // Off until a view asks (Site::track): then every contact change refiles its legs
-    // in the windows' buckets, and every agent event refiles the agent in the
-    // per-queue state counts, the skills and the watched list (windows.hpp).
+    // Off until a reader asks (Site::track; interface.py's keep_live): then every contact
+    // change refiles its legs in the windows' buckets, and every agent event refiles the
+    // agent in the per-queue state counts, the skills and the list of agents in the
+    // listed states (windows.hpp). The figures are the same as by a scan.
 
     bool tracking() const { return tracking_; }
 
-    // Start keeping the view (buckets of bucket_ms; agents in the states of watched_mask
-    // listed), with everything the site holds filed now.
+    // Start keeping the live readings (buckets of bucket_ms; agents in the states of
+    // watched_mask listed), with everything the site holds filed now.
     void track(int64_t bucket_ms, uint32_t watched_mask) {
         if (tracking_) return;
         tracking_ = true;
@@ -541,11 +542,9 @@ class Site {
     int64_t bucket_ms() const { return win_.bucket_ms(); }
 
     // The windows of nb[w] buckets ending at `now` (a bucket edge), per queue; buckets older
-    // than the longest window (span) are forgotten first.
-    void window_sums(int64_t now, const std::vector<int64_t>& nb, std::vector<ByQueue>& out) {
+    // than the longest window kept (span buckets) are forgotten first.
+    void window_sums(int64_t now, const std::vector<int64_t>& nb, int64_t span, std::vector<ByQueue>& out) {
         int64_t k_now = now / win_.bucket_ms();
-        int64_t span = 0;
-        for (int64_t b : nb) span = std::max(span, b);
         win_.advance(k_now, span);
         std::vector<std::vector<std::pair<int32_t, QStats>>> sums;
         win_.sums(k_now, nb, sums);
@@ -582,23 +581,33 @@ class Site {
     }
 
     // Per queue, its logged-in agents by state (kept as agents change); the skills any agent has;
-    // the logged-in agents in a watched state.
+    // the logged-in agents in a listed state.
     const std::vector<StateCounts>& queue_counts() const { return counts_; }
     const std::vector<int32_t>& skills() const { return skill_list_; }
-    const std::vector<Agent*>& watched() const { return watched_; }
-    // The watched agents an evaluation reads (rules.py's agents_past): in the state for longer
-    // than its level (the reason's own, else the base), or held (sorted ids); in no order.
-    void watched_past(int64_t now, const StateLevel* levels, const std::vector<int32_t>& held, std::vector<Agent*>& out) const {
+    const std::vector<Agent*>& listed() const { return watched_; }
+    // Whether the agent has been in its state for longer than its bar (the reason's own, else
+    // the state's), or is one of `also` (sorted ids).
+    static bool past(const Agent* a, int64_t now, const StateAge* ages, const std::vector<int32_t>& also) {
+        const StateAge& lv = ages[a->trans.back().state];
+        if (!lv.wanted) return std::binary_search(also.begin(), also.end(), a->name);
+        double t = static_cast<double>(now - a->state_since()) / 1000.0;
+        double level = lv.base;
+        for (const auto& r : lv.by_reason)
+            if (r.first == a->trans.back().reason) level = r.second;
+        return t > level || std::binary_search(also.begin(), also.end(), a->name);
+    }
+    // The listed agents past their bar, or in `also`; in no order.
+    void listed_past(int64_t now, const StateAge* ages, const std::vector<int32_t>& also, std::vector<Agent*>& out) const {
         out.clear();
-        for (Agent* a : watched_) {
-            const StateLevel& lv = levels[a->trans.back().state];
-            if (!lv.watched) continue;
-            double t = static_cast<double>(now - a->state_since()) / 1000.0;
-            double level = lv.base;
-            for (const auto& r : lv.by_reason)
-                if (r.first == a->trans.back().reason) level = r.second;
-            if (t > level || std::binary_search(held.begin(), held.end(), a->name)) out.push_back(a);
-        }
+        for (Agent* a : watched_)
+            if (past(a, now, ages, also)) out.push_back(a);
+    }
+    // Keep, of `agents`, those past their bar or in `also`, in their order.
+    static void filter_past(int64_t now, const StateAge* ages, const std::vector<int32_t>& also, std::vector<Agent*>& agents) {
+        size_t keep = 0;
+        for (Agent* a : agents)
+            if (past(a, now, ages, also)) agents[keep++] = a;
+        agents.resize(keep);
     }
 
 
@@ -619,7 +628,7 @@ class Site {
         }
     }
 
-    // What an alert snapshot reads of all agents, without a row per agent: per queue the
+    // The agents by queue and state by a scan, without a row per agent: per queue the
     // logged-in agents by state (an agent once in each of its distinct skills), every
     // skill of any agent (logged out included, as Floor._queue_names counts them), and the
     // counters staffed by a logged-in agent with that agent's state (the later agent wins).
@@ -909,7 +918,7 @@ class Site {
         dead.push_back(std::move(r));
     }
 
-    // -- the alert view's filing ------------------------------------------------------
+    // -- the live windows' filing ------------------------------------------------------
 
     void refile(Contact* c) {
         if (!c->old_legs.empty()) {
@@ -927,8 +936,8 @@ class Site {
         lg.f.filed = false;
     }
 
-    // File what the leg adds to the windows now, in place of what it filed before
-    // (view.py's _refresh_leg): a main record in the bucket of its offer, and once
+    // File what the leg adds to the windows now, in place of what it filed before:
+    // a main record in the bucket of its offer, and once
     // handled, a handled record in the bucket its handling ended.
     void refile_leg(Leg& lg, Contact* c) {
         QParams p = qp(lg.queue);
@@ -1027,7 +1036,7 @@ class Site {
         }
     }
 
-    // Count the agent where it is now, in place of where it was counted (view.py's _refresh_agent).
+    // Count the agent where it is now, in place of where it was counted.
     void refile_agent(Agent* a) {
         const Trans& t = a->trans.back();
         qbuf_.clear();
@@ -1257,7 +1266,7 @@ class Site {
     std::vector<uint32_t> skill_mark_;  // skills listed by the overview numbered overview_no_ + 1
     uint32_t overview_no_ = 0;
 
-    // The alert view (track()).
+    // The live readings (track()).
     bool tracking_ = false;
     Windows win_;
     uint32_t watched_mask_ = 0;

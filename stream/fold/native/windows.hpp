@@ -1,8 +1,8 @@
-// The alert view's sliding windows, kept as events fold (stream/alerts/view.py, natively).
+// Sliding windows kept as events fold: Site::sliding's sums, by buckets (Site::track).
 //
-// The alert driver evaluates every site every 30 s of event time; the rules
-// read the last 5 and 15 minutes. Rescanning the last hour of contacts at
-// each evaluation costs more than folding the events in between, so each leg
+// A reader that asks for the same windows often (the alert driver: the last 5
+// and 15 minutes, every 30 s of event time) would rescan the last hour of
+// contacts each time, which costs more than folding the events in between; so each leg
 // files what it adds to the windows in buckets of `g` ms of event time, by the
 // instant it counts at (offered; handling ended), and refiles when its contact
 // changes. A window ending at a bucket edge is then the sum of its buckets:
