@@ -81,12 +81,15 @@ def queue_advice(
     live: Mapping[str, Any],
     *,
     patience_s: Optional[float] = None,
+    ahead: int = AHEAD,
 ) -> dict:
     """The queue's advice at ``now_ms`` (see the module docstring).
 
     ``day``: the local day's forecast (None: no history); ``actual``: offered
     per slot of the day so far (the slots before the current one are read);
-    ``live``: the queue's snapshot figures (``agents``, ``sliding``).
+    ``live``: the queue's agents (``{"logged_in", "ready"}``, its own: the worker counts
+    each agent on its primary queue) and snapshot windows (``sliding``); ``ahead``: how many
+    intervals after the current one.
     Returns ``{"need_now", "have", "ready", "basis", "aht_s", "offered_now", "next": [{"start", "offered", "aht_s", "need"}]}``.
     """
     tz = zone(config.site(site).timezone)
@@ -121,7 +124,7 @@ def queue_advice(
     slot = _slot(start, tz)
     fc = day.offered if actual is None else reforecast(day.offered, np.asarray(actual, dtype=float), slot)
     rows = []
-    for i in range(AHEAD + 1):
+    for i in range(ahead + 1):
         at = start + i * INTERVAL_MS
         s = _slot(at, tz)
         if s < slot:  # past the local day's end: the next day is another forecast

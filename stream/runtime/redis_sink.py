@@ -46,8 +46,14 @@ class RedisSink:
         min_interval_ms: int = 200,
         report_interval_ms: int = 2000,
         worker_id: Optional[str] = None,
+        advisor=None,
+        advice_interval_ms: int = 1000,
     ) -> None:
         self.r = redis
+        # Staffing advice (stream.runtime.advisor) beside the snapshots, at most every advice_interval_ms per site.
+        self.advisor = advisor
+        self.advice_interval_ms = advice_interval_ms
+        self._advice_at: dict[str, int] = {}
         self.k = Keys(prefix)
         self.partition = str(partition)
         self.min_interval_ms = min_interval_ms
@@ -158,6 +164,12 @@ class RedisSink:
                 _dumps({"site": site, "epoch": self.epoch, "seq": snap["seq"], "patch": patch, "published_ms": t, "folded_ms": self.folded_ms}),
             )
             self.published += 1
+            if self.advisor is not None and t - self._advice_at.get(site, 0) >= self.advice_interval_ms:
+                self._advice_at[site] = t
+                adv = _dumps({"site": site, "clock": snap["clock"], "queues": self.advisor.site_advice(floor, site, snap),
+                              "published_ms": t})
+                pipe.set(k.advice(site), adv)
+                pipe.publish(k.advice_ch, adv)
         await pipe.execute()
 
     async def publish_reports(self, floor: Floor, sites: list[str]) -> None:
