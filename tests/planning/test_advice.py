@@ -124,3 +124,42 @@ def test_advisor_without_history_reads_the_fold():
     m15 = snap["queues"]["q"]["sliding"]["15m"]
     assert adv["basis"] == "live" and adv["have"] == 3
     assert adv["need_now"] == staffing.required_agents(staffing.traffic(m15["offered"], 15, m15["aht_s"]), m15["aht_s"], 20, 0.8)
+
+
+def test_advisor_forecasts_from_the_history_store(tmp_path):
+    """Two weeks of a flat day in a real SQLite history store: the day's advice is the forecast's, Erlang C."""
+    from stream.history.cli import backfill
+    from stream.history.rows import backfill_limits
+
+    c = cfg()
+    day0 = 20 * 86_400_000  # 1970-01-21, a Wednesday
+    f = Floor(c, limits=backfill_limits(c))
+    evs = []
+    for d in range(14):  # 20 calls of 3 minutes each quarter hour, 09:00-12:00
+        for i in range(12 * 20):
+            t = day0 + d * 86_400_000 + NINE + i * 45_000
+            cid = f"d{d}c{i}"
+            evs += [E.CallOffered(id=f"o{cid}", ts=t, site="s", call=cid, queue="q"),
+                    E.CallAnswered(id=f"a{cid}", ts=t + 1000, site="s", call=cid),
+                    E.CallEnded(id=f"e{cid}", ts=t + 181_000, site="s", call=cid)]
+    evs.sort(key=lambda e: e.ts)
+    f.apply_many(evs)
+    f.flush()
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    assert backfill(f, url) > 0
+    advisor = Advisor(c, url)
+    loads = advisor.day_loads("s", "1970-02-04")  # the day after the last learnt
+    assert set(loads) == {"q"}
+    assert loads["q"].offered[37] == pytest.approx(20.0, rel=0.1) and loads["q"].offered[60] == pytest.approx(0.0, abs=0.5)
+    assert loads["q"].aht_s[37] == pytest.approx(180.0, rel=0.01)
+    # 09:20 of that day: nothing folded today yet (the forecast stands as it is), one agent logged in.
+    today = Floor(c)
+    now = day0 + 14 * 86_400_000 + NINE + 20 * 60_000
+    today.apply(E.AgentState(id="st", ts=now, site="s", agent="a1", state="ready", queues=["q"]))
+    snap = today.snapshot("s")
+    adv = advisor.site_advice(today, "s", snap)["q"]
+    assert adv["basis"] == "forecast" and adv["have"] == 1 and len(adv["next"]) == 4
+    want = staffing.required_agents(staffing.traffic(adv["offered_now"], 15, adv["aht_s"]), adv["aht_s"], 20, 0.8)
+    assert adv["need_now"] == want >= 2
+    # The store is read once per site and day.
+    assert advisor.day_loads("s", "1970-02-04") is loads
