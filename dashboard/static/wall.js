@@ -26,7 +26,7 @@
       bad_token_h: "此墙屏链接的令牌无效", bad_token: "链接中的令牌（?token=…）缺失、已失效或输入有误。请向 floorwatch 管理员索取新的墙屏链接，然后重新打开。本页面不会再自动重试。",
       ended_sim: "模拟已结束：数据截至", ended_replay: "回放已结束：数据截至", ended: "数据源已结束",
       trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败", final: "最终数据",
-      adv_need: "需", adv_have: "在岗", adv_counters: "窗口", adv_nohist: "无历史：按近15分钟", adv_next: "未来1小时需",
+      adv_need: "需", adv_have: "在岗", adv_counters: "窗口", adv_nohist: "无历史", adv_nohist_long: "无历史数据：按近15分钟来话估算", adv_next: "未来1小时需",
       wi_title: "假设模拟", wi_queue: "队列", wi_agents: "增减坐席", wi_run: "模拟下一小时", wi_with: "若", wi_sl: "服务水平",
       wi_lw: "最长等待", wi_ab: "放弃", wi_basis_live: "无历史预测：按近15分钟来话估算", wi_basis_fc: "按今日预测来话",
       wi_busy: "计算中…", wi_close: "收起",
@@ -46,7 +46,7 @@
       bad_token: "The token in this link (?token=…) is missing, expired or mistyped. Ask your floorwatch admin for a new wall link and open it. This page will not keep retrying.",
       ended_sim: "Simulation ended: figures as of", ended_replay: "Replay ended: figures as of", ended: "The feed has ended",
       trouble: "Queues in trouble", all_ok: "All queues OK", err: "Failed", final: "Final",
-      adv_need: "need", adv_have: "have", adv_counters: "counters", adv_nohist: "no history: last 15 min", adv_next: "next hour needs",
+      adv_need: "need", adv_have: "have", adv_counters: "counters", adv_nohist: "no history", adv_nohist_long: "no history: from the last 15 minutes' arrivals", adv_next: "next hour needs",
       wi_title: "What-if", wi_queue: "Queue", wi_agents: "Agents ±", wi_run: "Simulate next hour", wi_with: "with", wi_sl: "SL",
       wi_lw: "longest wait", wi_ab: "abandons", wi_basis_live: "no history forecast: last 15 min's arrivals held", wi_basis_fc: "today's forecast arrivals",
       wi_busy: "simulating…", wi_close: "Close",
@@ -407,7 +407,7 @@
     if (!adv || adv.need_now == null) return `<div class="advice none">&nbsp;</div>`;
     const short = adv.have < adv.need_now;
     const next = (adv.next || []).map((r) => (r.need == null ? "–" : r.need)).join(" · ");
-    const title = next ? `${t("adv_next")}: ${next}` : t("adv_nohist");
+    const title = next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long");
     const nohist = adv.basis === "live" ? ` <span class="advice-nohist">(${t("adv_nohist")})</span>` : "";
     return `<div class="advice ${short ? "advice-short" : ""}" title="${esc(title)}" data-need="${adv.need_now}" data-have="${adv.have}">${t("adv_need")} ${adv.need_now} · ${t("adv_have")} ${adv.have}${nohist}</div>`;
   }
@@ -725,9 +725,8 @@
     else if (wi.error) ans = `<p class="whatif-answer whatif-error">${esc(wi.error)}</p>`;
     else if (wi.answer) {
       const a = wi.answer, n = a.now, w = a.with, ak = (a.agents > 0 ? "+" : "") + a.agents;
-      ans = `<p class="whatif-answer">${t("wi_with")} ${ak}: ${t("wi_sl")} <b class="wi-sl">${pct(n.sl_pct)} → ${pct(w.sl_pct)}</b>,
-        ${t("wi_lw")} <b class="wi-lw">${mmss(n.longest_wait_s)} → ${mmss(w.longest_wait_s)}</b>,
-        ${t("wi_ab")} <b class="wi-ab">${n.abandoned.toFixed(0)} → ${w.abandoned.toFixed(0)}</b></p>
+      const colon = lang === "zh" ? "：" : ": ", sep = lang === "zh" ? "，" : ", ";
+      ans = `<p class="whatif-answer">${t("wi_with")} ${ak}${colon}${t("wi_sl")} <b class="wi-sl">${pct(n.sl_pct)} → ${pct(w.sl_pct)}</b>${sep}${t("wi_lw")} <b class="wi-lw">${mmss(n.longest_wait_s)} → ${mmss(w.longest_wait_s)}</b>${sep}${t("wi_ab")} <b class="wi-ab">${n.abandoned.toFixed(0)} → ${w.abandoned.toFixed(0)}</b></p>
         <p class="whatif-basis">${a.basis === "live" ? t("wi_basis_live") : t("wi_basis_fc")}</p>`;
     }
     if (sel) return; // a list open under the finger: redraw later
