@@ -27,7 +27,7 @@
       ended_sim: "模拟已结束：数据截至", ended_replay: "回放已结束：数据截至", ended: "数据源已结束",
       trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败", final: "最终数据",
       adv_need: "需", adv_have: "在岗", adv_counters: "窗口", adv_nohist: "无历史", adv_nohist_long: "无历史数据：按近15分钟来话估算", adv_next: "未来1小时需",
-      wi_title: "假设模拟", wi_queue: "队列", wi_agents: "增减坐席", wi_run: "模拟下一小时", wi_with: "若", wi_sl: "服务水平",
+      wi_title: "假设模拟", wi_queue: "队列", wi_agents: "增减坐席", wi_counters: "增减窗口", wi_run: "模拟下一小时", wi_with: "若", wi_sl: "服务水平",
       wi_lw: "最长等待", wi_ab: "放弃", wi_basis_live: "无历史预测：按近15分钟来话估算", wi_basis_fc: "按今日预测来话",
       wi_busy: "计算中…", wi_close: "收起",
     },
@@ -47,7 +47,7 @@
       ended_sim: "Simulation ended: figures as of", ended_replay: "Replay ended: figures as of", ended: "The feed has ended",
       trouble: "Queues in trouble", all_ok: "All queues OK", err: "Failed", final: "Final",
       adv_need: "need", adv_have: "have", adv_counters: "counters", adv_nohist: "no history", adv_nohist_long: "no history: from the last 15 minutes' arrivals", adv_next: "next hour needs",
-      wi_title: "What-if", wi_queue: "Queue", wi_agents: "Agents ±", wi_run: "Simulate next hour", wi_with: "with", wi_sl: "SL",
+      wi_title: "What-if", wi_queue: "Queue", wi_agents: "Agents ±", wi_counters: "Counters ±", wi_run: "Simulate next hour", wi_with: "with", wi_sl: "SL",
       wi_lw: "longest wait", wi_ab: "abandons", wi_basis_live: "no history forecast: last 15 min's arrivals held", wi_basis_fc: "today's forecast arrivals",
       wi_busy: "simulating…", wi_close: "Close",
     },
@@ -720,6 +720,8 @@
     if (!wi.queue || !qs.some(([k]) => k === wi.queue)) wi.queue = qs.length ? qs[0][0] : null;
     const sel = document.activeElement && document.activeElement.closest && document.activeElement.closest("#whatif select");
     const k = (wi.extra > 0 ? "+" : "") + wi.extra;
+    const wsite = wi.queue ? sites[wi.queue.slice(0, wi.queue.indexOf("/"))] : null;
+    const hall = !!(wsite && wsite.view.kind === "hall");
     let ans = "";
     if (wi.busy) ans = `<p class="whatif-answer">${t("wi_busy")}</p>`;
     else if (wi.error) ans = `<p class="whatif-answer whatif-error">${esc(wi.error)}</p>`;
@@ -732,7 +734,7 @@
     if (sel) return; // a list open under the finger: redraw later
     box.innerHTML = `<form class="whatif-form"><h3>${t("wi_title")} <button type="button" data-wi="close" class="whatif-close">${t("wi_close")}</button></h3>
       <label>${t("wi_queue")} <select name="queue">${qs.map(([k, l]) => `<option value="${esc(k)}" ${k === wi.queue ? "selected" : ""}>${esc(l)}</option>`).join("")}</select></label>
-      <div class="whatif-k"><span>${t("wi_agents")}</span><button type="button" data-wi="minus">−</button><b class="whatif-extra">${k}</b><button type="button" data-wi="plus">+</button></div>
+      <div class="whatif-k"><span>${t(hall ? "wi_counters" : "wi_agents")}</span><button type="button" data-wi="minus">−</button><b class="whatif-extra">${k}</b><button type="button" data-wi="plus">+</button></div>
       <button type="submit" class="whatif-run">${t("wi_run")}</button>${ans}</form>`;
   }
   async function whatifRun() {

@@ -97,7 +97,7 @@ def ahead(
     short_abandon_s: float = 0.0,
     sl_variant: str = "standard",
     horizon_ms: int = HORIZON_MS,
-    runs: int = 16,
+    runs: int = 12,
     seed: int = 0,
 ) -> dict:
     """The next ``horizon_ms`` from ``q`` with ``extra`` agents more (negative: fewer), averaged over ``runs``.

@@ -91,12 +91,13 @@ async def test_advice_and_whatif_in_a_browser(redis_server, day, tmp_path):
             assert "last 15 min" in await text(page, "#whatif .whatif-basis")
             await page.screenshot(path=str(shots / "wall-advice-1920x1080-en.png"))
 
-            # A phone: the panel fits the screen.
+            # A phone, in a hall: the panel fits the screen.
             phone = await browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
             pp = await phone.new_page()
-            await pp.goto(f"{srv.base}/?token={SUP}&site=gd-hotline&lang=en")
+            await pp.goto(f"{srv.base}/?token={SUP}&site=hall-tianhe&lang=en")
             await pp.wait_for_selector("#whatif button[data-wi='open']", timeout=10_000)
             await pp.click("#whatif button[data-wi='open']")
+            assert await text(pp, "#whatif .whatif-k span") == "Counters ±"  # a hall's what-if is about counters
             await pp.click("#whatif .whatif-run")
             await pp.wait_for_selector("#whatif .wi-sl", timeout=5000)
             box = await pp.locator("#whatif .whatif-form").bounding_box()
