@@ -5,7 +5,7 @@
   :func:`advice_view` is what of it a wall may see (whitelisted, as
   ``dashboard.wall.project`` does the snapshot), put on each queue of the
   site's view as ``advice``: ``{"need_now", "have", "ready", "basis",
-  "next": [{"start", "need"}]}``.
+  "next": [{"start", "need"}]}`` (no ``advice`` key where there is none).
 * ``GET /api/whatif?site=S&queue=Q&agents=K`` (supervisor, admin): the next
   hour of queue Q with K agents more (negative: fewer) from now, beside the
   course with the agents there are, simulated forward from the live state
@@ -62,10 +62,12 @@ def advice_view(rec: Any) -> dict[str, dict]:
 
 
 def apply_advice(view: dict, advice: Optional[dict]) -> dict:
-    """``view`` (a site's wall view) with each queue's ``advice`` (None where there is none)."""
+    """``view`` (a site's wall view) with each queue's ``advice`` where there is one (no key where not:
+    a worker without an advisor leaves the view exactly ``dashboard.wall.project``'s)."""
     adv = advice or {}
     for q, qd in view.get("queues", {}).items():
-        qd["advice"] = adv.get(q)
+        if q in adv:
+            qd["advice"] = adv[q]
     return view
 
 
