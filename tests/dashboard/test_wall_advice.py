@@ -25,21 +25,15 @@ from stream.runtime.advisor import Advisor
 from stream.runtime.redis_keys import Keys
 from stream.runtime.redis_sink import RedisSink
 from tests.dashboard_helpers import day, redis_server  # noqa: F401 - fixtures
+from tests.dashboard.test_wall import ARGS, CHROMIUM, text  # the browser's settings, one place
 from tests.dashboard_helpers import SUP, WALL, ServerThread, publish
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 PREFIX = "fwadvice:"
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
 ]
-
-
-async def text(page, sel: str) -> str:
-    return (await page.locator(sel).first.inner_text()).strip()
 
 
 async def test_advice_and_whatif_in_a_browser(redis_server, day, tmp_path):
