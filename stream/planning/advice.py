@@ -82,6 +82,7 @@ def queue_advice(
     *,
     patience_s: Optional[float] = None,
     ahead: int = AHEAD,
+    memo: Optional[dict] = None,
 ) -> dict:
     """The queue's advice at ``now_ms`` (see the module docstring).
 
@@ -89,7 +90,8 @@ def queue_advice(
     per slot of the day so far (the slots before the current one are read);
     ``live``: the queue's agents (``{"logged_in", "ready"}``, its own: the worker counts
     each agent on its primary queue) and snapshot windows (``sliding``); ``ahead``: how many
-    intervals after the current one.
+    intervals after the current one; ``memo``: a dict kept between calls (same load, same
+    need: the plan is not solved again).
     Returns ``{"need_now", "have", "ready", "basis", "aht_s", "offered_now", "next": [{"start", "offered", "aht_s", "need"}]}``.
     """
     tz = zone(config.site(site).timezone)
@@ -104,8 +106,16 @@ def queue_advice(
     pat = {(site, queue): patience_s} if patience_s else None
 
     def need(offered: float, aht: Optional[float], at: int) -> Optional[int]:
+        key = (site, queue, offered, aht, patience_s)
+        if memo is not None and key in memo:
+            return memo[key]
         row = {"site": site, "queue": queue, "start": _iso(at, tz), "offered": offered, "aht_s": aht}
-        return plan([row], config, patience=pat)[0]["agents"]
+        n = plan([row], config, patience=pat)[0]["agents"]
+        if memo is not None:
+            if len(memo) > 50_000:
+                memo.clear()
+            memo[key] = n
+        return n
 
     def aht_of(fc_aht: float) -> Optional[float]:
         # The last 15 minutes' handle time, shrunk toward the forecast's by MIN_HANDLED contacts.

@@ -31,7 +31,7 @@ import numpy as np
 
 from stream.contracts.floor_config import FloorConfig, zone
 from stream.planning.advice import AHEAD, DayLoad, queue_advice
-from stream.planning.forecast import SLOTS
+from stream.planning.forecast import SLOTS, reforecast
 
 log = logging.getLogger("floorwatch.advice")
 
@@ -73,8 +73,12 @@ class Advisor:
         self.patience = dict(patience or {})
         self._days: dict[tuple[str, str], dict[str, DayLoad]] = {}
         self._failed_at: dict[tuple[str, str], float] = {}
-        # (site, date, interval start) -> queue -> offered per slot of the completed intervals
-        self._actual: dict[str, tuple[int, dict[str, np.ndarray]]] = {}
+        # The store's rows, read once per local date for every site (date -> site × queue -> history).
+        self._hist: tuple[Optional[Date], dict] = (None, {})
+        # (site, queue, offered, AHT, patience) -> agents: the plan of a load seen before.
+        self._memo: dict = {}
+        # site -> ((date, interval start), queue -> the day's forecast reshaped by the day so far)
+        self._actual: dict[str, tuple[tuple[str, int], dict[str, DayLoad]]] = {}
 
     # -- the forecast, once per site and local day ---------------------------------
 
@@ -113,7 +117,9 @@ class Advisor:
         store = self._open()
         if store is None:
             return {}
-        hist = {k: h for k, h in history_from_store(store, self.config).items()
+        if self._hist[0] != day:
+            self._hist = (day, history_from_store(store, self.config))
+        hist = {k: h for k, h in self._hist[1].items()
                 if k[0] == site and any(Date.fromisoformat(d) < day for d in h.days)}
         if not hist:
             return {}
@@ -132,21 +138,29 @@ class Advisor:
 
     # -- the day so far -------------------------------------------------------------
 
-    def _actuals(self, floor, site: str, day: str, interval_start: int) -> dict[str, np.ndarray]:
-        """Offered per slot of the day's completed intervals (recomputed when the interval changes)."""
+    def _reshaped(self, floor, site: str, day: str, interval_start: int) -> dict[str, DayLoad]:
+        """queue -> the day's forecast reshaped by the offered contacts of its completed intervals
+        (``reforecast``; made again when the interval changes); {} without history."""
         got = self._actual.get(site)
-        if got is not None and got[0] == interval_start:
+        if got is not None and got[0] == (day, interval_start):
             return got[1]
-        tz = zone(self.config.site(site).timezone)
-        acc: dict[str, np.ndarray] = {}
-        for row in floor.interval_rows(site, day):
-            if row["start"] >= interval_start:
-                continue
-            t = datetime.fromtimestamp(row["start"] / 1000, tz=tz)
-            a = acc.setdefault(row["queue"], np.zeros(SLOTS))
-            a[t.hour * 4 + t.minute // 15] += row["offered"]
-        self._actual[site] = (interval_start, acc)
-        return acc
+        loads = self.day_loads(site, day)
+        out: dict[str, DayLoad] = {}
+        if loads:
+            tz = zone(self.config.site(site).timezone)
+            acc: dict[str, np.ndarray] = {}
+            for row in floor.interval_rows(site, day):
+                if row["start"] >= interval_start:
+                    continue
+                t = datetime.fromtimestamp(row["start"] / 1000, tz=tz)
+                a = acc.setdefault(row["queue"], np.zeros(SLOTS))
+                a[t.hour * 4 + t.minute // 15] += row["offered"]
+            now = datetime.fromtimestamp(interval_start / 1000, tz=tz)
+            slot = now.hour * 4 + now.minute // 15
+            for q, dl in loads.items():
+                out[q] = DayLoad(reforecast(dl.offered, acc.get(q, np.zeros(SLOTS)), slot), dl.aht_s)
+        self._actual[site] = ((day, interval_start), out)
+        return out
 
     # -- advice ---------------------------------------------------------------------
 
@@ -155,15 +169,14 @@ class Advisor:
         clock, day = snap.get("clock"), snap.get("date")
         if not isinstance(clock, int) or not isinstance(day, str) or not clock:
             return {}
-        loads = self.day_loads(site, day)
-        actual = self._actuals(floor, site, day, clock - clock % 900_000) if loads else {}
+        loads = self._reshaped(floor, site, day, clock - clock % 900_000)
         staff = primary_staff(floor.site(site).agent_states(clock))
         out = {}
         for q, qd in (snap.get("queues") or {}).items():
             live = {"agents": staff.get(q, {}), "sliding": qd.get("sliding")}
             try:
-                out[q] = queue_advice(self.config, site, q, loads.get(q) if loads else None, actual.get(q), clock, live,
-                                      patience_s=self.patience.get((site, q)), ahead=ahead)
+                out[q] = queue_advice(self.config, site, q, loads.get(q) if loads else None, None, clock, live,
+                                      patience_s=self.patience.get((site, q)), ahead=ahead, memo=self._memo)
             except (ValueError, KeyError) as exc:
                 log.warning("staffing advice for %s/%s: %s", site, q, exc)
         return out
