@@ -131,6 +131,11 @@ cdef extern from "site.hpp" namespace "fw":
         int32_t queue
         int64_t n, oldest, n_vip, vip_oldest
 
+    cdef cppclass WaitLeg:
+        int32_t queue
+        int64_t offered
+        int32_t priority
+
     cdef cppclass DeadEv:
         uint8_t kind, state, priority
         cbool vip, wrap_up, has_queues, has_caller
@@ -193,6 +198,7 @@ cdef extern from "site.hpp" namespace "fw":
         void sliding(int64_t now, const vector[int64_t]& minutes, cbool percentiles, vector[vector[QueueRow]]& out) except +
         void day_interval(int32_t date, int64_t interval, vector[QueueRow]& day, vector[QueueRow]& ival, vector[Handled]& agents) except +
         vector[WaitRow] waiting()
+        vector[WaitLeg] waiting_legs() except +
         Agent* sealed_agent(int32_t name) except +
         Agent* agent(int32_t name)
         size_t open_count()
@@ -960,6 +966,17 @@ cdef class NativeSite:
     def waiting(self, int64_t now) -> dict:
         """Per queue: contacts waiting now, the oldest one's wait, VIPs waiting."""
         return self._waiting_dict(self.c.waiting(), now)
+
+    def waiting_legs(self) -> dict:
+        """Per queue: each contact waiting now as ``(offered ms, priority)`` (VIP: 2), oldest first."""
+        cdef vector[WaitLeg] legs = self.c.waiting_legs()
+        out = {}
+        cdef size_t k
+        for k in range(legs.size()):
+            out.setdefault(self.nf.name(legs[k].queue), []).append((legs[k].offered, legs[k].priority))
+        for v in out.values():
+            v.sort()
+        return out
 
     cdef dict _waiting_dict(self, vector[WaitRow] rows, int64_t now):
         out = {}

@@ -178,6 +178,9 @@ class SiteFold(Protocol):
 
     def waiting(self, now: int) -> dict[str, WaitingRow]: ...
 
+    def waiting_legs(self) -> dict[str, list[tuple[int, int]]]:
+        """Per queue: each contact waiting now as (offered ms, priority; VIP 2), oldest first."""
+
     def agent_states(self, now: int) -> dict[str, AgentNow]: ...
 
     def agent_rows(

@@ -746,6 +746,20 @@ class SiteCore:
                     add_waiting(acc, leg)
         return waiting_rows(acc, now)
 
+    def waiting_legs(self) -> dict[str, list[tuple[int, int]]]:
+        """Per queue: each contact waiting now as ``(offered ms, priority)`` (VIP: 2), oldest first.
+
+        What a simulation starting from the live floor needs (``stream.planning.live``), and nothing of the caller.
+        """
+        out: dict[str, list[tuple[int, int]]] = {}
+        for c in self.open:
+            for leg in c.legs:
+                if leg.answered is None and leg.abandoned is None and leg.transferred is None:
+                    out.setdefault(leg.queue, []).append((leg.offered, 2 if leg.vip else leg.priority))
+        for v in out.values():
+            v.sort()
+        return out
+
     def _sealed_agent(self, name: str) -> Optional[AgentTimeline]:
         """The agent's timeline with what the watermark passed sealed first.
 

@@ -15,6 +15,7 @@ go out every ``report_interval_ms`` and on ``flush``.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from typing import Iterable, Optional
@@ -24,6 +25,9 @@ import orjson
 from stream.fold.floor import Floor
 from stream.runtime.redis_keys import Keys
 from stream.fold.report import stats_to_sums
+
+
+log = logging.getLogger("floorwatch.sink")
 
 
 def _dumps(obj: object) -> bytes:
@@ -166,10 +170,14 @@ class RedisSink:
             self.published += 1
             if self.advisor is not None and t - self._advice_at.get(site, 0) >= self.advice_interval_ms:
                 self._advice_at[site] = t
-                adv = _dumps({"site": site, "clock": snap["clock"], "queues": self.advisor.site_advice(floor, site, snap),
-                              "published_ms": t})
-                pipe.set(k.advice(site), adv)
-                pipe.publish(k.advice_ch, adv)
+                try:
+                    queues = self.advisor.site_advice(floor, site, snap, waiting=True)
+                except Exception:  # advice is an extra: a fault in it must never stop the floor going out
+                    log.exception("staffing advice for %s failed; the snapshot goes out without it", site)
+                else:
+                    adv = _dumps({"site": site, "clock": snap["clock"], "queues": queues, "published_ms": t})
+                    pipe.set(k.advice(site), adv)
+                    pipe.publish(k.advice_ch, adv)
         await pipe.execute()
 
     async def publish_reports(self, floor: Floor, sites: list[str]) -> None:

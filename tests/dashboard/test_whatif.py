@@ -101,7 +101,8 @@ def test_whatif_answers_within_a_second_from_the_live_state(world):
     a = r.json()
     snap = world.floor.snapshot("gd-hotline")
     assert a["agents"] == 3 and a["basis"] == "live" and a["clock"] == snap["clock"]
-    assert a["state"]["waiting"] == snap["queues"]["general"]["waiting"]
+    # The contacts waiting come one by one from the worker (the fold's waiting_legs), as many as the snapshot says.
+    assert a["state"]["waits"] == "each" and a["state"]["waiting"] == snap["queues"]["general"]["waiting"]
     now, more = a["now"], a["with"]
     assert more["sl_pct"] >= now["sl_pct"] and more["longest_wait_s"] <= now["longest_wait_s"]
     assert more["abandoned"] <= now["abandoned"] and more["offered"] == now["offered"]
@@ -131,3 +132,17 @@ def test_new_advice_reaches_the_view(world):
     assert asyncio.run(wait_until(lambda: (shown() or {}).get("need_now") == 99, 5.0))
     assert shown()["next"] == [{"start": "2026-11-23T14:00:00+08:00", "need": 98}]
     assert "advice" not in hub.sites["gd-hotline"].view["queues"]["general"]  # not in this record
+
+
+def test_live_queue_from_the_snapshot_alone():
+    """Without the worker's legs: the number waiting and the longest wait, the others spread below it."""
+    from dashboard.ahead import live_queue
+
+    raw = {"clock": 100_000, "queues": {"q": {"waiting": 4, "longest_wait_s": 60.0, "vip_waiting": 1, "longest_vip_wait_s": 20.0}},
+           "agents": {"a": {"state": "busy", "since": 90_000, "queues": ["q", "r"]}, "b": {"state": "ready", "queues": ["q"]},
+                      "c": {"state": "ready", "queues": ["r", "q"]}, "d": {"state": "not_ready", "queues": ["q"]}}}
+    lq = live_queue(raw, "q")
+    assert lq.waiting == [(80_000, 2), (40_000, 0), (60_000, 0), (80_000, 0)]
+    assert lq.busy_since == [90_000] and lq.ready == 1  # c's primary skill is r
+    exact = live_queue(raw, "q", [[70_000, 0], [99_000, 2], [200_000, 0]])
+    assert exact.waiting == [(70_000, 0), (99_000, 2)]  # none offered after the snapshot's clock

@@ -140,6 +140,13 @@ struct StateCounts {
     std::vector<std::pair<int32_t, int64_t>> reasons;  // reason (-1: unspecified) -> agents
 };
 
+// One leg waiting now (Site::waiting_legs).
+struct WaitLeg {
+    int32_t queue;
+    int64_t offered;
+    int32_t priority;
+};
+
 // Count a waiting leg in its queue's row (site.py's add_waiting).
 inline void add_waiting(std::vector<WaitRow>& acc, const Leg& leg) {
     WaitRow* a = nullptr;
@@ -471,6 +478,16 @@ class Site {
             for (const Leg& leg : c->legs)
                 if (leg.waiting()) add_waiting(acc, leg);
         return acc;
+    }
+
+    // Every leg waiting now: its queue, offer time and priority (2 for a VIP; site.py's waiting_legs).
+    // What a simulation starting from the live floor needs, and nothing of the caller.
+    std::vector<WaitLeg> waiting_legs() const {
+        std::vector<WaitLeg> out;
+        for (Contact* c : open_)
+            for (const Leg& leg : c->legs)
+                if (leg.waiting()) out.push_back(WaitLeg{leg.queue, leg.offered, leg.vip ? 2 : leg.priority});
+        return out;
     }
 
     // The agent with what the watermark passed sealed first (site.py's _sealed_agent).
