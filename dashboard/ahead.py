@@ -17,10 +17,12 @@
   arrivals from the advice's forecast (or, with no history, the last 15
   minutes' arrivals held for the hour, said in ``basis``).
 
-The snapshot carries the number waiting and the longest wait, not each
-contact's wait: the others' waits are taken evenly spread between the
-longest and now, which is where Poisson arrivals put them on average given
-the oldest (their arrival times are uniform after it).
+The contacts waiting now come one by one (offered time and priority) in the
+workers' advice record (``Site.waiting_legs``, both cores; no caller in it:
+``state.waits`` is ``"each"``). From a worker that does not publish them,
+the snapshot's number waiting and longest wait are used instead: the
+others' waits evenly spread between the longest and now, where Poisson
+arrivals put them on average given the oldest (``"spread"``).
 """
 
 from __future__ import annotations
@@ -71,16 +73,20 @@ def apply_advice(view: dict, advice: Optional[dict]) -> dict:
     return view
 
 
-def live_queue(raw: dict, queue: str) -> LiveQueue:
-    """One queue's live state from a site's snapshot (see the module docstring on the waits)."""
+def live_queue(raw: dict, queue: str, legs: Optional[list] = None) -> LiveQueue:
+    """One queue's live state from a site's snapshot and, where the worker published them, the
+    contacts waiting one by one (``legs``: ``[offered ms, priority]``; see the module docstring)."""
     clock = int(raw.get("clock") or 0)
     qd = raw["queues"][queue]
-    n, vip = int(qd.get("waiting") or 0), int(qd.get("vip_waiting") or 0)
     waiting: list[tuple[int, int]] = []
-    for count, longest, prio in ((vip, qd.get("longest_vip_wait_s"), 2), (n - vip, qd.get("longest_wait_s"), 0)):
-        w = (_num(longest) or 0.0) * 1000.0
-        for i in range(max(0, count)):
-            waiting.append((int(clock - w * (count - i) / count), prio))
+    if legs is not None:
+        waiting = [(int(o), int(p)) for o, p in legs if isinstance(o, (int, float)) and o <= clock]
+    else:
+        n, vip = int(qd.get("waiting") or 0), int(qd.get("vip_waiting") or 0)
+        for count, longest, prio in ((vip, qd.get("longest_vip_wait_s"), 2), (n - vip, qd.get("longest_wait_s"), 0)):
+            w = (_num(longest) or 0.0) * 1000.0
+            for i in range(max(0, count)):
+                waiting.append((int(clock - w * (count - i) / count), prio))
     busy, ready = [], 0
     for r in (raw.get("agents") or {}).values():
         # The queue's own agents: those whose primary skill it is (as the staffing advice counts them).
@@ -127,13 +133,14 @@ def whatif(raw: dict, advice_rec: Optional[dict], config, site: str, queue: str,
     sl_t = _num(qd.get("sl_t_s")) or (qc.sl_t_s if qc else 20)
     short = (qc.short_abandon_s if qc else 0) or 0
     patience = None if hall else patience_from_day(qd.get("day") or {})
-    lq = live_queue(raw, queue)
+    legs = adv.get("waiting") if adv and isinstance(adv.get("waiting"), list) else None
+    lq = live_queue(raw, queue, legs)
     kw = dict(sl_t_s=sl_t, patience_s=patience, short_abandon_s=short, sl_variant=qd.get("sl_variant") or "standard")
     now = ahead(lq, fc, extra=0, **kw)
     withk = ahead(lq, fc, extra=extra, **kw)
     return {"site": site, "queue": queue, "agents": extra, "basis": basis, "clock": clock,
             "state": {"waiting": len(lq.waiting), "ready": lq.ready, "busy": len(lq.busy_since),
-                      "longest_wait_s": _num(qd.get("longest_wait_s"))},
+                      "longest_wait_s": _num(qd.get("longest_wait_s")), "waits": "each" if legs is not None else "spread"},
             "patience_s": patience, "horizon_min": 60, "now": now, "with": withk}
 
 

@@ -97,7 +97,7 @@ BUILTIN_RULES: dict[str, dict] = {
     "vip_wait": {"raise_": 120, "clear": 60, "for_s": 0, "severity": "major", "repeat_s": 600},
     "agent_not_ready": {"raise_": 1500, "clear": 0, "severity": "info", "repeat_s": 0},
     "agent_wrap_up": {"raise_": 600, "clear": 0, "severity": "info", "repeat_s": 0},
-    "understaffed": {"raise_": 0, "clear": 0, "for_s": 600, "severity": "minor", "repeat_s": 1800},
+    "understaffed": {"raise_": 2, "clear": 0, "for_s": 900, "severity": "minor", "repeat_s": 0},
 }
 BUILTIN_DETECTORS: dict[str, dict] = {
     "arrival_surge": {"severity": "major", "warmup_buckets": 864},

@@ -69,7 +69,13 @@ class AlertHook:
 
 def hook_factory(config: FloorConfig, alerts: Optional[AlertsConfig] = None, period_ms: int = 30_000,
                  annotate: Optional[Callable] = None) -> Callable[[], AlertHook]:
-    """A factory of per-partition hooks sharing one validated alerts config (and ``annotate``,
-    e.g. ``Advisor.annotate``: the staffing advice the ``understaffed`` rule reads)."""
+    """A factory of per-partition hooks sharing one validated alerts config (and ``annotate``:
+    the staffing advice the ``understaffed`` rule reads, ``Advisor.annotate``; by default an
+    advisor without history, as ``floorwatch alerts --replay`` has)."""
     acfg = alerts if alerts is not None else load_alerts()
+    if annotate is None:
+        from stream.runtime.advisor import Advisor
+
+        # Without a history database: the advice from the live figures (what a replay makes too).
+        annotate = Advisor(config).annotate
     return lambda: AlertHook(acfg, period_ms, annotate)

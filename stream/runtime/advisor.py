@@ -77,6 +77,8 @@ class Advisor:
         self._hist: tuple[Optional[Date], dict] = (None, {})
         # (site, queue, offered, AHT, patience) -> agents: the plan of a load seen before.
         self._memo: dict = {}
+        # site -> (minute of its clock, the advice the alert path read then)
+        self._annotated: dict[str, tuple] = {}
         # site -> ((date, interval start), queue -> the day's forecast reshaped by the day so far)
         self._actual: dict[str, tuple[tuple[str, int], dict[str, DayLoad]]] = {}
 
@@ -164,8 +166,12 @@ class Advisor:
 
     # -- advice ---------------------------------------------------------------------
 
-    def site_advice(self, floor, site: str, snap: dict, *, ahead: int = AHEAD) -> dict[str, dict]:
-        """queue -> its advice, for a site's snapshot (``Floor.snapshot`` or ``Floor.alert_snapshot``)."""
+    def site_advice(self, floor, site: str, snap: dict, *, ahead: int = AHEAD, waiting: bool = False) -> dict[str, dict]:
+        """queue -> its advice, for a site's snapshot (``Floor.snapshot`` or ``Floor.alert_snapshot``).
+
+        ``waiting``: also each contact waiting now, ``[offered ms, priority]`` (the fold's
+        ``waiting_legs``: no caller), for the dashboard's what-if to start from.
+        """
         clock, day = snap.get("clock"), snap.get("date")
         if not isinstance(clock, int) or not isinstance(day, str) or not clock:
             return {}
@@ -179,10 +185,22 @@ class Advisor:
                                       patience_s=self.patience.get((site, q)), ahead=ahead, memo=self._memo)
             except (ValueError, KeyError) as exc:
                 log.warning("staffing advice for %s/%s: %s", site, q, exc)
+        if waiting:
+            legs = floor.site(site).waiting_legs()
+            for q, a in out.items():
+                a["waiting"] = [list(x) for x in legs.get(q, ())]
         return out
 
     def annotate(self, floor, site: str, snap: dict) -> None:
-        """Give each queue of an alert snapshot its ``advice`` (what the ``understaffed`` rule reads)."""
-        adv = self.site_advice(floor, site, snap, ahead=0)  # the rule reads the need now only
+        """Give each queue of an alert snapshot its ``advice`` (what the ``understaffed`` rule reads).
+
+        Made once per minute of the site's clock and kept between (the rule holds for minutes;
+        the alert path evaluates every 30 s): event time only, so a replay gives the same.
+        """
+        clock = snap.get("clock")
+        minute = clock // 60_000 if isinstance(clock, int) else None
+        got = self._annotated.get(site)
+        if got is None or got[0] != minute:
+            got = self._annotated[site] = (minute, self.site_advice(floor, site, snap, ahead=0))  # the need now only
         for q, qd in (snap.get("queues") or {}).items():
-            qd["advice"] = adv.get(q)
+            qd["advice"] = got[1].get(q)
