@@ -54,8 +54,8 @@ def advice_view(rec: Any) -> dict[str, dict]:
         nxt = a.get("next") if isinstance(a.get("next"), list) else []
         out[str(q)[:64]] = {
             "need_now": None if need is None else int(need),
-            "have": int(_num(a.get("have")) or 0),
-            "ready": int(_num(a.get("ready")) or 0),
+            "have": None if _num(a.get("have")) is None else int(a["have"]),
+            "ready": None if _num(a.get("ready")) is None else int(a["ready"]),
             "basis": a.get("basis") if a.get("basis") in ("forecast", "live") else None,
             "next": [{"start": str(r.get("start"))[:25], "need": None if _num(r.get("need")) is None else int(r["need"])}
                      for r in nxt[:4] if isinstance(r, dict)],

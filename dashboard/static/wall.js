@@ -405,11 +405,11 @@
   // Staffing advice (dashboard/ahead.py): "need 32 · have 28"; the next hour's needs in its title.
   function adviceLine(adv) {
     if (!adv || adv.need_now == null) return `<div class="advice none">&nbsp;</div>`;
-    const short = adv.have < adv.need_now;
+    const short = adv.have != null && adv.have < adv.need_now;
     const next = (adv.next || []).map((r) => (r.need == null ? "–" : r.need)).join(" · ");
     const title = next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long");
     const nohist = adv.basis === "live" ? ` <span class="advice-nohist">(${t("adv_nohist")})</span>` : "";
-    return `<div class="advice ${short ? "advice-short" : ""}" title="${esc(title)}" data-need="${adv.need_now}" data-have="${adv.have}">${t("adv_need")} ${adv.need_now} · ${t("adv_have")} ${adv.have}${nohist}</div>`;
+    return `<div class="advice ${short ? "advice-short" : ""}" title="${esc(title)}" data-need="${adv.need_now}" data-have="${adv.have == null ? "" : adv.have}">${t("adv_need")} ${adv.need_now} · ${t("adv_have")} ${adv.have == null ? "–" : adv.have}${nohist}</div>`;
   }
 
   function statesPanel(a) {

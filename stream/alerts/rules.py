@@ -11,7 +11,7 @@ docs/metrics.md, so an alert and the wall always agree.
 | ``abandon_rate`` | abandon rate over the last 15 min, % (None under ``min_offered``) | above |
 | ``no_agent_ready`` | contacts waiting, when no agent of the queue is ready (hotline) or no counter is open (hall); else 0 | above |
 | ``vip_wait`` | longest VIP wait now, s | above |
-| ``understaffed`` | agents short now: needed (staffing advice) − logged in; None without advice | above |
+| ``understaffed`` | agents short now: needed (staffing advice) − logged in; None without advice or agent states | above |
 | ``agent_not_ready`` / ``agent_wrap_up`` | the agent's time in that state, s (per agent) | above |
 """
 
@@ -69,7 +69,7 @@ def rule_value(code: int, snap: dict, q: dict, min_n: int) -> Optional[float]:
     if code == UNDERSTAFFED:
         # The worker's staffing advice (stream.runtime.advisor) on the queue; absent or without a need: no verdict.
         adv = q.get("advice")
-        if adv is None or adv.get("need_now") is None:
+        if adv is None or adv.get("need_now") is None or adv.get("have") is None:
             return None
         return float(adv["need_now"] - adv["have"])
     raise ValueError(f"unknown queue rule code {code!r}")

@@ -101,8 +101,10 @@ def queue_advice(
     handled = _num(q15.get("handled")) or 0.0
     live_aht = _num(q15.get("aht_s")) if handled > 0 else None
     start = now_ms - now_ms % INTERVAL_MS  # every real UTC offset is a whole quarter hour
-    out: dict = {"have": int(_num(agents.get("logged_in")) or 0), "ready": int(_num(agents.get("ready")) or 0),
-                 "patience_s": patience_s}
+    have, ready = _num(agents.get("logged_in")), _num(agents.get("ready"))
+    # None: the floor does not say who is logged in (no agent states at all); else a count (0 included).
+    out: dict = {"have": None if have is None and "logged_in" in agents else int(have or 0),
+                 "ready": None if ready is None and "ready" in agents else int(ready or 0), "patience_s": patience_s}
     pat = {(site, queue): patience_s} if patience_s else None
 
     def need(offered: float, aht: Optional[float], at: int) -> Optional[int]:

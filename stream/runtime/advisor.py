@@ -176,10 +176,15 @@ class Advisor:
         if not isinstance(clock, int) or not isinstance(day, str) or not clock:
             return {}
         loads = self._reshaped(floor, site, day, clock - clock % 900_000)
-        staff = primary_staff(floor.site(site).agent_states(clock))
+        states = floor.site(site).agent_states(clock)
+        staff = primary_staff(states)
         out = {}
         for q, qd in (snap.get("queues") or {}).items():
             live = {"agents": staff.get(q, {}), "sliding": qd.get("sliding")}
+            if not states:
+                # A floor that reports no agent states (a call log without them, e.g. the Anonymous
+                # Bank's): who is there is unknown, not nobody.
+                live["agents"] = {"logged_in": None, "ready": None}
             try:
                 out[q] = queue_advice(self.config, site, q, loads.get(q) if loads else None, None, clock, live,
                                       patience_s=self.patience.get((site, q)), ahead=ahead, memo=self._memo)

@@ -126,3 +126,21 @@ def test_end_to_end_through_the_driver_with_the_advisor():
     offered = (raised["at_ms"] - T0) // (30 * S) + 1
     need = staffing.required_agents(staffing.traffic(offered, 15, 120.0), 120.0, 20, 0.8)
     assert raised["target"] == need and raised["value"] == need - 1
+
+
+def test_a_floor_without_agent_states_is_never_understaffed():
+    """A call log without agent states (the Anonymous Bank's): who is there is unknown, not nobody."""
+    cfg = FloorConfig.from_dict(FLOOR)
+    floor = Floor(cfg)
+    advisor = Advisor(cfg)
+    drv = AlertDriver(floor, AlertEngine(only("understaffed", **{"raise": 0, "clear": 0, "for_s": 0})), annotate=advisor.annotate)
+    seq = Seq("s1")
+    for i in range(60):
+        t = T0 + i * 30 * S
+        seq.offer(t, f"c{i}", "q")
+        seq.answer(t + S, f"c{i}", f"x{i % 5}")  # agents named on the calls, but no agent_state ever
+        seq.end(t + S + 120 * S, f"c{i}")
+    out = drv.feed(sorted(seq.events, key=lambda e: e.ts)) + drv.tick(T0 + 40 * 60 * S)
+    assert out == []
+    adv = advisor.site_advice(floor, "s1", floor.snapshot("s1"))["q"]
+    assert adv["have"] is None and adv["ready"] is None and adv["need_now"] >= 1
