@@ -99,19 +99,30 @@ def test_hall_message_says_counters():
     assert ch[0]["message"]["zh-CN"] == "VIP队列：缺 2 个窗口（需 6，在岗 4）"
 
 
-def test_end_to_end_through_the_driver_with_the_advisor():
-    """30 calls every 15 minutes of 2 minutes each for one agent: short until ten more log in."""
+def advised(for_s: int) -> tuple[Floor, Advisor, AlertDriver]:
+    """A floor, the worker's advisor (no history) and a driver whose only rule is understaffed (raise 0)."""
     cfg = FloorConfig.from_dict(FLOOR)
     floor = Floor(cfg)
     advisor = Advisor(cfg)
-    drv = AlertDriver(floor, AlertEngine(only("understaffed", **{"raise": 0, "clear": 0, "for_s": 600})), annotate=advisor.annotate)
-    seq = Seq("s1")
-    seq.state(T0 - 3_600_000, "a1", "ready", queues=["q"])
-    for i in range(60):  # 09:00-09:30, one call every 30 s, each answered at once and 2 minutes long
+    engine = AlertEngine(only("understaffed", **{"raise": 0, "clear": 0, "for_s": for_s}))
+    return floor, advisor, AlertDriver(floor, engine, annotate=advisor.annotate)
+
+
+def calls(seq: Seq, agent) -> None:
+    """09:00-09:30, one call every 30 s, each answered at once (by ``agent(i)``) and 2 minutes long."""
+    for i in range(60):
         t = T0 + i * 30 * S
         seq.offer(t, f"c{i}", "q")
-        seq.answer(t + S, f"c{i}", "a1")
+        seq.answer(t + S, f"c{i}", agent(i))
         seq.end(t + S + 120 * S, f"c{i}")
+
+
+def test_end_to_end_through_the_driver_with_the_advisor():
+    """30 calls every 15 minutes of 2 minutes each for one agent: short until ten more log in."""
+    floor, advisor, drv = advised(600)
+    seq = Seq("s1")
+    seq.state(T0 - 3_600_000, "a1", "ready", queues=["q"])
+    calls(seq, lambda i: "a1")
     for j in range(10):  # 09:20: ten more agents of the queue log in
         seq.state(T0 + 20 * 60 * S, f"b{j}", "ready", queues=["q"])
     evs = sorted(seq.events, key=lambda e: e.ts)
@@ -130,16 +141,9 @@ def test_end_to_end_through_the_driver_with_the_advisor():
 
 def test_a_floor_without_agent_states_is_never_understaffed():
     """A call log without agent states (the Anonymous Bank's): who is there is unknown, not nobody."""
-    cfg = FloorConfig.from_dict(FLOOR)
-    floor = Floor(cfg)
-    advisor = Advisor(cfg)
-    drv = AlertDriver(floor, AlertEngine(only("understaffed", **{"raise": 0, "clear": 0, "for_s": 0})), annotate=advisor.annotate)
+    floor, advisor, drv = advised(0)
     seq = Seq("s1")
-    for i in range(60):
-        t = T0 + i * 30 * S
-        seq.offer(t, f"c{i}", "q")
-        seq.answer(t + S, f"c{i}", f"x{i % 5}")  # agents named on the calls, but no agent_state ever
-        seq.end(t + S + 120 * S, f"c{i}")
+    calls(seq, lambda i: f"x{i % 5}")  # agents named on the calls, but no agent_state ever
     out = drv.feed(sorted(seq.events, key=lambda e: e.ts)) + drv.tick(T0 + 40 * 60 * S)
     assert out == []
     adv = advisor.site_advice(floor, "s1", floor.snapshot("s1"))["q"]
