@@ -44,6 +44,7 @@ from dashboard.auth import (
     tokens_from_env,
     uvicorn_log_config,
 )
+from dashboard.ahead import ahead_router
 from dashboard.hub import Hub, dumps, now_ms
 from dashboard.ingest import ingest_router
 from dashboard.reports import history_metrics, reports_router
@@ -199,6 +200,7 @@ def create_app(
     app.include_router(vendor_router())
     app.include_router(reports_router(history_db, config))
     app.include_router(staffing_router(history_db))
+    app.include_router(ahead_router())  # GET /api/whatif (dashboard/ahead.py)
     for r in ROUTERS:
         app.include_router(r)
 

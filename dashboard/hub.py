@@ -28,6 +28,7 @@ from typing import Any, Optional
 import orjson
 import redis.asyncio as aioredis
 
+from dashboard.ahead import advice_view, apply_advice
 from dashboard.wall import History, apply_in_place, live_alert, project, reason_names, wall_alert
 from stream.alerts.silences import silence_key
 from stream.contracts.floor_config import FloorConfig
@@ -93,6 +94,8 @@ class Hub:
         self.acks: dict[str, dict] = {}
         self.silences: dict[str, dict] = {}
         self.feed: Optional[dict] = None
+        # site -> the workers' staffing advice record (dashboard.ahead), as published
+        self.advice: dict[str, dict] = {}
         self.reasons = reason_names(config)
         self.clients: set[Client] = set()
         self.metrics = Metrics()
@@ -128,7 +131,7 @@ class Hub:
             try:
                 # Subscribe before loading so nothing published in between is lost
                 # (patches already contained in the loaded snapshot are skipped by seq).
-                await pubsub.subscribe(k.changes, k.alerts_ch, k.acks_ch, k.silences_ch, k.feed_ch)
+                await pubsub.subscribe(k.changes, k.alerts_ch, k.acks_ch, k.silences_ch, k.feed_ch, k.advice_ch)
                 await self._load_all()
                 self.metrics.redis_up = True
                 self._ready.set()
@@ -158,6 +161,9 @@ class Hub:
         k = self.keys
         names = sorted(n.decode() for n in await self.r.hkeys(k.sites))
         for s in names:
+            adv = await self.r.get(k.advice(s))
+            if adv is not None:
+                self.advice[s] = orjson.loads(adv)
             await self._reload_site(s)
         raw_alerts = await self.r.hgetall(k.alerts)
         raw_acks = await self.r.hgetall(k.acks)
@@ -176,7 +182,7 @@ class Hub:
             return None
         raw = orjson.loads(data)
         self.metrics.snapshot_reloads += 1
-        view = project(raw, self.config)
+        view = self._project(site, raw)
         st = self.sites.get(site)
         if st is None:
             st = self.sites[site] = SiteState(raw=raw, view=view, epoch=raw.get("epoch"), seq=int(raw.get("seq") or 0))
@@ -213,6 +219,28 @@ class Hub:
         elif ch == k.feed_ch:
             self.feed = orjson.loads(data)
             self.broadcast(dumps({"t": "feed", "feed": self.feed}))
+        elif ch == k.advice_ch:
+            self._on_advice(orjson.loads(data))
+
+    def _project(self, site: str, raw: dict) -> dict:
+        """The wall's view of a site: its snapshot projected, with the staffing advice on its queues."""
+        return apply_advice(project(raw, self.config), advice_view(self.advice.get(site)))
+
+    def _on_advice(self, rec: dict) -> None:
+        """New staffing advice for a site: its view again, and what changed to the walls."""
+        site = rec.get("site")
+        if not isinstance(site, str):
+            return
+        self.advice[site] = rec
+        st = self.sites.get(site)
+        if st is None:
+            return
+        old = st.view
+        st.view = self._project(site, st.raw)
+        ops = diff(old, st.view)
+        if ops:
+            # Same seq: the advice rides on the site's current snapshot (a wall patches it in place).
+            self.broadcast(dumps({"t": "advice", "site": site, "epoch": st.epoch, "seq": st.seq, "patch": ops}))
 
     async def _on_change(self, ch: dict) -> None:
         m = self.metrics
@@ -235,7 +263,7 @@ class Hub:
         st.raw = apply_in_place(st.raw, ch.get("patch") or [])
         st.seq = seq
         old = st.view
-        st.view = project(st.raw, self.config)
+        st.view = self._project(site, st.raw)
         st.history.add(st.view)
         self.broadcast(dumps({"t": "patch", "site": site, "epoch": epoch, "seq": seq, "published_ms": published,
                               "patch": diff(old, st.view)}))

@@ -27,6 +27,10 @@
       ended_sim: "模拟已结束：数据截至", ended_replay: "回放已结束：数据截至", ended: "数据源已结束",
       trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败", final: "最终数据",
       ewt: "预计等待", ewt_next: "新取号预计等待", ewt_band: "预计区间（10%–90%）", ewt_ahead: "前面",
+      adv_need: "需", adv_have: "在岗", adv_counters: "窗口", adv_nohist: "无历史", adv_nohist_long: "无历史数据：按近15分钟来话估算", adv_next: "未来1小时需",
+      wi_title: "假设模拟", wi_queue: "队列", wi_agents: "增减坐席", wi_counters: "增减窗口", wi_run: "模拟下一小时", wi_with: "若", wi_sl: "服务水平",
+      wi_lw: "最长等待", wi_ab: "放弃", wi_basis_live: "无历史预测：按近15分钟来话估算", wi_basis_fc: "按今日预测来话",
+      wi_busy: "计算中…", wi_close: "收起",
     },
     en: {
       all: "All sites", waiting: "Waiting now", longest: "Longest wait now", vip: "VIP waiting", sl_today: "SL today",
@@ -44,6 +48,10 @@
       ended_sim: "Simulation ended: figures as of", ended_replay: "Replay ended: figures as of", ended: "The feed has ended",
       trouble: "Queues in trouble", all_ok: "All queues OK", err: "Failed", final: "Final",
       ewt: "Predicted wait", ewt_next: "Next ticket", ewt_band: "Likely range (10–90 %)", ewt_ahead: "ahead",
+      adv_need: "need", adv_have: "have", adv_counters: "counters", adv_nohist: "no history", adv_nohist_long: "no history: from the last 15 minutes' arrivals", adv_next: "next hour needs",
+      wi_title: "What-if", wi_queue: "Queue", wi_agents: "Agents ±", wi_counters: "Counters ±", wi_run: "Simulate next hour", wi_with: "with", wi_sl: "SL",
+      wi_lw: "longest wait", wi_ab: "abandons", wi_basis_live: "no history forecast: last 15 min's arrivals held", wi_basis_fc: "today's forecast arrivals",
+      wi_busy: "simulating…", wi_close: "Close",
     },
   };
   const wantsZh = (navigator.languages || [navigator.language || ""]).some((l) => /^zh/i.test(l));
@@ -232,6 +240,11 @@
       silences = m.silences || [];
     } else if (m.t === "feed") {
       feed = m.feed;
+    } else if (m.t === "advice") {
+      // Staffing advice on the site's current view (same seq); anything else: the whole floor again.
+      const st = sites[m.site];
+      if (!st || st.epoch !== m.epoch || st.seq !== m.seq) { resync(); return; }
+      st.view = applyPatch(st.view, m.patch);
     }
     dirty = true; requestAnimationFrame(render);
   }
@@ -338,6 +351,7 @@
     fitAll();
     pageAlerts();
     tick();
+    whatifDraw();
   }
 
   function renderNav() {
@@ -397,7 +411,18 @@
       ${figs(q, th)}
       <canvas class="spark" data-site="${esc(site)}" data-queue="${esc(key)}"></canvas>
       <div class="agents">${t("ready")} ${a.ready || 0} · ${t("busy")} ${a.busy || 0} · ${t("wrap_up")} ${a.wrap_up || 0} · ${t("not_ready")} ${a.not_ready || 0}</div>
+      ${adviceLine(q.advice)}
     </section>`;
+  }
+
+  // Staffing advice (dashboard/ahead.py): "need 32 · have 28"; the next hour's needs in its title.
+  function adviceLine(adv) {
+    if (!adv || adv.need_now == null) return `<div class="advice none">&nbsp;</div>`;
+    const short = adv.have != null && adv.have < adv.need_now;
+    const next = (adv.next || []).map((r) => (r.need == null ? "–" : r.need)).join(" · ");
+    const title = next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long");
+    const nohist = adv.basis === "live" ? ` <span class="advice-nohist">(${t("adv_nohist")})</span>` : "";
+    return `<div class="advice ${short ? "advice-short" : ""}" title="${esc(title)}" data-need="${adv.need_now}" data-have="${adv.have == null ? "" : adv.have}">${t("adv_need")} ${adv.need_now} · ${t("adv_have")} ${adv.have == null ? "–" : adv.have}${nohist}</div>`;
   }
 
   function statesPanel(a) {
@@ -687,6 +712,75 @@
     // Stale: nothing came for STALE_MS; the badge says so in place of "Live" and the figures dim.
     if (!dead) setConn(probe.connected);
   }
+
+  // ---- what-if (supervisors): the next hour of a queue with more or fewer agents --------
+  const wi = { open: false, extra: 1, queue: null, busy: false, answer: null, error: null };
+  const canWhatif = () => !!(me && (me.can || []).includes("supervisor"));
+  function whatifQueues() {
+    const out = [];
+    for (const s of visibleSites()) {
+      if (current !== "*" && s !== current) continue;
+      const v = sites[s].view;
+      for (const [k, q] of Object.entries(v.queues)) out.push([s + "/" + k, name(v.name) + " · " + name(q.name)]);
+    }
+    return out;
+  }
+  function whatifDraw() {
+    let box = document.getElementById("whatif");
+    if (!canWhatif()) { if (box) box.remove(); return; }
+    if (!box) { box = document.createElement("aside"); box.id = "whatif"; box.className = "whatif"; document.body.appendChild(box); }
+    if (!wi.open) { box.innerHTML = `<button type="button" class="whatif-toggle" data-wi="open">${t("wi_title")}</button>`; return; }
+    const qs = whatifQueues();
+    if (!wi.queue || !qs.some(([k]) => k === wi.queue)) wi.queue = qs.length ? qs[0][0] : null;
+    const sel = document.activeElement && document.activeElement.closest && document.activeElement.closest("#whatif select");
+    const k = (wi.extra > 0 ? "+" : "") + wi.extra;
+    const wsite = wi.queue ? sites[wi.queue.slice(0, wi.queue.indexOf("/"))] : null;
+    const hall = !!(wsite && wsite.view.kind === "hall");
+    let ans = "";
+    if (wi.busy) ans = `<p class="whatif-answer">${t("wi_busy")}</p>`;
+    else if (wi.error) ans = `<p class="whatif-answer whatif-error">${esc(wi.error)}</p>`;
+    else if (wi.answer) {
+      const a = wi.answer, n = a.now, w = a.with, ak = (a.agents > 0 ? "+" : "") + a.agents;
+      const colon = lang === "zh" ? "：" : ": ", sep = lang === "zh" ? "，" : ", ";
+      ans = `<p class="whatif-answer">${t("wi_with")} ${ak}${colon}${t("wi_sl")} <b class="wi-sl">${pct(n.sl_pct)} → ${pct(w.sl_pct)}</b>${sep}${t("wi_lw")} <b class="wi-lw">${mmss(n.longest_wait_s)} → ${mmss(w.longest_wait_s)}</b>${sep}${t("wi_ab")} <b class="wi-ab">${n.abandoned.toFixed(0)} → ${w.abandoned.toFixed(0)}</b></p>
+        <p class="whatif-basis">${a.basis === "live" ? t("wi_basis_live") : t("wi_basis_fc")}</p>`;
+    }
+    if (sel) return; // a list open under the finger: redraw later
+    box.innerHTML = `<form class="whatif-form"><h3>${t("wi_title")} <button type="button" data-wi="close" class="whatif-close">${t("wi_close")}</button></h3>
+      <label>${t("wi_queue")} <select name="queue">${qs.map(([k, l]) => `<option value="${esc(k)}" ${k === wi.queue ? "selected" : ""}>${esc(l)}</option>`).join("")}</select></label>
+      <div class="whatif-k"><span>${t(hall ? "wi_counters" : "wi_agents")}</span><button type="button" data-wi="minus">−</button><b class="whatif-extra">${k}</b><button type="button" data-wi="plus">+</button></div>
+      <button type="submit" class="whatif-run">${t("wi_run")}</button>${ans}</form>`;
+  }
+  async function whatifRun() {
+    if (!wi.queue) return;
+    const i = wi.queue.indexOf("/"), site = wi.queue.slice(0, i), queue = wi.queue.slice(i + 1);
+    wi.busy = true; wi.error = null; whatifDraw();
+    try {
+      const res = await fetch(`/api/whatif?site=${encodeURIComponent(site)}&queue=${encodeURIComponent(queue)}&agents=${wi.extra}`,
+        { headers: { Authorization: "Bearer " + TOKEN } });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw Object.assign(new Error(res.status + ""), { status: res.status, detail: body.detail });
+      wi.answer = body;
+    } catch (err) { wi.answer = null; wi.error = t("err") + " " + (err.status || "") + (err.detail ? ": " + err.detail : ""); }
+    wi.busy = false; whatifDraw();
+  }
+  document.body.addEventListener("click", (e) => {
+    const b = e.target.closest("#whatif button[data-wi]");
+    if (!b) return;
+    const what = b.dataset.wi;
+    if (what === "open") wi.open = true; else if (what === "close") wi.open = false;
+    else if (what === "plus") wi.extra = Math.min(50, wi.extra + 1); else if (what === "minus") wi.extra = Math.max(-50, wi.extra - 1);
+    if (what === "plus" || what === "minus") wi.answer = null;
+    whatifDraw();
+  });
+  document.body.addEventListener("change", (e) => {
+    const s = e.target.closest("#whatif select");
+    if (s) { wi.queue = s.value; wi.answer = null; whatifDraw(); }
+  });
+  document.body.addEventListener("submit", (e) => {
+    if (!e.target.closest("#whatif form")) return;
+    e.preventDefault(); whatifRun();
+  });
 
   // ---- controls ---------------------------------------------------------------
   $("#sites").addEventListener("click", (e) => {

@@ -48,8 +48,10 @@ def register(subparsers) -> None:
 def replay_alerts(path: Path, fmt: str, floor, engine, period_ms: int = 30_000, site: Optional[str] = None) -> list[dict]:
     """All alert changes of a replayed file, in order."""
     from stream.alerts.driver import AlertDriver
+    from stream.runtime.advisor import Advisor
 
-    drv = AlertDriver(floor, engine, period_ms)
+    # The staffing advice the understaffed rule reads, as a worker without history makes it.
+    drv = AlertDriver(floor, engine, period_ms, annotate=Advisor(floor.config).annotate)
     out: list[dict] = []
     batch: list = []
     for ev in read_events(path, fmt, floor, site):

@@ -28,7 +28,8 @@ __all__ = ["AlertsConfig", "Rule", "Detector", "load_alerts", "DEFAULT_ALERTS", 
 DEFAULT_ALERTS = Path(__file__).resolve().parents[2] / "config" / "alerts.yaml"
 
 # Threshold rules, evaluated on every snapshot, and the online detectors.
-RULES = ("longest_wait", "service_level", "abandon_rate", "no_agent_ready", "vip_wait", "agent_not_ready", "agent_wrap_up")
+RULES = ("longest_wait", "service_level", "abandon_rate", "no_agent_ready", "vip_wait", "agent_not_ready", "agent_wrap_up",
+         "understaffed")
 DETECTORS = ("arrival_surge", "aht_drift", "abandon_spike")
 # A service level is bad when low: its raise level is below its clear level.
 LOWER_IS_WORSE = frozenset({"service_level"})
@@ -96,6 +97,7 @@ BUILTIN_RULES: dict[str, dict] = {
     "vip_wait": {"raise_": 120, "clear": 60, "for_s": 0, "severity": "major", "repeat_s": 600},
     "agent_not_ready": {"raise_": 1500, "clear": 0, "severity": "info", "repeat_s": 0},
     "agent_wrap_up": {"raise_": 600, "clear": 0, "severity": "info", "repeat_s": 0},
+    "understaffed": {"raise_": 2, "clear": 0, "for_s": 900, "severity": "minor", "repeat_s": 0},
 }
 BUILTIN_DETECTORS: dict[str, dict] = {
     "arrival_surge": {"severity": "major", "warmup_buckets": 864},

@@ -37,7 +37,7 @@ engine's.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from stream.alerts.engine import BUCKET_MS, AlertEngine
 from stream.alerts.view import AlertViews
@@ -49,7 +49,10 @@ __all__ = ["AlertDriver", "run_with_alerts"]
 class AlertDriver:
     """Feeds a Floor and an AlertEngine on event time; see the module docstring."""
 
-    def __init__(self, floor: Floor, engine: AlertEngine, period_ms: int = 30_000, catchup: int = 240, max_gap_ms: int = 2 * 86_400_000) -> None:
+    def __init__(self, floor: Floor, engine: AlertEngine, period_ms: int = 30_000, catchup: int = 240, max_gap_ms: int = 2 * 86_400_000,
+                 annotate: Optional[Callable[[Floor, str, dict], None]] = None) -> None:
+        """``annotate(floor, site, snapshot)``: adds what a rule reads beyond the fold's figures
+        (the staffing advice the ``understaffed`` rule reads) to each snapshot before it is evaluated."""
         if period_ms <= 0 or BUCKET_MS % period_ms:
             raise ValueError("period_ms must divide 5 minutes (300000 ms)")
         self.floor = floor
@@ -57,6 +60,7 @@ class AlertDriver:
         self.period_ms = period_ms
         self.catchup = catchup
         self.max_gap_ms = max_gap_ms
+        self.annotate = annotate
         # site -> the next boundary to evaluate at
         self.next_ms: dict[str, int] = {}
         # The snapshots at boundaries, kept up to date from the events fed (buckets of one period).
@@ -88,7 +92,10 @@ class AlertDriver:
         sc = self.floor.site(site)
         for b in self._boundaries(nb, last):
             sc.advance(b)
-            out.extend(self.engine.evaluate(site, b, self._snapshot(site)))
+            snap = self._snapshot(site)
+            if self.annotate is not None:
+                self.annotate(self.floor, site, snap)
+            out.extend(self.engine.evaluate(site, b, snap))
         self.next_ms[site] = last + self.period_ms
 
     def _snapshot(self, site: str) -> dict:

@@ -39,7 +39,7 @@ from stream.alerts.config import DETECTORS, LOWER_IS_WORSE, AlertsConfig, Detect
 from stream.alerts.detectors import DriftCusum, RateSpike, SeasonalCusum
 from stream.alerts.hysteresis import beyond, step
 from stream.alerts.messages import message
-from stream.alerts.rules import AGENT_RULES, QUEUE_RULES, RULE_CODES, AgentFloors, agent_floors, agent_threshold, agents_past, rule_value
+from stream.alerts.rules import AGENT_RULES, QUEUE_RULES, RULE_CODES, UNDERSTAFFED, AgentFloors, agent_floors, agent_threshold, agents_past, rule_value
 
 __all__ = ["AlertEngine", "BUCKET_MS", "ABANDON_BUCKET_MS", "new_detector"]
 
@@ -150,9 +150,12 @@ class AlertEngine:
                 seen.add(key)
                 # The queue's own goal, so the message names it beside the raise level.
                 tk = _TARGET_OF.get(r.rule)
+                if r.code == UNDERSTAFFED:
+                    extra: Optional[dict] = {"target": (qd.get("advice") or {}).get("need_now")}  # agents needed now
+                else:
+                    extra = {"target": qd.get(tk)} if tk else None
                 self._step(out, key, v, now_ms, raise_at=r.raise_, clear_at=r.clear, for_s=r.for_s, repeat_s=r.repeat_s,
-                           lower=r.lower, labels=r.labels, name=name, hall=hall,
-                           extra={"target": qd.get(tk)} if tk else None)
+                           lower=r.lower, labels=r.labels, name=name, hall=hall, extra=extra)
         # Only agents past their lowest level (by state and not-ready reason, over
         # the site's queues), or with a condition already, can change anything:
         # the rest are skipped unread.

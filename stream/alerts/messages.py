@@ -17,6 +17,9 @@ percent, and "for 3 min" / "已 3 分钟" for how long the condition has held.
 'Regular: arrivals 2.3× the usual for Tue 10:00 - 26 in 5 min vs 11.3 expected (score 0.910)'
 >>> m["zh-CN"]
 '普通：来话为周二 10:00 通常水平的 2.3 倍 - 5分钟 26 个，预期 11.3 个（异常分 0.910）'
+>>> m = message("understaffed", "raised", {"en": "General", "zh": "综合咨询"}, 4, 0, 600_000, target=32)
+>>> m["en"], m["zh-CN"]
+('General: 4 agents short (need 32, have 28) for 10 min', '综合咨询：缺 4 名坐席（需 32，在岗 28） 已 10 分钟')
 
 The raise level is the rule's (config/alerts.yaml); the target is the queue's
 (config/floor.yaml: ``sl_target_pct`` for service level, the service-level
@@ -96,6 +99,7 @@ _RESOLVED = {
     "vip_wait": ("VIP wait back under the clear level", "VIP等待已回落"),
     "agent_not_ready": ("agent left not-ready", "坐席已结束未就绪"),
     "agent_wrap_up": ("agent left wrap-up", "坐席已结束话后处理"),
+    "understaffed": ("staffed to the need again", "人手已满足需求"),
 }
 
 
@@ -129,6 +133,13 @@ def message(
         who_en, who_zh = ("no counter open", "无开放窗口") if hall else ("no agent ready", "无空闲坐席")
         en = f"{qen}: {_num(value)} waiting, {who_en}{for_en}"
         zh = f"{qzh}：{_num(value)} 人等待，{who_zh}{' ' + for_zh if for_zh else ''}"
+    elif rule == "understaffed":
+        # value: agents short now; target: agents needed now (the staffing advice).
+        short = _num(value)
+        have = _num(None if value is None or target is None else target - value)
+        who_en, who_zh = ("counters", "个窗口") if hall else ("agents", "名坐席")
+        en = f"{qen}: {short} {who_en} short (need {_num(target)}, have {have}){for_en}"
+        zh = f"{qzh}：缺 {short} {who_zh}（需 {_num(target)}，在岗 {have}）{' ' + for_zh if for_zh else ''}"
     elif rule in ("agent_not_ready", "agent_wrap_up"):
         fen, fzh, fmt, _ = _FIGURES[rule]
         why_en = f" ({reason})" if reason else ""

@@ -11,6 +11,7 @@ docs/metrics.md, so an alert and the wall always agree.
 | ``abandon_rate`` | abandon rate over the last 15 min, % (None under ``min_offered``) | above |
 | ``no_agent_ready`` | contacts waiting, when no agent of the queue is ready (hotline) or no counter is open (hall); else 0 | above |
 | ``vip_wait`` | longest VIP wait now, s | above |
+| ``understaffed`` | agents short now: needed (staffing advice) − logged in; None without advice or agent states | above |
 | ``agent_not_ready`` / ``agent_wrap_up`` | the agent's time in that state, s (per agent) | above |
 """
 
@@ -26,7 +27,7 @@ __all__ = [
     "agent_floor", "AgentFloor", "AgentFloors", "agent_floors", "agents_past",
 ]
 
-QUEUE_RULES: Final = ("longest_wait", "service_level", "abandon_rate", "no_agent_ready", "vip_wait")
+QUEUE_RULES: Final = ("longest_wait", "service_level", "abandon_rate", "no_agent_ready", "vip_wait", "understaffed")
 AGENT_RULES: Final = {"not_ready": "agent_not_ready", "wrap_up": "agent_wrap_up"}
 
 # The queue rules by number (their place in QUEUE_RULES): the engine resolves a
@@ -36,6 +37,7 @@ SERVICE_LEVEL: Final = 1
 ABANDON_RATE: Final = 2
 NO_AGENT_READY: Final = 3
 VIP_WAIT: Final = 4
+UNDERSTAFFED: Final = 5
 RULE_CODES: Final = {name: i for i, name in enumerate(QUEUE_RULES)}
 
 
@@ -65,6 +67,12 @@ def rule_value(code: int, snap: dict, q: dict, min_n: int) -> Optional[float]:
         else:
             nobody = q["agents"]["ready"] == 0
         return float(q["waiting"]) if nobody else 0.0
+    if code == UNDERSTAFFED:
+        # The worker's staffing advice (stream.runtime.advisor) on the queue; absent or without a need: no verdict.
+        adv = q.get("advice")
+        if adv is None or adv.get("need_now") is None or adv.get("have") is None:
+            return None
+        return float(adv["need_now"] - adv["have"])
     raise ValueError(f"unknown queue rule code {code!r}")
 
 

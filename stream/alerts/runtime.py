@@ -41,9 +41,10 @@ class AlertHook:
     its detectors' checkpoint: ``checkpoint()`` what they have learnt, ``resume(ckpt)`` before
     the first batch to start from it (see :meth:`AlertEngine.resume`)."""
 
-    def __init__(self, alerts: AlertsConfig, period_ms: int) -> None:
+    def __init__(self, alerts: AlertsConfig, period_ms: int, annotate: Optional[Callable] = None) -> None:
         self.alerts = alerts
         self.period_ms = period_ms
+        self.annotate = annotate
         self.driver: Optional[AlertDriver] = None
         self._floor: Optional[int] = None
         self._resume: Optional[dict] = None
@@ -54,7 +55,7 @@ class AlertHook:
             engine = AlertEngine(self.alerts)
             if self._resume is not None:
                 engine.resume(self._resume)
-            self.driver, self._floor = AlertDriver(floor, engine, self.period_ms), id(floor)
+            self.driver, self._floor = AlertDriver(floor, engine, self.period_ms, annotate=self.annotate), id(floor)
         return self.driver.feed(events)
 
     def checkpoint(self) -> Optional[dict]:
@@ -66,7 +67,15 @@ class AlertHook:
         self._resume = ckpt
 
 
-def hook_factory(config: FloorConfig, alerts: Optional[AlertsConfig] = None, period_ms: int = 30_000) -> Callable[[], AlertHook]:
-    """A factory of per-partition hooks sharing one validated alerts config."""
+def hook_factory(config: FloorConfig, alerts: Optional[AlertsConfig] = None, period_ms: int = 30_000,
+                 annotate: Optional[Callable] = None) -> Callable[[], AlertHook]:
+    """A factory of per-partition hooks sharing one validated alerts config (and ``annotate``:
+    the staffing advice the ``understaffed`` rule reads, ``Advisor.annotate``; by default an
+    advisor without history, as ``floorwatch alerts --replay`` has)."""
     acfg = alerts if alerts is not None else load_alerts()
-    return lambda: AlertHook(acfg, period_ms)
+    if annotate is None:
+        from stream.runtime.advisor import Advisor
+
+        # Without a history database: the advice from the live figures (what a replay makes too).
+        annotate = Advisor(config).annotate
+    return lambda: AlertHook(acfg, period_ms, annotate)

@@ -288,24 +288,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
             return 2
     # A replayed Anonymous Bank log brings its own site (as in-process replay adds it).
     cfg.sites.setdefault(anonbank.SITE, anonbank.site_config())
+    from stream.runtime.advisor import Advisor
+
+    advisor = Advisor(cfg, args.db)  # staffing advice: the wall's tiles and the understaffed rule
     settings = WorkerSettings(
         kafka_url=args.kafka,
         redis_url=args.redis,
         config=cfg,
         redis_prefix=args.redis_prefix,
         partitions=args.partitions,
-        on_events_factory=_alerts_hook_factory(cfg),
+        on_events_factory=_alerts_hook_factory(cfg, advisor.annotate),
         history_db=args.db,
+        advisor=advisor,
     )
     run_worker(settings, loglevel=args.loglevel)
     return 0
 
 
-def _alerts_hook_factory(cfg):
+def _alerts_hook_factory(cfg, annotate=None):
     """The alert engine per partition (stream.alerts.runtime)."""
     from stream.alerts.runtime import hook_factory
 
-    return hook_factory(cfg)
+    return hook_factory(cfg, annotate=annotate)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

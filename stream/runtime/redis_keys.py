@@ -39,6 +39,7 @@ class Keys:
         self.feed = p + "feed"
         self.feed_ch = p + "feed:ch"
         self.walls = p + "walls"
+        self.advice_ch = p + "advice:ch"
         self.delivery_log = p + "delivery:log"
         self.workers = p + "workers"
         # A random value the first worker to find it missing sets: a different one means Redis lost its data.
@@ -49,6 +50,9 @@ class Keys:
 
     def report(self, site: str) -> str:
         return f"{self.prefix}report:{site}"
+
+    def advice(self, site: str) -> str:
+        return f"{self.prefix}advice:{site}"
 
     def intervals(self, site: str, date: str) -> str:
         return f"{self.prefix}intervals:{site}:{date}"

@@ -15,6 +15,7 @@ go out every ``report_interval_ms`` and on ``flush``.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from typing import Iterable, Optional
@@ -26,6 +27,9 @@ from stream.fold.floor import Floor
 from stream.predict.live import site_ewt
 from stream.runtime.redis_keys import Keys
 from stream.fold.report import stats_to_sums
+
+
+log = logging.getLogger("floorwatch.sink")
 
 
 def _dumps(obj: object) -> bytes:
@@ -48,8 +52,14 @@ class RedisSink:
         min_interval_ms: int = 200,
         report_interval_ms: int = 2000,
         worker_id: Optional[str] = None,
+        advisor=None,
+        advice_interval_ms: int = 1000,
     ) -> None:
         self.r = redis
+        # Staffing advice (stream.runtime.advisor) beside the snapshots, at most every advice_interval_ms per site.
+        self.advisor = advisor
+        self.advice_interval_ms = advice_interval_ms
+        self._advice_at: dict[str, int] = {}
         self.k = Keys(prefix)
         self.partition = str(partition)
         self.min_interval_ms = min_interval_ms
@@ -163,6 +173,16 @@ class RedisSink:
                 _dumps({"site": site, "epoch": self.epoch, "seq": snap["seq"], "patch": patch, "published_ms": t, "folded_ms": self.folded_ms}),
             )
             self.published += 1
+            if self.advisor is not None and t - self._advice_at.get(site, 0) >= self.advice_interval_ms:
+                self._advice_at[site] = t
+                try:
+                    queues = self.advisor.site_advice(floor, site, snap, waiting=True)
+                except Exception:  # advice is an extra: a fault in it must never stop the floor going out
+                    log.exception("staffing advice for %s failed; the snapshot goes out without it", site)
+                else:
+                    adv = _dumps({"site": site, "clock": snap["clock"], "queues": queues, "published_ms": t})
+                    pipe.set(k.advice(site), adv)
+                    pipe.publish(k.advice_ch, adv)
         await pipe.execute()
 
     def _with_ewt(self, site: str, snap: dict, legs: dict, patch: list[dict]) -> tuple[dict, list[dict]]:

@@ -98,6 +98,8 @@ class WorkerSettings:
     on_events_factory: Optional[Callable[[], EventsHook]] = None
     # The history database (stream/history/sink.py), or None for no history.
     history_db: Optional[str] = None
+    # Staffing advice published beside the snapshots (stream.runtime.advisor.Advisor), or None.
+    advisor: Optional[object] = None
 
 
 class FloorWorker:
@@ -147,6 +149,7 @@ class FloorWorker:
             partition=p,
             min_interval_ms=self.s.publish_interval_ms,
             worker_id=self.s.worker_id,
+            advisor=self.s.advisor,
         )
         return pf
 

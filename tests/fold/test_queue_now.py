@@ -60,3 +60,27 @@ def test_both_cores_agree_on_a_shuffled_busy_day():
             assert a == b, (i, s)
             seen += sum(len(v["waiting"]) + len(v["serving"]) for v in a.values())
     assert seen > 1_500
+
+
+@pytest.mark.parametrize("native", CORES)
+def test_the_contacts_listed_are_the_ones_the_waiting_figures_count(native):
+    # What the what-if and the predictors start from (each contact waiting) is what the wall shows as
+    # waiting, VIPs waiting and the longest wait, at every cut of a busy day.
+    cfg = load_config()
+    day = list(busy_day.generate(cfg, seed=4, calls=3000))
+    f = Floor(cfg, native=native)
+    seen = 0
+    step = len(day) // 12
+    for i in range(0, len(day), step):
+        f.apply_many(day[i:i + step])
+        for site in sorted(f.sites):
+            legs = f.site(site).queue_now()
+            now = f.site(site).clock
+            for q, row in f.site(site).waiting(now).items():
+                got = legs[q]["waiting"] if q in legs else []
+                assert len(got) == row["waiting"]
+                assert sum(1 for _, c in got if c > 0) == row["vip_waiting"]
+                if got:
+                    assert (now - min(o for o, _ in got)) / 1000.0 == row["longest_wait_s"]
+                seen += len(got)
+    assert seen > 0  # somebody waited at some cut

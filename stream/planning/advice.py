@@ -1,0 +1,172 @@
+"""Staffing advice, live: agents a queue needs now and in the next four 15-minute intervals.
+
+A pure function of what is known at one instant (no I/O, no clock):
+the queue's forecast for the local day (``stream.planning.forecast``, learnt
+from the history store's earlier days), the day's actual offered contacts per
+completed interval so far (the fold's interval rows), the live handle time
+and the agents logged in and ready now (the fold's snapshot). The day's
+forecast is reshaped by the actuals (``reforecast``: a busy morning moves
+the next hours), the handle time is the last 15 minutes' shrunk toward the
+forecast's by ``MIN_HANDLED`` contacts (a few calls move it little, a busy
+queue's own figure wins), and each interval's need comes from
+the staffing plan of issue 15 (``stream.planning.plan``: Erlang A with the
+queue's patience where one is given, Erlang C otherwise; halls' counters
+against their wait target) for the queue's service-level target.
+
+Without a forecast (no history yet), the need *now* is the plan for the
+arrivals of the last 15 minutes at the live handle time (``basis: "live"``)
+and the next intervals are left out (``next: []``): the wall says there is no
+history rather than showing a made-up outlook.
+
+>>> import numpy as np
+>>> from stream.contracts.floor_config import FloorConfig
+>>> cfg = FloorConfig.from_dict({"sites": {"s": {"timezone": "UTC", "queues": {"q": {"sl_target_pct": 80}}}}})
+>>> day = DayLoad(np.full(96, 50.0), np.full(96, 180.0))          # 50 calls each 15 min, AHT 3 min
+>>> live = {"agents": {"logged_in": 12, "ready": 1}, "sliding": {"15m": {"offered": 0, "handled": 0, "aht_s": None}}}
+>>> a = queue_advice(cfg, "s", "q", day, np.full(96, 50.0), 36 * 900_000 + 60_000, live)
+>>> a["need_now"], a["have"], a["ready"], a["basis"], [n["need"] for n in a["next"]]
+(14, 12, 1, 'forecast', [14, 14, 14, 14])
+>>> queue_advice(cfg, "s", "q", None, None, 36 * 900_000, {**live, "sliding": {"15m": {"offered": 50, "handled": 40,
+...              "aht_s": 180.0}}})["need_now"]                    # no history: the last 15 minutes' arrivals
+14
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+from stream.contracts.floor_config import FloorConfig, zone
+from stream.fold.calendar import INTERVAL_MS
+from stream.planning.forecast import SLOTS, reforecast
+from stream.planning.plan import plan
+
+__all__ = ["DayLoad", "queue_advice", "patience_from_day", "AHEAD", "MIN_HANDLED"]
+
+AHEAD = 4  # intervals after the current one
+MIN_HANDLED = 10  # the forecast AHT's weight, in handled contacts, against the last 15 minutes'
+
+
+@dataclass
+class DayLoad:
+    """One queue's forecast of one local day: offered contacts and AHT (s; NaN unknown) per 15-minute slot."""
+
+    offered: np.ndarray
+    aht_s: np.ndarray
+
+
+def _slot(ms: int, tz) -> int:
+    t = datetime.fromtimestamp(ms / 1000, tz=tz)
+    return t.hour * 4 + t.minute // 15
+
+
+def _iso(ms: int, tz) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=tz).isoformat(timespec="seconds")
+
+
+def _num(v: Any) -> Optional[float]:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def queue_advice(
+    config: FloorConfig,
+    site: str,
+    queue: str,
+    day: Optional[DayLoad],
+    actual: Optional[np.ndarray],
+    now_ms: int,
+    live: Mapping[str, Any],
+    *,
+    patience_s: Optional[float] = None,
+    ahead: int = AHEAD,
+    memo: Optional[dict] = None,
+) -> dict:
+    """The queue's advice at ``now_ms`` (see the module docstring).
+
+    ``day``: the local day's forecast (None: no history); ``actual``: offered
+    per slot of the day so far (the slots before the current one are read);
+    ``live``: the queue's agents (``{"logged_in", "ready"}``, its own: the worker counts
+    each agent on its primary queue) and snapshot windows (``sliding``); ``ahead``: how many
+    intervals after the current one; ``memo``: a dict kept between calls (same load, same
+    need: the plan is not solved again).
+    Returns ``{"need_now", "have", "ready", "basis", "aht_s", "offered_now", "next": [{"start", "offered", "aht_s", "need"}]}``.
+    """
+    tz = zone(config.site(site).timezone)
+    agents = live.get("agents") if isinstance(live.get("agents"), Mapping) else {}
+    sliding = live.get("sliding") if isinstance(live.get("sliding"), Mapping) else {}
+    q15 = sliding.get("15m") if isinstance(sliding.get("15m"), Mapping) else {}
+    handled = _num(q15.get("handled")) or 0.0
+    live_aht = _num(q15.get("aht_s")) if handled > 0 else None
+    start = now_ms - now_ms % INTERVAL_MS  # every real UTC offset is a whole quarter hour
+    have, ready = _num(agents.get("logged_in")), _num(agents.get("ready"))
+    # None: the floor does not say who is logged in (no agent states at all); else a count (0 included).
+    out: dict = {"have": None if have is None and "logged_in" in agents else int(have or 0),
+                 "ready": None if ready is None and "ready" in agents else int(ready or 0), "patience_s": patience_s}
+    pat = {(site, queue): patience_s} if patience_s else None
+
+    def need(offered: float, aht: Optional[float], at: int) -> Optional[int]:
+        key = (site, queue, offered, aht, patience_s)
+        if memo is not None and key in memo:
+            return memo[key]
+        row = {"site": site, "queue": queue, "start": _iso(at, tz), "offered": offered, "aht_s": aht}
+        n = plan([row], config, patience=pat)[0]["agents"]
+        if memo is not None:
+            if len(memo) > 50_000:
+                memo.clear()
+            memo[key] = n
+        return n
+
+    def aht_of(fc_aht: float) -> Optional[float]:
+        # The last 15 minutes' handle time, shrunk toward the forecast's by MIN_HANDLED contacts.
+        if np.isnan(fc_aht):
+            return round(live_aht, 1) if live_aht is not None else None
+        if live_aht is None:
+            return round(float(fc_aht), 1)
+        return round((handled * live_aht + MIN_HANDLED * float(fc_aht)) / (handled + MIN_HANDLED), 1)
+
+    if day is None:
+        offered = _num(q15.get("offered"))
+        aht = round(live_aht, 1) if live_aht is not None else None
+        out.update(basis="live", aht_s=aht, offered_now=offered, next=[],
+                   need_now=need(offered, aht, start) if offered is not None and aht is not None else None)
+        return out
+    slot = _slot(start, tz)
+    fc = day.offered if actual is None else reforecast(day.offered, np.asarray(actual, dtype=float), slot)
+    rows = []
+    for i in range(ahead + 1):
+        at = start + i * INTERVAL_MS
+        s = _slot(at, tz)
+        if s < slot:  # past the local day's end: the next day is another forecast
+            break
+        aht = aht_of(day.aht_s[s])
+        off = round(float(fc[s]), 2)
+        rows.append({"start": _iso(at, tz), "offered": off, "aht_s": aht, "need": need(off, aht, at)})
+    out.update(basis="forecast", aht_s=rows[0]["aht_s"], offered_now=rows[0]["offered"], need_now=rows[0]["need"],
+               next=rows[1:])
+    return out
+
+
+def patience_from_day(day: Mapping[str, Any], min_abandoned: int = 20) -> Optional[float]:
+    """An estimate of a queue's mean patience (s) from its day figures, or None where abandons are few.
+
+    With exponential patience, mean patience = waiting time of all callers ÷
+    abandons (Brown et al. 2005, ``stream.planning.calls.patience``). The live
+    figures keep the answered callers' waits (``answered × asa_s``) but not
+    the abandoned ones'; those are taken at the answered callers' mean wait,
+    an approximation (abandoned callers wait about as long on average in an
+    M/M/n+M queue near its target). Under ``min_abandoned`` abandons the
+    queue's callers hardly hang up: None (Erlang C).
+
+    >>> patience_from_day({"answered": 900, "abandoned": 100, "asa_s": 30.0})
+    300.0
+    >>> patience_from_day({"answered": 900, "abandoned": 5, "asa_s": 30.0}) is None
+    True
+    """
+    ans, ab, asa = _num(day.get("answered")), _num(day.get("abandoned")), _num(day.get("asa_s"))
+    if not ab or ab < min_abandoned or asa is None or ans is None or asa <= 0:
+        return None
+    return round((ans + ab) * asa / ab, 1)
+

@@ -1,0 +1,110 @@
+"""Staffing advice and the what-if on the wall, in a real headless Chromium, in zh-CN and English.
+
+The busy day is published through ``RedisSink`` with the worker's advisor (no
+history: the live advice). A tile shows "需 N · 在岗 M" / "need N · have M"
+with the numbers the worker published; a supervisor opens the what-if, picks
+a queue, adds agents and reads the answer beside the current course; a wall
+token has no what-if at all. Screenshots at 1920x1080 and a phone's 390x844
+go where FLOORWATCH_WALL_SCREENSHOT says (a directory), else the test's tmp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from stream.contracts.floor_config import load_config
+from stream.fold.floor import Floor
+from stream.runtime.advisor import Advisor
+from stream.runtime.redis_keys import Keys
+from stream.runtime.redis_sink import RedisSink
+from tests.dashboard_helpers import day, redis_server  # noqa: F401 - fixtures
+from tests.dashboard.test_wall import ARGS, CHROMIUM, text  # the browser's settings, one place
+from tests.dashboard_helpers import SUP, WALL, ServerThread, publish
+
+PREFIX = "fwadvice:"
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
+]
+
+
+async def test_advice_and_whatif_in_a_browser(redis_server, day, tmp_path):
+    playwright = pytest.importorskip("playwright.async_api")
+    shots = Path(os.environ.get("FLOORWATCH_WALL_SCREENSHOT") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    cfg = load_config()
+    floor = Floor(cfg)
+    floor.apply_many(day[: int(len(day) * 0.5)])
+    r = aioredis.from_url(redis_server.url)
+    sink = RedisSink(r, prefix=PREFIX, partition=0, advisor=Advisor(cfg))
+    await publish(floor, sink)
+    adv = orjson.loads(await r.get(Keys(PREFIX).advice("gd-hotline")))["queues"]["general"]
+    srv = ServerThread(redis_server.url, PREFIX).start()
+    try:
+        async with playwright.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            ctx = await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+            page = await ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"{srv.base}/?token={SUP}&site=gd-hotline")
+            line = "[data-queue='general'] .advice"
+            await page.wait_for_selector(line, timeout=10_000)
+            # zh: the worker's numbers, and that there is no history behind them.
+            assert await text(page, line) == f"需 {adv['need_now']} · 在岗 {adv['have']} (无历史)"
+
+            # The supervisor's what-if: queue, +3 agents, the answer beside the current course.
+            await page.click("#whatif button[data-wi='open']")
+            await page.select_option("#whatif select", "gd-hotline/general")
+            for _ in range(2):
+                await page.click("#whatif button[data-wi='plus']")
+            assert await text(page, "#whatif .whatif-extra") == "+3"
+            await page.click("#whatif .whatif-run")
+            await page.wait_for_selector("#whatif .wi-sl", timeout=5000)
+            ans = await text(page, "#whatif .whatif-answer")
+            assert re.fullmatch(r"若 \+3：服务水平 \d+% → \d+%，最长等待 \d+:\d\d → \d+:\d\d，放弃 \d+ → \d+", ans), ans
+            await page.screenshot(path=str(shots / "wall-advice-1920x1080-zh.png"))
+
+            # English: the same tile and the answer in English after a new run.
+            await page.click("#lang")
+            assert await text(page, line) == f"need {adv['need_now']} · have {adv['have']} (no history)"
+            await page.click("#whatif .whatif-run")
+            await page.wait_for_function("() => (document.querySelector('#whatif .whatif-answer') || {}).textContent"
+                                         " && document.querySelector('#whatif .whatif-answer').textContent.includes('with +3')",
+                                         timeout=5000)
+            ans = await text(page, "#whatif .whatif-answer")
+            assert re.search(r"with \+3: SL \d+% → \d+%, longest wait \d+:\d\d → \d+:\d\d, abandons \d+ → \d+", ans), ans
+            assert "last 15 min" in await text(page, "#whatif .whatif-basis")
+            await page.screenshot(path=str(shots / "wall-advice-1920x1080-en.png"))
+
+            # A phone, in a hall: the panel fits the screen.
+            phone = await browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+            pp = await phone.new_page()
+            await pp.goto(f"{srv.base}/?token={SUP}&site=hall-tianhe&lang=en")
+            await pp.wait_for_selector("#whatif button[data-wi='open']", timeout=10_000)
+            await pp.click("#whatif button[data-wi='open']")
+            assert await text(pp, "#whatif .whatif-k span") == "Counters ±"  # a hall's what-if is about counters
+            await pp.click("#whatif .whatif-run")
+            await pp.wait_for_selector("#whatif .wi-sl", timeout=5000)
+            box = await pp.locator("#whatif .whatif-form").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+            await pp.screenshot(path=str(shots / "wall-advice-phone-en.png"))
+
+            # The wall's TV: advice on the tiles, no what-if.
+            tv = await ctx.new_page()
+            await tv.goto(f"{srv.base}/?token={WALL}&site=gd-hotline&lang=en")
+            await tv.wait_for_selector(line, timeout=10_000)
+            assert await tv.locator("#whatif").count() == 0
+            assert errors == []
+            await browser.close()
+    finally:
+        srv.stop()
+        await r.aclose()
