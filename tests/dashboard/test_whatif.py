@@ -142,7 +142,7 @@ def test_live_queue_from_the_snapshot_alone():
            "agents": {"a": {"state": "busy", "since": 90_000, "queues": ["q", "r"]}, "b": {"state": "ready", "queues": ["q"]},
                       "c": {"state": "ready", "queues": ["r", "q"]}, "d": {"state": "not_ready", "queues": ["q"]}}}
     lq = live_queue(raw, "q")
-    assert lq.waiting == [(80_000, 2), (40_000, 0), (60_000, 0), (80_000, 0)]
+    assert lq.waiting == [(80_000, 1), (40_000, 0), (60_000, 0), (80_000, 0)]
     assert lq.busy_since == [90_000] and lq.ready == 1  # c's primary skill is r
     exact = live_queue(raw, "q", [[70_000, 0], [99_000, 2], [200_000, 0]])
     assert exact.waiting == [(70_000, 0), (99_000, 2)]  # none offered after the snapshot's clock
