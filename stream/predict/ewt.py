@@ -33,7 +33,7 @@ queue), are measured in docs/predict.md (``bench ewt``).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from stream.predict.view import QueueView
 
@@ -99,6 +99,8 @@ class EWT:
         lo, hi = gamma_band(mean, var)
         return Prediction(mean, lo, hi, ahead)
 
-    def positions(self, view: QueueView) -> list[Prediction]:
-        """Each waiting contact's predicted remaining wait, in the order served (position = ahead)."""
-        return [self.predict(view, i) for i in range(len(view.waiting))]
+    def positions(self, view: QueueView, limit: Optional[int] = None) -> list[Prediction]:
+        """Each waiting contact's predicted remaining wait, in the order served (the i-th has i ahead),
+        the first ``limit`` of them (all when None)."""
+        n = len(view.waiting) if limit is None else min(limit, len(view.waiting))
+        return [self.predict(view, i) for i in range(n)]

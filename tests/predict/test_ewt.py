@@ -60,6 +60,21 @@ def test_positions_grow_with_the_place_in_the_queue():
     ps = EWT().positions(v)
     assert [p.ahead for p in ps] == [0, 1, 2, 3, 4]
     assert all(a.wait_s < b.wait_s for a, b in zip(ps, ps[1:]))
+    assert EWT().positions(v, 2) == ps[:2] and EWT().positions(v, 99) == ps and EWT().positions(view(0, 3, 180.0)) == []
+
+
+def test_live_publishes_each_position_bounded():
+    from stream.predict.live import MAX_POSITIONS, site_ewt
+
+    snap = {"clock": 1_000_000, "queues": {"q": {"sliding": {
+        "15m": {"answered": 0}, "60m": {"answered": 0, "aht_s": 180.0, "abandoned": 0, "short_abandoned": 0, "asa_s": None}},
+        "agents": {"ready": 0, "busy": 3, "wrap_up": 0, "logged_in": 3}}}}
+    for n in (0, 4, MAX_POSITIONS + 7):
+        legs = {"q": {"waiting": [(900_000 + i, 0) for i in range(n)], "serving": [(800_000, 850_000)] * 3}}
+        row = site_ewt(snap, legs)["q"]
+        assert row["ahead"] == n and len(row["positions"]) == min(n, MAX_POSITIONS)
+        assert row["positions"] == [[round(p.wait_s), round(p.low_s), round(p.high_s)] for p in
+                                    EWT().positions(view(n, 3, 180.0), MAX_POSITIONS)]
 
 
 def test_gamma_band_holds_its_percentiles():
