@@ -16,31 +16,42 @@ hall's counters that serve VIP and business tickets first), the agents on
 duty for a queue overstate what it gets and those handling its contacts now
 understate it: ``s`` is the geometric mean of the two (equal to both on a
 queue of its own). With an agent ready for everyone ahead, the wait is 0.
-Where the floor reports no agent states (a log like the Anonymous Bank's),
-only the contacts being handled are known and the prediction leans on LES:
-``LES_WEIGHT * LES + (1 - LES_WEIGHT) * QL-m``. Both choices, and the
-variants that lost (the queue's recent throughput as ``r``, a site-wide
-queue), are measured in docs/predict.md (``bench ewt``).
+That is the queueing model (``EWT(model_only=True)``, tested against M/M/c
+and M/M/c+M). The prediction floorwatch publishes blends it, by weights fitted
+(least squares) on data ``bench ewt`` does not score (February 1-14 and
+busy-day seeds 11-13; docs/predict.md), with the head-of-line contact's wait
+so far (HOL, Ibrahim & Whitt's third predictor: a queue starved by counters
+serving other tickets first shows it there, which no queue length does) and,
+where the floor reports no agent states (a log like the Anonymous Bank's:
+only the contacts being handled are known), with LES:
+
+    agent states known:  0.782 QL-m + 0.255 HOL
+    no agent states:     0.237 LES + 0.126 QL-m + 0.677 HOL
+
+The variants that lost are measured in docs/predict.md (``bench ewt``).
 
 >>> from stream.predict.view import QueueView
 >>> v = QueueView(now=0, waiting=[(-5_000, 0)] * 3, serving=[(-60_000, -50_000)] * 4, agents=(0, 4, 0),
 ...               aht_s=240.0, answered_15m=15, answered_60m=60, abandoned_60m=0, answered_wait_60m_s=600.0)
->>> p = EWT().predict(v, ahead=3)
+>>> p = EWT(model_only=True).predict(v, ahead=3)
 >>> p.wait_s, p.low_s < p.wait_s < p.high_s, p.ahead
 (240.0, True, 3)
+>>> round(EWT().predict(v, ahead=3).wait_s, 1)   # 0.782 * 240 + 0.255 * 5
+189.0
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from stream.predict.view import QueueView
 
 __all__ = ["EWT", "Prediction", "gamma_band"]
 
-# Where agent states are unknown: the share of LES in the prediction (docs/predict.md).
-LES_WEIGHT = 0.8
+# The blends' weights, fitted on the training split of bench ewt (docs/predict.md).
+KNOWN_AGENTS = (0.782, 0.255)  # QL-m, HOL
+NO_AGENT_STATES = (0.237, 0.126, 0.677)  # LES, QL-m, HOL
 # The band: 10th and 90th percentiles (z of the standard normal).
 _Z_LOW, _Z_HIGH = -1.2815515655446004, 1.2815515655446004
 
@@ -75,7 +86,10 @@ def gamma_band(mean: float, var: float) -> tuple[float, float]:
 class EWT:
     """Expected wait time of a contact with ``ahead`` contacts before it, from a ``QueueView``."""
 
-    name = "EWT"
+    def __init__(self, model_only: bool = False) -> None:
+        # model_only: the queueing model alone (QL-m), without the fitted blend.
+        self.model_only = model_only
+        self.name = "QL-m" if model_only else "EWT"
 
     def predict(self, view: QueueView, ahead: int) -> Prediction:
         """The wait (s) of a contact with ``ahead`` before it, as it arrives (or from now, when waiting)."""
@@ -93,12 +107,19 @@ class EWT:
             d = 1.0 / (r + k * theta)
             mean += d
             var += d * d
-        if view.agents is None:
-            # Nobody of the queue being handled: no wait seen to lean on, and likely agents free.
-            mean = LES_WEIGHT * (les or 0.0) + (1.0 - LES_WEIGHT) * mean
+        if not self.model_only:
+            hol = view.head_wait_s()
+            if view.agents is None:
+                w_les, w_qlm, w_hol = NO_AGENT_STATES
+                mean = w_les * (les or 0.0) + w_qlm * mean + w_hol * hol
+            else:
+                w_qlm, w_hol = KNOWN_AGENTS
+                mean = w_qlm * mean + w_hol * hol
         lo, hi = gamma_band(mean, var)
         return Prediction(mean, lo, hi, ahead)
 
-    def positions(self, view: QueueView) -> list[Prediction]:
-        """Each waiting contact's predicted remaining wait, in the order served (position = ahead)."""
-        return [self.predict(view, i) for i in range(len(view.waiting))]
+    def positions(self, view: QueueView, limit: Optional[int] = None) -> list[Prediction]:
+        """Each waiting contact's predicted remaining wait, in the order served (the i-th has i ahead),
+        the first ``limit`` of them (all when None)."""
+        n = len(view.waiting) if limit is None else min(limit, len(view.waiting))
+        return [self.predict(view, i) for i in range(n)]

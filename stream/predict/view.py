@@ -75,6 +75,10 @@ class QueueView:
         total = self.answered_wait_60m_s + ab * mean
         return ab / max(total, 60.0)
 
+    def head_wait_s(self) -> float:
+        """How long the contact first in the order served has waited so far (0 with none waiting)."""
+        return (self.now - self.waiting[0][0]) / 1000.0 if self.waiting else 0.0
+
     def last_started_wait_s(self) -> Optional[float]:
         """The wait of the last contact to enter service among those still being handled."""
         if not self.serving:

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 
 from dashboard.auth import parse_tokens
 from stream.contracts import events as E
-from stream.predict.live import site_ewt
+from stream.predict.live import MAX_POSITIONS, site_ewt
 from stream.runtime.redis_keys import Keys
 from tests.dashboard_helpers import day, redis_server  # noqa: F401 - fixtures
 from tests.dashboard_helpers import SUP, TOKENS_SPEC, WALL, ServerThread, populated, publish, wait_until
@@ -83,6 +83,7 @@ async def test_api_ewt_roles_and_shape(world, redis_server):
         assert (await c.get("/api/ewt", params={"site": "nowhere", "queue": q}, headers=miss)).status_code == 404
         assert (await c.get("/api/ewt", params={"site": SITE, "queue": "nowhere"}, headers=miss)).status_code == 404
         assert (await c.get("/api/ewt", params={"site": SITE}, headers=miss)).status_code == 422
+        await _positions(c, q, stored["ewt"][q], miss)
 
         # Five more calls join the queue: the patch carries the new prediction to the dashboard.
         _calls_join(floor, 5, "more")
@@ -93,6 +94,32 @@ async def test_api_ewt_roles_and_shape(world, redis_server):
             return got["ahead"] == stored["ewt"][q]["ahead"] + 5 and got["wait_s"] > stored["ewt"][q]["wait_s"]
 
         assert await _eventually(moved)
+
+
+async def _positions(c: httpx.AsyncClient, q: str, published: dict, auth: dict) -> None:
+    """Each waiting contact's wait by its position: what was published, in the order served, bounded."""
+    waiting = published["ahead"]
+    positions = published["positions"]
+    assert len(positions) == min(waiting, MAX_POSITIONS) > 1
+    # Further back, no shorter a wait; the last position's wait is the new arrival's (same class 0 here).
+    assert all(a[0] <= b[0] for a, b in zip(positions, positions[1:]))
+    for n in (1, 2, len(positions)):
+        got = await c.get("/api/ewt", params={"site": SITE, "queue": q, "position": n}, headers=auth)
+        assert got.status_code == 200
+        w, lo, hi = positions[n - 1]
+        assert got.json() == {"wait_s": w, "low_s": lo, "high_s": hi, "ahead": n - 1}
+    # Beyond those waiting: one line, both languages.
+    beyond = await c.get("/api/ewt", params={"site": SITE, "queue": q, "position": waiting + 1}, headers=auth)
+    if waiting + 1 <= MAX_POSITIONS:
+        assert beyond.status_code == 404
+        detail = beyond.json()["detail"]
+        assert "\n" not in detail and f"position {waiting + 1} is beyond the queue ({waiting} waiting)" in detail
+        assert "超出队列" in detail
+    # Outside the bound, and not a number: 422; no token: 401.
+    for bad in (0, -1, MAX_POSITIONS + 1, "x"):
+        got = await c.get("/api/ewt", params={"site": SITE, "queue": q, "position": bad}, headers=auth)
+        assert got.status_code == 422, bad
+    assert (await c.get("/api/ewt", params={"site": SITE, "queue": q, "position": 1})).status_code == 401
 
 
 async def _eventually(pred, timeout: float = 5.0) -> bool:
