@@ -8,7 +8,11 @@ transitions dropped, so memory stays small however long the day. Figures for
 
 Occupancy = (busy + wrap_up) / (busy + wrap_up + ready), metrics.md.
 
->>> from stream.fold.calendar import DayCalendar
+A timeline given ``ivals = {}`` (the site does so under ``Limits(agent_intervals=True)``,
+for the history store) also keeps its sealed time per 15-minute interval and
+label; the day totals are the same either way.
+
+>>> from stream.fold.calendar import INTERVAL_MS, DayCalendar
 >>> from stream.contracts.events import AgentState
 >>> a = AgentTimeline("a7")
 >>> a.add(AgentState(id="1", ts=0, site="s", agent="a7", state="ready", queues=["q"]))
@@ -24,7 +28,7 @@ from __future__ import annotations
 import bisect
 from typing import Final, Optional
 
-from stream.fold.calendar import DayCalendar
+from stream.fold.calendar import INTERVAL_MS, DayCalendar
 
 STATES: Final = ("logged_out", "ready", "busy", "wrap_up", "not_ready")
 _WORK: Final = ("busy", "wrap_up")
@@ -48,7 +52,7 @@ class Transition:
 
 
 class AgentTimeline:
-    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts", "_lts", "_lid", "vmark")
+    __slots__ = ("agent", "trans", "base_since", "days", "queues", "counter", "_qts", "_cts", "_lts", "_lid", "vmark", "ivals")
 
     def __init__(self, agent: str) -> None:
         self.agent = agent
@@ -65,6 +69,8 @@ class AgentTimeline:
         self._lid = ""
         # In the site's changed list since the alert view last read it (SiteCore.change_owner).
         self.vmark = False
+        # interval start -> label -> ms (sealed), kept only when the site asks (None: not kept).
+        self.ivals: Optional[dict[int, dict[str, int]]] = None
 
     def add(self, ev) -> None:
         self.add_at(ev, ev.ts, ev.id)
@@ -145,6 +151,11 @@ class AgentTimeline:
                     since = t1
                 t0, st, rs = t1, st1, rs1
         self.base_since = since
+        ivals = self.ivals
+        if ivals is not None:
+            for i in range(1, n + 1):
+                e0 = trans[i - 1]
+                _add_ival_span(ivals, cal, _label(e0.state, e0.reason), e0.ts, trans[i].ts)
         del trans[:n]
 
     # -- figures ------------------------------------------------------------
@@ -188,6 +199,19 @@ class AgentTimeline:
             t0 = e.ts
             t1 = trans[i + 1].ts if i + 1 < len(trans) else max(now, t0)
             _add_span(out, cal, _label(e.state, e.reason), t0, t1)
+        return out
+
+    def interval_totals(self, now: int, cal: DayCalendar) -> dict[int, dict[str, int]]:
+        """Per interval start, ms in each label, sealed plus open, up to ``now``
+        (empty unless the timeline keeps intervals)."""
+        if self.ivals is None:
+            return {}
+        out = {k: dict(v) for k, v in self.ivals.items()}
+        trans = self.trans
+        for i, e in enumerate(trans):
+            t0 = e.ts
+            t1 = trans[i + 1].ts if i + 1 < len(trans) else max(now, t0)
+            _add_ival_span(out, cal, _label(e.state, e.reason), t0, t1)
         return out
 
     def state_now(self, now: int) -> dict:
@@ -250,5 +274,17 @@ def _add_span(days: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> Non
         bucket = days.get(d)
         if bucket is None:
             bucket = days[d] = {}
+        bucket[label] = bucket.get(label, 0) + (seg_end - t0)
+        t0 = seg_end
+
+
+def _add_ival_span(ivals: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> None:
+    # Split at interval bounds so each 15-minute interval gets its own share.
+    while t0 < t1:
+        start = cal.interval_start(t0)
+        seg_end = min(t1, start + INTERVAL_MS)
+        bucket = ivals.get(start)
+        if bucket is None:
+            bucket = ivals[start] = {}
         bucket[label] = bucket.get(label, 0) + (seg_end - t0)
         t0 = seg_end

@@ -91,7 +91,8 @@ _TicketIssued: Final = E.TicketIssued
 class Limits:
     """Bounds on what a site core keeps (event time, ms)."""
 
-    __slots__ = ("lateness", "dedup_horizon", "max_open", "keep_days", "keep_interval_days", "dead_letters", "max_ahead")
+    __slots__ = ("lateness", "dedup_horizon", "max_open", "keep_days", "keep_interval_days", "dead_letters", "max_ahead",
+                 "agent_intervals")
 
     def __init__(
         self,
@@ -102,6 +103,7 @@ class Limits:
         keep_interval_days: Optional[int] = 2,
         dead_letters: int = 10_000,
         max_ahead_ms: int = 300_000,
+        agent_intervals: bool = False,
     ) -> None:
         self.lateness = lateness_ms
         # Duplicates must be recognised at least as long as events can be late.
@@ -111,6 +113,9 @@ class Limits:
         self.keep_interval_days = keep_interval_days
         self.dead_letters = dead_letters
         self.max_ahead = max_ahead_ms
+        # Keep agent sums per 15-minute interval too (the history store's agent rows);
+        # off by default: the live floor's figures never read them.
+        self.agent_intervals = agent_intervals
 
 
 class SiteCore:
@@ -168,6 +173,9 @@ class SiteCore:
         self.days: dict[str, dict[str, QueueStats]] = {}
         self.intervals: dict[int, dict[str, QueueStats]] = {}
         self.agent_days: dict[str, dict[str, list[int]]] = {}
+        # Under Limits.agent_intervals: interval start (where the handling ended) ->
+        # (agent, queue) -> [handled, handle ms, talk ms, wrap-up ms]; else None.
+        self.agent_ivals: Optional[dict[int, dict[tuple[str, str], list[int]]]] = {} if limits.agent_intervals else None
         # Legs of sealed contacts not yet in those totals (see _fold_sealed), and
         # the earliest offered time among them.
         self._unfolded: list[Leg] = []
@@ -308,6 +316,8 @@ class SiteCore:
                     a = agents.get(name)
                     if a is None:
                         a = agents[name] = AgentTimeline(name)
+                        if self.agent_ivals is not None:
+                            a.ivals = {}
                     a.add_at(ev, ts, eid)
                     if track and not a.vmark:
                         a.vmark = True
@@ -511,6 +521,11 @@ class SiteCore:
         days, intervals, agent_days = self.days, self.intervals, self.agent_days
         for leg in legs:
             self._fold_leg(leg, days, intervals, agent_days)
+        ai = self.agent_ivals
+        if ai is not None:
+            cal = self.cal
+            for leg in legs:
+                fold_agent_leg(leg, cal, ai)
 
     def _fold_leg(
         self,
@@ -624,6 +639,14 @@ class SiteCore:
             cut = start - lim.keep_interval_days * 24 * _HOUR
             for k in [k for k in self.intervals if k < cut]:
                 del self.intervals[k]
+            if self.agent_ivals is not None:
+                for k in [k for k in self.agent_ivals if k < cut]:
+                    del self.agent_ivals[k]
+                for a in self.agents.values():
+                    iv = a.ivals
+                    if iv is not None:
+                        for k in [k for k in iv if k < cut]:
+                            del iv[k]
         if lim.keep_days is not None:
             cut_date = self.cal.date_of(start - lim.keep_days * 24 * _HOUR)
             for d in [d for d in self.days if d < cut_date]:
@@ -674,6 +697,24 @@ class SiteCore:
                 if d not in dates:
                     del days[d]
         return days, intervals, agent_days
+
+    def agent_interval_totals(self, now: int) -> tuple[dict, dict]:
+        """Agent sums per 15-minute interval, sealed plus open (``Limits.agent_intervals``; else empty):
+        (interval start -> agent -> label -> ms, interval start -> (agent, queue) ->
+        [handled, handle ms, talk ms, wrap-up ms]). Spans count up to ``now``; handling counts
+        in the interval where it ended (metrics.md: AHT), as the queue intervals do."""
+        if self.agent_ivals is None:
+            return {}, {}
+        self._fold_sealed()
+        handled = {k: {ak: list(r) for ak, r in v.items()} for k, v in self.agent_ivals.items()}
+        cal = self.cal
+        for leg in self._open_legs():
+            fold_agent_leg(leg, cal, handled)
+        states: dict[int, dict[str, dict[str, int]]] = {}
+        for name, a in self.agents.items():
+            for k, labels in a.interval_totals(now, cal).items():
+                states.setdefault(k, {})[name] = labels
+        return states, handled
 
     def day_interval(self, date: str, interval: int) -> tuple[dict[str, QueueStats], dict[str, QueueStats], dict[str, list[int]]]:
         """What a snapshot reads of ``totals({date})``: the date's queue totals, the interval's
@@ -830,6 +871,32 @@ def waiting_rows(acc: dict[str, list[int]], now: int) -> dict[str, WaitingRow]:
             "longest_vip_wait_s": max(0, now - vip_oldest) / 1000.0 if vip_oldest != _FAR else 0.0,
         }
     return out
+
+
+def fold_agent_leg(leg: Leg, cal: DayCalendar, table: dict) -> None:
+    """Add a handled leg to ``table`` (interval of its handling's end -> (agent, queue) ->
+    [handled, handle ms, talk ms, wrap-up ms]). Talk runs from the answer to the talk's end
+    (holds included: the core counts holds, not their length), wrap-up from there to the
+    handling's end; a ticket's service is all talk."""
+    he = leg.handle_end
+    answered = leg.answered
+    agent = leg.agent
+    if he is None or answered is None or agent is None:
+        return
+    te = leg.talk_end if leg.talk_end is not None else he
+    k = cal.interval_start(he)
+    rows = table.get(k)
+    if rows is None:
+        rows = table[k] = {}
+    key = (agent, leg.queue)
+    r = rows.get(key)
+    if r is None:
+        rows[key] = [1, he - answered, te - answered, he - te]
+    else:
+        r[0] += 1
+        r[1] += he - answered
+        r[2] += te - answered
+        r[3] += he - te
 
 
 def stats_at(table: dict[Any, dict[str, QueueStats]], key: Any, q: str, variant: str) -> QueueStats:

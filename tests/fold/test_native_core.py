@@ -54,6 +54,13 @@ def _everything(floor: Floor) -> dict:
         out[f"alert {site}"] = floor.alert_snapshot(site)
         out[f"intervals {site}"] = floor.interval_rows(site)
         out[f"days {site}"] = {d: {q: st.figures() for q, st in qs.items()} for d, qs in floor.day_sums(site).items()}
+        sc = floor.sites[site]
+        if sc.clock is not None:
+            states, handled = sc.agent_interval_totals(sc.clock)
+            out[f"agent intervals {site}"] = {
+                "states": states,
+                "handled": {k: {f"{a}|{q}": r for (a, q), r in rows.items()} for k, rows in handled.items()},
+            }
     return json.loads(json.dumps(out, sort_keys=True))
 
 
@@ -68,6 +75,11 @@ def _pair(config=None, limits=None) -> tuple[Floor, Floor]:
     return Floor(config, limits=limits, native=True), Floor(config, limits=limits, native=False)
 
 
+def _with_agent_intervals(cfg) -> Limits:
+    """The config's own bounds, agent sums per interval kept (as the history store asks)."""
+    return Limits(lateness_ms=cfg.lateness_s * 1000, max_ahead_ms=cfg.max_ahead_s * 1000, agent_intervals=True)
+
+
 @pytest.fixture(scope="module")
 def day() -> list:
     return list(busy_day.generate(load_config(), seed=7, calls=4000))
@@ -78,7 +90,7 @@ def test_a_busy_day_gives_the_same_figures_all_day(day, order):
     """Folded in chunks; everything compared at several moments of the day and at the end."""
     events = day if order == "in_order" else _shuffled(day, seed=5)
     cfg = load_config()
-    native, ref = _pair(cfg)
+    native, ref = _pair(cfg, _with_agent_intervals(cfg))
     step = len(events) // 7 + 1
     for i in range(0, len(events), step):
         native.apply_many(_copy(events[i : i + step]))
@@ -90,6 +102,8 @@ def test_a_busy_day_gives_the_same_figures_all_day(day, order):
     if order == "shuffled":
         assert ref.rejected_summary()["count"] > 0, "the shuffle makes late and orphan events"
         assert any(sc.duplicates for sc in ref.sites.values())
+    ivals = _everything(ref)
+    assert any(v["handled"] and v["states"] for k, v in ivals.items() if k.startswith("agent intervals")), "agent intervals kept"
 
 
 def test_json_lines_decode_and_fold_like_the_reference(day):
@@ -156,7 +170,8 @@ def test_random_floors_in_any_order_give_the_same_figures(evs, rng, how):
     elif how == 3:
         evs = evs + [rng.choice(evs) for _ in range(len(evs) // 3)] if evs else evs
     cfg = FloorConfig.from_dict(CFG)
-    native, ref = _pair(cfg, Limits(lateness_ms=60_000, max_open_ms=2 * 3_600_000, keep_days=1, keep_interval_days=1))
+    native, ref = _pair(cfg, Limits(lateness_ms=60_000, max_open_ms=2 * 3_600_000, keep_days=1, keep_interval_days=1,
+                                    agent_intervals=rng.random() < 0.75))
     i = 0
     while i < len(evs):
         n = rng.randrange(1, 40)
@@ -262,7 +277,7 @@ def _day_in(tz: str, date: str) -> list:
 ])
 def test_time_zones_and_dst_days_give_the_same_days_and_intervals(tz, date):
     cfg = FloorConfig.from_dict({"sites": {"z": {"timezone": tz}}})
-    native, ref = _pair(cfg)
+    native, ref = _pair(cfg, _with_agent_intervals(cfg))
     evs = _day_in(tz, date)
     step = len(evs) // 5 + 1
     for i in range(0, len(evs), step):
@@ -289,7 +304,8 @@ def test_limits_trim_expire_and_cap_alike():
                 s.answer(t + d * 86_400_000 + i * 60_000 + 10_000, cid, "a1")
                 s.end(t + d * 86_400_000 + i * 60_000 + 70_000, cid)
     evs = sorted(s.events, key=lambda e: e.ts)
-    limits = Limits(lateness_ms=30_000, max_open_ms=3_600_000, keep_days=1, keep_interval_days=0, dead_letters=5)
+    limits = Limits(lateness_ms=30_000, max_open_ms=3_600_000, keep_days=1, keep_interval_days=0, dead_letters=5,
+                    agent_intervals=True)
     native, ref = _pair(None, limits)
     for i in range(0, len(evs), 37):
         native.apply_many(_copy(evs[i : i + 37]))

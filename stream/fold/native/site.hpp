@@ -46,6 +46,7 @@ struct Limits {
     int64_t keep_interval_days = 2;   // -1: keep all
     int64_t dead_letters = 10000;
     int64_t max_ahead = 300000;  // site.py's "Wrong clocks"
+    bool agent_intervals = false;  // keep agent sums per 15-minute interval (site.py's Limits)
 };
 // How far on in a batch a site's next event is looked for (site.py's AHEAD_LOOK).
 constexpr size_t AHEAD_LOOK = 256;
@@ -119,6 +120,15 @@ using Days = std::unordered_map<int32_t, ByQueue>;                              
 using Intervals = std::map<int64_t, ByQueue>;                                     // interval start -> queue -> sums
 using AgentHandled = std::vector<Handled>;                     // agent name id -> handled (n 0: none)
 using AgentDays = std::unordered_map<int32_t, AgentHandled>;  // date -> agent -> handled
+
+// One agent's handling in one queue (site.py's fold_agent_leg): handled, handle, talk, wrap-up ms.
+struct AgentQueueSums {
+    int32_t agent;
+    int32_t queue;
+    int64_t n = 0, handle = 0, talk = 0, wrap = 0;
+};
+using AgentIvals = std::map<int64_t, std::vector<AgentQueueSums>>;  // interval start (handling's end) -> rows
+using AgentStateIvals = std::map<int64_t, std::vector<std::pair<int32_t, std::vector<std::pair<int64_t, int64_t>>>>>;
 
 struct WaitRow {
     int32_t queue;
@@ -387,6 +397,19 @@ class Site {
                 else
                     ++it;
             }
+        }
+    }
+
+    // Agent sums per interval, sealed plus open (site.py's agent_interval_totals): each agent's
+    // ms per label (spans up to `now`) and each (agent, queue)'s handling.
+    void agent_interval_totals(int64_t now, AgentStateIvals& states, AgentIvals& handled) {
+        if (!lim_.agent_intervals) return;
+        handled = agent_ivals_;
+        for (Contact* c : open_)
+            for (const Leg& leg : c->legs) fold_agent_leg(leg, handled);
+        for (Agent* a : agent_order) {
+            IvalLabels t = a->interval_totals(now, cal);
+            for (auto& kv : t) states[kv.first].emplace_back(a->name, std::move(kv.second));
         }
     }
 
@@ -792,6 +815,8 @@ class Site {
         // sums are the same in any order, and it adds them before any trim could cut
         // where they land, so the totals are the same at every moment.)
         for (const Leg& leg : c->legs) fold_leg(leg, days_, intervals_, &agent_days_);
+        if (lim_.agent_intervals)
+            for (const Leg& leg : c->legs) fold_agent_leg(leg, agent_ivals_);
         for (const AnomalyRec& a : c->anomalies) reject_stored(c, c->events[a.ev], a.what);
         sealed_q_.push_back(c);
         // The events are no longer needed once sealed; the legs keep the figures.
@@ -1039,6 +1064,7 @@ class Site {
         Agent* a = agent(nm);
         if (a == nullptr) {
             a = new Agent(nm);
+            a->keep_ivals = lim_.agent_intervals;
             if (static_cast<size_t>(nm) >= agents_.size()) agents_.resize(nm + 1, nullptr);
             agents_[nm] = a;
             agent_order.push_back(a);
@@ -1088,6 +1114,27 @@ class Site {
             ++ds.transferred;
             ++ist.transferred;
         }
+    }
+
+    void fold_agent_leg(const Leg& leg, AgentIvals& table) {
+        if (leg.handle_end == NONE || leg.answered == NONE || leg.agent < 0) return;
+        int64_t he = leg.handle_end;
+        int64_t te = leg.talk_end != NONE ? leg.talk_end : he;
+        auto& rows = table[cal.interval_start(he)];
+        AgentQueueSums* r = nullptr;
+        for (auto& x : rows)
+            if (x.agent == leg.agent && x.queue == leg.queue) {
+                r = &x;
+                break;
+            }
+        if (r == nullptr) {
+            rows.push_back(AgentQueueSums{leg.agent, leg.queue});
+            r = &rows.back();
+        }
+        ++r->n;
+        r->handle += he - leg.answered;
+        r->talk += te - leg.answered;
+        r->wrap += he - te;
     }
 
     void fold_sliding(const Leg& leg, const std::vector<int64_t>& starts, std::vector<ByQueue>& rings, int64_t now,
@@ -1165,6 +1212,10 @@ class Site {
         if (lim_.keep_interval_days >= 0) {
             int64_t cut = start - lim_.keep_interval_days * 24 * HOUR_MS;
             intervals_.erase(intervals_.begin(), intervals_.lower_bound(cut));
+            if (lim_.agent_intervals) {
+                agent_ivals_.erase(agent_ivals_.begin(), agent_ivals_.lower_bound(cut));
+                for (Agent* a : agent_order) a->ivals.erase(a->ivals.begin(), a->ivals.lower_bound(cut));
+            }
         }
         if (lim_.keep_days >= 0) {
             int64_t cut_start = cal.day(start - lim_.keep_days * 24 * HOUR_MS).start;
@@ -1234,6 +1285,7 @@ class Site {
     Days days_;
     Intervals intervals_;
     AgentDays agent_days_;
+    AgentIvals agent_ivals_;  // under lim_.agent_intervals
 };
 
 }  // namespace fw
