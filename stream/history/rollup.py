@@ -46,6 +46,14 @@ def local_iso(local_ms: int, offset_min: int) -> str:
     return datetime.fromtimestamp((local_ms - offset_min * 60_000) / 1000, tz=tz).isoformat(timespec="seconds")
 
 
+def local_day_bounds(first: date, last: date) -> tuple[int, int]:
+    """Local dates ``first..last`` as [start, end) in local-time epoch ms (a row's start_ms
+    plus its offset falls in it exactly when it is on one of those dates)."""
+    day0 = int(datetime(first.year, first.month, first.day, tzinfo=timezone.utc).timestamp() * 1000)
+    day1 = int(datetime(last.year, last.month, last.day, tzinfo=timezone.utc).timestamp() * 1000) + 86_400_000
+    return day0, day1
+
+
 def bucket_sums(store, site: str, queue: Optional[str], first: date, last: date, step: str) -> list[dict]:
     """Per (bucket, offset, queue, variant): the summed interval sums of local dates first..last."""
     if step not in STEPS:
@@ -53,8 +61,7 @@ def bucket_sums(store, site: str, queue: Optional[str], first: date, last: date,
     if last < first:
         raise QueryError(f"--to ({last}) is before --from ({first})")
     step_ms = STEPS[step]
-    day0 = int(datetime(first.year, first.month, first.day, tzinfo=timezone.utc).timestamp() * 1000)
-    day1 = int(datetime(last.year, last.month, last.day, tzinfo=timezone.utc).timestamp() * 1000) + 86_400_000
+    day0, day1 = local_day_bounds(first, last)
     local = T.c.start_ms + T.c.utc_offset_min * 60_000
     # Floor division in the database (SQLAlchemy's ``//``: integer division in both), so it groups.
     bucket = (local // sa.literal(step_ms, sa.BigInteger)).label("bucket")

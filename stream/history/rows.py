@@ -3,7 +3,9 @@
 The queue rows are the core's own 15-minute interval sums (sealed contacts
 plus those still open, as every report of the core counts them), so the
 history adds up to exactly what the replay report prints. Agent rows are the
-core's per-day agent totals. Nothing here computes a figure.
+core's per-day agent totals and, where the core keeps them
+(``Limits(agent_intervals=True)``), its per-interval agent sums. Nothing here
+computes a figure.
 """
 
 from __future__ import annotations
@@ -60,6 +62,28 @@ def site_batch(floor, site: str, *, dates: Optional[Iterable[str]] = None, until
                 off = offsets[start] = offset_min(cal, start)
             out.queue.append(queue_row(site, q, start, off, st, as_of))
     now = sc.clock if sc.clock is not None else 0
+    states, handled = sc.agent_interval_totals(now)
+    for start in sorted(handled):
+        if until_ms is not None and start >= until_ms:
+            continue
+        off = offsets.get(start)
+        if off is None:
+            off = offsets[start] = offset_min(cal, start)
+        for (name, q), (n, hms, talk, wrap) in sorted(handled[start].items()):
+            out.agent_queue_ival.append({"site": site, "start_ms": start, "agent": name, "queue": q, "utc_offset_min": off,
+                                         "handled": int(n), "handle_sum_ms": int(hms), "talk_sum_ms": int(talk),
+                                         "wrap_sum_ms": int(wrap), "as_of_ms": as_of})
+    for start in sorted(states):
+        if until_ms is not None and start >= until_ms:
+            continue
+        off = offsets.get(start)
+        if off is None:
+            off = offsets[start] = offset_min(cal, start)
+        for name, labels in sorted(states[start].items()):
+            for state, v in sorted(labels.items()):
+                if v:
+                    out.agent_state_ival.append({"site": site, "start_ms": start, "agent": name, "state": state,
+                                                 "utc_offset_min": off, "ms": int(v), "as_of_ms": as_of})
     for d in sorted(wanted if wanted is not None else set(days) | set(agent_days)):
         handled = agent_days.get(d, {})
         for name, r in sorted(sc.agent_rows(now, d, agent_days).items()):
@@ -120,7 +144,8 @@ def _num(v) -> Optional[float]:
 
 
 def backfill_limits(cfg):
-    """The core's bounds for a backfill: every interval of the log is kept until written."""
+    """The core's bounds for a backfill: every interval of the log is kept until written,
+    agent sums per interval too."""
     from stream.fold.site import Limits
 
-    return Limits(lateness_ms=cfg.lateness_s * 1000, keep_interval_days=None)
+    return Limits(lateness_ms=cfg.lateness_s * 1000, keep_interval_days=None, agent_intervals=True)

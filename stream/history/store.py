@@ -82,18 +82,24 @@ class Batch:
     agent: list[dict] = field(default_factory=list)
     agent_state: list[dict] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)
+    agent_queue_ival: list[dict] = field(default_factory=list)
+    agent_state_ival: list[dict] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.queue) + len(self.agent) + len(self.agent_state) + len(self.alerts)
+        return (len(self.queue) + len(self.agent) + len(self.agent_state) + len(self.alerts)
+                + len(self.agent_queue_ival) + len(self.agent_state_ival))
 
     def extend(self, o: "Batch") -> None:
         self.queue.extend(o.queue)
         self.agent.extend(o.agent)
         self.agent_state.extend(o.agent_state)
         self.alerts.extend(o.alerts)
+        self.agent_queue_ival.extend(o.agent_queue_ival)
+        self.agent_state_ival.extend(o.agent_state_ival)
 
 
-_KEYS = {"queue_intervals": S.KEYS["queue"], "agent_days": S.KEYS["agent"], "agent_state_days": S.KEYS["agent_state"]}
+_KEYS = {"queue_intervals": S.KEYS["queue"], "agent_days": S.KEYS["agent"], "agent_state_days": S.KEYS["agent_state"],
+         "agent_queue_intervals": S.KEYS["agent_queue_ival"], "agent_state_intervals": S.KEYS["agent_state_ival"]}
 
 
 class Store:
@@ -184,6 +190,10 @@ class Store:
                 self._upsert(conn, S.agent_days, _dedup(batch.agent, _KEYS["agent_days"]))
             if batch.agent_state:
                 self._upsert(conn, S.agent_state_days, _dedup(batch.agent_state, _KEYS["agent_state_days"]))
+            if batch.agent_queue_ival:
+                self._upsert(conn, S.agent_queue_intervals, _dedup(batch.agent_queue_ival, _KEYS["agent_queue_intervals"]))
+            if batch.agent_state_ival:
+                self._upsert(conn, S.agent_state_intervals, _dedup(batch.agent_state_ival, _KEYS["agent_state_intervals"]))
             if batch.alerts:
                 self._insert_new(conn, S.alert_changes, _dedup(batch.alerts, S.KEYS["alerts"]))
         return len(batch)
@@ -232,6 +242,19 @@ class Store:
                 sa.select(s).where(s.c.site == site, s.c.date >= from_date, s.c.date < to_date).order_by(s.c.date, s.c.agent, s.c.state)
             )
             return [dict(r._mapping) for r in days], [dict(r._mapping) for r in states]
+
+    def agent_interval_rows(self, site: str, from_ms: int, to_ms: int, agents: Optional[Sequence[str]] = None) -> tuple[list[dict], list[dict]]:
+        """(agent_queue_intervals rows, agent_state_intervals rows) of the site with
+        ``from_ms <= start_ms < to_ms`` (of ``agents`` only, if given)."""
+        a, s = S.agent_queue_intervals, S.agent_state_intervals
+        qa = sa.select(a).where(a.c.site == site, a.c.start_ms >= from_ms, a.c.start_ms < to_ms)
+        qs = sa.select(s).where(s.c.site == site, s.c.start_ms >= from_ms, s.c.start_ms < to_ms)
+        if agents is not None:
+            qa = qa.where(a.c.agent.in_(list(agents)))
+            qs = qs.where(s.c.agent.in_(list(agents)))
+        with self.engine.connect() as conn:
+            return ([dict(r._mapping) for r in conn.execute(qa.order_by(a.c.start_ms, a.c.agent, a.c.queue))],
+                    [dict(r._mapping) for r in conn.execute(qs.order_by(s.c.start_ms, s.c.agent, s.c.state))])
 
     def alert_rows(self, site: str, from_ms: int, to_ms: int) -> list[dict]:
         t = S.alert_changes

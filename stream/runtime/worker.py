@@ -138,8 +138,17 @@ class FloorWorker:
         f = self.s.on_events_factory
         return f() if f is not None else None
 
+    def _limits(self):
+        """The core's bounds: the config's, with agent sums per interval kept when history is written."""
+        if not self.s.history_db:
+            return None
+        from stream.fold.site import Limits
+
+        cfg = self.s.config
+        return Limits(lateness_ms=cfg.lateness_s * 1000, max_ahead_ms=cfg.max_ahead_s * 1000, agent_intervals=True)
+
     def _new_partition(self, p: int) -> PartitionFloor:
-        pf = PartitionFloor(p, self.s.config, self._hook())
+        pf = PartitionFloor(p, self.s.config, self._hook(), limits=self._limits())
         self.parts[p] = pf
         self.sinks[p] = RedisSink(
             self.redis,
