@@ -195,7 +195,7 @@ cdef extern from "site.hpp" namespace "fw":
         void totals(const vector[int32_t]* dates, const vector[pair[int64_t, int64_t]]* bounds,
                     unordered_map[int32_t, vector[QueueRow]]& days, cmap[int64_t, vector[QueueRow]]& intervals,
                     unordered_map[int32_t, vector[Handled]]& agents) except +
-        void agent_interval_totals(int64_t now, cmap[int64_t, vector[pair[int32_t, vector[pair[int64_t, int64_t]]]]]& states,
+        void agent_interval_totals(int64_t now, int64_t since, int64_t until, cmap[int64_t, vector[pair[int32_t, vector[pair[int64_t, int64_t]]]]]& states,
                                    cmap[int64_t, vector[AgentQueueSums]]& handled) except +
         void sliding(int64_t now, const vector[int64_t]& minutes, cbool percentiles, vector[vector[QueueRow]]& out) except +
         void day_interval(int32_t date, int64_t interval, vector[QueueRow]& day, vector[QueueRow]& ival, vector[Handled]& agents) except +
@@ -942,11 +942,14 @@ cdef class NativeSite:
             inc(ai)
         return out_days, out_int, out_agents
 
-    def agent_interval_totals(self, int64_t now) -> tuple:
-        """Agent sums per 15-minute interval, sealed plus open (as SiteCore.agent_interval_totals)."""
+    def agent_interval_totals(self, int64_t now, since=None, until=None) -> tuple:
+        """Agent sums per 15-minute interval, sealed plus open (as SiteCore.agent_interval_totals);
+        only intervals starting in [since, until) when given."""
         cdef cmap[int64_t, vector[pair[int32_t, vector[pair[int64_t, int64_t]]]]] states
         cdef cmap[int64_t, vector[AgentQueueSums]] handled
-        self.c.agent_interval_totals(now, states, handled)
+        cdef int64_t t_lo = -(2**62) if since is None else since
+        cdef int64_t t_hi = 2**62 if until is None else until
+        self.c.agent_interval_totals(now, t_lo, t_hi, states, handled)
         self._raise_callback_error()
         nf = self.nf
         out_states = {}

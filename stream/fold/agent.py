@@ -201,16 +201,21 @@ class AgentTimeline:
             _add_span(out, cal, _label(e.state, e.reason), t0, t1)
         return out
 
-    def interval_totals(self, now: int, cal: DayCalendar) -> dict[int, dict[str, int]]:
-        """Per interval start, ms in each label, sealed plus open, up to ``now``
+    def interval_totals(self, now: int, cal: DayCalendar, since: int = -(2**62), until: int = 2**62) -> dict[int, dict[str, int]]:
+        """Per interval start in [since, until), ms in each label, sealed plus open, up to ``now``
         (empty unless the timeline keeps intervals)."""
         if self.ivals is None:
             return {}
-        out = {k: dict(v) for k, v in self.ivals.items()}
+        out = {k: dict(v) for k, v in self.ivals.items() if since <= k < until}
         trans = self.trans
         for i, e in enumerate(trans):
             t0 = e.ts
             t1 = trans[i + 1].ts if i + 1 < len(trans) else max(now, t0)
+            # Only the part in [since, until): a span's intervals are cut at interval bounds.
+            if t0 < since:
+                t0 = since
+            if t1 > until:
+                t1 = until
             _add_ival_span(out, cal, _label(e.state, e.reason), t0, t1)
         return out
 

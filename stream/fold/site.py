@@ -698,21 +698,35 @@ class SiteCore:
                     del days[d]
         return days, intervals, agent_days
 
-    def agent_interval_totals(self, now: int) -> tuple[dict, dict]:
+    def agent_interval_totals(self, now: int, since: Optional[int] = None, until: Optional[int] = None) -> tuple[dict, dict]:
         """Agent sums per 15-minute interval, sealed plus open (``Limits.agent_intervals``; else empty):
         (interval start -> agent -> label -> ms, interval start -> (agent, queue) ->
         [handled, handle ms, talk ms, wrap-up ms]). Spans count up to ``now``; handling counts
-        in the interval where it ended (metrics.md: AHT), as the queue intervals do."""
+        in the interval where it ended (metrics.md: AHT), as the queue intervals do. Only
+        intervals starting in [since, until) when given (a window costs its size, not the day's)."""
         if self.agent_ivals is None:
             return {}, {}
+        lo = since if since is not None else -(2**62)
+        hi = until if until is not None else 2**62
         self._fold_sealed()
-        handled = {k: {ak: list(r) for ak, r in v.items()} for k, v in self.agent_ivals.items()}
+        handled = {k: {ak: list(r) for ak, r in v.items()} for k, v in self.agent_ivals.items() if lo <= k < hi}
         cal = self.cal
+        opened: dict = {}
         for leg in self._open_legs():
-            fold_agent_leg(leg, cal, handled)
+            fold_agent_leg(leg, cal, opened)
+        for k, rows in opened.items():
+            if lo <= k < hi:
+                into = handled.setdefault(k, {})
+                for ak, r in rows.items():
+                    mine = into.get(ak)
+                    if mine is None:
+                        into[ak] = r
+                    else:
+                        for j in range(4):
+                            mine[j] += r[j]
         states: dict[int, dict[str, dict[str, int]]] = {}
         for name, a in self.agents.items():
-            for k, labels in a.interval_totals(now, cal).items():
+            for k, labels in a.interval_totals(now, cal, lo, hi).items():
                 states.setdefault(k, {})[name] = labels
         return states, handled
 

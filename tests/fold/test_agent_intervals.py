@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from stream.contracts.floor_config import FloorConfig
 from stream.fold.floor import Floor, native_available
 from stream.fold.site import Limits
-from tests.fold.test_properties import CFG, floors
+from tests.fold.test_properties import CFG, T0, floors
 from tests.helpers import Seq, at
 
 CORES = [False, pytest.param(True, marks=pytest.mark.skipif(not native_available(), reason="the native core is not built here"))]
@@ -119,3 +119,9 @@ def test_intervals_add_up_to_the_agent_days(native, evs):
             ivals_l, ivals_h = _interval_sums(sc, now)
             assert ivals_l == {a: {k: v for k, v in ls.items() if v} for a, ls in days_l.items() if any(ls.values())}, site
             assert ivals_h == {a: h for a, h in days_h.items() if h[0]}, site
+            # A window of intervals is the full answer cut to it (what the history sink reads).
+            states, handled = sc.agent_interval_totals(now)
+            for lo, hi in ((T0 + 3_600_000, T0 + 2 * 3_600_000), (T0 - 900_000, T0 + 900_000), (now, now + 3_600_000)):
+                ws, wh = sc.agent_interval_totals(now, lo, hi)
+                assert ws == {k: v for k, v in states.items() if lo <= k < hi}, (site, lo, hi)
+                assert wh == {k: v for k, v in handled.items() if lo <= k < hi}, (site, lo, hi)

@@ -56,11 +56,12 @@ def _everything(floor: Floor) -> dict:
         out[f"days {site}"] = {d: {q: st.figures() for q, st in qs.items()} for d, qs in floor.day_sums(site).items()}
         sc = floor.sites[site]
         if sc.clock is not None:
-            states, handled = sc.agent_interval_totals(sc.clock)
-            out[f"agent intervals {site}"] = {
-                "states": states,
-                "handled": {k: {f"{a}|{q}": r for (a, q), r in rows.items()} for k, rows in handled.items()},
-            }
+            for name, window in (("", ()), (" last hour", (sc.clock - 3_600_000, sc.clock + 1))):
+                states, handled = sc.agent_interval_totals(sc.clock, *window)
+                out[f"agent intervals{name} {site}"] = {
+                    "states": states,
+                    "handled": {k: {f"{a}|{q}": r for (a, q), r in rows.items()} for k, rows in handled.items()},
+                }
     return json.loads(json.dumps(out, sort_keys=True))
 
 

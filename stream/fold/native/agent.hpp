@@ -177,12 +177,13 @@ struct Agent {
     }
 
     // ms per interval and label, sealed plus the unsealed spans up to `now` (agent.py's interval_totals).
-    IvalLabels interval_totals(int64_t now, Calendar& cal) const {
+    // Only intervals starting in [since, until): spans are cut there (agent.py's interval_totals).
+    IvalLabels interval_totals(int64_t now, Calendar& cal, int64_t since, int64_t until) const {
         if (!keep_ivals) return {};
-        IvalLabels out = ivals;
+        IvalLabels out(ivals.lower_bound(since), ivals.lower_bound(until));
         for (size_t i = 0; i < trans.size(); ++i) {
-            int64_t t0 = trans[i].ts;
-            int64_t t1 = i + 1 < trans.size() ? trans[i + 1].ts : std::max(now, t0);
+            int64_t t0 = std::max(trans[i].ts, since);
+            int64_t t1 = std::min(i + 1 < trans.size() ? trans[i + 1].ts : std::max(now, trans[i].ts), until);
             add_ival_span(out, cal, label_of(trans[i].state, trans[i].reason), t0, t1);
         }
         return out;

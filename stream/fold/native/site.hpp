@@ -402,13 +402,34 @@ class Site {
 
     // Agent sums per interval, sealed plus open (site.py's agent_interval_totals): each agent's
     // ms per label (spans up to `now`) and each (agent, queue)'s handling.
-    void agent_interval_totals(int64_t now, AgentStateIvals& states, AgentIvals& handled) {
+    // Only intervals starting in [since, until).
+    void agent_interval_totals(int64_t now, int64_t since, int64_t until, AgentStateIvals& states, AgentIvals& handled) {
         if (!lim_.agent_intervals) return;
-        handled = agent_ivals_;
+        handled.insert(agent_ivals_.lower_bound(since), agent_ivals_.lower_bound(until));
+        AgentIvals opened;
         for (Contact* c : open_)
-            for (const Leg& leg : c->legs) fold_agent_leg(leg, handled);
+            for (const Leg& leg : c->legs) fold_agent_leg(leg, opened);
+        for (auto it = opened.lower_bound(since); it != opened.end() && it->first < until; ++it) {
+            auto& into = handled[it->first];
+            for (const AgentQueueSums& r : it->second) {
+                AgentQueueSums* mine = nullptr;
+                for (auto& x : into)
+                    if (x.agent == r.agent && x.queue == r.queue) {
+                        mine = &x;
+                        break;
+                    }
+                if (mine == nullptr) {
+                    into.push_back(r);
+                } else {
+                    mine->n += r.n;
+                    mine->handle += r.handle;
+                    mine->talk += r.talk;
+                    mine->wrap += r.wrap;
+                }
+            }
+        }
         for (Agent* a : agent_order) {
-            IvalLabels t = a->interval_totals(now, cal);
+            IvalLabels t = a->interval_totals(now, cal, since, until);
             for (auto& kv : t) states[kv.first].emplace_back(a->name, std::move(kv.second));
         }
     }
