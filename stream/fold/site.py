@@ -706,11 +706,16 @@ class SiteCore:
         intervals starting in [since, until) when given (a window costs its size, not the day's)."""
         if self.agent_ivals is None:
             return {}, {}
-        lo = since if since is not None else -(2**62)
-        hi = until if until is not None else 2**62
+        cal = self.cal
+        # On interval bounds: the intervals starting in [since, until) whole, spans cut at their ends.
+        lo = -(2**62)
+        if since is not None:
+            lo = cal.interval_start(since)
+            if lo < since:
+                lo += INTERVAL_MS
+        hi = cal.interval_start(until - 1) + INTERVAL_MS if until is not None else 2**62
         self._fold_sealed()
         handled = {k: {ak: list(r) for ak, r in v.items()} for k, v in self.agent_ivals.items() if lo <= k < hi}
-        cal = self.cal
         opened: dict = {}
         for leg in self._open_legs():
             fold_agent_leg(leg, cal, opened)

@@ -121,7 +121,9 @@ def test_intervals_add_up_to_the_agent_days(native, evs):
             assert ivals_h == {a: h for a, h in days_h.items() if h[0]}, site
             # A window of intervals is the full answer cut to it (what the history sink reads).
             states, handled = sc.agent_interval_totals(now)
-            for lo, hi in ((T0 + 3_600_000, T0 + 2 * 3_600_000), (T0 - 900_000, T0 + 900_000), (now, now + 3_600_000)):
+            # Bounds off the interval grid too: an interval is in when it starts in [lo, hi), whole.
+            for lo, hi in ((T0 + 3_600_000, T0 + 2 * 3_600_000), (T0 - 900_000, T0 + 900_000), (now, now + 3_600_000),
+                           (T0 + 1_234_567, now - 61_001), (now - 3_600_000 + 1, now - 1)):
                 ws, wh = sc.agent_interval_totals(now, lo, hi)
                 assert ws == {k: v for k, v in states.items() if lo <= k < hi}, (site, lo, hi)
                 assert wh == {k: v for k, v in handled.items() if lo <= k < hi}, (site, lo, hi)

@@ -179,7 +179,7 @@ struct Agent {
     // ms per interval and label, sealed plus the unsealed spans up to `now` (agent.py's interval_totals).
     // Only intervals starting in [since, until): spans are cut there (agent.py's interval_totals).
     IvalLabels interval_totals(int64_t now, Calendar& cal, int64_t since, int64_t until) const {
-        if (!keep_ivals) return {};
+        if (!keep_ivals || since >= until) return {};
         IvalLabels out(ivals.lower_bound(since), ivals.lower_bound(until));
         for (size_t i = 0; i < trans.size(); ++i) {
             int64_t t0 = std::max(trans[i].ts, since);

@@ -403,8 +403,16 @@ class Site {
     // Agent sums per interval, sealed plus open (site.py's agent_interval_totals): each agent's
     // ms per label (spans up to `now`) and each (agent, queue)'s handling.
     // Only intervals starting in [since, until).
+    // since/until at +-2^62: unbounded. Both go to interval bounds (site.py's agent_interval_totals).
     void agent_interval_totals(int64_t now, int64_t since, int64_t until, AgentStateIvals& states, AgentIvals& handled) {
         if (!lim_.agent_intervals) return;
+        constexpr int64_t UNBOUNDED = int64_t(1) << 62;
+        if (since > -UNBOUNDED) {
+            int64_t s0 = cal.interval_start(since);
+            since = s0 < since ? s0 + INTERVAL_MS : s0;
+        }
+        if (until < UNBOUNDED) until = cal.interval_start(until - 1) + INTERVAL_MS;
+        if (since >= until) return;
         handled.insert(agent_ivals_.lower_bound(since), agent_ivals_.lower_bound(until));
         AgentIvals opened;
         for (Contact* c : open_)
