@@ -13,6 +13,10 @@ averages:
 * ``agent_days`` / ``agent_state_days`` — site × agent × local date: handled,
   handle-time sum; time in each state (``not_ready:<reason>`` per reason). The
   core keeps agent totals per day, so that is their grain.
+* ``queue_hours`` — the same sums per site × queue × local hour (migration
+  0004), recomputed from the stored intervals in the transaction that writes
+  them (stream.history.store), so a month by hour reads a quarter of the rows
+  and groups none.
 * ``agent_queue_intervals`` / ``agent_state_intervals`` — site × agent ×
   15-minute interval (migration 0003): per queue, handled, handle, talk and
   wrap-up time sums (in the interval where the handling ended, as the queue
@@ -60,6 +64,21 @@ queue_intervals = Table(
     Column("wait_hist", Text, nullable=False),
     Column("as_of_ms", BigInteger, nullable=False),
     # In SQLite the rows live in key order (site, time, queue): a site's month is one range.
+    sqlite_with_rowid=False,
+)
+
+# The intervals of a local hour added up (Store._write_hours): start_ms is the hour's
+# first instant in UTC (local hour start minus the offset).
+queue_hours = Table(
+    "queue_hours",
+    metadata,
+    Column("site", String(100), primary_key=True),
+    Column("start_ms", BigInteger, primary_key=True),
+    Column("queue", String(100), primary_key=True),
+    Column("utc_offset_min", Integer, nullable=False),
+    Column("sl_variant", String(32), nullable=False),
+    *[Column(col, BigInteger, nullable=False) for _, col in QUEUE_SUMS],
+    Column("as_of_ms", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )
 

@@ -124,6 +124,10 @@ def test_february_by_hour_equals_an_independent_computation(db_url, capsys):
         aht_differs += not _close(r["aht_s"], exp["aht_s"])
     assert 0 < aht_differs < len(days) // 4
     assert len({r["start"] for r in days}) == len(rep)
+    # Hours and days come from the hourly rollup (queue_hours): the same as adding up the intervals.
+    for step in ("1h", "1d"):
+        assert history(store, "anonbank", None, date(1999, 2, 1), date(1999, 2, 28), step) == history(
+            store, "anonbank", None, date(1999, 2, 1), date(1999, 2, 28), step, from_intervals=True)
     # Agents per 15-minute interval, added up by local hour: each server's handled calls and
     # handle time where the handling ended (talk only: the log has no wrap-up).
     agent_hours: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -137,7 +141,7 @@ def test_february_by_hour_equals_an_independent_computation(db_url, capsys):
     assert len(want_agents) > 1000
     assert dict(agent_hours) == {k: [n, s * 1000] for k, (n, s) in want_agents.items()}
     # Writing the same log again changes nothing.
-    before = {t: store.all_rows(t) for t in ("queue_intervals", "agent_queue_intervals", "agent_state_intervals")}
+    before = {t: store.all_rows(t) for t in ("queue_intervals", "queue_hours", "agent_queue_intervals", "agent_state_intervals")}
     assert main(["replay", str(FEB), "--format", "anonbank", "--report", "json", "--db", db_url]) == 0
     assert {t: store.all_rows(t) for t in before} == before
     store.close()
