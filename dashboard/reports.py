@@ -177,7 +177,7 @@ async def history_metrics(hub) -> str:
          "Queued rows dropped at the bound (written again from state when the database is back).", "rows_dropped"),
         ("floorwatch_history_write_errors_total", "counter", "Failed history writes (retried).", "write_errors"),
         ("floorwatch_history_db_up", "gauge", "1 when the last history write succeeded.", "db_up"),
-        ("floorwatch_history_collect_ms", "gauge", "Milliseconds the last look for changed rows held the worker's loop.",
+        ("floorwatch_history_collect_ms", "gauge", "The longest stretch (ms) the last look for changed rows held the worker's loop.",
          "collect_ms"),
     ]
     stats = {k.decode(): orjson.loads(v) for k, v in raw.items()}

@@ -142,10 +142,9 @@ class FloorWorker:
         """The core's bounds: the config's, with agent sums per interval kept when history is written."""
         if not self.s.history_db:
             return None
-        from stream.fold.site import Limits
+        from stream.history.rows import live_limits
 
-        cfg = self.s.config
-        return Limits(lateness_ms=cfg.lateness_s * 1000, max_ahead_ms=cfg.max_ahead_s * 1000, agent_intervals=True)
+        return live_limits(self.s.config)
 
     def _new_partition(self, p: int) -> PartitionFloor:
         pf = PartitionFloor(p, self.s.config, self._hook(), limits=self._limits())
