@@ -250,8 +250,9 @@ def create_app(
     @app.websocket("/ws")
     async def ws(websocket: WebSocket, token: Optional[str] = None) -> None:
         who = principal(app.state.tokens, websocket.headers.get("authorization"), token)
-        if who is None:
-            # Before accept: the handshake is refused with HTTP 403.
+        if who is None or not who.allows("view"):
+            # Before accept: the handshake is refused with HTTP 403. A token that may not view (a ticket
+            # machine's ingest token) gets nothing: the stream is the whole floor.
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
             return
         if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"), app.state.allowed_origins):

@@ -19,7 +19,7 @@ hotlines). Arrivals stop after ``hours``; calls still queued then are served.
 >>> sum(ev.kind == "call_offered" for ev in evs) > 80
 True
 >>> round(erlang_c(8, 6.0), 4)
-0.3604
+0.357
 
 From the shell::
 

@@ -88,14 +88,12 @@ def _writable_out(path: str) -> None:
 
 def _none_accepted(report: dict, path: Path, fmt: str) -> Optional[str]:
     """The one-line reason when a replay accepted none of its rows, else None."""
+    from stream.sources.formats import none_accepted
+
     rej = report.get("rejected") or {}
     if (report.get("total") or {}).get("offered") or not rej.get("count"):
         return None
-    reasons = rej.get("reasons") or {}
-    top = max(reasons, key=reasons.get) if reasons else "unknown"
-    other = "jsonl" if fmt == "anonbank" else "anonbank"
-    return (f"none of the {rej['count']:,} rows of {path} was accepted as --format {fmt} "
-            f"(most: {top}); is it --format {other}?")
+    return none_accepted(path, fmt, rej.get("reasons") or {"unknown": rej["count"]})
 
 
 def _load_config(path: Optional[str]):

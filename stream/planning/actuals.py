@@ -110,8 +110,7 @@ def read_log(path: str | os.PathLike, fmt: str, config: Optional[FloorConfig] = 
     except formats.SourceError as exc:
         raise ValueError(str(exc)) from None
     if not events:
-        most = max(rejected, key=rejected.get) if rejected else "the file is empty"
-        raise ValueError(f"no row of {p} was accepted as --format {fmt} (most: {most})")
+        raise ValueError(formats.none_accepted(p, fmt, rejected))
     events.sort(key=lambda ev: ev.ts)
     return Log(events, config, rejected)
 

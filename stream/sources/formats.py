@@ -150,6 +150,16 @@ def reason_of(d: Dead) -> str:
     return bad[0][1] if bad else "rejected"
 
 
+def none_accepted(path: Path, fmt: str, rejected: dict[str, int]) -> str:
+    """The one-line reason a log of which no row was accepted is refused: the format tried, the commonest
+    rejection and the other formats it may be in (most often the cause is a wrong ``--format``)."""
+    count = sum(rejected.values())
+    most = max(rejected, key=rejected.__getitem__) if rejected else "the file is empty"
+    others = [n for n in NAMES if n != fmt]
+    hint = f"; is it {' or '.join(f'--format {n}' for n in others)}?" if rejected else ""
+    return f"none of the {count:,} rows of {path} was accepted as --format {fmt} (most: {most}){hint}"
+
+
 def get(name: str) -> Format:
     f = FORMATS.get(name)
     if f is None:

@@ -156,7 +156,7 @@ def test_a_log_of_which_no_row_is_accepted_is_an_error_naming_the_format(capsys,
     bad.write_text("this is not a call log\nnor is this\n")
     rc = main(["forecast", "--replay", str(bad), "--format", "jsonl", "--from", "2026-03-16", "--json"])
     err = capsys.readouterr().err
-    assert rc == 2 and "no row of" in err and "--format jsonl" in err and len(err.strip().splitlines()) == 1, err
+    assert rc == 2 and "none of the" in err and "--format jsonl" in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.mark.skipif(not FEB.is_file(), reason="../shared/data/anonbank/february.txt is absent (a fresh clone has no ../shared)")

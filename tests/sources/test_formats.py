@@ -58,3 +58,15 @@ def test_jsonl_lines_are_followed_one_by_one() -> None:
     assert m.feed(line + b"\n")[0].id == "A-o" and m.feed(b"\n") == []
     assert m.feed(b"{broken") == [formats.Dead(b"{broken", None)]
     assert formats.reason_of(formats.Dead(b"{broken", None)).startswith("not JSON")
+
+
+def test_a_log_of_which_nothing_was_accepted_is_named_once_for_every_command() -> None:
+    from pathlib import Path
+
+    why = formats.none_accepted(Path("calls.csv"), "jsonl", {"not JSON": 7, "too large": 2})
+    assert why.startswith("none of the 9 rows of calls.csv was accepted as --format jsonl (most: not JSON)")
+    others = [n for n in formats.NAMES if n != "jsonl"]
+    assert all(f"--format {n}" in why.split("; is it ")[1] for n in others)
+    assert "\n" not in why
+    empty = formats.none_accepted(Path("e.csv"), "anonbank", {})
+    assert "the file is empty" in empty and "is it" not in empty
