@@ -87,7 +87,8 @@ def fold_day(calls: int, seed: int) -> tuple[float, int, Batch]:
 
 def loop_stall(parts: dict, on_loop: bool) -> float:
     """The longest the event loop went without running a 1 ms heartbeat while a fresh sink took
-    its first look at ``parts``: ``collect`` on the loop at once, or ``collect_async``."""
+    its first look at ``parts`` and offered the rows to its writer: ``collect`` on the loop at once
+    (as before), or ``collect_async`` (as the worker's tick does now)."""
     import asyncio
 
     from stream.history.sink import HistorySink
@@ -110,9 +111,9 @@ def loop_stall(parts: dict, on_loop: bool) -> float:
         await asyncio.sleep(0.01)
         sink = HistorySink(HistoryWriter("sqlite:///:memory:"))
         if on_loop:
-            sink.collect(parts)
+            sink.writer.offer(sink.collect(parts))
         else:
-            await sink.collect_async(parts)
+            await sink.collect_async(parts, offer=True)
         await asyncio.sleep(0.01)
         done = True
         await hb

@@ -7,7 +7,7 @@ from what it last offered go to the ``HistoryWriter`` (the bounded retry
 queue), which writes them in a thread so the floor never waits on the database.
 
 The look itself keeps off the worker's event loop too: on the loop it only
-reads the core (copies of sums; agent intervals a two-hour window per read,
+reads the core (copies of sums; agent intervals an hour per read,
 yielding in between), and builds and compares the rows in a thread. After the
 first look it reads only the agent intervals that can still change: those
 ending after the watermark of the previous look (an event older than the
@@ -27,6 +27,7 @@ nothing the floor still holds (two days of intervals) is lost.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from typing import Any, Optional
@@ -45,7 +46,7 @@ log = logging.getLogger("floorwatch.history")
 STATS_KEY = "history:writers"
 _KEYS = {k: v for k, v in KEYS.items() if k != "alerts"}  # alerts are new or not: never compared
 # The agent intervals one read on the loop covers (the first look reads a day and more).
-WINDOW_MS = 2 * 3_600_000
+WINDOW_MS = 3_600_000
 _DAY_MS = 86_400_000
 
 
@@ -73,9 +74,11 @@ class HistorySink:
             reads.append(read_site(floor, site, until_ms=until, agent_window=(since, None)))
         return self._build(reads, alerts)
 
-    async def collect_async(self, parts: dict[int, Any], assigned: Optional[set[int]] = None) -> Batch:
+    async def collect_async(self, parts: dict[int, Any], assigned: Optional[set[int]] = None, offer: bool = False) -> Batch:
         """``collect`` for the event loop: the core read in short steps on the loop (it must not
-        change under a read), the rows built and compared in a thread."""
+        change under a read), the rows built and compared in a thread; with ``offer`` the thread
+        also hands them to the writer and lets go of what it read (freeing a day of rows holds
+        whichever thread does it), and an empty Batch comes back."""
         reads, alerts = [], []
         t0 = time.perf_counter()
         longest = 0.0
@@ -84,7 +87,7 @@ class HistorySink:
             reads.append(r)
             sc = floor.sites[site]
             # The first look reads the whole kept past: older than three days in one go (nothing
-            # there but with keep_interval_days=None), then two hours a read.
+            # there but with keep_interval_days=None), then an hour a read.
             lo = since if since is not None else (sc.clock or 0) - 3 * _DAY_MS
             bounds = ([(None, lo)] if since is None else []) + [(t, t + WINDOW_MS) for t in range(lo, until, WINDOW_MS)]
             for a, b in bounds:
@@ -95,7 +98,24 @@ class HistorySink:
                 r.states.update(st)
                 r.handled.update(hd)
         self.collect_ms = max(longest, time.perf_counter() - t0) * 1000.0
-        return await asyncio.to_thread(self._build, reads, alerts)
+        if not offer:
+            return await asyncio.to_thread(self._build, reads, alerts)
+        await asyncio.to_thread(self._build_and_offer, reads, alerts)
+        return Batch()
+
+    def _build_and_offer(self, reads: list[SiteRead], alerts: list) -> None:
+        # The rows are plain dicts and tuples (no cycles): the collector's passes over the whole
+        # process, which a day of new rows sets off, would hold the loop; it waits until they are built.
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            batch = self._build(reads, alerts)
+            reads.clear()
+            self.writer.offer(batch)
+            batch.__init__()  # its rows are the writer's now: the lists go here, not on the loop
+        finally:
+            if was:
+                gc.enable()
 
     def _sites(self, parts: dict[int, Any], assigned: Optional[set[int]], alerts: list) -> list[tuple]:
         """(floor, site, agent intervals since, sealed until) of each site with news; the new alert
@@ -177,7 +197,7 @@ class HistorySink:
         self.busy = True
         try:
             try:
-                self.writer.offer(await self.collect_async(parts, assigned))
+                await self.collect_async(parts, assigned, offer=True)
             except Exception:
                 self.forget()  # the look moved its marks: offer everything again next time
                 raise
