@@ -7,7 +7,9 @@ figures.
 
 * ``GET /api/history?site&queue&from&to&step`` — ``{"rows": [...]}``, as the CLI prints it.
 * ``GET /api/history/sites`` — sites and queues with history, with their zh/en names.
-* ``GET /api/history/agents?site&from&to[&agent]`` — per-agent performance over those dates (one agent: per date).
+* ``GET /api/history/agents?site&from&to[&agent][&team][&by=team][&step=1h|1d][&hour=H]`` — per-agent (or
+  per-team) performance over those dates from the agent interval rows: handled, AHT and AHT by queue,
+  occupancy, not-ready time by reason; one agent or team; by local hour or day; one local hour.
 * ``GET /api/history/export?kind=flow|agents&format=csv|xlsx&...`` — the same tables as files.
 * ``GET /reports`` — the page (ECharts from /vendor/, tables when it is absent).
 """
@@ -40,7 +42,13 @@ def _labels(config: Optional[FloorConfig], site: str) -> dict:
     return {"name": name, "queue_names": queues, "sl_targets": {q: qc.sl_target_pct for q, qc in (sc.queues.items() if sc else [])}}
 
 
-def reports_router(history_db: Optional[str], config: Optional[FloorConfig]) -> APIRouter:
+def _agent_labels(config: Optional[FloorConfig], site: str) -> dict:
+    """Agent id -> the name the wall shows (the site's display names where it uses them)."""
+    sc = config.sites.get(site) if config is not None else None
+    return dict(sc.agents) if sc is not None and sc.agent_label == "display_name" else {}
+
+
+def reports_router(history_db: Optional[str], config: Optional[FloorConfig], teams=None) -> APIRouter:
     from dashboard.app import STATIC, require
 
     analyst = Depends(require("analyst"))
@@ -70,18 +78,32 @@ def reports_router(history_db: Optional[str], config: Optional[FloorConfig]) -> 
         except QueryError as exc:
             raise HTTPException(400, str(exc)) from None
 
-    def agents(site: str, first: str, last: str, agent: Optional[str] = None) -> dict:
-        from stream.history.agents import agent_days_of, agent_performance
+    def team_book():
+        if "teams" not in holder:
+            from stream.history.teams import load_teams
+
+            holder["teams"] = teams if teams is not None else load_teams()
+        return holder["teams"]
+
+    def agents(site: str, first: str, last: str, agent: Optional[str] = None, team: Optional[str] = None,
+               by: str = "agent", step: Optional[str] = None, hour: Optional[int] = None) -> dict:
+        from stream.history.agents import agent_days_of, agent_performance, agent_report
         from stream.history.rollup import QueryError, parse_date
 
         try:
             d0, d1 = parse_date(first, "from"), parse_date(last, "to")
+            out = agent_report(store(), site, d0, d1, teams=team_book(), by=by, team=team, agent=agent, step=step,
+                               hour=hour, labels=_agent_labels(config, site))
         except QueryError as exc:
             raise HTTPException(400, str(exc)) from None
-        days, states = store().agent_rows(site, d0.isoformat(), (d1 + timedelta(days=1)).isoformat())
-        if agent is not None:
-            return {"rows": agent_days_of(days, states, agent)}
-        return {"rows": agent_performance(days, states)}
+        if not out["rows"] and by == "agent" and team is None and hour is None and step in (None, "1d"):
+            # A database written before agent interval rows (migration 0003) still has agent days.
+            days, states = store().agent_rows(site, d0.isoformat(), (d1 + timedelta(days=1)).isoformat())
+            out["rows"] = agent_days_of(days, states, agent) if agent is not None else agent_performance(days, states)
+            if agent is not None:
+                for r in out["rows"]:
+                    r["start"] = r["date"]
+        return out
 
     @router.get("/reports", include_in_schema=False)
     async def reports_page() -> FileResponse:
@@ -103,24 +125,28 @@ def reports_router(history_db: Optional[str], config: Optional[FloorConfig]) -> 
 
     @router.get("/api/history/agents", tags=["history"])
     def api_agents(*, who=analyst, site: str, from_: Annotated[str, Query(alias="from")], to: str,
-                   agent: Optional[str] = None) -> Response:
-        """Per-agent handled, AHT, occupancy and not-ready time by reason over the dates, and their
-        total; with ``agent``, that agent's rows per date."""
-        return Response(orjson.dumps(agents(site, from_, to, agent)), media_type="application/json")
+                   agent: Optional[str] = None, team: Optional[str] = None, by: str = "agent",
+                   step: Optional[str] = None, hour: Optional[int] = None) -> Response:
+        """Per-agent (``by=team``: per-team) handled, AHT and AHT by queue, occupancy and not-ready time
+        by reason over the dates, and their total; ``agent``/``team``: only that one; ``step`` 1h or 1d:
+        by local hour or day; ``hour``: one local hour of each day."""
+        return Response(orjson.dumps(agents(site, from_, to, agent, team, by, step, hour)), media_type="application/json")
 
     @router.get("/api/history/export", tags=["history"])
     def api_export(*, who=analyst, site: str, from_: Annotated[str, Query(alias="from")], to: str,
                    kind: str = "flow", format: str = "xlsx", queue: Optional[str] = None, step: str = "1h",
-                   agent: Optional[str] = None) -> Response:
+                   agent: Optional[str] = None, team: Optional[str] = None, by: str = "agent",
+                   hour: Optional[int] = None) -> Response:
         """A table of the page as a file: ``kind`` flow (the history rows) or agents; CSV or XLSX."""
         from stream.history.export import to_csv, to_xlsx
 
         if kind == "flow":
             rows = flow(site, queue, from_, to, step)["rows"]
-        elif kind == "agents":
-            rows = agents(site, from_, to, agent)["rows"]
+        elif kind in ("agents", "teams"):
+            a_step = step if agent is not None and step in ("1h", "1d") else None
+            rows = [{k: v for k, v in r.items() if k not in ("key", "name")} for r in agents(site, from_, to, agent, team, "team" if kind == "teams" else by, a_step, hour)["rows"]]
         else:
-            raise HTTPException(400, "kind must be flow or agents")
+            raise HTTPException(400, "kind must be flow, agents or teams")
         name = f"{site}-{kind}-{from_}-{to}" + (f"-{step}" if kind == "flow" else "")
         if format == "csv":
             body, mt = to_csv(rows), "text/csv; charset=utf-8"
@@ -151,7 +177,7 @@ async def history_metrics(hub) -> str:
          "Queued rows dropped at the bound (written again from state when the database is back).", "rows_dropped"),
         ("floorwatch_history_write_errors_total", "counter", "Failed history writes (retried).", "write_errors"),
         ("floorwatch_history_db_up", "gauge", "1 when the last history write succeeded.", "db_up"),
-        ("floorwatch_history_collect_ms", "gauge", "Milliseconds the last look for changed rows held the worker's loop.",
+        ("floorwatch_history_collect_ms", "gauge", "The longest stretch (ms) the last look for changed rows held the worker's loop.",
          "collect_ms"),
     ]
     stats = {k.decode(): orjson.loads(v) for k, v in raw.items()}

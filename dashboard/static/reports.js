@@ -1,6 +1,7 @@
 /* floorwatch reports: hourly flow and service quality from the history database,
-   drill-down month → day → hour → queue → agent, today against last week, agent
-   performance, CSV/XLSX exports. zh-CN and English. Charts with ECharts (served by
+   drill-down month → day → hour → queue → agent (an agent's hours of the day, or days of
+   the month), today against last week, team and agent performance (team → its agents),
+   CSV/XLSX exports. zh-CN and English. Charts with ECharts (served by
    floorwatch at /vendor/echarts.min.js); without it, the same tables and a note. */
 "use strict";
 
@@ -17,6 +18,8 @@ const T = {
     occupancy_pct: "Occupancy %", not_ready: "Not ready", all: "All", total: "Total",
     this_day: "This day", week_before: "Same weekday last week", hour: "Hour", empty: "No history for this selection.",
     drill_hint: "Click a bar or a row for more detail.", agent_days: "Agent by day",
+    agent_hours: "Agent by hour", teams: "Team performance", team: "Team", aht_q: "AHT (s)",
+    all_teams: "all teams", of_team: "Agents of",
   },
   zh: {
     title: "楼面报表", site: "站点", period: "周期", date: "日期", day: "日", week: "周", month: "月",
@@ -30,6 +33,8 @@ const T = {
     occupancy_pct: "占用率%", not_ready: "未就绪", all: "全部", total: "合计",
     this_day: "当日", week_before: "上周同日", hour: "小时", empty: "该选择没有历史数据。",
     drill_hint: "点击柱形或表格行查看明细。", agent_days: "坐席每日",
+    agent_hours: "坐席每小时", teams: "班组绩效", team: "班组", aht_q: "平均处理(秒)",
+    all_teams: "全部班组", of_team: "班组坐席：",
   },
 };
 const FLOW_COLS = ["offered", "answered", "abandoned", "short_abandoned", "asa_s", "aht_s", "sl_pct", "abandon_pct", "max_wait_s"];
@@ -40,6 +45,7 @@ const S = {
   lang: params.get("lang") === "en" ? "en" : (params.get("lang") === "zh" ? "zh" : (localStorage.getItem("fw-lang") || "zh")),
   sites: [], site: params.get("site") || null, period: params.get("period") || "day", date: params.get("date") || null,
   level: null, hour: null, queue: null, rows: [], agent: null, agentLabel: null, prevLevel: null,
+  team: null, teamNames: {},
 };
 const charts = {};
 const hasCharts = typeof window.echarts !== "undefined";
@@ -184,28 +190,87 @@ async function loadCompare() {
   });
 }
 
-async function loadAgents() {
-  const [from, to] = ["month", "week", "agent"].includes(S.level) ? range() : [S.date, S.date];
+// What the agent and team tables read: the period (a day, or the month/week), one hour of it.
+function agentScope() {
   const one = S.level === "agent";
-  const data = await api("/api/history/agents", { site: S.site, from, to, agent: one ? S.agent : null });
+  const dayView = one && ["day", "hour", "queue"].includes(S.prevLevel);
+  const [from, to] = ["month", "week"].includes(S.level) || (one && !dayView) ? range() : [S.date, S.date];
+  const hour = !one && ["hour", "queue"].includes(S.level) ? Number(S.hour) : null;
+  return { one, dayView, from, to, hour };
+}
+function teamName(id) { const n = S.teamNames[id]; return id === "*" ? t("total") : n ? n[S.lang] || n.en : id; }
+function perfRows(data) {
+  // Not-ready minutes by reason and AHT by queue as columns of their own.
   const reasons = [...new Set(data.rows.flatMap((r) => Object.keys(r.not_ready_s)))].sort();
-  const rows = data.rows.map((r) => ({ ...r, ...Object.fromEntries(reasons.map((k) => ["nr:" + k, r.not_ready_s[k] || 0])) }));
-  el("agents-title").textContent = (one ? t("agent_days") + " " + S.agentLabel : S.level === "queue" ? t("agents_day") : t("agents"))
-    + " " + from + (to !== from ? ".." + to : "");
-  const cols = [one ? "date" : "agent", "handled", "aht_s", "occupancy_pct", ...reasons.map((k) => "nr:" + k)];
-  const cell = (r, c) => (c === "date" ? r.date : c === "agent" ? (r.agent === "*" ? t("total") : r.label) : c.startsWith("nr:") ? fmt(r[c] / 60) : fmt(r[c]));
+  const queues = [...new Set(data.rows.flatMap((r) => Object.keys(r.aht_by_queue_s || {})))].sort();
+  const rows = data.rows.map((r) => ({ ...r, ...Object.fromEntries(reasons.map((k) => ["nr:" + k, r.not_ready_s[k] || 0])),
+    ...Object.fromEntries(queues.map((q) => ["aq:" + q, (r.aht_by_queue_s || {})[q] ?? null])) }));
+  return { rows, extra: [...queues.map((q) => "aq:" + q), "occupancy_pct", ...reasons.map((k) => "nr:" + k)] };
+}
+function perfHeads(id, cols) {
+  el(id).querySelectorAll("th").forEach((th, i) => {
+    if (cols[i].startsWith("nr:")) th.textContent = t("not_ready") + " " + cols[i].slice(3) + " (min)";
+    if (cols[i].startsWith("aq:")) th.textContent = t("aht_q") + " " + qname(cols[i].slice(3));
+  });
+}
+function perfCell(r, c) { return c.startsWith("nr:") ? fmt(r[c] / 60) : fmt(r[c]); }
+
+async function loadTeams() {
+  const sec = el("teams-section");
+  const sc = agentScope();
+  if (sc.one) { sec.hidden = true; return; }
+  sec.hidden = false;
+  const data = await api("/api/history/agents", { site: S.site, from: sc.from, to: sc.to, by: "team", hour: sc.hour });
+  S.teamNames = data.teams || {};
+  const { rows, extra } = perfRows(data);
+  el("teams-title").textContent = t("teams") + " " + sc.from + (sc.to !== sc.from ? ".." + sc.to : "") + (sc.hour !== null ? " " + S.hour + ":00" : "");
+  const cols = ["team", "handled", "aht_s", ...extra];
+  const cell = (r, c) => (c === "team" ? teamName(r.team) : perfCell(r, c));
+  const drill = (r) => { S.team = r.team === "*" || r.team === S.team ? null : r.team; loadAgents().then(markReady); };
+  table("teams-table", cols, rows, { cell, total: (r) => r.team === "*", drill });
+  perfHeads("teams-table", cols);
+  const teams = rows.filter((r) => r.team !== "*");
+  chart("teams-chart", {
+    tooltip: { trigger: "axis" }, grid: { left: 50, right: 30, top: 20, bottom: 40 },
+    xAxis: { type: "category", data: teams.map((r) => teamName(r.team)) }, yAxis: { type: "value" },
+    series: [{ name: t("handled"), type: "bar", data: teams.map((r) => r.handled) }],
+  }, (i) => drill(teams[i]));
+  const ex = { site: S.site, from: sc.from, to: sc.to, kind: "teams", hour: sc.hour };
+  el("teams-csv").href = exportUrl({ ...ex, format: "csv" });
+  el("teams-xlsx").href = exportUrl({ ...ex, format: "xlsx" });
+}
+
+async function loadAgents() {
+  const sc = agentScope();
+  const one = sc.one;
+  const step = one ? (sc.dayView ? "1h" : "1d") : null;
+  const team = one ? null : S.team;
+  const data = await api("/api/history/agents", { site: S.site, from: sc.from, to: sc.to, agent: one ? S.agent : null, step, hour: sc.hour, team });
+  const { rows, extra } = perfRows(data);
+  const when = (r) => (step === "1h" ? r.start.slice(11, 16) : (r.start || r.date || "").slice(0, 10));
+  el("agents-title").textContent = (one ? (sc.dayView ? t("agent_hours") : t("agent_days")) + " " + S.agentLabel
+    : team ? t("of_team") + " " + teamName(team) : S.level === "queue" ? t("agents_day") : t("agents"))
+    + " " + sc.from + (sc.to !== sc.from ? ".." + sc.to : "") + (sc.hour !== null ? " " + S.hour + ":00" : "");
+  const cols = [one ? "start" : "agent", ...(one ? [] : ["team"]), "handled", "aht_s", ...extra];
+  const cell = (r, c) => (c === "start" ? when(r) : c === "agent" ? (r.agent === "*" ? t("total") : r.label)
+    : c === "team" ? (r.agent === "*" ? "" : teamName(r.team)) : perfCell(r, c));
   const drill = one ? null : (r) => { if (r.agent !== "*") { S.prevLevel = S.level; S.agent = r.agent; S.agentLabel = r.label; S.level = "agent"; load(); } };
   table("agents-table", cols, rows, { cell, total: (r) => r.agent === "*", drill });
-  el("agents-table").querySelectorAll("th").forEach((th, i) => { if (cols[i].startsWith("nr:")) th.textContent = t("not_ready") + " " + cols[i].slice(3) + " (min)"; });
+  perfHeads("agents-table", cols);
   const people = one ? rows : rows.filter((r) => r.agent !== "*");
   chart("agents-chart", {
     tooltip: { trigger: "axis" }, grid: { left: 50, right: 30, top: 20, bottom: 60 },
-    xAxis: { type: "category", data: people.map((r) => (one ? r.date.slice(5) : r.label)), axisLabel: { rotate: 45 } }, yAxis: { type: "value" },
+    xAxis: { type: "category", data: people.map((r) => (one ? when(r) : r.label)), axisLabel: { rotate: 45 } }, yAxis: { type: "value" },
     series: [{ name: t("handled"), type: "bar", data: people.map((r) => r.handled) }],
   }, one ? null : (i) => drill(people[i]));
-  const ex = { site: S.site, from, to, kind: "agents", agent: one ? S.agent : null };
+  const ex = { site: S.site, from: sc.from, to: sc.to, kind: "agents", agent: one ? S.agent : null, step: step, hour: sc.hour, team };
   el("agents-csv").href = exportUrl({ ...ex, format: "csv" });
   el("agents-xlsx").href = exportUrl({ ...ex, format: "xlsx" });
+}
+
+function markReady() {
+  document.body.dataset.ready = S.level + ":" + S.date + ":" + (S.hour || "") + ":" + (S.level === "agent" ? S.agent : S.queue || "") + ":" + S.lang
+    + (S.team && S.level !== "agent" ? ":team=" + S.team : "");
 }
 
 async function load() {
@@ -215,8 +280,9 @@ async function load() {
   try {
     await loadFlow();
     await loadCompare();
+    await loadTeams();
     await loadAgents();
-    document.body.dataset.ready = S.level + ":" + S.date + ":" + (S.hour || "") + ":" + (S.level === "agent" ? S.agent : S.queue || "") + ":" + S.lang;
+    markReady();
   } catch (e) {
     el("error").textContent = e.message; el("error").hidden = false;
     document.body.dataset.ready = "error";

@@ -112,6 +112,7 @@ cdef extern from "site.hpp" namespace "fw":
         int64_t keep_interval_days
         int64_t dead_letters
         int64_t max_ahead
+        cbool agent_intervals
 
     cdef cppclass QStats:
         int64_t offered, answered, abandoned, short_abandoned, transferred
@@ -127,6 +128,10 @@ cdef extern from "site.hpp" namespace "fw":
     cdef cppclass Handled:
         int64_t n
         int64_t ms
+
+    cdef cppclass AgentQueueSums:
+        int32_t agent, queue
+        int64_t n, handle, talk, wrap
 
     cdef cppclass WaitRow:
         int32_t queue
@@ -196,6 +201,8 @@ cdef extern from "site.hpp" namespace "fw":
         void totals(const vector[int32_t]* dates, const vector[pair[int64_t, int64_t]]* bounds,
                     unordered_map[int32_t, vector[QueueRow]]& days, cmap[int64_t, vector[QueueRow]]& intervals,
                     unordered_map[int32_t, vector[Handled]]& agents) except +
+        void agent_interval_totals(int64_t now, int64_t since, int64_t until, cmap[int64_t, vector[pair[int32_t, vector[pair[int64_t, int64_t]]]]]& states,
+                                   cmap[int64_t, vector[AgentQueueSums]]& handled) except +
         void sliding(int64_t now, const vector[int64_t]& minutes, cbool percentiles, vector[vector[QueueRow]]& out) except +
         void day_interval(int32_t date, int64_t interval, vector[QueueRow]& day, vector[QueueRow]& ival, vector[Handled]& agents) except +
         vector[WaitRow] waiting()
@@ -710,6 +717,7 @@ cdef class NativeSite:
         lim.keep_interval_days = -1 if limits.keep_interval_days is None else limits.keep_interval_days
         lim.dead_letters = limits.dead_letters
         lim.max_ahead = limits.max_ahead
+        lim.agent_intervals = getattr(limits, "agent_intervals", False)
         cdef CalendarSource cs
         cs.ctx = <void*>self
         cs.load = _cal_load
@@ -919,6 +927,42 @@ cdef class NativeSite:
             out_agents[nf.name(deref(ai).first)] = _handled_dict(nf, deref(ai).second)
             inc(ai)
         return out_days, out_int, out_agents
+
+    def agent_interval_totals(self, int64_t now, since=None, until=None) -> tuple:
+        """Agent sums per 15-minute interval, sealed plus open (as SiteCore.agent_interval_totals);
+        only intervals starting in [since, until) when given."""
+        cdef cmap[int64_t, vector[pair[int32_t, vector[pair[int64_t, int64_t]]]]] states
+        cdef cmap[int64_t, vector[AgentQueueSums]] handled
+        cdef int64_t t_lo = -(2**62) if since is None else since
+        cdef int64_t t_hi = 2**62 if until is None else until
+        self.c.agent_interval_totals(now, t_lo, t_hi, states, handled)
+        self._raise_callback_error()
+        nf = self.nf
+        out_states = {}
+        cdef cmap[int64_t, vector[pair[int32_t, vector[pair[int64_t, int64_t]]]]].iterator si = states.begin()
+        cdef size_t k, j
+        cdef AgentQueueSums* r
+        cdef pair[int32_t, vector[pair[int64_t, int64_t]]]* ag
+        while si != states.end():
+            per = {}
+            for k in range(deref(si).second.size()):
+                ag = &deref(si).second[k]
+                labels = {}
+                for j in range(ag.second.size()):
+                    labels[self._label_str(ag.second[j].first)] = ag.second[j].second
+                per[nf.name(ag.first)] = labels
+            out_states[deref(si).first] = per
+            inc(si)
+        out_handled = {}
+        cdef cmap[int64_t, vector[AgentQueueSums]].iterator hi = handled.begin()
+        while hi != handled.end():
+            rows = {}
+            for k in range(deref(hi).second.size()):
+                r = &deref(hi).second[k]
+                rows[(nf.name(r.agent), nf.name(r.queue))] = [r.n, r.handle, r.talk, r.wrap]
+            out_handled[deref(hi).first] = rows
+            inc(hi)
+        return out_states, out_handled
 
     def day_interval(self, str date, int64_t interval) -> tuple:
         """``SiteCore.day_interval``: (date's queue totals, the interval's, the date's agent handled

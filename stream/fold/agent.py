@@ -8,7 +8,11 @@ transitions dropped, so memory stays small however long the day. Figures for
 
 Occupancy = (busy + wrap_up) / (busy + wrap_up + ready), metrics.md.
 
->>> from stream.fold.calendar import DayCalendar
+A timeline given ``ivals = {}`` (the site does so under ``Limits(agent_intervals=True)``,
+for the history store) also keeps its sealed time per 15-minute interval and
+label; the day totals are the same either way.
+
+>>> from stream.fold.calendar import INTERVAL_MS, DayCalendar
 >>> from stream.contracts.events import AgentState
 >>> a = AgentTimeline("a7")
 >>> a.add(AgentState(id="1", ts=0, site="s", agent="a7", state="ready", queues=["q"]))
@@ -25,7 +29,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Final, Optional
 
-from stream.fold.calendar import DayCalendar
+from stream.fold.calendar import INTERVAL_MS, DayCalendar
 
 STATES: Final = ("logged_out", "ready", "busy", "wrap_up", "not_ready")
 
@@ -53,6 +57,8 @@ class AgentTimeline:
         # The time of the event that set the skills, and the counter: the latest one wins.
         self.queues_at = -1
         self.counter_at = -1
+        # interval start -> label -> ms (sealed), kept only when the site asks (None: not kept).
+        self.ivals: Optional[dict[int, dict[str, int]]] = None
 
     def add(self, ev) -> None:
         """Fold one (already de-duplicated) agent_state event, in whatever order it comes."""
@@ -83,6 +89,8 @@ class AgentTimeline:
         since = self.base_since if self.base_since is not None else trans[0].ts
         for prev, e in zip(trans[:n], trans[1 : n + 1]):
             _add_span(self.days, cal, _label(prev.state, prev.reason), prev.ts, e.ts)
+            if self.ivals is not None:
+                _add_ival_span(self.ivals, cal, _label(prev.state, prev.reason), prev.ts, e.ts)
             if (e.state, e.reason) != (prev.state, prev.reason):
                 since = e.ts
         self.base_since = since
@@ -129,6 +137,24 @@ class AgentTimeline:
             t0 = e.ts
             t1 = trans[i + 1].ts if i + 1 < len(trans) else max(now, t0)
             _add_span(out, cal, _label(e.state, e.reason), t0, t1)
+        return out
+
+    def interval_totals(self, now: int, cal: DayCalendar, since: int = -(2**62), until: int = 2**62) -> dict[int, dict[str, int]]:
+        """Per interval start in [since, until), ms in each label, sealed plus open, up to ``now``
+        (empty unless the timeline keeps intervals)."""
+        if self.ivals is None:
+            return {}
+        out = {k: dict(v) for k, v in self.ivals.items() if since <= k < until}
+        trans = self.trans
+        for i, e in enumerate(trans):
+            t0 = e.ts
+            t1 = trans[i + 1].ts if i + 1 < len(trans) else max(now, t0)
+            # Only the part in [since, until): a span's intervals are cut at interval bounds.
+            if t0 < since:
+                t0 = since
+            if t1 > until:
+                t1 = until
+            _add_ival_span(out, cal, _label(e.state, e.reason), t0, t1)
         return out
 
     def state_now(self, now: int) -> dict:
@@ -183,5 +209,17 @@ def _add_span(days: dict[str, dict[str, int]], cal: DayCalendar, label: str, t0:
         _, end = cal.day_bounds(t0)
         seg_end = min(t1, end)
         bucket = days.setdefault(cal.date_of(t0), {})
+        bucket[label] = bucket.get(label, 0) + (seg_end - t0)
+        t0 = seg_end
+
+
+def _add_ival_span(ivals: dict, cal: DayCalendar, label: str, t0: int, t1: int) -> None:
+    # Split at interval bounds so each 15-minute interval gets its own share.
+    while t0 < t1:
+        start = cal.interval_start(t0)
+        seg_end = min(t1, start + INTERVAL_MS)
+        bucket = ivals.get(start)
+        if bucket is None:
+            bucket = ivals[start] = {}
         bucket[label] = bucket.get(label, 0) + (seg_end - t0)
         t0 = seg_end

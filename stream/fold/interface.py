@@ -169,6 +169,11 @@ class SiteFold(Protocol):
     def day_interval(self, date: str, interval: int) -> tuple[ByQueue, ByQueue, dict[str, list[int]]]:
         """The date's queue totals, one interval's, and the date's agents' [handled, handle ms]."""
 
+    def agent_interval_totals(self, now: int, since: Optional[int] = None, until: Optional[int] = None) -> tuple[dict[int, dict[str, dict[str, int]]], dict[int, dict[tuple[str, str], list[int]]]]:
+        """Under ``Limits(agent_intervals=True)``: per 15-minute interval, each agent's ms per state
+        label, and per (agent, queue) [handled, handle ms, talk ms, wrap-up ms]; else two empty dicts.
+        Only intervals starting in [since, until) when given."""
+
     def sliding(self, now: int, minutes: Sequence[int] = ..., percentiles: bool = ...) -> dict[str, ByQueue]:
         """Per window ("5m", ...), per queue: the contacts offered in its last N minutes (metrics.md,
         "Windows"); AHT by handling end. The one computation of the sliding windows."""

@@ -83,6 +83,7 @@ class Limits:
         keep_interval_days: Optional[int] = 2,
         dead_letters: int = 10_000,
         max_ahead_ms: int = 300_000,
+        agent_intervals: bool = False,
     ) -> None:
         self.lateness = lateness_ms
         # Duplicates must be recognised at least as long as events can be late.
@@ -92,6 +93,9 @@ class Limits:
         self.keep_interval_days = keep_interval_days
         self.dead_letters = dead_letters
         self.max_ahead = max_ahead_ms
+        # Keep agent sums per 15-minute interval too (the history store's agent rows);
+        # off by default: the live floor's figures never read them.
+        self.agent_intervals = agent_intervals
 
 
 class SiteCore:
@@ -126,6 +130,9 @@ class SiteCore:
         # memory an hour after the watermark passed them (the sliding windows need them till then).
         self._sealed_q: deque[tuple[int, int, str]] = deque()
         self.agents: dict[str, AgentTimeline] = {}
+        # Under Limits.agent_intervals: interval start (where the handling ended) ->
+        # (agent, queue) -> [handled, handle ms, talk ms, wrap-up ms]; else None.
+        self.agent_ivals: Optional[dict[int, dict[tuple[str, str], list[int]]]] = {} if limits.agent_intervals else None
         self._next_housekeeping = _NEVER
         # No open contact can expire while (watermark - max_open) is at or below this.
         self._expiry_floor = _NEVER
@@ -243,6 +250,8 @@ class SiteCore:
         a = self.agents.get(ev.agent)
         if a is None:
             a = self.agents[ev.agent] = AgentTimeline(ev.agent)
+            if self.agent_ivals is not None:
+                a.ivals = {}
         a.add(ev)
         if len(a.trans) > _AGENT_SEAL_AT:
             a.seal(self.watermark, self.cal)
@@ -346,6 +355,8 @@ class SiteCore:
         self.open.discard(c)
         for leg in c.legs:
             self._fold_leg(leg, self.days, self.intervals, self.agent_days)
+            if self.agent_ivals is not None:
+                fold_agent_leg(leg, self.cal, self.agent_ivals)
         for reason, ev in c.anomalies or ():
             self._reject(ev, reason)
         self._sealed_q.append((c.last_ts, kind, cid))
@@ -440,6 +451,14 @@ class SiteCore:
             cut = start - lim.keep_interval_days * 24 * _HOUR
             for k in [k for k in self.intervals if k < cut]:
                 del self.intervals[k]
+            if self.agent_ivals is not None:
+                for k in [k for k in self.agent_ivals if k < cut]:
+                    del self.agent_ivals[k]
+                for a in self.agents.values():
+                    iv = a.ivals
+                    if iv is not None:
+                        for k in [k for k in iv if k < cut]:
+                            del iv[k]
         if lim.keep_days is not None:
             cut_date = self.cal.date_of(start - lim.keep_days * 24 * _HOUR)
             for d in [d for d in self.days if d < cut_date]:
@@ -485,6 +504,43 @@ class SiteCore:
                 if d not in dates:
                     del days[d]
         return days, intervals, agent_days
+
+    def agent_interval_totals(self, now: int, since: Optional[int] = None, until: Optional[int] = None) -> tuple[dict, dict]:
+        """Agent sums per 15-minute interval, sealed plus open (``Limits.agent_intervals``; else empty):
+        (interval start -> agent -> label -> ms, interval start -> (agent, queue) ->
+        [handled, handle ms, talk ms, wrap-up ms]). Spans count up to ``now``; handling counts
+        in the interval where it ended (metrics.md: AHT), as the queue intervals do. Only
+        intervals starting in [since, until) when given (a window costs its size, not the day's)."""
+        if self.agent_ivals is None:
+            return {}, {}
+        cal = self.cal
+        # On interval bounds: the intervals starting in [since, until) whole, spans cut at their ends.
+        lo = -(2**62)
+        if since is not None:
+            lo = cal.interval_start(since)
+            if lo < since:
+                lo += INTERVAL_MS
+        hi = cal.interval_start(until - 1) + INTERVAL_MS if until is not None else 2**62
+        handled = {k: {ak: list(r) for ak, r in v.items()} for k, v in self.agent_ivals.items() if lo <= k < hi}
+        opened: dict = {}
+        for c in self.open:
+            for leg in c.legs:
+                fold_agent_leg(leg, cal, opened)
+        for k, rows in opened.items():
+            if lo <= k < hi:
+                into = handled.setdefault(k, {})
+                for ak, r in rows.items():
+                    mine = into.get(ak)
+                    if mine is None:
+                        into[ak] = r
+                    else:
+                        for j in range(4):
+                            mine[j] += r[j]
+        states: dict[int, dict[str, dict[str, int]]] = {}
+        for name, a in self.agents.items():
+            for k, labels in a.interval_totals(now, cal, lo, hi).items():
+                states.setdefault(k, {})[name] = labels
+        return states, handled
 
     def day_interval(self, date: str, interval: int) -> tuple[dict[str, QueueStats], dict[str, QueueStats], dict[str, list[int]]]:
         """What a snapshot reads of ``totals({date})``: the date's queue totals, the interval's
@@ -684,6 +740,22 @@ def _wait_s(legs: list[Leg], now: int) -> float:
     if not legs:
         return 0.0
     return max(0, now - min(leg.offered for leg in legs)) / 1000.0
+
+
+def fold_agent_leg(leg: Leg, cal: DayCalendar, table: dict) -> None:
+    """Add a handled leg to ``table`` (interval of its handling's end -> (agent, queue) ->
+    [handled, handle ms, talk ms, wrap-up ms]). Talk runs from the answer to the talk's end
+    (holds included: the core counts holds, not their length), wrap-up from there to the
+    handling's end; a ticket's service is all talk."""
+    if leg.handle_end is None or leg.answered is None or leg.agent is None:
+        return
+    talk_end = leg.talk_end if leg.talk_end is not None else leg.handle_end
+    rows = table.setdefault(cal.interval_start(leg.handle_end), {})
+    r = rows.setdefault((leg.agent, leg.queue), [0, 0, 0, 0])
+    r[0] += 1
+    r[1] += leg.handle_end - leg.answered
+    r[2] += talk_end - leg.answered
+    r[3] += leg.handle_end - talk_end
 
 
 def stats_at(by_queue: dict[str, QueueStats], q: str, variant: str) -> QueueStats:

@@ -1,10 +1,15 @@
 """``floorwatch history``: the interval history of a site, by 15 minutes, hours or days.
 
     floorwatch history --db URL --site S [--queue Q|*] --from DATE --to DATE --step 15m|1h|1d [--json]
+    floorwatch history --db URL --site S --from DATE --to DATE --agents [--by team] [--team T] [--agent A]
+                       [--step 1h|1d] [--hour H] [--teams FILE] [--json]
 
 Dates are the site's local dates, both included. ``--json`` prints
 ``{"rows": [{"site", "queue", "start", "offered", ...}]}`` (the replay
 report's figures; ``queue`` ``"*"`` is the site's total); without it, a table.
+With ``--agents``, agent (``--by team``: team) performance from the agent
+interval rows instead: handled, AHT and AHT by queue, occupancy, not-ready
+time by reason (``{"rows": [...], "teams": {...}}``, as ``/api/history/agents``).
 ``backfill`` is what ``floorwatch replay FILE --db URL`` calls after the fold.
 """
 
@@ -25,8 +30,14 @@ def register(subparsers: Any) -> None:
     h.add_argument("--queue", help="one queue, or * for the site total only (default: every queue and the total)")
     h.add_argument("--from", dest="date_from", required=True, help="first local date, YYYY-MM-DD")
     h.add_argument("--to", dest="date_to", required=True, help="last local date (included), YYYY-MM-DD")
-    h.add_argument("--step", choices=("15m", "1h", "1d"), default=DEFAULT_STEP)
+    h.add_argument("--step", choices=("15m", "1h", "1d"), help=f"bucket (default {DEFAULT_STEP}; with --agents: the whole period)")
     h.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    h.add_argument("--agents", action="store_true", help="agent or team performance instead of the queues' flow")
+    h.add_argument("--by", choices=("agent", "team"), default="agent", help="with --agents: a row per agent or per team")
+    h.add_argument("--team", help="with --agents: only this team's agents (unassigned: those in no team)")
+    h.add_argument("--agent", help="with --agents: only this agent")
+    h.add_argument("--hour", type=int, help="with --agents: only this local hour (0-23) of each day")
+    h.add_argument("--teams", help="teams YAML (default config/teams.yaml)")
     h.set_defaults(func=cmd_history)
 
     d = subparsers.add_parser("daily-report", help="email each site's previous day as XLSX at a local hour")
@@ -41,19 +52,32 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from stream.contracts.floor_config import ConfigError
+    from stream.history.agents import agent_report
     from stream.history.rollup import QueryError, history, parse_date
     from stream.history.store import Store, StoreError
+    from stream.history.teams import load_teams
 
     try:
         first = parse_date(args.date_from, "--from")
         last = parse_date(args.date_to, "--to")
+        if args.agents:
+            if args.step == "15m":
+                raise QueryError("with --agents, --step must be 1h or 1d")
+            teams = load_teams(args.teams)
+        elif any(v is not None for v in (args.team, args.agent, args.hour)) or args.by != "agent":
+            raise QueryError("--by, --team, --agent and --hour go with --agents")
         # A query never makes a database: a mistyped SQLite path is an error, not an empty history.
         store = Store.open(args.db, must_exist=True)
         try:
-            out = history(store, args.site, args.queue, first, last, args.step)
+            if args.agents:
+                out = agent_report(store, args.site, first, last, teams=teams, by=args.by, team=args.team,
+                                   agent=args.agent, step=args.step, hour=args.hour)
+            else:
+                out = history(store, args.site, args.queue, first, last, args.step or DEFAULT_STEP)
         finally:
             store.close()
-    except (QueryError, StoreError) as exc:
+    except (QueryError, StoreError, ConfigError) as exc:
         print(f"floorwatch history: {exc}", file=sys.stderr)
         return 2
     if args.json:
@@ -62,15 +86,40 @@ def cmd_history(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    if args.agents:
+        Console().print(_agent_table(out, f"{args.site} {first}..{last}" + (f" / {args.step}" if args.step else "")))
+        return 0
     from stream.history.rollup import ROW_KEYS
 
-    t = Table(title=f"{args.site} {first}..{last} / {args.step}")
+    t = Table(title=f"{args.site} {first}..{last} / {args.step or DEFAULT_STEP}")
     for k in ROW_KEYS[1:]:
         t.add_column(k, justify="left" if k in ("queue", "start") else "right")
     for r in out["rows"]:
         t.add_row(*("" if r[k] is None else f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in ROW_KEYS[1:]))
     Console().print(t)
     return 0
+
+
+def _agent_table(out: dict, title: str):
+    from rich.table import Table
+
+    t = Table(title=title)
+    rows = out["rows"]
+    reasons = sorted({k for r in rows for k in r["not_ready_s"]})
+    queues = sorted({k for r in rows for k in r["aht_by_queue_s"]})
+    cols = (["start"] if rows and "start" in rows[0] else []) + ["key", "handled", "aht_s", *(f"aht {q}" for q in queues),
+                                                                 "occupancy_pct", *(f"not_ready {k} min" for k in reasons)]
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("start", "key") else "right")
+
+    def f(v) -> str:
+        return "" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v)
+
+    for r in rows:
+        t.add_row(*([r["start"]] if "start" in cols else []), r["key"], f(r["handled"]), f(r["aht_s"]),
+                  *(f(r["aht_by_queue_s"].get(q)) for q in queues), f(r["occupancy_pct"]),
+                  *(f(r["not_ready_s"].get(k, 0) / 60) for k in reasons))
+    return t
 
 
 def cmd_daily_report(args: argparse.Namespace) -> int:

@@ -6,6 +6,10 @@ The database adds each bucket's interval sums (``SUM`` of the counters,
 (``stream.fold.report.stats_from_sums`` → ``QueueStats.report``). A site's
 total (queue ``"*"``) merges its queues' sums, never their figures.
 
+Hours and days are read from ``queue_hours`` (the intervals of each local
+hour, added up when they were written): a month by hour reads one row per
+queue and hour and groups nothing; 15-minute buckets read the intervals.
+
 Buckets are in the site's local time: a row's local start is ``start_ms`` plus
 the site's UTC offset then (stored with the row), so a day is midnight to
 midnight local, and an hour on a DST day keeps its own offset.
@@ -18,9 +22,8 @@ from typing import Optional
 
 import sqlalchemy as sa
 
-from stream.fold.report import stats_from_sums
 from stream.fold.stats import REPORT_KEYS, QueueStats
-from stream.history.schema import QUEUE_SUMS, queue_intervals as T
+from stream.history.schema import QUEUE_SUMS, queue_hours, queue_intervals
 
 STEPS = {"15m": 15 * 60_000, "1h": 3_600_000, "1d": 86_400_000}
 TOTAL = "*"
@@ -46,15 +49,26 @@ def local_iso(local_ms: int, offset_min: int) -> str:
     return datetime.fromtimestamp((local_ms - offset_min * 60_000) / 1000, tz=tz).isoformat(timespec="seconds")
 
 
-def bucket_sums(store, site: str, queue: Optional[str], first: date, last: date, step: str) -> list[dict]:
-    """Per (bucket, offset, queue, variant): the summed interval sums of local dates first..last."""
+def local_day_bounds(first: date, last: date) -> tuple[int, int]:
+    """Local dates ``first..last`` as [start, end) in local-time epoch ms (a row's start_ms
+    plus its offset falls in it exactly when it is on one of those dates)."""
+    day0 = int(datetime(first.year, first.month, first.day, tzinfo=timezone.utc).timestamp() * 1000)
+    day1 = int(datetime(last.year, last.month, last.day, tzinfo=timezone.utc).timestamp() * 1000) + 86_400_000
+    return day0, day1
+
+
+def bucket_sums(store, site: str, queue: Optional[str], first: date, last: date, step: str,
+                from_intervals: bool = False) -> list:
+    """Per (bucket, offset, queue, variant): the summed interval sums of local dates first..last
+    (from ``queue_hours`` for 1h and 1d unless ``from_intervals``), as rows of
+    (bucket, utc_offset_min, queue, sl_variant, min_start, *QUEUE_SUMS in order)."""
     if step not in STEPS:
         raise QueryError(f"--step must be one of {', '.join(STEPS)}, not {step!r}")
     if last < first:
         raise QueryError(f"--to ({last}) is before --from ({first})")
     step_ms = STEPS[step]
-    day0 = int(datetime(first.year, first.month, first.day, tzinfo=timezone.utc).timestamp() * 1000)
-    day1 = int(datetime(last.year, last.month, last.day, tzinfo=timezone.utc).timestamp() * 1000) + 86_400_000
+    day0, day1 = local_day_bounds(first, last)
+    T = queue_intervals if from_intervals or step == "15m" else queue_hours
     local = T.c.start_ms + T.c.utc_offset_min * 60_000
     # Floor division in the database (SQLAlchemy's ``//``: integer division in both), so it groups.
     bucket = (local // sa.literal(step_ms, sa.BigInteger)).label("bucket")
@@ -74,35 +88,48 @@ def bucket_sums(store, site: str, queue: Optional[str], first: date, last: date,
     if queue is not None and queue != TOTAL:
         q = q.where(T.c.queue == queue)
     with store.engine.connect() as conn:
-        return conn.execute(q).mappings().all()
+        return conn.execute(q).all()
 
 
-def history(store, site: str, queue: Optional[str], first: date, last: date, step: str) -> dict:
+_ATTRS = tuple(a for a, _ in QUEUE_SUMS)
+
+
+def _stats(g) -> QueueStats:
+    """A group's sums (``bucket_sums`` row: sums from position 5) as a QueueStats, as
+    stats_from_sums builds it, by position (a month by hour has thousands)."""
+    st = QueueStats(g[3])
+    for i, a in enumerate(_ATTRS, 5):
+        setattr(st, a, int(g[i]))
+    return st
+
+
+def history(store, site: str, queue: Optional[str], first: date, last: date, step: str,
+            from_intervals: bool = False) -> dict:
     """``{"rows": [{"site", "queue", "start", <the replay report's figures>}]}`` in time then queue order.
 
     ``queue`` None: each queue's rows and the site total (``"*"``) per bucket;
     a queue name: that queue's; ``"*"``: the total only.
     """
     step_ms = STEPS.get(step, 0)
-    groups = bucket_sums(store, site, queue, first, last, step)
+    groups = bucket_sums(store, site, queue, first, last, step, from_intervals)
     # Buckets of a day merge across a DST change; shorter ones keep their offset apart.
     per: dict[tuple, dict[str, QueueStats]] = {}
     label_off: dict[tuple, tuple[int, int]] = {}
     for g in groups:
-        b = int(g["bucket"])
-        off = int(g["utc_offset_min"])
+        b = int(g[0])
+        off = int(g[1])
         key = (b,) if step == "1d" else (b, off)
-        st = stats_from_sums(g)  # the group's row has the counters' names and sl_variant
+        st = _stats(g)
         qs = per.get(key)
         if qs is None:
             qs = per[key] = {}
-        q = g["queue"]
+        q = g[2]
         if q in qs:
             qs[q].merge(st)
         else:
             qs[q] = st
         # A day is labelled with the offset of its first interval (its midnight's).
-        first_start = int(g["min_start"])
+        first_start = int(g[4])
         lo = label_off.get(key)
         if lo is None or first_start < lo[1]:
             label_off[key] = (off, first_start)

@@ -13,6 +13,15 @@ averages:
 * ``agent_days`` / ``agent_state_days`` — site × agent × local date: handled,
   handle-time sum; time in each state (``not_ready:<reason>`` per reason). The
   core keeps agent totals per day, so that is their grain.
+* ``queue_hours`` — the same sums per site × queue × local hour (migration
+  0004), recomputed from the stored intervals in the transaction that writes
+  them (stream.history.store), so a month by hour reads a quarter of the rows
+  and groups none.
+* ``agent_queue_intervals`` / ``agent_state_intervals`` — site × agent ×
+  15-minute interval (migration 0003): per queue, handled, handle, talk and
+  wrap-up time sums (in the interval where the handling ended, as the queue
+  rows count AHT); time in each state (``not_ready:<reason>`` per reason).
+  Hours, days and teams add these up.
 * ``alert_changes`` — every alert state change (raised, acknowledged,
   silenced, resolved), keyed by its dedup key (alert id and change).
 
@@ -62,6 +71,21 @@ queue_intervals = Table(
     sqlite_with_rowid=False,
 )
 
+# The intervals of a local hour added up (Store._write_hours): start_ms is the hour's
+# first instant in UTC (local hour start minus the offset).
+queue_hours = Table(
+    "queue_hours",
+    metadata,
+    Column("site", String(100), primary_key=True),
+    Column("start_ms", BigInteger, primary_key=True),
+    Column("queue", String(100), primary_key=True),
+    Column("utc_offset_min", Integer, nullable=False),
+    Column("sl_variant", String(32), nullable=False),
+    *[Column(col, BigInteger, nullable=False) for _, col in QUEUE_SUMS],
+    Column("as_of_ms", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 agent_days = Table(
     "agent_days",
     metadata,
@@ -83,6 +107,35 @@ agent_state_days = Table(
     Column("state", String(200), primary_key=True),
     Column("ms", BigInteger, nullable=False),
     Column("as_of_ms", BigInteger, nullable=False),
+)
+
+agent_queue_intervals = Table(
+    "agent_queue_intervals",
+    metadata,
+    Column("site", String(100), primary_key=True),
+    Column("start_ms", BigInteger, primary_key=True),
+    Column("agent", String(200), primary_key=True),
+    Column("queue", String(100), primary_key=True),
+    Column("utc_offset_min", Integer, nullable=False),
+    Column("handled", BigInteger, nullable=False),
+    Column("handle_sum_ms", BigInteger, nullable=False),
+    Column("talk_sum_ms", BigInteger, nullable=False),
+    Column("wrap_sum_ms", BigInteger, nullable=False),
+    Column("as_of_ms", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+agent_state_intervals = Table(
+    "agent_state_intervals",
+    metadata,
+    Column("site", String(100), primary_key=True),
+    Column("start_ms", BigInteger, primary_key=True),
+    Column("agent", String(200), primary_key=True),
+    Column("state", String(200), primary_key=True),
+    Column("utc_offset_min", Integer, nullable=False),
+    Column("ms", BigInteger, nullable=False),
+    Column("as_of_ms", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 alert_changes = Table(
@@ -122,5 +175,7 @@ KEYS = {
     "queue": ("site", "start_ms", "queue"),
     "agent": ("site", "agent", "date"),
     "agent_state": ("site", "agent", "date", "state"),
+    "agent_queue_ival": ("site", "start_ms", "agent", "queue"),
+    "agent_state_ival": ("site", "start_ms", "agent", "state"),
     "alerts": ("dedup_key",),
 }

@@ -82,18 +82,24 @@ class Batch:
     agent: list[dict] = field(default_factory=list)
     agent_state: list[dict] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)
+    agent_queue_ival: list[dict] = field(default_factory=list)
+    agent_state_ival: list[dict] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.queue) + len(self.agent) + len(self.agent_state) + len(self.alerts)
+        return (len(self.queue) + len(self.agent) + len(self.agent_state) + len(self.alerts)
+                + len(self.agent_queue_ival) + len(self.agent_state_ival))
 
     def extend(self, o: "Batch") -> None:
         self.queue.extend(o.queue)
         self.agent.extend(o.agent)
         self.agent_state.extend(o.agent_state)
         self.alerts.extend(o.alerts)
+        self.agent_queue_ival.extend(o.agent_queue_ival)
+        self.agent_state_ival.extend(o.agent_state_ival)
 
 
-_KEYS = {"queue_intervals": S.KEYS["queue"], "agent_days": S.KEYS["agent"], "agent_state_days": S.KEYS["agent_state"]}
+_KEYS = {"queue_intervals": S.KEYS["queue"], "agent_days": S.KEYS["agent"], "agent_state_days": S.KEYS["agent_state"],
+         "agent_queue_intervals": S.KEYS["agent_queue_ival"], "agent_state_intervals": S.KEYS["agent_state_ival"]}
 
 
 class Store:
@@ -188,13 +194,63 @@ class Store:
         with self.engine.begin() as conn:
             if batch.queue:
                 self._upsert(conn, S.queue_intervals, _dedup(batch.queue, _KEYS["queue_intervals"]))
+                self._refresh_hours(conn, batch.queue)
             if batch.agent:
                 self._upsert(conn, S.agent_days, _dedup(batch.agent, _KEYS["agent_days"]))
             if batch.agent_state:
                 self._upsert(conn, S.agent_state_days, _dedup(batch.agent_state, _KEYS["agent_state_days"]))
+            if batch.agent_queue_ival:
+                self._upsert(conn, S.agent_queue_intervals, _dedup(batch.agent_queue_ival, _KEYS["agent_queue_intervals"]))
+            if batch.agent_state_ival:
+                self._upsert(conn, S.agent_state_intervals, _dedup(batch.agent_state_ival, _KEYS["agent_state_intervals"]))
             if batch.alerts:
                 self._insert_new(conn, S.alert_changes, _dedup(batch.alerts, S.KEYS["alerts"]))
         return len(batch)
+
+    def _refresh_hours(self, conn, rows: Sequence[dict]) -> None:
+        """Recompute, from the stored intervals, every local hour (``queue_hours``) that ``rows``
+        touched: in the transaction that wrote them, so hours always equal their intervals,
+        whoever writes and however few intervals at a time."""
+        span: dict[str, list[int]] = {}
+        for r in rows:
+            off = r["utc_offset_min"] * 60_000
+            h = (r["start_ms"] + off) // 3_600_000 * 3_600_000 - off
+            b = span.get(r["site"])
+            if b is None:
+                span[r["site"]] = [h, h]
+            else:
+                b[0], b[1] = min(b[0], h), max(b[1], h)
+        for site, (lo, hi) in sorted(span.items()):
+            self._write_hours(conn, site, lo, hi)
+
+    def _write_hours(self, conn, site: Optional[str] = None, lo: Optional[int] = None, hi: Optional[int] = None) -> None:
+        """Upsert the hours starting in [lo, hi] (all when None) of ``site`` (all when None),
+        each the sums of its intervals (the largest wait the largest)."""
+        t, h = S.queue_intervals, S.queue_hours
+        start = ((t.c.start_ms + t.c.utc_offset_min * 60_000) // sa.literal(3_600_000, sa.BigInteger)) * 3_600_000 \
+            - t.c.utc_offset_min * 60_000
+        cols = [c for _, c in S.QUEUE_SUMS]
+        sel = sa.select(t.c.site, start, t.c.queue, t.c.utc_offset_min, sa.func.max(t.c.sl_variant),
+                        *[(sa.func.max(t.c[c]) if c == "max_wait_ms" else sa.func.sum(t.c[c])) for c in cols],
+                        sa.func.max(t.c.as_of_ms))
+        if site is not None:
+            sel = sel.where(t.c.site == site)
+        if lo is not None and hi is not None:
+            # An hour's intervals lie within an hour of its start: read that much either side.
+            sel = sel.where(t.c.start_ms >= lo - 3_600_000, t.c.start_ms < hi + 2 * 3_600_000, start >= lo, start <= hi)
+        sel = sel.group_by(t.c.site, start, t.c.queue, t.c.utc_offset_min)
+        names = ["site", "start_ms", "queue", "utc_offset_min", "sl_variant", *cols, "as_of_ms"]
+        ins = self._insert(h).from_select(names, sel)
+        keys = S.KEYS["queue"]  # the same key: (site, start_ms, queue)
+        conn.execute(ins.on_conflict_do_update(index_elements=list(keys),
+                                               set_={c: ins.excluded[c] for c in names if c not in keys}))
+
+    def rebuild_hours(self) -> int:
+        """Fill ``queue_hours`` from ``queue_intervals`` (rows loaded in bulk, bypassing ``upsert``,
+        as a bench or an import does); returns the hour rows now kept."""
+        with self.engine.begin() as conn:
+            self._write_hours(conn)
+            return conn.execute(sa.select(sa.func.count()).select_from(S.queue_hours)).scalar_one()
 
     # -- reading ----------------------------------------------------------------
 
@@ -240,6 +296,19 @@ class Store:
                 sa.select(s).where(s.c.site == site, s.c.date >= from_date, s.c.date < to_date).order_by(s.c.date, s.c.agent, s.c.state)
             )
             return [dict(r._mapping) for r in days], [dict(r._mapping) for r in states]
+
+    def agent_interval_rows(self, site: str, from_ms: int, to_ms: int, agents: Optional[Sequence[str]] = None) -> tuple[list[dict], list[dict]]:
+        """(agent_queue_intervals rows, agent_state_intervals rows) of the site with
+        ``from_ms <= start_ms < to_ms`` (of ``agents`` only, if given)."""
+        a, s = S.agent_queue_intervals, S.agent_state_intervals
+        qa = sa.select(a).where(a.c.site == site, a.c.start_ms >= from_ms, a.c.start_ms < to_ms)
+        qs = sa.select(s).where(s.c.site == site, s.c.start_ms >= from_ms, s.c.start_ms < to_ms)
+        if agents is not None:
+            qa = qa.where(a.c.agent.in_(list(agents)))
+            qs = qs.where(s.c.agent.in_(list(agents)))
+        with self.engine.connect() as conn:
+            return ([dict(r._mapping) for r in conn.execute(qa.order_by(a.c.start_ms, a.c.agent, a.c.queue))],
+                    [dict(r._mapping) for r in conn.execute(qs.order_by(s.c.start_ms, s.c.agent, s.c.state))])
 
     def alert_rows(self, site: str, from_ms: int, to_ms: int) -> list[dict]:
         t = S.alert_changes

@@ -23,6 +23,7 @@ from typing import Callable, Optional
 
 from stream.contracts.floor_config import FloorConfig
 from stream.fold.floor import Floor
+from stream.fold.site import Limits
 
 # A message the producer already knew was broken (an adapter's bad log row)
 # carries its reason in this header; the worker counts and dead-letters it.
@@ -47,9 +48,10 @@ class Folded:
 class PartitionFloor:
     """The core of one partition and the next offset it expects."""
 
-    def __init__(self, partition: int, config: FloorConfig, on_events: Optional[EventsHook] = None, native: Optional[bool] = None) -> None:
+    def __init__(self, partition: int, config: FloorConfig, on_events: Optional[EventsHook] = None, native: Optional[bool] = None,
+                 limits: Optional[Limits] = None) -> None:
         self.partition = partition
-        self.floor = Floor(config, native=native)
+        self.floor = Floor(config, native=native, limits=limits)
         self.next_offset = 0
         self.events = 0
         self.on_events = on_events

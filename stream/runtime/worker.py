@@ -140,8 +140,16 @@ class FloorWorker:
         f = self.s.on_events_factory
         return f() if f is not None else None
 
+    def _limits(self):
+        """The core's bounds: the config's, with agent sums per interval kept when history is written."""
+        if not self.s.history_db:
+            return None
+        from stream.history.rows import live_limits
+
+        return live_limits(self.s.config)
+
     def _new_partition(self, p: int) -> PartitionFloor:
-        pf = PartitionFloor(p, self.s.config, self._hook())
+        pf = PartitionFloor(p, self.s.config, self._hook(), limits=self._limits())
         self.parts[p] = pf
         self.sinks[p] = RedisSink(
             self.redis,

@@ -63,6 +63,14 @@ def _everything(floor: Floor) -> dict:
         # per day and per interval as the history store gets them.
         out[f"day sums {site}"] = {d: {q: stats_to_sums(st) for q, st in qs.items()} for d, qs in floor.day_sums(site).items()}
         out[f"history rows {site}"] = site_batch(floor, site).queue
+        sc = floor.sites[site]
+        if sc.clock is not None:
+            for name, window in (("", ()), (" last hour", (sc.clock - 3_600_000, sc.clock + 1))):
+                states, handled = sc.agent_interval_totals(sc.clock, *window)
+                out[f"agent intervals{name} {site}"] = {
+                    "states": states,
+                    "handled": {k: {f"{a}|{q}": r for (a, q), r in rows.items()} for k, rows in handled.items()},
+                }
     return json.loads(json.dumps(out, sort_keys=True))
 
 
@@ -77,6 +85,11 @@ def _pair(config=None, limits=None) -> tuple[Floor, Floor]:
     return Floor(config, limits=limits, native=True), Floor(config, limits=limits, native=False)
 
 
+def _with_agent_intervals(cfg) -> Limits:
+    """The config's own bounds, agent sums per interval kept (as the history store asks)."""
+    return Limits(lateness_ms=cfg.lateness_s * 1000, max_ahead_ms=cfg.max_ahead_s * 1000, agent_intervals=True)
+
+
 @pytest.fixture(scope="module")
 def day() -> list:
     return list(busy_day.generate(load_config(), seed=7, calls=4000))
@@ -87,7 +100,7 @@ def test_a_busy_day_gives_the_same_figures_all_day(day, order):
     """Folded in chunks; everything compared at several moments of the day and at the end."""
     events = day if order == "in_order" else _shuffled(day, seed=5)
     cfg = load_config()
-    native, ref = _pair(cfg)
+    native, ref = _pair(cfg, _with_agent_intervals(cfg))
     step = len(events) // 7 + 1
     for i in range(0, len(events), step):
         native.apply_many(_copy(events[i : i + step]))
@@ -99,6 +112,8 @@ def test_a_busy_day_gives_the_same_figures_all_day(day, order):
     if order == "shuffled":
         assert ref.rejected_summary()["count"] > 0, "the shuffle makes late and orphan events"
         assert any(sc.duplicates for sc in ref.sites.values())
+    ivals = _everything(ref)
+    assert any(v["handled"] and v["states"] for k, v in ivals.items() if k.startswith("agent intervals")), "agent intervals kept"
 
 
 def test_json_lines_decode_and_fold_like_the_reference(day):
@@ -165,7 +180,8 @@ def test_random_floors_in_any_order_give_the_same_figures(evs, rng, how):
     elif how == 3:
         evs = evs + [rng.choice(evs) for _ in range(len(evs) // 3)] if evs else evs
     cfg = FloorConfig.from_dict(CFG)
-    native, ref = _pair(cfg, Limits(lateness_ms=60_000, max_open_ms=2 * 3_600_000, keep_days=1, keep_interval_days=1))
+    native, ref = _pair(cfg, Limits(lateness_ms=60_000, max_open_ms=2 * 3_600_000, keep_days=1, keep_interval_days=1,
+                                    agent_intervals=rng.random() < 0.75))
     i = 0
     while i < len(evs):
         n = rng.randrange(1, 40)
@@ -271,7 +287,7 @@ def _day_in(tz: str, date: str) -> list:
 ])
 def test_time_zones_and_dst_days_give_the_same_days_and_intervals(tz, date):
     cfg = FloorConfig.from_dict({"sites": {"z": {"timezone": tz}}})
-    native, ref = _pair(cfg)
+    native, ref = _pair(cfg, _with_agent_intervals(cfg))
     evs = _day_in(tz, date)
     step = len(evs) // 5 + 1
     for i in range(0, len(evs), step):
@@ -298,7 +314,8 @@ def test_limits_trim_expire_and_cap_alike():
                 s.answer(t + d * 86_400_000 + i * 60_000 + 10_000, cid, "a1")
                 s.end(t + d * 86_400_000 + i * 60_000 + 70_000, cid)
     evs = sorted(s.events, key=lambda e: e.ts)
-    limits = Limits(lateness_ms=30_000, max_open_ms=3_600_000, keep_days=1, keep_interval_days=0, dead_letters=5)
+    limits = Limits(lateness_ms=30_000, max_open_ms=3_600_000, keep_days=1, keep_interval_days=0, dead_letters=5,
+                    agent_intervals=True)
     native, ref = _pair(None, limits)
     for i in range(0, len(evs), 37):
         native.apply_many(_copy(evs[i : i + 37]))

@@ -65,6 +65,20 @@ def test_history_api_roles_and_shape(redis_server, history_db):
         total = ag[-1]
         assert total["agent"] == "*" and total["handled"] == sum(a["handled"] for a in ag[:-1]) > 0
         assert total["occupancy_pct"] is not None and any(a["not_ready_s"] for a in ag[:-1])
+        assert total["aht_by_queue_s"] and all(a["team"] for a in ag[:-1])
+        # By team: every agent in one team (unassigned for those config/teams.yaml does not list),
+        # the teams adding up to the site.
+        tm = httpx.get(f"{srv.base}/api/history/agents", params={"site": "gd-hotline", "from": DAY, "to": DAY, "by": "team"},
+                       headers={"Authorization": f"Bearer {SUP}"}).json()
+        assert {"unassigned", "general-a"} <= {r["team"] for r in tm["rows"]} and tm["teams"]["unassigned"]["zh"] == "未分组"
+        assert sum(r["handled"] for r in tm["rows"][:-1]) == tm["rows"][-1]["handled"] == total["handled"]
+        one = httpx.get(f"{srv.base}/api/history/agents", params={"site": "gd-hotline", "from": DAY, "to": DAY, "team": "general-a"},
+                        headers={"Authorization": f"Bearer {SUP}"}).json()["rows"]
+        assert one[-1]["handled"] == next(r for r in tm["rows"] if r["team"] == "general-a")["handled"]
+        assert {r["agent"] for r in one[:-1]} <= {"10001", "10002", "10003", "10004", "10005", "10006", "10007", "10008"}
+        bad = httpx.get(f"{srv.base}/api/history/agents", params={"site": "gd-hotline", "from": DAY, "to": DAY, "team": "nope"},
+                        headers={"Authorization": f"Bearer {SUP}"})
+        assert bad.status_code == 400 and "no team 'nope'" in bad.json()["detail"]
         # The workers' history counters (as the sink writes them to Redis) on /metrics.
         import redis
 
@@ -148,20 +162,36 @@ async def test_reports_page_in_a_browser(redis_server, history_db, tmp_path):
             assert await page.locator("#title").inner_text() == "楼面报表"
             assert await page.evaluate("document.documentElement.lang") == "zh-CN"
             assert "进线" in await page.locator("#flow-table").inner_text()
-            # Queue → an agent: that agent's days in the month (both busy days), in Chinese now.
+            # Teams of the hour (config/teams.yaml): a click on a team keeps its agents; their total is the team's.
+            team_rows = await page.locator("#teams-table tr.drill").all_inner_texts()
+            assert len(team_rows) >= 3 and "合计" in team_rows[-1]
+            team_label, team_handled = team_rows[0].split("\t")[0], int(team_rows[0].split("\t")[1])
+            await page.locator("#teams-table tr.drill").first.click()
+            await page.wait_for_function("document.body.dataset.ready.includes(':team=')")
+            members = await page.locator("#agents-table tr").all_inner_texts()
+            assert all(r.split("\t")[1] == team_label for r in members[1:-1]) and len(members) > 2
+            assert int(members[-1].split("\t")[2]) == team_handled
+            # Queue → an agent: that agent's hours of the day (agent rows per 15-minute interval), in Chinese now.
             first_agent = page.locator("#agents-table tr.drill").first
             label = (await first_agent.locator("td").first.inner_text()).strip()
             await first_agent.click()
             await page.wait_for_function("document.body.dataset.ready.startsWith('agent:')")
-            assert await page.locator("#flow-section").is_hidden()
-            days = await page.locator("#agents-table tr").all_inner_texts()
-            assert [d.split("\t")[0] for d in days[1:]] == [WEEK_BEFORE, DAY]
+            assert await page.locator("#flow-section").is_hidden() and await page.locator("#teams-section").is_hidden()
+            hours = await page.locator("#agents-table tr").all_inner_texts()
+            assert len(hours) > 3 and all(len(h.split("\t")[0]) == 5 and h.split("\t")[0][2] == ":" for h in hours[1:])
             assert label in await page.locator("#agents-title").inner_text()
             assert label in await page.locator("#crumbs").inner_text()
             api = httpx.get(f"{srv.base}/api/history/agents", headers={"Authorization": f"Bearer {SUP}"},
                             params={"site": "gd-hotline", "from": DAY, "to": DAY}).json()["rows"]
             mine = next(r for r in api if r["label"] == label)
-            assert days[2].split("\t")[1] == str(mine["handled"])
+            assert sum(int(h.split("\t")[1]) for h in hours[1:]) == mine["handled"] > 0
+            # The month crumb → an agent of the month: that agent's days (both busy days).
+            await page.locator("#crumbs a").first.click()
+            await page.wait_for_function("document.body.dataset.ready.startsWith('month:')")
+            await page.locator("#agents-table tr.drill").first.click()
+            await page.wait_for_function("document.body.dataset.ready.startsWith('agent:')")
+            days = await page.locator("#agents-table tr").all_inner_texts()
+            assert [d.split("\t")[0] for d in days[1:]] == [WEEK_BEFORE, DAY]
             await page.screenshot(path=str(tmp_path / "reports.png"), full_page=True)
             assert errors == []
             await browser.close()

@@ -8,6 +8,7 @@ import asyncio
 import msgspec
 
 from stream.contracts.floor_config import load_config
+from stream.history.rows import live_limits
 from stream.history.sink import HistorySink
 from stream.history.store import Store
 from stream.history.writer import HistoryWriter
@@ -21,7 +22,8 @@ def _messages(events: list, per: int = 500) -> list[bytes]:
 
 
 def _fold(msgs: list[bytes], upto: int) -> PartitionFloor:
-    pf = PartitionFloor(0, load_config())
+    cfg = load_config()
+    pf = PartitionFloor(0, cfg, limits=live_limits(cfg))  # as the worker folds when it writes history
     for off, m in enumerate(msgs[:upto]):
         pf.fold(off, m)
     return pf
@@ -30,7 +32,8 @@ def _fold(msgs: list[bytes], upto: int) -> PartitionFloor:
 def _rows(url: str) -> dict:
     s = Store.open(url)
     out = {t: [{k: v for k, v in r.items() if k != "as_of_ms"} for r in s.all_rows(t)]
-           for t in ("queue_intervals", "agent_days", "agent_state_days")}
+           for t in ("queue_intervals", "queue_hours", "agent_days", "agent_state_days", "agent_queue_intervals",
+                     "agent_state_intervals")}
     s.close()
     return out
 
@@ -48,7 +51,18 @@ def test_redelivery_rebuild_and_a_stale_writer_change_nothing(tmp_path):
     ref = f"sqlite:///{tmp_path / 'ref.db'}"
     _write(ref, {0: _fold(msgs, n)})
     want = _rows(ref)
-    assert want["queue_intervals"] and want["agent_days"]
+    assert want["queue_intervals"] and want["agent_days"] and want["agent_state_intervals"] and want["agent_queue_intervals"]
+
+    # Looked at through the day (after the first look, only the agent intervals that can still change).
+    steps = f"sqlite:///{tmp_path / 'steps.db'}"
+    sink = HistorySink(HistoryWriter(steps))
+    pf = _fold(msgs, 0)
+    for off, m in enumerate(msgs):
+        pf.fold(off, m)
+        if off % max(1, n // 9) == 0:
+            asyncio.run(sink.tick({0: pf}))
+    asyncio.run(sink.tick({0: pf}))
+    assert _rows(steps) == want
 
     db = f"sqlite:///{tmp_path / 'h.db'}"
     sink = HistorySink(HistoryWriter(db))

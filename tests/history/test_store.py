@@ -17,13 +17,28 @@ def _row(start: int, offered: int, as_of: int, **kw) -> dict:
     return r
 
 
+def _head() -> str:
+    """The migrations' single head (two heads would be an unmerged pair of branches)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from stream.history.store import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    assert len(heads) == 1, f"migrations have {len(heads)} heads: {heads}"
+    return heads[0]
+
+
 def test_migrations_create_the_schema_once(db_url):
     s = Store.open(db_url)
     Store.open(db_url).close()  # a second open finds it migrated
     with s.engine.connect() as c:
-        assert c.execute(sa.text("select version_num from alembic_version")).scalar() == "0003_abandoned_wait"
+        assert c.execute(sa.text("select version_num from alembic_version")).scalar() == _head()
     names = set(sa.inspect(s.engine).get_table_names())
-    assert {"queue_intervals", "agent_days", "agent_state_days", "alert_changes", "daily_reports_sent"} <= names
+    assert {"queue_intervals", "agent_days", "agent_state_days", "alert_changes", "daily_reports_sent",
+            "agent_queue_intervals", "agent_state_intervals", "queue_hours"} <= names
     s.close()
 
 
@@ -44,6 +59,39 @@ def test_upserts_are_idempotent_and_never_go_back_along_the_log(db_url):
     s.upsert(Batch(alerts=[ch, dict(ch)]))
     s.upsert(Batch(alerts=[ch]))
     assert [r["message_zh"] for r in s.alert_rows("s1", 0, 10)] == ["等待过长"]
+    s.close()
+
+
+def test_hours_are_written_with_their_intervals_and_migrated_from_old_ones(db_url):
+    from alembic import command
+    from alembic.config import Config
+
+    from stream.history.store import MIGRATIONS
+
+    s = Store.open(db_url)
+    s.upsert(Batch(queue=[_row(0, 3, as_of=100), _row(3_600_000, 2, as_of=120)]))
+    # Writing one interval of an hour recomputes the hour from every interval stored.
+    s.upsert(Batch(queue=[_row(900_000, 1, as_of=100, max_wait_ms=7000)]))
+    hours = s.all_rows("queue_hours")
+    assert [(h["start_ms"], h["offered"], h["max_wait_ms"], h["as_of_ms"]) for h in hours] == [
+        (0, 4, 7000, 100), (3_600_000, 2, 1000, 120)]
+    s.upsert(Batch(queue=[_row(0, 5, as_of=150)]))
+    assert s.all_rows("queue_hours")[0]["offered"] == 6
+    s.upsert(Batch(queue=[_row(0, 3, as_of=100)]))
+    hours = s.all_rows("queue_hours")
+    # A database with intervals from before the hourly table: the migration adds them up.
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004_agent_intervals")
+    assert "queue_hours" not in sa.inspect(s.engine).get_table_names()
+    s.migrate()
+    assert s.all_rows("queue_hours") == hours
+    # +05:30: local hours start at :30 UTC.
+    s.upsert(Batch(queue=[_row(1_800_000, 5, as_of=130, site="s2", utc_offset_min=330)]))
+    s.rebuild_hours()
+    assert [(h["site"], h["start_ms"]) for h in s.all_rows("queue_hours")] == [("s1", 0), ("s1", 3_600_000), ("s2", 1_800_000)]
     s.close()
 
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "calendar.hpp"
@@ -66,6 +67,27 @@ inline void add_span(std::vector<DayLabels>& days, Calendar& cal, int64_t label,
     }
 }
 
+// ms per label per 15-minute interval (interval start -> (label, ms), first use first).
+using IvalLabels = std::map<int64_t, std::vector<std::pair<int64_t, int64_t>>>;
+
+// Add [t0, t1) in `label` to `ivals`, split at interval bounds (agent.py's _add_ival_span).
+inline void add_ival_span(IvalLabels& ivals, Calendar& cal, int64_t label, int64_t t0, int64_t t1) {
+    while (t0 < t1) {
+        int64_t start = cal.interval_start(t0);
+        int64_t seg_end = std::min(t1, start + INTERVAL_MS);
+        auto& ms = ivals[start];
+        bool found = false;
+        for (auto& p : ms)
+            if (p.first == label) {
+                p.second += seg_end - t0;
+                found = true;
+                break;
+            }
+        if (!found) ms.emplace_back(label, seg_end - t0);
+        t0 = seg_end;
+    }
+}
+
 struct Agent {
     int32_t name;
     std::vector<Trans> trans;  // sorted by (ts, id); never empty once added to
@@ -82,6 +104,9 @@ struct Agent {
     int32_t f_reason = -1;
     std::vector<int32_t> f_distinct;
     int32_t watched_at = -1;  // position in the site's watched list
+    // Sealed ms per interval and label, kept only when the site asks (Limits::agent_intervals).
+    bool keep_ivals = false;
+    IvalLabels ivals;
 
     static constexpr int64_t NONE_TS = INT64_MIN;
 
@@ -133,6 +158,9 @@ struct Agent {
             rs = e.reason;
         }
         base_since = since;
+        if (keep_ivals)
+            for (int64_t i = 1; i <= n; ++i)
+                add_ival_span(ivals, cal, label_of(trans[i - 1].state, trans[i - 1].reason), trans[i - 1].ts, trans[i].ts);
         trans.erase(trans.begin(), trans.begin() + n);
     }
 
@@ -146,6 +174,19 @@ struct Agent {
             e = &prev;
         }
         return base_since != NONE_TS ? base_since : trans[0].ts;
+    }
+
+    // ms per interval and label, sealed plus the unsealed spans up to `now` (agent.py's interval_totals).
+    // Only intervals starting in [since, until): spans are cut there (agent.py's interval_totals).
+    IvalLabels interval_totals(int64_t now, Calendar& cal, int64_t since, int64_t until) const {
+        if (!keep_ivals || since >= until) return {};
+        IvalLabels out(ivals.lower_bound(since), ivals.lower_bound(until));
+        for (size_t i = 0; i < trans.size(); ++i) {
+            int64_t t0 = std::max(trans[i].ts, since);
+            int64_t t1 = std::min(i + 1 < trans.size() ? trans[i + 1].ts : std::max(now, trans[i].ts), until);
+            add_ival_span(out, cal, label_of(trans[i].state, trans[i].reason), t0, t1);
+        }
+        return out;
     }
 
     // ms per label on `date`, sealed plus the unsealed spans up to `now` (agent.py's day_total).

@@ -46,6 +46,7 @@ struct Limits {
     int64_t keep_interval_days = 2;   // -1: keep all
     int64_t dead_letters = 10000;
     int64_t max_ahead = 300000;  // site.py's "Wrong clocks"
+    bool agent_intervals = false;  // keep agent sums per 15-minute interval (site.py's Limits)
 };
 // How far on in a batch a site's next event is looked for (site.py's AHEAD_LOOK).
 constexpr size_t AHEAD_LOOK = 256;
@@ -119,6 +120,15 @@ using Days = std::unordered_map<int32_t, ByQueue>;                              
 using Intervals = std::map<int64_t, ByQueue>;                                     // interval start -> queue -> sums
 using AgentHandled = std::vector<Handled>;                     // agent name id -> handled (n 0: none)
 using AgentDays = std::unordered_map<int32_t, AgentHandled>;  // date -> agent -> handled
+
+// One agent's handling in one queue (site.py's fold_agent_leg): handled, handle, talk, wrap-up ms.
+struct AgentQueueSums {
+    int32_t agent;
+    int32_t queue;
+    int64_t n = 0, handle = 0, talk = 0, wrap = 0;
+};
+using AgentIvals = std::map<int64_t, std::vector<AgentQueueSums>>;  // interval start (handling's end) -> rows
+using AgentStateIvals = std::map<int64_t, std::vector<std::pair<int32_t, std::vector<std::pair<int64_t, int64_t>>>>>;
 
 struct WaitRow {
     int32_t queue;
@@ -395,6 +405,48 @@ class Site {
                 else
                     ++it;
             }
+        }
+    }
+
+    // Agent sums per interval, sealed plus open (site.py's agent_interval_totals): each agent's
+    // ms per label (spans up to `now`) and each (agent, queue)'s handling.
+    // Only intervals starting in [since, until).
+    // since/until at +-2^62: unbounded. Both go to interval bounds (site.py's agent_interval_totals).
+    void agent_interval_totals(int64_t now, int64_t since, int64_t until, AgentStateIvals& states, AgentIvals& handled) {
+        if (!lim_.agent_intervals) return;
+        constexpr int64_t UNBOUNDED = int64_t(1) << 62;
+        if (since > -UNBOUNDED) {
+            int64_t s0 = cal.interval_start(since);
+            since = s0 < since ? s0 + INTERVAL_MS : s0;
+        }
+        if (until < UNBOUNDED) until = cal.interval_start(until - 1) + INTERVAL_MS;
+        if (since >= until) return;
+        handled.insert(agent_ivals_.lower_bound(since), agent_ivals_.lower_bound(until));
+        AgentIvals opened;
+        for (Contact* c : open_)
+            for (const Leg& leg : c->legs) fold_agent_leg(leg, opened);
+        for (auto it = opened.lower_bound(since); it != opened.end() && it->first < until; ++it) {
+            auto& into = handled[it->first];
+            for (const AgentQueueSums& r : it->second) {
+                AgentQueueSums* mine = nullptr;
+                for (auto& x : into)
+                    if (x.agent == r.agent && x.queue == r.queue) {
+                        mine = &x;
+                        break;
+                    }
+                if (mine == nullptr) {
+                    into.push_back(r);
+                } else {
+                    mine->n += r.n;
+                    mine->handle += r.handle;
+                    mine->talk += r.talk;
+                    mine->wrap += r.wrap;
+                }
+            }
+        }
+        for (Agent* a : agent_order) {
+            IvalLabels t = a->interval_totals(now, cal, since, until);
+            for (auto& kv : t) states[kv.first].emplace_back(a->name, std::move(kv.second));
         }
     }
 
@@ -838,6 +890,8 @@ class Site {
         // sums are the same in any order, and it adds them before any trim could cut
         // where they land, so the totals are the same at every moment.)
         for (const Leg& leg : c->legs) fold_leg(leg, days_, intervals_, &agent_days_);
+        if (lim_.agent_intervals)
+            for (const Leg& leg : c->legs) fold_agent_leg(leg, agent_ivals_);
         for (const AnomalyRec& a : c->anomalies) reject_stored(c, c->events[a.ev], a.what);
         sealed_q_.push_back(c);
         // The events are no longer needed once sealed; the legs keep the figures.
@@ -1085,6 +1139,7 @@ class Site {
         Agent* a = agent(nm);
         if (a == nullptr) {
             a = new Agent(nm);
+            a->keep_ivals = lim_.agent_intervals;
             if (static_cast<size_t>(nm) >= agents_.size()) agents_.resize(nm + 1, nullptr);
             agents_[nm] = a;
             agent_order.push_back(a);
@@ -1134,6 +1189,27 @@ class Site {
             ++ds.transferred;
             ++ist.transferred;
         }
+    }
+
+    void fold_agent_leg(const Leg& leg, AgentIvals& table) {
+        if (leg.handle_end == NONE || leg.answered == NONE || leg.agent < 0) return;
+        int64_t he = leg.handle_end;
+        int64_t te = leg.talk_end != NONE ? leg.talk_end : he;
+        auto& rows = table[cal.interval_start(he)];
+        AgentQueueSums* r = nullptr;
+        for (auto& x : rows)
+            if (x.agent == leg.agent && x.queue == leg.queue) {
+                r = &x;
+                break;
+            }
+        if (r == nullptr) {
+            rows.push_back(AgentQueueSums{leg.agent, leg.queue});
+            r = &rows.back();
+        }
+        ++r->n;
+        r->handle += he - leg.answered;
+        r->talk += te - leg.answered;
+        r->wrap += he - te;
     }
 
     void fold_sliding(const Leg& leg, const std::vector<int64_t>& starts, std::vector<ByQueue>& rings, int64_t now,
@@ -1211,6 +1287,10 @@ class Site {
         if (lim_.keep_interval_days >= 0) {
             int64_t cut = start - lim_.keep_interval_days * 24 * HOUR_MS;
             intervals_.erase(intervals_.begin(), intervals_.lower_bound(cut));
+            if (lim_.agent_intervals) {
+                agent_ivals_.erase(agent_ivals_.begin(), agent_ivals_.lower_bound(cut));
+                for (Agent* a : agent_order) a->ivals.erase(a->ivals.begin(), a->ivals.lower_bound(cut));
+            }
         }
         if (lim_.keep_days >= 0) {
             int64_t cut_start = cal.day(start - lim_.keep_days * 24 * HOUR_MS).start;
@@ -1280,6 +1360,7 @@ class Site {
     Days days_;
     Intervals intervals_;
     AgentDays agent_days_;
+    AgentIvals agent_ivals_;  // under lim_.agent_intervals
 };
 
 }  // namespace fw
