@@ -81,7 +81,7 @@ queue_hours = Table(
     Column("queue", String(100), primary_key=True),
     Column("utc_offset_min", Integer, nullable=False),
     Column("sl_variant", String(32), nullable=False),
-    *[Column(col, BigInteger, nullable=False) for _, col in QUEUE_SUMS],
+    *[Column(col, BigInteger, nullable=col in ADDED_SUMS) for _, col in QUEUE_SUMS],
     Column("as_of_ms", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )

@@ -231,7 +231,7 @@ class Store:
             - t.c.utc_offset_min * 60_000
         cols = [c for _, c in S.QUEUE_SUMS]
         sel = sa.select(t.c.site, start, t.c.queue, t.c.utc_offset_min, sa.func.max(t.c.sl_variant),
-                        *[(sa.func.max(t.c[c]) if c == "max_wait_ms" else sa.func.sum(t.c[c])) for c in cols],
+                        *[_hour_sum(t.c[c], c) for c in cols],
                         sa.func.max(t.c.as_of_ms))
         if site is not None:
             sel = sel.where(t.c.site == site)
@@ -339,3 +339,14 @@ def _dedup(rows: Iterable[dict], keys: tuple) -> list[dict]:
     for r in rows:
         out[tuple(r[k] for k in keys)] = r
     return list(out.values())
+
+
+def _hour_sum(col, name: str):
+    """An hour's value of an interval column: the largest wait the largest, a sum the sum; a sum
+    added by a later migration (``ADDED_SUMS``) is unknown (NULL) for an hour with any interval
+    written before it, not the sum of the known part."""
+    if name == "max_wait_ms":
+        return sa.func.max(col)
+    if name in S.ADDED_SUMS:
+        return sa.case((sa.func.count(col) == sa.func.count(), sa.func.sum(col)), else_=sa.null())
+    return sa.func.sum(col)

@@ -95,6 +95,17 @@ def test_hours_are_written_with_their_intervals_and_migrated_from_old_ones(db_ur
     s.close()
 
 
+def test_an_hour_knows_the_abandoned_waits_only_when_each_of_its_intervals_does(db_url):
+    # Rows written before migration 0003 have the abandoned waits unknown (NULL): an hour holding one
+    # of them is unknown too (planning then gives that day no patience), not the sum of the rest.
+    s = Store.open(db_url)
+    s.upsert(Batch(queue=[_row(0, 3, as_of=100, abandon_wait_sum_ms=4000), _row(900_000, 2, as_of=100, abandon_wait_sum_ms=500),
+                          _row(3_600_000, 1, as_of=100, abandon_wait_sum_ms=700),
+                          _row(4_500_000, 1, as_of=100, abandon_wait_sum_ms=None)]))
+    assert [(h["start_ms"], h["abandon_wait_sum_ms"]) for h in s.all_rows("queue_hours")] == [(0, 4500), (3_600_000, None)]
+    s.close()
+
+
 def test_bad_urls_and_unreachable_databases_say_so_in_one_line(tmp_path):
     with pytest.raises(StoreError, match="cannot connect") as e:
         Store.open("postgresql://fw:s3cret@127.0.0.1:1/none", connect_timeout_s=2)
