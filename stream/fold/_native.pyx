@@ -164,6 +164,9 @@ cdef extern from "site.hpp" namespace "fw":
         int64_t state_since()
         vector[pair[int64_t, int64_t]] day_total(int64_t now, Calendar& cal, int32_t date) except +
 
+    cdef cppclass PrimaryCount:
+        int32_t queue, logged_in, ready
+
     cdef cppclass QueueLegs:
         int32_t queue
         vector[pair[int64_t, int64_t]] waiting
@@ -210,6 +213,7 @@ cdef extern from "site.hpp" namespace "fw":
         Agent* sealed_agent(int32_t name) except +
         Agent* agent(int32_t name)
         size_t open_count()
+        void primary_counts(vector[PrimaryCount]& out)
         void agent_overview(vector[StateCounts]& counts, vector[int32_t]& skills, vector[pair[int32_t, uint8_t]]& staffed) except +
         cbool tracking()
         void track(int64_t bucket_ms, uint32_t watched_mask) except +
@@ -1097,6 +1101,16 @@ cdef class NativeSite:
         row = (<tuple>cached)[1]
         row["time_in_state_s"] = (now - row["since"]) / 1000.0
         return row
+
+    def primary_counts(self, int64_t now) -> tuple:
+        """Per queue, the logged-in and ready agents whose primary (first) skill it is; and how many
+        agents the site knows (logged out too)."""
+        cdef vector[PrimaryCount] rows
+        self.c.primary_counts(rows)
+        nf = self.nf
+        cdef size_t k
+        return ({nf.name(rows[k].queue): {"logged_in": rows[k].logged_in, "ready": rows[k].ready}
+                 for k in range(rows.size())}, <Py_ssize_t>self.c.agent_order.size())
 
     def agent_counts(self, int64_t now) -> tuple:
         """Per queue its logged-in agents by state; every skill any agent has (kept: ``keep_live``;

@@ -187,6 +187,11 @@ class SiteFold(Protocol):
     def agent_states(self, now: int) -> dict[str, AgentNow]:
         """Every agent's state now (logged out too), without the day's totals, in the site's order."""
 
+    def primary_counts(self, now: int) -> tuple[dict[str, dict[str, int]], int]:
+        """Per queue, its logged-in and ready agents counted on their primary (first) skill only
+        (``{"logged_in", "ready"}``: what staffing advice holds against a queue's need); and how
+        many agents the site knows, logged out too (0: a floor that reports no agent states)."""
+
     def agent_counts(self, now: int) -> tuple[dict[str, StateCounts], list[str]]:
         """Per queue its logged-in agents by state (an agent once in each of its skills); and every
         skill any agent has, logged out or not."""

@@ -646,6 +646,19 @@ class SiteCore:
             rows[name] = cast(AgentNow, {"label": self._agent_label(name), **f})
         return rows
 
+    def primary_counts(self, now: int) -> tuple[dict[str, dict[str, int]], int]:
+        """Per queue, the logged-in and ready agents whose primary (first) skill it is; and how many
+        agents the site knows (logged out too)."""
+        out: dict[str, dict[str, int]] = {}
+        for a in self.agents.values():
+            cur = a.current()
+            if cur is None or cur[2] == "logged_out" or not a.queues:
+                continue
+            c = out.setdefault(a.queues[0], {"logged_in": 0, "ready": 0})
+            c["logged_in"] += 1
+            c["ready"] += cur[2] == "ready"
+        return out, len(self.agents)
+
     def agent_counts(self, now: int) -> tuple[dict[str, StateCounts], list[str]]:
         """Per queue its logged-in agents by state (an agent once in each of its skills); every skill."""
         by_queue: dict[str, list[AgentNow]] = {}

@@ -6,7 +6,7 @@ reads the last eight weeks of interval rows from the history database
 learnt from the days before it only); then, for a site's snapshot, it gives
 each queue's advice from that forecast, the fold's interval rows of the day
 so far (``Floor.interval_rows``) and the snapshot's live figures, against the agents logged in and ready whose
-primary skill is the queue (``primary_staff``). No
+primary skill is the queue (the fold's ``primary_counts``). No
 database, or no earlier day in it: the advice says so (``basis: "live"``,
 need now from the last 15 minutes, nothing ahead).
 
@@ -36,29 +36,6 @@ from stream.planning.forecast import SLOTS, reforecast
 log = logging.getLogger("floorwatch.advice")
 
 RETRY_S = 300.0  # a history database that failed is asked again after this long
-
-
-def primary_staff(agents: Mapping[str, Mapping]) -> dict[str, dict[str, int]]:
-    """queue -> agents logged in and ready whose primary (first) skill it is.
-
-    An agent with several skills counts once, on its primary queue (as the
-    agent alert rules do): counted on each of its queues, the floor's
-    agents would be staffed several times over against needs that assume
-    agents of their own.
-
-    >>> primary_staff({"a": {"state": "ready", "queues": ["q", "r"]}, "b": {"state": "busy", "queues": ["r"]},
-    ...                "c": {"state": "logged_out", "queues": ["q"]}})
-    {'q': {'logged_in': 1, 'ready': 1}, 'r': {'logged_in': 1, 'ready': 0}}
-    """
-    out: dict[str, dict[str, int]] = {}
-    for r in agents.values():
-        qs = r.get("queues") or ()
-        if not qs or r.get("state") in (None, "logged_out"):
-            continue
-        c = out.setdefault(qs[0], {"logged_in": 0, "ready": 0})
-        c["logged_in"] += 1
-        c["ready"] += r.get("state") == "ready"
-    return out
 
 
 class Advisor:
@@ -176,12 +153,14 @@ class Advisor:
         if not isinstance(clock, int) or not isinstance(day, str) or not clock:
             return {}
         loads = self._reshaped(floor, site, day, clock - clock % 900_000)
-        states = floor.site(site).agent_states(clock)
-        staff = primary_staff(states)
+        # An agent with several skills counts once, on its primary queue (as the agent alert rules
+        # do): counted on each, the floor's agents would be staffed several times over against
+        # needs that assume agents of their own.
+        staff, known = floor.site(site).primary_counts(clock)
         out = {}
         for q, qd in (snap.get("queues") or {}).items():
             live = {"agents": staff.get(q, {}), "sliding": qd.get("sliding")}
-            if not states:
+            if not known:
                 # A floor that reports no agent states (a call log without them, e.g. the Anonymous
                 # Bank's): who is there is unknown, not nobody.
                 live["agents"] = {"logged_in": None, "ready": None}

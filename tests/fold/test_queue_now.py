@@ -84,3 +84,38 @@ def test_the_contacts_listed_are_the_ones_the_waiting_figures_count(native):
                     assert (now - min(o for o, _ in got)) / 1000.0 == row["longest_wait_s"]
                 seen += len(got)
     assert seen > 0  # somebody waited at some cut
+
+
+@pytest.mark.parametrize("native", CORES)
+def test_primary_counts_count_each_logged_in_agent_once_on_its_first_skill(native):
+    f = Floor(load_config(), native=native)
+    f.apply_many([
+        _ev("agent_state", 1_000, agent="a", state="busy", queues=["general", "billing"]),
+        _ev("agent_state", 1_100, agent="b", state="ready", queues=["general"]),
+        _ev("agent_state", 1_200, agent="c", state="not_ready", reason="break", queues=["billing", "general"]),
+        _ev("agent_state", 1_300, agent="d", state="ready", queues=["general"]),
+        _ev("agent_state", 1_400, agent="d", state="logged_out", queues=["general"]),
+        _ev("agent_state", 1_500, agent="e", state="ready", queues=[]),
+    ])
+    counts, known = f.site(S).primary_counts(2_000)
+    assert counts == {"general": {"logged_in": 2, "ready": 1}, "billing": {"logged_in": 1, "ready": 0}}
+    assert known == 5
+    assert Floor(load_config(), native=native).site(S).primary_counts(0) == ({}, 0)
+
+
+@pytest.mark.skipif(not native_available(), reason="the native core is not built here (no C++ compiler at install)")
+def test_both_cores_count_the_same_primary_staff_all_day():
+    cfg = load_config()
+    day = list(busy_day.generate(cfg, seed=5, calls=3000))
+    ref, nat = Floor(cfg, native=False), Floor(cfg, native=True)
+    step = len(day) // 10
+    seen = 0
+    for i in range(0, len(day), step):
+        ref.apply_many(day[i:i + step])
+        nat.apply_many(day[i:i + step])
+        for site in sorted(ref.sites):
+            now = ref.site(site).clock
+            got = ref.site(site).primary_counts(now)
+            assert nat.site(site).primary_counts(now) == got
+            seen += sum(c["logged_in"] for c in got[0].values())
+    assert seen > 0

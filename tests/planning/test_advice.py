@@ -10,7 +10,7 @@ from stream.contracts.floor_config import FloorConfig
 from stream.fold.floor import Floor
 from stream.planning import erlang_a, staffing
 from stream.planning.advice import MIN_HANDLED, DayLoad, patience_from_day, queue_advice
-from stream.runtime.advisor import Advisor, primary_staff
+from stream.runtime.advisor import Advisor
 
 NINE = 36 * 900_000  # 09:00 UTC on 1970-01-01
 
@@ -98,13 +98,6 @@ def test_patience_from_day():
     assert patience_from_day({"answered": 90, "abandoned": 30, "asa_s": 60.0}) == 240.0
     assert patience_from_day({"answered": 90, "abandoned": 0, "asa_s": 60.0}) is None
     assert patience_from_day({}) is None
-
-
-def test_primary_staff_counts_each_agent_once():
-    rows = {"a": {"state": "busy", "queues": ["q", "r"]}, "b": {"state": "ready", "queues": ["q"]},
-            "c": {"state": "not_ready", "queues": ["r", "q"]}, "d": {"state": "logged_out", "queues": ["q"]},
-            "e": {"state": "ready", "queues": []}}
-    assert primary_staff(rows) == {"q": {"logged_in": 2, "ready": 1}, "r": {"logged_in": 1, "ready": 0}}
 
 
 def test_advisor_without_history_reads_the_fold():

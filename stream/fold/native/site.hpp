@@ -137,6 +137,13 @@ struct WaitRow {
 
 // A queue's legs now, for wait prediction (site.py's queue_now): waiting (offered, class) in the
 // order served, and being handled (offered, answered) by answered time.
+// Logged-in and ready agents of one primary skill (Site::primary_counts).
+struct PrimaryCount {
+    int32_t queue;
+    int32_t logged_in;
+    int32_t ready;
+};
+
 struct QueueLegs {
     int32_t queue;
     std::vector<std::pair<int64_t, int64_t>> waiting;
@@ -684,6 +691,25 @@ class Site {
     // logged-in agents by state (an agent once in each of its distinct skills), every
     // skill of any agent (logged out included, as Floor._queue_names counts them), and the
     // counters staffed by a logged-in agent with that agent's state (the later agent wins).
+    // Per primary skill (an agent's first), its logged-in and ready agents as (queue, logged in,
+    // ready), queues in first-counted order (site.py's primary_counts).
+    void primary_counts(std::vector<PrimaryCount>& out) const {
+        out.clear();
+        for (const Agent* a : agent_order) {
+            const Trans& t = a->trans.back();
+            if (t.state == LOGGED_OUT || a->queues.empty()) continue;
+            PrimaryCount* c = nullptr;
+            for (auto& x : out)
+                if (x.queue == a->queues[0]) c = &x;
+            if (c == nullptr) {
+                out.push_back(PrimaryCount{a->queues[0], 0, 0});
+                c = &out.back();
+            }
+            ++c->logged_in;
+            if (t.state == READY) ++c->ready;
+        }
+    }
+
     void agent_overview(std::vector<StateCounts>& counts, std::vector<int32_t>& skills,
                         std::vector<std::pair<int32_t, uint8_t>>& staffed) {
         counts.clear();
