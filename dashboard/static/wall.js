@@ -305,6 +305,7 @@
     if (a.state !== "raised" || a.acknowledged || !inScope(a) || silenceOver(a)) return;
     if (a.severity !== "critical" && a.severity !== "major") return;
     probe.flashes++;
+    focusId = a.id; // the screen flashes for this alert: its card is on the page shown, whatever page was turning
     const f = $("#flash");
     f.className = a.severity; void f.offsetWidth; f.className = a.severity + " on";
     setTimeout(() => { f.className = ""; }, 3200);
