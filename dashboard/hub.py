@@ -31,6 +31,7 @@ import redis.asyncio as aioredis
 from dashboard.ahead import advice_view, apply_advice
 from dashboard.wall import History, apply_in_place, live_alert, project, reason_names, wall_alert
 from stream.alerts.silences import silence_key
+from stream.contracts.figures import wall_figures
 from stream.contracts.floor_config import FloorConfig
 from stream.fold.delta import diff
 from stream.runtime.redis_keys import Keys
@@ -308,6 +309,7 @@ class Hub:
                 "silences": self.silence_list(),
                 "feed": self.feed,
                 "reasons": self.reasons,
+                "figures": wall_figures(),
                 "server_ms": now_ms(),
             }
         )

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Optional
 
 from stream.alerts.messages import message
 from stream.alerts.rules import RULE_CODES, rule_value
+from stream.contracts.figures import WINDOWS, wall_keys
 from stream.contracts.floor_config import FloorConfig
 
 _ALERT_FIELDS = ("id", "key", "dedup_key", "rule", "kind", "site", "queue", "agent", "severity", "state", "value",
@@ -28,8 +29,8 @@ _QUEUE_RULES = ("longest_wait", "vip_wait", "service_level", "abandon_rate", "no
 _AGENT_RULES = ("agent_not_ready", "agent_wrap_up")
 _TARGET_OF = {"service_level": "sl_target_pct", "longest_wait": "sl_t_s", "vip_wait": "sl_t_s"}
 
-# The figures of a window the wall shows (metrics.md names).
-_FIGURES = ("offered", "answered", "abandoned", "sl_pct", "abandon_pct", "asa_s")
+# The figures of a window the wall shows (metrics.md names): counts, and the tiles' (stream/contracts/figures.py).
+_FIGURES = ("offered", "answered", "abandoned", *wall_keys())
 _QUEUE_NOW = ("waiting", "longest_wait_s", "vip_waiting", "longest_vip_wait_s", "sl_t_s", "sl_target_pct")
 _AGENT_STATES = ("ready", "busy", "wrap_up", "not_ready", "logged_in")
 _STATES = {"ready", "busy", "wrap_up", "not_ready", "logged_out"}
@@ -71,8 +72,8 @@ def _queue(q: Any, name: str) -> dict[str, Any]:
     out: dict[str, Any] = {"name": _labels(q.get("name"), name)}
     out.update({k: _num(q.get(k)) for k in _QUEUE_NOW})
     out["agents"] = _agent_counts(q.get("agents"))
-    out["day"] = _figures(q.get("day"))
-    out["m15"] = _figures(sliding.get("15m"))
+    for window, key in WINDOWS.items():  # "day", "m15"
+        out[key] = _figures(q.get("day") if window == "day" else sliding.get(window))
     return out
 
 

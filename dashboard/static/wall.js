@@ -13,8 +13,7 @@
 
   const T = {
     zh: {
-      all: "全部站点", waiting: "当前排队", longest: "当前最长等待", vip: "贵宾排队", sl_today: "服务水平·今日",
-      sl_15: "服务水平·15分钟", abandon: "放弃率·今日", asa: "平均应答·今日", ready: "空闲", busy: "通话",
+      all: "全部站点", waiting: "当前排队", longest: "当前最长等待", vip: "贵宾排队", ready: "空闲", busy: "通话",
       wrap_up: "话后", not_ready: "示忙", agents: "坐席状态·当前", grid: "坐席", counters: "窗口",
       open: "开放窗口", tickets: "等待取号", stale: "数据延迟", online: "实时", offline: "重连中",
       noalerts: "无告警", acked: "已确认", lang: "EN", sites: "站点", alerts: "告警",
@@ -33,8 +32,7 @@
       wi_busy: "计算中…", wi_close: "收起",
     },
     en: {
-      all: "All sites", waiting: "Waiting now", longest: "Longest wait now", vip: "VIP waiting", sl_today: "SL today",
-      sl_15: "SL 15 min", abandon: "Abandon today", asa: "ASA today", ready: "Ready", busy: "Busy",
+      all: "All sites", waiting: "Waiting now", longest: "Longest wait now", vip: "VIP waiting", ready: "Ready", busy: "Busy",
       wrap_up: "Wrap-up", not_ready: "Not ready", agents: "Agents now", grid: "Agents", counters: "Counters",
       open: "Counters open", tickets: "Tickets waiting", stale: "STALE", online: "Live", offline: "Reconnecting",
       noalerts: "No active alerts", acked: "Acknowledged", lang: "中文", sites: "Sites", alerts: "Alerts",
@@ -68,7 +66,7 @@
   const sites = {};
   const alerts = new Map(); // id -> alert
   const fresh = new Set(); // alert ids that arrived live (pulse)
-  let silences = [], reasons = {}, feed = null, me = null;
+  let silences = [], reasons = {}, figures = [], feed = null, me = null;
   let current = params.get("site") || localStorage.getItem("fw-site") || "*";
   let lastMsgAt = Date.now(), ws = null, backoff = 500, dirty = true, dead = false;
   let gridPage = 0, alertPage = 0, silFormFor = null, holding = false, focusId = null;
@@ -208,7 +206,7 @@
       const live = new Set(m.alerts.map((a) => a.id));
       for (const id of [...alerts.keys()]) if (!live.has(id)) alerts.delete(id);
       for (const a of m.alerts) alerts.set(a.id, a);
-      silences = m.silences || []; reasons = m.reasons || {}; feed = m.feed || null;
+      silences = m.silences || []; reasons = m.reasons || {}; figures = m.figures || []; feed = m.feed || null;
     } else if (m.t === "site") {
       const st = sites[m.site] || (sites[m.site] = { history: [] });
       Object.assign(st, { view: m.view, epoch: m.epoch, seq: m.seq, at: now });
@@ -374,14 +372,14 @@
     } else ban.hidden = true;
   }
 
+  // A queue tile's figures, as stream/contracts/figures.py declares them (the server sends the list):
+  // each a window's figure, written in its unit, coloured by the floor config's threshold of its name.
+  const UNIT = { pct, s: secs };
   function figs(q, th) {
-    const sl = th && th.sl_pct, ab = th && th.abandon_pct, asa = th && th.asa_s;
-    return `<div class="figs">
-      <div class="fig"><span class="lbl">${t("sl_today")}</span><b class="sl-day ${level(q.day.sl_pct, sl)}">${pct(q.day.sl_pct)}</b></div>
-      <div class="fig"><span class="lbl">${t("sl_15")}</span><b class="sl-15 ${level(q.m15.sl_pct, sl)}">${pct(q.m15.sl_pct)}</b></div>
-      <div class="fig"><span class="lbl">${t("abandon")}</span><b class="abandon ${level(q.day.abandon_pct, ab)}">${pct(q.day.abandon_pct)}</b></div>
-      <div class="fig"><span class="lbl">${t("asa")}</span><b class="asa ${level(q.day.asa_s, asa)}">${secs(q.day.asa_s)}</b></div>
-    </div>`;
+    return `<div class="figs">${figures.map((f) => {
+      const v = (q[f.window] || {})[f.key];
+      return `<div class="fig"><span class="lbl">${esc(name(f.label))}</span><b data-fig="${f.window}.${f.key}" class="${level(v, th && th[f.key])}">${UNIT[f.unit](v)}</b></div>`;
+    }).join("")}</div>`;
   }
 
   // The predicted wait of a contact arriving now (stream/predict): "Predicted wait ≈ 1:30" on a

@@ -16,6 +16,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from stream.contracts.figures import QUEUE_FIGURES
+
 _COLS = (
     ("offered", "offered", "呼入"),
     ("answered", "answered", "接通"),
@@ -30,8 +32,7 @@ _COLS = (
 _WORDS = {
     "queue": ("queue", "队列"), "total": ("total", "合计"), "all days": ("all days", "全部日期"),
     "rejected": ("rejected", "拒收"), "waiting": ("waiting", "排队"), "longest": ("longest", "最长等待"),
-    "VIP": ("VIP", "贵宾"), "SL today": ("SL today", "今日服务水平"), "SL 15m": ("SL 15m", "15分钟服务水平"),
-    "aband. %": ("aband. %", "放弃率%"), "ASA": ("ASA", "平均应答"), "AHT": ("AHT", "平均处理"),
+    "VIP": ("VIP", "贵宾"),
     "ready": ("ready", "空闲"), "busy": ("busy", "通话"), "wrap": ("wrap", "话后"), "not ready": ("not ready", "示忙"),
 }
 
@@ -86,11 +87,13 @@ def snapshot_table(snap: dict, lang: str = "en") -> Table:
     """One site's live figures: a row per queue and the site total."""
     title = f"{snap['name'].get(lang) or snap['site']}  {snap['clock_local']}"
     t = Table(title=title, title_justify="left")
-    for head in ("queue", "waiting", "longest", "VIP", "SL today", "SL 15m", "aband. %", "ASA", "AHT", "ready", "busy", "wrap", "not ready"):
-        if head == "queue":
-            t.add_column(word(head, lang), justify="left", overflow="fold")
-        else:
-            _num_col(t, word(head, lang))
+    t.add_column(word("queue", lang), justify="left", overflow="fold")
+    for head in ("waiting", "longest", "VIP"):
+        _num_col(t, word(head, lang))
+    for f in QUEUE_FIGURES:
+        _num_col(t, f.head_zh if lang == "zh" else f.head_en)
+    for head in ("ready", "busy", "wrap", "not ready"):
+        _num_col(t, word(head, lang))
 
     def row(name: str, q: dict, style: Optional[str] = None) -> None:
         a = q["agents"]
@@ -99,11 +102,7 @@ def snapshot_table(snap: dict, lang: str = "en") -> Table:
             fmt(q["waiting"]),
             _mmss(q["longest_wait_s"]),
             fmt(q["vip_waiting"]),
-            fmt(q["day"]["sl_pct"]),
-            fmt(q["sliding"]["15m"]["sl_pct"]),
-            fmt(q["day"]["abandon_pct"]),
-            fmt(q["day"]["asa_s"]),
-            fmt(q["day"]["aht_s"]),
+            *(fmt((q["day"] if f.window == "day" else q["sliding"][f.window])[f.key]) for f in QUEUE_FIGURES),
             fmt(a["ready"]),
             fmt(a["busy"]),
             fmt(a["wrap_up"]),

@@ -19,6 +19,7 @@ import orjson
 import pytest
 
 from stream.contracts import events as E
+from stream.contracts.figures import wall_figures
 from stream.local.embedded import EmbeddedRedis
 from stream.runtime.redis_keys import Keys
 from tests.dashboard_helpers import day, redis_server  # noqa: F401 - fixtures
@@ -70,6 +71,10 @@ async def test_wall_in_a_browser(redis_server, day, tmp_path):
             await page.wait_for_selector(tile)
             assert await page.locator("[data-queue]").count() >= 5
             assert await page.locator("#grid .agent").count() > 0
+            # A tile's figures are the declared ones (stream/contracts/figures.py), in order, each with its label.
+            shown = await page.eval_on_selector_all(
+                "[data-queue='general'] .fig", "els => els.map(e => [e.querySelector('.lbl').textContent, e.querySelector('b').dataset.fig])")
+            assert shown == [[f["label"]["zh"], f"{f['window']}.{f['key']}"] for f in wall_figures()]
 
             # A call joins the general queue: folded, published, on the wall within 2 s.
             before = int(await text(page, tile))
