@@ -16,12 +16,10 @@ True
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from typing import Final
-
 from stream.contracts.floor_config import zone
 
-INTERVAL_MS: Final = 15 * 60 * 1000
-_UTC: Final = timezone.utc
+INTERVAL_MS = 15 * 60 * 1000
+_UTC = timezone.utc
 
 
 class DayCalendar:

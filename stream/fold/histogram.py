@@ -18,15 +18,12 @@ whole seconds under 10 minutes this is exact.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, Iterable, Optional
+from typing import Optional
 
-if TYPE_CHECKING:  # numpy is imported lazily: the replay path never needs it
-    import numpy as np
-
-_FINE_END: Final = 600_000  # 10 min, 1 s bins
-_MID_END: Final = 3_600_000  # 1 h, 10 s bins
-_COARSE_END: Final = 21_600_000  # 6 h, 60 s bins
-N_BINS: Final = 600 + 300 + 300 + 1
+_FINE_END = 600_000  # 10 min, 1 s bins
+_MID_END = 3_600_000  # 1 h, 10 s bins
+_COARSE_END = 21_600_000  # 6 h, 60 s bins
+N_BINS = 600 + 300 + 300 + 1
 
 
 def edge_s(idx: int) -> float:
@@ -51,23 +48,6 @@ def bin_of(wait_ms: int) -> int:
     return N_BINS - 1
 
 
-def bins_of(waits_ms):
-    """Vectorised ``bin_of`` for an array of waits (ms)."""
-    import numpy as np
-
-    w = np.maximum(np.asarray(waits_ms, dtype=np.int64), 0)
-    out = np.where(
-        w < _FINE_END,
-        w // 1000,
-        np.where(
-            w < _MID_END,
-            600 + (w - _FINE_END) // 10_000,
-            np.where(w < _COARSE_END, 900 + (w - _MID_END) // 60_000, N_BINS - 1),
-        ),
-    )
-    return out
-
-
 class WaitHistogram:
     """Counts of waits per bin; ``merge`` adds another histogram in place.
 
@@ -77,42 +57,16 @@ class WaitHistogram:
 
     __slots__ = ("bins",)
 
-    def __init__(self, counts=None) -> None:
+    def __init__(self) -> None:
         self.bins: dict[int, int] = {}
-        if counts is not None:
-            for i, n in enumerate(counts):
-                if n:
-                    self.bins[i] = int(n)
-
-    @property
-    def counts(self) -> "np.ndarray":
-        """Dense counts per bin (a numpy array of ``N_BINS``)."""
-        import numpy as np
-
-        out = np.zeros(N_BINS, dtype=np.int64)
-        for i, n in self.bins.items():
-            out[i] = n
-        return out
 
     def add(self, wait_ms: int) -> None:
-        b = self.bins
         i = bin_of(wait_ms)
-        b[i] = b.get(i, 0) + 1
-
-    def add_many(self, waits_ms: Iterable[int]) -> None:
-        import numpy as np
-
-        arr = np.fromiter(waits_ms, dtype=np.int64)
-        if arr.size:
-            b = self.bins
-            idx, n = np.unique(bins_of(arr), return_counts=True)
-            for i, k in zip(idx.tolist(), n.tolist()):
-                b[i] = b.get(i, 0) + k
+        self.bins[i] = self.bins.get(i, 0) + 1
 
     def merge(self, other: "WaitHistogram") -> None:
-        b = self.bins
         for i, n in other.bins.items():
-            b[i] = b.get(i, 0) + n
+            self.bins[i] = self.bins.get(i, 0) + n
 
     def copy(self) -> "WaitHistogram":
         h = WaitHistogram()
@@ -130,9 +84,8 @@ class WaitHistogram:
             return None
         rank = max(1, -(-int(round(p * n * 1000)) // 100_000))  # ceil(p/100 * n) without float drift
         cum = 0
-        b = self.bins
-        for i in sorted(b):
-            cum += b[i]
+        for i in sorted(self.bins):
+            cum += self.bins[i]
             if cum >= rank:
                 return edge_s(i)
-        return edge_s(max(b))  # not reached: rank <= n
+        return edge_s(max(self.bins))  # not reached: rank <= n

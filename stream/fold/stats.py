@@ -79,10 +79,9 @@ class QueueStats:
             self.max_wait = wait_ms
         if not hist:
             return
-        h = self.hist
-        if h is None:
-            h = self.hist = WaitHistogram()
-        h.add(wait_ms)
+        if self.hist is None:
+            self.hist = WaitHistogram()
+        self.hist.add(wait_ms)
 
     def add_abandoned(self, wait_ms: int, short_ms: int) -> None:
         self.abandoned += 1
