@@ -26,6 +26,7 @@ from stream.alerts.rules import AGENT_RULES, agents_past
 from stream.alerts.view import WATCHED, WINDOWS_MIN, alert_snapshot
 from stream.contracts.floor_config import load_config
 from stream.fold.floor import Floor, native_available
+from stream.fold.stats import COUNTERS
 from stream.contracts.events import ts_to_ms
 
 
@@ -219,6 +220,32 @@ def test_a_window_the_site_does_not_keep_is_scanned():
             assert {w: {q: st.figures(pct) for q, st in qs.items()} for w, qs in a.items()} == {
                 w: {q: st.figures(pct) for q, st in qs.items()} for w, qs in b.items()
             }, (t, minutes, pct)
+
+
+@needs_native
+def test_the_kept_windows_hold_every_sum_the_scan_does():
+    """Buckets and scan count a leg by one rule (QStats::count): every counter agrees, not only the
+    figures' (the abandoned contacts' wait sum too, which no figure of the alert view reads)."""
+    floors = _live_and_spec()
+    for i in range(24):
+        t0, call = i * 6_000, f"c{i}"
+        _apply(floors, E.CallOffered(id=f"o{i}", ts=t0, site="s", call=call, queue="q"))
+        kind = i % 4
+        if kind == 0:
+            _apply(floors, E.CallAnswered(id=f"a{i}", ts=t0 + 3_000 * i, site="s", call=call, agent="ann"))
+            _apply(floors, E.CallEnded(id=f"e{i}", ts=t0 + 3_000 * i + 40_000, site="s", call=call))
+        elif kind == 1:
+            _apply(floors, E.CallAbandoned(id=f"b{i}", ts=t0 + 2_000 * i, site="s", call=call))
+        elif kind == 2:
+            _apply(floors, E.CallTransferred(id=f"t{i}", ts=t0 + 1_000, site="s", call=call, to_queue="r"))
+    live, spec = floors
+    for t in (150_000, 180_000, 210_000):  # bucket edges: the live site answers from its buckets
+        for floor in floors:
+            floor.site("s").advance(t)
+        a, b = live.site("s").sliding(t, WINDOWS_MIN, False), spec.site("s").sliding(t, WINDOWS_MIN, False)
+        sums = {w: {q: {c: getattr(st, c) for c in COUNTERS} for q, st in qs.items()} for w, qs in a.items()}
+        assert sums == {w: {q: {c: getattr(st, c) for c in COUNTERS} for q, st in qs.items()} for w, qs in b.items()}, t
+        assert sums["15m"]["q"]["abandon_wait_sum"] > 0 and sums["15m"]["q"]["handled"] > 0
 
 
 @needs_native

@@ -1012,7 +1012,7 @@ class Site {
     void unfile_leg(Leg& lg) {
         if (!lg.f.filed) return;
         win_.file(lg.f.k, lg.queue, lg.f.what, lg.f.ms, -1);
-        if (lg.f.hk != NO_RECORD) win_.file(lg.f.hk, lg.queue, F_HANDLED, lg.f.hms, -1);
+        if (lg.f.hk != NO_RECORD) win_.file(lg.f.hk, lg.queue, C_HANDLED, lg.f.hms, -1);
         lg.f.filed = false;
     }
 
@@ -1020,28 +1020,14 @@ class Site {
     // a main record in the bucket of its offer, and once
     // handled, a handled record in the bucket its handling ended.
     void refile_leg(Leg& lg, Contact* c) {
-        QParams p = qp(lg.queue);
+        LegRecord r = record_of(lg, qp(lg.queue), ALL);
         int64_t k = win_.bucket_of(lg.offered);
-        int64_t hk = NO_RECORD, hms = 0, ms = 0;
-        uint8_t what;
-        if (lg.answered != NONE) {
-            ms = lg.answered - lg.offered;
-            what = ms <= p.t_ms ? F_ANSWERED_WITHIN : F_ANSWERED;
-            if (lg.handle_end != NONE) {
-                hk = win_.bucket_of(lg.handle_end);
-                hms = lg.handle_end - lg.answered;
-            }
-        } else if (lg.abandoned != NONE) {
-            ms = lg.abandoned - lg.offered;
-            what = ms < p.short_ms ? F_ABANDONED_SHORT : F_ABANDONED;
-        } else if (lg.transferred != NONE) {
-            what = F_TRANSFERRED;
-        } else {
-            what = F_WAITING;
-            if (!c->waiter) {
-                c->waiter = true;
-                waiters_.push_back(c);
-            }
+        uint8_t what = r.what;
+        int64_t ms = r.ms, hms = r.hms;
+        int64_t hk = r.handled_at != NONE ? win_.bucket_of(r.handled_at) : NO_RECORD;
+        if (what == C_WAITING && !c->waiter) {
+            c->waiter = true;
+            waiters_.push_back(c);
         }
         LegFiling& f = lg.f;
         if (f.filed) {
@@ -1052,12 +1038,12 @@ class Site {
                 return;  // an event that moved nothing in the windows (a hold, a talk end)
             }
             if (f.hk != hk || f.hms != hms) {
-                if (f.hk != NO_RECORD) win_.file(f.hk, lg.queue, F_HANDLED, f.hms, -1);
-                if (hk != NO_RECORD) win_.file(hk, lg.queue, F_HANDLED, hms, 1);
+                if (f.hk != NO_RECORD) win_.file(f.hk, lg.queue, C_HANDLED, f.hms, -1);
+                if (hk != NO_RECORD) win_.file(hk, lg.queue, C_HANDLED, hms, 1);
             }
         } else {
             win_.file(k, lg.queue, what, ms, 1);
-            if (hk != NO_RECORD) win_.file(hk, lg.queue, F_HANDLED, hms, 1);
+            if (hk != NO_RECORD) win_.file(hk, lg.queue, C_HANDLED, hms, 1);
             f.filed = true;
         }
         f.k = k;
@@ -1188,33 +1174,50 @@ class Site {
         int64_t i0 = cal.interval_start(offered);
         QStats& ds = stats_in(days[d], q, p.variant);
         QStats& ist = stats_in(intervals[i0], q, p.variant);
-        ++ds.offered;
-        ++ist.offered;
-        if (leg.answered != NONE) {
-            int64_t w = leg.answered - offered;
-            ds.add_answered(w, p.t_ms);
-            ist.add_answered(w, p.t_ms);
-            if (leg.handle_end != NONE) {
-                int64_t ht = leg.handle_end - leg.answered;
-                ds.add_handled(ht);
-                // Intervals take handle time when the handling ended (metrics.md: AHT).
-                stats_in(intervals[cal.interval_start(leg.handle_end)], q, p.variant).add_handled(ht);
-                if (agent_days != nullptr && leg.agent >= 0) {
-                    AgentHandled& ah = (*agent_days)[d];
-                    if (static_cast<size_t>(leg.agent) >= ah.size()) ah.resize(leg.agent + 1);
-                    Handled& h = ah[leg.agent];
-                    ++h.n;
-                    h.ms += ht;
-                }
+        LegRecord r = record_of(leg, p, ALL);
+        ds.add_outcome(r.what, r.ms);
+        ist.add_outcome(r.what, r.ms);
+        if (r.handled_at != NONE) {
+            ds.add_handled(r.hms);
+            // Intervals take handle time when the handling ended (metrics.md: AHT).
+            stats_in(intervals[cal.interval_start(r.handled_at)], q, p.variant).add_handled(r.hms);
+            if (agent_days != nullptr && leg.agent >= 0) {
+                AgentHandled& ah = (*agent_days)[d];
+                if (static_cast<size_t>(leg.agent) >= ah.size()) ah.resize(leg.agent + 1);
+                Handled& h = ah[leg.agent];
+                ++h.n;
+                h.ms += r.hms;
             }
-        } else if (leg.abandoned != NONE) {
-            int64_t w = leg.abandoned - offered;
-            ds.add_abandoned(w, p.short_ms);
-            ist.add_abandoned(w, p.short_ms);
-        } else if (leg.transferred != NONE) {
-            ++ds.transferred;
-            ++ist.transferred;
         }
+    }
+
+    // What a leg adds to a window, as it stands at `now` (metrics.md, "Windows"): its main
+    // record, counted at its offer (offered, and the outcome it reached by `now`), and once its
+    // handling ended by `now`, its handled record. The one rule of the day and interval
+    // totals (now = ALL: a sealed contact), the scanned windows and the live buckets.
+    struct LegRecord {
+        uint8_t what = C_WAITING;
+        int64_t ms = 0;  // the wait of an answered or abandoned leg
+        int64_t handled_at = NONE;
+        int64_t hms = 0;  // its handle time
+    };
+    static constexpr int64_t ALL = INT64_MAX;
+    static LegRecord record_of(const Leg& leg, const QParams& p, int64_t now) {
+        LegRecord r;
+        if (leg.answered != NONE && leg.answered <= now) {
+            r.ms = leg.answered - leg.offered;
+            r.what = QStats::answered_as(r.ms, p.t_ms);
+            if (leg.handle_end != NONE && leg.handle_end <= now) {
+                r.handled_at = leg.handle_end;
+                r.hms = leg.handle_end - leg.answered;
+            }
+        } else if (leg.abandoned != NONE && leg.abandoned <= now) {
+            r.ms = leg.abandoned - leg.offered;
+            r.what = QStats::abandoned_as(r.ms, p.short_ms);
+        } else if (leg.transferred != NONE && leg.transferred <= now) {
+            r.what = C_TRANSFERRED;
+        }
+        return r;
     }
 
     void fold_agent_leg(const Leg& leg, AgentIvals& table) {
@@ -1241,21 +1244,14 @@ class Site {
     void fold_sliding(const Leg& leg, const std::vector<int64_t>& starts, std::vector<ByQueue>& rings, int64_t now,
                       bool percentiles) {
         QParams p = qp(leg.queue);
+        LegRecord r = record_of(leg, p, now);
         if (leg.offered <= now) {
             QStats* qs = ring_stats(rings, starts, leg.offered, leg.queue, p.variant);
-            if (qs != nullptr) {
-                ++qs->offered;
-                if (leg.answered != NONE && leg.answered <= now)
-                    qs->add_answered(leg.answered - leg.offered, p.t_ms, percentiles);
-                else if (leg.abandoned != NONE && leg.abandoned <= now)
-                    qs->add_abandoned(leg.abandoned - leg.offered, p.short_ms);
-                else if (leg.transferred != NONE && leg.transferred <= now)
-                    ++qs->transferred;
-            }
+            if (qs != nullptr) qs->add_outcome(r.what, r.ms, percentiles);
         }
-        if (leg.answered != NONE && leg.handle_end != NONE && leg.handle_end <= now) {
-            QStats* qs = ring_stats(rings, starts, leg.handle_end, leg.queue, p.variant);
-            if (qs != nullptr) qs->add_handled(leg.handle_end - leg.answered);
+        if (r.handled_at != NONE) {
+            QStats* qs = ring_stats(rings, starts, r.handled_at, leg.queue, p.variant);
+            if (qs != nullptr) qs->add_handled(r.hms);
         }
     }
 

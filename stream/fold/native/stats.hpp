@@ -24,6 +24,10 @@ inline int bin_of(int64_t w) {
 
 enum Variant : uint8_t { STANDARD = 0, EXCLUDE_ABANDONS = 1 };
 
+// What one record of a leg counts in a window: its offer with the outcome it reached (the
+// main record, at the offer), or its handling (the handled record, when handling ended).
+enum Counted : uint8_t { C_WAITING = 0, C_TRANSFERRED, C_ABANDONED, C_ABANDONED_SHORT, C_ANSWERED, C_ANSWERED_WITHIN, C_HANDLED };
+
 struct QStats {
     int64_t offered = 0, answered = 0, abandoned = 0, short_abandoned = 0, transferred = 0;
     int64_t within = 0, wait_sum = 0, max_wait = -1, handled = 0, handle_sum = 0;
@@ -61,28 +65,55 @@ struct QStats {
 
     const uint32_t* hist_data() const { return hist.get(); }
 
-    void add_answered(int64_t wait, int64_t t_ms, bool with_hist = true) {
-        ++answered;
-        wait_sum += wait;
-        if (wait <= t_ms) ++within;
+    // The one place a record enters the sums (sign -1 takes it back out): the day and
+    // interval totals, the scanned windows and the live windows' buckets all count by it.
+    // The largest wait and the histogram are the callers' (a bucket keeps its waits).
+    void count(uint8_t what, int64_t ms, int sign) {
+        if (what == C_HANDLED) {
+            handled += sign;
+            handle_sum += sign * ms;
+            return;
+        }
+        offered += sign;
+        switch (what) {
+            case C_TRANSFERRED:
+                transferred += sign;
+                break;
+            case C_ABANDONED_SHORT:
+                short_abandoned += sign;
+                [[fallthrough]];
+            case C_ABANDONED:
+                abandoned += sign;
+                abandon_wait_sum += sign * ms;
+                break;
+            case C_ANSWERED_WITHIN:
+                within += sign;
+                [[fallthrough]];
+            case C_ANSWERED:
+                answered += sign;
+                wait_sum += sign * ms;
+                break;
+            default:  // C_WAITING: offered only
+                break;
+        }
+    }
+
+    static uint8_t answered_as(int64_t wait, int64_t t_ms) { return wait <= t_ms ? C_ANSWERED_WITHIN : C_ANSWERED; }
+    static uint8_t abandoned_as(int64_t wait, int64_t short_ms) { return wait < short_ms ? C_ABANDONED_SHORT : C_ABANDONED; }
+
+    // An offered leg's outcome (offered counted here too, as the record does).
+    void add_outcome(uint8_t what, int64_t wait, bool with_hist = true) {
+        count(what, wait, 1);
+        if (what < C_ABANDONED || what == C_HANDLED) return;
         if (wait > max_wait) max_wait = wait;
-        if (!with_hist) return;
+        if (what < C_ANSWERED || !with_hist) return;
         if (!hist) {
             hist.reset(new uint32_t[N_BINS]);
             std::memset(hist.get(), 0, sizeof(uint32_t) * N_BINS);
         }
         ++hist[bin_of(wait)];
     }
-    void add_abandoned(int64_t wait, int64_t short_ms) {
-        ++abandoned;
-        abandon_wait_sum += wait;
-        if (wait < short_ms) ++short_abandoned;
-        if (wait > max_wait) max_wait = wait;
-    }
-    void add_handled(int64_t h) {
-        ++handled;
-        handle_sum += h;
-    }
+    void add_handled(int64_t h) { count(C_HANDLED, h, 1); }
     void merge(const QStats& o) {
         offered += o.offered;
         answered += o.answered;

@@ -1,12 +1,15 @@
 // Sliding windows kept as events fold: Site::sliding's sums, by buckets (Site::track).
 //
-// A reader that asks for the same windows often (the alert driver: the last 5
-// and 15 minutes, every 30 s of event time) would rescan the last hour of
-// contacts each time, which costs more than folding the events in between; so each leg
-// files what it adds to the windows in buckets of `g` ms of event time, by the
-// instant it counts at (offered; handling ended), and refiles when its contact
-// changes. A window ending at a bucket edge is then the sum of its buckets:
-// exactly what Site::sliding counts at that instant (tests hold them equal).
+// What a leg adds to a window is decided in one place (Site::record_of) and
+// counted in one place (QStats::count), for the scan and for these buckets
+// alike; here it is only kept. A reader that asks for the same windows often
+// (the alert driver: the last 5 and 15 minutes, every 30 s of event time) would
+// rescan the last hour of contacts each time, which costs more than folding the
+// events in between (docs/measurements.md); so each leg files its records in
+// buckets of `g` ms of event time, by the instant each counts at (offered;
+// handling ended), and refiles when its contact changes. A window ending at a
+// bucket edge is then the sum of its buckets: exactly what Site::sliding counts
+// at that instant, every sum of it (tests hold them equal).
 #pragma once
 
 #include <algorithm>
@@ -19,18 +22,15 @@
 
 namespace fw {
 
-// What one record of a leg counts in its bucket.
-enum Filed : uint8_t { F_WAITING = 0, F_TRANSFERRED, F_ABANDONED, F_ABANDONED_SHORT, F_ANSWERED, F_ANSWERED_WITHIN, F_HANDLED };
-
 constexpr int64_t NO_RECORD = NEVER;
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
-// One queue's sums over one bucket, and its waits (for the largest, after removals too).
+// One queue's sums over one bucket (counted as every window's are: QStats::count), and its
+// waits (for the largest, after removals too).
 struct WinQ {
     int32_t queue;
-    int64_t offered = 0, answered = 0, abandoned = 0, short_abandoned = 0, transferred = 0;
-    int64_t within = 0, wait_sum = 0, handled = 0, handle_sum = 0;
+    QStats st;  // its max_wait unused: maxw below
     std::vector<int64_t> waits;
     int64_t maxw = -1;
     bool max_stale = false;
@@ -38,25 +38,8 @@ struct WinQ {
     explicit WinQ(int32_t q) : queue(q) {}
 
     void add(uint8_t what, int64_t ms, int sign) {
-        if (what == F_HANDLED) {
-            handled += sign;
-            handle_sum += sign * ms;
-            return;
-        }
-        offered += sign;
-        if (what == F_WAITING) return;
-        if (what == F_TRANSFERRED) {
-            transferred += sign;
-            return;
-        }
-        if (what >= F_ANSWERED) {
-            answered += sign;
-            wait_sum += sign * ms;
-            if (what == F_ANSWERED_WITHIN) within += sign;
-        } else {
-            abandoned += sign;
-            if (what == F_ABANDONED_SHORT) short_abandoned += sign;
-        }
+        st.count(what, ms, sign);
+        if (what == C_HANDLED || what < C_ABANDONED) return;  // no wait of its own
         if (sign > 0) {
             waits.push_back(ms);
             if (!max_stale && ms > maxw) maxw = ms;
@@ -124,15 +107,7 @@ class Windows {
                         acc.emplace_back(b.queue, QStats());
                         st = &acc.back().second;
                     }
-                    st->offered += b.offered;
-                    st->answered += b.answered;
-                    st->abandoned += b.abandoned;
-                    st->short_abandoned += b.short_abandoned;
-                    st->transferred += b.transferred;
-                    st->within += b.within;
-                    st->wait_sum += b.wait_sum;
-                    st->handled += b.handled;
-                    st->handle_sum += b.handle_sum;
+                    st->merge(b.st);
                     int64_t mw = b.max_wait();
                     if (mw > st->max_wait) st->max_wait = mw;
                 }
