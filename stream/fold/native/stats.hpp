@@ -74,27 +74,16 @@ struct QStats {
             handle_sum += sign * ms;
             return;
         }
-        offered += sign;
-        switch (what) {
-            case C_TRANSFERRED:
-                transferred += sign;
-                break;
-            case C_ABANDONED_SHORT:
-                short_abandoned += sign;
-                [[fallthrough]];
-            case C_ABANDONED:
-                abandoned += sign;
-                abandon_wait_sum += sign * ms;
-                break;
-            case C_ANSWERED_WITHIN:
-                within += sign;
-                [[fallthrough]];
-            case C_ANSWERED:
-                answered += sign;
-                wait_sum += sign * ms;
-                break;
-            default:  // C_WAITING: offered only
-                break;
+        offered += sign;  // C_WAITING: offered only
+        if (what == C_TRANSFERRED) transferred += sign;
+        if (what == C_ABANDONED || what == C_ABANDONED_SHORT) {
+            abandoned += sign;
+            abandon_wait_sum += sign * ms;
+            short_abandoned += what == C_ABANDONED_SHORT ? sign : 0;
+        } else if (what >= C_ANSWERED) {
+            answered += sign;
+            wait_sum += sign * ms;
+            within += what == C_ANSWERED_WITHIN ? sign : 0;
         }
     }
 
