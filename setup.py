@@ -1,13 +1,13 @@
-"""Build hook: the native core (Cython + C++) and the mypyc-compiled alert modules.
+"""Build hook: the native core (Cython + C++) and the mypyc-compiled modules.
 
 Everything else about the package is in pyproject.toml. The native core is the
-fold that runs; the fold's Python specification (everything in
-``stream/fold/`` but the native core) is not compiled: it is written to be
-read. The modules listed in COMPILED are plain, typed Python of the alert path
-(the alert view, rules, engine, hysteresis); mypyc turns them into C
-extensions beside the .py files (an editable install builds them in place).
-Where they cannot be built (no C compiler, FLOORWATCH_PURE=1), floorwatch runs
-the same code interpreted, only slower.
+fold that runs; the fold's Python specification (``stream/fold/site.py``,
+``contact.py``, ``agent.py``) is not compiled: it is written to be read. The
+modules listed in COMPILED are plain, typed Python that the native path runs
+too (a snapshot's figures, the calendar, the alert engine); mypyc turns them
+into C extensions beside the .py files (an editable install builds them in
+place). Where they cannot be built (no C compiler, FLOORWATCH_PURE=1),
+floorwatch runs the same code interpreted, only slower.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 COMPILED = [
+    "stream/fold/calendar.py",
+    "stream/fold/stats.py",
+    "stream/fold/histogram.py",
     "stream/alerts/view.py",
     "stream/alerts/engine.py",
     "stream/alerts/rules.py",
@@ -27,14 +30,7 @@ COMPILED = [
 ]
 
 # Compiled by older installs, no longer: an extension left beside its .py would shadow it.
-NO_LONGER_COMPILED = [
-    "stream/fold/site.py",
-    "stream/fold/contact.py",
-    "stream/fold/agent.py",
-    "stream/fold/calendar.py",
-    "stream/fold/stats.py",
-    "stream/fold/histogram.py",
-]
+NO_LONGER_COMPILED = ["stream/fold/site.py", "stream/fold/contact.py", "stream/fold/agent.py"]
 
 
 def remove_stale_extensions() -> None:

@@ -1,7 +1,8 @@
 """The compiled modules (setup.py, mypyc) are current and give exactly the interpreted ones' figures.
 
-The alert path's modules (setup.py's COMPILED) are compiled in place by the
-install; the fold's specification (all of stream/fold but the native core) is not. A compiled copy older than its
+The modules the native path runs in Python too (the figures' arithmetic, the
+calendar, the alert engine) are compiled in place by the install; the fold's
+specification (site, contact, agent) is not. A compiled copy older than its
 source would test stale code, and a compiler that judges the code differently
 could change a figure; these tests catch both.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+FEBRUARY = ROOT / ".." / "shared" / "data" / "anonbank" / "february.txt"
 
 
 def _compiled_sources() -> list[str]:
@@ -91,11 +93,35 @@ def _interpreted_tree(tmp_path: Path) -> Path:
 def _run(cwd: Path, *args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(cwd)}
     out = subprocess.run(
-        [sys.executable, "-c", "import sys, stream.alerts.engine as s; print(not s.__file__.endswith('.py'), file=sys.stderr); "
+        [sys.executable, "-c", "import sys, stream.fold.stats as s; print(not s.__file__.endswith('.py'), file=sys.stderr); "
          "from stream.cli.main import main; sys.exit(main(sys.argv[1:]))", *args],
         cwd=cwd, env=env, capture_output=True, text=True, check=True,
     )
     return out.stdout + "\ncompiled=" + out.stderr.strip().splitlines()[0]
+
+
+@pytest.mark.slow
+def test_compiled_and_interpreted_cores_report_the_same_busy_day(tmp_path):
+    if not _is_compiled(_module("stream/fold/stats.py")):
+        pytest.skip("the figures' modules are not compiled here: nothing to compare")
+    args = ("simulate", "--scenario", "busy-day", "--calls", "4000", "--seed", "11", "--report", "json")
+    compiled = _run(ROOT, *args)
+    interpreted = _run(_interpreted_tree(tmp_path), *args)
+    assert compiled.endswith("compiled=True") and interpreted.endswith("compiled=False")
+    assert compiled.removesuffix("compiled=True") == interpreted.removesuffix("compiled=False")
+    assert '"offered": ' in compiled
+
+
+@pytest.mark.slow
+def test_compiled_and_interpreted_cores_report_the_same_february(tmp_path):
+    if not FEBRUARY.exists():
+        pytest.skip(f"../shared/data/anonbank/february.txt not found: {FEBRUARY.resolve()} (no ../shared here)")
+    if not _is_compiled(_module("stream/fold/stats.py")):
+        pytest.skip("the figures' modules are not compiled here: nothing to compare")
+    args = ("replay", str(FEBRUARY), "--format", "anonbank", "--report", "json")
+    compiled = _run(ROOT, *args)
+    interpreted = _run(_interpreted_tree(tmp_path), *args)
+    assert compiled.removesuffix("compiled=True") == interpreted.removesuffix("compiled=False")
 
 
 @pytest.mark.slow
@@ -114,8 +140,7 @@ def test_compiled_and_interpreted_alert_paths_raise_the_same_alerts(tmp_path):
 
 def test_the_specification_of_the_fold_is_not_compiled():
     """The fold's specification is read, not tuned: it runs as written (the native core is production)."""
-    for path in sorted((ROOT / "stream" / "fold").glob("*.py")):
-        src = str(path.relative_to(ROOT))
+    for src in ("stream/fold/site.py", "stream/fold/contact.py", "stream/fold/agent.py"):
         assert src not in _compiled_sources()
         assert not _is_compiled(_module(src)), f"{src} runs compiled: a stale extension beside it? (make clean)"
 
