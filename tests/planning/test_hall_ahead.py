@@ -1,0 +1,109 @@
+"""What-if for a hall (stream.planning.hall_ahead): against the plan checker and Erlang C on a flat single-class
+hall, more counters never worse, VIP first, same draws for both courses."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from stream.contracts.floor_config import FloorConfig
+from stream.planning import staffing
+from stream.planning.actuals import Log
+from stream.planning.check import check_plan
+from stream.planning.hall_ahead import HallClass, LiveHall, hall_ahead
+from tests.planning.test_live_whatif import HOUR, Q15, flat_day
+
+
+def test_flat_single_class_hall_agrees_with_the_plan_checker_and_erlang_c():
+    """Same arrivals, same counters: the hall what-if (from an empty hall) and the plan checker give the same SL."""
+    rate, aht, counters, hours, sl_t = 15.0, 300.0, 7, 4, 60
+    cfg = FloorConfig.from_dict({"sites": {"s": {"kind": "hall", "timezone": "UTC", "queues": {"q": {"sl_t_s": sl_t}}}}})
+    sls = []
+    for seed in range(8):  # a 4-hour day at 70 % load swings by 10 points from seed to seed
+        log = Log(flat_day(rate, aht, hours, seed), cfg)
+        plan = [{"site": "s", "queue": "q", "start": f"1970-01-01T{h:02d}:{m:02d}:00+00:00", "offered": rate, "aht_s": aht,
+                 "agents": counters} for h in range(hours) for m in (0, 15, 30, 45)]
+        sls.append(check_plan(log, plan, seed=seed)["days"][0]["queues"]["q"]["sl_pct"])
+    checked = float(np.mean(sls))
+    cls = {"q": HallClass(arrivals=[(i * Q15, rate) for i in range(hours * 4)], aht_s=aht, sl_t_s=sl_t)}
+    empty = LiveHall(now_ms=0)
+    got = hall_ahead(empty, cls, extra=counters, horizon_ms=hours * HOUR, runs=48)
+    erlang = 100 * staffing.service_level(counters, staffing.traffic(rate, 15, aht), aht, sl_t)
+    assert 60 < erlang < 85  # a threshold where the counters matter
+    assert abs(got["sl_pct"] - checked) < 4.0, (got, checked)
+    assert abs(got["sl_pct"] - erlang) < 4.0, (got, erlang)
+    assert got["abandoned"] == 0 and got["queues"]["q"]["sl_pct"] == got["sl_pct"]
+
+
+def hall(now: int = 10 * HOUR) -> tuple[LiveHall, dict]:
+    """Tianhe at a bad moment: 25 general and 6 business tickets waiting (up to 20 min), 2 VIP; 6 counters open,
+    5 serving (general, business and a VIP desk that helps the others), 1 ready."""
+    waiting = [(now - 1_200_000 + i * 45_000, "general", 0) for i in range(25)]
+    waiting += [(now - 900_000 + i * 120_000, "business", 0) for i in range(6)]
+    waiting += [(now - 200_000, "vip", 1), (now - 60_000, "vip", 1)]
+    gen, bus, vip = ["general", "business"], ["business", "vip", "general"], ["vip", "general", "business"]
+    counters = [(gen, now - 60_000), (gen, now - 200_000), (gen, now), (bus, now - 30_000), (vip, now - 100_000), (gen, None)]
+    fc = lambda n: [(now - now % Q15 + i * Q15, n) for i in range(5)]  # noqa: E731
+    classes = {"general": HallClass(fc(14.0), aht_s=300.0, sl_t_s=600, patience_s=1500.0),
+               "business": HallClass(fc(4.0), aht_s=600.0, sl_t_s=900, patience_s=2400.0),
+               "vip": HallClass(fc(1.5), aht_s=480.0, sl_t_s=300, patience_s=3600.0, vip=True)}
+    return LiveHall(now_ms=now, waiting=waiting, counters=counters), classes
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_more_counters_never_make_it_worse(seed):
+    h, classes = hall()
+    ks = list(range(-3, 6))
+    res = hall_ahead(h, classes, extra=0, courses=ks, seed=seed)
+    for a, b in zip(ks, ks[1:]):
+        lo, hi = res[a], res[b]
+        assert hi["sl_pct"] >= lo["sl_pct"] and hi["longest_wait_s"] <= lo["longest_wait_s"], (a, lo, hi)
+        assert hi["abandoned"] <= lo["abandoned"] and hi["offered"] == lo["offered"], (a, lo, hi)
+        for q in classes:
+            assert hi["queues"][q]["abandoned"] <= lo["queues"][q]["abandoned"] + 1e-9, (a, q)
+    # And they matter: two more counters cut the hall's longest wait and walk-outs.
+    assert res[2]["longest_wait_s"] < res[0]["longest_wait_s"] and res[2]["abandoned"] < res[0]["abandoned"]
+
+
+def test_vip_first_and_same_draws():
+    h, classes = hall()
+    r = hall_ahead(h, classes, extra=0)
+    # VIP tickets jump the queue: their service level is far above general's with the hall this busy.
+    assert r["queues"]["vip"]["sl_pct"] > r["queues"]["general"]["sl_pct"]
+    assert r["queues"]["vip"]["longest_wait_s"] < r["queues"]["general"]["longest_wait_s"]
+    # The courses share their draws: asked together or apart, the same answer; the same seed, the same answer.
+    both = hall_ahead(h, classes, extra=0, courses=[2])
+    assert both[0] == r and both[2] == hall_ahead(h, classes, extra=2)
+    assert r["offered"] == pytest.approx(sum(r["queues"][q]["offered"] for q in classes), abs=0.2)  # means, rounded
+    assert r["offered"] >= len(h.waiting)
+
+
+def test_fewer_counters_close_idle_ones_first_and_never_below_none():
+    h, classes = hall()
+    none = hall_ahead(h, classes, extra=-50, runs=3)
+    assert none["answered"] == 0 and none["abandoned"] == none["offered"]  # every ticket walks out
+    # Without patience and no counter, the tickets are left open: nothing answered, nothing abandoned, and the
+    # first ticket issued from now on waits the whole hour at least.
+    calm = {q: HallClass(c.arrivals, c.aht_s, c.sl_t_s) for q, c in classes.items()}
+    r = hall_ahead(h, calm, extra=-50, runs=2)
+    assert r["answered"] == 0 and r["abandoned"] == 0 and 3000 < r["longest_wait_s"] <= 3600
+
+
+def test_bad_input():
+    h, classes = hall()
+    with pytest.raises(ValueError, match="runs"):
+        hall_ahead(h, classes, runs=0)
+    with pytest.raises(ValueError, match="without a forecast: \\['vip'\\]"):
+        hall_ahead(h, {q: c for q, c in classes.items() if q != "vip"})
+
+
+def test_a_busy_hall_answers_well_within_a_second():
+    h, classes = hall()
+    big = LiveHall(h.now_ms, h.waiting * 4, h.counters * 5)
+    classes = {q: HallClass([(t, n * 5) for t, n in c.arrivals], c.aht_s, c.sl_t_s, c.patience_s, c.vip)
+               for q, c in classes.items()}
+    t0 = time.perf_counter()
+    hall_ahead(big, classes, extra=3, courses=[0])
+    assert time.perf_counter() - t0 < 0.5
