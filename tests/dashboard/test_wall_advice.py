@@ -108,3 +108,67 @@ async def test_advice_and_whatif_in_a_browser(redis_server, day, tmp_path):
     finally:
         srv.stop()
         await r.aclose()
+
+
+async def test_hall_whatif_in_a_browser(redis_server, day, tmp_path):
+    """A hall's supervisor asks for two more counters for the whole hall: the hall's answer and one row per
+    ticket class, in zh-CN and English, the figures the API gives for the same state."""
+    playwright = pytest.importorskip("playwright.async_api")
+    prefix = "fwhallwi:"
+    cfg = load_config()
+    floor = Floor(cfg)
+    floor.apply_many(day[: int(len(day) * 0.5)])
+    r = aioredis.from_url(redis_server.url)
+    sink = RedisSink(r, prefix=prefix, partition=0, advisor=Advisor(cfg))
+    await publish(floor, sink)
+    classes = list(floor.snapshot("hall-tianhe")["queues"])
+    srv = ServerThread(redis_server.url, prefix).start()
+    try:
+        async with playwright.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            ctx = await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+            page = await ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"{srv.base}/?token={SUP}&site=hall-tianhe&lang=zh")
+            await page.wait_for_selector("#whatif button[data-wi='open']", timeout=10_000)
+            await page.click("#whatif button[data-wi='open']")
+            # The whole hall is the first choice on a hall's page.
+            assert await page.eval_on_selector("#whatif select", "s => s.value") == "hall-tianhe/*"
+            assert "全厅" in await text(page, "#whatif select option[value='hall-tianhe/*']")
+            await page.click("#whatif button[data-wi='plus']")
+            assert await text(page, "#whatif .whatif-extra") == "+2"
+            await page.click("#whatif .whatif-run")
+            await page.wait_for_selector("#whatif .whatif-classes", timeout=5000)
+            ans = await text(page, "#whatif .whatif-answer")
+            assert re.fullmatch(r"若 \+2 窗口：服务水平 (\d+%|—) → (\d+%|—)，最长等待 \d+:\d\d → \d+:\d\d，弃号 \d+ → \d+", ans), ans
+            rows = await page.eval_on_selector_all("#whatif .whatif-classes tbody tr", "rs => rs.map(r => r.dataset.class)")
+            assert rows == classes
+            head = await page.eval_on_selector_all("#whatif .whatif-classes th", "hs => hs.map(h => h.textContent)")
+            assert head == ["业务类别", "服务水平", "最长等待", "弃号"]
+            # The figures are the API's for the same state (same seed, same draws).
+            api = (await asyncio.to_thread(
+                lambda: __import__("httpx").get(f"{srv.base}/api/whatif/hall", params={"site": "hall-tianhe", "counters": "2"},
+                                                headers={"Authorization": f"Bearer {SUP}"}, timeout=10))).json()
+            assert f"{api['now']['abandoned']:.0f} → {api['with']['abandoned']:.0f}" in ans
+            await page.screenshot(path=str(Path(os.environ.get("FLOORWATCH_WALL_SCREENSHOT") or tmp_path) / "wall-hall-whatif-zh.png"))
+
+            await page.click("#lang")
+            await page.click("#whatif .whatif-run")
+            await page.wait_for_function("() => (document.querySelector('#whatif .whatif-answer') || {}).textContent"
+                                         " && document.querySelector('#whatif .whatif-answer').textContent.includes('with +2 counters')",
+                                         timeout=5000)
+            ans = await text(page, "#whatif .whatif-answer")
+            assert re.fullmatch(r"with \+2 counters: SL (\d+%|—) → (\d+%|—), longest wait \d+:\d\d → \d+:\d\d, walk-outs \d+ → \d+", ans), ans
+            head = await page.eval_on_selector_all("#whatif .whatif-classes th", "hs => hs.map(h => h.textContent)")
+            assert head == ["Class", "SL", "longest wait", "walk-outs"]
+            # A single class is still there to ask about, with counters as its unit.
+            await page.select_option("#whatif select", f"hall-tianhe/{classes[0]}")
+            await page.click("#whatif .whatif-run")
+            await page.wait_for_function("() => !document.querySelector('#whatif .whatif-classes')"
+                                         " && (document.querySelector('#whatif .wi-sl') || null)", timeout=5000)
+            assert errors == []
+            await browser.close()
+    finally:
+        srv.stop()
+        await r.aclose()
