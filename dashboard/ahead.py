@@ -144,8 +144,8 @@ def whatif(raw: dict, advice_rec: Optional[dict], config, site: str, queue: str,
     legs = adv.get("waiting") if adv and isinstance(adv.get("waiting"), list) else None
     lq = live_queue(raw, queue, legs)
     kw = dict(sl_t_s=sl_t, patience_s=patience, short_abandon_s=short, sl_variant=qd.get("sl_variant") or "standard")
-    now = ahead(lq, fc, extra=0, **kw)
-    withk = ahead(lq, fc, extra=extra, **kw)
+    both = ahead(lq, fc, extra=extra, courses=[0], **kw)  # the two courses on the same draws, drawn once
+    now, withk = both[0], both[extra]
     return {"site": site, "queue": queue, "agents": extra, "basis": basis, "clock": clock,
             "state": {"waiting": len(lq.waiting), "ready": lq.ready, "busy": len(lq.busy_since),
                       "longest_wait_s": _num(qd.get("longest_wait_s")), "waits": "each" if legs is not None else "spread"},

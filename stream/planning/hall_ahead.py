@@ -37,6 +37,7 @@ dice).
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -67,7 +68,7 @@ class HallClass:
     AHT (s), service-level threshold (s), mean patience (s; None: nobody walks out), and whether
     its tickets are VIP (priority 1 where issued)."""
 
-    arrivals: Sequence[tuple[int, float]]
+    arrivals: Sequence[tuple]  # (interval start ms, tickets) or (start, tickets, AHT s of that interval)
     aht_s: float
     sl_t_s: float
     patience_s: Optional[float] = None
@@ -88,13 +89,15 @@ def _draws(h: LiveHall, classes: Mapping[str, HallClass], rng: np.random.Generat
         tickets.append((int(off), q, int(prio), int(svc), pat, False))
     for q in sorted(classes):
         c = classes[q]
-        for start, offered in c.arrivals:
+        for row in c.arrivals:
+            start, offered = row[0], row[1]
+            aht = (row[2] if len(row) > 2 else None) or c.aht_s
             lo, hi = max(start, now), min(start + INTERVAL_MS, end)
             if hi <= lo or offered <= 0:
                 continue
             k = int(rng.poisson(offered * (hi - lo) / INTERVAL_MS))
             ts = np.sort(rng.uniform(lo, hi, k))
-            svc = rng.exponential(c.aht_s * 1000.0, k)
+            svc = rng.exponential(aht * 1000.0, k)
             pat = ts + rng.exponential(c.patience_s * 1000.0, k) if c.patience_s else np.full(k, _INF)
             tickets.extend((int(t), q, 1 if c.vip else 0, int(s), float(p), True) for t, s, p in zip(ts, svc, pat))
     tickets.sort(key=lambda x: x[0])
@@ -211,6 +214,85 @@ def _course(h: LiveHall, classes: Mapping[str, HallClass], tickets: list, frees:
     return stats, longest
 
 
+def _course_one(h: LiveHall, c: HallClass, tickets: list, frees: list[int], extra: int,
+                horizon_ms: int) -> tuple[QueueStats, int]:
+    """``_course`` for a hall of one class (or one queue's agents): every counter alike, so they are
+    counted, not told apart, and tickets wait in one first-come line per priority (issued in order);
+    the same figures as ``_course`` (tested), a few times faster."""
+    now = h.now_ms
+    ends = sorted(frees)
+    if extra > 0:
+        ends = sorted(ends + [now] * extra)
+    elif extra < 0:
+        ends = ends[min(-extra, len(ends)):]  # the idle first, then the first to finish (sorted: a heap)
+    st = QueueStats(c.sl_variant)
+    n = len(tickets)
+    st.offered = n
+    sl_t, short = int(c.sl_t_s * 1000), int(c.short_abandon_s * 1000)
+    gone = bytearray(n)
+    lines: dict[int, deque] = {p: deque() for p in sorted({tk[2] for tk in tickets}, reverse=True)}
+    order = list(lines.values())  # highest priority first
+    quits: list[tuple[float, int]] = []
+    pop, push = heapq.heappop, heapq.heappush
+    idle = longest = i = 0
+    while True:
+        t_ev = ends[0] if ends else _INF
+        t_arr = tickets[i][0] if i < n else _INF
+        while quits and gone[quits[0][1]]:
+            pop(quits)
+        t_quit = quits[0][0] if quits else _INF
+        if t_ev <= t_arr and t_ev <= t_quit:
+            if t_ev == _INF:
+                break
+            pop(ends)
+            j = -1
+            for line in order:
+                while line and gone[line[0]]:
+                    line.popleft()
+                if line:
+                    j = line.popleft()
+                    break
+            if j < 0:
+                idle += 1
+                continue
+            t = t_ev
+        elif t_arr <= t_quit:
+            j, t = i, t_arr
+            i += 1
+            if not idle:
+                # No counter free (so none waits idle with a ticket in line): it joins its line.
+                tk = tickets[j]
+                lines[tk[2]].append(j)
+                if tk[4] != _INF:
+                    push(quits, (tk[4], j))
+                continue
+            idle -= 1  # a counter idle means nobody in line: this ticket is called at once
+        else:
+            _, j = pop(quits)
+            gone[j] = 1
+            tk = tickets[j]
+            w = int(t_quit) - tk[0]
+            st.add_abandoned(w, short)
+            if tk[5] and w > longest:
+                longest = w
+            if not ends and i >= n and not quits:
+                break
+            continue
+        gone[j] = 1
+        tk = tickets[j]
+        w = t - tk[0]
+        st.add_answered(w, sl_t, hist=False)
+        if tk[5] and w > longest:
+            longest = w
+        push(ends, t + tk[3])
+    end = now + horizon_ms
+    for j in range(i):
+        tk = tickets[j]
+        if not gone[j] and tk[5] and end - tk[0] > longest:
+            longest = end - tk[0]
+    return st, longest
+
+
 def _summary(rows: list[dict]) -> dict:
     sl = [r["sl_pct"] for r in rows if r["sl_pct"] is not None]
     return {"sl_pct": round(float(np.mean(sl)), 1) if sl else None,
@@ -246,7 +328,12 @@ def hall_ahead(
         rng = np.random.default_rng([seed, r])
         tickets, frees = _draws(h, classes, rng, horizon_ms)
         for k in ks:
-            stats, longest = _course(h, classes, tickets, frees, k, order_all, horizon_ms)
+            if len(classes) == 1:
+                (q, c), = classes.items()
+                one, most = _course_one(h, c, tickets, frees, k, horizon_ms)
+                stats, longest = {q: one}, {q: most}
+            else:
+                stats, longest = _course(h, classes, tickets, frees, k, order_all, horizon_ms)
             hall = QueueStats("standard")
             for q, st in stats.items():
                 hall.merge(st)

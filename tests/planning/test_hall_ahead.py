@@ -91,6 +91,22 @@ def test_fewer_counters_close_idle_ones_first_and_never_below_none():
     assert r["answered"] == 0 and r["abandoned"] == 0 and 3000 < r["longest_wait_s"] <= 3600
 
 
+@pytest.mark.parametrize("extra", [-3, 0, 4])
+def test_one_class_counted_gives_what_the_counters_told_apart_give(extra):
+    """The one-class engine (counters counted) against the general one (each counter its own) on the same draws."""
+    from stream.planning.hall_ahead import _course, _course_one, _draws
+
+    h, classes = hall()
+    one = {"general": classes["general"]}
+    h = LiveHall(h.now_ms, [w for w in h.waiting if w[1] == "general"], [(["general"], s) for _, s in h.counters])
+    for r in range(3):
+        tickets, frees = _draws(h, one, np.random.default_rng([5, r]), HOUR)
+        stats, longest = _course(h, one, tickets, frees, extra, ["general"], HOUR)
+        st, most = _course_one(h, one["general"], tickets, frees, extra, HOUR)
+        assert st.figures(percentiles=False) == stats["general"].figures(percentiles=False)
+        assert most == longest["general"] and st.answered > 0 and st.abandoned > 0
+
+
 def test_bad_input():
     h, classes = hall()
     with pytest.raises(ValueError, match="runs"):
