@@ -200,7 +200,7 @@ def hall_whatif(raw: dict, advice_rec: Optional[dict], config, site: str, extra:
             m15 = (qd.get("sliding") or {}).get("15m") or {}
             rows = [(clock - clock % INTERVAL_MS + i * INTERVAL_MS, float(m15.get("offered") or 0), mean_aht) for i in range(5)]
         sc = config.site(site) if config is not None else None
-        classes[q] = HallClass(arrivals=[(t, n) for t, n, _ in rows], aht_s=rows[0][2],
+        classes[q] = HallClass(arrivals=list(rows), aht_s=rows[0][2],  # each interval's tickets and AHT
                                sl_t_s=_num(qd.get("sl_t_s")) or (qc.sl_t_s if qc else 600),
                                patience_s=patience_from_day(qd.get("day") or {}),
                                vip=bool(sc and q in sc.queues and sc.queues[q].vip),

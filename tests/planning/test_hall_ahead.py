@@ -7,6 +7,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stream.contracts.floor_config import FloorConfig
 from stream.planning import staffing
@@ -123,3 +125,25 @@ def test_a_busy_hall_answers_well_within_a_second():
     t0 = time.perf_counter()
     hall_ahead(big, classes, extra=3, courses=[0])
     assert time.perf_counter() - t0 < 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_wait=st.integers(0, 30), busy=st.integers(0, 8), ready=st.integers(0, 4), rate=st.floats(0.0, 40.0),
+       aht=st.floats(30.0, 900.0), patience=st.one_of(st.none(), st.floats(20.0, 3000.0)), extra=st.integers(-6, 6),
+       vip_every=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_one_class_engine_property(n_wait, busy, ready, rate, aht, patience, extra, vip_every, seed):
+    """Any one-class state: the counted engine gives the general one's figures, every ticket is counted once
+    (answered + walked out + left open = offered), and nobody issued from now on waits past the last event."""
+    from stream.planning.hall_ahead import _course, _course_one, _draws
+
+    now = 10 * HOUR
+    h = LiveHall(now, [(now - 30_000 * i, "q", int(i % vip_every == 0)) for i in range(n_wait)],
+                 [(["q"], now - 1000 * i) for i in range(busy)] + [(["q"], None)] * ready)
+    one = {"q": HallClass([(now - now % Q15 + i * Q15, rate) for i in range(5)], aht_s=aht, sl_t_s=60, patience_s=patience)}
+    tickets, frees = _draws(h, one, np.random.default_rng(seed), HOUR)
+    stats, longest = _course(h, one, tickets, frees, extra, ["q"], HOUR)
+    st1, most = _course_one(h, one["q"], tickets, frees, extra, HOUR)
+    assert st1.figures(percentiles=False) == stats["q"].figures(percentiles=False) and most == longest["q"]
+    assert st1.offered == len(tickets) and st1.answered + st1.abandoned <= st1.offered
+    if busy + ready + extra > 0 or patience is not None:
+        assert st1.answered + st1.abandoned == st1.offered  # someone serves or they walk out: nobody left open
