@@ -102,7 +102,13 @@ class EWT:
             return Prediction(0.0, 0.0, 0.0, ahead)
         les = view.last_started_wait_s()
         if not view.aht_s:
-            w = les or 0.0  # no handle time seen yet: the last wait is all there is
+            # No handle time seen in the last hour: the last wait to enter service is all there is; with
+            # nobody handled either, the blend's head-of-line term (a head that has waited half an hour
+            # is not a wait of 0: busy-day seed 2's VIP tickets behind it waited 18 minutes more).
+            w = les
+            if w is None:
+                w_hol = NO_AGENT_STATES[2] if view.agents is None else KNOWN_AGENTS[1]
+                w = 0.0 if self.model_only else w_hol * view.head_wait_s()
             return Prediction(w, w, w, ahead)
         # The agents ready now take the first contacts ahead at once (whatever their primary skill:
         # they can take this queue): the arrival waits for the departures the rest need, and those

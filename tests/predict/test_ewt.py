@@ -97,6 +97,20 @@ def test_a_burst_on_a_queue_served_by_other_skills_ready_agents_is_a_short_wait(
     assert row["positions"][:6] == [[0, 0, 0]] * 6
 
 
+def test_no_handle_time_yet_but_a_head_long_waiting_is_not_a_wait_of_zero():
+    # A hall's VIP line with no ticket completed in the last hour and none being served: the head has
+    # waited 37:31. The blend's head-of-line term stands (QL-m cannot be computed without a handle time).
+    v = QueueView(now=3_000_000, waiting=[(3_000_000 - 2_251_000, 1), (2_900_000, 1), (2_990_000, 1)], serving=[],
+                  agents=(0, 1, 0), aht_s=None, answered_15m=0, answered_60m=0, abandoned_60m=0, answered_wait_60m_s=0.0)
+    assert EWT().predict(v, 3).wait_s == pytest.approx(0.255 * 2251.0)
+    assert EWT(model_only=True).predict(v, 3).wait_s == 0.0  # the model alone has nothing to go on
+    # With someone entering service lately, their wait is what there is (as before).
+    les = QueueView(**{**v.__dict__, "serving": [(2_000_000, 2_600_000)]})
+    assert EWT().predict(les, 3).wait_s == 600.0
+    # A ready agent for everyone ahead still means no wait.
+    assert EWT().predict(QueueView(**{**v.__dict__, "agents": (4, 0, 0)}), 3).wait_s == 0.0
+
+
 def test_abandonment_shortens_the_wait_as_ql_m_says():
     # 30 abandons over 1,800 s of waiting (answered waits 900 s, 30 abandons at their mean 30 s): theta = 1/60.
     v = view(6, 4, 200.0, answered=30, abandoned=30, wait_sum_s=900.0)
