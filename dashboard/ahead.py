@@ -216,6 +216,17 @@ def hall_whatif(raw: dict, advice_rec: Optional[dict], config, site: str, extra:
             "now": res[0], "with": res[extra]}
 
 
+def _extra(name: str, value: str) -> int:
+    """A what-if's count (agents or counters) from its query parameter; a one-line 400 if it is not one."""
+    try:
+        extra = int(value)
+    except ValueError:
+        raise HTTPException(400, f"{name}: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {value[:20]!r}") from None
+    if not -MAX_EXTRA <= extra <= MAX_EXTRA:
+        raise HTTPException(400, f"{name}: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {extra}")
+    return extra
+
+
 def ahead_router() -> APIRouter:
     from dashboard.app import get_hub
     from dashboard.auth import require
@@ -223,34 +234,25 @@ def ahead_router() -> APIRouter:
     router = APIRouter()
     supervisor = Depends(require("supervisor"))
 
-    @router.get("/api/whatif", tags=["floor"])
-    def api_whatif(request: Request, site: str, queue: str, agents: str = "0", *, who=supervisor) -> dict:
-        """The next hour of a queue with ``agents`` more (or fewer) from now, beside its course as staffed."""
-        try:
-            extra = int(agents)
-        except ValueError:
-            raise HTTPException(400, f"agents: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {agents[:20]!r}") from None
-        if not -MAX_EXTRA <= extra <= MAX_EXTRA:
-            raise HTTPException(400, f"agents: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {extra}")
+    def site_of(request: Request, site: str):
         hub = get_hub(request)
         st = hub.sites.get(site)
         if st is None:
             raise HTTPException(404, f"no site {site[:64]!r} on this floor")
+        return hub, st
+
+    @router.get("/api/whatif", tags=["floor"])
+    def api_whatif(request: Request, site: str, queue: str, agents: str = "0", *, who=supervisor) -> dict:
+        """The next hour of a queue with ``agents`` more (or fewer) from now, beside its course as staffed."""
+        extra = _extra("agents", agents)
+        hub, st = site_of(request, site)
         return whatif(st.raw, hub.advice.get(site), hub.config, site, queue, extra)
 
     @router.get("/api/whatif/hall", tags=["floor"])
     def api_whatif_hall(request: Request, site: str, counters: str = "0", *, who=supervisor) -> dict:
         """The next hour of a hall with ``counters`` more (or fewer) open from now, beside its course as staffed."""
-        try:
-            extra = int(counters)
-        except ValueError:
-            raise HTTPException(400, f"counters: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {counters[:20]!r}") from None
-        if not -MAX_EXTRA <= extra <= MAX_EXTRA:
-            raise HTTPException(400, f"counters: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {extra}")
-        hub = get_hub(request)
-        st = hub.sites.get(site)
-        if st is None:
-            raise HTTPException(404, f"no site {site[:64]!r} on this floor")
+        extra = _extra("counters", counters)
+        hub, st = site_of(request, site)
         return hall_whatif(st.raw, hub.advice.get(site), hub.config, site, extra)
 
     return router
