@@ -24,6 +24,7 @@ BENCHES = {
     "history": "bench.bench_history",
     "soak": "bench.bench_soak",
     "ewt": "bench.bench_ewt",
+    "whatif": "bench.bench_whatif",
 }
 
 

@@ -16,6 +16,13 @@
   out: the answer leans pessimistic); the
   arrivals from the advice's forecast (or, with no history, the last 15
   minutes' arrivals held for the hour, said in ``basis``).
+* ``GET /api/whatif/hall?site=H&counters=K`` (supervisor, admin): the next
+  hour of hall H with K counters more (negative: fewer) open from now
+  (``stream.planning.hall_ahead``): every class's tickets waiting, each
+  agent on duty at a counter with the queues it serves in its order, each
+  class's arrivals as above and its walk-out patience from the day's
+  figures; ``now`` and ``with`` give the hall's figures and ``queues`` per
+  class. A site that is not a hall: 400.
 
 The contacts waiting now come one by one (offered time and priority) in the
 workers' advice record (``Site.queue_now``, both cores; no caller in it:
@@ -34,6 +41,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from stream.fold.calendar import INTERVAL_MS
 from stream.planning.advice import patience_from_day
+from stream.planning.hall_ahead import HallClass, LiveHall, hall_ahead
 from stream.planning.live import LiveQueue, ahead
 
 MAX_EXTRA = 50
@@ -136,12 +144,87 @@ def whatif(raw: dict, advice_rec: Optional[dict], config, site: str, queue: str,
     legs = adv.get("waiting") if adv and isinstance(adv.get("waiting"), list) else None
     lq = live_queue(raw, queue, legs)
     kw = dict(sl_t_s=sl_t, patience_s=patience, short_abandon_s=short, sl_variant=qd.get("sl_variant") or "standard")
-    now = ahead(lq, fc, extra=0, **kw)
-    withk = ahead(lq, fc, extra=extra, **kw)
+    both = ahead(lq, fc, extra=extra, courses=[0], **kw)  # the two courses on the same draws, drawn once
+    now, withk = both[0], both[extra]
     return {"site": site, "queue": queue, "agents": extra, "basis": basis, "clock": clock,
             "state": {"waiting": len(lq.waiting), "ready": lq.ready, "busy": len(lq.busy_since),
                       "longest_wait_s": _num(qd.get("longest_wait_s")), "waits": "each" if legs is not None else "spread"},
             "patience_s": patience, "horizon_min": 60, "now": now, "with": withk}
+
+
+def _hall_state(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> tuple[LiveHall, str]:
+    """The hall's tickets waiting (one by one where the worker published them) and its open counters:
+    each agent logged in and not on a break is one, with the queues it serves in its order."""
+    clock = int(raw.get("clock") or 0)
+    adv = (advice_rec or {}).get("queues") or {}
+    waiting: list[tuple[int, str, int]] = []
+    each = True
+    for q in queues:
+        legs = (adv.get(q) or {}).get("waiting")
+        legs = legs if isinstance(legs, list) else None
+        each = each and legs is not None
+        waiting += [(o, q, p) for o, p in live_queue(raw, q, legs).waiting]
+    counters: list[tuple[list[str], Optional[int]]] = []
+    for r in (raw.get("agents") or {}).values():
+        if not isinstance(r, dict) or r.get("state") not in ("ready", "busy", "wrap_up"):
+            continue
+        qs = [q for q in (r.get("queues") or []) if q in queues]
+        if qs:
+            counters.append((qs, None if r["state"] == "ready" else int(r.get("since") or clock)))
+    return LiveHall(now_ms=clock, waiting=waiting, counters=counters), "each" if each else "spread"
+
+
+def hall_whatif(raw: dict, advice_rec: Optional[dict], config, site: str, extra: int) -> dict:
+    """The answer of ``GET /api/whatif/hall`` for one hall's snapshot and advice record (pure)."""
+    if raw.get("kind") != "hall":
+        raise HTTPException(400, f"site {site!r} is not a hall (counters are a hall's; for a queue's agents: /api/whatif)")
+    queues = [q for q in (raw.get("queues") or {})]
+    clock = int(raw.get("clock") or 0)
+    recs = (advice_rec or {}).get("queues") or {}
+    got: dict[str, tuple[str, list]] = {}
+    for q in queues:
+        try:
+            got[q] = forecast_of(recs.get(q), raw["queues"][q], clock)
+        except HTTPException:
+            pass  # no handle time yet for this class: the hall's others' stands in (below)
+    if not got:
+        raise HTTPException(409, "no handle time known at this hall yet (nobody served); nothing to simulate")
+    mean_aht = sum(rows[0][2] for _, rows in got.values()) / len(got)
+    classes: dict[str, HallClass] = {}
+    for q in queues:
+        qd = raw["queues"][q]
+        qc = config.queue(site, q) if config is not None else None
+        if q in got:
+            rows = got[q][1]
+        else:
+            m15 = (qd.get("sliding") or {}).get("15m") or {}
+            rows = [(clock - clock % INTERVAL_MS + i * INTERVAL_MS, float(m15.get("offered") or 0), mean_aht) for i in range(5)]
+        sc = config.site(site) if config is not None else None
+        classes[q] = HallClass(arrivals=list(rows), aht_s=rows[0][2],  # each interval's tickets and AHT
+                               sl_t_s=_num(qd.get("sl_t_s")) or (qc.sl_t_s if qc else 600),
+                               patience_s=patience_from_day(qd.get("day") or {}),
+                               vip=bool(sc and q in sc.queues and sc.queues[q].vip),
+                               short_abandon_s=(qc.short_abandon_s if qc else 0) or 0,
+                               sl_variant=qd.get("sl_variant") or "standard")
+    h, waits = _hall_state(raw, advice_rec, queues)
+    res = hall_ahead(h, classes, extra=0, courses=[extra])
+    basis = "forecast" if all(b == "forecast" for b, _ in got.values()) and len(got) == len(queues) else "live"
+    return {"site": site, "counters": extra, "basis": basis, "clock": clock,
+            "state": {"waiting": len(h.waiting), "open": len(h.counters), "ready": sum(1 for _, s in h.counters if s is None),
+                      "serving": sum(1 for _, s in h.counters if s is not None), "waits": waits},
+            "patience_s": {q: c.patience_s for q, c in classes.items()}, "horizon_min": 60,
+            "now": res[0], "with": res[extra]}
+
+
+def _extra(name: str, value: str) -> int:
+    """A what-if's count (agents or counters) from its query parameter; a one-line 400 if it is not one."""
+    try:
+        extra = int(value)
+    except ValueError:
+        raise HTTPException(400, f"{name}: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {value[:20]!r}") from None
+    if not -MAX_EXTRA <= extra <= MAX_EXTRA:
+        raise HTTPException(400, f"{name}: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {extra}")
+    return extra
 
 
 def ahead_router() -> APIRouter:
@@ -151,22 +234,28 @@ def ahead_router() -> APIRouter:
     router = APIRouter()
     supervisor = Depends(require("supervisor"))
 
-    @router.get("/api/whatif", tags=["floor"])
-    def api_whatif(request: Request, site: str, queue: str, agents: str = "0", *, who=supervisor) -> dict:
-        """The next hour of a queue with ``agents`` more (or fewer) from now, beside its course as staffed."""
-        try:
-            extra = int(agents)
-        except ValueError:
-            raise HTTPException(400, f"agents: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {agents[:20]!r}") from None
-        if not -MAX_EXTRA <= extra <= MAX_EXTRA:
-            raise HTTPException(400, f"agents: an integer from -{MAX_EXTRA} to {MAX_EXTRA}, got {extra}")
+    def site_of(request: Request, site: str):
         hub = get_hub(request)
         st = hub.sites.get(site)
         if st is None:
             raise HTTPException(404, f"no site {site[:64]!r} on this floor")
+        return hub, st
+
+    @router.get("/api/whatif", tags=["floor"])
+    def api_whatif(request: Request, site: str, queue: str, agents: str = "0", *, who=supervisor) -> dict:
+        """The next hour of a queue with ``agents`` more (or fewer) from now, beside its course as staffed."""
+        extra = _extra("agents", agents)
+        hub, st = site_of(request, site)
         return whatif(st.raw, hub.advice.get(site), hub.config, site, queue, extra)
+
+    @router.get("/api/whatif/hall", tags=["floor"])
+    def api_whatif_hall(request: Request, site: str, counters: str = "0", *, who=supervisor) -> dict:
+        """The next hour of a hall with ``counters`` more (or fewer) open from now, beside its course as staffed."""
+        extra = _extra("counters", counters)
+        hub, st = site_of(request, site)
+        return hall_whatif(st.raw, hub.advice.get(site), hub.config, site, extra)
 
     return router
 
 
-__all__ = ["advice_view", "apply_advice", "live_queue", "forecast_of", "whatif", "ahead_router"]
+__all__ = ["advice_view", "apply_advice", "live_queue", "forecast_of", "whatif", "hall_whatif", "ahead_router"]

@@ -30,6 +30,7 @@
       wi_title: "假设模拟", wi_queue: "队列", wi_agents: "增减坐席", wi_counters: "增减窗口", wi_run: "模拟下一小时", wi_with: "若", wi_sl: "服务水平",
       wi_lw: "最长等待", wi_ab: "放弃", wi_basis_live: "无历史预测：按近15分钟来话估算", wi_basis_fc: "按今日预测来话",
       wi_busy: "计算中…", wi_close: "收起",
+      wi_hall: "全厅（所有窗口）", wi_walk: "弃号", wi_class: "业务类别",
     },
     en: {
       all: "All sites", waiting: "Waiting now", longest: "Longest wait now", vip: "VIP waiting", ready: "Ready", busy: "Busy",
@@ -50,6 +51,7 @@
       wi_title: "What-if", wi_queue: "Queue", wi_agents: "Agents ±", wi_counters: "Counters ±", wi_run: "Simulate next hour", wi_with: "with", wi_sl: "SL",
       wi_lw: "longest wait", wi_ab: "abandons", wi_basis_live: "no history forecast: last 15 min's arrivals held", wi_basis_fc: "today's forecast arrivals",
       wi_busy: "simulating…", wi_close: "Close",
+      wi_hall: "whole hall (all counters)", wi_walk: "walk-outs", wi_class: "Class",
     },
   };
   const wantsZh = (navigator.languages || [navigator.language || ""]).some((l) => /^zh/i.test(l));
@@ -720,6 +722,8 @@
     for (const s of visibleSites()) {
       if (current !== "*" && s !== current) continue;
       const v = sites[s].view;
+      // A hall's counters serve all its classes: the first choice is the whole hall ("site/*").
+      if (v.kind === "hall") out.push([s + "/*", name(v.name) + " · " + t("wi_hall")]);
       for (const [k, q] of Object.entries(v.queues)) out.push([s + "/" + k, name(v.name) + " · " + name(q.name)]);
     }
     return out;
@@ -739,10 +743,20 @@
     if (wi.busy) ans = `<p class="whatif-answer">${t("wi_busy")}</p>`;
     else if (wi.error) ans = `<p class="whatif-answer whatif-error">${esc(wi.error)}</p>`;
     else if (wi.answer) {
-      const a = wi.answer, n = a.now, w = a.with, ak = (a.agents > 0 ? "+" : "") + a.agents;
+      const a = wi.answer, n = a.now, w = a.with, kk = a.counters !== undefined ? a.counters : a.agents;
+      const ak = (kk > 0 ? "+" : "") + kk, whole = a.counters !== undefined;
       const colon = lang === "zh" ? "：" : ": ", sep = lang === "zh" ? "，" : ", ";
-      ans = `<p class="whatif-answer">${t("wi_with")} ${ak}${colon}${t("wi_sl")} <b class="wi-sl">${pct(n.sl_pct)} → ${pct(w.sl_pct)}</b>${sep}${t("wi_lw")} <b class="wi-lw">${mmss(n.longest_wait_s)} → ${mmss(w.longest_wait_s)}</b>${sep}${t("wi_ab")} <b class="wi-ab">${n.abandoned.toFixed(0)} → ${w.abandoned.toFixed(0)}</b></p>
-        <p class="whatif-basis">${a.basis === "live" ? t("wi_basis_live") : t("wi_basis_fc")}</p>`;
+      const ab = whole ? t("wi_walk") : t("wi_ab");
+      ans = `<p class="whatif-answer">${t("wi_with")} ${ak}${whole ? " " + t("counters").toLowerCase() : ""}${colon}${t("wi_sl")} <b class="wi-sl">${pct(n.sl_pct)} → ${pct(w.sl_pct)}</b>${sep}${t("wi_lw")} <b class="wi-lw">${mmss(n.longest_wait_s)} → ${mmss(w.longest_wait_s)}</b>${sep}${ab} <b class="wi-ab">${n.abandoned.toFixed(0)} → ${w.abandoned.toFixed(0)}</b></p>`;
+      if (whole && wsite) {
+        // Per class: what the counters would change for each kind of ticket (VIP served first).
+        const rows = Object.keys(n.queues || {}).map((q) => {
+          const qn = wsite.view.queues[q] ? name(wsite.view.queues[q].name) : q, x = n.queues[q], y = (w.queues || {})[q] || x;
+          return `<tr data-class="${esc(q)}"><td>${esc(qn)}</td><td>${pct(x.sl_pct)} → ${pct(y.sl_pct)}</td><td>${mmss(x.longest_wait_s)} → ${mmss(y.longest_wait_s)}</td><td>${x.abandoned.toFixed(0)} → ${y.abandoned.toFixed(0)}</td></tr>`;
+        }).join("");
+        ans += `<table class="whatif-classes"><thead><tr><th>${t("wi_class")}</th><th>${t("wi_sl")}</th><th>${t("wi_lw")}</th><th>${ab}</th></tr></thead><tbody>${rows}</tbody></table>`;
+      }
+      ans += `<p class="whatif-basis">${a.basis === "live" ? t("wi_basis_live") : t("wi_basis_fc")}</p>`;
     }
     if (sel) return; // a list open under the finger: redraw later
     box.innerHTML = `<form class="whatif-form"><h3>${t("wi_title")} <button type="button" data-wi="close" class="whatif-close">${t("wi_close")}</button></h3>
@@ -755,8 +769,9 @@
     const i = wi.queue.indexOf("/"), site = wi.queue.slice(0, i), queue = wi.queue.slice(i + 1);
     wi.busy = true; wi.error = null; whatifDraw();
     try {
-      const res = await fetch(`/api/whatif?site=${encodeURIComponent(site)}&queue=${encodeURIComponent(queue)}&agents=${wi.extra}`,
-        { headers: { Authorization: "Bearer " + TOKEN } });
+      const url = queue === "*" ? `/api/whatif/hall?site=${encodeURIComponent(site)}&counters=${wi.extra}`
+        : `/api/whatif?site=${encodeURIComponent(site)}&queue=${encodeURIComponent(queue)}&agents=${wi.extra}`;
+      const res = await fetch(url, { headers: { Authorization: "Bearer " + TOKEN } });
       const body = await res.json().catch(() => ({}));
       if (!res.ok) throw Object.assign(new Error(res.status + ""), { status: res.status, detail: body.detail });
       wi.answer = body;

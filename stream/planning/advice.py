@@ -33,6 +33,7 @@ history rather than showing a made-up outlook.
 
 from __future__ import annotations
 
+from collections import abc
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional
@@ -42,7 +43,7 @@ import numpy as np
 from stream.contracts.floor_config import FloorConfig, zone
 from stream.fold.calendar import INTERVAL_MS
 from stream.planning.forecast import SLOTS, reforecast
-from stream.planning.plan import plan
+from stream.planning.plan import agents_needed
 
 __all__ = ["DayLoad", "queue_advice", "patience_from_day", "AHEAD", "MIN_HANDLED"]
 
@@ -94,10 +95,10 @@ def queue_advice(
     need: the plan is not solved again).
     Returns ``{"need_now", "have", "ready", "basis", "aht_s", "offered_now", "next": [{"start", "offered", "aht_s", "need"}]}``.
     """
-    tz = zone(config.site(site).timezone)
-    agents = live.get("agents") if isinstance(live.get("agents"), Mapping) else {}
-    sliding = live.get("sliding") if isinstance(live.get("sliding"), Mapping) else {}
-    q15 = sliding.get("15m") if isinstance(sliding.get("15m"), Mapping) else {}
+    # collections.abc's Mapping: typing's makes each isinstance several times slower (asked each minute).
+    agents = live.get("agents") if isinstance(live.get("agents"), abc.Mapping) else {}
+    sliding = live.get("sliding") if isinstance(live.get("sliding"), abc.Mapping) else {}
+    q15 = sliding.get("15m") if isinstance(sliding.get("15m"), abc.Mapping) else {}
     handled = _num(q15.get("handled")) or 0.0
     live_aht = _num(q15.get("aht_s")) if handled > 0 else None
     start = now_ms - now_ms % INTERVAL_MS  # every real UTC offset is a whole quarter hour
@@ -105,14 +106,12 @@ def queue_advice(
     # None: the floor does not say who is logged in (no agent states at all); else a count (0 included).
     out: dict = {"have": None if have is None and "logged_in" in agents else int(have or 0),
                  "ready": None if ready is None and "ready" in agents else int(ready or 0), "patience_s": patience_s}
-    pat = {(site, queue): patience_s} if patience_s else None
 
-    def need(offered: float, aht: Optional[float], at: int) -> Optional[int]:
+    def need(offered: float, aht: Optional[float]) -> Optional[int]:
         key = (site, queue, offered, aht, patience_s)
         if memo is not None and key in memo:
             return memo[key]
-        row = {"site": site, "queue": queue, "start": _iso(at, tz), "offered": offered, "aht_s": aht}
-        n = plan([row], config, patience=pat)[0]["agents"]
+        n = agents_needed(config, site, queue, float(offered), aht, patience_s or None, cache=memo)
         if memo is not None:
             if len(memo) > 50_000:
                 memo.clear()
@@ -131,8 +130,9 @@ def queue_advice(
         offered = _num(q15.get("offered"))
         aht = round(live_aht, 1) if live_aht is not None else None
         out.update(basis="live", aht_s=aht, offered_now=offered, next=[],
-                   need_now=need(offered, aht, start) if offered is not None and aht is not None else None)
+                   need_now=need(offered, aht) if offered is not None and aht is not None else None)
         return out
+    tz = zone(config.site(site).timezone)
     slot = _slot(start, tz)
     fc = day.offered if actual is None else reforecast(day.offered, np.asarray(actual, dtype=float), slot)
     rows = []
@@ -143,7 +143,7 @@ def queue_advice(
             break
         aht = aht_of(day.aht_s[s])
         off = round(float(fc[s]), 2)
-        rows.append({"start": _iso(at, tz), "offered": off, "aht_s": aht, "need": need(off, aht, at)})
+        rows.append({"start": _iso(at, tz), "offered": off, "aht_s": aht, "need": need(off, aht)})
     out.update(basis="forecast", aht_s=rows[0]["aht_s"], offered_now=rows[0]["offered"], need_now=rows[0]["need"],
                next=rows[1:])
     return out

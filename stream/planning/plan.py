@@ -35,7 +35,7 @@ from typing import Iterable, Mapping, Optional
 from stream.contracts.floor_config import FloorConfig
 from stream.planning import erlang_a, staffing
 
-__all__ = ["plan", "target_pct"]
+__all__ = ["plan", "agents_needed", "target_pct"]
 
 INTERVAL_MIN = 15
 
@@ -75,24 +75,8 @@ def plan(
     out = []
     for r in rows:
         site, queue = r["site"], r["queue"]
-        offered, aht = float(r["offered"]), r["aht_s"]
-        q = config.queue(site, queue)
-        goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
-        hall = config.site(site).kind == "hall"
-        pat = None if hall else patience.get((site, queue))
-        if offered <= 0:
-            n: Optional[int] = 0
-        elif aht is None or aht <= 0:
-            n = None
-        else:
-            # Forecasts are fractional; the figures barely move within 0.01 call or 0.1 s.
-            key = (round(offered, 2), round(float(aht), 1), pat, q.sl_t_s, q.short_abandon_s, goal, max_occupancy)
-            n = cache.get(key)
-            if n is None:
-                n = cache[key] = erlang_a.required_agents(
-                    calls=key[0], interval_min=INTERVAL_MIN, aht_s=key[1], patience_s=pat, target_s=q.sl_t_s,
-                    sl_goal=min(goal, 0.999), short_abandon_s=q.short_abandon_s, max_occupancy=max_occupancy,
-                )
+        n = agents_needed(config, site, queue, float(r["offered"]), r["aht_s"], patience.get((site, queue)),
+                          max_occupancy=max_occupancy, margin_pct=margin_pct, cache=cache)
         out.append({"site": site, "queue": queue, "start": r["start"], "offered": r["offered"], "aht_s": r["aht_s"], "agents": n})
     if over == "day":
         _balance_days(out, config, patience, max_occupancy, margin_pct)
@@ -101,6 +85,50 @@ def plan(
             if r["agents"] is not None:
                 r["agents"] = math.ceil(r["agents"] / (1.0 - shrinkage) - 1e-9)
     return out
+
+
+def agents_needed(
+    config: FloorConfig,
+    site: str,
+    queue: str,
+    offered: float,
+    aht_s: Optional[float],
+    patience_s: Optional[float] = None,
+    *,
+    max_occupancy: Optional[float] = None,
+    margin_pct: float = 0.0,
+    cache: Optional[dict] = None,
+) -> Optional[int]:
+    """One interval's agents on the phones (before shrinkage) for ``offered`` contacts at ``aht_s``: the
+    row ``plan`` makes, without a row (what the live staffing advice asks each minute). 0 with no
+    contact, None with no handle time; ``patience_s`` is ignored on a hall (Erlang C there).
+    ``cache``: a dict kept between calls (the same rounded load is not solved again)."""
+    if offered <= 0:
+        return 0
+    if aht_s is None or aht_s <= 0:
+        return None
+    # The queue's terms, resolved once per cache (the live advice asks every queue each minute).
+    tkey = (site, queue, margin_pct)
+    terms = cache.get(tkey) if cache is not None else None
+    if terms is None:
+        q = config.queue(site, queue)
+        goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
+        terms = (q.sl_t_s, q.short_abandon_s, goal, config.site(site).kind == "hall")
+        if cache is not None:
+            cache[tkey] = terms
+    sl_t_s, short_s, goal, hall = terms
+    pat = None if hall else patience_s
+    # Forecasts are fractional; the figures barely move within 0.01 call or 0.1 s.
+    key = (round(offered, 2), round(float(aht_s), 1), pat, sl_t_s, short_s, goal, max_occupancy)
+    n = cache.get(key) if cache is not None else None
+    if n is None:
+        n = erlang_a.required_agents(
+            calls=key[0], interval_min=INTERVAL_MIN, aht_s=key[1], patience_s=pat, target_s=sl_t_s,
+            sl_goal=min(goal, 0.999), short_abandon_s=short_s, max_occupancy=max_occupancy,
+        )
+        if cache is not None:
+            cache[key] = n
+    return n
 
 
 def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_occupancy: Optional[float],

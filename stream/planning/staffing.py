@@ -54,6 +54,9 @@ _MAX_AGENTS = 1_000_000
 
 def _number(name: str, value: float, *, positive: bool = False) -> float:
     """Reject bools, NaN and infinities with a message naming the argument."""
+    t = type(value)
+    if (t is float or t is int) and (0 < value < math.inf if positive else 0 <= value < math.inf):
+        return float(value)  # the common case, checked in one step (the live advice solves each minute)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number, got {value!r}")
     if math.isnan(value) or math.isinf(value):

@@ -15,7 +15,11 @@ taking the queue's contacts. Where agents take several queues (skills, a
 hall's counters that serve VIP and business tickets first), the agents on
 duty for a queue overstate what it gets and those handling its contacts now
 understate it: ``s`` is the geometric mean of the two (equal to both on a
-queue of its own). With an agent ready for everyone ahead, the wait is 0.
+queue of its own). Agents ready now (whichever their primary skill, if they
+can take the queue) take the first contacts ahead at once: with ``a`` ready
+and ``n`` ahead, the arrival waits for ``n - a + 1`` departures, and the
+contacts handled count those ``a``; with an agent ready for everyone ahead, the
+wait is 0.
 That is the queueing model (``EWT(model_only=True)``, tested against M/M/c
 and M/M/c+M). The prediction floorwatch publishes blends it, by weights fitted
 (least squares) on data ``bench ewt`` does not score (February 1-14 and
@@ -98,12 +102,24 @@ class EWT:
             return Prediction(0.0, 0.0, 0.0, ahead)
         les = view.last_started_wait_s()
         if not view.aht_s:
-            w = les or 0.0  # no handle time seen yet: the last wait is all there is
+            # No handle time seen in the last hour: the last wait to enter service is all there is; with
+            # nobody handled either, the blend's head-of-line term (a head that has waited half an hour
+            # is not a wait of 0: busy-day seed 2's VIP tickets behind it waited 18 minutes more).
+            w = les
+            if w is None:
+                w_hol = NO_AGENT_STATES[2] if view.agents is None else KNOWN_AGENTS[1]
+                w = 0.0 if self.model_only else w_hol * view.head_wait_s()
             return Prediction(w, w, w, ahead)
-        r = math.sqrt(view.servers() * max(len(view.serving), 1)) / view.aht_s
+        # The agents ready now take the first contacts ahead at once (whatever their primary skill:
+        # they can take this queue): the arrival waits for the departures the rest need, and those
+        # contacts join the ones being handled.
+        taking = view.taking(ahead)
+        servers = view.servers()
+        handling = min(len(view.serving) + taking, servers)
+        r = math.sqrt(servers * max(handling, 1)) / view.aht_s
         theta = view.patience_rate()
         mean = var = 0.0
-        for k in range(ahead + 1):
+        for k in range(ahead - taking + 1):
             d = 1.0 / (r + k * theta)
             mean += d
             var += d * d

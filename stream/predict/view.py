@@ -61,6 +61,12 @@ class QueueView:
         """Agents ready now (None: unknown)."""
         return None if self.agents is None else self.agents[0]
 
+    def taking(self, ahead: int) -> int:
+        """Of the ``ahead`` contacts before an arrival, those a ready agent takes at once: one per
+        agent ready now that can take the queue (its own or another primary skill), at most ``ahead``;
+        0 where agent states are unknown."""
+        return min(self.agents[0], ahead) if self.agents is not None else 0
+
     def patience_rate(self) -> float:
         """Abandons per second of waiting (exponential patience's rate, 1/s), over the last hour.
 

@@ -146,3 +146,35 @@ def test_live_queue_from_the_snapshot_alone():
     assert lq.busy_since == [90_000] and lq.ready == 1  # c's primary skill is r
     exact = live_queue(raw, "q", [[70_000, 0], [99_000, 2], [200_000, 0]])
     assert exact.waiting == [(70_000, 0), (99_000, 2)]  # none offered after the snapshot's clock
+
+
+def test_hall_whatif_roles_and_bad_input(world):
+    q = {"site": "hall-tianhe", "counters": "2"}
+    assert get(world, "/api/whatif/hall", None, **q).status_code == 401
+    assert get(world, "/api/whatif/hall", WALL, **q).status_code == 403
+    assert get(world, "/api/whatif/hall", ADMIN, **q).status_code == 200
+    for params, status, detail in [
+        ({"site": "gd-hotline"}, 400, "site 'gd-hotline' is not a hall (counters are a hall's; for a queue's agents: /api/whatif)"),
+        ({"site": "atlantis"}, 404, "no site 'atlantis' on this floor"),
+        ({"site": "hall-tianhe", "counters": "two"}, 400, "counters: an integer from -50 to 50, got 'two'"),
+        ({"site": "hall-tianhe", "counters": "-51"}, 400, "counters: an integer from -50 to 50, got -51"),
+    ]:
+        r = get(world, "/api/whatif/hall", SUP, **params)
+        assert r.status_code == status and r.json() == {"detail": detail}, params
+
+
+def test_hall_whatif_from_the_live_state_within_a_second(world):
+    t0 = time.monotonic()
+    r = get(world, "/api/whatif/hall", SUP, site="hall-tianhe", counters="3")
+    took = time.monotonic() - t0
+    assert r.status_code == 200 and took < 1.0, took
+    a = r.json()
+    snap = world.floor.snapshot("hall-tianhe")
+    on_duty = [x for x in snap["agents"].values() if x["state"] in ("ready", "busy", "wrap_up")]
+    assert a["counters"] == 3 and a["clock"] == snap["clock"] and a["state"]["waits"] == "each"
+    assert a["state"]["waiting"] == sum(q["waiting"] for q in snap["queues"].values())
+    assert a["state"]["open"] == len(on_duty) and a["state"]["ready"] == sum(x["state"] == "ready" for x in on_duty)
+    now, more = a["now"], a["with"]
+    assert set(now["queues"]) == set(snap["queues"]) == set(more["queues"])
+    assert more["offered"] == now["offered"] and more["longest_wait_s"] <= now["longest_wait_s"]
+    assert more["abandoned"] <= now["abandoned"] and (now["sl_pct"] is None or more["sl_pct"] >= now["sl_pct"])

@@ -9,6 +9,7 @@ from collections import defaultdict
 import pytest
 
 from simulators import mmc
+from stream.contracts import events as E
 from stream.contracts.floor_config import load_config
 from stream.fold.floor import Floor
 from stream.predict.ewt import EWT, gamma_band
@@ -41,6 +42,73 @@ def test_an_agent_ready_for_each_ahead_means_no_wait():
     v = view(2, 8, 240.0, ready=3)
     assert EWT().predict(v, 2) == (0.0, 0.0, 0.0, 2)
     assert EWT().predict(v, 3).wait_s > 0
+
+
+def test_ready_agents_of_other_skills_take_the_first_contacts_at_once():
+    # The wall's VIP line: 12 callers just arrived, 2 being handled, 6 agents ready (their primary skill
+    # another queue, VIP among their skills), 1 busy on another queue's call, 1 in wrap-up; AHT 349 s.
+    # The 6 ready take the first 6 at once; a new arrival waits for 12 - 6 + 1 = 7 departures among the
+    # 8 now handling (2 + 6): 7 x 349 / 8 s, not the quarter hour the two handling alone would give.
+    v = QueueView(now=1_000_000, waiting=[(999_000 + i, 1) for i in range(12)], serving=[(900_000, 950_000)] * 2,
+                  agents=(6, 1, 1), aht_s=349.0, answered_15m=3, answered_60m=12, abandoned_60m=0,
+                  answered_wait_60m_s=60.0)
+    p = EWT(model_only=True).predict(v, 12)
+    assert p.wait_s == pytest.approx(7 * 349.0 / 8)
+    assert p.low_s < p.wait_s < p.high_s
+    assert EWT().predict(v, 12).wait_s < 5 * 60
+    ps = EWT().positions(v)
+    assert [p.wait_s for p in ps[:6]] == [0.0] * 6 and 0 < ps[6].wait_s < ps[11].wait_s
+    # No ready agent: the same queue waits longer (the ready ones are what shortens it).
+    busy = QueueView(**{**v.__dict__, "agents": (0, 7, 1)})
+    assert EWT(model_only=True).predict(busy, 12).wait_s > 2 * p.wait_s
+
+
+def test_a_burst_on_a_queue_served_by_other_skills_ready_agents_is_a_short_wait():
+    # Through the fold and the published figures (live.site_ewt on the snapshot): agents whose primary
+    # skill is general also take VIP; six of them ready when 12 VIP calls arrive in one second.
+    from stream.predict.live import site_ewt
+
+    t0, site = 1_700_000_000_000, "gd-hotline"
+    evs: list = []
+    for i in range(8):
+        evs.append(E.AgentState(id=f"in-{i}", ts=t0 + i, site=site, agent=f"a{i}", state="ready", queues=["general", "vip"]))
+    # An hour of VIP calls handled in 300 s each (AHT), by agents a6 and a7 in turn.
+    t = t0 + 1000
+    for k in range(10):
+        ag = f"a{6 + k % 2}"
+        evs += [E.CallOffered(id=f"o{k}", ts=t, site=site, call=f"c{k}", queue="vip", vip=True),
+                E.CallAnswered(id=f"a{k}", ts=t + 5_000, site=site, call=f"c{k}", agent=ag),
+                E.CallEnded(id=f"e{k}", ts=t + 305_000, site=site, call=f"c{k}")]
+        t += 310_000 if k % 2 else 0
+    # Two VIP calls being handled now; then the burst.
+    now = t + 60_000
+    for k in (98, 99):
+        evs += [E.CallOffered(id=f"o{k}", ts=now - 30_000, site=site, call=f"c{k}", queue="vip", vip=True),
+                E.CallAnswered(id=f"a{k}", ts=now - 29_000, site=site, call=f"c{k}", agent=f"a{k - 92}"),
+                E.AgentState(id=f"s{k}", ts=now - 29_000, site=site, agent=f"a{k - 92}", state="busy")]
+    evs += [E.CallOffered(id=f"b{k}", ts=now + k, site=site, call=f"burst-{k}", queue="vip", vip=True) for k in range(12)]
+    floor = Floor(load_config())
+    floor.apply_many(sorted(evs, key=lambda e: e.ts))
+    snap = floor.snapshot(site)
+    assert snap["queues"]["vip"]["agents"]["ready"] == 6 and snap["queues"]["vip"]["waiting"] == 12
+    row = site_ewt(snap, floor.sites[site].queue_now())["vip"]
+    assert row["ahead"] == 12
+    assert row["wait_s"] < 5 * 60, row  # the wall had 14:48 beside "Ready 6"
+    assert row["positions"][:6] == [[0, 0, 0]] * 6
+
+
+def test_no_handle_time_yet_but_a_head_long_waiting_is_not_a_wait_of_zero():
+    # A hall's VIP line with no ticket completed in the last hour and none being served: the head has
+    # waited 37:31. The blend's head-of-line term stands (QL-m cannot be computed without a handle time).
+    v = QueueView(now=3_000_000, waiting=[(3_000_000 - 2_251_000, 1), (2_900_000, 1), (2_990_000, 1)], serving=[],
+                  agents=(0, 1, 0), aht_s=None, answered_15m=0, answered_60m=0, abandoned_60m=0, answered_wait_60m_s=0.0)
+    assert EWT().predict(v, 3).wait_s == pytest.approx(0.255 * 2251.0)
+    assert EWT(model_only=True).predict(v, 3).wait_s == 0.0  # the model alone has nothing to go on
+    # With someone entering service lately, their wait is what there is (as before).
+    les = QueueView(**{**v.__dict__, "serving": [(2_000_000, 2_600_000)]})
+    assert EWT().predict(les, 3).wait_s == 600.0
+    # A ready agent for everyone ahead still means no wait.
+    assert EWT().predict(QueueView(**{**v.__dict__, "agents": (4, 0, 0)}), 3).wait_s == 0.0
 
 
 def test_abandonment_shortens_the_wait_as_ql_m_says():
