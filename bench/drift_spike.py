@@ -52,7 +52,7 @@ from stream.alerts.detectors import DriftCusum, RateSpike
 from stream.alerts.engine import MIN_HANDLED, MIN_OFFERED, new_detector
 from stream.alerts.hysteresis import step
 
-__all__ = ["series", "run_drift", "run_spike"]
+__all__ = ["series", "run_drift", "run_spike", "SlotSums"]
 
 SHORT_ABANDON_MS = 5_000
 SPAN_MS = 30 * 60_000  # a drift or spike lasts 30 minutes
@@ -83,6 +83,32 @@ def series(path) -> dict:
     hs = sorted(handled[busiest])
     return {"queue": busiest, "handled": hs, "offers": offers, "t0": min(hs[0][0], offers[0][0]) // 86_400_000 * 86_400_000,
             "tz": anonbank.TIMEZONE}
+
+
+class SlotSums:
+    """Sums of per-bucket figures by (slot, day): what the oracle is told of a bucket's slot,
+    over the whole month (in-sample) or over the month's other days.
+
+    >>> sums = SlotSums(keys=["a", "a", "b", "a"], days=[1, 1, 1, 2], rows=[(2, 10.0), (1, 4.0), (5, 5.0), (3, 9.0)])
+    >>> sums.of(0, other_days=False), sums.of(0, other_days=True), sums.of(3, other_days=True)
+    ((6, 23.0), (3, 9.0), (3, 14.0))
+    """
+
+    def __init__(self, keys: list, days: list, rows: list) -> None:
+        self.keys, self.days = keys, days
+        self.by_day: dict = {}
+        self.month: dict = {}
+        for key, day, row in zip(keys, days, rows):
+            for table, k in ((self.by_day, (key, day)), (self.month, key)):
+                acc = table.get(k)
+                table[k] = tuple(row) if acc is None else tuple(x + y for x, y in zip(acc, row))
+
+    def of(self, i: int, other_days: bool) -> tuple:
+        """Bucket ``i``'s slot's sums over the month, or (``other_days``) without the bucket's own day."""
+        total = self.month[self.keys[i]]
+        if not other_days:
+            return total
+        return tuple(x - y for x, y in zip(total, self.by_day[(self.keys[i], self.days[i])]))
 
 
 def _slot_key(t_ms: int, tz: str) -> tuple[int, int]:
@@ -123,27 +149,15 @@ def run_drift(s: dict, seeds: int, k: int, lifts=(0.5, 1.0), tod: bool = True) -
         per_bucket[(t - t0) // BUCKET].append(h)
     keys = [_slot_key(t0 + i * BUCKET, tz) for i in range(nb)]
     days = [(t0 + i * BUCKET) // 86_400_000 for i in range(nb)]
-    # (slot, day) -> [calls, Σ handle, Σ handle²]: the month's figures per slot, in-sample or without a day.
-    by_day: dict = {}
-    for key, day, hs in zip(keys, days, per_bucket):
-        a = by_day.setdefault((key, day), [0, 0.0, 0.0])
-        a[0] += len(hs)
-        a[1] += sum(hs)
-        a[2] += sum(h * h for h in hs)
-    month: dict = {}
-    for (key, _), a in by_day.items():
-        m = month.setdefault(key, [0, 0.0, 0.0])
-        for j in range(3):
-            m[j] += a[j]
+    figs = SlotSums(keys, days, [(len(hs), sum(hs), sum(h * h for h in hs)) for hs in per_bucket])
 
     def slot_figures(i: int, other_days: bool) -> Optional[tuple[float, float]]:
         """(mean, per-call variance) of bucket ``i``'s slot over the month (or its other days); None under 2 calls."""
-        m, own = month[keys[i]], (by_day[(keys[i], days[i])] if other_days else (0, 0.0, 0.0))
-        c = m[0] - own[0]
+        c, total, squares = figs.of(i, other_days)
         if c < 2:
             return None
-        mu = (m[1] - own[1]) / c
-        return mu, (m[2] - own[2]) / c - mu * mu
+        mu = total / c
+        return mu, squares / c - mu * mu
 
     def inputs(scale: np.ndarray) -> list:
         return [(sum(hs) * scale[i] / len(hs), len(hs)) if len(hs) >= MIN_HANDLED else None for i, hs in enumerate(per_bucket)]
@@ -204,22 +218,12 @@ def run_spike(s: dict, seeds: int, k: int, lifts=(0.2, 0.4), tod: bool = True) -
         a[(t - t0) // b15] += int(ab)
     keys = [_slot_key(t0 + i * b15, tz) for i in range(nb)]
     days = [(t0 + i * b15) // 86_400_000 for i in range(nb)]
-    by_day: dict = {}  # (slot, day) -> [offered, abandoned]
-    for key, day, ni, ai in zip(keys, days, n, a):
-        v = by_day.setdefault((key, day), [0, 0])
-        v[0] += int(ni)
-        v[1] += int(ai)
-    tot: dict = {}
-    for (key, _), v in by_day.items():
-        t = tot.setdefault(key, [0, 0])
-        t[0] += v[0]
-        t[1] += v[1]
+    figs = SlotSums(keys, days, list(zip(n.tolist(), a.tolist())))
 
     def slot_rate(i: int, other_days: bool) -> Optional[float]:
         """Bucket ``i``'s slot's abandon rate over the month (or its other days); None with no offer."""
-        t, own = tot[keys[i]], (by_day[(keys[i], days[i])] if other_days else (0, 0))
-        c = t[0] - own[0]
-        return min(max((t[1] - own[1]) / c, 0.005), 0.9) if c else None
+        c, k = figs.of(i, other_days)
+        return min(max(k / c, 0.005), 0.9) if c else None
 
     start = WARMUP_BUCKETS // 3
 
