@@ -57,16 +57,21 @@ _TARGET_OF = {"service_level": "sl_target_pct", "longest_wait": "sl_t_s", "vip_w
 def new_detector(name: str, tz: str, warmup: int):
     """A queue's fresh detector ``name`` in the site's zone (``bench surge`` runs the same).
 
-    Handle times and abandons against their time of day (a rush hour's level
-    is not a drift); handle-time drifts of half the usual either way;
-    abandon spikes of 20 points, judged with the series' own over-dispersion
-    (abandons come in bursts, not as coin flips).
+    Handle times and abandons against their hour of the day (a rush hour's
+    level is not a drift; an hour's slot sees twice the calls of a half
+    hour's, and its usual is the steadier for it); handle times drifting up
+    by half, the alert level at 5 nats of evidence, a bucket adding at most
+    half of it (a drift is no one bucket's long calls);
+    abandon spikes of 20 points, judged with the over-dispersion of the last
+    few hours (abandons come in bursts, not as coin flips, and more so on a
+    bad day), the evidence forgetting a fifth a bucket (a spike worth a page
+    lasts half an hour, not a day). docs/alerts.md has the figures.
     """
     if name == "arrival_surge":
         return SeasonalCusum(kind="count", tz=tz, warmup=warmup)
     if name == "aht_drift":
-        return DriftCusum(warmup=warmup, tz=tz, rel_shift=0.5)
-    return RateSpike(warmup=warmup, tz=tz, ratio=1.0, floor=0.2, dispersion=True)
+        return DriftCusum(warmup=warmup, tz=tz, rel_shift=0.5, slot_s=3600, sides="up", gain=7 / 5, cap=12.0, max_step=2.5)
+    return RateSpike(warmup=warmup, tz=tz, ratio=1.0, floor=0.2, dispersion=True, disp_alpha=0.05, memory=0.8, slot_s=3600, cap=14.0)
 
 
 _DET_CLASSES: dict[str, Any] = {"arrival_surge": SeasonalCusum, "aht_drift": DriftCusum, "abandon_spike": RateSpike}

@@ -154,14 +154,16 @@ def message(
         head_zh = f"来话为{usual_zh}通常水平的 {r} 倍" if r else "来话激增"
         en = f"{qen}: {head_en} - {_num(value)} in 5 min vs {_num(expected)} expected{for_en} (score {score:.3f})"
         zh = f"{qzh}：{head_zh} - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个{for_zh}（异常分 {score:.3f}）"
-    elif rule == "aht_drift":
+    elif rule in ("aht_drift", "abandon_spike"):
         r = _ratio(value, expected)
-        en = f"{qen}: handle time drift - AHT {clock(value)} vs {clock(expected)} usual" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
-        zh = f"{qzh}：处理时长漂移 - 平均处理时长 {clock(value)}，通常 {clock(expected)}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
-    elif rule == "abandon_spike":
-        r = _ratio(value, expected)
-        en = f"{qen}: abandon spike - {_pct(value)} vs {_pct(expected)} usual" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
-        zh = f"{qzh}：放弃率突增 - {_pct(value)}，通常 {_pct(expected)}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
+        usual_en = f" for {slot}" if slot else ""
+        usual_zh = _slot_zh(slot) if slot else ""
+        if rule == "aht_drift":
+            fig_en, fig_zh, shown, usual = "handle time drift - AHT", "处理时长漂移 - 平均处理时长", clock(value), clock(expected)
+        else:
+            fig_en, fig_zh, shown, usual = "abandon spike -", "放弃率突增 -", _pct(value), _pct(expected)
+        en = f"{qen}: {fig_en} {shown} vs {usual} usual{usual_en}" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
+        zh = f"{qzh}：{fig_zh} {shown}，{usual_zh}通常 {usual}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
     else:
         fen, fzh, fmt, side = _FIGURES[rule]
         zside = "低于" if side == "below" else "超过"

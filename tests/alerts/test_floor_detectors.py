@@ -101,3 +101,57 @@ def test_the_rush_hour_is_no_drift_and_no_spike_with_time_of_day_but_a_real_one_
     rng = random.Random(9)
     spike = [det.explain_learn_one({"t": t + 900 * k, "k": sum(rng.random() < 0.45 for _ in range(40)), "n": 40})["score"] for k in range(2)]
     assert max(spike) > 0.875
+
+
+def _queue_snap(handled: int, aht_s: float, offered15: int = 0, abandoned15: int = 0) -> dict:
+    """A one-queue site snapshot with only what the AHT and abandon detectors read."""
+    empty = {"offered": 0, "short_abandoned": 0, "abandoned": 0, "handled": 0, "aht_s": None, "sl_pct": None, "abandon_pct": None}
+    q = {
+        "name": {"en": "General enquiries", "zh": "综合咨询"},
+        "waiting": 0, "longest_wait_s": 0.0, "vip_waiting": 0, "longest_vip_wait_s": 0.0,
+        "agents": {"ready": 1, "busy": 0, "wrap_up": 0, "not_ready": 0, "logged_in": 1, "not_ready_reasons": {}},
+        "sliding": {"5m": {**empty, "handled": handled, "aht_s": aht_s}, "15m": {**empty, "offered": offered15, "abandoned": abandoned15},
+                    "60m": dict(empty)},
+    }
+    return {"kind": "hotline", "timezone": "UTC", "queues": {"general": q}, "agents": {}}
+
+
+def test_an_aht_drift_alert_says_the_usual_for_its_hour_and_a_drop_is_no_alert() -> None:
+    from stream.alerts.config import AlertsConfig
+    from stream.alerts.engine import AlertEngine
+    from stream.alerts.messages import clock
+
+    eng = AlertEngine(AlertsConfig.from_dict({"defaults": {"anomaly": {"aht_drift": {"warmup_buckets": 288}}}}))
+    rng = random.Random(4)
+    t0 = T0 * 1000
+    out = []
+
+    def bucket(i: int, factor: float) -> None:
+        n = 10
+        aht = factor * 180.0 * sum(rng.lognormvariate(0, 0.5) for _ in range(n)) / n / 1.13
+        out.extend(c for c in eng.evaluate("gd", t0 + i * 300_000, _queue_snap(n, aht)) if c["rule"] == "aht_drift")
+
+    for i in range(1, 288 * 3 + 1):
+        bucket(i, 1.0)
+    assert [c for c in out if c["change"] == "raised"] == []
+    day4 = 288 * 3 + 10 * 12  # day 4, 10:00 UTC: calls a third as long for an hour, then twice as long
+    for i in range(day4, day4 + 12):
+        bucket(i, 0.33)
+    assert [c for c in out if c["change"] == "raised"] == []  # shorter calls are not paged
+    for i in range(day4 + 12, day4 + 18):
+        bucket(i, 2.0)
+    raised = [c for c in out if c["change"] == "raised"]
+    assert len(raised) == 1
+    a = raised[0]
+    assert a["usual_for"] == "11:00" and a["value"] > 1.5 * a["expected"]
+    usual = clock(a["expected"])
+    assert f"vs {usual} usual for 11:00" in a["message"]["en"], a["message"]["en"]
+    assert f"11:00 通常 {usual}" in a["message"]["zh-CN"], a["message"]["zh-CN"]
+
+
+def test_the_abandon_message_names_the_slot() -> None:
+    from stream.alerts.messages import message
+
+    m = message("abandon_spike", "raised", {"en": "Regular", "zh": "普通"}, 45.0, 0.875, 0, expected=8.0, score=0.9, slot="09:00")
+    assert m["en"].startswith("Regular: abandon spike - 45") and "usual for 09:00" in m["en"]
+    assert "09:00 通常" in m["zh-CN"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.bench_surge import SURGE_BUCKETS, detected, episodes, inject, lowest_threshold, oracle_alarms
+from bench.bench_surge import SURGE_BUCKETS, cusum_alarms, detected, episodes, inject, lowest_threshold, oracle_alarms
 
 
 def test_a_surge_copies_the_calls_of_its_window():
@@ -52,3 +52,27 @@ def test_a_bucket_without_input_holds_the_alert_as_the_engine_does():
     # Raised at 1; no input at 2-3 holds it (no second raise); cleared at 4, raised again at 5.
     assert _alerts([0.1, 0.9, None, None, 0.1, 0.95], 0.875, 0.75, 0) == [1, 5]
     assert _alerts([0.1, 0.9, 0.1, 0.95], 0.875, 0.75, 2) == [3]  # the warm-up's alerts are not counted
+
+
+def test_episodes_are_30_minutes_whatever_the_bucket():
+    # 5-minute buckets: 6 of them are 30 minutes; 15-minute buckets: 2.
+    assert episodes([0, 6, 13]) == 2
+    assert episodes([0, 2, 5], gap=2) == 2 and episodes([0, 6], gap=2) == 2 and episodes([0, 1, 3], gap=2) == 1
+    rng = np.random.default_rng(4)
+    incs = rng.normal(-0.5, 1.5, 3000)
+    h = lowest_threshold(incs, 0, 3, gap=2)
+    assert episodes(cusum_alarms(incs, h, 0), 2) <= 3 < episodes(cusum_alarms(incs, h - 0.25, 0), 2)
+
+
+def test_the_other_days_oracle_is_not_told_the_buckets_own_day():
+    import doctest
+
+    from bench import drift_spike
+    from bench.drift_spike import SlotSums
+
+    assert doctest.testmod(drift_spike).failed == 0
+    # One slot over three days; the third day has an outlier: judged in-sample it is in the slot's figures,
+    # judged against the other days it is not.
+    sums = SlotSums(["s"] * 3, [1, 2, 3], [(1, 100.0), (1, 110.0), (1, 3600.0)])
+    assert sums.of(2, other_days=False) == (3, 3810.0)
+    assert sums.of(2, other_days=True) == (2, 210.0)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-__all__ = ["day_slot"]
+__all__ = ["day_slot", "slot_label"]
 
 
 @lru_cache(maxsize=64)
@@ -24,3 +24,13 @@ def day_slot(t: float, tz: str, slot_s: int) -> int:
     """
     d = datetime.fromtimestamp(t, _zone(tz))
     return (d.hour * 3600 + d.minute * 60 + d.second) // slot_s
+
+
+def slot_label(slot: int, slot_s: int) -> str:
+    """A slot of the local day as its start, ``'HH:MM'`` (what an explanation says the usual is for).
+
+    >>> slot_label(20, 1800), slot_label(9, 3600)
+    ('10:00', '09:00')
+    """
+    m = slot * slot_s // 60
+    return f"{m // 60:02d}:{m % 60:02d}"

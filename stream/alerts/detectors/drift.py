@@ -51,6 +51,26 @@ With a time of day, a daily shape is not a drift (without, it is one twice a day
 ...     return hot
 >>> alerting(DriftCusum(warmup=288)) > 100, alerting(DriftCusum(warmup=288, tz="UTC")) < 10
 (True, True)
+
+**One side, and the level** (the engine's way: ``sides="up"``, ``gain``):
+calls getting shorter is not what a floor is paged for, and a two-sided sum
+pages for both; the score is ``squash(gain · S)``, so the alert level
+(0.875: ``gain · S = 7``) sits at ``7 / gain`` nats of evidence — the level
+``bench surge`` sets for at most one false alarm a week. The explanation
+says which slot's usual the figure is held against:
+
+>>> def run(det, factor):
+...     for i in range(288 * 3):
+...         t = 1_700_006_400 + 300 * i
+...         f = factor if i >= 288 * 3 - 6 else 1.0      # the last 30 minutes
+...         e = det.explain_learn_one({"t": t, "y": f * 180 * sum(rng.lognormvariate(0, 0.3) for _ in range(20)) / 20 / 1.046, "n": 20})
+...     return e
+>>> both, up = run(DriftCusum(warmup=288, tz="UTC", rel_shift=0.5), 0.4), run(DriftCusum(warmup=288, tz="UTC", rel_shift=0.5, sides="up"), 0.4)
+>>> both["score"] > 0.875, up["score"]           # calls at 40 % of the usual: paged only two-sided
+(True, 0.0)
+>>> e = run(DriftCusum(warmup=288, tz="UTC", rel_shift=0.5, sides="up", slot_s=3600), 1.6)
+>>> e["score"] > 0.875, e["slot"], e["observed"] > 1.4 * e["expected"]    # against the usual for 23:00 (UTC)
+(True, '23:00', True)
 """
 
 from __future__ import annotations
@@ -60,7 +80,7 @@ from typing import Optional
 
 from river.base import AnomalyDetector
 
-from stream.alerts.detectors._calendar import day_slot
+from stream.alerts.detectors._calendar import day_slot, slot_label
 from stream.alerts.detectors._ew import ew, learn, squash, value
 
 __all__ = ["DriftCusum"]
@@ -89,11 +109,23 @@ class DriftCusum(AnomalyDetector):
     tz, slot_s, season_alpha, min_visits
         The time-of-day baseline (None: none): the zone, the slot width, a
         visit's weight in its slot's mean, and the visits before a slot's mean is used.
+    sides
+        ``"both"`` (drifts up or down) or ``"up"`` (handle times getting longer only).
+    gain
+        The score is ``squash(gain · S)``: the alert level 0.875 at ``S = 7 / gain``.
+    max_step
+        A bucket adds at most this much evidence (None: no limit): with many calls a bucket,
+        the mean of long-tailed times is skewed, and one bucket alone should not make a drift.
     """
 
     def __init__(self, alpha: float = 0.01, scale_alpha: float = 0.02, shift: float = 1.0, clip: float = 3.0, cap: float = 8.0, warmup: int = 288, zmax: float = 4.0,
                  tz: Optional[str] = None, slot_s: int = 1800, season_alpha: float = 0.1, min_visits: int = 3,
-                 rel_shift: Optional[float] = None) -> None:
+                 rel_shift: Optional[float] = None, sides: str = "both", gain: float = 1.0, max_step: Optional[float] = None) -> None:
+        if sides not in ("both", "up"):
+            raise ValueError("sides must be 'both' or 'up'")
+        self.sides = sides
+        self.gain = gain
+        self.max_step = max_step
         self.alpha = alpha
         self.rel_shift = rel_shift
         self.scale_alpha = scale_alpha
@@ -133,28 +165,34 @@ class DriftCusum(AnomalyDetector):
         # must not count as twenty ordinary buckets of evidence.
         z = max(-self.zmax, min(self.zmax, z))
         k = d / 2
-        up = min(self.cap, max(0.0, self.s_up + d * (z - k)))
-        down = min(self.cap, max(0.0, self.s_down + d * (-z - k)))
+        step = self.max_step if self.max_step is not None else math.inf
+        up = min(self.cap, max(0.0, self.s_up + min(step, d * (z - k))))
+        down = min(self.cap, max(0.0, self.s_down + min(step, d * (-z - k)))) if self.sides == "both" else 0.0
         return up, down
 
     def explain_one(self, x: dict) -> dict:
         y, n = float(x["y"]), float(x.get("n", 1))
         if self.base is None or n <= 0:
-            return {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0}
+            return {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0, "slot": None}
         slot = self._slot(x)
         z, _, d = self._z(y, n, slot)
         return self._explain(y, z, self._sums(z, d), slot)
 
     def _explain(self, y: float, z: float, sums: tuple[float, float], slot: Optional[str] = None) -> dict:
-        score = squash(max(sums)) if self.n >= self.warmup else 0.0
-        return {"observed": y, "expected": self._expected(slot), "z": z, "score": score}
+        score = squash(self.gain * max(sums)) if self.n >= self.warmup else 0.0
+        return {"observed": y, "expected": self._expected(slot), "z": z, "score": score, "slot": self._label(slot)}
+
+    def _label(self, slot: Optional[str]) -> Optional[str]:
+        """The slot the expectation is the usual of (``'10:00'``), None while the global baseline stands in."""
+        got = self.slots.get(slot) if slot is not None else None
+        return slot_label(int(slot), self.slot_s) if got is not None and got[1] >= self.min_visits else None
 
     def explain_learn_one(self, x: dict) -> dict:
         """``explain_one(x)``, then ``learn_one(x)``: the same, with the residual and the sums
         (which learning needs too, from the same state) worked out once."""
         y, n = float(x["y"]), float(x.get("n", 1))
         if self.base is None or n <= 0:
-            e = {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0}
+            e = {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0, "slot": None}
             self.learn_one(x)
             return e
         slot = self._slot(x)
@@ -210,7 +248,7 @@ class DriftCusum(AnomalyDetector):
 
     def to_dict(self) -> dict:
         return {
-            "params": {k: getattr(self, k) for k in ("alpha", "scale_alpha", "shift", "clip", "cap", "warmup", "zmax", "tz", "slot_s", "season_alpha", "min_visits", "rel_shift")},
+            "params": {k: getattr(self, k) for k in ("alpha", "scale_alpha", "shift", "clip", "cap", "warmup", "zmax", "tz", "slot_s", "season_alpha", "min_visits", "rel_shift", "sides", "gain", "max_step")},
             "n": self.n, "base": value(self.base), "var": value(self.var), "s_up": self.s_up, "s_down": self.s_down,
             "slots": {k: list(v) for k, v in self.slots.items()},
         }
