@@ -15,7 +15,7 @@ const T = {
     aht_s: "Forecast AHT (s)", actual_aht_s: "Actual AHT (s)", agents: "Needed", scheduled: "Scheduled",
     date: "Date", shift_start: "Start", end: "End", break_start: "Break from", break_end: "Break to", count: "People",
     paid_hours: "Paid hours", fc_sum: (f, a, w) => `Forecast <b>${f}</b> contacts` + (a === null ? " (no actuals for these days yet)" : `, actual <b>${a}</b>; interval error (WAPE) <b>${w}%</b>`),
-    need_sum: (n, s, short, t, p) => `Needed <b>${n}</b> agent-hours for ${t}% service level` + (p ? ` (Erlang A, patience ${p} s)` : " (Erlang C)") + `; scheduled <b>${s}</b>; <span class="short">${short}</span> intervals short`,
+    need_sum: (n, s, short, t, p, e) => `Needed <b>${n}</b> agent-hours for ${t}% service level` + (p ? ` (Erlang A, patience ${p} s)` : " (Erlang C)") + (e ? `, against the forecast's error (typically ±<span class="fc-err">${e.pct}</span>%, from ${e.days} past days)` : "") + `; scheduled <b>${s}</b>; <span class="short">${short}</span> intervals short`,
     roster_sum: (k, paid, need) => `<b>${k}</b> shifts, <b>${paid}</b> paid hours for <b>${need}</b> hours of need`,
     empty: "No queues with history (set FLOORWATCH_PLANNING_LOG).",
   },
@@ -29,7 +29,7 @@ const T = {
     aht_s: "预测处理时长(秒)", actual_aht_s: "实际处理时长(秒)", agents: "需要人数", scheduled: "排班人数",
     date: "日期", shift_start: "上班", end: "下班", break_start: "休息开始", break_end: "休息结束", count: "人数",
     paid_hours: "计薪小时", fc_sum: (f, a, w) => `预测 <b>${f}</b> 通` + (a === null ? "（这些日期尚无实际数据）" : `，实际 <b>${a}</b> 通；时段误差（WAPE）<b>${w}%</b>`),
-    need_sum: (n, s, short, t, p) => `为达到 ${t}% 服务水平需要 <b>${n}</b> 人·小时` + (p ? `（Erlang A，耐心 ${p} 秒）` : "（Erlang C）") + `；已排班 <b>${s}</b>；<span class="short">${short}</span> 个时段人手不足`,
+    need_sum: (n, s, short, t, p, e) => `为达到 ${t}% 服务水平需要 <b>${n}</b> 人·小时` + (p ? `（Erlang A，耐心 ${p} 秒）` : "（Erlang C）") + (e ? `，已计入预测误差（通常 ±<span class="fc-err">${e.pct}</span>%，来自 ${e.days} 个历史日）` : "") + `；已排班 <b>${s}</b>；<span class="short">${short}</span> 个时段人手不足`,
     roster_sum: (k, paid, need) => `<b>${k}</b> 个班次，计薪 <b>${paid}</b> 小时，需求 <b>${need}</b> 小时`,
     empty: "没有可预测的队列（请设置 FLOORWATCH_PLANNING_LOG）。",
   },
@@ -128,7 +128,8 @@ function render() {
   const sched = rows.reduce((s, r) => s + (r.scheduled || 0), 0) / 4;
   const short = rows.filter((r) => (r.agents || 0) > (r.scheduled || 0)).length;
   el("need-summary").innerHTML = t("need_sum")(need.toFixed(1), sched.toFixed(1), short, b.target_pct,
-                                               b.patience_s ? Math.round(b.patience_s) : null);
+                                               b.patience_s ? Math.round(b.patience_s) : null,
+                                               b.forecast_error ? { pct: Math.round(100 * (Math.exp(b.forecast_error.scale) - 1)), days: b.forecast_error.days } : null);
   chart("need-chart", {
     tooltip: { trigger: "axis" }, legend: { data: [t("agents"), t("scheduled")] },
     xAxis: { type: "category", data: labels }, yAxis: { type: "value", minInterval: 1 }, dataZoom: [{ type: "inside" }, { type: "slider" }],

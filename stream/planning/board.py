@@ -77,13 +77,16 @@ class Board:
         # The forecaster learns only whole days before ``start`` (forecast_histories); patience likewise.
         # The site's queues together: the queue's shape borrows from the site's (forecast_site).
         site_hist = {k: v for k, v in self.history.items() if k[0] == site}
-        fc = next(o for o in forecast_histories(site_hist, start, days, self.holidays) if o.history is qh).rows
+        # With the forecast's error spread, learnt from the site's past days: the plan meets the target in
+        # expectation over the arrival rate (docs/planning.md, "Staffing against the forecast's error").
+        outlook = next(o for o in forecast_histories(site_hist, start, days, self.holidays, spread=True) if o.history is qh)
+        fc = outlook.rows
         if self._contacts:
             pat = patience([c for c in self._contacts if c.offered_ms < cut and c.site == site and c.queue == queue])
         else:  # from the history store: its waits (rows before the store kept abandoned waits: Erlang C)
             day0 = start.date() if isinstance(start, datetime) else start
             pat = {(site, queue): patience_from_history({(site, queue): qh}, day0)[(site, queue)]}
-        rows = plan(fc, self.log.config, patience=pat, shrinkage=shrinkage, over="day")
+        rows = plan(fc, self.log.config, patience=pat, shrinkage=shrinkage, over="day", spread={(site, queue): outlook.spread})
         if self.roster is not None:
             sched = {(r["start"]): r["scheduled"] for r in coverage(self.roster, rows)}
             shifts, paid, source = [], None, "roster"
@@ -112,5 +115,7 @@ class Board:
         needed = sum((r["agents"] or 0) for r in rows) / 4
         return {"site": site, "queue": queue, "kind": qh.kind, "timezone": tz, "from": str(start), "days": days,
                 "target_pct": target_pct(self.log.config, site, queue), "patience_s": pat.get((site, queue)),
+                "forecast_error": None if outlook.spread is None else {
+                    "scale": round(outlook.spread.scale, 4), "dof": outlook.spread.dof, "days": outlook.spread.days},
                 "intervals": out, "shifts": shifts, "roster": source,
                 "needed_hours": round(needed, 2), "paid_hours": paid}

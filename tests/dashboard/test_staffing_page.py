@@ -73,6 +73,9 @@ def test_staffing_api_roles_and_shape(server):
     assert b["roster"] == "suggested" and b["shifts"]
     assert all(r["scheduled"] >= r["agents"] for r in rows)
     assert b["paid_hours"] >= b["needed_hours"] > 0
+    # Planned against the forecast's error, learnt from the past days of its kind (the 7 from the second week).
+    err = b["forecast_error"]
+    assert err is not None and err["days"] >= 3 and 0 <= err["scale"] < 0.5  # simulated days: little beyond chance
     bad = httpx.get(f"{server.base}/api/staffing", params={**q, "from": "yesterday"}, headers={"Authorization": f"Bearer {SUP}"})
     assert bad.status_code == 400 and "from:" in bad.json()["detail"]
     missing = httpx.get(f"{server.base}/api/staffing", params={**q, "queue": "nope"}, headers={"Authorization": f"Bearer {SUP}"})
@@ -138,7 +141,8 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         assert await page.locator("#no-charts").is_hidden() == charts
         summary = await page.locator("#fc-summary").inner_text()
         assert "Forecast" in summary and "actual" in summary and "WAPE" in summary
-        assert "agent-hours" in await page.locator("#need-summary").inner_text()
+        need = await page.locator("#need-summary").inner_text()
+        assert "agent-hours" in need and "against the forecast's error" in need  # planned against its error spread
         assert await page.locator("#sh-table tr").count() > 1  # the suggested shifts
         await page.locator("details summary").click()
         assert await page.locator("#int-table tr").count() > 40  # the open hours' intervals
@@ -164,6 +168,7 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         assert await page.locator("#title").inner_text() == "智能排班"
         assert await page.evaluate("document.documentElement.lang") == "zh-CN"
         assert "预测" in await page.locator("#fc-summary").inner_text()
+        assert "预测误差" in await page.locator("#need-summary").inner_text()
         assert "上班" in await page.locator("#sh-table").inner_text()
         await page.screenshot(path=str(tmp_path / "staffing.png"), full_page=True)
         if os.environ.get("FLOORWATCH_STAFFING_SCREENSHOT"):
