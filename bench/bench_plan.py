@@ -19,6 +19,11 @@ where they answer the most within T); beside it, in the same run:
 * **calibrated**: ours, each day planned for the target plus the mean
   shortfall the checks of the working days before it showed (``margin_pct``);
   **calib_replan**: calibrated and re-planned at 10:00 and 13:00;
+* **uncertain**: ours against the forecast's error (``uncertain=True``:
+  the target met in expectation over the arrival rate, its spread learnt
+  from the forecast's past errors, ``stream.planning.uncertainty``);
+  **uncertain_replan**: that, re-planned at 10:00 and 13:00 against the
+  reforecast's own past errors;
 * **per interval**: every interval staffed to the target on its own (the
   textbook plan; rounding up in every interval overshoots the day);
 * **flat peak**: the per-interval plan's peak held all the queue's open
