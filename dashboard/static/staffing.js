@@ -27,7 +27,7 @@ const T = {
     roster_suggested: "建议排班（以最少计薪工时满足需求）", roster_given: "排班表",
     no_charts: "图表不可用（未安装 ECharts 包：请在有 npm 的环境运行 make）；下表包含全部数据。",
     busy: "正在预测与排班…", start: "开始", offered: "预测进线", actual_offered: "实际进线",
-    reforecast: "今日滚动预测", replanned: (at) => `已于 <b>${at}</b> 按今日实际进线重新预测并重新排班。`,
+    reforecast: "今日滚动预测", replanned: (at) => `；已于 <b>${at}</b> 按今日实际进线重新预测并重新排班。`,
     aht_s: "预测处理时长(秒)", actual_aht_s: "实际处理时长(秒)", agents: "需要人数", scheduled: "排班人数",
     date: "日期", shift_start: "上班", end: "下班", break_start: "休息开始", break_end: "休息结束", count: "人数",
     paid_hours: "计薪小时", fc_sum: (f, a, w) => `预测 <b>${f}</b> 通` + (a === null ? "（这些日期尚无实际数据）" : `，实际 <b>${a}</b> 通；时段误差（WAPE）<b>${w}%</b>`),
