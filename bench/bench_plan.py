@@ -19,6 +19,11 @@ where they answer the most within T); beside it, in the same run:
 * **calibrated**: ours, each day planned for the target plus the mean
   shortfall the checks of the working days before it showed (``margin_pct``);
   **calib_replan**: calibrated and re-planned at 10:00 and 13:00;
+* **uncertain**: ours against the forecast's error (``uncertain=True``:
+  the target met in expectation over the arrival rate, its spread learnt
+  from the forecast's past errors, ``stream.planning.uncertainty``);
+  **uncertain_replan**: that, re-planned at 10:00 and 13:00 against the
+  reforecast's own past errors;
 * **per interval**: every interval staffed to the target on its own (the
   textbook plan; rounding up in every interval overshoots the day);
 * **flat peak**: the per-interval plan's peak held all the queue's open
@@ -53,7 +58,7 @@ DEFAULT = ROOT.parent / "shared" / "data" / "anonbank" / "february.txt"
 TZ = "Asia/Jerusalem"
 
 
-def _day_plan(log, hist, d: date, pat, over: str, margin: float, replan: tuple) -> list[dict]:
+def _day_plan(log, hist, d: date, pat, over: str, margin: float, replan: tuple, uncertain: bool = False) -> list[dict]:
     """Day ``d`` planned the evening before; with ``replan`` hours, re-made during the day from the reforecast.
 
     A re-plan at 10:00 replaces the plan from 10:00 on with one made from the
@@ -62,18 +67,20 @@ def _day_plan(log, hist, d: date, pat, over: str, margin: float, replan: tuple) 
     the day, and reads the day's own offered counts only for intervals that
     ended before the re-plan (complete by then).
     """
-    fc = [r for o in forecast_histories(hist, d, 1) for r in o.rows]
-    by = {(r["queue"], r["start"]): r for r in plan(fc, log.config, patience=pat, over=over, margin_pct=margin)}
+    def made(at) -> list[dict]:
+        outs = forecast_histories(hist, at, 1, spread=uncertain)
+        sp = {(o.history.site, o.history.queue): o.spread for o in outs}
+        return plan([r for o in outs for r in o.rows], log.config, patience=pat, over=over, margin_pct=margin, spread=sp)
+
+    by = {(r["queue"], r["start"]): r for r in made(d)}
     for h in replan:
-        at = datetime(d.year, d.month, d.day, h, tzinfo=ZoneInfo(TZ))
-        fc = [r for o in forecast_histories(hist, at, 1) for r in o.rows]
-        for r in plan(fc, log.config, patience=pat, over=over, margin_pct=margin):
+        for r in made(datetime(d.year, d.month, d.day, h, tzinfo=ZoneInfo(TZ))):
             by[(r["queue"], r["start"])] = r
     return list(by.values())
 
 
 def day_ahead_plans(log, first: date, last: date, erlang: str = "A", over: str = "interval", replan: tuple = (),
-                    calibrate: bool = False) -> list[dict]:
+                    calibrate: bool = False, uncertain: bool = False) -> list[dict]:
     """Every day's plan from ``first`` to ``last`` (``_day_plan``), patience from the abandons before the day.
 
     ``calibrate``: each day D is planned for 80 + m, m the mean of (80 − the
@@ -89,7 +96,7 @@ def day_ahead_plans(log, first: date, last: date, erlang: str = "A", over: str =
         cut = cutoff_for(d, TZ)
         pat = patience([c for c in every if c.offered_ms < cut]) if erlang == "A" else None
         margin = min(10.0, max(0.0, sum(gaps) / len(gaps))) if gaps else 0.0
-        day = _day_plan(log, hist, d, pat, over, margin, replan)
+        day = _day_plan(log, hist, d, pat, over, margin, replan, uncertain)
         rows.extend(day)
         if calibrate and d.weekday() not in (4, 5):  # the working days' shortfall
             got = check_plan(log, day)["days"]
@@ -110,6 +117,8 @@ def run(path: str, first: date) -> dict:
     plans["replanned"] = day_ahead_plans(log, first, last, "A", "day", replan=(10, 13))
     plans["calibrated"] = day_ahead_plans(log, first, last, "A", "day", calibrate=True)
     plans["calib_replan"] = day_ahead_plans(log, first, last, "A", "day", replan=(10, 13), calibrate=True)
+    plans["uncertain"] = day_ahead_plans(log, first, last, "A", "day", uncertain=True)
+    plans["uncertain_replan"] = day_ahead_plans(log, first, last, "A", "day", replan=(10, 13), uncertain=True)
     plans["per_interval"] = day_ahead_plans(log, first, last, "A", "interval")
     plans["flat_peak"] = flat_peak(plans["per_interval"])
     plans["erlang_c"] = day_ahead_plans(log, first, last, "C", "interval")
@@ -168,12 +177,13 @@ def main(argv: list[str]) -> int:
     for name in ("working_days", "all_days"):
         s = res[name]
         print(f"\n{name.replace('_', ' ')}: bank mean SL {s['bank']['mean_sl_pct']}")
-        for k in ("ours", "replanned", "calibrated", "calib_replan", "per_interval", "flat_peak", "erlang_c"):
+        for k in plans:
             v = s[k]
             print(f"  {k:<10} SL mean {v['mean_sl_pct']}, min {v['min_sl_pct']}, within 5 of 80: {v['days_within_5']}/{v['days']}, "
                   f"agent-hours {v['agent_hours']}")
-        o, fl = s["ours"]["agent_hours"], s["flat_peak"]["agent_hours"]
-        print(f"  ours / flat peak agent-hours: {o / fl:.3f}" if fl else "")
+        fl = s["flat_peak"]["agent_hours"]
+        for k in ("ours", "calib_replan", "uncertain_replan"):
+            print(f"  {k} / flat peak agent-hours: {s[k]['agent_hours'] / fl:.3f}" if fl else "")
     return 0
 
 

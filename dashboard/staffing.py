@@ -12,7 +12,8 @@ to compare with may be given by ``FLOORWATCH_ROSTER`` (CSV or YAML), else
 the page shows the suggested one.
 
 * ``GET /api/staffing/queues`` — the queues with history, their names and dates.
-* ``GET /api/staffing?site&queue&from&days&shrinkage`` — the board (JSON).
+* ``GET /api/staffing?site&queue&from&days&shrinkage[&at]`` — the board (JSON); on the day of ``at``
+  (now by default) the rest of it re-forecast from its actuals so far and re-planned.
 * ``GET /api/staffing/export?table=intervals|shifts&format=csv|xlsx&...`` — the same tables as files.
 * ``GET /staffing`` — the page (ECharts from /vendor/, tables when it is absent).
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -32,7 +33,8 @@ from fastapi.responses import FileResponse, Response
 PAGE_HEADERS = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
 HEADERS = {
     "intervals": {
-        "start": "Start / 开始", "offered": "Forecast offered / 预测进线", "actual_offered": "Actual offered / 实际进线",
+        "start": "Start / 开始", "offered": "Forecast offered / 预测进线",
+        "reforecast": "Reforecast offered (today) / 今日滚动预测进线", "actual_offered": "Actual offered / 实际进线",
         "aht_s": "Forecast AHT (s) / 预测处理时长(秒)", "actual_aht_s": "Actual AHT (s) / 实际处理时长(秒)",
         "agents": "Needed / 需要人数", "scheduled": "Scheduled / 排班人数",
     },
@@ -58,19 +60,20 @@ def staffing_router(history_db: Optional[str] = None) -> APIRouter:
                 b = holder["board"] = _load_board(history_db)
         return b
 
-    def compute(site: str, queue: str, first: str, days: int, shrinkage: float) -> dict:
+    def compute(site: str, queue: str, first: str, days: int, shrinkage: float, at: Optional[str] = None) -> dict:
         try:
             start = date.fromisoformat(first)
         except ValueError:
             raise HTTPException(400, f"from: a date (YYYY-MM-DD), got {first!r}") from None
         if not 0 <= shrinkage < 1:
             raise HTTPException(400, "shrinkage: a fraction in [0, 1)")
-        key = (site, queue, start, days, shrinkage)
+        now = _now(at)
+        key = (site, queue, start, days, shrinkage, now)
         cache = holder.setdefault("cache", {})
         got = cache.get(key)
         if got is None:
             try:
-                got = board().board(site, queue, start, days, shrinkage=shrinkage)
+                got = board().board(site, queue, start, days, shrinkage=shrinkage, now=now)
             except KeyError as exc:
                 raise HTTPException(404, str(exc.args[0])) from None
             except ValueError as exc:
@@ -91,20 +94,23 @@ def staffing_router(history_db: Optional[str] = None) -> APIRouter:
 
     @router.get("/api/staffing", tags=["staffing"])
     def api_board(*, who=analyst, site: str, queue: str, from_: Annotated[str, Query(alias="from")],
-                  days: Annotated[int, Query(ge=1, le=31)] = 1, shrinkage: float = 0.0) -> Response:
-        """Per interval: forecast and actual offered and AHT, agents needed and scheduled; the suggested roster."""
-        return Response(orjson.dumps(compute(site, queue, from_, days, shrinkage)), media_type="application/json")
+                  days: Annotated[int, Query(ge=1, le=31)] = 1, shrinkage: float = 0.0, at: Optional[str] = None) -> Response:
+        """Per interval: forecast and actual offered and AHT, agents needed and scheduled; the suggested roster.
+
+        ``at`` (a time with offset; now by default): on that day, the rest of it re-forecast from its
+        actuals so far and re-planned (``reforecast`` per interval, ``replanned_at``)."""
+        return Response(orjson.dumps(compute(site, queue, from_, days, shrinkage, at)), media_type="application/json")
 
     @router.get("/api/staffing/export", tags=["staffing"])
     def api_export(*, who=analyst, site: str, queue: str, from_: Annotated[str, Query(alias="from")],
                    days: Annotated[int, Query(ge=1, le=31)] = 1, shrinkage: float = 0.0,
-                   table: str = "intervals", format: str = "csv") -> Response:
+                   table: str = "intervals", format: str = "csv", at: Optional[str] = None) -> Response:
         """The intervals or the suggested shifts as CSV (UTF-8 with BOM) or XLSX (headers in both languages)."""
         from stream.history.export import to_csv, to_xlsx
 
         if table not in HEADERS or format not in ("csv", "xlsx"):
             raise HTTPException(400, "table is intervals or shifts; format is csv or xlsx")
-        b = compute(site, queue, from_, days, shrinkage)
+        b = compute(site, queue, from_, days, shrinkage, at)
         cols = list(HEADERS[table])
         rows = [{c: r.get(c) for c in cols} for r in b[table]]
         name = f"staffing-{site}-{queue}-{from_}-{table}"
@@ -116,6 +122,20 @@ def staffing_router(history_db: Optional[str] = None) -> APIRouter:
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
 
     return router
+
+
+def _now(at: Optional[str]) -> datetime:
+    """``at`` as an instant (a time with offset), else now to the quarter hour (the page's cache key)."""
+    if at:
+        try:
+            t = datetime.fromisoformat(at)
+        except ValueError:
+            t = None
+        if t is None or t.tzinfo is None:
+            raise HTTPException(400, f"at: a time with its offset (YYYY-MM-DDTHH:MM+08:00), got {at!r}")
+        return t
+    t = datetime.now(timezone.utc)
+    return t.replace(minute=t.minute - t.minute % 15, second=0, microsecond=0)
 
 
 def _load_board(history_db: Optional[str]):

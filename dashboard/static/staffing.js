@@ -12,10 +12,11 @@ const T = {
     roster_suggested: "Suggested roster (fewest paid hours covering the need)", roster_given: "Roster",
     no_charts: "Charts are not available (the ECharts package is not installed: run make with npm present); the tables below hold every figure.",
     busy: "Forecasting and planning…", start: "Start", offered: "Forecast offered", actual_offered: "Actual offered",
+    reforecast: "Reforecast (today)", replanned: (at) => ` Re-forecast and re-planned at <b>${at}</b> from today's actuals so far.`,
     aht_s: "Forecast AHT (s)", actual_aht_s: "Actual AHT (s)", agents: "Needed", scheduled: "Scheduled",
     date: "Date", shift_start: "Start", end: "End", break_start: "Break from", break_end: "Break to", count: "People",
     paid_hours: "Paid hours", fc_sum: (f, a, w) => `Forecast <b>${f}</b> contacts` + (a === null ? " (no actuals for these days yet)" : `, actual <b>${a}</b>; interval error (WAPE) <b>${w}%</b>`),
-    need_sum: (n, s, short, t, p) => `Needed <b>${n}</b> agent-hours for ${t}% service level` + (p ? ` (Erlang A, patience ${p} s)` : " (Erlang C)") + `; scheduled <b>${s}</b>; <span class="short">${short}</span> intervals short`,
+    need_sum: (n, s, short, t, p, e) => `Needed <b>${n}</b> agent-hours for ${t}% service level` + (p ? ` (Erlang A, patience ${p} s)` : " (Erlang C)") + (e ? `, against the forecast's error (typically ±<span class="fc-err">${e.pct}</span>%, from ${e.days} past days)` : "") + `; scheduled <b>${s}</b>; <span class="short">${short}</span> intervals short`,
     roster_sum: (k, paid, need) => `<b>${k}</b> shifts, <b>${paid}</b> paid hours for <b>${need}</b> hours of need`,
     empty: "No queues with history (set FLOORWATCH_PLANNING_LOG).",
   },
@@ -26,15 +27,16 @@ const T = {
     roster_suggested: "建议排班（以最少计薪工时满足需求）", roster_given: "排班表",
     no_charts: "图表不可用（未安装 ECharts 包：请在有 npm 的环境运行 make）；下表包含全部数据。",
     busy: "正在预测与排班…", start: "开始", offered: "预测进线", actual_offered: "实际进线",
+    reforecast: "今日滚动预测", replanned: (at) => `；已于 <b>${at}</b> 按今日实际进线重新预测并重新排班。`,
     aht_s: "预测处理时长(秒)", actual_aht_s: "实际处理时长(秒)", agents: "需要人数", scheduled: "排班人数",
     date: "日期", shift_start: "上班", end: "下班", break_start: "休息开始", break_end: "休息结束", count: "人数",
     paid_hours: "计薪小时", fc_sum: (f, a, w) => `预测 <b>${f}</b> 通` + (a === null ? "（这些日期尚无实际数据）" : `，实际 <b>${a}</b> 通；时段误差（WAPE）<b>${w}%</b>`),
-    need_sum: (n, s, short, t, p) => `为达到 ${t}% 服务水平需要 <b>${n}</b> 人·小时` + (p ? `（Erlang A，耐心 ${p} 秒）` : "（Erlang C）") + `；已排班 <b>${s}</b>；<span class="short">${short}</span> 个时段人手不足`,
+    need_sum: (n, s, short, t, p, e) => `为达到 ${t}% 服务水平需要 <b>${n}</b> 人·小时` + (p ? `（Erlang A，耐心 ${p} 秒）` : "（Erlang C）") + (e ? `，已计入预测误差（通常 ±<span class="fc-err">${e.pct}</span>%，来自 ${e.days} 个历史日）` : "") + `；已排班 <b>${s}</b>；<span class="short">${short}</span> 个时段人手不足`,
     roster_sum: (k, paid, need) => `<b>${k}</b> 个班次，计薪 <b>${paid}</b> 小时，需求 <b>${need}</b> 小时`,
     empty: "没有可预测的队列（请设置 FLOORWATCH_PLANNING_LOG）。",
   },
 };
-const INT_COLS = ["start", "offered", "actual_offered", "aht_s", "actual_aht_s", "agents", "scheduled"];
+const INT_COLS = ["start", "offered", "reforecast", "actual_offered", "aht_s", "actual_aht_s", "agents", "scheduled"];
 const SH_COLS = ["date", "shift_start", "end", "break_start", "break_end", "count", "paid_hours"];
 
 const params = new URLSearchParams(location.search);
@@ -52,7 +54,9 @@ function el(id) { return document.getElementById(id); }
 function hhmm(iso) { return iso ? iso.slice(5, 10) + " " + iso.slice(11, 16) : "—"; }
 function query() {
   const [site, queue] = (S.key || "").split("|");
-  return { site, queue, from: S.from, days: S.days, shrinkage: S.shrinkage };
+  const q = { site, queue, from: S.from, days: S.days, shrinkage: S.shrinkage };
+  if (params.get("at")) q.at = params.get("at");  // "as of" another time than now (a what-if of the day)
+  return q;
 }
 
 function exportUrl(table, format) {
@@ -115,20 +119,22 @@ function render() {
     const err = withActual.reduce((s, r) => s + Math.abs(r.offered - r.actual_offered), 0);
     w = a ? (100 * err / a).toFixed(1) : "—";
   }
-  el("fc-summary").innerHTML = t("fc_sum")(Math.round(f), a, w);
+  el("fc-summary").innerHTML = t("fc_sum")(Math.round(f), a, w) + (b.replanned_at ? t("replanned")(hhmm(b.replanned_at)) : "");
   chart("fc-chart", {
-    tooltip: { trigger: "axis" }, legend: { data: [t("offered"), t("actual_offered")] },
+    tooltip: { trigger: "axis" }, legend: { data: [t("offered"), t("actual_offered")].concat(b.replanned_at ? [t("reforecast")] : []) },
     xAxis: { type: "category", data: labels }, yAxis: { type: "value" }, dataZoom: [{ type: "inside" }, { type: "slider" }],
     series: [
       { name: t("actual_offered"), type: "bar", data: rows.map((r) => r.actual_offered), itemStyle: { color: "#9fb7d9" } },
       { name: t("offered"), type: "line", data: rows.map((r) => r.offered), showSymbol: false, lineStyle: { width: 2, color: "#c2410c" } },
-    ],
+    ].concat(b.replanned_at ? [{ name: t("reforecast"), type: "line", data: rows.map((r) => r.reforecast), showSymbol: false,
+                                 lineStyle: { width: 2, type: "dashed", color: "#7c3aed" } }] : []),
   });
   const need = rows.reduce((s, r) => s + (r.agents || 0), 0) / 4;
   const sched = rows.reduce((s, r) => s + (r.scheduled || 0), 0) / 4;
   const short = rows.filter((r) => (r.agents || 0) > (r.scheduled || 0)).length;
   el("need-summary").innerHTML = t("need_sum")(need.toFixed(1), sched.toFixed(1), short, b.target_pct,
-                                               b.patience_s ? Math.round(b.patience_s) : null);
+                                               b.patience_s ? Math.round(b.patience_s) : null,
+                                               b.forecast_error ? { pct: Math.round(100 * (Math.exp(b.forecast_error.scale) - 1)), days: b.forecast_error.days } : null);
   chart("need-chart", {
     tooltip: { trigger: "axis" }, legend: { data: [t("agents"), t("scheduled")] },
     xAxis: { type: "category", data: labels }, yAxis: { type: "value", minInterval: 1 }, dataZoom: [{ type: "inside" }, { type: "slider" }],

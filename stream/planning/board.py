@@ -67,7 +67,11 @@ class Board:
                         "offered": int(sum(d.offered.sum() for d in qh.days.values()))})
         return out
 
-    def board(self, site: str, queue: str, start: date, days: int, *, shrinkage: float = 0.0) -> dict:
+    def board(self, site: str, queue: str, start: date, days: int, *, shrinkage: float = 0.0,
+              now: Optional[datetime] = None) -> dict:
+        """The page's figures; ``now`` (with offset) inside the days shown and after some of that day's
+        intervals: the rest of that day re-forecast from its actuals so far (``reforecast`` per row) and
+        re-planned from it (``agents`` from then on), as ``staffing --plan --from`` a time does."""
         qh = self.history.get((site, queue))
         if qh is None:
             raise KeyError(f"no queue {site}/{queue} in the log")
@@ -77,13 +81,24 @@ class Board:
         # The forecaster learns only whole days before ``start`` (forecast_histories); patience likewise.
         # The site's queues together: the queue's shape borrows from the site's (forecast_site).
         site_hist = {k: v for k, v in self.history.items() if k[0] == site}
-        fc = next(o for o in forecast_histories(site_hist, start, days, self.holidays) if o.history is qh).rows
+        # With the forecast's error spread, learnt from the site's past days: the plan meets the target in
+        # expectation over the arrival rate (docs/planning.md, "Staffing against the forecast's error").
+        outlook = next(o for o in forecast_histories(site_hist, start, days, self.holidays, spread=True) if o.history is qh)
+        fc = outlook.rows
         if self._contacts:
             pat = patience([c for c in self._contacts if c.offered_ms < cut and c.site == site and c.queue == queue])
         else:  # from the history store: its waits (rows before the store kept abandoned waits: Erlang C)
             day0 = start.date() if isinstance(start, datetime) else start
             pat = {(site, queue): patience_from_history({(site, queue): qh}, day0)[(site, queue)]}
-        rows = plan(fc, self.log.config, patience=pat, shrinkage=shrinkage, over="day")
+        rows = plan(fc, self.log.config, patience=pat, shrinkage=shrinkage, over="day", spread={(site, queue): outlook.spread})
+        refc: dict[str, float] = {}
+        if now is not None and self._inside(now, start, days, qh):
+            later = next(o for o in forecast_histories(site_hist, now, 1, self.holidays, spread=True) if o.history is qh)
+            redo = plan(later.rows, self.log.config, patience=pat, shrinkage=shrinkage, over="day",
+                        spread={(site, queue): later.spread})
+            by = {r["start"]: r for r in redo}
+            refc = {r["start"]: r["offered"] for r in redo}
+            rows = [dict(r, agents=by[r["start"]]["agents"]) if r["start"] in by else r for r in rows]
         if self.roster is not None:
             sched = {(r["start"]): r["scheduled"] for r in coverage(self.roster, rows)}
             shifts, paid, source = [], None, "roster"
@@ -106,11 +121,27 @@ class Board:
         out = []
         for r in rows:
             a = actual.get(r["start"])
-            out.append({"start": r["start"], "offered": r["offered"], "aht_s": r["aht_s"], "agents": r["agents"],
+            out.append({"start": r["start"], "offered": r["offered"], "reforecast": refc.get(r["start"]),
+                        "aht_s": r["aht_s"], "agents": r["agents"],
                         "scheduled": sched.get(r["start"], 0),
                         "actual_offered": a[0] if a else None, "actual_aht_s": a[1] if a else None})
         needed = sum((r["agents"] or 0) for r in rows) / 4
+        replanned = None
+        if refc:
+            replanned = datetime.fromtimestamp(cutoff_for(now, tz) / 1000, tz=zone(tz)).isoformat(timespec="seconds")
         return {"site": site, "queue": queue, "kind": qh.kind, "timezone": tz, "from": str(start), "days": days,
                 "target_pct": target_pct(self.log.config, site, queue), "patience_s": pat.get((site, queue)),
+                "forecast_error": None if outlook.spread is None else {
+                    "scale": round(outlook.spread.scale, 4), "dof": outlook.spread.dof, "days": outlook.spread.days},
                 "intervals": out, "shifts": shifts, "roster": source,
-                "needed_hours": round(needed, 2), "paid_hours": paid}
+                "needed_hours": round(needed, 2), "paid_hours": paid, "replanned_at": replanned}
+
+    @staticmethod
+    def _inside(now: datetime, start: date, days: int, qh: QueueHistory) -> bool:
+        """Whether ``now`` falls on one of the days shown, with some of that day's intervals complete."""
+        z = zone(qh.timezone)
+        local = now.astimezone(z)
+        first = start.date() if isinstance(start, datetime) else start
+        # Only a day the history has: a day without actuals yet would read as a day without calls.
+        return (first <= local.date() < first + timedelta(days=days) and local.date().isoformat() in qh.days
+                and local.hour * 4 + local.minute // 15 > 0)

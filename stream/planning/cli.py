@@ -2,7 +2,7 @@
 
     floorwatch forecast --replay FILE --format anonbank|asterisk|jsonl --from DATE[THH:MM±HH:MM] --days N --json
     floorwatch staffing --plan (--replay FILE --format ... | --db URL) --from DATE --days N [--shrinkage S]
-                        [--max-occupancy X] [--erlang A|C] [--over interval|day] [--margin POINTS] --json
+                        [--max-occupancy X] [--erlang A|C] [--over interval|day] [--margin POINTS] [--uncertain] --json
     floorwatch staffing --check --replay FILE --format ... --plan PLAN.json [--shrinkage S] [--seed N] --json
     floorwatch staffing --roster ROSTER.csv|yaml --plan PLAN.json --json          (scheduled vs needed)
     floorwatch staffing --suggest --plan PLAN.json [--shifts SHIFTS.yaml] --json  (a roster, by MILP)
@@ -91,7 +91,9 @@ def _need(args, *names: str) -> None:
 def forecast_rows(args) -> list[dict]:
     from stream.planning.outlook import forecast_log
 
-    return forecast_log(_log(args), args.from_, args.days, _holidays(args))
+    log = _log(args)
+    _no_history(log, args.from_)
+    return forecast_log(log, args.from_, args.days, _holidays(args))
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -126,7 +128,37 @@ def _read_plan(path: str) -> list[dict]:
         raise _Usage(f"--plan: {p} is not JSON ({exc})")
     if not isinstance(doc, dict) or not isinstance(doc.get("intervals"), list):
         raise _Usage(f"--plan: {p} has no \"intervals\" list")
+    for i, r in enumerate(doc["intervals"]):
+        _check_interval(p, i, r)
     return doc["intervals"]
+
+
+def _check_interval(p: Path, i: int, r) -> None:
+    """One plan interval as the planning commands need it: site, queue, start with offset, agents >= 0 (or null)."""
+    where = f"--plan: {p}: interval {i}"
+    if not isinstance(r, dict):
+        raise _Usage(f"{where} is not an object")
+    for k in ("site", "queue", "start"):
+        if not isinstance(r.get(k), str) or not r[k]:
+            raise _Usage(f"{where}: needs {k!r} (a string)")
+    try:
+        t = datetime.fromisoformat(r["start"])
+    except ValueError:
+        t = None
+    if t is None or t.tzinfo is None:
+        raise _Usage(f"{where}: start must be a local time with its UTC offset, got {r['start']!r}")
+    n = r.get("agents")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, float)) or n < 0 or n != n):
+        raise _Usage(f"{where}: agents must be a number >= 0 (or null), got {n!r}")
+
+
+def _no_history(log, start) -> None:
+    """A forecast needs some of the log before ``--from``: say so rather than print nothing."""
+    from stream.planning.actuals import cutoff_for
+
+    cfg = log.config
+    if not any(ev.ts < cutoff_for(start, cfg.site(ev.site).timezone) for ev in log.events):
+        raise _Usage(f"--from {start.isoformat()}: the log has nothing before it to learn from")
 
 
 def run_staffing(args: argparse.Namespace) -> Optional[int]:
@@ -160,7 +192,7 @@ def _stored_plan_inputs(args):
     """Forecast rows and patience from the history store (``--db``): Erlang A's patience from its waits."""
     from stream.contracts.floor_config import ConfigError, load_config
     from stream.history.store import Store, StoreError, engine_url
-    from stream.planning.outlook import forecast_histories
+    from stream.planning.outlook import forecast_histories, spreads_of
     from stream.planning.stored import history_from_store, patience_from_history, with_format_sites
 
     try:
@@ -183,25 +215,34 @@ def _stored_plan_inputs(args):
     today = args.from_.date() if isinstance(args.from_, datetime) else args.from_
     # Only rows before --from: whole days before its date (the store has no instant finer than a day here).
     pat = patience_from_history(hist, today) if args.erlang == "A" else None
-    rows = [r for o in forecast_histories(hist, args.from_, args.days, _holidays(args)) for r in o.rows]
-    return rows, pat, cfg
+    outs = forecast_histories(hist, args.from_, args.days, _holidays(args), spread=args.uncertain)
+    return [r for o in outs for r in o.rows], pat, cfg, (spreads_of(outs) if args.uncertain else None)
+
+
+def _margin(args) -> None:
+    if not -50.0 <= args.margin <= 19.0:
+        raise _Usage(f"--margin: points added to the service-level target, from -50 to 19, got {args.margin:g}")
 
 
 def _plan(args) -> list[dict]:
     from stream.planning.calls import contacts, patience
-    from stream.planning.outlook import forecast_log
+    from stream.planning.outlook import outlooks_log, spreads_of
     from stream.planning.plan import plan
 
     if getattr(args, "db", None):
         if args.replay:
             raise _Usage("give --replay or --db, not both")
         _need(args, "--from", "--days")
-        rows, pat, cfg = _stored_plan_inputs(args)
+        _margin(args)
+        rows, pat, cfg, spread = _stored_plan_inputs(args)
         return plan(rows, cfg, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
-                    over=args.over, margin_pct=args.margin)
+                    over=args.over, margin_pct=args.margin, spread=spread)
     _need(args, "--replay", "--format", "--from", "--days")
+    _margin(args)
     log = _log(args)
-    rows = forecast_log(log, args.from_, args.days, _holidays(args))
+    _no_history(log, args.from_)
+    outs = outlooks_log(log, args.from_, args.days, _holidays(args), spread=args.uncertain)
+    rows = [r for o in outs for r in o.rows]
     pat = None
     if args.erlang == "A":
         from stream.planning.actuals import cutoff_for
@@ -217,7 +258,7 @@ def _plan(args) -> list[dict]:
                 before.append(ev)
         pat = patience(contacts(before))
     return plan(rows, log.config, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
-                over=args.over, margin_pct=args.margin)
+                over=args.over, margin_pct=args.margin, spread=spreads_of(outs) if args.uncertain else None)
 
 
 def _check(args) -> dict:
@@ -276,6 +317,9 @@ def add_staffing_arguments(st: argparse.ArgumentParser) -> None:
     st.add_argument("--erlang", choices=("A", "C"), default="A", help="A: with patience from the log's abandons (default)")
     st.add_argument("--margin", type=float, default=0.0, metavar="POINTS",
                     help="plan for the target plus this many points (the shortfall past checks showed)")
+    st.add_argument("--uncertain", action="store_true",
+                    help="meet the target in expectation over the forecast's error, as its past days show it "
+                         "(more agents where the forecast has strayed; see docs/planning.md)")
     st.add_argument("--over", choices=("interval", "day"), default="interval",
                     help="meet the target in every interval (default) or over each queue's day, at fewer agent-hours")
     st.add_argument("--seed", type=int, default=0)

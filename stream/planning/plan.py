@@ -28,12 +28,14 @@ An interval with no forecast contact needs nobody; one whose AHT is unknown
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from typing import Iterable, Mapping, Optional
 
 from stream.contracts.floor_config import FloorConfig
 from stream.planning import erlang_a, staffing
+from stream.planning.uncertainty import Spread
 
 __all__ = ["plan", "agents_needed", "target_pct"]
 
@@ -55,6 +57,7 @@ def plan(
     max_occupancy: Optional[float] = None,
     over: str = "interval",
     margin_pct: float = 0.0,
+    spread: Optional[Mapping[tuple[str, str], Optional[Spread]]] = None,
 ) -> list[dict]:
     """Each forecast row with ``agents`` added (rostered, after shrinkage).
 
@@ -63,6 +66,10 @@ def plan(
     added one at a time where they answer the most contacts within T.
     ``margin_pct``: plan for the target plus this many points (what past
     checks showed the plan falls short by).
+    ``spread``: per queue, how far its forecast can be off
+    (``stream.planning.uncertainty``): the target is then met in expectation
+    over the arrival rate's distribution (the forecast × each of the spread's
+    load factors, call-weighted), not at the point forecast.
     """
     if over not in ("interval", "day"):
         raise ValueError(f"over must be 'interval' or 'day', got {over!r}")
@@ -71,15 +78,22 @@ def plan(
     if max_occupancy is not None and not 0 < max_occupancy < 1:
         raise ValueError(f"max occupancy must be between 0 and 1, got {max_occupancy!r}")
     patience = patience or {}
+    spread = spread or {}
     cache: dict[tuple, int] = {}
     out = []
     for r in rows:
         site, queue = r["site"], r["queue"]
-        n = agents_needed(config, site, queue, float(r["offered"]), r["aht_s"], patience.get((site, queue)),
+        offered = float(r["offered"])
+        n = agents_needed(config, site, queue, offered, r["aht_s"], patience.get((site, queue)),
                           max_occupancy=max_occupancy, margin_pct=margin_pct, cache=cache)
+        # Over the day the balance below re-staffs from the traffic up: the interval's own figure only caps its start.
+        sp = spread.get((site, queue)) if over == "interval" else None
+        if sp is not None and n:
+            n = _spread_needed(config, site, queue, sp, n, offered, float(r["aht_s"]), patience.get((site, queue)),
+                               margin_pct, cache)
         out.append({"site": site, "queue": queue, "start": r["start"], "offered": r["offered"], "aht_s": r["aht_s"], "agents": n})
     if over == "day":
-        _balance_days(out, config, patience, max_occupancy, margin_pct)
+        _balance_days(out, config, patience, max_occupancy, margin_pct, spread)
     if shrinkage:
         for r in out:
             if r["agents"] is not None:
@@ -131,8 +145,51 @@ def agents_needed(
     return n
 
 
+def _spread_needed(config: FloorConfig, site: str, queue: str, sp: Spread, n0: int, offered: float, aht_s: float,
+                   patience_s: Optional[float], margin_pct: float, cache: dict) -> int:
+    """``n0`` (the point forecast's agents) moved to meet the target in expectation over ``sp``'s load factors."""
+    q = config.queue(site, queue)
+    goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
+    pat = None if config.site(site).kind == "hall" else patience_s
+    key = ("spread", round(offered, 2), round(aht_s, 1), pat, q.sl_t_s, q.short_abandon_s, goal, sp)
+    n = cache.get(key)
+    if n is None:
+        n = cache[key] = _required_over(sp, n0, key[1], key[2], pat, q, min(goal, 0.999))
+    return n
+
+
+@functools.lru_cache(maxsize=200_000)
+def _sl(n: int, calls: float, aht_s: float, pat: Optional[float], target_s: float, short_abandon_s: float) -> float:
+    """One interval's service level (Erlang A, or C without patience; 0 at or past the traffic under C)."""
+    if pat is None and n <= staffing.traffic(calls, INTERVAL_MIN, aht_s):
+        return 0.0
+    return erlang_a.solve(agents=n, calls=calls, interval_min=INTERVAL_MIN, aht_s=aht_s, patience_s=pat,
+                          target_s=target_s, short_abandon_s=short_abandon_s)["service_level"]
+
+
+def _expected_sl(n: int, calls: float, aht_s: float, pat: Optional[float], q, factors) -> float:
+    """The call-weighted service level of ``n`` agents over the load factors (``Spread.factors``)."""
+    num = den = 0.0
+    for r, p in factors:
+        c = calls * r
+        num += p * c * _sl(n, round(c, 2), round(aht_s, 1), pat, q.sl_t_s, q.short_abandon_s)
+        den += p * c
+    return num / den if den > 0 else 1.0
+
+
+def _required_over(sp: Spread, n0: int, calls: float, aht_s: float, pat: Optional[float], q, goal: float) -> int:
+    """The least agents whose expected service level over ``sp``'s load factors meets ``goal`` (from ``n0`` up)."""
+    factors = sp.factors()
+    n = max(1, n0)
+    while n > 1 and _expected_sl(n - 1, calls, aht_s, pat, q, factors) >= goal:
+        n -= 1
+    while _expected_sl(n, calls, aht_s, pat, q, factors) < goal and n < 100 * (n0 + 1):
+        n += 1
+    return n
+
+
 def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_occupancy: Optional[float],
-                  margin_pct: float = 0.0) -> None:
+                  margin_pct: float = 0.0, spread: Optional[Mapping] = None) -> None:
     """Re-staff each queue-day so that its offered-weighted service level meets the target at the least agents.
 
     Greedy marginal allocation: from the least agents each interval can
@@ -149,13 +206,17 @@ def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_
         q = config.queue(site, queue)
         goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
         pat = None if config.site(site).kind == "hall" else patience.get((site, queue))
+        sp = (spread or {}).get((site, queue))
+        factors = sp.factors() if sp is not None else None
         memo: dict[tuple[int, int], float] = {}
 
         def sl(i: int, n: int) -> float:
             v = memo.get((i, n))
             if v is None:
                 r = g[i]
-                if pat is None and n <= staffing.traffic(float(r["offered"]), INTERVAL_MIN, float(r["aht_s"])):
+                if factors is not None:
+                    v = _expected_sl(n, float(r["offered"]), float(r["aht_s"]), pat, q, factors)
+                elif pat is None and n <= staffing.traffic(float(r["offered"]), INTERVAL_MIN, float(r["aht_s"])):
                     v = 0.0
                 else:
                     v = erlang_a.solve(agents=n, calls=float(r["offered"]), interval_min=INTERVAL_MIN, aht_s=float(r["aht_s"]),

@@ -194,12 +194,24 @@ def load_shift_rules(path: Optional[str | Path] = None) -> ShiftRules:
         if path:
             raise ValueError(f"--shifts: no such file: {p}")
         return ShiftRules()
-    doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--shifts: {p} is not YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"--shifts: {p} is not a mapping of shift rules (lengths_h, earliest, latest_end, ...)")
     known = set(ShiftRules.__dataclass_fields__)
     bad = set(doc) - known
     if bad:
         raise ValueError(f"{p}: unknown field(s) {', '.join(sorted(bad))} (known: {', '.join(sorted(known))})")
-    return ShiftRules(**doc)
+    rules = ShiftRules(**doc)
+    try:
+        pats = rules.patterns()
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"--shifts: {p}: a rule has the wrong type ({exc}); lengths_h is a list of hours, times HH:MM") from None
+    if not pats:
+        raise ValueError(f"--shifts: {p}: no shift of lengths_h fits between earliest and latest_end")
+    return rules
 
 
 def suggest(plan: Iterable[Mapping], rules: ShiftRules) -> dict:

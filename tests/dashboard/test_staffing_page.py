@@ -9,6 +9,7 @@ callers without a token (401) and the wall role (403), and serves analysts.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date, timedelta
 
@@ -64,7 +65,7 @@ def test_staffing_api_roles_and_shape(server):
     b = r.json()
     rows = b["intervals"]
     assert len(rows) == 96 and rows[0]["start"] == f"{LAST}T00:00:00+08:00"
-    assert set(rows[0]) == {"start", "offered", "aht_s", "agents", "scheduled", "actual_offered", "actual_aht_s"}
+    assert set(rows[0]) == {"start", "offered", "reforecast", "aht_s", "agents", "scheduled", "actual_offered", "actual_aht_s"}
     # The forecast of a day the log has, beside what happened: the same order of volume.
     fc = sum(r["offered"] for r in rows)
     act = sum(r["actual_offered"] for r in rows)
@@ -73,10 +74,49 @@ def test_staffing_api_roles_and_shape(server):
     assert b["roster"] == "suggested" and b["shifts"]
     assert all(r["scheduled"] >= r["agents"] for r in rows)
     assert b["paid_hours"] >= b["needed_hours"] > 0
+    # Planned against the forecast's error, learnt from the past days of its kind (the 7 from the second week).
+    err = b["forecast_error"]
+    assert err is not None and err["days"] >= 3 and 0 <= err["scale"] < 0.5  # simulated days: little beyond chance
     bad = httpx.get(f"{server.base}/api/staffing", params={**q, "from": "yesterday"}, headers={"Authorization": f"Bearer {SUP}"})
     assert bad.status_code == 400 and "from:" in bad.json()["detail"]
     missing = httpx.get(f"{server.base}/api/staffing", params={**q, "queue": "nope"}, headers={"Authorization": f"Bearer {SUP}"})
     assert missing.status_code == 404
+
+
+def test_today_re_forecast_and_re_planned_from_its_actuals(server, planning_log):
+    """``at`` a time of a day the history has: the rest of that day re-forecast from its intervals so far
+    (only those: the same reforecast whatever came later) and re-planned; before it, the day-ahead plan."""
+    auth = {"Authorization": f"Bearer {ANALYST}"}
+    q = {"site": "gd-hotline", "queue": "general", "from": LAST.isoformat(), "days": 1}
+    day = httpx.get(f"{server.base}/api/staffing", params=q, headers=auth, timeout=120).json()
+    at = f"{LAST}T11:00:00+08:00"
+    now = httpx.get(f"{server.base}/api/staffing", params={**q, "at": at}, headers=auth, timeout=120).json()
+    assert day["replanned_at"] is None and all(r["reforecast"] is None for r in day["intervals"])
+    assert now["replanned_at"] == at
+    before = [r for r in now["intervals"] if r["start"] < at]
+    after = [r for r in now["intervals"] if r["start"] >= at]
+    assert len(before) == 44 and all(r["reforecast"] is None for r in before)
+    assert all(r["reforecast"] is not None for r in after)
+    old = {r["start"]: r for r in day["intervals"]}
+    assert [r["agents"] for r in before] == [old[r["start"]]["agents"] for r in before]  # the morning as planned
+    # The rest of the day as `floorwatch staffing --plan --uncertain --over day --from` that time plans it.
+    import subprocess
+    import sys
+
+    from tests.dashboard_helpers import ROOT
+
+    cli = subprocess.run([sys.executable, "-m", "stream.cli.main", "staffing", "--plan", "--uncertain", "--over", "day",
+                          "--replay", str(planning_log), "--format", "jsonl", "--from", at, "--days", "1", "--json"],
+                         cwd=ROOT, check=True, capture_output=True, text=True)
+    mine = [r for r in json.loads(cli.stdout)["intervals"] if r["site"] == "gd-hotline" and r["queue"] == "general"]
+    assert [r["start"] for r in mine] == [r["start"] for r in after]
+    assert [r["offered"] for r in mine] == [r["reforecast"] for r in after]
+    assert [r["agents"] for r in mine] == [r["agents"] for r in after]
+    other = httpx.get(f"{server.base}/api/staffing", params={**q, "at": f"{LAST + timedelta(days=3)}T11:00:00+08:00"},
+                      headers=auth, timeout=120).json()
+    assert other["replanned_at"] is None  # not a day shown
+    bad = httpx.get(f"{server.base}/api/staffing", params={**q, "at": "11:00"}, headers=auth)
+    assert bad.status_code == 400 and "at:" in bad.json()["detail"]
 
 
 def test_from_the_history_database(redis_server, planning_log, tmp_path, monkeypatch):
@@ -131,14 +171,18 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         page = await ctx.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        await page.goto(f"{server.base}/staffing?token={ANALYST}&lang=en&queue=gd-hotline|general&from={LAST}&days=1")
+        at = f"{LAST}T11:00:00+08:00"
+        await page.goto(f"{server.base}/staffing?token={ANALYST}&lang=en&queue=gd-hotline|general&from={LAST}&days=1"
+                        f"&at={at.replace('+', '%2B')}")
         await page.wait_for_function("document.body.dataset.ready === '1'", timeout=120_000)
         assert await page.locator("#title").inner_text() == "Staffing"
         charts = await page.evaluate("typeof echarts !== 'undefined'")
         assert await page.locator("#no-charts").is_hidden() == charts
         summary = await page.locator("#fc-summary").inner_text()
         assert "Forecast" in summary and "actual" in summary and "WAPE" in summary
-        assert "agent-hours" in await page.locator("#need-summary").inner_text()
+        assert "Re-forecast and re-planned at" in summary  # today's actuals so far reshape the rest of it
+        need = await page.locator("#need-summary").inner_text()
+        assert "agent-hours" in need and "against the forecast's error" in need  # planned against its error spread
         assert await page.locator("#sh-table tr").count() > 1  # the suggested shifts
         await page.locator("details summary").click()
         assert await page.locator("#int-table tr").count() > 40  # the open hours' intervals
@@ -151,7 +195,7 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         ws = load_workbook(path).active
         xl = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
         api = httpx.get(f"{server.base}/api/staffing", params={"site": "gd-hotline", "queue": "general", "from": LAST.isoformat(),
-                                                               "days": 1, "shrinkage": 0},
+                                                               "days": 1, "shrinkage": 0, "at": at},
                         headers={"Authorization": f"Bearer {SUP}"}).json()["intervals"]
         assert len(xl) == len(api)
         head = [c.value for c in ws[1]]
@@ -164,6 +208,8 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         assert await page.locator("#title").inner_text() == "智能排班"
         assert await page.evaluate("document.documentElement.lang") == "zh-CN"
         assert "预测" in await page.locator("#fc-summary").inner_text()
+        assert "预测误差" in await page.locator("#need-summary").inner_text()
+        assert "重新预测" in await page.locator("#fc-summary").inner_text()
         assert "上班" in await page.locator("#sh-table").inner_text()
         await page.screenshot(path=str(tmp_path / "staffing.png"), full_page=True)
         if os.environ.get("FLOORWATCH_STAFFING_SCREENSHOT"):

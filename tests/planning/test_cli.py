@@ -19,14 +19,16 @@ TZ = timezone(timedelta(hours=8))  # gd-hotline is Asia/Shanghai in config/floor
 DAY0 = datetime(2026, 3, 2, tzinfo=TZ)
 
 
-def make_log(path: Path, days: int = 21, seed: int = 1, surge_day: int | None = None) -> Path:
-    """A gd-hotline 'general' queue: Poisson calls 09:00-18:00, 3-minute handling, a few abandons."""
+def make_log(path: Path, days: int = 21, seed: int = 1, surge_day: int | None = None, day_spread: float = 0.0) -> Path:
+    """A gd-hotline 'general' queue: Poisson calls 09:00-18:00, 3-minute handling, a few abandons
+    (``day_spread``: each day's rate × exp(N(0, day_spread)), a level no forecast foresees)."""
     rng = np.random.default_rng(seed)
+    level = np.exp(np.random.default_rng(seed + 1).normal(0.0, day_spread, days)) if day_spread else np.ones(days)
     evs = []
     n = 0
     for d in range(days):
         base = DAY0 + timedelta(days=d)
-        rate = 60 if base.weekday() < 5 else 20  # per hour
+        rate = (60 if base.weekday() < 5 else 20) * level[d]  # per hour
         t = 9 * 3600.0
         while True:
             t += rng.exponential(3600 / (rate * (3 if d == surge_day and 10 * 3600 <= t < 11 * 3600 else 1)))
@@ -184,3 +186,57 @@ def test_plan_over_the_day_and_with_a_margin(tmp_path, capsys):
     per_interval, day = hours(), hours("--over", "day")
     assert day < per_interval
     assert hours("--over", "day", "--margin", "8") > day
+
+
+def test_planning_against_the_forecasts_error_adds_agents(tmp_path, capsys):
+    """``--uncertain``: the target met in expectation over the forecast's error as its past days show it."""
+    def hours(log: Path, *extra: str) -> float:
+        rc, out, err = run(capsys, "staffing", "--plan", "--replay", str(log), "--format", "jsonl", "--from", "2026-03-16",
+                           "--days", "1", "--over", "day", "--json", *extra)
+        assert rc == 0, err
+        return sum(r["agents"] for r in json.loads(out)["intervals"]) / 4
+
+    # Days that differ only by Poisson chance: the forecast's errors are that chance, Erlang already has it.
+    steady = make_log(tmp_path / "steady.jsonl")
+    assert hours(steady, "--uncertain") == hours(steady)
+    # Days whose level strays by ~20 %: more agents, against the under-forecast days.
+    wavy = make_log(tmp_path / "wavy.jsonl", day_spread=0.2)
+    assert hours(wavy, "--uncertain") > hours(wavy) > 0
+
+
+def test_wrong_input_to_the_planning_commands(tmp_path, capsys):
+    log = make_log(tmp_path / "log.jsonl", days=5)
+    plan_args = ("staffing", "--plan", "--replay", str(log), "--format", "jsonl", "--days", "1", "--json")
+    bad_plan = tmp_path / "bad.json"
+    bad_plan.write_text(json.dumps({"intervals": [{"site": "gd-hotline", "queue": "general",
+                                                   "start": "2026-03-02T09:00:00+08:00", "agents": "x"}]}))
+    naive = tmp_path / "naive.json"
+    naive.write_text(json.dumps({"intervals": [{"site": "gd-hotline", "queue": "general", "start": "2026-03-02T09:00:00",
+                                                "agents": 2}]}))
+    shifts = tmp_path / "shifts.yaml"
+    shifts.write_text("- a list\n- not rules\n")
+    wrong_type = tmp_path / "types.yaml"
+    wrong_type.write_text("lengths_h: eight\n")
+    cases = [
+        (("forecast", "--replay", str(log), "--format", "jsonl", "--from", "2026-01-01", "--json"), "nothing before it"),
+        ((*plan_args, "--from", "2026-01-01"), "nothing before it"),
+        ((*plan_args, "--from", "2026-03-06", "--margin", "-200"), "--margin"),
+        (("staffing", "--suggest", "--plan", str(bad_plan), "--json"), "interval 0: agents must be a number"),
+        (("staffing", "--roster", str(shifts), "--plan", str(naive), "--json"), "with its UTC offset"),
+        (("staffing", "--check", "--replay", str(log), "--format", "jsonl", "--plan", str(bad_plan)), "agents must be"),
+        (("staffing", "--suggest", "--plan", str(naive).replace("naive", "nope"), "--shifts", str(shifts)), "no such file"),
+    ]
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"intervals": [{"site": "gd-hotline", "queue": "general", "start": "2026-03-02T09:00:00+08:00",
+                                               "agents": 2}]}))
+    cases += [
+        (("staffing", "--suggest", "--plan", str(good), "--shifts", str(shifts)), "is not a mapping of shift rules"),
+        (("staffing", "--suggest", "--plan", str(good), "--shifts", str(wrong_type)), "a rule has the wrong type"),
+    ]
+    for argv, msg in cases:
+        try:
+            rc = main(list(argv))
+        except SystemExit as exc:
+            rc = exc.code
+        err = capsys.readouterr().err
+        assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1, (argv, err)
