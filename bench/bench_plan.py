@@ -177,7 +177,7 @@ def main(argv: list[str]) -> int:
     for name in ("working_days", "all_days"):
         s = res[name]
         print(f"\n{name.replace('_', ' ')}: bank mean SL {s['bank']['mean_sl_pct']}")
-        for k in plans:
+        for k in (k for k in s if k != "bank"):
             v = s[k]
             print(f"  {k:<10} SL mean {v['mean_sl_pct']}, min {v['min_sl_pct']}, within 5 of 80: {v['days_within_5']}/{v['days']}, "
                   f"agent-hours {v['agent_hours']}")
