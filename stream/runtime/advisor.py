@@ -6,7 +6,8 @@ reads the last eight weeks of interval rows from the history database
 learnt from the days before it only); then, for a site's snapshot, it gives
 each queue's advice from that forecast, the fold's interval rows of the day
 so far (``Floor.interval_rows``) and the snapshot's live figures, against the agents logged in and ready whose
-primary skill is the queue (the fold's ``primary_counts``). No
+primary skill is the queue (the fold's ``primary_counts``); in a hall, a ticket class also has the
+counters the other classes do not need now (``_pool_counters``). No
 database, or no earlier day in it: the advice says so (``basis: "live"``,
 need now from the last 15 minutes, nothing ahead).
 
@@ -169,6 +170,8 @@ class Advisor:
                                       patience_s=self.patience.get((site, q)), ahead=ahead, memo=self._memo)
             except (ValueError, KeyError) as exc:
                 log.warning("staffing advice for %s/%s: %s", site, q, exc)
+        if known and self.config.site(site).kind == "hall":
+            _pool_counters(out, snap, staff)
         if waiting:
             legs = floor.site(site).queue_now()
             for q, a in out.items():
@@ -188,3 +191,25 @@ class Advisor:
             got = self._annotated[site] = (minute, self.site_advice(floor, site, snap, ahead=0))  # the need now only
         for q, qd in (snap.get("queues") or {}).items():
             qd["advice"] = got[1].get(q)
+
+
+def _pool_counters(out: dict[str, dict], snap: Mapping, staff: Mapping[str, Mapping[str, int]]) -> None:
+    """A hall's counters serve more than their own ticket class: a VIP desk calls general tickets
+    when no VIP waits. Counted on its primary class only, a class with no counter of its own reads
+    "need 1 · have 0" beside idle counters that would serve it (and the ``understaffed`` rule pages
+    for it). Here a class has, besides its own counters, the hall's counters the other classes do not
+    need now, as far as they can serve it (the snapshot's counts by skill): the pooled hall is short
+    exactly when a class is.
+    """
+    total = sum(c.get("logged_in", 0) for c in staff.values())
+    total_ready = sum(c.get("ready", 0) for c in staff.values())
+    needs = {q: a.get("need_now") or 0 for q, a in out.items()}
+    all_need = sum(needs.values())
+    for q, a in out.items():
+        if a.get("have") is None:
+            continue
+        able = ((snap.get("queues") or {}).get(q) or {}).get("agents") or {}
+        spare = total - (all_need - needs[q])
+        a["have"] = max(a["have"], min(int(able.get("logged_in", 0)), spare))
+        a["ready"] = max(a["ready"] or 0, min(int(able.get("ready", 0)), total_ready, a["have"]))
+

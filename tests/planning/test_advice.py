@@ -156,3 +156,42 @@ def test_advisor_forecasts_from_the_history_store(tmp_path):
     assert adv["need_now"] == want >= 2
     # The store is read once per site and day.
     assert advisor.day_loads("s", "1970-02-04") is loads
+
+
+def test_a_hall_class_counts_the_counters_the_other_classes_do_not_need():
+    """A hall's general tickets with no counter of their own: the VIP desks serve them when no VIP
+    waits, so "need 1 · have 0" beside two idle counters (and an understaffed page) would be false;
+    once the VIP class needs its desks, they are not counted twice."""
+    c = FloorConfig.from_dict({"sites": {"h": {"timezone": "UTC", "kind": "hall", "counters": ["C1", "C2"], "queues": {
+        "vip": {"sl_target_pct": 80.0, "sl_t_s": 600}, "gen": {"sl_target_pct": 80.0, "sl_t_s": 600}}}}})
+
+    def floor_with(vip_tickets: int) -> Floor:
+        f = Floor(c)
+        evs = [E.AgentState(id=f"st{i}", ts=NINE - 3_600_000, site="h", agent=f"a{i}", state="ready", queues=["vip", "gen"])
+               for i in range(2)]
+        t = NINE - 600_000
+        for q, n in (("gen", 6), ("vip", vip_tickets)):
+            for i in range(n):
+                k, t = f"{q}{i}", t + 12_000  # all within the last 15 minutes
+                evs += [E.TicketIssued(id=f"i{k}", ts=t, site="h", ticket=k, queue=q),
+                        E.TicketCalled(id=f"c{k}", ts=t + 1000, site="h", ticket=k, counter="C1", agent="a0"),
+                        E.TicketCompleted(id=f"d{k}", ts=t + 21_000, site="h", ticket=k)]
+        evs.sort(key=lambda e: e.ts)
+        f.apply_many(evs)
+        return f
+
+    f = floor_with(0)
+    snap = f.snapshot("h")
+    adv = Advisor(c).site_advice(f, "h", snap)
+    assert f.site("h").primary_counts(snap["clock"])[0] == {"vip": {"logged_in": 2, "ready": 2}}  # both desks are VIP's
+    assert adv["gen"]["need_now"] >= 1 and adv["gen"]["have"] == 2 and adv["gen"]["ready"] == 2
+    assert adv["vip"]["have"] == 2
+    # VIP tickets too: each class has the desks the other does not need, no desk counted for both.
+    f = floor_with(40)
+    snap = f.snapshot("h")
+    adv = Advisor(c).site_advice(f, "h", snap)
+    need_vip, need_gen = adv["vip"]["need_now"], adv["gen"]["need_now"]
+    assert need_vip >= 1 and need_gen >= 1, (need_vip, need_gen)
+    assert adv["gen"]["have"] < 2  # the desks VIP needs are not counted for general tickets
+    assert adv["gen"]["have"] == max(0, min(2, 2 - need_vip))
+    assert adv["vip"]["have"] == 2  # its own desks
