@@ -182,7 +182,11 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         assert "Forecast" in summary and "actual" in summary and "WAPE" in summary
         assert "Re-forecast and re-planned at" in summary  # today's actuals so far reshape the rest of it
         need = await page.locator("#need-summary").inner_text()
-        assert "agent-hours" in need and "against the forecast's error" in need  # planned against its error spread
+        assert "agent-hours" in need
+        # Planned against its error spread: "±N %" where the past forecasts missed by more than chance, else said so
+        # (not "±0 %", which reads as a perfect forecast).
+        assert ("against the forecast's error (typically ±" in need) != ("no more than chance" in need), need
+        assert "±0%" not in need
         assert await page.locator("#sh-table tr").count() > 1  # the suggested shifts
         await page.locator("details summary").click()
         assert await page.locator("#int-table tr").count() > 40  # the open hours' intervals
