@@ -679,7 +679,7 @@ class SiteCore:
             cur = a.current()  # (ts, id, state, reason)
             state = cur[2] if cur else "logged_out"
             if state == "logged_out" or state not in states:
-                continue  # only the rows of the agents asked for are built
+                continue  # only the rows of the agents asked for are built (docs/measurements.md)
             r = self._agent_now(name, now)
             if older_than is not None and name not in also:
                 bar = older_than.get(state)
