@@ -638,13 +638,13 @@ class SiteCore:
 
     def agent_states(self, now: int) -> dict[str, AgentNow]:
         """Every agent's state now, without the day's totals (what alert rules read)."""
-        rows: dict[str, AgentNow] = {}
-        for name in self.agents:
-            a = self._sealed_agent(name)
-            assert a is not None  # a name from self.agents
-            f = a.state_now(now)
-            rows[name] = cast(AgentNow, {"label": self._agent_label(name), **f})
-        return rows
+        return {name: self._agent_now(name, now) for name in self.agents}
+
+    def _agent_now(self, name: str, now: int) -> AgentNow:
+        """One known agent's row of ``agent_states``."""
+        a = self._sealed_agent(name)
+        assert a is not None  # a name from self.agents
+        return cast(AgentNow, {"label": self._agent_label(name), **a.state_now(now)})
 
     def primary_counts(self, now: int) -> tuple[dict[str, dict[str, int]], int]:
         """Per queue, the logged-in and ready agents whose primary (first) skill it is; and how many
@@ -661,10 +661,12 @@ class SiteCore:
 
     def agent_counts(self, now: int) -> tuple[dict[str, StateCounts], list[str]]:
         """Per queue its logged-in agents by state (an agent once in each of its skills); every skill."""
-        by_queue: dict[str, list[AgentNow]] = {}
-        for r in self.agent_states(now).values():
-            for q in dict.fromkeys(r["queues"]):
-                by_queue.setdefault(q, []).append(r)
+        by_queue: dict[str, list[Mapping[str, object]]] = {}
+        for a in self.agents.values():
+            cur = a.current()  # (ts, id, state, reason): a count reads only the state and reason
+            state_reason = {"state": cur[2], "reason": cur[3]} if cur else {"state": "logged_out", "reason": None}
+            for q in dict.fromkeys(a.queues):
+                by_queue.setdefault(q, []).append(state_reason)
         return {q: state_counts(rows) for q, rows in by_queue.items()}, list(by_queue)
 
     def agents_in(
@@ -673,10 +675,12 @@ class SiteCore:
         """The logged-in agents in one of ``states``; with ``older_than``, only those in their state
         longer than its bar (the not-ready reason's own, else the state's), and those in ``also``."""
         rows: dict[str, AgentNow] = {}
-        for name, r in self.agent_states(now).items():
-            state = r["state"]
+        for name, a in self.agents.items():
+            cur = a.current()  # (ts, id, state, reason)
+            state = cur[2] if cur else "logged_out"
             if state == "logged_out" or state not in states:
-                continue
+                continue  # only the rows of the agents asked for are built (docs/measurements.md)
+            r = self._agent_now(name, now)
             if older_than is not None and name not in also:
                 bar = older_than.get(state)
                 if bar is None:
