@@ -16,9 +16,11 @@ alert snapshot's queues get ``advice``), so the wall and the alert read one
 figure. Event time only, so a replay raises the same alerts given the same
 history.
 
-Plans from the store use Erlang C (the store keeps no abandoned waits to
-estimate patience from; ``stream.planning.stored``), or Erlang A with a
-``patience`` per queue when one is given.
+Plans from the store use Erlang A with each queue's patience estimated from
+the store's days before today (``stream.planning.stored.patience_from_history``,
+as ``/staffing`` and ``staffing --plan --db`` do, so the wall's need is the
+planner's), Erlang C where no abandon is known; a ``patience`` given per queue
+wins.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class Advisor:
         self._store = store
         self.holidays = holidays
         self.patience = dict(patience or {})
+        # site × queue -> patience (s) from the store's days before the day forecast (None: Erlang C).
+        self._stored_patience: dict[tuple[str, str], Optional[float]] = {}
         self._days: dict[tuple[str, str], dict[str, DayLoad]] = {}
         self._failed_at: dict[tuple[str, str], float] = {}
         # The store's rows, read once per local date for every site (date -> site × queue -> history).
@@ -92,7 +96,7 @@ class Advisor:
 
     def _forecast(self, site: str, day: Date) -> dict[str, DayLoad]:
         from stream.planning.outlook import forecast_histories
-        from stream.planning.stored import history_from_store
+        from stream.planning.stored import history_from_store, patience_from_history
 
         store = self._open()
         if store is None:
@@ -103,6 +107,7 @@ class Advisor:
                 if k[0] == site and any(Date.fromisoformat(d) < day for d in h.days)}
         if not hist:
             return {}
+        self._stored_patience.update(patience_from_history(hist, day))
         tz = zone(self.config.site(site).timezone)
         out: dict[str, DayLoad] = {}
         for o in forecast_histories(hist, day, 1, self.holidays):
@@ -167,7 +172,7 @@ class Advisor:
                 live["agents"] = {"logged_in": None, "ready": None}
             try:
                 out[q] = queue_advice(self.config, site, q, loads.get(q) if loads else None, None, clock, live,
-                                      patience_s=self.patience.get((site, q)), ahead=ahead, memo=self._memo)
+                                      patience_s=self._patience(site, q), ahead=ahead, memo=self._memo)
             except (ValueError, KeyError) as exc:
                 log.warning("staffing advice for %s/%s: %s", site, q, exc)
         if known and self.config.site(site).kind == "hall":
@@ -177,6 +182,10 @@ class Advisor:
             for q, a in out.items():
                 a["waiting"] = sorted(list(x) for x in legs[q]["waiting"]) if q in legs else []
         return out
+
+    def _patience(self, site: str, queue: str) -> Optional[float]:
+        given = self.patience.get((site, queue))
+        return given if given is not None else self._stored_patience.get((site, queue))
 
     def annotate(self, floor, site: str, snap: dict) -> None:
         """Give each queue of an alert snapshot its ``advice`` (what the ``understaffed`` rule reads).

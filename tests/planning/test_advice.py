@@ -158,6 +158,53 @@ def test_advisor_forecasts_from_the_history_store(tmp_path):
     assert advisor.day_loads("s", "1970-02-04") is loads
 
 
+
+def test_the_live_need_uses_the_patience_the_store_knows(tmp_path):
+    """A queue whose callers hang up: the wall's need is Erlang A with the patience the store's past
+    days give (what /staffing plans with), not Erlang C's, which staffs as if nobody ever hung up."""
+    from datetime import date
+
+    from stream.history.cli import backfill
+    from stream.history.rows import backfill_limits
+    from stream.planning.plan import agents_needed
+    from stream.planning.stored import history_from_store, patience_from_history
+
+    c = cfg()
+    day0 = 20 * 86_400_000
+    f = Floor(c, limits=backfill_limits(c))
+    evs = []
+    for d in range(14):  # 30 calls each quarter hour, 09:00-12:00; every fifth hangs up after 60 s
+        for i in range(12 * 30):
+            t = day0 + d * 86_400_000 + NINE + i * 30_000
+            cid = f"d{d}c{i}"
+            evs.append(E.CallOffered(id=f"o{cid}", ts=t, site="s", call=cid, queue="q"))
+            if i % 5 == 0:
+                evs.append(E.CallAbandoned(id=f"x{cid}", ts=t + 60_000, site="s", call=cid))
+            else:
+                evs += [E.CallAnswered(id=f"a{cid}", ts=t + 40_000, site="s", call=cid),
+                        E.CallEnded(id=f"e{cid}", ts=t + 340_000, site="s", call=cid)]
+    evs.sort(key=lambda e: e.ts)
+    f.apply_many(evs)
+    f.flush()
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    assert backfill(f, url) > 0
+    from stream.history.store import Store
+
+    pat = patience_from_history(history_from_store(Store.open(url, must_exist=True), c), date(1970, 2, 4))[("s", "q")]
+    assert pat is not None and pat > 0
+    advisor = Advisor(c, url)
+    today = Floor(c)
+    now = day0 + 14 * 86_400_000 + NINE + 20 * 60_000
+    today.apply(E.AgentState(id="st", ts=now, site="s", agent="a1", state="ready", queues=["q"]))
+    adv = advisor.site_advice(today, "s", today.snapshot("s"))["q"]
+    assert adv["basis"] == "forecast"
+    assert adv["need_now"] == agents_needed(c, "s", "q", adv["offered_now"], adv["aht_s"], pat)
+    erlang_c = agents_needed(c, "s", "q", adv["offered_now"], adv["aht_s"], None)
+    assert adv["need_now"] < erlang_c  # patient-less Erlang C would ask for more
+    # A patience given to the advisor wins over the store's.
+    mine = Advisor(c, url, patience={("s", "q"): 10_000.0}).site_advice(today, "s", today.snapshot("s"))["q"]
+    assert mine["need_now"] == agents_needed(c, "s", "q", mine["offered_now"], mine["aht_s"], 10_000.0)
+
 def test_a_hall_class_counts_the_counters_the_other_classes_do_not_need():
     """A hall's general tickets with no counter of their own: the VIP desks serve them when no VIP
     waits, so "need 1 · have 0" beside two idle counters (and an understaffed page) would be false;
