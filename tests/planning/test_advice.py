@@ -119,14 +119,23 @@ def test_advisor_without_history_reads_the_fold():
     assert adv["need_now"] == staffing.required_agents(staffing.traffic(m15["offered"], 15, m15["aht_s"]), m15["aht_s"], 20, 0.8)
 
 
-def test_advisor_forecasts_from_the_history_store(tmp_path):
-    """Two weeks of a flat day in a real SQLite history store: the day's advice is the forecast's, Erlang C."""
+def stored(c: FloorConfig, evs: list, tmp_path) -> str:
+    """The events folded with the history's limits and backfilled into a real SQLite store: its URL."""
     from stream.history.cli import backfill
     from stream.history.rows import backfill_limits
 
+    f = Floor(c, limits=backfill_limits(c))
+    f.apply_many(sorted(evs, key=lambda e: e.ts))
+    f.flush()
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    assert backfill(f, url) > 0
+    return url
+
+
+def test_advisor_forecasts_from_the_history_store(tmp_path):
+    """Two weeks of a flat day in a real SQLite history store: the day's advice is the forecast's, Erlang C."""
     c = cfg()
     day0 = 20 * 86_400_000  # 1970-01-21, a Wednesday
-    f = Floor(c, limits=backfill_limits(c))
     evs = []
     for d in range(14):  # 20 calls of 3 minutes each quarter hour, 09:00-12:00
         for i in range(12 * 20):
@@ -135,11 +144,7 @@ def test_advisor_forecasts_from_the_history_store(tmp_path):
             evs += [E.CallOffered(id=f"o{cid}", ts=t, site="s", call=cid, queue="q"),
                     E.CallAnswered(id=f"a{cid}", ts=t + 1000, site="s", call=cid),
                     E.CallEnded(id=f"e{cid}", ts=t + 181_000, site="s", call=cid)]
-    evs.sort(key=lambda e: e.ts)
-    f.apply_many(evs)
-    f.flush()
-    url = f"sqlite:///{tmp_path / 'history.db'}"
-    assert backfill(f, url) > 0
+    url = stored(c, evs, tmp_path)
     advisor = Advisor(c, url)
     loads = advisor.day_loads("s", "1970-02-04")  # the day after the last learnt
     assert set(loads) == {"q"}
@@ -164,14 +169,11 @@ def test_the_live_need_uses_the_patience_the_store_knows(tmp_path):
     days give (what /staffing plans with), not Erlang C's, which staffs as if nobody ever hung up."""
     from datetime import date
 
-    from stream.history.cli import backfill
-    from stream.history.rows import backfill_limits
     from stream.planning.plan import agents_needed
     from stream.planning.stored import history_from_store, patience_from_history
 
     c = cfg()
     day0 = 20 * 86_400_000
-    f = Floor(c, limits=backfill_limits(c))
     evs = []
     for d in range(14):  # 30 calls each quarter hour, 09:00-12:00; every fifth hangs up after 60 s
         for i in range(12 * 30):
@@ -183,11 +185,7 @@ def test_the_live_need_uses_the_patience_the_store_knows(tmp_path):
             else:
                 evs += [E.CallAnswered(id=f"a{cid}", ts=t + 40_000, site="s", call=cid),
                         E.CallEnded(id=f"e{cid}", ts=t + 340_000, site="s", call=cid)]
-    evs.sort(key=lambda e: e.ts)
-    f.apply_many(evs)
-    f.flush()
-    url = f"sqlite:///{tmp_path / 'history.db'}"
-    assert backfill(f, url) > 0
+    url = stored(c, evs, tmp_path)
     from stream.history.store import Store
 
     pat = patience_from_history(history_from_store(Store.open(url, must_exist=True), c), date(1970, 2, 4))[("s", "q")]
