@@ -25,7 +25,7 @@ A change is a plain dict (the format is documented in docs/alerts.md)::
      "key": "gd-hotline/vip/longest_wait", "change": "raised", "state": "raised",
      "kind": "rule", "rule": "longest_wait", "site": "gd-hotline", "queue": "vip", "agent": null,
      "severity": "major", "value": 760.0, "threshold": 600.0, "clear": 300.0,
-     "expected": null, "score": null,
+     "expected": null, "score": null, "usual_for": null, "onset_ms": null,
      "since_ms": 1795395450000, "raised_ms": 1795395630000, "at_ms": 1795395630000,
      "acked_by": null, "acked_ms": null,
      "message": {"zh-CN": "...", "en": "..."}}
@@ -38,7 +38,7 @@ from typing import Any, Optional
 from stream.alerts.config import DETECTORS, LOWER_IS_WORSE, AlertsConfig, Detector, Rule, load_alerts
 from stream.alerts.detectors import DriftCusum, RateSpike, SeasonalCusum
 from stream.alerts.hysteresis import beyond, step
-from stream.alerts.messages import message
+from stream.alerts.messages import local_time, message
 from stream.alerts.rules import AGENT_RULES, QUEUE_RULES, RULE_CODES, UNDERSTAFFED, AgentFloors, agent_floors, agent_threshold, agents_past, rule_value
 
 __all__ = ["AlertEngine", "BUCKET_MS", "ABANDON_BUCKET_MS", "new_detector"]
@@ -271,7 +271,8 @@ class AlertEngine:
                 dc = d.dc
                 self._step(out, key, score, now_ms, raise_at=d.raise_, clear_at=dc.clear, for_s=0, repeat_s=dc.repeat_s,
                            lower=False, labels=d.labels, name=qd["name"], hall=snapshot.get("kind") == "hall",
-                           extra={"observed": e["observed"], "expected": e["expected"], "score": score, "slot": e.get("slot")})
+                           extra={"observed": e["observed"], "expected": e["expected"], "score": score, "slot": e.get("slot"),
+                                  "onset_ms": (om := e.get("onset_ms")), "onset": None if om is None else local_time(om, tz, now_ms)})
 
     def _step(self, out: list, key: str, value, now: int, *, raise_at, clear_at, for_s, repeat_s, lower,
               labels: Optional[dict], name: Any = None, hall: bool = False, extra: Optional[dict] = None) -> None:
@@ -323,7 +324,7 @@ class AlertEngine:
             shown, exp = value, st.get("expected")
         msg = message(rule, change, st["name"], shown, st["threshold"], held, hall=st.get("hall", False),
                       agent=st.get("label"), reason=st.get("reason"), expected=exp, score=st.get("score") or 0.0,
-                      slot=st.get("slot") if anomaly else None, target=st.get("target"))
+                      slot=st.get("slot") if anomaly else None, target=st.get("target"), since=st.get("onset") if anomaly else None)
         return {
             "id": aid,
             "dedup_key": f"{aid}#{suffix}",
@@ -343,6 +344,7 @@ class AlertEngine:
             "expected": st.get("expected") if anomaly else None,
             "score": st.get("score") if anomaly else None,
             "usual_for": st.get("slot") if anomaly else None,
+            "onset_ms": st.get("onset_ms") if anomaly else None,
             "since_ms": st["since_ms"],
             "raised_ms": st["raised_ms"],
             "at_ms": now,

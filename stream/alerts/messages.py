@@ -17,6 +17,15 @@ percent, and "for 3 min" / "已 3 分钟" for how long the condition has held.
 'Regular: arrivals 2.3× the usual for Tue 10:00 - 26 in 5 min vs 11.3 expected (score 0.910)'
 >>> m["zh-CN"]
 '普通：来话为周二 10:00 通常水平的 2.3 倍 - 5分钟 26 个，预期 11.3 个（异常分 0.910）'
+
+An anomaly says since when its evidence has been gathering (the detector's
+change point, local time at the site), and then not how long the alert has held:
+
+>>> m = message("aht_drift", "repeated", {"en": "Regular", "zh": "普通"}, 300, 0.87, 900_000, expected=158, score=0.93, slot="14:00", since="13:40")
+>>> m["en"]
+'Still: Regular: handle time drift - AHT 5:00 vs 2:38 usual for 14:00 (1.9×) since 13:40 (score 0.930)'
+>>> m["zh-CN"]
+'仍未恢复：普通：自 13:40 起处理时长漂移 - 平均处理时长 5:00，14:00 通常 2:38（1.9 倍）（异常分 0.930）'
 >>> m = message("understaffed", "raised", {"en": "General", "zh": "综合咨询"}, 4, 0, 600_000, target=32)
 >>> m["en"], m["zh-CN"]
 ('General: 4 agents short (need 32, have 28) for 10 min', '综合咨询：缺 4 名坐席（需 32，在岗 28） 已 10 分钟')
@@ -29,9 +38,11 @@ as the goal.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Optional
+from zoneinfo import ZoneInfo
 
-__all__ = ["message", "clock", "duration"]
+__all__ = ["message", "clock", "duration", "local_time"]
 
 
 def clock(seconds: Optional[float]) -> str:
@@ -62,6 +73,19 @@ def _pct(v: Optional[float]) -> str:
 
 def _num(v: Optional[float]) -> str:
     return "-" if v is None else (f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}")
+
+
+def local_time(ms: int, tz: str, ref_ms: Optional[int] = None) -> str:
+    """Epoch ms as the site's local ``'HH:MM'``; ``'MM-DD HH:MM'`` when ``ref_ms`` falls on another local day.
+
+    >>> local_time(1_700_000_000_000, "Asia/Shanghai"), local_time(1_700_000_000_000, "Asia/Shanghai", 1_700_100_000_000)
+    ('06:13', '11-15 06:13')
+    """
+    zone = timezone.utc if tz == "UTC" else ZoneInfo(tz)
+    d = datetime.fromtimestamp(ms / 1000, zone)
+    if ref_ms is not None and datetime.fromtimestamp(ref_ms / 1000, zone).date() != d.date():
+        return d.strftime("%m-%d %H:%M")
+    return d.strftime("%H:%M")
 
 
 def _ratio(value: Optional[float], expected: Optional[float]) -> Optional[str]:
@@ -118,17 +142,23 @@ def message(
     score: Optional[float] = None,
     slot: Optional[str] = None,
     target: Optional[float] = None,
+    since: Optional[str] = None,
 ) -> dict:
     """``{"zh-CN": ..., "en": ...}`` for a raised / repeated / resolved / acknowledged change.
 
     Anomalies say how far from the usual (``value / expected``), for which
-    calendar ``slot`` the usual is (``'Tue 10:00'``, from the detector) and,
+    calendar ``slot`` the usual is (``'Tue 10:00'``, from the detector) and
+    ``since`` when (local ``'HH:MM'``, the detector's change point), or else,
     once it has lasted, for how long.
     """
     qen, qzh = queue.get("en") or "?", queue.get("zh") or queue.get("en") or "?"
     den, dzh = duration(held_ms, "en"), duration(held_ms, "zh")
     # "for 0 s" says nothing: a rule with no minimum duration raises at once.
     for_en, for_zh = (f" for {den}", f"已 {dzh}") if held_ms >= 1000 else ("", "")
+    lead_zh = f"{qzh}："  # an anomaly's zh sentence after the queue's name
+    if since and rule in ("arrival_surge", "aht_drift", "abandon_spike"):
+        # The change began then: "for 10 min" from the page would be a second, later time.
+        for_en, for_zh, lead_zh = f" since {since}", "", f"{qzh}：自 {since} 起"
     if rule == "no_agent_ready":
         who_en, who_zh = ("no counter open", "无开放窗口") if hall else ("no agent ready", "无空闲坐席")
         en = f"{qen}: {_num(value)} waiting, {who_en}{for_en}"
@@ -150,10 +180,10 @@ def message(
         r = _ratio(value, expected)
         usual_en = f" for {slot}" if slot else ""
         usual_zh = _slot_zh(slot) if slot else ""
-        head_en = f"arrivals {r}× the usual{usual_en}" if r else "arrivals surge"
+        head_en = (f"arrivals {r}× the usual{usual_en}" if r else "arrivals surge") + (for_en if since else "")
         head_zh = f"来话为{usual_zh}通常水平的 {r} 倍" if r else "来话激增"
-        en = f"{qen}: {head_en} - {_num(value)} in 5 min vs {_num(expected)} expected{for_en} (score {score:.3f})"
-        zh = f"{qzh}：{head_zh} - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个{for_zh}（异常分 {score:.3f}）"
+        en = f"{qen}: {head_en} - {_num(value)} in 5 min vs {_num(expected)} expected{'' if since else for_en} (score {score:.3f})"
+        zh = f"{lead_zh}{head_zh} - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个{for_zh}（异常分 {score:.3f}）"
     elif rule in ("aht_drift", "abandon_spike"):
         r = _ratio(value, expected)
         usual_en = f" for {slot}" if slot else ""
@@ -163,7 +193,7 @@ def message(
         else:
             fig_en, fig_zh, shown, usual = "abandon spike -", "放弃率突增 -", _pct(value), _pct(expected)
         en = f"{qen}: {fig_en} {shown} vs {usual} usual{usual_en}" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
-        zh = f"{qzh}：{fig_zh} {shown}，{usual_zh}通常 {usual}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
+        zh = f"{lead_zh}{fig_zh} {shown}，{usual_zh}通常 {usual}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
     else:
         fen, fzh, fmt, side = _FIGURES[rule]
         zside = "低于" if side == "below" else "超过"

@@ -232,9 +232,11 @@ def test_engine_raises_an_arrival_surge_with_observed_expected_and_score():
     # The explanation travels with it: how many times the usual, for which calendar slot.
     ratio = f"{a['value'] / a['expected']:.1f}"
     assert a["usual_for"] == "Wed 10:00"
-    assert a["message"]["en"].startswith(f"General enquiries: arrivals {ratio}× the usual for Wed 10:00 - {a['value']:.0f} in 5 min")
+    # And since when: the surge began with the 10:00 bucket (the detector's change point).
+    assert a["onset_ms"] == start
+    assert a["message"]["en"].startswith(f"General enquiries: arrivals {ratio}× the usual for Wed 10:00 since 10:00 - {a['value']:.0f} in 5 min")
     assert "expected (score 0." in a["message"]["en"]
-    assert a["message"]["zh-CN"].startswith(f"综合咨询：来话为周三 10:00 通常水平的 {ratio} 倍 - ")
+    assert a["message"]["zh-CN"].startswith(f"综合咨询：自 10:00 起来话为周三 10:00 通常水平的 {ratio} 倍 - ")
     # Back to normal: the alert resolves by itself within a couple of hours.
     for i in range(7, 40):
         now = start + i * 300_000

@@ -147,6 +147,11 @@ def test_an_aht_drift_alert_says_the_usual_for_its_hour_and_a_drop_is_no_alert()
     usual = clock(a["expected"])
     assert f"vs {usual} usual for 11:00" in a["message"]["en"], a["message"]["en"]
     assert f"11:00 通常 {usual}" in a["message"]["zh-CN"], a["message"]["zh-CN"]
+    # Since when: the first longer bucket (10:55-11:00), several buckets before the page.
+    onset = t0 + (day4 + 11) * 300_000
+    assert a["onset_ms"] == onset < a["raised_ms"] - 300_000
+    assert a["message"]["en"].endswith(f"since 10:55 (score {a['score']:.3f})"), a["message"]["en"]
+    assert "：自 10:55 起处理时长漂移" in a["message"]["zh-CN"], a["message"]["zh-CN"]
 
 
 def test_the_abandon_message_names_the_slot() -> None:

@@ -82,6 +82,7 @@ from river.base import AnomalyDetector
 
 from stream.alerts.detectors._calendar import day_slot, slot_label
 from stream.alerts.detectors._ew import ew, learn, squash, value
+from stream.alerts.detectors._onset import onset_ms, step as run_step
 
 __all__ = ["DriftCusum"]
 
@@ -144,6 +145,8 @@ class DriftCusum(AnomalyDetector):
         self.var = None  # per-item variance
         self.s_up = 0.0
         self.s_down = 0.0
+        self.run_up: Optional[list] = None  # each sum's run, [since, low] (_onset)
+        self.run_down: Optional[list] = None
 
     def _slot(self, x: dict) -> Optional[str]:
         return None if self.tz is None or x.get("t") is None else str(day_slot(float(x["t"]), self.tz, self.slot_s))
@@ -173,14 +176,18 @@ class DriftCusum(AnomalyDetector):
     def explain_one(self, x: dict) -> dict:
         y, n = float(x["y"]), float(x.get("n", 1))
         if self.base is None or n <= 0:
-            return {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0, "slot": None}
+            return {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0, "slot": None, "onset_ms": None}
         slot = self._slot(x)
         z, _, d = self._z(y, n, slot)
-        return self._explain(y, z, self._sums(z, d), slot)
+        return self._explain(y, z, self._sums(z, d), slot, x.get("t"))
 
-    def _explain(self, y: float, z: float, sums: tuple[float, float], slot: Optional[str] = None) -> dict:
-        score = squash(self.gain * max(sums)) if self.n >= self.warmup else 0.0
-        return {"observed": y, "expected": self._expected(slot), "z": z, "score": score, "slot": self._label(slot)}
+    def _explain(self, y: float, z: float, sums: tuple[float, float], slot: Optional[str] = None, t: Optional[float] = None) -> dict:
+        warm = self.n >= self.warmup
+        score = squash(self.gain * max(sums)) if warm else 0.0
+        up = sums[0] >= sums[1]
+        since = ((onset_ms(self.run_up, self.s_up, sums[0], float(t)) if up else onset_ms(self.run_down, self.s_down, sums[1], float(t)))
+                 if warm and t is not None else None)
+        return {"observed": y, "expected": self._expected(slot), "z": z, "score": score, "slot": self._label(slot), "onset_ms": since}
 
     def _label(self, slot: Optional[str]) -> Optional[str]:
         """The slot the expectation is the usual of (``'10:00'``), None while the global baseline stands in."""
@@ -192,14 +199,14 @@ class DriftCusum(AnomalyDetector):
         (which learning needs too, from the same state) worked out once."""
         y, n = float(x["y"]), float(x.get("n", 1))
         if self.base is None or n <= 0:
-            e = {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0, "slot": None}
+            e = {"observed": y, "expected": value(self.base), "z": 0.0, "score": 0.0, "slot": None, "onset_ms": None}
             self.learn_one(x)
             return e
         slot = self._slot(x)
         z, sigma, d = self._z(y, n, slot)
         sums = self._sums(z, d)
-        e = self._explain(y, z, sums, slot)
-        self._learn(y, n, z, sigma, sums, slot)
+        e = self._explain(y, z, sums, slot, x.get("t"))
+        self._learn(y, n, z, sigma, sums, slot, x.get("t"))
         return e
 
     def score_one(self, x: dict) -> float:
@@ -217,11 +224,15 @@ class DriftCusum(AnomalyDetector):
                 self.slots[slot] = [y, 1]
             return
         z, sigma, d = self._z(y, n, slot)
-        self._learn(y, n, z, sigma, self._sums(z, d) if self.n >= self.warmup else (0.0, 0.0), slot)
+        self._learn(y, n, z, sigma, self._sums(z, d) if self.n >= self.warmup else (0.0, 0.0), slot, x.get("t"))
 
-    def _learn(self, y: float, n: float, z: float, sigma: float, sums: tuple[float, float], slot: Optional[str] = None) -> None:
-        """Learn the bucket ``y`` of ``n`` items, given ``_z`` and ``_sums`` of it before anything is learnt."""
+    def _learn(self, y: float, n: float, z: float, sigma: float, sums: tuple[float, float], slot: Optional[str] = None,
+               t: Optional[float] = None) -> None:
+        """Learn the bucket ``y`` of ``n`` items (starting at ``t``), given ``_z`` and ``_sums`` of it before anything is learnt."""
         if self.n >= self.warmup:
+            if t is not None:
+                self.run_up = run_step(self.run_up, self.s_up, sums[0], float(t))
+                self.run_down = run_step(self.run_down, self.s_down, sums[1], float(t))
             self.s_up, self.s_down = sums
         se = sigma / math.sqrt(n)
         b = self._expected(slot)
@@ -250,6 +261,7 @@ class DriftCusum(AnomalyDetector):
         return {
             "params": {k: getattr(self, k) for k in ("alpha", "scale_alpha", "shift", "clip", "cap", "warmup", "zmax", "tz", "slot_s", "season_alpha", "min_visits", "rel_shift", "sides", "gain", "max_step")},
             "n": self.n, "base": value(self.base), "var": value(self.var), "s_up": self.s_up, "s_down": self.s_down,
+            "run_up": self.run_up, "run_down": self.run_down,
             "slots": {k: list(v) for k, v in self.slots.items()},
         }
 
@@ -260,5 +272,6 @@ class DriftCusum(AnomalyDetector):
         det.base = None if d["base"] is None else ew(det.alpha, d["base"])
         det.var = None if d["var"] is None else ew(det.scale_alpha, d["var"])
         det.s_up, det.s_down = d["s_up"], d["s_down"]
+        det.run_up, det.run_down = d.get("run_up"), d.get("run_down")  # absent from older checkpoints
         det.slots = {k: list(v) for k, v in d.get("slots", {}).items()}
         return det

@@ -65,6 +65,7 @@ from river.base import AnomalyDetector
 
 from stream.alerts.detectors._calendar import day_slot, slot_label
 from stream.alerts.detectors._ew import ew, learn, squash, value
+from stream.alerts.detectors._onset import onset_ms, step as run_step
 
 __all__ = ["RateSpike"]
 
@@ -110,6 +111,7 @@ class RateSpike(AnomalyDetector):
         self.ek = None
         self.en = None
         self.s = 0.0
+        self.run: Optional[list] = None  # the sum's run, [since, low] (_onset)
 
     def _slot(self, x: dict) -> Optional[str]:
         return None if self.tz is None or x.get("t") is None else str(day_slot(float(x["t"]), self.tz, self.slot_s))
@@ -140,18 +142,20 @@ class RateSpike(AnomalyDetector):
         p0 = self.baseline(slot)
         obs = k / n if n > 0 else None
         if p0 is None or n <= 0:
-            return {"observed": obs, "expected": p0, "z": 0.0, "score": 0.0, "slot": None}
-        return self._explain(k, n, p0, self._sum(k, n, p0), slot)
+            return {"observed": obs, "expected": p0, "z": 0.0, "score": 0.0, "slot": None, "onset_ms": None}
+        return self._explain(k, n, p0, self._sum(k, n, p0), slot, x.get("t"))
 
     def _sum(self, k: float, n: float, p0: float) -> float:
         """The sum after a bucket of ``k`` in ``n`` against the baseline ``p0`` (capped)."""
         return min(self.cap, max(0.0, self.memory * self.s + self._llr(k, n, p0)))
 
-    def _explain(self, k: float, n: float, p0: float, s: float, slot: Optional[str] = None) -> dict:
+    def _explain(self, k: float, n: float, p0: float, s: float, slot: Optional[str] = None, t: Optional[float] = None) -> dict:
         z = (k - n * p0) / math.sqrt(n * p0 * (1 - p0))
         got = self.slots.get(slot) if slot is not None else None
         usual = slot_label(int(slot), self.slot_s) if got is not None and got[2] >= self.min_visits and got[1] > 0 else None
-        return {"observed": k / n, "expected": p0, "z": z, "score": squash(s) if self.n >= self.warmup else 0.0, "slot": usual}
+        warm = self.n >= self.warmup
+        since = onset_ms(self.run, self.s, s, float(t)) if warm and t is not None else None
+        return {"observed": k / n, "expected": p0, "z": z, "score": squash(s) if warm else 0.0, "slot": usual, "onset_ms": since}
 
     def explain_learn_one(self, x: dict) -> dict:
         """``explain_one(x)``, then ``learn_one(x)``: the same, with the baseline and the sum
@@ -160,12 +164,12 @@ class RateSpike(AnomalyDetector):
         slot = self._slot(x)
         p0 = self.baseline(slot)
         if p0 is None or n <= 0:
-            e = {"observed": k / n if n > 0 else None, "expected": p0, "z": 0.0, "score": 0.0, "slot": None}
+            e = {"observed": k / n if n > 0 else None, "expected": p0, "z": 0.0, "score": 0.0, "slot": None, "onset_ms": None}
             self.learn_one(x)
             return e
         s = self._sum(k, n, p0)
-        e = self._explain(k, n, p0, s, slot)
-        self._learn(k, n, p0, s, slot)
+        e = self._explain(k, n, p0, s, slot, x.get("t"))
+        self._learn(k, n, p0, s, slot, x.get("t"))
         return e
 
     def score_one(self, x: dict) -> float:
@@ -183,11 +187,13 @@ class RateSpike(AnomalyDetector):
             if slot is not None:
                 self.slots[slot] = [k, n, 1]
             return
-        self._learn(k, n, p0, self._sum(k, n, p0) if self.n >= self.warmup else self.s, slot)
+        self._learn(k, n, p0, self._sum(k, n, p0) if self.n >= self.warmup else self.s, slot, x.get("t"))
 
-    def _learn(self, k: float, n: float, p0: float, s: float, slot: Optional[str] = None) -> None:
-        """Learn a bucket of ``k`` in ``n`` (n > 0), given the baseline ``p0`` and ``_sum`` before anything is learnt."""
+    def _learn(self, k: float, n: float, p0: float, s: float, slot: Optional[str] = None, t: Optional[float] = None) -> None:
+        """Learn a bucket of ``k`` in ``n`` (n > 0, starting at ``t``), given the baseline ``p0`` and ``_sum`` before anything is learnt."""
         if self.n >= self.warmup:
+            if t is not None:
+                self.run = run_step(self.run, self.s, s, float(t))
             self.s = s
         kk = min(k, n * self._p1(p0))
         if self.dispersion:
@@ -214,7 +220,7 @@ class RateSpike(AnomalyDetector):
     def to_dict(self) -> dict:
         return {
             "params": {k: getattr(self, k) for k in ("alpha", "ratio", "floor", "cap", "warmup", "memory", "tz", "slot_s", "season_alpha", "min_visits", "dispersion", "disp_alpha")},
-            "n": self.n, "ek": value(self.ek), "en": value(self.en), "s": self.s, "disp": value(self.disp),
+            "n": self.n, "ek": value(self.ek), "en": value(self.en), "s": self.s, "run": self.run, "disp": value(self.disp),
             "slots": {k: list(v) for k, v in self.slots.items()},
         }
 
@@ -225,6 +231,7 @@ class RateSpike(AnomalyDetector):
         det.ek = None if d["ek"] is None else ew(det.alpha, d["ek"])
         det.en = None if d["en"] is None else ew(det.alpha, d["en"])
         det.s = d["s"]
+        det.run = d.get("run")  # absent from older checkpoints
         det.slots = {k: list(v) for k, v in d.get("slots", {}).items()}
         det.disp = None if d.get("disp") is None else ew(det.disp_alpha, d["disp"])
         return det

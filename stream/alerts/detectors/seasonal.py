@@ -57,7 +57,7 @@ True
 True
 >>> e = det.explain_one({"t": t + 1800, "y": 9})
 >>> sorted(e)
-['expected', 'observed', 'score', 'slot', 'z']
+['expected', 'observed', 'onset_ms', 'score', 'slot', 'z']
 >>> e["slot"]                                  # the expectation is the daily 10:30 slot's (weekly after 2 weeks)
 '10:30'
 """
@@ -72,6 +72,7 @@ from zoneinfo import ZoneInfo
 from river.base import AnomalyDetector
 
 from stream.alerts.detectors._ew import ew, learn, squash, value
+from stream.alerts.detectors._onset import onset_ms, step as run_step
 
 __all__ = ["SeasonalCusum"]
 
@@ -173,6 +174,8 @@ class SeasonalCusum(AnomalyDetector):
         self.rscale = None  # value: mean absolute residual from the recent level
         self.s_up = 0.0
         self.s_down = 0.0
+        self.run_up: Optional[list] = None  # each sum's run, [since, low] (_onset)
+        self.run_down: Optional[list] = None
 
     # -- the model ------------------------------------------------------------
 
@@ -237,8 +240,8 @@ class SeasonalCusum(AnomalyDetector):
         y = float(x["y"])
         slot, wk, _ = self._slots(float(x["t"]))
         if self.mean is None:
-            return {"observed": y, "expected": None, "z": 0.0, "score": 0.0, "slot": None}
-        return {**self._explain(y, self._assess(y, self._views(slot, wk))), "slot": self._slot_label(slot, wk)}
+            return {"observed": y, "expected": None, "z": 0.0, "score": 0.0, "slot": None, "onset_ms": None}
+        return {**self._explain(y, self._assess(y, self._views(slot, wk)), float(x["t"])), "slot": self._slot_label(slot, wk)}
 
     def explain_learn_one(self, x: dict) -> dict:
         """``explain_one(x)``, then ``learn_one(x)``: the same, with the calendar slot and the
@@ -247,12 +250,13 @@ class SeasonalCusum(AnomalyDetector):
         slot, wk, day = self._slots(float(x["t"]))
         if self.mean is None:
             self._learn(y, slot, wk, day, [], None)
-            return {"observed": y, "expected": None, "z": 0.0, "score": 0.0, "slot": None}
+            return {"observed": y, "expected": None, "z": 0.0, "score": 0.0, "slot": None, "onset_ms": None}
         views = self._views(slot, wk)
         assessed = self._assess(y, views)
-        e = self._explain(y, assessed)
+        t = float(x["t"])
+        e = self._explain(y, assessed, t)
         e["slot"] = self._slot_label(slot, wk)
-        self._learn(y, slot, wk, day, views, assessed)
+        self._learn(y, slot, wk, day, views, assessed, t)
         return e
 
     def _slot_label(self, slot: int, wk: str) -> str:
@@ -263,15 +267,16 @@ class SeasonalCusum(AnomalyDetector):
             return f"{_DAYS[int(wk.split(':', 1)[0])]} {hhmm}"
         return hhmm
 
-    def _explain(self, y: float, assessed: tuple[float, float, float, float]) -> dict:
+    def _explain(self, y: float, assessed: tuple[float, float, float, float], t: Optional[float] = None) -> dict:
         mu, z, up, down = assessed
+        since = None
         if self.n < self.warmup:
             score = 0.0
-        elif self.calibrate:
-            score = squash(self._surprise(max(up, down)))
         else:
-            score = squash(max(up, down))
-        return {"observed": y, "expected": mu, "z": z, "score": score}
+            score = squash(self._surprise(max(up, down))) if self.calibrate else squash(max(up, down))
+            if t is not None:
+                since = onset_ms(self.run_up, self.s_up, up, t) if up >= down else onset_ms(self.run_down, self.s_down, down, t)
+        return {"observed": y, "expected": mu, "z": z, "score": score, "onset_ms": since}
 
     def _surprise(self, s: float) -> float:
         """How unusual the sum ``s`` is for *this* series: standard deviations of
@@ -305,12 +310,12 @@ class SeasonalCusum(AnomalyDetector):
             self._learn(y, slot, wk, day, [], None)
         else:
             views = self._views(slot, wk)
-            self._learn(y, slot, wk, day, views, self._assess(y, views))
+            self._learn(y, slot, wk, day, views, self._assess(y, views), float(x["t"]))
 
     def _learn(self, y: float, slot: int, wk: str, day: int, views: list[tuple[float, float]],
-               assessed: Optional[tuple[float, float, float, float]]) -> None:
-        """Learn ``y`` (of ``slot``, ``wk``, ``day``) given the slot's ``_views`` and ``_assess`` of it
-        before anything is learnt (none yet for the first value)."""
+               assessed: Optional[tuple[float, float, float, float]], t: Optional[float] = None) -> None:
+        """Learn ``y`` (of ``slot``, ``wk``, ``day``, the bucket starting at ``t``) given the slot's ``_views``
+        and ``_assess`` of it before anything is learnt (none yet for the first value)."""
         if assessed is None:
             self.mean = ew(_MEAN_ALPHA, y)
             self.day[slot] = ew(self.season_alpha, y)
@@ -326,12 +331,15 @@ class SeasonalCusum(AnomalyDetector):
             # The sums are kept capped (so an alert clears soon after the
             # anomaly ends); the score uses this step's uncapped sum, so a
             # huge spike still ranks above a mild one.
+            s_up, s_down = self.s_up, self.s_down
             if self.reset and max(up, down) >= self.cap:
                 # Restart after an alarm (classical CUSUM): the next alarm
                 # needs new evidence, so one change is one short burst.
                 self.s_up = self.s_down = 0.0
             else:
                 self.s_up, self.s_down = min(up, self.cap), min(down, self.cap)
+            if t is not None:
+                self.run_up, self.run_down = run_step(self.run_up, s_up, self.s_up, t), run_step(self.run_down, s_down, self.s_down, t)
             if self.calibrate:
                 v = math.log1p(max(up, down))
                 if self.cal_m is None:
@@ -396,6 +404,8 @@ class SeasonalCusum(AnomalyDetector):
             "cal_m2": value(self.cal_m2),
             "s_up": self.s_up,
             "s_down": self.s_down,
+            "run_up": self.run_up,
+            "run_down": self.run_down,
         }
 
     @classmethod
@@ -414,6 +424,7 @@ class SeasonalCusum(AnomalyDetector):
         det.cal_m = None if d["cal_m"] is None else ew(det.cal_alpha, d["cal_m"])
         det.cal_m2 = None if d["cal_m2"] is None else ew(det.cal_alpha, d["cal_m2"])
         det.s_up, det.s_down = d["s_up"], d["s_down"]
+        det.run_up, det.run_down = d.get("run_up"), d.get("run_down")  # absent from older checkpoints
         return det
 
 
