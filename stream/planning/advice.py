@@ -108,15 +108,10 @@ def queue_advice(
                  "ready": None if ready is None and "ready" in agents else int(ready or 0), "patience_s": patience_s}
 
     def need(offered: float, aht: Optional[float]) -> Optional[int]:
-        key = (site, queue, offered, aht, patience_s)
-        if memo is not None and key in memo:
-            return memo[key]
-        n = agents_needed(config, site, queue, float(offered), aht, patience_s or None, cache=memo)
-        if memo is not None:
-            if len(memo) > 50_000:
-                memo.clear()
-            memo[key] = n
-        return n
+        # agents_needed keeps its solves in memo (by rounded load); a long-lived worker's memo is bounded.
+        if memo is not None and len(memo) > 50_000:
+            memo.clear()
+        return agents_needed(config, site, queue, float(offered), aht, patience_s or None, cache=memo)
 
     def aht_of(fc_aht: float) -> Optional[float]:
         # The last 15 minutes' handle time, shrunk toward the forecast's by MIN_HANDLED contacts.
