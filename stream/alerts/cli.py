@@ -78,6 +78,7 @@ def _line(ch: dict) -> dict:
         "threshold": ch["threshold"],
         "expected": ch["expected"],
         "score": ch["score"],
+        "onset_ms": ch.get("onset_ms"),
         "message": ch["message"],
     }
 
