@@ -54,6 +54,11 @@ def subject(change: dict, kind: str) -> str:
     return f"[floorwatch] {zh} / {en}: {_where(change)} {change.get('rule', '')}"
 
 
+def _fig(x: object) -> str:
+    """A figure for the facts line: four significant digits (a model's 7.861234 is 7.861)."""
+    return f"{x:.4g}" if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
+
+
 def _fmt_ms(ms: object, tz: str) -> str:
     if not isinstance(ms, (int, float)):
         return "-"
@@ -67,16 +72,26 @@ def email_body(change: dict, kind: str, tz: str = "UTC", level: int = 0, held_ba
     esc_zh = f"（第 {level + 1} 级通知：此前的接收人未确认）" if level else ""
     esc_en = f" (escalation level {level + 1}: not acknowledged in time)" if level else ""
     digest = f"{held_back_line(held_back, 'zh-CN')}\n{held_back_line(held_back, 'en')}\n\n" if held_back else ""
+    if change.get("expected") is not None:
+        # An anomaly's threshold is a score, not a level of the figure: say what was seen against what is usual.
+        value, exp, score = _fig(value), _fig(change.get("expected")), _fig(change.get("score"))
+        facts_zh = f"检测器 {change.get('rule')}，观测 {value}，通常 {exp}，异常分 {score}（告警线 {thr}）"
+        facts_en = f"Detector {change.get('rule')}, observed {value}, usual {exp}, score {score} (raises at {thr})"
+    else:
+        facts_zh = f"规则 {change.get('rule')}，当前值 {value}，阈值 {thr}"
+        facts_en = f"Rule {change.get('rule')}, value {value}, threshold {thr}"
+    # An anomaly began where its detector dates the change, before the alert's own condition.
+    began = change.get("onset_ms") if change.get("onset_ms") is not None else change.get("since_ms")
     return digest + (
         f"{line(change, kind, 'zh-CN')}{esc_zh}\n"
         f"{msg.get('zh-CN', '')}\n"
-        f"规则 {change.get('rule')}，当前值 {value}，阈值 {thr}。请在大屏上确认此告警。\n"
+        f"{facts_zh}。请在大屏上确认此告警。\n"
         "\n"
         f"{line(change, kind, 'en')}{esc_en}\n"
         f"{msg.get('en', '')}\n"
-        f"Rule {change.get('rule')}, value {value}, threshold {thr}. Acknowledge it on the wall.\n"
+        f"{facts_en}. Acknowledge it on the wall.\n"
         "\n"
         f"alert: {change.get('id')}\n"
-        f"since: {_fmt_ms(change.get('since_ms'), tz)}\n"
+        f"since: {_fmt_ms(began, tz)}\n"
         f"at: {_fmt_ms(change.get('at_ms'), tz)}\n"
     )
