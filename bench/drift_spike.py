@@ -334,10 +334,10 @@ def run_spike(s: dict, seeds: int, k: int, lifts=(0.2, 0.4), tod: bool = True, m
         out = []
         for i in range(nb):
             _, _, ck, ce = figs.of(i, other_days)
-            if n_all[i] < MIN_OFFERED or ce <= 0 or e[i] <= 0:
+            if n_all[i] < MIN_OFFERED or ce <= 0:
                 out.append(0.0)
                 continue
-            mu0 = max(ck / ce, 1e-5) * e[i]
+            mu0 = max(ck / ce, 1e-5) * max(e[i], 1.0)  # ours' least hazard and exposure
             mu1 = alt.ratio * mu0 + alt.floor * n_all[i]
             out.append(c["a_all"][i] * math.log(mu1 / mu0) - (mu1 - mu0))
         return out

@@ -73,9 +73,10 @@ from stream.alerts.detectors._ew import ew, learn, squash, value
 
 __all__ = ["PatienceDrop"]
 
-# The lowest usual hazard (per second of waiting) a slot is held to: a slot whose
-# callers never hung up would make one abandon infinitely unlikely.
+# The lowest usual hazard (per second of waiting), and the least exposure a bucket is weighed
+# with (seconds): abandons with no wait at all would otherwise be infinitely unlikely.
 _MIN_HAZARD = 1e-5
+_MIN_EXPOSURE = 1.0
 
 
 class PatienceDrop(AnomalyDetector):
@@ -168,10 +169,10 @@ class PatienceDrop(AnomalyDetector):
     def _explain(self, x: dict, slot: Optional[str], h0: Optional[float]) -> tuple[dict, Optional[float]]:
         k, e, n = self._read(x)
         observed = e / k if k > 0 else None  # mean patience now: seconds waited per abandon
-        if h0 is None or e <= 0:
-            return {"observed": observed, "expected": None if h0 is None else 1.0 / h0, "score": 0.0, "slot": None,
+        if h0 is None:
+            return {"observed": observed, "expected": None, "score": 0.0, "slot": None,
                     "abandoned": k, "expected_abandons": None, "onset_ms": None}, None
-        mu0 = h0 * e
+        mu0 = h0 * max(e, _MIN_EXPOSURE)
         s = self._sum(k, mu0, n)
         score = squash(s) if self.n >= self.warmup else 0.0
         onset = None
@@ -202,24 +203,23 @@ class PatienceDrop(AnomalyDetector):
         h0 = self.hazard(slot)
         out, s = self._explain(x, slot, h0)
         k, e, n = self._read(x)
-        if e <= 0 and k <= 0:
-            return out  # nobody waited: nothing to learn
         if self.n >= self.warmup and s is not None:
             if s > 0 and not (self.s > 0 and self.onset is not None):
                 self.onset = x.get("t")
             elif s <= 0:
                 self.onset = None
             self.s = s
-        kk = k if h0 is None else min(k, self._mu1(h0 * e, n))
-        if h0 is not None and self.dispersion and e > 0:
-            mu0 = h0 * e
+        ee = max(e, _MIN_EXPOSURE)
+        kk = k if h0 is None else min(k, self._mu1(h0 * ee, n))
+        if h0 is not None and self.dispersion:
+            mu0 = h0 * ee
             r = max(-3.0, min(3.0, (k - mu0) / math.sqrt(mu0)))
             if self.disp is None:
                 self.disp = ew(self.disp_alpha, r * r)
             else:
                 learn(self.disp, r * r, self.n)
         hg = self.hazard()
-        kg = k if hg is None else min(k, self._mu1(hg * e, n))  # the global usual learns what is a spike by its own measure
+        kg = k if hg is None else min(k, self._mu1(hg * ee, n))  # the global usual learns what is a spike by its own measure
         if self.ek is None:
             self.ek, self.ee = ew(self.alpha, kg), ew(self.alpha, e)
         else:
