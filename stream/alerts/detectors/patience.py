@@ -69,7 +69,7 @@ from typing import Optional
 from river.base import AnomalyDetector
 
 from stream.alerts.detectors._calendar import day_slot, slot_label
-from stream.alerts.detectors._ew import ew, learn, squash, value
+from stream.alerts.detectors._ew import ew, learn, learn_ratio_slot, squash, value
 
 __all__ = ["PatienceDrop"]
 
@@ -81,6 +81,7 @@ _MIN_EXPOSURE = 1.0
 
 class PatienceDrop(AnomalyDetector):
     """Poisson CUSUM of abandons against the usual hazard × the exposure; see the module docstring.
+    The defaults are the engine's (``engine.new_detector``), measured in ``bench surge``.
 
     Inputs: ``k`` abandons (short abandons left out, as metrics.md's abandon
     rate does), ``e`` exposure in seconds, ``n`` contacts (for ``floor``),
@@ -106,9 +107,9 @@ class PatienceDrop(AnomalyDetector):
     # ``abandon_spike`` was before is told apart and not read as this one.
     MODEL = "patience"
 
-    def __init__(self, ratio: float = 2.0, floor: float = 0.0, alpha: float = 0.02, cap: float = 14.0, warmup: int = 96,
+    def __init__(self, ratio: float = 1.0, floor: float = 0.2, alpha: float = 0.02, cap: float = 14.0, warmup: int = 96,
                  memory: float = 0.8, tz: Optional[str] = None, slot_s: int = 3600, season_alpha: float = 0.1,
-                 min_visits: int = 3, dispersion: bool = True, disp_alpha: float = 0.05) -> None:
+                 min_visits: int = 3, dispersion: bool = False, disp_alpha: float = 0.05) -> None:
         self.ratio = ratio
         self.floor = floor
         self.alpha = alpha
@@ -226,14 +227,7 @@ class PatienceDrop(AnomalyDetector):
             learn(self.ek, kg, self.n)
             learn(self.ee, e, self.n)
         if slot is not None:
-            got = self.slots.get(slot)
-            if got is None:
-                self.slots[slot] = [kk, e, 1]
-            else:
-                a = max(self.season_alpha, 1.0 / (got[2] + 1))
-                got[0] += a * (kk - got[0])
-                got[1] += a * (e - got[1])
-                got[2] += 1
+            learn_ratio_slot(self.slots, slot, kk, e, self.season_alpha)
         self.n += 1
         return out
 
