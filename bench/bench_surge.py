@@ -220,6 +220,18 @@ def run(path: Path, seeds: int, surges: int, min_calls: int, lifts: tuple[float,
     return res
 
 
+def _cell(x: dict, who: str, width: int = 5) -> str:
+    """``'23/80  29%'``: detected of the injected, and the rate."""
+    d = x[who]
+    return f"{d['detected']:>4}/{x['surges']:<3} {d['detection_rate']:>{width}.0%}"
+
+
+def _ratio(x: dict, oracle: str) -> str:
+    """Ours ÷ the oracle's detections (``-`` when the oracle found none)."""
+    k = x[oracle]["detected"]
+    return "-" if not k else f"{x['ours']['detected'] / k:.2f}"
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench surge")
     ap.add_argument("--file", type=Path, default=DEFAULT)
@@ -239,10 +251,15 @@ def main(argv: list[str]) -> int:
 
     calls = drift_spike.series(args.file)
     res["aht_drift"] = drift_spike.run_drift(calls, args.seeds, args.surges)
-    res["abandon_spike"] = drift_spike.run_spike(calls, args.seeds, args.surges)
+    # Abandon spikes: ours (PatienceDrop) and the RateSpike it replaced, each under both injections
+    # (drift_spike.AbandonBuckets.inject: injected abandons under 5 s counted as issue 17 did, or as short).
+    for inj in drift_spike.INJECTIONS:
+        sfx = "" if inj == "issue" else "_short"
+        res[f"abandon_spike{sfx}"] = drift_spike.run_spike(calls, args.seeds, args.surges, injection=inj)
+        res[f"abandon_spike_rate{sfx}"] = drift_spike.run_spike(calls, args.seeds, args.surges, model="rate", injection=inj)
     # The previous detectors (one global baseline), for the before/after in the same run.
     res["aht_drift_global"] = drift_spike.run_drift(calls, args.seeds, args.surges, tod=False)
-    res["abandon_spike_global"] = drift_spike.run_spike(calls, args.seeds, args.surges, tod=False)
+    res["abandon_spike_global"] = drift_spike.run_spike(calls, args.seeds, args.surges, tod=False, model="rate")
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -261,19 +278,22 @@ def main(argv: list[str]) -> int:
         fmt = lambda d: "-" if d is None else f"{d:.0f} min"
         print(f"{lift:<7} {o['detected']:>4}/{r['surges']:<3} {o['detection_rate']:>5.0%} {fmt(o['median_delay_min']):>7} "
               f"{k['detected']:>4}/{r['surges']:<3} {k['detection_rate']:>5.0%} {fmt(k['median_delay_min']):>7} {ratio:>11}")
-    for name, what in (("aht_drift", "AHT drifts (handle time x 1+lift for 30 min)"), ("abandon_spike", "abandon spikes (+lift points of abandon rate for 30 min)"),
-                       ("aht_drift_global", "AHT drifts, previous detector (one global baseline)"),
-                       ("abandon_spike_global", "abandon spikes, previous detector (one global baseline)")):
+    for name, what in (("aht_drift", "AHT drifts (handle time x 1+lift for 30 min)"), ("aht_drift_global", "AHT drifts, previous detector (one global baseline)")):
         r = res[name]
         print(f"\n{what} on {res['aht_drift']['queue']}: ours {r['false_alarms_per_week']} false alarms a week; oracle threshold "
               f"{r['oracle_threshold']} (in-sample) / {r['oracle_other_days_threshold']} (other days) for the same")
         print(f"{'change':<9} {'ours':>14} {'oracle':>14} {'ours/oracle':>11} {'other days':>14} {'ours/other':>10}")
         for lift, x in r["lifts"].items():
-            o = x["ours"]
-            cells = [f"{lift:<9} {o['detected']:>4}/{x['surges']:<3} {o['detection_rate']:>5.0%}"]
-            for oracle, width in (("oracle", 11), ("oracle_other_days", 10)):
-                k = x[oracle]
-                ratio = "-" if not k["detected"] else f"{o['detected'] / k['detected']:.2f}"
-                cells.append(f"{k['detected']:>4}/{x['surges']:<3} {k['detection_rate']:>5.0%} {ratio:>{width}}")
-            print(" ".join(cells))
+            print(" ".join([f"{lift:<9} {_cell(x, 'ours')}", *(f"{_cell(x, o)} {_ratio(x, o):>{w}}" for o, w in (("oracle", 11), ("oracle_other_days", 10)))]))
+    print("\nAbandon spikes (each call not abandoned hangs up with probability +lift for 30 min, at its real wait) on "
+          f"{res['aht_drift']['queue']}; oracles at each detector's false alarms: rate = Bernoulli told the month's abandon rate per slot, "
+          "hazard = Poisson told its hazard per slot and given the seconds waited (in-sample / other days)")
+    names = ("oracle", "oracle_other_days", "hazard_oracle", "hazard_oracle_other_days")
+    print(f"{'detector':<26} {'injected':<8} {'false/wk':>8} {'spike':<8} {'ours':>10} " + " ".join(f"{h:>16}" for h in ("rate in-sample", "rate other days", "hazard in-sample", "hazard other days")))
+    for name, label in (("abandon_spike", "PatienceDrop (now)"), ("abandon_spike_rate", "RateSpike (before)"), ("abandon_spike_short", "PatienceDrop (now)"),
+                        ("abandon_spike_rate_short", "RateSpike (before)"), ("abandon_spike_global", "RateSpike, one baseline")):
+        r = res[name]
+        for lift, x in r["lifts"].items():
+            print(f"{label:<26} {r['injection']:<8} {r['false_alarms_per_week']:>8} {lift:<8} {_cell(x, 'ours', 4):>10} "
+                  + " ".join(f"{_cell(x, o, 4) + ' ' + _ratio(x, o):>16}" for o in names))
     return 0

@@ -17,6 +17,11 @@ percent, and "for 3 min" / "已 3 分钟" for how long the condition has held.
 'Regular: arrivals 2.3× the usual for Tue 10:00 - 26 in 5 min vs 11.3 expected (score 0.910)'
 >>> m["zh-CN"]
 '普通：来话为周二 10:00 通常水平的 2.3 倍 - 5分钟 26 个，预期 11.3 个（异常分 0.910）'
+>>> m = message("abandon_spike", "raised", {"en": "Regular", "zh": "普通"}, 40, 0.875, 0, expected=190, score=0.91, slot="14:00")
+>>> m["en"]
+'Regular: callers give up after 0:40 of waiting, usually 3:10 for 14:00 (4.8× sooner) (score 0.910)'
+>>> m["zh-CN"]
+'普通：客户等待 0:40 即挂断，14:00 通常为 3:10（快 4.8 倍）（异常分 0.910）'
 
 An anomaly says since when its evidence has been gathering (the detector's
 change point, local time at the site), and then not how long the alert has held:
@@ -119,6 +124,7 @@ _RESOLVED = {
     "longest_wait": ("longest wait back under the clear level", "最长等待已回落"),
     "service_level": ("service level back above the clear level", "服务水平已回升"),
     "abandon_rate": ("abandon rate back under the clear level", "放弃率已回落"),
+    "abandon_spike": ("callers wait as long as usual before giving up again", "客户耐心已恢复常态"),
     "no_agent_ready": ("agents available again", "已有可用坐席/窗口"),
     "vip_wait": ("VIP wait back under the clear level", "VIP等待已回落"),
     "agent_not_ready": ("agent left not-ready", "坐席已结束未就绪"),
@@ -184,16 +190,25 @@ def message(
         head_zh = f"来话为{usual_zh}通常水平的 {r} 倍" if r else "来话激增"
         en = f"{qen}: {head_en} - {_num(value)} in 5 min vs {_num(expected)} expected{'' if since else for_en} (score {score:.3f})"
         zh = f"{lead_zh}{head_zh} - 5分钟 {_num(value)} 个，预期 {_num(expected)} 个{for_zh}（异常分 {score:.3f}）"
-    elif rule in ("aht_drift", "abandon_spike"):
+    elif rule == "aht_drift":
         r = _ratio(value, expected)
         usual_en = f" for {slot}" if slot else ""
         usual_zh = _slot_zh(slot) if slot else ""
-        if rule == "aht_drift":
-            fig_en, fig_zh, shown, usual = "handle time drift - AHT", "处理时长漂移 - 平均处理时长", clock(value), clock(expected)
+        en = f"{qen}: handle time drift - AHT {clock(value)} vs {clock(expected)} usual{usual_en}" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
+        zh = f"{lead_zh}处理时长漂移 - 平均处理时长 {clock(value)}，{usual_zh}通常 {clock(expected)}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
+    elif rule == "abandon_spike":
+        # value: the mean patience now (seconds waited per abandon, None when nobody hung up);
+        # expected: the usual for the slot. Sooner is worse, so the ratio is usual / now.
+        r = _ratio(expected, value)
+        usual_en = f" for {slot}" if slot else ""
+        usual_zh = f"{slot} " if slot else ""
+        if value is None:
+            en = (f"{qen}: callers giving up sooner than usual for their wait{for_en if since else ''} (usually after {clock(expected)}{usual_en});"
+                  f" none in the last 15 min{'' if since else for_en} (score {score:.3f})")
+            zh = f"{lead_zh}客户挂断早于其等待时长的常态（{usual_zh}通常等待 {clock(expected)} 才挂断），近15分钟无挂断{for_zh}（异常分 {score:.3f}）"
         else:
-            fig_en, fig_zh, shown, usual = "abandon spike -", "放弃率突增 -", _pct(value), _pct(expected)
-        en = f"{qen}: {fig_en} {shown} vs {usual} usual{usual_en}" + (f" ({r}×)" if r else "") + f"{for_en} (score {score:.3f})"
-        zh = f"{lead_zh}{fig_zh} {shown}，{usual_zh}通常 {usual}" + (f"（{r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
+            en = f"{qen}: callers give up after {clock(value)} of waiting, usually {clock(expected)}{usual_en}" + (f" ({r}× sooner)" if r else "") + f"{for_en} (score {score:.3f})"
+            zh = f"{lead_zh}客户等待 {clock(value)} 即挂断，{usual_zh}通常为 {clock(expected)}" + (f"（快 {r} 倍）" if r else "") + f"{for_zh}（异常分 {score:.3f}）"
     else:
         fen, fzh, fmt, side = _FIGURES[rule]
         zside = "低于" if side == "below" else "超过"

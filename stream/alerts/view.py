@@ -46,7 +46,8 @@ def alert_snapshot(
 ) -> dict:
     """The part of ``Floor.snapshot`` the alert rules and detectors read, at a fraction of its cost.
 
-    Per queue: the waiting figures, agent counts and the 5/15-minute windows;
+    Per queue: the waiting figures, agent counts and the 5/15-minute windows
+    (their figures and ``waited_s``, the seconds their contacts waited);
     per agent: state, reason and time in state; counters. No day or interval
     totals (the expensive part: they copy and fold the day). Every logged-in
     agent, by name; ``watched``: only the agents in one of these states (all
@@ -73,9 +74,7 @@ def alert_snapshot(
             "name": _labels(qc.name if qc else None, q),
             **(waiting.get(q) or _NOBODY_WAITING),
             "agents": counts.get(q) or state_counts(()),
-            "sliding": {
-                f"{m}m": (sliding[f"{m}m"].get(q) or QueueStats(variant)).figures(percentiles=False) for m in WINDOWS_MIN
-            },
+            "sliding": {f"{m}m": _window_figures(sliding[f"{m}m"].get(q) or QueueStats(variant)) for m in WINDOWS_MIN},
         }
     snap: dict[str, Any] = {
         "site": site,
@@ -89,6 +88,14 @@ def alert_snapshot(
     if cfg.kind == "hall" or cfg.counters:
         snap["counters"] = _counters(cfg.counters, sc.staffing())
     return snap
+
+
+def _window_figures(st: QueueStats) -> dict[str, Any]:
+    """A window's figures (metrics.md) and ``waited_s``: the seconds waited by its answered and abandoned
+    contacts (the fold's two wait sums), the exposure the abandon detector weighs abandons against."""
+    out = st.figures(percentiles=False)
+    out["waited_s"] = (st.wait_sum + st.abandon_wait_sum) / 1000.0
+    return out
 
 
 class AlertViews:

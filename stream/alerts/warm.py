@@ -18,8 +18,12 @@ fed them at its boundaries, as near as the interval grain allows:
   is learnt live);
 * ``aht_drift`` — one bucket: the interval's handle-time mean over its
   handled calls (``n`` = handled, at least ``MIN_HANDLED``);
-* ``abandon_spike`` — the interval itself (its 15-minute bucket): long
-  abandons over offered net of short abandons (at least ``MIN_OFFERED``).
+* ``abandon_spike`` — the interval itself (its 15-minute bucket): its
+  abandons, short ones too, its offered (at least ``MIN_OFFERED``) and the
+  seconds waited (``wait_sum_ms`` + ``abandon_wait_sum_ms``). Rows written
+  before the store kept abandoned waits (``abandon_wait_sum_ms`` NULL) say
+  nothing of the exposure and teach it nothing: the detector then learns
+  from the rows that have it, or live.
 
 Each site's ``learnt`` is the end of its last row, so boundaries the history
 covered are not learnt again from the log (as with a checkpoint).
@@ -27,7 +31,8 @@ covered are not learnt again from the log (as with a checkpoint).
 >>> from stream.alerts.config import load_alerts
 >>> day = 86_400_000
 >>> rows = [{"site": "s", "queue": "q", "start_ms": i * 900_000, "offered": 30 if (i % 96) in range(36, 72) else 3,
-...          "abandoned": 2, "short_abandoned": 0, "handled": 20, "handle_sum_ms": 20 * 180_000} for i in range(96 * 7)]
+...          "abandoned": 2, "short_abandoned": 0, "handled": 20, "handle_sum_ms": 20 * 180_000,
+...          "wait_sum_ms": 28 * 30_000, "abandon_wait_sum_ms": 2 * 90_000} for i in range(96 * 7)]
 >>> ck = warm_checkpoint(rows, load_alerts(), {"s": "UTC"})
 >>> ck["learnt"]["s"] == 7 * day
 True
@@ -35,6 +40,8 @@ True
 ['abandon_spike', 'aht_drift', 'arrival_surge']
 >>> ck["detectors"]["s/q"]["arrival_surge"]["n"]          # 3 buckets per row: past the 3-day warm-up
 2016
+>>> ck["detectors"]["s/q"]["abandon_spike"]["n"]          # the open hours' rows (30 offered): 36 a day
+252
 """
 
 from __future__ import annotations
@@ -63,11 +70,11 @@ def _inputs(name: str, row: dict) -> list[dict]:
         if n < MIN_HANDLED or row.get("handle_sum_ms") is None:
             return []
         return [{"t": t, "y": float(row["handle_sum_ms"]) / n / 1000.0, "n": n}]
-    short = int(row.get("short_abandoned") or 0)
-    n = int(row.get("offered") or 0) - short
-    if n < MIN_OFFERED:
+    n = int(row.get("offered") or 0)
+    aw = row.get("abandon_wait_sum_ms")
+    if n < MIN_OFFERED or aw is None or row.get("wait_sum_ms") is None:
         return []
-    return [{"t": t, "k": int(row.get("abandoned") or 0) - short, "n": n}]
+    return [{"t": t, "k": int(row.get("abandoned") or 0), "n": n, "e": (int(row["wait_sum_ms"]) + int(aw)) / 1000.0}]
 
 
 def warm_checkpoint(rows: Iterable[dict], alerts: AlertsConfig, zones: Mapping[str, str]) -> dict:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.alerts.config import AlertsConfig, load_alerts
-from stream.alerts.detectors import DriftCusum, RateSpike, SeasonalCusum
+from stream.alerts.detectors import DriftCusum, PatienceDrop, RateSpike, SeasonalCusum
 from stream.alerts.driver import AlertDriver
 from stream.alerts.engine import AlertEngine
 from stream.alerts.hysteresis import step
@@ -254,19 +254,21 @@ def _detector_inputs(name: str, rng: random.Random, n: int) -> list[dict]:
             out.append({"y": rng.uniform(60, 600), "n": rng.choice([0, 1, 5, 12, 40])})
         else:
             nn = rng.choice([0, 10, 25, 60])
-            out.append({"k": rng.randrange(0, nn + 1) if nn else 0, "n": nn})
+            # The seconds waited, for PatienceDrop (RateSpike reads k and n only); now and then none at all.
+            out.append({"k": rng.randrange(0, nn + 1) if nn else 0, "n": nn, "e": rng.choice([0.0, 1.0, 30.0 * nn, 300.0 * nn])})
     return out
 
 
-@pytest.mark.parametrize("name", ["arrival_surge", "aht_drift", "abandon_spike"])
+@pytest.mark.parametrize("name", ["arrival_surge", "aht_drift", "abandon_spike", "abandon_rate"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_explain_learn_one_is_explain_one_then_learn_one(name, seed):
     """The engine's one call per bucket: the same explanations and the same state, bucket after bucket,
     through the first value, the warm-up and past it (a detector whose sums can move)."""
     make = {"arrival_surge": lambda: SeasonalCusum(kind="count", warmup=20),
-            "aht_drift": lambda: DriftCusum(warmup=20), "abandon_spike": lambda: RateSpike(warmup=20)}[name]
+            "aht_drift": lambda: DriftCusum(warmup=20), "abandon_spike": lambda: PatienceDrop(warmup=20),
+            "abandon_rate": lambda: RateSpike(warmup=20)}[name]
     one, two = make(), make()
-    for x in _detector_inputs(name, random.Random(seed), 400):
+    for x in _detector_inputs("abandon_spike" if name == "abandon_rate" else name, random.Random(seed), 400):
         e = one.explain_one(x)
         one.learn_one(x)
         assert two.explain_learn_one(x) == e

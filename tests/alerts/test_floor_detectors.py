@@ -10,6 +10,7 @@ import pytest
 
 from stream.alerts.detectors import DriftCusum, RateSpike, _calendar, drift, rate
 from stream.alerts.engine import new_detector
+from tests.alerts.test_patience import waits_inputs
 
 T0 = 1_700_006_400  # a midnight UTC
 
@@ -40,7 +41,7 @@ def abandon_inputs(days: int, seed: int = 2) -> list[dict]:
     return out
 
 
-@pytest.mark.parametrize("name, inputs", [("aht_drift", aht_inputs(6)), ("abandon_spike", abandon_inputs(8))])
+@pytest.mark.parametrize("name, inputs", [("aht_drift", aht_inputs(6)), ("abandon_spike", waits_inputs(8))])
 def test_a_restart_from_json_continues_exactly(name, inputs) -> None:
     whole = new_detector(name, "UTC", 96)
     ref = [whole.explain_learn_one(x)["score"] for x in inputs]
@@ -92,15 +93,22 @@ def test_the_rush_hour_is_no_drift_and_no_spike_with_time_of_day_but_a_real_one_
     assert len(hot(new_detector("aht_drift", "UTC", 288), aht, 288 * 2)) < 10
     ab = abandon_inputs(10)
     assert len(hot(RateSpike(warmup=96), ab, 96 * 3)) > 5
-    assert len(hot(new_detector("abandon_spike", "UTC", 96), ab, 96 * 3)) <= 1
+    assert len(hot(_rate_by_hour(), ab, 96 * 3)) <= 1
     # A real spike: abandons at 45 % for 30 minutes at 15:00 on day 11.
-    det = new_detector("abandon_spike", "UTC", 96)
+    det = _rate_by_hour()
     for x in ab:
         det.learn_one(x)
     t = T0 + 10 * 86_400 + 15 * 3600
     rng = random.Random(9)
     spike = [det.explain_learn_one({"t": t + 900 * k, "k": sum(rng.random() < 0.45 for _ in range(40)), "n": 40})["score"] for k in range(2)]
     assert max(spike) > 0.875
+
+
+def _rate_by_hour() -> RateSpike:
+    """The abandon-rate detector as the engine ran it before PatienceDrop (bench surge's before)."""
+    from bench.drift_spike import RATE_PARAMS
+
+    return RateSpike(warmup=96, tz="UTC", **RATE_PARAMS)
 
 
 def _queue_snap(handled: int, aht_s: float, offered15: int = 0, abandoned15: int = 0) -> dict:
@@ -157,6 +165,13 @@ def test_an_aht_drift_alert_says_the_usual_for_its_hour_and_a_drop_is_no_alert()
 def test_the_abandon_message_names_the_slot() -> None:
     from stream.alerts.messages import message
 
-    m = message("abandon_spike", "raised", {"en": "Regular", "zh": "普通"}, 45.0, 0.875, 0, expected=8.0, score=0.9, slot="09:00")
-    assert m["en"].startswith("Regular: abandon spike - 45") and "usual for 09:00" in m["en"]
-    assert "09:00 通常" in m["zh-CN"]
+    m = message("abandon_spike", "raised", {"en": "Regular", "zh": "普通"}, 45.0, 0.875, 0, expected=400.0, score=0.9, slot="09:00")
+    assert m["en"] == "Regular: callers give up after 0:45 of waiting, usually 6:40 for 09:00 (8.9× sooner) (score 0.900)"
+    assert m["zh-CN"] == "普通：客户等待 0:45 即挂断，09:00 通常为 6:40（快 8.9 倍）（异常分 0.900）"
+    # Held through a bucket where nobody hung up: no patience to give, still the usual.
+    m = message("abandon_spike", "repeated", {"en": "Regular", "zh": "普通"}, None, 0.875, 1_800_000, expected=400.0, score=0.8, slot="09:00")
+    assert m["en"].startswith("Still: Regular: callers giving up sooner than usual") and "6:40 for 09:00" in m["en"] and "for 30 min" in m["en"]
+    assert m["zh-CN"].startswith("仍未恢复：普通：客户挂断早于") and "已 30 分钟" in m["zh-CN"]
+    m = message("abandon_spike", "resolved", {"en": "Regular", "zh": "普通"}, 300.0, 0.875, 1_800_000, expected=400.0, score=0.5)
+    assert m["en"] == "Resolved: Regular: callers wait as long as usual before giving up again (lasted 30 min)"
+    assert m["zh-CN"] == "已恢复：普通：客户耐心已恢复常态（持续 30 分钟）"

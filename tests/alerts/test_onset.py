@@ -17,10 +17,11 @@ def _x(name: str, t: float, factor: float, rng: random.Random) -> dict:
         return {"t": t, "y": rng.gauss(20 * factor, 3)}
     if name == "aht_drift":
         return {"t": t, "y": factor * 180.0 * sum(rng.lognormvariate(0, 0.5) for _ in range(10)) / 10 / 1.13, "n": 10}
-    return {"t": t, "k": round(40 * min(0.9, 0.1 * factor)), "n": 40}
+    # Abandons against the seconds waited: the same waits, callers hanging up `factor` times as often.
+    return {"t": t, "k": rng.choice([1, 2, 3]) * factor, "e": 40 * 60.0, "n": 40}
 
 
-@pytest.mark.parametrize("name,step,factor", [("arrival_surge", 300, 3.0), ("aht_drift", 300, 2.0), ("abandon_spike", 900, 5.0)])
+@pytest.mark.parametrize("name,step,factor", [("arrival_surge", 300, 3.0), ("aht_drift", 300, 2.0), ("abandon_spike", 900, 10.0)])
 def test_the_onset_is_where_the_change_began_and_a_restored_detector_keeps_it(name: str, step: int, factor: float) -> None:
     rng = random.Random(3)
     det = new_detector(name, "UTC", 96)

@@ -76,3 +76,30 @@ def test_the_other_days_oracle_is_not_told_the_buckets_own_day():
     sums = SlotSums(["s"] * 3, [1, 2, 3], [(1, 100.0), (1, 110.0), (1, 3600.0)])
     assert sums.of(2, other_days=False) == (3, 3810.0)
     assert sums.of(2, other_days=True) == (2, 210.0)
+
+
+def test_an_abandon_spike_hangs_up_calls_at_their_real_wait():
+    from bench.drift_spike import AbandonBuckets
+
+    # One bucket: four answered calls (waits 0, 2, 10 and 30 s), a long abandon, a short one.
+    waits = [(0, 0.0, "answered"), (1, 2.0, "answered"), (2, 10.0, "answered"), (3, 30.0, "answered"), (4, 60.0, "abandoned"), (5, 1.0, "short")]
+    bk = AbandonBuckets(waits, 0)
+    assert (bk.n[0], bk.a[0], bk.n_all[0], bk.a_all[0], bk.e[0]) == (5, 1, 6, 2, 103.0)
+    for injection, (n, a) in (("issue", (5, 5)), ("short", (3, 3))):
+        c = bk.counts()
+        bk.inject(0, np.random.default_rng(0), np.random.default_rng(1), 1.0, c, injection)  # every call hangs up
+        # Every answered call is an abandon now; the rate's counts leave out those under 5 s ("short") or not ("issue").
+        assert (c["n"][0], c["a"][0], c["a_all"][0]) == (n, a, 6), injection
+        assert bk.e[0] == 103.0  # hung up when it was answered: the seconds waited are the same
+    c = bk.counts()
+    bk.inject(0, np.random.default_rng(0), np.random.default_rng(1), 0.0, c, "short")
+    assert (c["n"][0], c["a"][0], c["a_all"][0]) == (5, 1, 2)  # no lift, no change
+    # The same counts whatever the injection: which calls hang up is drawn apart from how many.
+    many = AbandonBuckets([(i, float(i % 9), "answered") for i in range(400)], 0)
+    got = {}
+    for injection in ("issue", "short"):
+        c = many.counts()
+        many.inject(0, np.random.default_rng(7), np.random.default_rng(8), 0.3, c, injection)
+        got[injection] = c
+    assert got["issue"]["a_all"][0] == got["short"]["a_all"][0] == got["issue"]["a"][0]
+    assert 80 < got["issue"]["a"][0] < 160 and got["short"]["a"][0] < got["issue"]["a"][0]

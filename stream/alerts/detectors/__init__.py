@@ -15,7 +15,9 @@
 * :mod:`.drift` — :class:`DriftCusum`: a mean of ``n`` items drifting from its
   slow baseline (handle time).
 * :mod:`.rate` — :class:`RateSpike`: a proportion ``k / n`` rising above its
-  baseline (abandon rate).
+  baseline (the abandon rate; ``abandon_spike`` before it weighed the waits).
+* :mod:`.patience` — :class:`PatienceDrop`: abandons the waits do not explain
+  (callers hanging up sooner than usual for the wait they had; ``abandon_spike``).
 
 All follow river's ``AnomalyDetector`` protocol (``score_one`` does not learn,
 ``learn_one`` does), give a score in [0, 1], say what they expected
@@ -26,8 +28,9 @@ from stream.alerts.detectors.drift import DriftCusum
 from stream.alerts.detectors.ensemble import EnsembleLikelihood
 from stream.alerts.detectors.likelihood import SeasonalLikelihood
 from stream.alerts.detectors.novelty import WindowNovelty
+from stream.alerts.detectors.patience import PatienceDrop
 from stream.alerts.detectors.rate import RateSpike
 from stream.alerts.detectors.seasonal import SeasonalCusum
 from stream.alerts.detectors.tail import TailRank
 
-__all__ = ["SeasonalCusum", "SeasonalLikelihood", "WindowNovelty", "TailRank", "EnsembleLikelihood", "DriftCusum", "RateSpike"]
+__all__ = ["SeasonalCusum", "SeasonalLikelihood", "WindowNovelty", "TailRank", "EnsembleLikelihood", "DriftCusum", "RateSpike", "PatienceDrop"]

@@ -1,4 +1,4 @@
-"""An exponentially weighted mean whose state is one float (river's ``EWMean``, restorable)."""
+"""An exponentially weighted mean whose state is one float (river's ``EWMean``, restorable), and a slot's ratio of two."""
 
 from __future__ import annotations
 
@@ -50,3 +50,24 @@ def learn(m: stats.EWMean, x: float, seen: int) -> None:
     else:
         cur = m.get()
         m.update(cur + (eff / a) * (x - cur))
+
+
+def learn_ratio_slot(slots: dict, slot: str, num: float, den: float, alpha: float) -> None:
+    """Learn a visit into ``slots[slot]`` = [mean numerator, mean denominator, visits] (a rate's slot of
+    the day: abandons and offered, abandons and seconds waited): weight ``alpha`` a visit, a plain
+    mean while it has seen fewer than 1/alpha.
+
+    >>> slots = {}
+    >>> for num, den in ((2, 10), (4, 30), (0, 20)):
+    ...     learn_ratio_slot(slots, "9", num, den, 0.1)
+    >>> slots
+    {'9': [2.0, 20.0, 3]}
+    """
+    got = slots.get(slot)
+    if got is None:
+        slots[slot] = [num, den, 1]
+        return
+    a = max(alpha, 1.0 / (got[2] + 1))
+    got[0] += a * (num - got[0])
+    got[1] += a * (den - got[1])
+    got[2] += 1

@@ -64,7 +64,7 @@ from typing import Optional
 from river.base import AnomalyDetector
 
 from stream.alerts.detectors._calendar import day_slot, slot_label
-from stream.alerts.detectors._ew import ew, learn, squash, value
+from stream.alerts.detectors._ew import ew, learn, learn_ratio_slot, squash, value
 from stream.alerts.detectors._onset import onset_ms, step as run_step
 
 __all__ = ["RateSpike"]
@@ -207,14 +207,7 @@ class RateSpike(AnomalyDetector):
         learn(self.ek, min(k, n * self._p1(pg)) if pg is not None else kk, self.n)
         learn(self.en, n, self.n)
         if slot is not None:
-            got = self.slots.get(slot)
-            if got is None:
-                self.slots[slot] = [kk, n, 1]
-            else:
-                a = max(self.season_alpha, 1.0 / (got[2] + 1))
-                got[0] += a * (kk - got[0])
-                got[1] += a * (n - got[1])
-                got[2] += 1
+            learn_ratio_slot(self.slots, slot, kk, n, self.season_alpha)
         self.n += 1
 
     def to_dict(self) -> dict:
