@@ -32,6 +32,7 @@ from stream.contracts.floor_config import load_config
 from stream.runtime.partition import PartitionFloor
 from stream.runtime.redis_keys import Keys
 from tests.alerts.test_warm import _surged
+from tests.runtime.test_restarts import wait_for
 from tests.runtime.test_pipeline import FEBRUARY, HAVE_SERVERS, WITH_ANONBANK, Stack, cli, lines, workers_info
 
 pytestmark = [
@@ -102,15 +103,6 @@ def feb(tmp_path_factory) -> dict:
             "learnt": morning.on_events.checkpoint()["learnt"][SITE], "blind": _latest(blind)}
 
 
-def _wait(pred, timeout: float, step: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = pred()
-        if got or time.monotonic() > deadline:
-            return got
-        time.sleep(step)
-
-
 def _alerts(r: redis_sync.Redis) -> dict[str, tuple]:
     return _latest(json.loads(raw) for raw in r.hvals(Keys().alerts))
 
@@ -132,7 +124,7 @@ def _owner(redis_url: str, partition: int, procs) -> object:
                 return next((p for p in procs if wid.endswith(f"-{p.pid}")), None)
         return None
 
-    return _wait(find, 20)
+    return wait_for(find, 20)
 
 
 @pytest.mark.parametrize("after", ["restarted", "moved"])
@@ -146,10 +138,10 @@ def test_alerts_after_sigkill_and_a_lost_log_start_equal_an_unbroken_runs(tmp_pa
         r = redis_sync.Redis.from_url(st.redis_url)
         try:
             # Both workers in the group before anything is folded: the bank's partition has one owner.
-            assert _wait(lambda: sum(bool(v["partitions"]) for v in workers_info(st.redis_url).values()) == len(st.workers), 60)
+            assert wait_for(lambda: sum(bool(v["partitions"]) for v in workers_info(st.redis_url).values()) == len(st.workers), 60)
             cli("replay", str(feb["before_kill"]), "--format", "jsonl", "--kafka", st.kafka_url)
             # Killed once its checkpoint holds all it folded (saved every 10 s).
-            saved = _wait(lambda: (c := _checkpoint_of_site(r)) and c[1]["checkpoint"]["learnt"][SITE] == feb["learnt"] and c, 120)
+            saved = wait_for(lambda: (c := _checkpoint_of_site(r)) and c[1]["checkpoint"]["learnt"][SITE] == feb["learnt"] and c, 120)
             assert saved, f"no checkpoint up to the morning's last boundary: {_checkpoint_of_site(r)}"
             victim = _owner(st.redis_url, saved[0], st.workers)
             assert victim is not None, workers_info(st.redis_url)
@@ -195,9 +187,9 @@ def test_a_fresh_broker_and_redis_warm_from_the_history_store(tmp_path, feb, sto
             assert not r.exists(Keys().prefix + "detectors")  # nothing to resume from
             cli("replay", str(feb["retained"]), "--format", "jsonl", "--kafka", st.kafka_url)
             n = lines(feb["retained"])
-            assert _wait(lambda: sum(v["events"] for v in workers_info(st.redis_url).values()) >= n, 120), workers_info(st.redis_url)
+            assert wait_for(lambda: sum(v["events"] for v in workers_info(st.redis_url).values()) >= n, 120), workers_info(st.redis_url)
             # The day's last alert changes follow the fold within a publish or two.
-            got = _wait(lambda: (a := _alerts(r)) and _surge_raised(a) and a, 10) or _alerts(r)
+            got = wait_for(lambda: (a := _alerts(r)) and _surge_raised(a) and a, 10) or _alerts(r)
             logs = (tmp_path / "worker-0.log").read_text(errors="replace")
         finally:
             r.close()
