@@ -40,8 +40,8 @@ from __future__ import annotations
 from typing import Callable, Iterable, Optional
 
 from stream.alerts.engine import BUCKET_MS, AlertEngine
-from stream.contracts.events import ts_to_ms
 from stream.alerts.view import AlertViews
+from stream.contracts.events import ts_to_ms
 from stream.fold.floor import Floor
 
 __all__ = ["AlertDriver", "run_with_alerts", "MAX_GAP_MS"]
