@@ -8,7 +8,8 @@ detectors' three-day warm-up).
   it in memory; Kafka's retention removes the start of a log the same way), and day 4 is published
   again from midnight (the retained log). The worker started again, or the surviving one of two
   when the partition moves to it, resumes the detectors from the checkpoint: every alert after the
-  kill, the anomaly alerts above all, is the alert of a run that was never interrupted.
+  kill, the anomaly alerts above all, is the alert of a run that was never interrupted. When the
+  broker keeps its log, the new worker folds it again from 0 (exact) and resumes nothing.
 * **Cold start from the history store.** A fresh broker and Redis (no checkpoint), the store
   holding days 1-3: the worker warms its detectors from the store and raises the surge on the first
   day it folds; the same start without the store does not.
@@ -83,7 +84,7 @@ def _surge_raised(latest: dict[str, tuple]) -> bool:
 
 @pytest.fixture(scope="module")
 def feb(tmp_path_factory) -> dict:
-    """Days 1-3 with day 4 up to the kill, and day 4 with its surge, as JSON-lines files; the alerts of an
+    """Days 1-3 with day 4 up to the kill, day 4 with its surge, and its rest after the kill, as JSON-lines files; the alerts of an
     unbroken run, of the morning alone (its checkpoint's last boundary), and of day 4 folded blind."""
     from stream.sources import anonbank
     from stream.sources.jsonl import write_jsonl
@@ -93,13 +94,14 @@ def feb(tmp_path_factory) -> dict:
     past = [e for e in evs if e.ts < DAY]
     day = _surged([e for e in evs if DAY <= e.ts < _ms(5)], QUEUE, S0, S1)
     d = tmp_path_factory.mktemp("feb")
-    before_kill, retained = d / "before_kill.jsonl", d / "day4.jsonl"
+    before_kill, retained, rest = d / "before_kill.jsonl", d / "day4.jsonl", d / "rest.jsonl"
     write_jsonl(past + [e for e in day if e.ts < CUT], before_kill)
     write_jsonl(day, retained)
+    write_jsonl([e for e in day if e.ts >= CUT], rest)
     whole, _ = _play(cfg, past + day)
     _, morning = _play(cfg, past + [e for e in day if e.ts < CUT])
     blind, _ = _play(cfg, day)
-    return {"cfg": cfg, "past": past, "before_kill": before_kill, "retained": retained, "whole": _latest(whole),
+    return {"cfg": cfg, "past": past, "before_kill": before_kill, "retained": retained, "rest": rest, "whole": _latest(whole),
             "learnt": morning.on_events.checkpoint()["learnt"][SITE], "blind": _latest(blind)}
 
 
@@ -127,14 +129,16 @@ def _owner(redis_url: str, partition: int, procs) -> object:
     return wait_for(find, 20)
 
 
-@pytest.mark.parametrize("after", ["restarted", "moved"])
+@pytest.mark.parametrize("after", ["restarted", "moved", "restarted-log-kept"])
 def test_alerts_after_sigkill_and_a_lost_log_start_equal_an_unbroken_runs(tmp_path, feb, after):
+    # restarted: a new worker takes the partition; moved: the other of two; log-kept: the broker keeps
+    # its log (the rest of the day follows it), which the new worker folds again from 0, not resuming.
     whole = _after_cut(feb["whole"])
     # What the test would see from a worker that forgot: no surge (blind in its warm-up).
     assert _surge_raised(whole) and not _surge_raised(feb["blind"])
     assert {v[4] for v in whole.values() if v[3] == "anomaly"} >= {"arrival_surge", "abandon_spike"}
     with Stack(dashboard=False, delivery=False, log_dir=str(tmp_path), config=WITH_ANONBANK,
-               workers=1 if after == "restarted" else 2) as st:
+               workers=2 if after == "moved" else 1) as st:
         r = redis_sync.Redis.from_url(st.redis_url)
         try:
             # Both workers in the group before anything is folded: the bank's partition has one owner.
@@ -148,13 +152,17 @@ def test_alerts_after_sigkill_and_a_lost_log_start_equal_an_unbroken_runs(tmp_pa
             before = _alerts(r)
             os.killpg(victim.pid, signal.SIGKILL)
             victim.wait(10)
-            # The broker's log goes too; what is left of it is the day from midnight.
-            st.kafka.kill()
-            st.kafka.start()
-            st.create_topics()
-            cli("replay", str(feb["retained"]), "--format", "jsonl", "--kafka", st.kafka_url)
-            if after == "restarted":
+            if after == "restarted-log-kept":
+                cli("replay", str(feb["rest"]), "--format", "jsonl", "--kafka", st.kafka_url)
+            else:
+                # The broker's log goes too; what is left of it is the day from midnight.
+                st.kafka.kill()
+                st.kafka.start()
+                st.create_topics()
+                cli("replay", str(feb["retained"]), "--format", "jsonl", "--kafka", st.kafka_url)
+            if after != "moved":
                 st.add_worker()
+            heir = next(i for i, w in enumerate(st.workers) if w is not victim and w.poll() is None)
             got: dict = {}
             for _ in range(150):
                 got = _after_cut(_alerts(r))
@@ -165,6 +173,9 @@ def test_alerts_after_sigkill_and_a_lost_log_start_equal_an_unbroken_runs(tmp_pa
             r.close()
     assert {k: v for k, v in before.items() if v[1] >= CUT} == {}  # the kill came before the cut's alerts
     assert got == whole
+    # A log that still holds the checkpoint's last message is folded again from 0; another log resumes it.
+    resumed = "detectors resumed from their checkpoint" in (tmp_path / f"worker-{heir}.log").read_text(errors="replace")
+    assert resumed is (after != "restarted-log-kept")
 
 
 @pytest.mark.parametrize("store", [True, False], ids=["with-store", "without-store"])
