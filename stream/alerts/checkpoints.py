@@ -4,8 +4,12 @@ A partition's state is rebuilt from its Kafka log, but Kafka keeps two days
 of it and the detectors' seasonal profiles need weeks. So the worker saves
 each partition's detector checkpoint (``AlertHook.checkpoint``) in the hash
 ``<prefix>detectors`` (field: the partition), at most every ``every_s`` wall
-seconds and only when the partition folded something new, and a partition
-rebuilt from a log whose start is gone resumes from it. Boundaries the
+seconds and only when the partition folded something new, with the CRC of
+the message it was saved after. A partition rebuilt from a log that does not
+hold what the checkpoint learnt from resumes from it: a log whose start is
+gone (retention), or another log from offset 0 (a broker that lost its log,
+as Tansu's memory storage does when it stops; a topic made again), told by
+that message being gone or different. Boundaries the
 checkpoint had learnt are not learnt again (``AlertEngine.resume``), so it
 does not matter how far the retained log and the checkpoint overlap.
 
@@ -55,7 +59,9 @@ class DetectorCheckpoints:
         ckpt = hook.checkpoint()
         if ckpt is None:
             return False
-        await self.redis.hset(self.key, str(partition), orjson.dumps({"offset": pf.next_offset, "checkpoint": ckpt}))
+        # The CRC of the message it was saved after tells the log it reflects from another one.
+        saved = {"offset": pf.next_offset, "crc": pf.last_crc, "checkpoint": ckpt}
+        await self.redis.hset(self.key, str(partition), orjson.dumps(saved))
         self._saved[partition] = (now, pf.next_offset)
         return True
 
@@ -64,12 +70,14 @@ class DetectorCheckpoints:
         raw = await self.redis.hget(self.key, str(partition))
         return None if raw is None else orjson.loads(raw)
 
-    async def resume(self, partition: int, pf: Any) -> bool:
-        """Give ``pf``'s hook the saved checkpoint (for a log whose start is gone); False if there is none."""
+    async def resume(self, partition: int, pf: Any, saved: Optional[dict] = None) -> bool:
+        """Give ``pf``'s hook the saved checkpoint (``saved``, else the one in Redis), for a log that does
+        not hold what it learnt from (its start gone, or another log); False if there is none."""
         hook = pf.on_events
         if hook is None or not hasattr(hook, "resume"):
             return False
-        saved = await self.load(partition)
+        if saved is None:
+            saved = await self.load(partition)
         if saved is None:
             return False
         hook.resume(saved["checkpoint"])

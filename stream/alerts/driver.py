@@ -41,15 +41,19 @@ from typing import Callable, Iterable, Optional
 
 from stream.alerts.engine import BUCKET_MS, AlertEngine
 from stream.alerts.view import AlertViews
+from stream.contracts.events import ts_to_ms
 from stream.fold.floor import Floor
 
-__all__ = ["AlertDriver", "run_with_alerts"]
+__all__ = ["AlertDriver", "run_with_alerts", "MAX_GAP_MS"]
+
+# A quiet gap longer than this is jumped, not walked (its detectors learn only its last part).
+MAX_GAP_MS = 2 * 86_400_000
 
 
 class AlertDriver:
     """Feeds a Floor and an AlertEngine on event time; see the module docstring."""
 
-    def __init__(self, floor: Floor, engine: AlertEngine, period_ms: int = 30_000, catchup: int = 240, max_gap_ms: int = 2 * 86_400_000,
+    def __init__(self, floor: Floor, engine: AlertEngine, period_ms: int = 30_000, catchup: int = 240, max_gap_ms: int = MAX_GAP_MS,
                  annotate: Optional[Callable[[Floor, str, dict], None]] = None) -> None:
         """``annotate(floor, site, snapshot)``: adds what a rule reads beyond the fold's figures
         (the staffing advice the ``understaffed`` rule reads) to each snapshot before it is evaluated."""
@@ -65,6 +69,8 @@ class AlertDriver:
         self.next_ms: dict[str, int] = {}
         # The snapshots at boundaries, kept up to date from the events fed (buckets of one period).
         self.views = AlertViews(floor, period_ms)
+        # Sites whose detectors a resumed checkpoint brought, not met yet (see _walk_since_learnt).
+        self._unseen: set[str] = set(engine.learnt)
 
     def _boundaries(self, start: int, until: int) -> list[int]:
         """Boundaries from ``start`` to ``until`` inclusive, thinned in long gaps."""
@@ -108,6 +114,8 @@ class AlertDriver:
         """Apply ``events`` in order; the alert changes of the boundaries they cross."""
         out: list[dict] = []
         evs = self.floor.as_batch(events)
+        if self._unseen:
+            self._walk_since_learnt(evs)
         # Events are folded up to the next one stamped after its site's boundary;
         # the site is evaluated before that one is applied (the same figures as
         # one by one: the core folds in arrival order). That event then starts
@@ -120,6 +128,22 @@ class AlertDriver:
                 self._evaluate_until(ev.site, ev.ts - 1, out)
             i = j
         return out
+
+    def _walk_since_learnt(self, evs) -> None:
+        """A site whose first event here comes after the last boundary its resumed detectors learnt
+        (a checkpoint, or the history store's warm start) is walked from that boundary, as the engine
+        that learnt it would have walked the quiet time between (a night: empty buckets learnt, a
+        longer gap thinned as any). Otherwise the detectors would skip it, and differ from a run that
+        was never interrupted. A site met first at or before that boundary goes on as usual."""
+        for site in self.floor.batch_sites(evs) & self._unseen:
+            self._unseen.discard(site)
+            if site in self.next_ms:
+                continue
+            first = next(evs[i] for i in range(len(evs)) if evs[i].site == site)
+            t = first.ts if isinstance(first.ts, int) else ts_to_ms(first.ts)
+            learnt = self.engine.learnt[site]
+            if t > learnt:
+                self.next_ms[site] = learnt + self.period_ms
 
     def _fold(self, evs: list, start: int) -> int:
         """Fold from ``start`` up to the first event past its site's next boundary; its index."""

@@ -25,6 +25,14 @@ fed them at its boundaries, as near as the interval grain allows:
   nothing of the exposure and teach it nothing: the detector then learns
   from the rows that have it, or live.
 
+The store keeps only intervals in which something happened, while the live
+engine learns at every 5-minute boundary of a quiet stretch (a night, a quiet
+queue) too, walking gaps of up to ``MAX_GAP_MS`` (the driver's). So an
+interval missing between a site's first row and its last is learnt as an
+empty one (no arrivals; no handle time or abandon rate to learn), unless it
+lies in a gap the driver would jump. Otherwise quiet slots would be learnt
+only from their busier days, and warm-up would last longer than live.
+
 Each site's ``learnt`` is the end of its last row, so boundaries the history
 covered are not learnt again from the log (as with a checkpoint).
 
@@ -42,13 +50,19 @@ True
 2016
 >>> ck["detectors"]["s/q"]["abandon_spike"]["n"]          # the open hours' rows (30 offered): 36 a day
 252
+>>> busy = [r for r in rows if r["offered"] == 30]        # a store without the quiet hours: learnt as empty
+>>> n = warm_checkpoint(busy, load_alerts(), {"s": "UTC"})["detectors"]["s/q"]["arrival_surge"]["n"]
+>>> n == 3 * (6 * 96 + 36)                                  # every interval from the first row (9:00) to the last
+True
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Iterable, Mapping
 
 from stream.alerts.config import DETECTORS, AlertsConfig
+from stream.alerts.driver import MAX_GAP_MS
 from stream.alerts.engine import ABANDON_BUCKET_MS, BUCKET_MS, MIN_HANDLED, MIN_OFFERED, STATE_VERSION, new_detector
 
 __all__ = ["warm_checkpoint", "HISTORY_DAYS"]
@@ -88,9 +102,11 @@ def warm_checkpoint(rows: Iterable[dict], alerts: AlertsConfig, zones: Mapping[s
             continue
         by_queue.setdefault((site, r["queue"]), []).append(r)
         learnt[site] = max(learnt.get(site, 0), int(r["start_ms"]) + _ROW_MS)
+    starts = {site: sorted({int(r["start_ms"]) for (s, _), qrows in by_queue.items() if s == site for r in qrows})
+              for site in learnt}
     detectors: dict[str, dict] = {}
     for (site, queue), qrows in sorted(by_queue.items()):
-        qrows.sort(key=lambda r: r["start_ms"])
+        qrows = _with_quiet_intervals(qrows, starts[site])
         dets = {}
         for name in DETECTORS:
             dc = alerts.detector(site, queue, name)
@@ -104,3 +120,19 @@ def warm_checkpoint(rows: Iterable[dict], alerts: AlertsConfig, zones: Mapping[s
         if dets:
             detectors[f"{site}/{queue}"] = dets
     return {"version": STATE_VERSION, "detectors": detectors, "learnt": learnt, "anomalies": {}}
+
+
+def _with_quiet_intervals(qrows: list[dict], site_starts: list[int]) -> list[dict]:
+    """A queue's rows in time order from its site's first row to its last, each interval missing from the
+    store (nothing happened then) as an empty row, but for those in a gap the live driver jumps."""
+    by_start = {int(r["start_ms"]): r for r in qrows}
+    out = []
+    for t in range(site_starts[0], site_starts[-1] + 1, _ROW_MS):
+        row = by_start.get(t)
+        if row is None:
+            # The site's next row: a quiet stretch longer than MAX_GAP_MS is learnt only over its end.
+            if site_starts[bisect_left(site_starts, t)] - t > MAX_GAP_MS:
+                continue
+            row = {"start_ms": t, "offered": 0, "abandoned": 0, "short_abandoned": 0, "handled": 0, "handle_sum_ms": None}
+        out.append(row)
+    return out

@@ -167,13 +167,26 @@ class FloorWorker:
         if not await self.checkpoints.resume(p, pf) and self.s.history_db:
             await self.checkpoints.warm_from_history(p, pf, self.s.history_db, self.s.config)
 
+    async def _checkpoint_unless_logged(self, p: int, pf: PartitionFloor) -> bool:
+        """Detectors for a partition rebuilt from offset 0: its checkpoint, unless the log still holds
+        the message the checkpoint was saved after (then folding the log learns it all again, exactly).
+        A log from 0 may be another one than the checkpoint's: a broker that lost its log (Tansu keeps
+        it in memory) or a topic made again, holding only what was published since. False when the
+        partition has no checkpoint."""
+        saved = await self.checkpoints.load(p)
+        if saved is None:
+            return False
+        if saved["offset"] < 1 or await self._message_differs(p, saved["offset"] - 1, saved.get("crc")):
+            await self.checkpoints.resume(p, pf, saved)
+        return True
+
     async def rebuild(self, p: int, upto: int) -> tuple[PartitionFloor, list, list]:
         """Fold partition ``p`` from its first offset up to (not including) ``upto``."""
         t0 = time.perf_counter()
         pf = self._new_partition(p)
         dead: list = []
         alerts: list = []
-        if upto == 0 and self.s.history_db:
+        if upto == 0 and not await self._checkpoint_unless_logged(p, pf) and self.s.history_db:
             # A fresh log: nothing to rebuild, but the floor may have a past in the history store.
             await self.checkpoints.warm_from_history(p, pf, self.s.history_db, self.s.config)
         if upto > 0:
@@ -194,6 +207,8 @@ class FloorWorker:
                     log.warning("partition %d: log starts at offset %d, not 0", p, first)
                     pf.next_offset = first
                     await self._resume_detectors(p, pf)
+                else:
+                    await self._checkpoint_unless_logged(p, pf)
                 done = first >= upto
                 while not done:
                     batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
@@ -254,7 +269,11 @@ class FloorWorker:
 
     async def _log_replaced(self, p: int, pf: PartitionFloor) -> bool:
         """Is the last message we folded gone from the broker, or different?"""
-        last = pf.next_offset - 1
+        return await self._message_differs(p, pf.next_offset - 1, pf.last_crc)
+
+    async def _message_differs(self, p: int, last: int, crc: Optional[int]) -> bool:
+        """Is the message at offset ``last`` of partition ``p`` gone from the broker, or not the one whose
+        value's CRC-32 is ``crc`` (None: not known, any message there will do)?"""
         tp = TopicPartition(EVENTS_TOPIC, p)
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_of(self.s.kafka_url), enable_auto_commit=False, group_id=None)
         await consumer.start()
@@ -266,7 +285,7 @@ class FloorWorker:
             consumer.seek(tp, last)
             batch = await consumer.getmany(tp, timeout_ms=3000, max_records=1)
             msgs = batch.get(tp, [])
-            return not msgs or msgs[0].offset != last or zlib.crc32(msgs[0].value or b"") != pf.last_crc
+            return not msgs or msgs[0].offset != last or (crc is not None and zlib.crc32(msgs[0].value or b"") != crc)
         finally:
             await consumer.stop()
 

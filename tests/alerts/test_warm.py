@@ -21,6 +21,7 @@ import pytest
 
 from stream.alerts import warm
 from stream.alerts.checkpoints import history_checkpoint
+from stream.alerts.warm import warm_checkpoint
 from stream.sources.formats import read_events
 from stream.alerts.config import load_alerts
 from stream.alerts.driver import AlertDriver
@@ -183,3 +184,41 @@ def test_the_worker_warms_a_fresh_partition_from_its_history_db_and_a_checkpoint
 
     with embedded.EmbeddedRedis() as server:
         asyncio.run(go(server.url))
+
+
+def test_quiet_intervals_are_learnt_as_live_would_and_long_gaps_are_jumped() -> None:
+    # The store has rows only where something happened. Live, the engine learns every 5-minute bucket of a
+    # quiet stretch (an empty one) unless the driver jumps it (longer than MAX_GAP_MS): so does the warm start.
+    from stream.alerts.driver import MAX_GAP_MS
+
+    day, row = 86_400_000, 900_000
+
+    def rows(*days: int) -> list[dict]:
+        return [{"site": "s", "queue": "q", "start_ms": d * day + 40 * row, "offered": 9, "abandoned": 0,
+                 "short_abandoned": 0, "handled": 9, "handle_sum_ms": 9 * 100_000} for d in days]
+
+    def learnt(*days: int) -> int:
+        return warm_checkpoint(rows(*days), load_alerts(), {"s": "UTC"})["detectors"]["s/q"]["arrival_surge"]["n"] // 3
+
+    assert MAX_GAP_MS == 2 * day
+    assert learnt(0, 1) == 96 + 1  # a day of quiet intervals between two rows, each learnt
+    assert learnt(0, 2) == 2 * 96 + 1  # two days: still walked
+    assert learnt(0, 5) == 1 + 2 * 96 + 1  # five: only the last two days before the next row, as the driver does
+
+
+def test_a_resumed_engine_walks_the_quiet_night_before_its_first_event(feb) -> None:
+    # A checkpoint of the evening before; the log it resumes on starts with the next morning's first call.
+    # The unbroken engine learnt the night's empty 5-minute buckets; the resumed one must too (else its
+    # profile skips the nights and its warm-up lasts longer): the same buckets, the same surge raised.
+    cfg, alerts = feb["cfg"], load_alerts()
+    whole = AlertEngine(alerts)
+    changes = _run(whole, cfg, feb["past"] + feb["surged"])
+    first = AlertEngine(alerts)
+    _run(first, cfg, feb["past"])
+    resumed = AlertEngine(alerts)
+    resumed.resume(json.loads(json.dumps(first.checkpoint())))
+    assert feb["surged"][0].ts - resumed.learnt["anonbank"] > 3 * 3600_000  # a night between
+    got = _run(resumed, cfg, feb["surged"])
+    learnt = {q: d["arrival_surge"]["n"] for q, d in resumed.to_dict()["detectors"].items()}
+    assert learnt == {q: d["arrival_surge"]["n"] for q, d in whole.to_dict()["detectors"].items()}
+    assert surge_raises(got) and [c["at_ms"] for c in surge_raises(got)] == [c["at_ms"] for c in surge_raises(changes)]
