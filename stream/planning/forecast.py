@@ -387,7 +387,7 @@ def reforecast(
     return out
 
 
-def persistence_of(pairs, min_days: int = 4, prior: Optional[tuple[float, float]] = None) -> float:
+def persistence_of(pairs, min_days: int = 4) -> float:
     """How much of a day's deviation from its forecast up to a time of day carries into the rest of it.
 
     ``pairs``: past days' (forecast, actual) arrays of 96 slots each, with the
@@ -398,11 +398,6 @@ def persistence_of(pairs, min_days: int = 4, prior: Optional[tuple[float, float]
     day as ``reforecast`` always did). A quiet morning followed by an
     ordinary afternoon (the bank's 9 February) pulls it down; days whose
     level held all day keep it near 1.
-
-    ``prior = (beta0, weight)``: partial pooling instead of ``min_days``: the
-    slope shrunk toward ``beta0`` as if ``weight`` (Σx² units) more evidence
-    said ``beta0`` (a ridge toward it): no past day gives ``beta0``, many give
-    their own slope.
 
     >>> f = np.ones(96) * 10
     >>> held = [(f, f * k, 40) for k in (0.8, 1.2, 0.9, 1.1)]             # the morning's level held all day
@@ -421,13 +416,9 @@ def persistence_of(pairs, min_days: int = 4, prior: Optional[tuple[float, float]
             continue
         xs.append(np.log(a0 / f0))
         ys.append(np.log(a1 / f1))
-    x, y = np.array(xs), np.array(ys)
-    if prior is not None:
-        b0, w = prior
-        sxy, sxx = float((x * y).sum()) + w * b0, float((x * x).sum()) + w
-        return float(min(1.0, max(0.0, sxy / sxx))) if sxx > 0 else float(b0)
     if len(xs) < min_days:
         return 1.0
+    x, y = np.array(xs), np.array(ys)
     sxx = float((x * x).sum())
     if sxx <= 0:
         return 1.0

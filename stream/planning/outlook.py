@@ -45,15 +45,12 @@ from stream.fold.calendar import INTERVAL_MS
 from stream.planning.actuals import Log, QueueHistory, cutoff_for, day_starts, fold_history, slot_of
 from stream.planning.forecast import LoadForecaster, forecast_site, persistence_of, reforecast
 from stream.planning.holidays import Holidays
-from stream.planning.uncertainty import POOL_DAYS, Spread, day_spread, pooled_scale, rest_spread
+from stream.planning.uncertainty import Spread, day_spread, rest_spread
 
 __all__ = ["QueueOutlook", "forecast_log", "forecast_histories", "outlooks_log", "spreads_of"]
 
 # Past days that teach the intraday reforecast how far a morning's deviation carries (``_past_days``).
 PERSISTENCE_DAYS = 28
-# Where few past days of today's kind teach it, the reforecast's persistence is shrunk toward one half: with no
-# evidence either way, the middle of 0 (a morning says nothing of the rest) and 1 (it sets all of it).
-PERSISTENCE_PRIOR = 0.5
 
 
 class QueueOutlook:
@@ -76,7 +73,6 @@ def forecast_histories(
     days: int,
     holidays: Optional[Holidays] = None,
     spread: bool = False,
-    pool: bool = True,
     **model: float,
 ) -> list[QueueOutlook]:
     """Forecast every queue of ``hist`` (folded up to the cut-off of ``start``).
@@ -84,12 +80,6 @@ def forecast_histories(
     ``spread``: also learn each site's forecast error (``QueueOutlook.spread``)
     from its past days: the day-ahead forecasts' errors, or, when the cut-off
     falls inside the day, the errors of reforecasts made at that time of day.
-    ``pool`` (with ``spread``): partial pooling where the site has few past
-    days of today's kind: the error scale shrunk toward the pooled scale of
-    all its past days, the reforecast's persistence toward ``PERSISTENCE_PRIOR``
-    (each worth ``uncertainty.POOL_DAYS`` days); ``pool=False``: the earlier
-    rule (no spread from fewer than ``MIN_DAYS`` days of the kind, and then a
-    reforecast that may not cut the plan).
     """
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
@@ -117,9 +107,7 @@ def forecast_histories(
         today = _local_date(cut, tz)
         rows = []
         if spread and site not in spreads:
-            ps = past_of(site, today)
-            prior = pooled_scale(e for e in (_log_ratio(a.sum(), f.sum()) for f, a, _ in ps) if e is not None) if pool else None
-            spreads[site] = day_spread(((float(f.sum()), float(a.sum())) for f, a, w in ps if w), prior)
+            spreads[site] = day_spread((float(f.sum()), float(a.sum())) for f, a, w in past_of(site, today) if w)
         for i in range(days):
             d = today + timedelta(days=i)
             day_fc = cache.get((site, d))
@@ -136,19 +124,12 @@ def forecast_histories(
                     if site not in beta:
                         # A plan (``spread``) reforecasts with the persistence of the days its error is learnt
                         # from (``_past_days``: the warm ones); the forecast itself keeps every past day.
-                        warm_days = [(f, a, upto) for f, a, warm in past_of(site, d) if warm or not spread]
-                        if spread and pool:
-                            xs = [_log_ratio(a[:upto].sum(), f[:upto].sum()) for f, a, _ in past_of(site, d)]
-                            px = pooled_scale(x for x in xs if x is not None) or 0.0
-                            beta[site] = persistence_of(warm_days, prior=(PERSISTENCE_PRIOR, POOL_DAYS * px * px))
-                        else:
-                            px = 0.0
-                            beta[site] = persistence_of(warm_days)
+                        beta[site] = persistence_of([(f, a, upto) for f, a, warm in past_of(site, d) if warm or not spread])
                         if spread:
                             act = sum((h.days[d.isoformat()].offered for h in by_site[site].values() if d.isoformat() in h.days),
                                       np.zeros(len(offered)))
                             spreads[site] = _rest_spread(past_of(site, d), upto, beta[site],
-                                                         sum(x.offered for x in day_fc.values()), act, pool, px)
+                                                         sum(x.offered for x in day_fc.values()), act)
                     base = offered
                     offered = reforecast(offered, actual.offered if actual is not None else np.zeros_like(offered), upto,
                                          persistence=beta[site])
@@ -223,30 +204,19 @@ def _past_days(qs: dict[str, QueueHistory], today: date, holidays: Holidays, mod
     return pairs
 
 
-def _log_ratio(a: float, f: float) -> Optional[float]:
-    return float(np.log(a / f)) if a > 0 and f > 0 else None
-
-
-def _rest_spread(past: list, upto: int, beta: float, fc_today: np.ndarray, act_today: np.ndarray,
-                 pool: bool = False, prior_x: float = 0.0) -> Optional[Spread]:
-    """The spread of today's reforecast at slot ``upto``: past days reforecast the same way, against their rest.
-
-    ``pool``: the days of today's kind shrunk toward all past days' pooled
-    reforecast error (``uncertainty.rest_spread``'s ``prior``).
-    """
-    rows, every = [], []
+def _rest_spread(past: list, upto: int, beta: float, fc_today: np.ndarray, act_today: np.ndarray) -> Optional[Spread]:
+    """The spread of today's reforecast at slot ``upto``: past days reforecast the same way, against their rest."""
+    rows = []
     for f, a, warm in past:
+        if not warm:
+            continue
         a0, f0 = float(a[:upto].sum()), float(f[:upto].sum())
         if a0 <= 0 or f0 <= 0:
             continue
         r = reforecast(f, a, upto, persistence=beta)
-        row = (float(np.log(a0 / f0)), float(a[upto:].sum()), float(r[upto:].sum()), float(f[upto:].sum()))
-        every.append(_log_ratio(row[1], row[2]))
-        if warm:
-            rows.append(row)
-    prior = pooled_scale(e for e in every if e is not None) if pool else None
-    x = _log_ratio(float(act_today[:upto].sum()), float(fc_today[:upto].sum()))
-    return rest_spread(rows, x if x is not None else 0.0, prior, prior_x)
+        rows.append((float(np.log(a0 / f0)), float(a[upto:].sum()), float(r[upto:].sum()), float(f[upto:].sum())))
+    a0, f0 = float(act_today[:upto].sum()), float(fc_today[:upto].sum())
+    return rest_spread(rows, float(np.log(a0 / f0)) if a0 > 0 and f0 > 0 else 0.0)
 
 
 def outlooks_log(log: Log, start: date | datetime, days: int, holidays: Optional[Holidays] = None, spread: bool = False,

@@ -44,15 +44,12 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 from scipy import stats
 
-__all__ = ["Spread", "day_spread", "rest_spread", "pooled_scale", "MIN_DAYS", "POOL_DAYS"]
+__all__ = ["Spread", "day_spread", "rest_spread", "MIN_DAYS"]
 
 # Fewest past errors a spread is learnt from: a t with one degree has no mean,
 # and its bins' means (``factors``) need more than one.
 MIN_DAYS = 3
 FACTORS = 9
-# What the pooled scale (all the site's past days, ``pooled_scale``) is worth, in days of the kind: a kind
-# with no past day plans with the pooled scale, one with many with its own (partial pooling).
-POOL_DAYS = 3.0
 
 
 @dataclass(frozen=True)
@@ -75,69 +72,33 @@ class Spread:
         return [(math.exp(self.scale * float(x)), 1.0 / k) for x in z]
 
 
-def pooled_scale(errors: Iterable[float]) -> Optional[float]:
-    """A robust scale of log errors pooled over *all* past days (any kind): 1.4826 × the median |error|.
-
-    The pool holds the cold starts too (a first Friday forecast as an
-    ordinary weekday came at 0.30 of it): the median, not the mean square,
-    so one such day does not set every other day's spread. None without errors.
-    """
-    e = sorted(abs(x) for x in errors)
-    if not e:
-        return None
-    return 1.4826 * float(np.median(e))
-
-
-def _pooled(e2: list[float], prior: Optional[float], lost: int = 0) -> Optional[Spread]:
-    """Partial pooling: the kind's mean square error shrunk toward ``prior``² worth ``POOL_DAYS`` days.
-
-    ``lost``: degrees of freedom the kind's own estimate spends (a fitted
-    persistence). With no prior the old rule holds: too few days, no spread.
-    """
-    n = len(e2)
-    if prior is None:
-        if n < MIN_DAYS + lost:
-            return None
-        return Spread(scale=math.sqrt(max(0.0, sum(e2) / (n - lost))), dof=float(n - lost), days=n)
-    k = POOL_DAYS
-    s2 = (sum(e2) + k * prior * prior) / (max(0, n - lost) + k)
-    return Spread(scale=math.sqrt(max(0.0, s2)), dof=float(max(0, n - lost) + k), days=n)
-
-
-def day_spread(pairs: Iterable[tuple[float, float]], prior: Optional[float] = None) -> Optional[Spread]:
-    """The spread of day-ahead forecasts from past days' ``(forecast total, actual total)``.
-
-    ``prior``: the pooled scale of all the site's past days
-    (``pooled_scale``): the days of the kind are shrunk toward it (with none,
-    the spread *is* the pooled one, with ``POOL_DAYS`` degrees of freedom);
-    without a prior, None with fewer than ``MIN_DAYS`` days.
-    """
+def day_spread(pairs: Iterable[tuple[float, float]]) -> Optional[Spread]:
+    """The spread of day-ahead forecasts from past days' ``(forecast total, actual total)``; None with too few."""
     e2 = []
     for f, a in pairs:
         if f > 0 and a > 0:
             e2.append(math.log(a / f) ** 2 - 1.0 / f)
-    return _pooled(e2, prior)
+    if len(e2) < MIN_DAYS:
+        return None
+    return Spread(scale=math.sqrt(max(0.0, sum(e2) / len(e2))), dof=float(len(e2)), days=len(e2))
 
 
-def rest_spread(pairs: Sequence[tuple[float, float, float, float]], x_today: float,
-                prior: Optional[float] = None, prior_x: float = 0.0) -> Optional[Spread]:
+def rest_spread(pairs: Sequence[tuple[float, float, float, float]], x_today: float) -> Optional[Spread]:
     """The spread of today's reforecast of the rest of the day, from past days at the same time of day.
 
     ``pairs``: per past day ``(log(so far actual ÷ forecast), rest actual,
     rest reforecast, rest forecast)``, the reforecast made with the
     persistence fitted to these days; ``x_today``: today's log ratio so far.
-    ``prior``: the pooled scale of all past days' reforecast errors (partial
-    pooling as in ``day_spread``), ``prior_x`` their mornings' pooled scale
-    (the pooled days count in the leverage as ``POOL_DAYS`` mornings of it).
     """
     xs, e2 = [], []
     for x, a1, r1, f1 in pairs:
         if a1 > 0 and r1 > 0:
             xs.append(x)
             e2.append(math.log(a1 / r1) ** 2 - 1.0 / r1)
-    base = _pooled(e2, prior, lost=1 if e2 else 0)
-    if base is None:
+    n = len(e2)
+    if n < MIN_DAYS + 1:
         return None
-    sxx = sum(x * x for x in xs) + (POOL_DAYS * prior_x * prior_x if prior is not None else 0.0)
+    s2 = max(0.0, sum(e2) / (n - 1))
+    sxx = sum(x * x for x in xs)
     lever = x_today * x_today / sxx if sxx > 0 else 0.0
-    return Spread(scale=base.scale * math.sqrt(1.0 + lever), dof=base.dof, days=base.days)
+    return Spread(scale=math.sqrt(s2 * (1.0 + lever)), dof=float(n - 1), days=n)
