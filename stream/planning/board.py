@@ -99,7 +99,11 @@ class Board:
         if now is not None and self._inside(now, start, days, qh):
             later = next(o for o in forecast_histories(site_hist, now, 1, self.holidays, spread=True) if o.history is qh)
             effective = now + timedelta(minutes=self.cadence.lead_min)
-            redo = plan(actionable(later.rows, effective), self.log.config, patience=pat, shrinkage=shrinkage, over="day",
+            pat_now = pat
+            if self._contacts:  # the patience the day's morning shows too, as `staffing --plan --from` that time
+                cut_now = cutoff_for(now, qh.timezone)
+                pat_now = patience([c for c in self._contacts if c.offered_ms < cut_now and c.site == site and c.queue == queue])
+            redo = plan(actionable(later.rows, effective), self.log.config, patience=pat_now, shrinkage=shrinkage, over="day",
                         spread={(site, queue): later.spread})
             refc = {r["start"]: r["offered"] for r in later.rows}
             # A change decided now acts only after the lead time (``intraday.Cadence``): until then the plan stands.
