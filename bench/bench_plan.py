@@ -28,8 +28,8 @@ where they answer the most within T); beside it, in the same run:
   ``stream.planning.intraday``): every hour from 08:00 to 21:00 from the
   reforecast, each change acting an hour after it is decided, the rest of
   the day aimed at what the day still needs after its service level so far
-  (the day's calls before the re-plan against the plan in force), never
-  below target; the same plans are checked with two more seeds of the
+  (the day's calls before the re-plan against the plan in force), 10
+  points either way at most; the same plans are checked with two more seeds of the
   check's draws (``CHECK_SEEDS``), as are calib_replan and uncertain_replan;
 * **per interval**: every interval staffed to the target on its own (the
   textbook plan; rounding up in every interval overshoots the day);
@@ -74,6 +74,8 @@ METHODS = {
     "replanned": {"replan": (10, 13)},
     "uncertain_replan": {"replan": (10, 13), "uncertain": True},
     "intraday": {"cadence": CADENCE, "recover": True},
+    # The same, but a good morning is never spent: the rest of the day never aimed below target.
+    "intraday_never_below": {"cadence": Cadence(every_min=60, lead_min=60, recover_down=0.0), "recover": True},
 }
 
 

@@ -221,7 +221,7 @@ def test_a_replan_with_a_lead_time_leaves_the_next_hour_alone(tmp_path, capsys):
     assert all(now[k] == v for k, v in later.items())      # per interval: the same need, only from when it can act
 
 
-def test_a_replan_makes_up_a_morning_below_target_and_banks_one_above(tmp_path, capsys):
+def test_a_replan_makes_up_a_morning_below_target_and_spends_one_above(tmp_path, capsys):
     """``--recover``: the rest of the day aimed at what the day still needs after its service level so far."""
     def hours(log: Path, *extra: str) -> float:
         rc, out, err = run(capsys, "staffing", "--plan", "--replay", str(log), "--format", "jsonl",
@@ -231,8 +231,8 @@ def test_a_replan_makes_up_a_morning_below_target_and_banks_one_above(tmp_path, 
 
     slow = make_log(tmp_path / "slow.jsonl", answer_s=60.0)     # every call answered after a minute: 0 % within 20 s
     assert hours(slow, "--recover") > hours(slow) > 0
-    quick = make_log(tmp_path / "quick.jsonl")                  # ~90 % within 20 s: not spent on a thinner afternoon
-    assert hours(quick, "--recover") == hours(quick)
+    quick = make_log(tmp_path / "quick.jsonl")                  # ~90 % within 20 s: the afternoon may run a little under
+    assert 0 < hours(quick, "--recover") < hours(quick)
 
 
 def test_wrong_input_to_the_planning_commands(tmp_path, capsys):

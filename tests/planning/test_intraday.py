@@ -81,17 +81,18 @@ def test_recovery_makes_up_the_morning_and_is_bounded():
     assert recovery_margin(80, 500, 80.0, 500) == 0.0
 
 
-def test_site_margins_bank_a_good_morning_and_make_up_a_bad_one_per_site():
+def test_site_margins_make_up_a_bad_morning_and_spend_a_good_one_per_site():
     from stream.contracts.floor_config import FloorConfig
 
     cfg = FloorConfig.from_dict({"sites": {"a": {"timezone": "UTC", "queues": {"q": {"sl_target_pct": 80}}},
                                            "b": {"timezone": "UTC", "queues": {"q": {"sl_target_pct": 90}}}}})
     rows = _rows([1] * 8, site="a") + _rows([1] * 8, site="b")           # 09:00-11:00, 20 calls an interval
-    got = site_margins(rows, cfg, {"a": (300.0, 70.0), "b": (300.0, 95.0)}, datetime(2026, 1, 5, 10, tzinfo=timezone.utc))
+    at = datetime(2026, 1, 5, 10, tzinfo=timezone.utc)
+    got = site_margins(rows, cfg, {"a": (300.0, 70.0), "b": (300.0, 95.0)}, at)
     assert got["a"] == 10.0                                             # 80 calls left owe 30 within T: capped at +10
-    assert got["b"] == 0.0                                              # a morning above target is not spent
-    both = Cadence(recover_down=10.0)
-    assert site_margins(rows, cfg, {"b": (40.0, 95.0)}, None, both)["b"] == pytest.approx(-100 * 0.05 * 40 / 160, abs=0.01)
+    assert got["b"] == -10.0                                            # 15 to spare on 80 calls: capped at -10
+    assert site_margins(rows, cfg, {"b": (300.0, 95.0)}, at, Cadence(recover_down=0.0))["b"] == 0.0   # never below
+    assert site_margins(rows, cfg, {"b": (40.0, 95.0)}, None)["b"] == pytest.approx(-100 * 0.05 * 40 / 160, abs=0.01)
 
 
 def test_a_site_margin_plans_like_the_same_margin_for_the_whole_plan():
