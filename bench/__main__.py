@@ -20,6 +20,7 @@ BENCHES = {
     "decode": "bench.bench_decode",
     "forecast": "bench.bench_forecast",
     "plan": "bench.bench_plan",
+    "plan-sim": "bench.bench_plan_sim",
     "asterisk": "bench.bench_asterisk",
     "history": "bench.bench_history",
     "soak": "bench.bench_soak",

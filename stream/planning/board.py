@@ -33,6 +33,7 @@ from stream.contracts.floor_config import zone
 from stream.planning.actuals import Log, QueueHistory, cutoff_for, day_starts, fold_history
 from stream.planning.calls import contacts, patience
 from stream.planning.holidays import Holidays
+from stream.planning.intraday import Cadence, actionable, apply_replan
 from stream.planning.outlook import forecast_histories
 from stream.planning.plan import plan, target_pct
 from stream.planning.roster import Shift, ShiftRules, coverage, suggest
@@ -45,13 +46,16 @@ class Board:
     """A log's queues, ready to be forecast, planned and rostered for any days."""
 
     def __init__(self, log: Log, holidays: Optional[Holidays] = None, rules: Optional[ShiftRules] = None,
-                 roster: Optional[list[Shift]] = None, history: Optional[dict[tuple[str, str], QueueHistory]] = None) -> None:
+                 roster: Optional[list[Shift]] = None, history: Optional[dict[tuple[str, str], QueueHistory]] = None,
+                 cadence: Optional[Cadence] = None) -> None:
         """``history`` instead of folding ``log`` (e.g. from the history store; the log then has no events
-        and only gives the config): patience then from the history's waits (``patience_from_history``)."""
+        and only gives the config): patience then from the history's waits (``patience_from_history``).
+        ``cadence``: how soon a re-plan acts (its ``lead_min``; ``intraday.Cadence()`` by default: an hour)."""
         self.log = log
         self.holidays = holidays if holidays is not None else Holidays()
         self.rules = rules if rules is not None else ShiftRules()
         self.roster = roster
+        self.cadence = cadence if cadence is not None else Cadence()
         self.history = history if history is not None else fold_history(log.events, log.config)
         self._contacts = contacts(log.events)
 
@@ -94,11 +98,16 @@ class Board:
         refc: dict[str, float] = {}
         if now is not None and self._inside(now, start, days, qh):
             later = next(o for o in forecast_histories(site_hist, now, 1, self.holidays, spread=True) if o.history is qh)
-            redo = plan(later.rows, self.log.config, patience=pat, shrinkage=shrinkage, over="day",
+            effective = now + timedelta(minutes=self.cadence.lead_min)
+            pat_now = pat
+            if self._contacts:  # the patience the day's morning shows too, as `staffing --plan --from` that time
+                cut_now = cutoff_for(now, qh.timezone)
+                pat_now = patience([c for c in self._contacts if c.offered_ms < cut_now and c.site == site and c.queue == queue])
+            redo = plan(actionable(later.rows, effective), self.log.config, patience=pat_now, shrinkage=shrinkage, over="day",
                         spread={(site, queue): later.spread})
-            by = {r["start"]: r for r in redo}
-            refc = {r["start"]: r["offered"] for r in redo}
-            rows = [dict(r, agents=by[r["start"]]["agents"]) if r["start"] in by else r for r in rows]
+            refc = {r["start"]: r["offered"] for r in later.rows}
+            # A change decided now acts only after the lead time (``intraday.Cadence``): until then the plan stands.
+            rows = apply_replan(rows, redo, now, self.cadence)
         if self.roster is not None:
             sched = {(r["start"]): r["scheduled"] for r in coverage(self.roster, rows)}
             shifts, paid, source = [], None, "roster"

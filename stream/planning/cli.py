@@ -2,15 +2,18 @@
 
     floorwatch forecast --replay FILE --format anonbank|asterisk|jsonl --from DATE[THH:MM±HH:MM] --days N --json
     floorwatch staffing --plan (--replay FILE --format ... | --db URL) --from DATE --days N [--shrinkage S]
-                        [--max-occupancy X] [--erlang A|C] [--over interval|day] [--margin POINTS] [--uncertain] --json
+                        [--max-occupancy X] [--erlang A|C] [--over interval|day] [--margin POINTS] [--uncertain]
+                        [--lead MINUTES] [--recover] --json
     floorwatch staffing --check --replay FILE --format ... --plan PLAN.json [--shrinkage S] [--seed N] --json
     floorwatch staffing --roster ROSTER.csv|yaml --plan PLAN.json --json          (scheduled vs needed)
     floorwatch staffing --suggest --plan PLAN.json [--shifts SHIFTS.yaml] --json  (a roster, by MILP)
 
 ``--from`` is a local date (the forecast learns from the days before it and
 covers ``--days`` days from it) or a date and time with offset (today's
-intervals up to it are actuals that reshape the rest of today). Errors are
-one line on stderr and exit 2.
+intervals up to it are actuals that reshape the rest of today); then
+``--lead`` leaves out the intervals a re-plan cannot reach any more and
+``--recover`` aims the rest of the day at what the day still needs
+(``stream.planning.intraday``). Errors are one line on stderr and exit 2.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -226,6 +229,7 @@ def _margin(args) -> None:
 
 def _plan(args) -> list[dict]:
     from stream.planning.calls import contacts, patience
+    from stream.planning.intraday import actionable
     from stream.planning.outlook import outlooks_log, spreads_of
     from stream.planning.plan import plan
 
@@ -234,15 +238,22 @@ def _plan(args) -> list[dict]:
             raise _Usage("give --replay or --db, not both")
         _need(args, "--from", "--days")
         _margin(args)
+        _effective(args)  # --lead/--recover: not from the store yet (one line, not ignored)
         rows, pat, cfg, spread = _stored_plan_inputs(args)
         return plan(rows, cfg, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
                     over=args.over, margin_pct=args.margin, spread=spread)
     _need(args, "--replay", "--format", "--from", "--days")
     _margin(args)
+    effective = _effective(args)
     log = _log(args)
     _no_history(log, args.from_)
     outs = outlooks_log(log, args.from_, args.days, _holidays(args), spread=args.uncertain)
     rows = [r for o in outs for r in o.rows]
+    extra = None
+    if args.recover:
+        from stream.planning.intraday import site_margins
+
+        extra = site_margins(rows, log.config, _day_so_far(log, args.from_), effective)   # the Cadence's bounds
     pat = None
     if args.erlang == "A":
         from stream.planning.actuals import cutoff_for
@@ -257,8 +268,48 @@ def _plan(args) -> list[dict]:
             if ev.ts < c:
                 before.append(ev)
         pat = patience(contacts(before))
-    return plan(rows, log.config, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
-                over=args.over, margin_pct=args.margin, spread=spreads_of(outs) if args.uncertain else None)
+    out = plan(actionable(rows, effective), log.config, patience=pat, shrinkage=args.shrinkage or 0.0,
+               max_occupancy=args.max_occupancy, over=args.over, margin_pct=args.margin,
+               spread=spreads_of(outs) if args.uncertain else None, site_margin=extra)
+    return out
+
+
+def _effective(args) -> Optional[datetime]:
+    """When a re-plan made at ``--from`` acts (``--lead`` minutes later); None for a plan from a date."""
+    if args.lead is None and not args.recover:
+        return None
+    if not isinstance(args.from_, datetime):
+        raise _Usage("--lead and --recover re-plan a day under way: give --from a time (DATETHH:MM+08:00)")
+    if getattr(args, "db", None):
+        raise _Usage("--lead and --recover plan from --replay (the day so far is folded from the log)")
+    lead = args.lead or 0
+    if lead < 0 or lead % 15:
+        raise _Usage(f"--lead: minutes, a multiple of 15 from 0, got {lead}")
+    return args.from_ + timedelta(minutes=lead)
+
+
+def _day_so_far(log, start: datetime) -> dict:
+    """Each site's day up to ``start`` as the floor's own figures show it: ``(offered, service level %)``."""
+    from stream.contracts.floor_config import zone
+    from stream.fold.floor import Floor
+    from stream.planning.actuals import cutoff_for
+
+    cfg = log.config
+    floor = Floor(cfg)
+    floor.apply_many([e for e in log.events if e.ts < cutoff_for(start, cfg.site(e.site).timezone)])
+    floor.flush()
+    out: dict[str, list] = {}
+    for day in floor.report()["days"]:
+        for name, q in day["queues"].items():
+            site, _, queue = name.rpartition("/")
+            sites = [site] if site else [s for s, sc in cfg.sites.items() if queue in sc.queues] or sorted({e.site for e in log.events})
+            if day["date"] != (start.astimezone(zone(cfg.site(sites[0]).timezone)).date().isoformat()):
+                continue
+            o = out.setdefault(sites[0], [0.0, 0.0])
+            if q.get("sl_pct") is not None and q.get("offered"):
+                o[0] += q["offered"]
+                o[1] += q["offered"] * q["sl_pct"]
+    return {s: (n, w / n if n else None) for s, (n, w) in out.items()}
 
 
 def _check(args) -> dict:
@@ -320,6 +371,12 @@ def add_staffing_arguments(st: argparse.ArgumentParser) -> None:
     st.add_argument("--uncertain", action="store_true",
                     help="meet the target in expectation over the forecast's error, as its past days show it "
                          "(more agents where the forecast has strayed; see docs/planning.md)")
+    st.add_argument("--lead", type=int, default=None, metavar="MINUTES",
+                    help="with --from a time: a re-plan acts this many minutes later (the intervals before are the "
+                         "plan in force and are left out); a multiple of 15")
+    st.add_argument("--recover", action="store_true",
+                    help="with --from a time: aim the rest of the day at what the day still needs after its service "
+                         "level so far (the log's own figures up to --from; see docs/planning.md)")
     st.add_argument("--over", choices=("interval", "day"), default="interval",
                     help="meet the target in every interval (default) or over each queue's day, at fewer agent-hours")
     st.add_argument("--seed", type=int, default=0)

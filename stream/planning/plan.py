@@ -58,6 +58,7 @@ def plan(
     over: str = "interval",
     margin_pct: float = 0.0,
     spread: Optional[Mapping[tuple[str, str], Optional[Spread]]] = None,
+    site_margin: Optional[Mapping[str, float]] = None,
 ) -> list[dict]:
     """Each forecast row with ``agents`` added (rostered, after shrinkage).
 
@@ -70,6 +71,9 @@ def plan(
     (``stream.planning.uncertainty``): the target is then met in expectation
     over the arrival rate's distribution (the forecast × each of the spread's
     load factors, call-weighted), not at the point forecast.
+    ``site_margin``: points added per site on top of ``margin_pct`` (an
+    intraday re-plan's ``intraday.recovery_margin``: what the site's day
+    still needs after its service level so far).
     """
     if over not in ("interval", "day"):
         raise ValueError(f"over must be 'interval' or 'day', got {over!r}")
@@ -81,19 +85,21 @@ def plan(
     spread = spread or {}
     cache: dict[tuple, int] = {}
     out = []
+    site_margin = site_margin or {}
     for r in rows:
         site, queue = r["site"], r["queue"]
         offered = float(r["offered"])
+        m = margin_pct + site_margin.get(site, 0.0)
         n = agents_needed(config, site, queue, offered, r["aht_s"], patience.get((site, queue)),
-                          max_occupancy=max_occupancy, margin_pct=margin_pct, cache=cache)
+                          max_occupancy=max_occupancy, margin_pct=m, cache=cache)
         # Over the day the balance below re-staffs from the traffic up: the interval's own figure only caps its start.
         sp = spread.get((site, queue)) if over == "interval" else None
         if sp is not None and n:
             n = _spread_needed(config, site, queue, sp, n, offered, float(r["aht_s"]), patience.get((site, queue)),
-                               margin_pct, cache)
+                               m, cache)
         out.append({"site": site, "queue": queue, "start": r["start"], "offered": r["offered"], "aht_s": r["aht_s"], "agents": n})
     if over == "day":
-        _balance_days(out, config, patience, max_occupancy, margin_pct, spread)
+        _balance_days(out, config, patience, max_occupancy, margin_pct, spread, site_margin)
     if shrinkage:
         for r in out:
             if r["agents"] is not None:
@@ -189,7 +195,8 @@ def _required_over(sp: Spread, n0: int, calls: float, aht_s: float, pat: Optiona
 
 
 def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_occupancy: Optional[float],
-                  margin_pct: float = 0.0, spread: Optional[Mapping] = None) -> None:
+                  margin_pct: float = 0.0, spread: Optional[Mapping] = None,
+                  site_margin: Optional[Mapping[str, float]] = None) -> None:
     """Re-staff each queue-day so that its offered-weighted service level meets the target at the least agents.
 
     Greedy marginal allocation: from the least agents each interval can
@@ -204,7 +211,7 @@ def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_
             groups.setdefault((r["site"], r["queue"], str(r["start"])[:10]), []).append(r)
     for (site, queue, _), g in groups.items():
         q = config.queue(site, queue)
-        goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
+        goal = min(99.9, target_pct(config, site, queue) + margin_pct + (site_margin or {}).get(site, 0.0)) / 100.0
         pat = None if config.site(site).kind == "hall" else patience.get((site, queue))
         sp = (spread or {}).get((site, queue))
         factors = sp.factors() if sp is not None else None

@@ -98,20 +98,23 @@ def test_today_re_forecast_and_re_planned_from_its_actuals(server, planning_log)
     assert len(before) == 44 and all(r["reforecast"] is None for r in before)
     assert all(r["reforecast"] is not None for r in after)
     old = {r["start"]: r for r in day["intervals"]}
-    assert [r["agents"] for r in before] == [old[r["start"]]["agents"] for r in before]  # the morning as planned
-    # The rest of the day as `floorwatch staffing --plan --uncertain --over day --from` that time plans it.
+    # The morning as planned, and the next hour too: a change decided at 11:00 acts from 12:00 (the lead time).
+    acts = f"{LAST}T12:00:00+08:00"
+    assert [r["agents"] for r in now["intervals"] if r["start"] < acts] == [old[r["start"]]["agents"] for r in now["intervals"] if r["start"] < acts]
+    # From then on as `floorwatch staffing --plan --uncertain --over day --from` that time plans it with that lead.
     import subprocess
     import sys
 
     from tests.dashboard_helpers import ROOT
 
     cli = subprocess.run([sys.executable, "-m", "stream.cli.main", "staffing", "--plan", "--uncertain", "--over", "day",
-                          "--replay", str(planning_log), "--format", "jsonl", "--from", at, "--days", "1", "--json"],
+                          "--replay", str(planning_log), "--format", "jsonl", "--from", at, "--lead", "60", "--days", "1", "--json"],
                          cwd=ROOT, check=True, capture_output=True, text=True)
     mine = [r for r in json.loads(cli.stdout)["intervals"] if r["site"] == "gd-hotline" and r["queue"] == "general"]
-    assert [r["start"] for r in mine] == [r["start"] for r in after]
-    assert [r["offered"] for r in mine] == [r["reforecast"] for r in after]
-    assert [r["agents"] for r in mine] == [r["agents"] for r in after]
+    acting = [r for r in after if r["start"] >= acts]
+    assert [r["start"] for r in mine] == [r["start"] for r in acting] and len(acting) == len(after) - 4
+    assert [r["offered"] for r in mine] == [r["reforecast"] for r in acting]
+    assert [r["agents"] for r in mine] == [r["agents"] for r in acting]
     other = httpx.get(f"{server.base}/api/staffing", params={**q, "at": f"{LAST + timedelta(days=3)}T11:00:00+08:00"},
                       headers=auth, timeout=120).json()
     assert other["replanned_at"] is None  # not a day shown

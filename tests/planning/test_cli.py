@@ -19,9 +19,11 @@ TZ = timezone(timedelta(hours=8))  # gd-hotline is Asia/Shanghai in config/floor
 DAY0 = datetime(2026, 3, 2, tzinfo=TZ)
 
 
-def make_log(path: Path, days: int = 21, seed: int = 1, surge_day: int | None = None, day_spread: float = 0.0) -> Path:
+def make_log(path: Path, days: int = 21, seed: int = 1, surge_day: int | None = None, day_spread: float = 0.0,
+             answer_s: float = 5.0) -> Path:
     """A gd-hotline 'general' queue: Poisson calls 09:00-18:00, 3-minute handling, a few abandons
-    (``day_spread``: each day's rate × exp(N(0, day_spread)), a level no forecast foresees)."""
+    (``day_spread``: each day's rate × exp(N(0, day_spread)), a level no forecast foresees; ``answer_s``: every
+    answered call's wait)."""
     rng = np.random.default_rng(seed)
     level = np.exp(np.random.default_rng(seed + 1).normal(0.0, day_spread, days)) if day_spread else np.ones(days)
     evs = []
@@ -41,8 +43,8 @@ def make_log(path: Path, days: int = 21, seed: int = 1, surge_day: int | None = 
             if rng.random() < 0.1:
                 evs.append(CallAbandoned(id=f"{cid}x", ts=at + timedelta(seconds=30), site="gd-hotline", call=cid))
             else:
-                evs.append(CallAnswered(id=f"{cid}a", ts=at + timedelta(seconds=5), site="gd-hotline", call=cid, agent="a1"))
-                evs.append(CallEnded(id=f"{cid}e", ts=at + timedelta(seconds=185), site="gd-hotline", call=cid))
+                evs.append(CallAnswered(id=f"{cid}a", ts=at + timedelta(seconds=answer_s), site="gd-hotline", call=cid, agent="a1"))
+                evs.append(CallEnded(id=f"{cid}e", ts=at + timedelta(seconds=answer_s + 180), site="gd-hotline", call=cid))
     evs.sort(key=lambda e: e.ts)
     write_jsonl(evs, str(path))
     return path
@@ -204,6 +206,35 @@ def test_planning_against_the_forecasts_error_adds_agents(tmp_path, capsys):
     assert hours(wavy, "--uncertain") > hours(wavy) > 0
 
 
+def test_a_replan_with_a_lead_time_leaves_the_next_hour_alone(tmp_path, capsys):
+    log = make_log(tmp_path / "log.jsonl")
+    base = ("staffing", "--plan", "--replay", str(log), "--format", "jsonl", "--from", "2026-03-16T10:00+08:00",
+            "--days", "1", "--json")
+
+    def rows(*extra: str) -> dict:
+        rc, out, err = run(capsys, *base, *extra)
+        assert rc == 0, err
+        return {r["start"]: r["agents"] for r in json.loads(out)["intervals"]}
+
+    now, later = rows(), rows("--lead", "60")
+    assert "2026-03-16T10:00:00+08:00" in now and min(later) == "2026-03-16T11:00:00+08:00"
+    assert all(now[k] == v for k, v in later.items())      # per interval: the same need, only from when it can act
+
+
+def test_a_replan_makes_up_a_morning_below_target_and_spends_one_above(tmp_path, capsys):
+    """``--recover``: the rest of the day aimed at what the day still needs after its service level so far."""
+    def hours(log: Path, *extra: str) -> float:
+        rc, out, err = run(capsys, "staffing", "--plan", "--replay", str(log), "--format", "jsonl",
+                           "--from", "2026-03-16T12:00+08:00", "--days", "1", "--over", "day", "--json", *extra)
+        assert rc == 0, err
+        return sum(r["agents"] for r in json.loads(out)["intervals"]) / 4
+
+    slow = make_log(tmp_path / "slow.jsonl", answer_s=60.0)     # every call answered after a minute: 0 % within 20 s
+    assert hours(slow, "--recover") > hours(slow) > 0
+    quick = make_log(tmp_path / "quick.jsonl")                  # ~90 % within 20 s: the afternoon may run a little under
+    assert 0 < hours(quick, "--recover") < hours(quick)
+
+
 def test_wrong_input_to_the_planning_commands(tmp_path, capsys):
     log = make_log(tmp_path / "log.jsonl", days=5)
     plan_args = ("staffing", "--plan", "--replay", str(log), "--format", "jsonl", "--days", "1", "--json")
@@ -221,6 +252,11 @@ def test_wrong_input_to_the_planning_commands(tmp_path, capsys):
         (("forecast", "--replay", str(log), "--format", "jsonl", "--from", "2026-01-01", "--json"), "nothing before it"),
         ((*plan_args, "--from", "2026-01-01"), "nothing before it"),
         ((*plan_args, "--from", "2026-03-06", "--margin", "-200"), "--margin"),
+        ((*plan_args, "--from", "2026-03-06", "--lead", "60"), "give --from a time"),
+        ((*plan_args, "--from", "2026-03-06T10:00+08:00", "--lead", "10"), "--lead: minutes, a multiple of 15"),
+        ((*plan_args, "--from", "2026-03-06", "--recover"), "give --from a time"),
+        (("staffing", "--plan", "--db", "sqlite:///nope.db", "--days", "1", "--from", "2026-03-06T10:00+08:00", "--recover"),
+         "plan from --replay"),
         (("staffing", "--suggest", "--plan", str(bad_plan), "--json"), "interval 0: agents must be a number"),
         (("staffing", "--roster", str(shifts), "--plan", str(naive), "--json"), "with its UTC offset"),
         (("staffing", "--check", "--replay", str(log), "--format", "jsonl", "--plan", str(bad_plan)), "agents must be"),
