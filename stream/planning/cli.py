@@ -298,18 +298,17 @@ def _day_so_far(log, start: datetime) -> dict:
     floor = Floor(cfg)
     floor.apply_many([e for e in log.events if e.ts < cutoff_for(start, cfg.site(e.site).timezone)])
     floor.flush()
-    out: dict[str, list] = {}
-    for day in floor.report()["days"]:
-        for name, q in day["queues"].items():
-            site, _, queue = name.rpartition("/")
-            sites = [site] if site else [s for s, sc in cfg.sites.items() if queue in sc.queues] or sorted({e.site for e in log.events})
-            if day["date"] != (start.astimezone(zone(cfg.site(sites[0]).timezone)).date().isoformat()):
-                continue
-            o = out.setdefault(sites[0], [0.0, 0.0])
-            if q.get("sl_pct") is not None and q.get("offered"):
-                o[0] += q["offered"]
-                o[1] += q["offered"] * q["sl_pct"]
-    return {s: (n, w / n if n else None) for s, (n, w) in out.items()}
+    out = {}
+    for site in floor.sites:
+        today = start.astimezone(zone(cfg.site(site).timezone)).date().isoformat()
+        n = w = 0.0
+        for st in floor.day_sums(site).get(today, {}).values():
+            f = st.figures(percentiles=False)
+            if f["sl_pct"] is not None and f["offered"]:
+                n += f["offered"]
+                w += f["offered"] * f["sl_pct"]
+        out[site] = (n, w / n if n else None)
+    return out
 
 
 def _check(args) -> dict:
