@@ -72,7 +72,7 @@ def new_detector(name: str, tz: str, warmup: int):
         return SeasonalCusum(kind="count", tz=tz, warmup=warmup)
     if name == "aht_drift":
         return DriftCusum(warmup=warmup, tz=tz, rel_shift=0.5, slot_s=3600, sides="up", gain=7 / 5, cap=12.0, max_step=2.5)
-    return PatienceDrop(warmup=warmup, tz=tz, ratio=1.0, floor=0.2, dispersion=False, memory=0.8, slot_s=3600, cap=14.0)
+    return PatienceDrop(warmup=warmup, tz=tz, ratio=1.0, floor=0.2, memory=0.8, slot_s=3600, cap=14.0)
 
 
 _DET_CLASSES: dict[str, Any] = {"arrival_surge": SeasonalCusum, "aht_drift": DriftCusum, "abandon_spike": PatienceDrop}

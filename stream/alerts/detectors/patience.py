@@ -15,9 +15,9 @@ Each bucket (``k`` abandons, ``e`` seconds of exposure) adds the Poisson
 log-likelihood ratio of "the hazard is ``ratio`` times the usual, plus
 ``floor`` abandons per offered contact (``n``)" against "the usual" to a
 one-sided CUSUM that forgets ``1 − memory`` a bucket (capped), scored
-``squash(S)`` (0.875 at 7 nats), the ratio divided by the over-dispersion
-of the last buckets (abandons come in bursts, not as a Poisson process) once
-it is learnt. The usual hazard is per ``slot_s`` slot of the local day
+``squash(S)`` (0.875 at 7 nats). No over-dispersion divisor: the abandon
+rate's over-dispersion is mostly the waits changing, which the exposure
+carries (docs/alerts.md). The usual hazard is per ``slot_s`` slot of the local day
 (``tz``; the sum of abandons over the sum of exposure, both EW, weight
 ``season_alpha`` a visit, plain means while young), once a slot has been
 seen ``min_visits`` times; the global one (slow EWs) before. A bucket that
@@ -84,8 +84,8 @@ class PatienceDrop(AnomalyDetector):
     """Poisson CUSUM of abandons against the usual hazard × the exposure; see the module docstring.
     The defaults are the engine's (``engine.new_detector``), measured in ``bench surge``.
 
-    Inputs: ``k`` abandons (short abandons left out, as metrics.md's abandon
-    rate does), ``e`` exposure in seconds, ``n`` contacts (for ``floor``),
+    Inputs: ``k`` abandons (short ones too: a fault dropping calls at once
+    shows as short abandons), ``e`` exposure in seconds, ``n`` contacts (for ``floor``),
     ``t`` the bucket's start (epoch seconds; for the time of day and the onset).
 
     Parameters
@@ -100,8 +100,6 @@ class PatienceDrop(AnomalyDetector):
         sum kept from one bucket to the next.
     tz, slot_s, season_alpha, min_visits
         The time-of-day usual (None: none): zone, slot width, a visit's weight, visits before it is used.
-    dispersion, disp_alpha
-        Divide the evidence by the over-dispersion (EW of squared Pearson residuals, clipped at 3).
     """
 
     # What a saved state says it is (``to_dict``): a checkpoint of the abandon-rate model that
@@ -110,7 +108,7 @@ class PatienceDrop(AnomalyDetector):
 
     def __init__(self, ratio: float = 1.0, floor: float = 0.2, alpha: float = 0.02, cap: float = 14.0, warmup: int = 96,
                  memory: float = 0.8, tz: Optional[str] = None, slot_s: int = 3600, season_alpha: float = 0.1,
-                 min_visits: int = 3, dispersion: bool = False, disp_alpha: float = 0.05) -> None:
+                 min_visits: int = 3) -> None:
         self.ratio = ratio
         self.floor = floor
         self.alpha = alpha
@@ -121,12 +119,9 @@ class PatienceDrop(AnomalyDetector):
         self.slot_s = slot_s
         self.season_alpha = season_alpha
         self.min_visits = min_visits
-        self.dispersion = dispersion
-        self.disp_alpha = disp_alpha
         self.slots: dict[str, list] = {}  # slot of the day -> [mean abandons, mean exposure s, visits]
         self.ek = None  # global EW of abandons
         self.ee = None  # global EW of exposure
-        self.disp = None
         self.n = 0
         self.s = 0.0
         self.run: Optional[list] = None  # the sum's run, [since, low] (_onset)
@@ -153,13 +148,9 @@ class PatienceDrop(AnomalyDetector):
     def _mu1(self, mu0: float, n: float) -> float:
         return self.ratio * mu0 + self.floor * n
 
-    def _phi(self) -> float:
-        """Over-dispersion (≥ 1; 1 until learnt)."""
-        return max(1.0, value(self.disp)) if self.dispersion and self.disp is not None and self.n >= self.warmup else 1.0
-
     def _sum(self, k: float, mu0: float, n: float) -> float:
         mu1 = self._mu1(mu0, n)
-        llr = (k * math.log(mu1 / mu0) - (mu1 - mu0)) / self._phi()
+        llr = k * math.log(mu1 / mu0) - (mu1 - mu0)
         return min(self.cap, max(0.0, self.memory * self.s + llr))
 
     # -- river's interface ------------------------------------------------------
@@ -208,13 +199,6 @@ class PatienceDrop(AnomalyDetector):
             self.s = s
         ee = max(e, _MIN_EXPOSURE)
         kk = k if h0 is None else min(k, self._mu1(h0 * ee, n))
-        if h0 is not None and self.dispersion:
-            mu0 = h0 * ee
-            r = max(-3.0, min(3.0, (k - mu0) / math.sqrt(mu0)))
-            if self.disp is None:
-                self.disp = ew(self.disp_alpha, r * r)
-            else:
-                learn(self.disp, r * r, self.n)
         hg = self.hazard()
         kg = k if hg is None else min(k, self._mu1(hg * ee, n))  # the global usual learns what is a spike by its own measure
         if self.ek is None:
@@ -233,8 +217,8 @@ class PatienceDrop(AnomalyDetector):
         return {
             "model": self.MODEL,
             "params": {k: getattr(self, k) for k in ("ratio", "floor", "alpha", "cap", "warmup", "memory", "tz", "slot_s",
-                                                     "season_alpha", "min_visits", "dispersion", "disp_alpha")},
-            "n": self.n, "ek": value(self.ek), "ee": value(self.ee), "disp": value(self.disp), "s": self.s, "run": self.run,
+                                                     "season_alpha", "min_visits")},
+            "n": self.n, "ek": value(self.ek), "ee": value(self.ee), "s": self.s, "run": self.run,
             "slots": {k: list(v) for k, v in self.slots.items()},
         }
 
@@ -244,6 +228,5 @@ class PatienceDrop(AnomalyDetector):
         det.n, det.s, det.run = d["n"], d["s"], d.get("run")
         det.ek = None if d["ek"] is None else ew(det.alpha, d["ek"])
         det.ee = None if d["ee"] is None else ew(det.alpha, d["ee"])
-        det.disp = None if d.get("disp") is None else ew(det.disp_alpha, d["disp"])
         det.slots = {k: list(v) for k, v in d["slots"].items()}
         return det
