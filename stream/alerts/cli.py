@@ -107,6 +107,12 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     except SourceError as exc:
         print(f"floorwatch alerts: {exc}", file=sys.stderr)
         return 2
+    rej = floor.rejected_summary()
+    if not floor.sites and rej["count"]:  # no site met a single event: most often a wrong --format
+        from stream.sources.formats import none_accepted
+
+        print(f"floorwatch alerts: {none_accepted(path, args.format, rej['reasons'])}", file=sys.stderr)
+        return 2
     lang = "zh-CN" if args.lang == "zh" else "en"
     w = sys.stdout.write
     for ch in changes:

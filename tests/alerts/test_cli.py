@@ -57,6 +57,12 @@ def test_alerts_command_bad_input(tmp_path):
     f.write_text("")
     p = run_cli("alerts", "--replay", str(f), "--format", "jsonl", "--alerts", str(bad))
     assert p.returncode == 2 and "$.defaults.rules.vip_wait.raise" in p.stderr and "Traceback" not in p.stderr
+    # A file in another format than --format says: one line naming it, not an empty answer with exit 0.
+    wrong = tmp_path / "calls.txt"
+    wrong.write_text("vru+line\tcall_id\tcustomer_id\n" + "AA0101\t33116\t9664\n" * 3)
+    p = run_cli("alerts", "--replay", str(wrong), "--format", "jsonl", "--json")
+    assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+    assert p.stderr.count("\n") == 1 and "none of the 4 rows" in p.stderr and "--format jsonl" in p.stderr
 
 
 def test_detect_command_writes_scores_at_the_same_paths(tmp_path):
