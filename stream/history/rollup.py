@@ -23,7 +23,7 @@ from typing import Optional
 import sqlalchemy as sa
 
 from stream.fold.stats import REPORT_KEYS, QueueStats
-from stream.history.schema import QUEUE_SUMS, queue_hours, queue_intervals
+from stream.history.schema import ADDED_SUMS, QUEUE_SUMS, queue_hours, queue_intervals
 
 STEPS = {"15m": 15 * 60_000, "1h": 3_600_000, "1d": 86_400_000}
 TOTAL = "*"
@@ -92,6 +92,9 @@ def bucket_sums(store, site: str, queue: Optional[str], first: date, last: date,
 
 
 _ATTRS = tuple(a for a, _ in QUEUE_SUMS)
+# Sums added by a later migration are NULL in rows written before it (unknown); the report's figures do not
+# read them, so they count as 0 here, as ``stats_from_sums`` counts them (stream.planning.stored tells them apart).
+_ADDED_AT = frozenset(i for i, (_, col) in enumerate(QUEUE_SUMS, 5) if col in ADDED_SUMS)
 
 
 def _stats(g) -> QueueStats:
@@ -99,7 +102,8 @@ def _stats(g) -> QueueStats:
     stats_from_sums builds it, by position (a month by hour has thousands)."""
     st = QueueStats(g[3])
     for i, a in enumerate(_ATTRS, 5):
-        setattr(st, a, int(g[i]))
+        v = g[i]
+        setattr(st, a, int(v or 0) if i in _ADDED_AT else int(v))
     return st
 
 

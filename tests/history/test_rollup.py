@@ -58,6 +58,26 @@ def test_totals_merge_sums_never_average_figures(tmp_path):
     assert [(r["start"], r["offered"]) for r in quarter] == [("2026-11-23T09:00:00+08:00", 1), ("2026-11-23T09:15:00+08:00", 9)]
 
 
+def test_rows_written_before_the_abandoned_waits_were_kept_still_make_reports(db_url):
+    # A store upgraded from before migration 0003 holds rows whose abandoned waits are NULL (unknown); the
+    # reports page asked for their day and got a 500 (int(None)). Their figures do not read that sum.
+    cal = DayCalendar("Asia/Shanghai")
+    s = Store.open(db_url)
+    t0 = int(datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp() * 1000)
+    off = offset_min(cal, t0)
+    old = {**queue_row("s", "a", t0, off, _stats(4, [10_000, 30_000]), 1), "abandon_wait_sum_ms": None}
+    new = queue_row("s", "a", t0 + 900_000, off, _stats(2, [5_000]), 1)
+    s.upsert(Batch(queue=[old, new]))
+    for step in ("15m", "1h", "1d"):
+        rows = history(s, "s", None, date(2026, 11, 23), date(2026, 11, 23), step)["rows"]
+        assert sum(r["offered"] for r in rows if r["queue"] == "*") == 6, step
+        assert {r["queue"] for r in rows} == {"a", "*"}
+    # The hour adds the old row's counts to the new one's.
+    hour = history(s, "s", "*", date(2026, 11, 23), date(2026, 11, 23), "1h")["rows"]
+    assert [(r["offered"], r["answered"]) for r in hour] == [(6, 3)]
+    s.close()
+
+
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 _row = st.tuples(
