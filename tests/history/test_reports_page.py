@@ -197,3 +197,30 @@ async def test_reports_page_in_a_browser(redis_server, history_db, tmp_path):
             await browser.close()
     finally:
         srv.stop()
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+async def test_a_failed_request_says_what_to_do_in_the_pages_language(redis_server, history_db):
+    # A reply with no reason of its own (an intranet proxy's error page, a server error) showed a bare "500".
+    # The server is real; the proxy in front of it is played by the browser's request routing.
+    playwright = pytest.importorskip("playwright.async_api")
+    srv = ServerThread(redis_server.url, "fwrep2:", history_db=history_db, config=load_config()).start()
+    try:
+        async with playwright.async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            page = await browser.new_page()
+            await page.route("**/api/history?**", lambda route: route.fulfill(status=502, body="<html>Bad Gateway</html>",
+                                                                             content_type="text/html"))
+            for lang, words in (("en", "The server could not answer (502)"), ("zh", "服务器未能给出数据（502）")):
+                await page.goto(f"{srv.base}/reports?token={SUP}&lang={lang}&period=day&site=gd-hotline&date={DAY}")
+                await page.wait_for_function("document.body.dataset.ready === 'error'")
+                shown = await page.locator("#error").inner_text()
+                assert words in shown and shown != "502", shown
+            # The API's own reason is shown as it is: a wrong token.
+            await page.unroute("**/api/history?**")
+            await page.goto(f"{srv.base}/reports?token=wrong&lang=en&period=day&site=gd-hotline&date={DAY}")
+            await page.wait_for_function("document.body.dataset.ready === 'error'")
+            assert await page.locator("#error").inner_text() == "a valid token is required"
+            await browser.close()
+    finally:
+        srv.stop()
