@@ -158,7 +158,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     why = _none_accepted(report, path, args.format)
     if why:
         print(f"floorwatch replay: {why}", file=sys.stderr)
-        return 1
+        return 2  # the --format named is not the file's: a usage error, as alerts and staffing say
     _emit_report(report, args.report, args.lang)
     return 0
 

@@ -75,6 +75,10 @@ def cmd_history(args: argparse.Namespace) -> int:
                                    agent=args.agent, step=args.step, hour=args.hour)
             else:
                 out = history(store, args.site, args.queue, first, last, args.step or DEFAULT_STEP)
+            # A mistyped site is not an empty history either: name the sites the database holds.
+            if not out["rows"] and not store.has_site(args.site):
+                known = ", ".join(store.sites()) or "none yet"
+                raise QueryError(f"no site {args.site!r} in the history database (it holds: {known})")
         finally:
             store.close()
     except (QueryError, StoreError, ConfigError) as exc:

@@ -268,6 +268,12 @@ class Store:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(sa.select(t.c.site).distinct().order_by(t.c.site))]
 
+    def has_site(self, site: str) -> bool:
+        """Whether any interval of ``site`` is kept (one primary-key lookup, not a scan of the sites)."""
+        t = S.queue_intervals
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.literal(1)).where(t.c.site == site).limit(1)).first() is not None
+
     def queues(self, site: str) -> list[str]:
         t = S.queue_intervals
         with self.engine.connect() as conn:

@@ -172,7 +172,8 @@ def run_staffing(args: argparse.Namespace) -> Optional[int]:
         return None
     try:
         if len(modes) > 1 or (plan_flag and modes):
-            raise _Usage("give one of --plan, --check, --roster, --suggest")
+            given = (["--plan"] if plan_flag else []) + [f"--{m}" for m in modes]
+            raise _Usage(f"give only one of --plan, --check, --roster, --suggest, not {' and '.join(given)}")
         if plan_flag:
             doc = {"intervals": _plan(args)}
         elif modes == ["check"]:

@@ -54,7 +54,7 @@ def cmd_ewt(args: argparse.Namespace) -> int:
     rejected = floor.rejected_summary()
     if not records and rejected["count"]:
         print(f"floorwatch ewt: {none_accepted(path, args.format, rejected['reasons'])}", file=sys.stderr)
-        return 1
+        return 2
     w = sys.stdout.write
     for r in records:
         p = r["predicted"]["EWT"]

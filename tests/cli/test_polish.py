@@ -46,7 +46,7 @@ def test_user_errors_are_one_line_with_a_non_zero_exit(tmp_path):
 
 def test_a_replay_accepting_no_rows_exits_non_zero_and_names_the_other_format(day_file):
     r = run("replay", str(day_file), "--format", "anonbank")
-    one_line_error(r, 1, "none of the", "--format jsonl")
+    one_line_error(r, 2, "none of the", "--format jsonl")
     assert r.stdout == ""
 
 

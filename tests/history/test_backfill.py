@@ -20,7 +20,9 @@ import pytest
 
 from stream.cli.main import main
 from stream.history.rollup import history
-from stream.history.store import Store
+from stream.fold.stats import QueueStats
+from stream.history.rows import queue_row
+from stream.history.store import Batch, Store
 
 FEB = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "anonbank" / "february.txt"
 needs_feb = pytest.mark.skipif(not FEB.is_file(), reason="../shared/data/anonbank/february.txt is absent (a fresh clone has no ../shared)")
@@ -163,5 +165,14 @@ def test_history_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["history", "--db", typo, "--site", "s", "--from", "2024-01-01", "--to", "2024-01-02", "--json"]) == 2
     assert capsys.readouterr().err.startswith(f"floorwatch history: no history database at {typo}")
     assert not Path(typo).exists()
-    assert main(["history", "--db", db, "--site", "s", "--from", "2024-01-01", "--to", "2024-01-02", "--json"]) == 0
+    # Nor does a site the database does not hold answer with nothing: it names the ones it holds.
+    assert main(["history", "--db", db, "--site", "s", "--from", "2024-01-01", "--to", "2024-01-02", "--json"]) == 2
+    assert capsys.readouterr().err == "floorwatch history: no site 's' in the history database (it holds: none yet)\n"
+    store = Store.open(db)
+    store.upsert(Batch(queue=[queue_row("t", "q", 0, 0, QueueStats(), 1)]))
+    store.close()
+    assert main(["history", "--db", db, "--site", "s", "--from", "2024-01-01", "--to", "2024-01-02", "--json"]) == 2
+    assert "(it holds: t)" in capsys.readouterr().err
+    # A site held, on days without rows: an empty answer, not an error.
+    assert main(["history", "--db", db, "--site", "t", "--from", "2024-01-01", "--to", "2024-01-02", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"rows": []}

@@ -141,7 +141,8 @@ def test_plan_check_roster_and_suggest(tmp_path, capsys):
         (["staffing", "--check", "--plan", "missing.json", "--replay", "x", "--format", "jsonl"], "no such file"),
         (["staffing", "--suggest", "--json"], "--suggest needs --plan"),
         (["staffing", "--calls", "10"], "required"),
-        (["staffing", "--plan", "--check"], "give one of"),
+        (["staffing", "--plan", "--check"], "give only one of --plan, --check, --roster, --suggest, not --plan and --check"),
+        (["staffing", "--suggest", "--roster", "r.csv"], "not --roster and --suggest"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(argv, msg, capsys, tmp_path, monkeypatch):

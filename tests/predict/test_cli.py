@@ -33,8 +33,8 @@ def test_one_line_per_offered_contact(tmp_path, capsys):
     "args, rc, says",
     [
         (["--replay", "{tmp}/missing.jsonl", "--format", "jsonl"], 2, "no such file"),
-        (["--replay", "{tmp}/garbage.jsonl", "--format", "jsonl"], 1, "none of the 2 rows"),
-        (["--replay", "{tmp}/garbage.jsonl", "--format", "anonbank"], 1, "as --format anonbank"),
+        (["--replay", "{tmp}/garbage.jsonl", "--format", "jsonl"], 2, "none of the 2 rows"),
+        (["--replay", "{tmp}/garbage.jsonl", "--format", "anonbank"], 2, "as --format anonbank"),
     ],
 )
 def test_bad_input_is_one_line_and_a_nonzero_exit(tmp_path, capsys, args, rc, says):
