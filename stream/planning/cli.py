@@ -209,6 +209,8 @@ def _stored_plan_inputs(args):
         store = Store.open(args.db)
         try:
             hist = history_from_store(store, cfg)
+            # --recover: the day so far from the same store (its intervals over by --from).
+            so_far = _stored_day_so_far(store, cfg, args.from_) if args.recover and hist else None
         finally:
             store.close()
     except StoreError as exc:
@@ -219,7 +221,7 @@ def _stored_plan_inputs(args):
     # Only rows before --from: whole days before its date (the store has no instant finer than a day here).
     pat = patience_from_history(hist, today) if args.erlang == "A" else None
     outs = forecast_histories(hist, args.from_, args.days, _holidays(args), spread=args.uncertain)
-    return [r for o in outs for r in o.rows], pat, cfg, (spreads_of(outs) if args.uncertain else None)
+    return [r for o in outs for r in o.rows], pat, cfg, (spreads_of(outs) if args.uncertain else None), so_far
 
 
 def _margin(args) -> None:
@@ -238,10 +240,17 @@ def _plan(args) -> list[dict]:
             raise _Usage("give --replay or --db, not both")
         _need(args, "--from", "--days")
         _margin(args)
-        _effective(args)  # --lead/--recover: not from the store yet (one line, not ignored)
-        rows, pat, cfg, spread = _stored_plan_inputs(args)
-        return plan(rows, cfg, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
-                    over=args.over, margin_pct=args.margin, spread=spread)
+        effective = _effective(args)
+        rows, pat, cfg, spread, so_far = _stored_plan_inputs(args)
+        extra = None
+        if so_far is not None:
+            from stream.planning.intraday import site_margins
+
+            _say_no_day_so_far(so_far, args.from_)
+            extra = site_margins(rows, cfg, so_far, effective)   # the Cadence's bounds
+        return plan(actionable(rows, effective), cfg, patience=pat, shrinkage=args.shrinkage or 0.0,
+                    max_occupancy=args.max_occupancy, over=args.over, margin_pct=args.margin, spread=spread,
+                    site_margin=extra)
     _need(args, "--replay", "--format", "--from", "--days")
     _margin(args)
     effective = _effective(args)
@@ -280,12 +289,18 @@ def _effective(args) -> Optional[datetime]:
         return None
     if not isinstance(args.from_, datetime):
         raise _Usage("--lead and --recover re-plan a day under way: give --from a time (DATETHH:MM+08:00)")
-    if getattr(args, "db", None):
-        raise _Usage("--lead and --recover plan from --replay (the day so far is folded from the log)")
     lead = args.lead or 0
     if lead < 0 or lead % 15:
         raise _Usage(f"--lead: minutes, a multiple of 15 from 0, got {lead}")
     return args.from_ + timedelta(minutes=lead)
+
+
+def _say_no_day_so_far(so_far: dict, start: datetime) -> None:
+    """A --recover with no figure of the day before --from at any site plans at the target: say so (one line,
+    on stderr; the plan still prints)."""
+    if not any(sl is not None for _, sl in so_far.values()):
+        print(f"floorwatch staffing: --recover: no service level of the day before {start.isoformat()} in the "
+              "history database; the rest of the day aims at the target", file=sys.stderr)
 
 
 def _day_so_far(log, start: datetime) -> dict:
@@ -293,6 +308,7 @@ def _day_so_far(log, start: datetime) -> dict:
     from stream.contracts.floor_config import zone
     from stream.fold.floor import Floor
     from stream.planning.actuals import cutoff_for
+    from stream.planning.so_far import site_figure
 
     cfg = log.config
     floor = Floor(cfg)
@@ -301,13 +317,23 @@ def _day_so_far(log, start: datetime) -> dict:
     out = {}
     for site in floor.sites:
         today = start.astimezone(zone(cfg.site(site).timezone)).date().isoformat()
-        n = w = 0.0
-        for st in floor.day_sums(site).get(today, {}).values():
-            f = st.figures(percentiles=False)
-            if f["sl_pct"] is not None and f["offered"]:
-                n += f["offered"]
-                w += f["offered"] * f["sl_pct"]
-        out[site] = (n, w / n if n else None)
+        out[site] = site_figure(floor.day_sums(site).get(today, {}))
+    return out
+
+
+def _stored_day_so_far(store, config, start: datetime) -> dict:
+    """Each site's day up to ``start`` from the history store's interval rows (those over by then):
+    ``(offered, service level %)``, as ``_day_so_far`` reads a log's."""
+    from stream.contracts.floor_config import zone
+    from stream.planning.actuals import cutoff_for
+    from stream.planning.so_far import site_figure, stats_from_store_rows
+
+    out = {}
+    for site in store.sites():
+        tz = config.site(site).timezone
+        cut = cutoff_for(start, tz)
+        day0 = cutoff_for(start.astimezone(zone(tz)).date(), tz)
+        out[site] = site_figure(stats_from_store_rows(store.queue_rows(site, None, day0, cut), cut))
     return out
 
 
@@ -375,7 +401,7 @@ def add_staffing_arguments(st: argparse.ArgumentParser) -> None:
                          "plan in force and are left out); a multiple of 15")
     st.add_argument("--recover", action="store_true",
                     help="with --from a time: aim the rest of the day at what the day still needs after its service "
-                         "level so far (the log's own figures up to --from; see docs/planning.md)")
+                         "level so far (the floor's own figures up to --from: folded from --replay, or the intervals --db holds; see docs/planning.md)")
     st.add_argument("--over", choices=("interval", "day"), default="interval",
                     help="meet the target in every interval (default) or over each queue's day, at fewer agent-hours")
     st.add_argument("--seed", type=int, default=0)
