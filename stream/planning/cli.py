@@ -196,6 +196,7 @@ def _stored_plan_inputs(args):
     from stream.contracts.floor_config import ConfigError, load_config
     from stream.history.store import Store, StoreError, engine_url
     from stream.planning.outlook import forecast_histories, spreads_of
+    from stream.planning.so_far import of_store
     from stream.planning.stored import history_from_store, patience_from_history, with_format_sites
 
     try:
@@ -210,7 +211,7 @@ def _stored_plan_inputs(args):
         try:
             hist = history_from_store(store, cfg)
             # --recover: the day so far from the same store (its intervals over by --from).
-            so_far = _stored_day_so_far(store, cfg, args.from_) if args.recover and hist else None
+            so_far = of_store(store, cfg, args.from_) if args.recover and hist else None
         finally:
             store.close()
     except StoreError as exc:
@@ -262,7 +263,9 @@ def _plan(args) -> list[dict]:
     if args.recover:
         from stream.planning.intraday import site_margins
 
-        extra = site_margins(rows, log.config, _day_so_far(log, args.from_), effective)   # the Cadence's bounds
+        from stream.planning.so_far import of_log
+
+        extra = site_margins(rows, log.config, of_log(log, args.from_), effective)   # the Cadence's bounds
     pat = None
     if args.erlang == "A":
         from stream.planning.actuals import cutoff_for
@@ -301,40 +304,6 @@ def _say_no_day_so_far(so_far: dict, start: datetime) -> None:
     if not any(sl is not None for _, sl in so_far.values()):
         print(f"floorwatch staffing: --recover: no service level of the day before {start.isoformat()} in the "
               "history database; the rest of the day aims at the target", file=sys.stderr)
-
-
-def _day_so_far(log, start: datetime) -> dict:
-    """Each site's day up to ``start`` as the floor's own figures show it: ``(offered, service level %)``."""
-    from stream.contracts.floor_config import zone
-    from stream.fold.floor import Floor
-    from stream.planning.actuals import cutoff_for
-    from stream.planning.so_far import site_figure
-
-    cfg = log.config
-    floor = Floor(cfg)
-    floor.apply_many([e for e in log.events if e.ts < cutoff_for(start, cfg.site(e.site).timezone)])
-    floor.flush()
-    out = {}
-    for site in floor.sites:
-        today = start.astimezone(zone(cfg.site(site).timezone)).date().isoformat()
-        out[site] = site_figure(floor.day_sums(site).get(today, {}))
-    return out
-
-
-def _stored_day_so_far(store, config, start: datetime) -> dict:
-    """Each site's day up to ``start`` from the history store's interval rows (those over by then):
-    ``(offered, service level %)``, as ``_day_so_far`` reads a log's."""
-    from stream.contracts.floor_config import zone
-    from stream.planning.actuals import cutoff_for
-    from stream.planning.so_far import site_figure, stats_from_store_rows
-
-    out = {}
-    for site in store.sites():
-        tz = config.site(site).timezone
-        cut = cutoff_for(start, tz)
-        day0 = cutoff_for(start.astimezone(zone(tz)).date(), tz)
-        out[site] = site_figure(stats_from_store_rows(store.queue_rows(site, None, day0, cut), cut))
-    return out
 
 
 def _check(args) -> dict:

@@ -13,7 +13,8 @@ From interval rows only the intervals over by the re-plan count (those
 ending at or before it): what the floor's figures showed at that time.
 Each queue's service level is the core's (``QueueStats.figures``, by the
 queue's variant, docs/metrics.md); the site's is its queues' weighted by
-their offered contacts. Pure: the rows come in, figures go out.
+their offered contacts. Functions of what they are given (a log, a store
+already open, rows): no clock.
 
 >>> rows = [{"queue": "q", "start": 0, "end": 900_000, "offered": 10, "answered": 8, "abandoned": 2,
 ...          "short_abandoned": 0, "answered_within_t": 6},
@@ -29,11 +30,12 @@ their offered contacts. Pure: the rows come in, figures go out.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable, Iterable, Mapping, Optional
 
 from stream.fold.stats import QueueStats
 
-__all__ = ["site_figure", "stats_from_live_rows", "stats_from_store_rows", "INTERVAL_MS"]
+__all__ = ["site_figure", "stats_from_live_rows", "stats_from_store_rows", "of_log", "of_store", "INTERVAL_MS"]
 
 INTERVAL_MS = 900_000
 
@@ -91,4 +93,37 @@ def stats_from_store_rows(rows: Iterable[Mapping], cut_ms: int) -> dict[str, Que
             out[q].merge(st)
         else:
             out[q] = st
+    return out
+
+
+def of_log(log, start: datetime) -> dict[str, tuple[float, Optional[float]]]:
+    """Each site's day up to ``start`` from a log (``stream.planning.actuals.Log``): its events before then
+    folded by the core, the day's totals (``Floor.day_sums``) as the floor's own figures showed them."""
+    from stream.contracts.floor_config import zone
+    from stream.fold.floor import Floor
+    from stream.planning.actuals import cutoff_for
+
+    cfg = log.config
+    floor = Floor(cfg)
+    floor.apply_many([e for e in log.events if e.ts < cutoff_for(start, cfg.site(e.site).timezone)])
+    floor.flush()
+    out = {}
+    for site in floor.sites:
+        today = start.astimezone(zone(cfg.site(site).timezone)).date().isoformat()
+        out[site] = site_figure(floor.day_sums(site).get(today, {}))
+    return out
+
+
+def of_store(store, config, start: datetime, sites: Optional[Iterable[str]] = None) -> dict[str, tuple[float, Optional[float]]]:
+    """Each site's (or each of ``sites``') day up to ``start`` from an open history store
+    (``stream.history.store.Store``): its interval rows of the local day over by then."""
+    from stream.contracts.floor_config import zone
+    from stream.planning.actuals import cutoff_for
+
+    out = {}
+    for site in (store.sites() if sites is None else sites):
+        tz = config.site(site).timezone
+        cut = cutoff_for(start, tz)
+        day0 = cutoff_for(start.astimezone(zone(tz)).date(), tz)
+        out[site] = site_figure(stats_from_store_rows(store.queue_rows(site, None, day0, cut), cut))
     return out

@@ -16,7 +16,7 @@ import pytest
 from stream.contracts.floor_config import load_config
 from stream.history.store import Store
 from stream.planning.actuals import read_log
-from stream.planning.cli import _day_so_far, _stored_day_so_far
+from stream.planning.so_far import of_log, of_store
 from stream.planning.stored import with_format_sites
 from tests.history.conftest import db_url, pg_cluster  # noqa: F401 - real SQLite and PostgreSQL databases
 from tests.planning.test_cli import make_log, run
@@ -49,10 +49,10 @@ def test_recover_from_the_store_is_the_replays(tmp_path, capsys, db_url, answer_
     at = datetime.fromisoformat(AT)
     store = Store.open(db_url)
     try:
-        stored = _stored_day_so_far(store, with_format_sites(load_config()), at)
+        stored = of_store(store, with_format_sites(load_config()), at)
     finally:
         store.close()
-    folded = _day_so_far(read_log(log, "jsonl", load_config()), at)
+    folded = of_log(read_log(log, "jsonl", load_config()), at)
     n, sl = stored["gd-hotline"]
     assert n == folded["gd-hotline"][0] > 100 and sl == pytest.approx(folded["gd-hotline"][1], abs=1e-9)
     assert (sl < 5) if direction == "up" else (85 < sl < 95)
