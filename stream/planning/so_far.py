@@ -38,6 +38,7 @@ from stream.fold.stats import QueueStats
 __all__ = ["site_figure", "stats_from_live_rows", "stats_from_store_rows", "of_log", "of_store", "INTERVAL_MS"]
 
 INTERVAL_MS = 900_000
+_LEAD_IN_MS = 6 * 3_600_000
 
 
 def site_figure(per_queue: Mapping[str, QueueStats]) -> tuple[float, Optional[float]]:
@@ -98,14 +99,21 @@ def stats_from_store_rows(rows: Iterable[Mapping], cut_ms: int) -> dict[str, Que
 
 def of_log(log, start: datetime) -> dict[str, tuple[float, Optional[float]]]:
     """Each site's day up to ``start`` from a log (``stream.planning.actuals.Log``): its events before then
-    folded by the core, the day's totals (``Floor.day_sums``) as the floor's own figures showed them."""
+    folded by the core, the day's totals (``Floor.day_sums``) as the floor's own figures showed them. Only
+    the events from 6 hours before the site's local midnight are folded: the day's contacts are offered
+    after it (and a contact offered the evening before is whole), so the day's totals are those of the
+    whole log's fold, at a day's cost rather than the log's."""
     from stream.contracts.floor_config import zone
     from stream.fold.floor import Floor
     from stream.planning.actuals import cutoff_for
 
     cfg = log.config
+    span: dict[str, tuple[int, int]] = {}
+    for site in {e.site for e in log.events}:
+        tz = cfg.site(site).timezone
+        span[site] = (cutoff_for(start.astimezone(zone(tz)).date(), tz) - _LEAD_IN_MS, cutoff_for(start, tz))
     floor = Floor(cfg)
-    floor.apply_many([e for e in log.events if e.ts < cutoff_for(start, cfg.site(e.site).timezone)])
+    floor.apply_many([e for e in log.events if span[e.site][0] <= e.ts < span[e.site][1]])
     floor.flush()
     out = {}
     for site in floor.sites:
