@@ -13,13 +13,18 @@ the page shows the suggested one.
 
 * ``GET /api/staffing/queues`` — the queues with history, their names and dates.
 * ``GET /api/staffing?site&queue&from&days&shrinkage[&at]`` — the board (JSON); on the day of ``at``
-  (now by default) the rest of it re-forecast from its actuals so far and re-planned.
+  (now by default) the rest of it re-forecast from its actuals so far and re-planned, acting after the
+  lead time, and aimed at what the day still needs after its service level so far (``recovery``): the
+  live floor's own figure (the workers' interval rows in Redis, ``fw:intervals:{site}:{date}``, those
+  over by then), else the planning log's (folded up to then), else the history database's interval rows.
 * ``GET /api/staffing/export?table=intervals|shifts&format=csv|xlsx&...`` — the same tables as files.
 * ``GET /staffing`` — the page (ECharts from /vendor/, tables when it is absent).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import threading
 from datetime import date, datetime, timezone
@@ -27,8 +32,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+log = logging.getLogger(__name__)
 
 PAGE_HEADERS = {"Cache-Control": "no-cache", "Referrer-Policy": "no-referrer"}
 HEADERS = {
@@ -37,6 +45,8 @@ HEADERS = {
         "reforecast": "Reforecast offered (today) / 今日滚动预测进线", "actual_offered": "Actual offered / 实际进线",
         "aht_s": "Forecast AHT (s) / 预测处理时长(秒)", "actual_aht_s": "Actual AHT (s) / 实际处理时长(秒)",
         "agents": "Needed / 需要人数", "scheduled": "Scheduled / 排班人数",
+        "day_ahead_agents": "Day-ahead plan (before the re-plan) / 日前计划人数(重新排班前)",
+        "replan": "Re-plan (kept: before it acts; replanned: from then) / 重新排班(kept 维持原计划；replanned 已调整)",
     },
     "shifts": {
         "date": "Date / 日期", "start": "Start / 上班", "end": "End / 下班", "break_start": "Break from / 休息开始",
@@ -60,20 +70,30 @@ def staffing_router(history_db: Optional[str] = None) -> APIRouter:
                 b = holder["board"] = _load_board(history_db)
         return b
 
-    def compute(site: str, queue: str, first: str, days: int, shrinkage: float, at: Optional[str] = None) -> dict:
+    def so_far(b, site: str, now: datetime, live):
+        """Where the re-plan's day so far comes from: the live floor, else the planning log, else the store."""
+        def get():
+            if live is not None:
+                return live
+            if b.log.events:
+                return b.so_far_of_log(site, now)
+            return _stored_so_far(history_db, b.log.config, site, now) if history_db else None
+        return get
+
+    def compute(site: str, queue: str, first: str, days: int, shrinkage: float, now: datetime, live=None) -> dict:
         try:
             start = date.fromisoformat(first)
         except ValueError:
             raise HTTPException(400, f"from: a date (YYYY-MM-DD), got {first!r}") from None
         if not 0 <= shrinkage < 1:
             raise HTTPException(400, "shrinkage: a fraction in [0, 1)")
-        now = _now(at)
-        key = (site, queue, start, days, shrinkage, now)
+        key = (site, queue, start, days, shrinkage, now, live)
         cache = holder.setdefault("cache", {})
         got = cache.get(key)
         if got is None:
+            b = board()
             try:
-                got = board().board(site, queue, start, days, shrinkage=shrinkage, now=now)
+                got = b.board(site, queue, start, days, shrinkage=shrinkage, now=now, so_far=so_far(b, site, now, live))
             except KeyError as exc:
                 raise HTTPException(404, str(exc.args[0])) from None
             except ValueError as exc:
@@ -92,25 +112,38 @@ def staffing_router(history_db: Optional[str] = None) -> APIRouter:
         """Queues with history to forecast from, with their zh/en names and first/last dates."""
         return Response(orjson.dumps({"queues": board().queues()}), media_type="application/json")
 
+    async def answer(request: Request, site: str, queue: str, first: str, days: int, shrinkage: float,
+                     at: Optional[str]) -> dict:
+        """The board, with the live floor's day so far read first (Redis; the planning itself in a thread)."""
+        now = _now(at)
+        b = await run_in_threadpool(board)
+        live = None
+        if (site, queue) in b.history:
+            live = await _live_so_far(getattr(request.app.state, "hub", None), b.log.config, site, now)
+        return await run_in_threadpool(compute, site, queue, first, days, shrinkage, now, live)
+
     @router.get("/api/staffing", tags=["staffing"])
-    def api_board(*, who=analyst, site: str, queue: str, from_: Annotated[str, Query(alias="from")],
-                  days: Annotated[int, Query(ge=1, le=31)] = 1, shrinkage: float = 0.0, at: Optional[str] = None) -> Response:
+    async def api_board(request: Request, *, who=analyst, site: str, queue: str, from_: Annotated[str, Query(alias="from")],
+                        days: Annotated[int, Query(ge=1, le=31)] = 1, shrinkage: float = 0.0, at: Optional[str] = None) -> Response:
         """Per interval: forecast and actual offered and AHT, agents needed and scheduled; the suggested roster.
 
         ``at`` (a time with offset; now by default): on that day, the rest of it re-forecast from its
-        actuals so far and re-planned (``reforecast`` per interval, ``replanned_at``)."""
-        return Response(orjson.dumps(compute(site, queue, from_, days, shrinkage, at)), media_type="application/json")
+        actuals so far and re-planned (``reforecast`` per interval, ``replanned_at``), acting from
+        ``effective_from`` (the lead time later; ``replan`` per interval: "kept" before, "replanned" from then,
+        ``day_ahead_agents`` the plan before), aimed at what the day still needs (``recovery``)."""
+        got = await answer(request, site, queue, from_, days, shrinkage, at)
+        return Response(orjson.dumps(got), media_type="application/json")
 
     @router.get("/api/staffing/export", tags=["staffing"])
-    def api_export(*, who=analyst, site: str, queue: str, from_: Annotated[str, Query(alias="from")],
-                   days: Annotated[int, Query(ge=1, le=31)] = 1, shrinkage: float = 0.0,
-                   table: str = "intervals", format: str = "csv", at: Optional[str] = None) -> Response:
+    async def api_export(request: Request, *, who=analyst, site: str, queue: str, from_: Annotated[str, Query(alias="from")],
+                         days: Annotated[int, Query(ge=1, le=31)] = 1, shrinkage: float = 0.0,
+                         table: str = "intervals", format: str = "csv", at: Optional[str] = None) -> Response:
         """The intervals or the suggested shifts as CSV (UTF-8 with BOM) or XLSX (headers in both languages)."""
         from stream.history.export import to_csv, to_xlsx
 
         if table not in HEADERS or format not in ("csv", "xlsx"):
             raise HTTPException(400, "table is intervals or shifts; format is csv or xlsx")
-        b = compute(site, queue, from_, days, shrinkage, at)
+        b = await answer(request, site, queue, from_, days, shrinkage, at)
         cols = list(HEADERS[table])
         rows = [{c: r.get(c) for c in cols} for r in b[table]]
         name = f"staffing-{site}-{queue}-{from_}-{table}"
@@ -136,6 +169,46 @@ def _now(at: Optional[str]) -> datetime:
         return t
     t = datetime.now(timezone.utc)
     return t.replace(minute=t.minute - t.minute % 15, second=0, microsecond=0)
+
+
+async def _live_so_far(hub, config, site: str, now: datetime):
+    """The site's day up to ``now`` as the live floor shows it: the workers' interval rows of that local day
+    in Redis (``fw:intervals:{site}:{date}``), those over by ``now``; None without them (no worker has
+    published that day, or Redis does not answer: the page still plans, from the next source)."""
+    from stream.contracts.floor_config import zone
+    from stream.planning.actuals import cutoff_for
+    from stream.planning.so_far import site_figure, stats_from_live_rows
+
+    if hub is None:
+        return None
+    tz = config.site(site).timezone
+    day = now.astimezone(zone(tz)).date().isoformat()
+    try:
+        raw = await asyncio.wait_for(hub.r.get(hub.keys.intervals(site, day)), 2.0)
+    except Exception as exc:  # Redis down or slow: the re-plan reads the day from the history instead
+        log.warning("staffing: no live day so far for %s (%s)", site, type(exc).__name__)
+        return None
+    if raw is None:
+        return None
+    rows = orjson.loads(raw)
+    n, sl = site_figure(stats_from_live_rows(rows, cutoff_for(now, tz), lambda q: config.queue(site, q).sl_variant))
+    return (n, sl, "live") if sl is not None else None
+
+
+def _stored_so_far(history_db: str, config, site: str, now: datetime):
+    """The site's day up to ``now`` from the history database's interval rows (None without one of them)."""
+    from stream.history.store import Store, StoreError
+    from stream.planning.so_far import of_store
+
+    try:
+        store = Store.open(history_db)
+    except StoreError:
+        return None
+    try:
+        n, sl = of_store(store, config, now, [site])[site]
+    finally:
+        store.close()
+    return (n, sl, "history") if sl is not None else None
 
 
 def _load_board(history_db: Optional[str]):

@@ -12,7 +12,17 @@ const T = {
     roster_suggested: "Suggested roster (fewest paid hours covering the need)", roster_given: "Roster",
     no_charts: "Charts are not available (the ECharts package is not installed: run make with npm present); the tables below hold every figure.",
     busy: "Forecasting and planning…", start: "Start", offered: "Forecast offered", actual_offered: "Actual offered",
-    reforecast: "Reforecast (today)", replanned: (at) => ` Re-forecast and re-planned at <b>${at}</b> from today's actuals so far.`,
+    reforecast: "Reforecast (today)",
+    replanned: (at, eff) => `. Re-forecast and re-planned at <b>${at}</b> from today's actuals so far; changes take effect from <b>${eff}</b> (the intervals before stay as planned).`,
+    day_ahead_agents: "Day-ahead plan", replan: "Re-plan", kept: "as planned", replanned_row: "re-planned",
+    legend: (at, eff) => `<span class="sw kept"></span> As planned: before ${eff}, a change decided at ${at} cannot reach them <span class="sw replanned"></span> Re-planned: from ${eff}`,
+    kept_area: "as planned", acts: (eff) => `acts ${eff}`,
+    src: { live: "live floor", log: "planning log", history: "history database" },
+    rec_none: (at, t) => `No service level of today up to ${at} yet: the rest of the day aims at the ${t}% target.`,
+    rec_so_far: (at, sl, n, src, t) => `Service level today up to ${at}: <b>${sl}%</b> (${n} contacts, ${src}), `,
+    rec_up: (t, aim, m, cap) => `below the ${t}% target: the rest of the day aims at <b class="aim">${aim}%</b> (+${m} points) to make up the day` + (cap ? ` (at most +${cap} points: a lost morning is not bought back at any price)` : "") + ".",
+    rec_down: (t, aim, m, cap) => `above the ${t}% target: the rest of the day may run at <b class="aim">${aim}%</b> (−${m} points) and the day still meets it` + (cap ? ` (at most −${cap} points)` : "") + ".",
+    rec_even: (t) => `at the ${t}% target: the rest of the day aims at the target.`,
     aht_s: "Forecast AHT (s)", actual_aht_s: "Actual AHT (s)", agents: "Needed", scheduled: "Scheduled",
     date: "Date", shift_start: "Start", end: "End", break_start: "Break from", break_end: "Break to", count: "People",
     paid_hours: "Paid hours", fc_sum: (f, a, w) => `Forecast <b>${f}</b> contacts` + (a === null ? " (no actuals for these days yet)" : `, actual <b>${a}</b>; interval error (WAPE) <b>${w}%</b>`),
@@ -27,7 +37,17 @@ const T = {
     roster_suggested: "建议排班（以最少计薪工时满足需求）", roster_given: "排班表",
     no_charts: "图表不可用（未安装 ECharts 包：请在有 npm 的环境运行 make）；下表包含全部数据。",
     busy: "正在预测与排班…", start: "开始", offered: "预测进线", actual_offered: "实际进线",
-    reforecast: "今日滚动预测", replanned: (at) => `；已于 <b>${at}</b> 按今日实际进线重新预测并重新排班。`,
+    reforecast: "今日滚动预测",
+    replanned: (at, eff) => `；已于 <b>${at}</b> 按今日实际进线重新预测并重新排班，调整自 <b>${eff}</b> 起生效（此前时段维持原计划）。`,
+    day_ahead_agents: "日前计划人数", replan: "重新排班", kept: "维持原计划", replanned_row: "已调整",
+    legend: (at, eff) => `<span class="sw kept"></span> 维持原计划：${eff} 之前的时段（${at} 作出的调整来不及生效） <span class="sw replanned"></span> 已重新排班：${eff} 起`,
+    kept_area: "维持原计划", acts: (eff) => `${eff} 起生效`,
+    src: { live: "实时数据", log: "排班日志", history: "历史数据库" },
+    rec_none: (at, t) => `今日截至 ${at} 尚无服务水平数据：余下时段按目标 ${t}% 排班。`,
+    rec_so_far: (at, sl, n, src, t) => `今日截至 ${at} 服务水平 <b>${sl}%</b>（${n} 通，来自${src}），`,
+    rec_up: (t, aim, m, cap) => `低于目标 ${t}%：余下时段目标 <b class="aim">${aim}%</b>（+${m} 个百分点）以补足全天` + (cap ? `（最多 +${cap} 个百分点：上午的缺口不会不计代价追回）` : "") + "。",
+    rec_down: (t, aim, m, cap) => `高于目标 ${t}%：余下时段目标可降至 <b class="aim">${aim}%</b>（−${m} 个百分点），全天仍可达标` + (cap ? `（最多 −${cap} 个百分点）` : "") + "。",
+    rec_even: (t) => `达到目标 ${t}%：余下时段按目标排班。`,
     aht_s: "预测处理时长(秒)", actual_aht_s: "实际处理时长(秒)", agents: "需要人数", scheduled: "排班人数",
     date: "日期", shift_start: "上班", end: "下班", break_start: "休息开始", break_end: "休息结束", count: "人数",
     paid_hours: "计薪小时", fc_sum: (f, a, w) => `预测 <b>${f}</b> 通` + (a === null ? "（这些日期尚无实际数据）" : `，实际 <b>${a}</b> 通；时段误差（WAPE）<b>${w}%</b>`),
@@ -37,6 +57,7 @@ const T = {
   },
 };
 const INT_COLS = ["start", "offered", "reforecast", "actual_offered", "aht_s", "actual_aht_s", "agents", "scheduled"];
+const REPLAN_COLS = ["replan", "day_ahead_agents"];  // only on a day re-planned
 const SH_COLS = ["date", "shift_start", "end", "break_start", "break_end", "count", "paid_hours"];
 
 const params = new URLSearchParams(location.search);
@@ -52,6 +73,7 @@ const hasCharts = typeof window.echarts !== "undefined";
 function t(k) { return (T[S.lang] || T.en)[k] || k; }
 function el(id) { return document.getElementById(id); }
 function hhmm(iso) { return iso ? iso.slice(5, 10) + " " + iso.slice(11, 16) : "—"; }
+function pts(v) { return (Math.round(Math.abs(v) * 10) / 10).toString(); }
 function query() {
   const [site, queue] = (S.key || "").split("|");
   const q = { site, queue, from: S.from, days: S.days, shrinkage: S.shrinkage };
@@ -73,7 +95,7 @@ function table(id, cols, rows, labels) {
   for (const c of cols) { const th = document.createElement("th"); th.textContent = t(labels ? labels[c] || c : c); head.appendChild(th); }
   for (const r of rows) {
     const tr = tb.insertRow();
-    if (r.short) tr.className = "short";
+    tr.className = [r.short ? "short" : "", r.replan || ""].join(" ").trim();
     for (const c of cols) tr.insertCell().textContent = r[c + "_text"] !== undefined ? r[c + "_text"] : fmt(r[c]);
   }
 }
@@ -119,7 +141,9 @@ function render() {
     const err = withActual.reduce((s, r) => s + Math.abs(r.offered - r.actual_offered), 0);
     w = a ? (100 * err / a).toFixed(1) : "—";
   }
-  el("fc-summary").innerHTML = t("fc_sum")(Math.round(f), a, w) + (b.replanned_at ? t("replanned")(hhmm(b.replanned_at)) : "");
+  const at = b.replanned_at ? b.replanned_at.slice(11, 16) : null;
+  const eff = b.effective_from ? b.effective_from.slice(11, 16) : null;
+  el("fc-summary").innerHTML = t("fc_sum")(Math.round(f), a, w) + (at ? t("replanned")(at, eff) : "");
   chart("fc-chart", {
     tooltip: { trigger: "axis" }, legend: { data: [t("offered"), t("actual_offered")].concat(b.replanned_at ? [t("reforecast")] : []) },
     xAxis: { type: "category", data: labels }, yAxis: { type: "value" }, dataZoom: [{ type: "inside" }, { type: "slider" }],
@@ -135,15 +159,32 @@ function render() {
   el("need-summary").innerHTML = t("need_sum")(need.toFixed(1), sched.toFixed(1), short, b.target_pct,
                                                b.patience_s ? Math.round(b.patience_s) : null,
                                                b.forecast_error ? { pct: Math.round(100 * (Math.exp(b.forecast_error.scale) - 1)), days: b.forecast_error.days } : null);
+  el("recovery").innerHTML = recoveryText(b.recovery, at);
+  el("recovery").hidden = !b.recovery;
+  // The re-plan day's intervals it could not reach, shaded; where it acts, a line.
+  const kept = rows.filter((r) => r.replan === "kept");
+  const firstNew = rows.find((r) => r.replan === "replanned");
+  const marks = kept.length ? {
+    markArea: { silent: true, itemStyle: { color: "rgba(107,114,128,0.13)" }, label: { color: "#4b5563", position: "insideTopLeft" },
+                data: [[{ name: t("kept_area"), xAxis: hhmm(kept[0].start) }, { xAxis: hhmm(kept[kept.length - 1].start) }]] },
+    markLine: firstNew ? { silent: true, symbol: "none", lineStyle: { color: "#7c3aed", width: 2 },
+                           label: { formatter: t("acts")(eff), color: "#7c3aed" }, data: [{ xAxis: hhmm(firstNew.start) }]} : undefined,
+  } : {};
   chart("need-chart", {
     tooltip: { trigger: "axis" }, legend: { data: [t("agents"), t("scheduled")] },
     xAxis: { type: "category", data: labels }, yAxis: { type: "value", minInterval: 1 }, dataZoom: [{ type: "inside" }, { type: "slider" }],
     series: [
-      { name: t("agents"), type: "bar", data: rows.map((r) => r.agents), itemStyle: { color: "#f0a35e" } },
+      { name: t("agents"), type: "bar", data: rows.map((r) => r.agents), itemStyle: { color: "#f0a35e" }, ...marks },
       { name: t("scheduled"), type: "line", step: "middle", data: rows.map((r) => r.scheduled), showSymbol: false, lineStyle: { width: 2, color: "#1f5fbf" } },
     ],
   });
-  table("int-table", INT_COLS, open.map((r) => ({ ...r, start_text: hhmm(r.start), short: (r.agents || 0) > (r.scheduled || 0) })));
+  el("replan-legend").innerHTML = at ? t("legend")(at, eff) : "";
+  el("replan-legend").hidden = !at;
+  if (at && !S.opened) { el("int-details").open = true; S.opened = true; }  // a re-plan: show what it changed
+  table("int-table", at ? INT_COLS.concat(REPLAN_COLS) : INT_COLS, open.map((r) => ({
+    ...r, start_text: hhmm(r.start), short: (r.agents || 0) > (r.scheduled || 0),
+    replan_text: r.replan === "kept" ? t("kept") : (r.replan === "replanned" ? t("replanned_row") : "—"),
+  })));
   el("roster-title").textContent = b.roster === "suggested" ? t("roster_suggested") : t("roster_given");
   el("roster-summary").innerHTML = b.roster === "suggested" ? t("roster_sum")(b.shifts.reduce((s, x) => s + x.count, 0), fmt(b.paid_hours), fmt(b.needed_hours)) : "";
   const sh = [...b.shifts].sort((x, y) => (x.start < y.start ? -1 : 1)).map((x) => ({
@@ -156,6 +197,16 @@ function render() {
   el("sh-csv").href = exportUrl("shifts", "csv");
   el("sh-xlsx").href = exportUrl("shifts", "xlsx");
   document.body.dataset.ready = "1";
+}
+
+function recoveryText(rec, at) {
+  if (!rec) return "";
+  if (rec.sl_pct === null) return t("rec_none")(at, rec.target_pct);
+  const head = t("rec_so_far")(at, fmt(rec.sl_pct), rec.offered.toLocaleString(), (T[S.lang] || T.en).src[rec.source] || rec.source, rec.target_pct);
+  const m = rec.margin_pts, aim = pts(rec.aim_pct);
+  if (m > 0) return head + t("rec_up")(rec.target_pct, aim, pts(m), m >= rec.up_to_pts ? rec.up_to_pts : 0);
+  if (m < 0) return head + t("rec_down")(rec.target_pct, aim, pts(m), -m >= rec.down_to_pts ? rec.down_to_pts : 0);
+  return head + t("rec_even")(rec.target_pct);
 }
 
 async function load() {

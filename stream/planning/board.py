@@ -27,19 +27,23 @@ agents — of a given roster when there is one, else of the suggested roster
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Optional
+from typing import Callable, Optional
 
 from stream.contracts.floor_config import zone
 from stream.planning.actuals import Log, QueueHistory, cutoff_for, day_starts, fold_history
 from stream.planning.calls import contacts, patience
 from stream.planning.holidays import Holidays
-from stream.planning.intraday import Cadence, actionable, apply_replan
+from stream.planning.intraday import Cadence, actionable, apply_replan, site_margins
 from stream.planning.outlook import forecast_histories
 from stream.planning.plan import plan, target_pct
 from stream.planning.roster import Shift, ShiftRules, coverage, suggest
+from stream.planning.so_far import of_log
 from stream.planning.stored import patience_from_history
 
-__all__ = ["Board"]
+__all__ = ["Board", "SoFar"]
+
+# A site's day up to a re-plan: (contacts offered, service level %, where the figures come from).
+SoFar = tuple[float, Optional[float], str]
 
 
 class Board:
@@ -72,10 +76,15 @@ class Board:
         return out
 
     def board(self, site: str, queue: str, start: date, days: int, *, shrinkage: float = 0.0,
-              now: Optional[datetime] = None) -> dict:
+              now: Optional[datetime] = None, so_far: Optional[Callable[[], Optional[SoFar]]] = None) -> dict:
         """The page's figures; ``now`` (with offset) inside the days shown and after some of that day's
         intervals: the rest of that day re-forecast from its actuals so far (``reforecast`` per row) and
-        re-planned from it (``agents`` from then on), as ``staffing --plan --from`` a time does."""
+        re-planned from it, acting from ``now`` + the cadence's lead time (``effective_from``; rows
+        ``replan`` "kept" before it, "replanned" from it, ``day_ahead_agents`` the plan before the re-plan), as
+        ``staffing --plan --from`` a time ``--lead`` does. The re-plan aims the rest of the day at what the
+        day still needs (``--recover``, ``intraday.site_margins``): ``so_far()`` gives the site's day up to
+        ``now`` as ``(offered, service level %, source)`` (None: no figure; by default the log's own, folded),
+        and ``recovery`` says what it was and the points aimed above or below target."""
         qh = self.history.get((site, queue))
         if qh is None:
             raise KeyError(f"no queue {site}/{queue} in the log")
@@ -96,18 +105,33 @@ class Board:
             pat = {(site, queue): patience_from_history({(site, queue): qh}, day0)[(site, queue)]}
         rows = plan(fc, self.log.config, patience=pat, shrinkage=shrinkage, over="day", spread={(site, queue): outlook.spread})
         refc: dict[str, float] = {}
+        day_ahead: dict[str, Optional[int]] = {}
+        recovery = None
+        effective = None
         if now is not None and self._inside(now, start, days, qh):
-            later = next(o for o in forecast_histories(site_hist, now, 1, self.holidays, spread=True) if o.history is qh)
+            laters = forecast_histories(site_hist, now, 1, self.holidays, spread=True)
+            later = next(o for o in laters if o.history is qh)
             effective = now + timedelta(minutes=self.cadence.lead_min)
             pat_now = pat
             if self._contacts:  # the patience the day's morning shows too, as `staffing --plan --from` that time
                 cut_now = cutoff_for(now, qh.timezone)
                 pat_now = patience([c for c in self._contacts if c.offered_ms < cut_now and c.site == site and c.queue == queue])
+            got = (so_far or (lambda: self.so_far_of_log(site, now)))()
+            # The site's queues' reforecast weighs the site's target, as `staffing --plan --recover` does.
+            site_rows = [r for o in laters for r in o.rows]
+            margin = (site_margins(site_rows, self.log.config, {site: got[:2]}, effective, self.cadence).get(site, 0.0)
+                      if got is not None else 0.0)
             redo = plan(actionable(later.rows, effective), self.log.config, patience=pat_now, shrinkage=shrinkage, over="day",
-                        spread={(site, queue): later.spread})
+                        spread={(site, queue): later.spread}, site_margin={site: margin})
             refc = {r["start"]: r["offered"] for r in later.rows}
+            day_ahead = {r["start"]: r["agents"] for r in rows}
             # A change decided now acts only after the lead time (``intraday.Cadence``): until then the plan stands.
             rows = apply_replan(rows, redo, now, self.cadence)
+            target = target_pct(self.log.config, site, queue)
+            recovery = {"offered": int(got[0]) if got else 0, "sl_pct": round(got[1], 1) if got and got[1] is not None else None,
+                        "source": got[2] if got else None, "target_pct": target, "margin_pts": margin,
+                        "aim_pct": round(min(99.9, target + margin), 2),
+                        "up_to_pts": self.cadence.recover_up, "down_to_pts": self.cadence.recover_down}
         if self.roster is not None:
             sched = {(r["start"]): r["scheduled"] for r in coverage(self.roster, rows)}
             shifts, paid, source = [], None, "roster"
@@ -128,22 +152,36 @@ class Board:
                 h = day.handled[slot]
                 actual[key] = (int(day.offered[slot]), round(float(day.handle_s[slot] / h), 1) if h else None)
         out = []
+        replan_day = now.astimezone(zone(tz)).date().isoformat() if refc else None
         for r in rows:
             a = actual.get(r["start"])
+            replan = None
+            if refc and r["start"][:10] == replan_day:
+                replan = "replanned" if datetime.fromisoformat(r["start"]) >= effective else "kept"
             out.append({"start": r["start"], "offered": r["offered"], "reforecast": refc.get(r["start"]),
                         "aht_s": r["aht_s"], "agents": r["agents"],
                         "scheduled": sched.get(r["start"], 0),
-                        "actual_offered": a[0] if a else None, "actual_aht_s": a[1] if a else None})
+                        "actual_offered": a[0] if a else None, "actual_aht_s": a[1] if a else None,
+                        "replan": replan, "day_ahead_agents": day_ahead.get(r["start"]) if replan else None})
         needed = sum((r["agents"] or 0) for r in rows) / 4
-        replanned = None
+        replanned = effective_from = None
         if refc:
             replanned = datetime.fromtimestamp(cutoff_for(now, tz) / 1000, tz=zone(tz)).isoformat(timespec="seconds")
+            effective_from = effective.astimezone(zone(tz)).isoformat(timespec="seconds")
         return {"site": site, "queue": queue, "kind": qh.kind, "timezone": tz, "from": str(start), "days": days,
                 "target_pct": target_pct(self.log.config, site, queue), "patience_s": pat.get((site, queue)),
                 "forecast_error": None if outlook.spread is None else {
                     "scale": round(outlook.spread.scale, 4), "dof": outlook.spread.dof, "days": outlook.spread.days},
                 "intervals": out, "shifts": shifts, "roster": source,
-                "needed_hours": round(needed, 2), "paid_hours": paid, "replanned_at": replanned}
+                "needed_hours": round(needed, 2), "paid_hours": paid, "replanned_at": replanned,
+                "effective_from": effective_from, "recovery": recovery}
+
+    def so_far_of_log(self, site: str, now: datetime) -> Optional[SoFar]:
+        """The site's day up to ``now`` folded from the log (None: a board over the store, without events)."""
+        if not self.log.events:
+            return None
+        n, sl = of_log(self.log, now).get(site, (0.0, None))
+        return (n, sl, "log") if sl is not None else None
 
     @staticmethod
     def _inside(now: datetime, start: date, days: int, qh: QueueHistory) -> bool:

@@ -197,6 +197,7 @@ def _stored_plan_inputs(args):
     from stream.contracts.floor_config import ConfigError, load_config
     from stream.history.store import Store, StoreError, engine_url
     from stream.planning.outlook import forecast_histories, spreads_of
+    from stream.planning.so_far import of_store
     from stream.planning.stored import history_from_store, patience_from_history, with_format_sites
 
     try:
@@ -210,6 +211,8 @@ def _stored_plan_inputs(args):
         store = Store.open(args.db)
         try:
             hist = history_from_store(store, cfg)
+            # --recover: the day so far from the same store (its intervals over by --from).
+            so_far = of_store(store, cfg, args.from_) if args.recover and hist else None
         finally:
             store.close()
     except StoreError as exc:
@@ -220,7 +223,7 @@ def _stored_plan_inputs(args):
     # Only rows before --from: whole days before its date (the store has no instant finer than a day here).
     pat = patience_from_history(hist, today) if args.erlang == "A" else None
     outs = forecast_histories(hist, args.from_, args.days, _holidays(args), spread=args.uncertain)
-    return [r for o in outs for r in o.rows], pat, cfg, (spreads_of(outs) if args.uncertain else None)
+    return [r for o in outs for r in o.rows], pat, cfg, (spreads_of(outs) if args.uncertain else None), so_far
 
 
 def _margin(args) -> None:
@@ -239,10 +242,17 @@ def _plan(args) -> list[dict]:
             raise _Usage("give --replay or --db, not both")
         _need(args, "--from", "--days")
         _margin(args)
-        _effective(args)  # --lead/--recover: not from the store yet (one line, not ignored)
-        rows, pat, cfg, spread = _stored_plan_inputs(args)
-        return plan(rows, cfg, patience=pat, shrinkage=args.shrinkage or 0.0, max_occupancy=args.max_occupancy,
-                    over=args.over, margin_pct=args.margin, spread=spread)
+        effective = _effective(args)
+        rows, pat, cfg, spread, so_far = _stored_plan_inputs(args)
+        extra = None
+        if so_far is not None:
+            from stream.planning.intraday import site_margins
+
+            _say_no_day_so_far(so_far, args.from_)
+            extra = site_margins(rows, cfg, so_far, effective)   # the Cadence's bounds
+        return plan(actionable(rows, effective), cfg, patience=pat, shrinkage=args.shrinkage or 0.0,
+                    max_occupancy=args.max_occupancy, over=args.over, margin_pct=args.margin, spread=spread,
+                    site_margin=extra)
     _need(args, "--replay", "--format", "--from", "--days")
     _margin(args)
     effective = _effective(args)
@@ -254,7 +264,9 @@ def _plan(args) -> list[dict]:
     if args.recover:
         from stream.planning.intraday import site_margins
 
-        extra = site_margins(rows, log.config, _day_so_far(log, args.from_), effective)   # the Cadence's bounds
+        from stream.planning.so_far import of_log
+
+        extra = site_margins(rows, log.config, of_log(log, args.from_), effective)   # the Cadence's bounds
     pat = None
     if args.erlang == "A":
         from stream.planning.actuals import cutoff_for
@@ -281,35 +293,18 @@ def _effective(args) -> Optional[datetime]:
         return None
     if not isinstance(args.from_, datetime):
         raise _Usage("--lead and --recover re-plan a day under way: give --from a time (DATETHH:MM+08:00)")
-    if getattr(args, "db", None):
-        raise _Usage("--lead and --recover plan from --replay (the day so far is folded from the log)")
     lead = args.lead or 0
     if lead < 0 or lead % 15:
         raise _Usage(f"--lead: minutes, a multiple of 15 from 0, got {lead}")
     return args.from_ + timedelta(minutes=lead)
 
 
-def _day_so_far(log, start: datetime) -> dict:
-    """Each site's day up to ``start`` as the floor's own figures show it: ``(offered, service level %)``."""
-    from stream.contracts.floor_config import zone
-    from stream.fold.floor import Floor
-    from stream.planning.actuals import cutoff_for
-
-    cfg = log.config
-    floor = Floor(cfg)
-    floor.apply_many([e for e in log.events if e.ts < cutoff_for(start, cfg.site(e.site).timezone)])
-    floor.flush()
-    out = {}
-    for site in floor.sites:
-        today = start.astimezone(zone(cfg.site(site).timezone)).date().isoformat()
-        n = w = 0.0
-        for st in floor.day_sums(site).get(today, {}).values():
-            f = st.figures(percentiles=False)
-            if f["sl_pct"] is not None and f["offered"]:
-                n += f["offered"]
-                w += f["offered"] * f["sl_pct"]
-        out[site] = (n, w / n if n else None)
-    return out
+def _say_no_day_so_far(so_far: dict, start: datetime) -> None:
+    """A --recover with no figure of the day before --from at any site plans at the target: say so (one line,
+    on stderr; the plan still prints)."""
+    if not any(sl is not None for _, sl in so_far.values()):
+        print(f"floorwatch staffing: --recover: no service level of the day before {start.isoformat()} in the "
+              "history database; the rest of the day aims at the target", file=sys.stderr)
 
 
 def _check(args) -> dict:
@@ -376,7 +371,7 @@ def add_staffing_arguments(st: argparse.ArgumentParser) -> None:
                          "plan in force and are left out); a multiple of 15")
     st.add_argument("--recover", action="store_true",
                     help="with --from a time: aim the rest of the day at what the day still needs after its service "
-                         "level so far (the log's own figures up to --from; see docs/planning.md)")
+                         "level so far (the floor's own figures up to --from: folded from --replay, or the intervals --db holds; see docs/planning.md)")
     st.add_argument("--over", choices=("interval", "day"), default="interval",
                     help="meet the target in every interval (default) or over each queue's day, at fewer agent-hours")
     st.add_argument("--seed", type=int, default=0)

@@ -95,8 +95,9 @@ def plan(
         # Over the day the balance below re-staffs from the traffic up: the interval's own figure only caps its start.
         sp = spread.get((site, queue)) if over == "interval" else None
         if sp is not None and n:
-            n = _spread_needed(config, site, queue, sp, n, offered, float(r["aht_s"]), patience.get((site, queue)),
-                               m, cache)
+            _, _, goal, hall = _terms(config, site, queue, m, cache)
+            n = _spread_needed(config.queue(site, queue), sp, n, offered, float(r["aht_s"]),
+                               None if hall else patience.get((site, queue)), goal, cache)
         out.append({"site": site, "queue": queue, "start": r["start"], "offered": r["offered"], "aht_s": r["aht_s"], "agents": n})
     if over == "day":
         _balance_days(out, config, patience, max_occupancy, margin_pct, spread, site_margin)
@@ -127,16 +128,7 @@ def agents_needed(
         return 0
     if aht_s is None or aht_s <= 0:
         return None
-    # The queue's terms, resolved once per cache (the live advice asks every queue each minute).
-    tkey = (site, queue, margin_pct)
-    terms = cache.get(tkey) if cache is not None else None
-    if terms is None:
-        q = config.queue(site, queue)
-        goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
-        terms = (q.sl_t_s, q.short_abandon_s, goal, config.site(site).kind == "hall")
-        if cache is not None:
-            cache[tkey] = terms
-    sl_t_s, short_s, goal, hall = terms
+    sl_t_s, short_s, goal, hall = _terms(config, site, queue, margin_pct, cache)
     pat = None if hall else patience_s
     # Forecasts are fractional; the figures barely move within 0.01 call or 0.1 s.
     key = (round(offered, 2), round(float(aht_s), 1), pat, sl_t_s, short_s, goal, max_occupancy)
@@ -151,12 +143,24 @@ def agents_needed(
     return n
 
 
-def _spread_needed(config: FloorConfig, site: str, queue: str, sp: Spread, n0: int, offered: float, aht_s: float,
-                   patience_s: Optional[float], margin_pct: float, cache: dict) -> int:
-    """``n0`` (the point forecast's agents) moved to meet the target in expectation over ``sp``'s load factors."""
-    q = config.queue(site, queue)
-    goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
-    pat = None if config.site(site).kind == "hall" else patience_s
+def _terms(config: FloorConfig, site: str, queue: str, margin_pct: float, cache: Optional[dict]) -> tuple:
+    """The queue's terms for a margin: ``(T s, short-abandon s, goal as a fraction, hall?)``, resolved once per
+    cache (the live advice asks every queue each minute; ``plan`` asks each row)."""
+    tkey = (site, queue, margin_pct)
+    terms = cache.get(tkey) if cache is not None else None
+    if terms is None:
+        q = config.queue(site, queue)
+        goal = min(99.9, target_pct(config, site, queue) + margin_pct) / 100.0
+        terms = (q.sl_t_s, q.short_abandon_s, goal, config.site(site).kind == "hall")
+        if cache is not None:
+            cache[tkey] = terms
+    return terms
+
+
+def _spread_needed(q, sp: Spread, n0: int, offered: float, aht_s: float, pat: Optional[float], goal: float,
+                   cache: dict) -> int:
+    """``n0`` (the point forecast's agents) moved to meet ``goal`` (the queue's target and margin, as a fraction:
+    the caller's) in expectation over ``sp``'s load factors; ``q`` the queue's config, ``pat`` None on a hall."""
     key = ("spread", round(offered, 2), round(aht_s, 1), pat, q.sl_t_s, q.short_abandon_s, goal, sp)
     n = cache.get(key)
     if n is None:

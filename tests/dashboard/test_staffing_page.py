@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -65,7 +65,10 @@ def test_staffing_api_roles_and_shape(server):
     b = r.json()
     rows = b["intervals"]
     assert len(rows) == 96 and rows[0]["start"] == f"{LAST}T00:00:00+08:00"
-    assert set(rows[0]) == {"start", "offered", "reforecast", "aht_s", "agents", "scheduled", "actual_offered", "actual_aht_s"}
+    assert set(rows[0]) == {"start", "offered", "reforecast", "aht_s", "agents", "scheduled", "actual_offered", "actual_aht_s",
+                            "replan", "day_ahead_agents"}
+    assert b["replanned_at"] is None and b["effective_from"] is None and b["recovery"] is None  # not re-planned: no `at` that day
+    assert all(r["replan"] is None and r["day_ahead_agents"] is None for r in rows)
     # The forecast of a day the log has, beside what happened: the same order of volume.
     fc = sum(r["offered"] for r in rows)
     act = sum(r["actual_offered"] for r in rows)
@@ -100,15 +103,29 @@ def test_today_re_forecast_and_re_planned_from_its_actuals(server, planning_log)
     old = {r["start"]: r for r in day["intervals"]}
     # The morning as planned, and the next hour too: a change decided at 11:00 acts from 12:00 (the lead time).
     acts = f"{LAST}T12:00:00+08:00"
+    assert now["effective_from"] == acts
     assert [r["agents"] for r in now["intervals"] if r["start"] < acts] == [old[r["start"]]["agents"] for r in now["intervals"] if r["start"] < acts]
-    # From then on as `floorwatch staffing --plan --uncertain --over day --from` that time plans it with that lead.
+    # Each interval of the day says which: kept (the plan in force) before 12:00, re-planned from then; beside the
+    # day-ahead plan it replaced.
+    assert {r["replan"] for r in now["intervals"] if r["start"] < acts} == {"kept"}
+    assert {r["replan"] for r in now["intervals"] if r["start"] >= acts} == {"replanned"}
+    assert all(r["day_ahead_agents"] == old[r["start"]]["agents"] for r in now["intervals"])
+    # The morning ran below target (the simulated floor, 63.6 % to 11:00, folded from the planning log: no live
+    # figures in Redis here): the rest of the day aims above it, by what the day still needs.
+    rec = now["recovery"]
+    assert rec["source"] == "log" and rec["offered"] > 300 and rec["sl_pct"] < rec["target_pct"] == 80.0
+    assert 0 < rec["margin_pts"] <= rec["up_to_pts"] == 10.0 and rec["aim_pct"] == pytest.approx(80.0 + rec["margin_pts"])
+    assert sum(r["agents"] for r in now["intervals"] if r["start"] >= acts) > sum(old[r["start"]]["agents"] for r in now["intervals"] if r["start"] >= acts)
+    # From then on as `floorwatch staffing --plan --uncertain --over day --from` that time plans it with that lead,
+    # recovering the day (`--recover`: the log's own day so far).
     import subprocess
     import sys
 
     from tests.dashboard_helpers import ROOT
 
     cli = subprocess.run([sys.executable, "-m", "stream.cli.main", "staffing", "--plan", "--uncertain", "--over", "day",
-                          "--replay", str(planning_log), "--format", "jsonl", "--from", at, "--lead", "60", "--days", "1", "--json"],
+                          "--replay", str(planning_log), "--format", "jsonl", "--from", at, "--lead", "60", "--recover",
+                          "--days", "1", "--json"],
                          cwd=ROOT, check=True, capture_output=True, text=True)
     mine = [r for r in json.loads(cli.stdout)["intervals"] if r["site"] == "gd-hotline" and r["queue"] == "general"]
     acting = [r for r in after if r["start"] >= acts]
@@ -120,6 +137,36 @@ def test_today_re_forecast_and_re_planned_from_its_actuals(server, planning_log)
     assert other["replanned_at"] is None  # not a day shown
     bad = httpx.get(f"{server.base}/api/staffing", params={**q, "at": "11:00"}, headers=auth)
     assert bad.status_code == 400 and "at:" in bad.json()["detail"]
+
+
+def test_the_live_floors_day_so_far_drives_the_re_plan(redis_server, planning_log, monkeypatch):
+    """With a worker's live figures in Redis (the day folded up to 11:00 and published as a worker does), the
+    re-plan's day so far is the live floor's: its interval rows over by the re-plan, equal to the log's own
+    figure (the same events); an earlier ``at`` reads only the intervals over by then."""
+    import asyncio
+
+    from stream.planning.actuals import read_log
+    from stream.planning.so_far import of_log
+    from tests.dashboard_helpers import populated, read_events
+
+    monkeypatch.setenv("FLOORWATCH_PLANNING_LOG", str(planning_log))
+    monkeypatch.delenv("FLOORWATCH_ROSTER", raising=False)
+    at = f"{LAST}T11:00:00+08:00"
+    cut = datetime.fromisoformat(at)
+    evs = read_events(planning_log)
+    asyncio.run(populated(redis_server.url, "fwstaff5:", evs, upto=sum(1 for e in evs if e.ts < int(cut.timestamp() * 1000))))
+    log = read_log(planning_log, "jsonl", load_config())
+    srv = ServerThread(redis_server.url, "fwstaff5:", config=load_config()).start()
+    try:
+        auth = {"Authorization": f"Bearer {SUP}"}
+        q = {"site": "gd-hotline", "queue": "general", "from": LAST.isoformat(), "days": 1}
+        for hh in ("11", "09"):
+            when = f"{LAST}T{hh}:00:00+08:00"
+            rec = httpx.get(f"{srv.base}/api/staffing", params={**q, "at": when}, headers=auth, timeout=120).json()["recovery"]
+            n, sl = of_log(log, datetime.fromisoformat(when))["gd-hotline"]
+            assert rec["source"] == "live" and rec["offered"] == n > 50 and rec["sl_pct"] == round(sl, 1), (hh, rec, n, sl)
+    finally:
+        srv.stop()
 
 
 def test_from_the_history_database(redis_server, planning_log, tmp_path, monkeypatch):
@@ -139,6 +186,9 @@ def test_from_the_history_database(redis_server, planning_log, tmp_path, monkeyp
     srv = ServerThread(redis_server.url, "fwstaff3:", history_db=db, config=load_config()).start()
     try:
         stored = httpx.get(f"{srv.base}/api/staffing", params=q, headers=auth, timeout=120).json()  # reads the store now
+        # A re-plan over the store, no live figures: the day so far from the store's interval rows over by then.
+        at = f"{LAST}T11:00:00+08:00"
+        stored_at = httpx.get(f"{srv.base}/api/staffing", params={**q, "at": at}, headers=auth, timeout=120).json()
     finally:
         srv.stop()
     monkeypatch.setenv("FLOORWATCH_PLANNING_LOG", str(planning_log))
@@ -149,6 +199,9 @@ def test_from_the_history_database(redis_server, planning_log, tmp_path, monkeyp
         assert [r["offered"] for r in stored["intervals"]] == pytest.approx([r["offered"] for r in logged["intervals"]], abs=0.01)
         assert logged["patience_s"] > 0 and stored["patience_s"] == pytest.approx(logged["patience_s"], rel=1e-9)
         assert [r["agents"] for r in stored["intervals"]] == [r["agents"] for r in logged["intervals"]]
+        logged_at = httpx.get(f"{log_srv.base}/api/staffing", params={**q, "at": at}, headers=auth, timeout=120).json()
+        assert stored_at["recovery"]["source"] == "history" and logged_at["recovery"]["source"] == "log"
+        assert {k: v for k, v in stored_at["recovery"].items() if k != "source"} == {k: v for k, v in logged_at["recovery"].items() if k != "source"}
     finally:
         log_srv.stop()
 
@@ -183,7 +236,13 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         assert await page.locator("#no-charts").is_hidden() == charts
         summary = await page.locator("#fc-summary").inner_text()
         assert "Forecast" in summary and "actual" in summary and "WAPE" in summary
-        assert "Re-forecast and re-planned at" in summary  # today's actuals so far reshape the rest of it
+        # Today's actuals so far reshape the rest of it; the sentence says when, and from when it acts (the lead).
+        assert "Re-forecast and re-planned at 11:00" in summary, summary
+        assert "changes take effect from 12:00 (the intervals before stay as planned)" in summary, summary
+        # The morning below target (63.6 % to 11:00 on this simulated day): the rest of the day aims above it.
+        rec = await page.locator("#recovery").inner_text()
+        assert rec.startswith("Service level today up to 11:00: 63.6% (365 contacts, planning log), below the 80% target: "
+                              "the rest of the day aims at 86.4% (+6.4 points) to make up the day."), rec
         need = await page.locator("#need-summary").inner_text()
         assert "agent-hours" in need
         # Planned against its error spread: "±N %" where the past forecasts missed by more than chance, else said so
@@ -191,8 +250,21 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         assert ("against the forecast's error (typically ±" in need) != ("no more than chance" in need), need
         assert "±0%" not in need
         assert await page.locator("#sh-table tr").count() > 1  # the suggested shifts
-        await page.locator("details summary").click()
+        # A re-plan opens the interval table: the intervals it could not reach apart from those it re-planned, with
+        # a legend and the day-ahead plan beside.
+        assert await page.locator("#int-details").evaluate("d => d.open")
         assert await page.locator("#int-table tr").count() > 40  # the open hours' intervals
+        legend = await page.locator("#replan-legend").inner_text()
+        assert "As planned: before 12:00" in legend and "Re-planned: from 12:00" in legend, legend
+        kept, moved = page.locator("#int-table tr.kept"), page.locator("#int-table tr.replanned")
+        assert await kept.count() >= 4 and await moved.count() > 20
+        assert await kept.last.locator("td").first.inner_text() == "11-16 11:45"
+        assert await moved.first.locator("td").first.inner_text() == "11-16 12:00"
+        bg = [await x.locator("td").nth(1).evaluate("c => getComputedStyle(c).backgroundColor") for x in (kept.first, moved.first)]
+        assert bg[0] != bg[1] and "rgba(0, 0, 0, 0)" not in bg, bg
+        assert "Day-ahead plan" in await page.locator("#int-table tr").first.inner_text()
+        await page.set_viewport_size({"width": 1920, "height": 1080})
+        await page.screenshot(path=str(tmp_path / "staffing-1920.png"), full_page=False)
 
         # The XLSX of the intervals: its figures are the API's.
         async with page.expect_download() as dl:
@@ -218,7 +290,24 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         assert "预测误差" in await page.locator("#need-summary").inner_text()
         assert "重新预测" in await page.locator("#fc-summary").inner_text()
         assert "上班" in await page.locator("#sh-table").inner_text()
+        zh = await page.locator("#fc-summary").inner_text()
+        assert "已于 11:00 按今日实际进线重新预测并重新排班，调整自 12:00 起生效（此前时段维持原计划）" in zh, zh
+        rec = await page.locator("#recovery").inner_text()
+        assert rec.startswith("今日截至 11:00 服务水平 63.6%（365 通，来自排班日志），低于目标 80%：余下时段目标 86.4%（+6.4 个百分点）以补足全天"), rec
+        assert "维持原计划：12:00 之前" in await page.locator("#replan-legend").inner_text()
         await page.screenshot(path=str(tmp_path / "staffing.png"), full_page=True)
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.wait_for_timeout(300)
+        await page.screenshot(path=str(tmp_path / "staffing-390.png"), full_page=False)
+        await page.locator("#recovery").scroll_into_view_if_needed()
+        await page.screenshot(path=str(tmp_path / "staffing-390-recovery.png"), full_page=False)
+        # A page whose token is wrong gets nothing: the API says 401 and the page shows the refusal.
+        bad = await ctx.new_page()
+        await bad.goto(f"{server.base}/staffing?token=not-a-token&lang=en")
+        await bad.wait_for_selector("#error:not([hidden])", timeout=30_000)
+        assert "token" in await bad.locator("#error").inner_text()
+        assert await bad.locator("#fc-summary").inner_text() == ""
+        assert httpx.get(f"{server.base}/api/staffing/queues", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
         if os.environ.get("FLOORWATCH_STAFFING_SCREENSHOT"):
             await page.screenshot(path=str(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "staffing.png")), full_page=True)
         await browser.close()

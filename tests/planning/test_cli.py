@@ -257,7 +257,7 @@ def test_wrong_input_to_the_planning_commands(tmp_path, capsys):
         ((*plan_args, "--from", "2026-03-06T10:00+08:00", "--lead", "10"), "--lead: minutes, a multiple of 15"),
         ((*plan_args, "--from", "2026-03-06", "--recover"), "give --from a time"),
         (("staffing", "--plan", "--db", "sqlite:///nope.db", "--days", "1", "--from", "2026-03-06T10:00+08:00", "--recover"),
-         "plan from --replay"),
+         "no history database at"),
         (("staffing", "--suggest", "--plan", str(bad_plan), "--json"), "interval 0: agents must be a number"),
         (("staffing", "--roster", str(shifts), "--plan", str(naive), "--json"), "with its UTC offset"),
         (("staffing", "--check", "--replay", str(log), "--format", "jsonl", "--plan", str(bad_plan)), "agents must be"),
