@@ -25,6 +25,9 @@ const T = {
     rec_even: (t) => `at the ${t}% target: the rest of the day aims at the target.`,
     aht_s: "Forecast AHT (s)", actual_aht_s: "Actual AHT (s)", agents: "Needed", scheduled: "Scheduled",
     date: "Date", shift_start: "Start", end: "End", break_start: "Break from", break_end: "Break to", count: "People",
+    no_history: (d, a) => `No whole day of this queue before ${d} to learn from yet: the forecast and the plan start the day after its first whole day` + (a === null ? "." : `. Actual so far: <b>${a}</b> contacts.`),
+    learnt: (n) => n ? ` <span class="learnt">(learnt from ${n} past day${n === 1 ? "" : "s"})</span>` : "",
+    no_plan: "No staffing need without a forecast yet; the scheduled agents are shown as they are.",
     paid_hours: "Paid hours", fc_sum: (f, a, w) => `Forecast <b>${f}</b> contacts` + (a === null ? " (no actuals for these days yet)" : `, actual <b>${a}</b>; interval error (WAPE) <b>${w}%</b>`),
     need_sum: (n, s, short, t, p, e) => `Needed <b>${n}</b> agent-hours for ${t}% service level` + (p ? ` (Erlang A, patience ${p} s)` : " (Erlang C)") + (e ? (e.pct > 0 ? `, against the forecast's error (typically ±<span class="fc-err">${e.pct}</span>%, from ${e.days} past days)` : `; the forecast's errors over ${e.days} past days were no more than chance`) : "") + `; scheduled <b>${s}</b>; <span class="short">${short}</span> intervals short`,
     roster_sum: (k, paid, need) => `<b>${k}</b> shifts, <b>${paid}</b> paid hours for <b>${need}</b> hours of need`,
@@ -50,6 +53,9 @@ const T = {
     rec_even: (t) => `达到目标 ${t}%：余下时段按目标排班。`,
     aht_s: "预测处理时长(秒)", actual_aht_s: "实际处理时长(秒)", agents: "需要人数", scheduled: "排班人数",
     date: "日期", shift_start: "上班", end: "下班", break_start: "休息开始", break_end: "休息结束", count: "人数",
+    no_history: (d, a) => `${d} 之前该队列尚无完整的一天可供学习：预测与排班从其第一个完整日的次日开始` + (a === null ? "。" : `。目前实际进线 <b>${a}</b> 通。`),
+    learnt: (n) => n ? ` <span class="learnt">（学习自 ${n} 个历史日）</span>` : "",
+    no_plan: "尚无预测，暂无法计算需要人数；已排班人数照常显示。",
     paid_hours: "计薪小时", fc_sum: (f, a, w) => `预测 <b>${f}</b> 通` + (a === null ? "（这些日期尚无实际数据）" : `，实际 <b>${a}</b> 通；时段误差（WAPE）<b>${w}%</b>`),
     need_sum: (n, s, short, t, p, e) => `为达到 ${t}% 服务水平需要 <b>${n}</b> 人·小时` + (p ? `（Erlang A，耐心 ${p} 秒）` : "（Erlang C）") + (e ? (e.pct > 0 ? `，已计入预测误差（通常 ±<span class="fc-err">${e.pct}</span>%，来自 ${e.days} 个历史日）` : `；过去 ${e.days} 个历史日的预测误差未超出随机波动`) : "") + `；已排班 <b>${s}</b>；<span class="short">${short}</span> 个时段人手不足`,
     roster_sum: (k, paid, need) => `<b>${k}</b> 个班次，计薪 <b>${paid}</b> 小时，需求 <b>${need}</b> 小时`,
@@ -143,7 +149,9 @@ function render() {
   }
   const at = b.replanned_at ? b.replanned_at.slice(11, 16) : null;
   const eff = b.effective_from ? b.effective_from.slice(11, 16) : null;
-  el("fc-summary").innerHTML = t("fc_sum")(Math.round(f), a, w) + (at ? t("replanned")(at, eff) : "");
+  // A queue with no whole day before the first day shown has nothing to learn from: say so, not "forecast 0, error 100 %".
+  const learnt = b.history_days === 0 ? t("no_history")(b.from.slice(0, 10), a) : t("fc_sum")(Math.round(f), a, w) + t("learnt")(b.history_days);
+  el("fc-summary").innerHTML = learnt + (at ? t("replanned")(at, eff) : "");
   chart("fc-chart", {
     tooltip: { trigger: "axis" }, legend: { data: [t("offered"), t("actual_offered")].concat(b.replanned_at ? [t("reforecast")] : []) },
     xAxis: { type: "category", data: labels }, yAxis: { type: "value" }, dataZoom: [{ type: "inside" }, { type: "slider" }],
@@ -156,7 +164,7 @@ function render() {
   const need = rows.reduce((s, r) => s + (r.agents || 0), 0) / 4;
   const sched = rows.reduce((s, r) => s + (r.scheduled || 0), 0) / 4;
   const short = rows.filter((r) => (r.agents || 0) > (r.scheduled || 0)).length;
-  el("need-summary").innerHTML = t("need_sum")(need.toFixed(1), sched.toFixed(1), short, b.target_pct,
+  el("need-summary").innerHTML = b.history_days === 0 ? t("no_plan") : t("need_sum")(need.toFixed(1), sched.toFixed(1), short, b.target_pct,
                                                b.patience_s ? Math.round(b.patience_s) : null,
                                                b.forecast_error ? { pct: Math.round(100 * (Math.exp(b.forecast_error.scale) - 1)), days: b.forecast_error.days } : null);
   el("recovery").innerHTML = recoveryText(b.recovery, at);

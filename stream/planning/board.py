@@ -168,7 +168,10 @@ class Board:
         if refc:
             replanned = datetime.fromtimestamp(cutoff_for(now, tz) / 1000, tz=zone(tz)).isoformat(timespec="seconds")
             effective_from = effective.astimezone(zone(tz)).isoformat(timespec="seconds")
+        first = start.date() if isinstance(start, datetime) else start
         return {"site": site, "queue": queue, "kind": qh.kind, "timezone": tz, "from": str(start), "days": days,
+                # The whole days before ``from`` the forecast learnt from (0: a new queue, nothing to forecast yet).
+                "history_days": sum(1 for d in qh.days if d < first.isoformat()),
                 "target_pct": target_pct(self.log.config, site, queue), "patience_s": pat.get((site, queue)),
                 "forecast_error": None if outlook.spread is None else {
                     "scale": round(outlook.spread.scale, 4), "dof": outlook.spread.dof, "days": outlook.spread.days},

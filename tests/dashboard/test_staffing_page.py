@@ -84,6 +84,11 @@ def test_staffing_api_roles_and_shape(server):
     assert bad.status_code == 400 and "from:" in bad.json()["detail"]
     missing = httpx.get(f"{server.base}/api/staffing", params={**q, "queue": "nope"}, headers={"Authorization": f"Bearer {SUP}"})
     assert missing.status_code == 404
+    # The days the forecast learnt from: the 14 before LAST; before FIRST, none (a new floor).
+    assert b["history_days"] == 14
+    first = httpx.get(f"{server.base}/api/staffing", params={**q, "from": FIRST.isoformat()},
+                      headers={"Authorization": f"Bearer {ANALYST}"}, timeout=120).json()
+    assert first["history_days"] == 0 and sum(r["offered"] for r in first["intervals"]) == 0
 
 
 def test_today_re_forecast_and_re_planned_from_its_actuals(server, planning_log):
@@ -235,7 +240,7 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         charts = await page.evaluate("typeof echarts !== 'undefined'")
         assert await page.locator("#no-charts").is_hidden() == charts
         summary = await page.locator("#fc-summary").inner_text()
-        assert "Forecast" in summary and "actual" in summary and "WAPE" in summary
+        assert "Forecast" in summary and "actual" in summary and "WAPE" in summary and "(learnt from 14 past days)" in summary
         # Today's actuals so far reshape the rest of it; the sentence says when, and from when it acts (the lead).
         assert "Re-forecast and re-planned at 11:00" in summary, summary
         assert "changes take effect from 12:00 (the intervals before stay as planned)" in summary, summary
@@ -301,6 +306,15 @@ async def test_staffing_page_in_a_browser(server, tmp_path):
         await page.screenshot(path=str(tmp_path / "staffing-390.png"), full_page=False)
         await page.locator("#recovery").scroll_into_view_if_needed()
         await page.screenshot(path=str(tmp_path / "staffing-390-recovery.png"), full_page=False)
+        # A new floor's first day: nothing to learn from, said so, not "forecast 0, error 100 %".
+        new = await ctx.new_page()
+        for lang, says in (("en", f"No whole day of this queue before {FIRST} to learn from yet"), ("zh", f"{FIRST} 之前该队列尚无完整的一天可供学习")):
+            await new.goto(f"{server.base}/staffing?token={ANALYST}&lang={lang}&queue=gd-hotline|general&from={FIRST}&days=1")
+            await new.wait_for_function("document.body.dataset.ready === '1'", timeout=120_000)
+            first_day = await new.locator("#fc-summary").inner_text()
+            assert says in first_day and "WAPE" not in first_day, first_day
+            assert "Erlang" not in await new.locator("#need-summary").inner_text()
+        await new.close()
         # A page whose token is wrong gets nothing: the API says 401 and the page shows the refusal.
         bad = await ctx.new_page()
         await bad.goto(f"{server.base}/staffing?token=not-a-token&lang=en")
