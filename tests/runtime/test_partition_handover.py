@@ -148,7 +148,8 @@ async def lose_the_log(kafka) -> None:
 
 def test_a_partition_assigned_with_its_log_all_folded_is_rebuilt_and_checkpointed_at_once(day, servers):
     kafka, redis = servers
-    msgs, half = day["msgs"], len(day["msgs"]) // 2
+    msgs = day["msgs"]
+    half, more = len(msgs) // 2, len(msgs) * 3 // 4
 
     async def go() -> None:
         await ensure_topics(kafka.url, 8)
@@ -162,20 +163,24 @@ def test_a_partition_assigned_with_its_log_all_folded_is_rebuilt_and_checkpointe
             await a.publish()
             assert (await a.saved())["offset"] == half
             a.w.checkpoints.every_s = 3600.0  # its next save is not due before the partition moves
-            await produce(kafka.bootstrap, msgs[half:])
+            await produce(kafka.bootstrap, msgs[half:more])
             await a.deliver(kafka.bootstrap, half)
-            assert a.w.parts[P].next_offset == len(msgs)
             await a.publish()
             assert (await a.saved())["offset"] == half
             # A rebalance: the partition moves to b with every message folded and committed: no next message.
             a.w.revoke({P})
             await b.assign()
-            assert b.w.rebuilds == 1 and b.w.parts[P].next_offset == len(msgs)
+            assert b.w.rebuilds == 1 and b.w.parts[P].next_offset == more
             await b.publish()
             saved = await b.saved()
-            assert saved["offset"] == len(msgs) and "base" not in saved
-            assert detectors(b.w.parts[P]) == day["detectors"]
-            # a's copy, no longer its partition, is not saved over b's checkpoint (a save of it is due now).
+            assert saved["offset"] == more and "base" not in saved
+            # b folds on; a's copy, no longer its partition and now older than b's, is not saved over b's
+            # checkpoint (a save of it is due).
+            await produce(kafka.bootstrap, msgs[more:])
+            await b.deliver(kafka.bootstrap, more)
+            await b.publish()
+            saved = await b.saved()
+            assert saved["offset"] == len(msgs) and detectors(b.w.parts[P]) == day["detectors"]
             a.w.checkpoints.every_s = 0.0
             await a.publish()
             assert await a.saved() == saved
