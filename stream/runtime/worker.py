@@ -369,16 +369,26 @@ class FloorWorker:
         return saved is not None and not self.checkpoints.saved_here(p, saved)
 
     async def _committed(self, partitions: list[int]) -> dict[int, int]:
-        """The group's committed offset of each partition (0 where it has none), where Faust starts it."""
+        """The group's committed offset of each partition (0 where it has none), where Faust starts it; at
+        most its log's end (a log the broker lost or truncated may end before what was committed on it)."""
         from aiokafka.admin import AIOKafkaAdminClient
 
+        tps = [TopicPartition(EVENTS_TOPIC, p) for p in partitions]
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_of(self.s.kafka_url))
         await admin.start()
         try:
-            got = await admin.list_consumer_group_offsets(self.s.app_id, partitions=[TopicPartition(EVENTS_TOPIC, p) for p in partitions])
+            got = await admin.list_consumer_group_offsets(self.s.app_id, partitions=tps)
         finally:
             await admin.close()
-        return {p: max(0, got[tp].offset) if (tp := TopicPartition(EVENTS_TOPIC, p)) in got else 0 for p in partitions}
+        if not any(got[tp].offset > 0 for tp in tps if tp in got):
+            return dict.fromkeys(partitions, 0)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_of(self.s.kafka_url), enable_auto_commit=False, group_id=None)
+        await consumer.start()
+        try:
+            ends = await consumer.end_offsets(tps)
+        finally:
+            await consumer.stop()
+        return {tp.partition: max(0, min(got[tp].offset, ends[tp])) if tp in got else 0 for tp in tps}
 
     async def _log_replaced(self, p: int, pf: PartitionFloor) -> bool:
         """Is the last message we folded gone from the broker, or different? (No: we folded none.)"""

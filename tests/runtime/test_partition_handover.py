@@ -317,3 +317,30 @@ def test_the_newest_copy_is_kept_across_a_lost_log_and_its_checkpoint_then_holds
             await c.close()
 
     asyncio.run(go())
+
+
+def test_an_offset_committed_past_the_logs_end_rebuilds_what_the_log_holds(day, servers):
+    # A log the broker truncated or made again can end before what the group committed on the old one:
+    # the rebuild on assignment stops at the log's end (it would wait for messages that never come).
+    kafka, redis = servers
+    msgs = day["msgs"][:10]
+
+    async def go() -> None:
+        await ensure_topics(kafka.url, 8)
+        await produce(kafka.bootstrap, msgs)
+        c = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id="floorwatch", enable_auto_commit=False)
+        await c.start()
+        try:
+            tp = TopicPartition(EVENTS_TOPIC, P)
+            c.assign([tp])
+            await c.commit({tp: 1000})
+        finally:
+            await c.stop()
+        a = Node(day, kafka.url, redis.url)
+        try:
+            await asyncio.wait_for(a.assign(), 60)
+            assert a.w.rebuilds == 1 and a.w.parts[P].next_offset == len(msgs)
+        finally:
+            await a.close()
+
+    asyncio.run(go())
