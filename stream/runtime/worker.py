@@ -318,14 +318,17 @@ class FloorWorker:
             if p not in self.revoked_copies:
                 return [], []
             if not await self._log_replaced(p, pf):
-                # A prefix of the log: messages it has not folded come to it (a gap rebuilds it).
-                self.revoked_copies.discard(p)
-                self.verified.add(p)
-                return [], []
-            if not await self._overtaken(p):
+                if pf.next_offset >= committed:
+                    # A prefix of the log as far as the group got: the messages after it come to it.
+                    self.revoked_copies.discard(p)
+                    self.verified.add(p)
+                    return [], []
+                # Behind what another worker folded (and saved, maybe): rebuilt now, as the gap would at a next message.
+            elif not await self._overtaken(p):
                 return [], []  # the newest copy: its next message says where the new log continues it (handle)
-            log.warning("partition %d: the broker's log was replaced and another worker saved the partition since "
-                        "this copy; rebuilding", p)
+            else:
+                log.warning("partition %d: the broker's log was replaced and another worker saved the partition "
+                            "since this copy; rebuilding", p)
         if pf is None and committed == 0:
             return [], []  # nothing folded yet: its first message rebuilds it (a fresh log may warm from history)
         _, dead, alerts = await self.rebuild(p, committed)

@@ -184,6 +184,15 @@ def test_a_partition_assigned_with_its_log_all_folded_is_rebuilt_and_checkpointe
             a.w.checkpoints.every_s = 0.0
             await a.publish()
             assert await a.saved() == saved
+            # The partition comes back to a, still all folded: a's copy is behind the group's offset, and
+            # is rebuilt at once (it would save its older checkpoint over b's).
+            b.w.revoke({P})
+            stale = a.w.parts[P]
+            await a.assign()
+            assert a.w.parts[P] is not stale and a.w.parts[P].next_offset == len(msgs)
+            await a.publish()
+            assert (await a.saved())["offset"] == len(msgs)
+            assert detectors(a.w.parts[P]) == day["detectors"]
         finally:
             await a.close()
             await b.close()
