@@ -26,13 +26,7 @@ from stream.runtime.partition import PartitionFloor
 from stream.runtime.topics import EVENTS_TOPIC, ensure_topics
 from stream.runtime.worker import FloorWorker, WorkerSettings
 from tests.runtime.test_detector_checkpoints import fold_all, messages
-
-try:
-    embedded.find_tansu()
-    embedded.find_redis_server()
-    HAVE_SERVERS = True
-except embedded.BinaryNotFound:  # pragma: no cover - depends on the machine
-    HAVE_SERVERS = False
+from tests.stack_helpers import HAVE_SERVERS
 
 pytestmark = [
     pytest.mark.integration,
@@ -122,6 +116,12 @@ class Node:
     async def publish(self) -> None:
         await self.w.publish_safely(force=True)
 
+    async def take(self, bootstrap: str) -> None:
+        """Assigned the partition, it folds all of it from the group's offset (none: 0) and saves."""
+        await self.assign()
+        await self.deliver(bootstrap, 0)
+        await self.publish()
+
     async def saved(self) -> dict:
         return await self.w.checkpoints.load(P)
 
@@ -144,6 +144,18 @@ async def lose_the_log(kafka) -> None:
     kafka.kill()
     kafka.start()
     await ensure_topics(kafka.url, 8)
+
+
+async def moved_then_lost(a: Node, kafka, old: list[bytes], new: list[bytes]) -> PartitionFloor:
+    """``a`` folds and saves the log ``old`` and loses the partition, keeping its copy (returned); the broker
+    loses the log, and ``new`` is published on the new one."""
+    await ensure_topics(kafka.url, 8)
+    await produce(kafka.bootstrap, old)
+    await a.take(kafka.bootstrap)
+    a.w.revoke({P})
+    await lose_the_log(kafka)
+    await produce(kafka.bootstrap, new)
+    return a.w.parts[P]
 
 
 def test_a_partition_assigned_with_its_log_all_folded_is_rebuilt_and_checkpointed_at_once(day, servers):
@@ -216,9 +228,7 @@ def test_a_checkpoint_holding_a_past_is_resumed_by_every_later_rebuild(day, serv
         await produce(kafka.bootstrap, msgs[:k])
         a, b, c = (Node(day, kafka.url, redis.url) for _ in range(3))
         try:
-            await a.assign()
-            await a.deliver(kafka.bootstrap, 0)
-            await a.publish()
+            await a.take(kafka.bootstrap)
             assert (await a.saved())["offset"] == k
             await lose_the_log(kafka)
             await produce(kafka.bootstrap, msgs[new:])
@@ -255,20 +265,10 @@ def test_a_copy_coming_back_after_its_log_was_lost_yields_to_a_newer_checkpoint(
     k, new, k2 = len(msgs) // 2, len(msgs) // 3, len(msgs) * 3 // 4
 
     async def go() -> None:
-        await ensure_topics(kafka.url, 8)
-        await produce(kafka.bootstrap, msgs[:k])
         a, b = Node(day, kafka.url, redis.url), Node(day, kafka.url, redis.url)
         try:
-            await a.assign()
-            await a.deliver(kafka.bootstrap, 0)
-            await a.publish()
-            a.w.revoke({P})
-            stale = a.w.parts[P]
-            await lose_the_log(kafka)
-            await produce(kafka.bootstrap, msgs[new:k2])
-            await b.assign()
-            await b.deliver(kafka.bootstrap, 0)
-            await b.publish()
+            stale = await moved_then_lost(a, kafka, msgs[:k], msgs[new:k2])
+            await b.take(kafka.bootstrap)  # the broker lost the group's offsets with its log
             b.w.revoke({P})
             await produce(kafka.bootstrap, msgs[k2:])
             await a.assign(broker_away=broker_away)
@@ -297,17 +297,9 @@ def test_the_newest_copy_is_kept_across_a_lost_log_and_its_checkpoint_then_holds
     k = len(msgs) // 2
 
     async def go() -> None:
-        await ensure_topics(kafka.url, 8)
-        await produce(kafka.bootstrap, msgs[:k])
         a, c = Node(day, kafka.url, redis.url), Node(day, kafka.url, redis.url)
         try:
-            await a.assign()
-            await a.deliver(kafka.bootstrap, 0)
-            await a.publish()
-            a.w.revoke({P})
-            kept = a.w.parts[P]
-            await lose_the_log(kafka)
-            await produce(kafka.bootstrap, msgs[k:])
+            kept = await moved_then_lost(a, kafka, msgs[:k], msgs[k:])
             await a.assign()
             assert a.w.parts[P] is kept
             await a.deliver(kafka.bootstrap, 0)  # the broker lost the group's offsets too
