@@ -67,11 +67,14 @@ class DetectorCheckpoints:
         if ckpt is None:
             return False
         # The CRC of the message it was saved after tells the log it reflects from another one.
-        saved = {"offset": pf.next_offset, "crc": pf.last_crc, "checkpoint": ckpt}
+        offset, crc = pf.next_offset, pf.last_crc
+        saved = {"offset": offset, "crc": crc, "checkpoint": ckpt}
         if getattr(pf, "base", None) is not None:
             saved["base"] = pf.base
         await self.redis.hset(self.key, str(partition), orjson.dumps(saved))
-        self._saved[partition] = (now, pf.next_offset, pf.last_crc)
+        # What was saved, not what the partition has folded since: the agent folds on while the write
+        # awaits Redis, and a partition whose last message came then would never be saved again.
+        self._saved[partition] = (now, offset, crc)
         return True
 
     def due(self, partition: int) -> None:
