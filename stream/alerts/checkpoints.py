@@ -13,6 +13,12 @@ that message being gone or different. Boundaries the
 checkpoint had learnt are not learnt again (``AlertEngine.resume``), so it
 does not matter how far the retained log and the checkpoint overlap.
 
+A checkpoint that holds a past its log does not (its partition resumed one,
+warmed from the history store, or lived through its broker losing the log)
+says so (``base``: the offset that past was joined at), and is resumed even
+when the log still holds its last message: folding that log again from 0
+would not learn the past (a second move or crash would forget it).
+
 With no checkpoint at all (a new deployment, a Redis that lost it) and a
 history store (docs/history.md), ``warm_from_history`` gives the hook one
 learnt from the store's last four weeks of interval rows instead
@@ -45,7 +51,8 @@ class DetectorCheckpoints:
         self.redis = redis
         self.key = Keys(prefix).prefix + "detectors"
         self.every_s = every_s
-        self._saved: dict[int, tuple[float, int]] = {}  # partition -> (wall time, offset) of the last save
+        # partition -> (wall time, offset, CRC) of this process's last save
+        self._saved: dict[int, tuple[float, int, Optional[int]]] = {}
 
     async def maybe_save(self, partition: int, pf: Any) -> bool:
         """Save ``pf``'s checkpoint if it has a new one and the last save is ``every_s`` old."""
@@ -60,10 +67,31 @@ class DetectorCheckpoints:
         if ckpt is None:
             return False
         # The CRC of the message it was saved after tells the log it reflects from another one.
-        saved = {"offset": pf.next_offset, "crc": pf.last_crc, "checkpoint": ckpt}
+        offset, crc = pf.next_offset, pf.last_crc
+        saved = {"offset": offset, "crc": crc, "checkpoint": ckpt}
+        if getattr(pf, "base", None) is not None:
+            saved["base"] = pf.base
         await self.redis.hset(self.key, str(partition), orjson.dumps(saved))
-        self._saved[partition] = (now, pf.next_offset)
+        # What was saved, not what the partition has folded since: the agent folds on while the write
+        # awaits Redis, and a partition whose last message came then would never be saved again.
+        self._saved[partition] = (now, offset, crc)
         return True
+
+    def due(self, partition: int) -> None:
+        """Save ``partition``'s checkpoint at the next ``maybe_save``, however recent the last one (a
+        partition just rebuilt: a second move or crash must find what the rebuild resumed and learnt)."""
+        self._saved.pop(partition, None)
+
+    def saved_here(self, partition: int, saved: dict) -> bool:
+        """Is ``saved`` (as ``load`` gives it) the last checkpoint this process saved for ``partition``?
+        Another one means another worker saved the partition since (or before, when this process never did)."""
+        last = self._saved.get(partition)
+        return last is not None and (saved["offset"], saved.get("crc")) == last[1:]
+
+    @staticmethod
+    def holds_a_past(saved: dict) -> bool:
+        """Does ``saved`` hold what no log from offset 0 gives back (see the module's docstring)?"""
+        return saved.get("base") is not None
 
     async def load(self, partition: int) -> Optional[dict]:
         """``{"offset": …, "checkpoint": …}`` saved for ``partition``, or None."""
@@ -81,6 +109,7 @@ class DetectorCheckpoints:
         if saved is None:
             return False
         hook.resume(saved["checkpoint"])
+        pf.base = pf.next_offset
         log.info("partition %d: detectors resumed from their checkpoint at offset %d", partition, saved["offset"])
         return True
 
@@ -98,6 +127,7 @@ class DetectorCheckpoints:
         if not ckpt["detectors"]:
             return False
         hook.resume(ckpt)
+        pf.base = pf.next_offset
         log.info("partition %d: detectors warmed from history (%d queues, up to %s)", partition, len(ckpt["detectors"]), ckpt["learnt"])
         return True
 

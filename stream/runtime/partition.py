@@ -60,6 +60,10 @@ class PartitionFloor:
         # The last folded message, whose checksum tells a re-delivery from a new log
         # (computed when asked: the worker asks on a rebalance, not for every message).
         self._last_value: Optional[bytes] = None
+        # The offset at which a past this log does not hold was joined to the state (a resumed detector
+        # checkpoint, a warm start from the history store, the state kept when the broker lost its log);
+        # None when all of it was folded from this log. Saved with the checkpoint (stream.alerts.checkpoints).
+        self.base: Optional[int] = None
 
     @property
     def last_crc(self) -> Optional[int]:

@@ -16,6 +16,17 @@ SIGKILL, restarted, or whose partitions move to another worker ends with the
 same figures as an uninterrupted run; Redis keys are *set* from that state, so
 writing them again is harmless.
 
+A partition assigned to a worker is rebuilt at once, not at its next message
+(``prepare``), and its detector checkpoint saved once the rebuild is done: a
+partition whose log is all folded gets no next message, and the checkpoint
+its last owner left may be older than what it folded. Only the partition's
+owner saves its checkpoint. A copy a worker kept after its partition moved
+away is kept when the partition comes back if the log still holds its last
+message (the copy is a prefix of the log); when the broker has lost that log
+meanwhile, the copy is dropped for a rebuild if the partition's checkpoint is
+no longer the one this worker saved (another worker folded the new log and
+saved since).
+
     app = make_app(WorkerSettings(kafka_url="kafka://127.0.0.1:9092", redis_url="redis://127.0.0.1:6379/0"))
     app.main()   # or: floorwatch worker --kafka URL --redis URL
 """
@@ -117,6 +128,10 @@ class FloorWorker:
         self._publishing = asyncio.Lock()
         # Partitions whose log was checked since the last assignment (see handle).
         self.verified: set[int] = set()
+        # Partitions whose state was kept through a revoke (checked when they come back; see prepare).
+        self.revoked_copies: set[int] = set()
+        # Partitions being made ready on assignment (prepare): their messages wait for it.
+        self.building: dict[int, asyncio.Future] = {}
         # Wall times of the first and latest folded message (throughput benchmark).
         self.first_fold_ms: Optional[int] = None
         self.last_fold_ms: Optional[int] = None
@@ -151,6 +166,7 @@ class FloorWorker:
     def _new_partition(self, p: int) -> PartitionFloor:
         pf = PartitionFloor(p, self.s.config, self._hook(), limits=self._limits())
         self.parts[p] = pf
+        self.revoked_copies.discard(p)
         self.sinks[p] = RedisSink(
             self.redis,
             prefix=self.s.redis_prefix,
@@ -171,12 +187,14 @@ class FloorWorker:
         """Detectors for a partition rebuilt from offset 0: its checkpoint, unless the log still holds
         the message the checkpoint was saved after (then folding the log learns it all again, exactly).
         A log from 0 may be another one than the checkpoint's: a broker that lost its log (Tansu keeps
-        it in memory) or a topic made again, holding only what was published since. False when the
-        partition has no checkpoint."""
+        it in memory) or a topic made again, holding only what was published since. A checkpoint holding
+        a past of its own (``DetectorCheckpoints.holds_a_past``) is resumed whatever the log holds. False
+        when the partition has no checkpoint."""
         saved = await self.checkpoints.load(p)
         if saved is None:
             return False
-        if saved["offset"] < 1 or await self._message_differs(p, saved["offset"] - 1, saved.get("crc")):
+        if (self.checkpoints.holds_a_past(saved) or saved["offset"] < 1
+                or await self._message_differs(p, saved["offset"] - 1, saved.get("crc"))):
             await self.checkpoints.resume(p, pf, saved)
         return True
 
@@ -207,8 +225,10 @@ class FloorWorker:
                     log.warning("partition %d: log starts at offset %d, not 0", p, first)
                     pf.next_offset = first
                     await self._resume_detectors(p, pf)
-                else:
-                    await self._checkpoint_unless_logged(p, pf)
+                elif not await self._checkpoint_unless_logged(p, pf) and self.s.history_db:
+                    # As for a fresh log: the log from 0 may be younger than the store's past (warmed
+                    # boundaries are not learnt again, so a store holding the same days changes nothing).
+                    await self.checkpoints.warm_from_history(p, pf, self.s.history_db, self.s.config)
                 done = first >= upto
                 while not done:
                     batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
@@ -229,21 +249,34 @@ class FloorWorker:
             finally:
                 await consumer.stop()
         self.rebuilds += 1
+        # Saved at the next publish: what the rebuild resumed and learnt must survive a second move or crash.
+        self.checkpoints.due(p)
         log.info("partition %d rebuilt: %d messages, %d events in %.2f s", p, upto, pf.events, time.perf_counter() - t0)
         return pf, dead, alerts
 
     async def handle(self, p: int, offset: int, value: Optional[bytes], headers: dict, timestamp_ms: Optional[int] = None) -> tuple[list, list]:
         """Fold one message; returns (dead letters as (offset, raw, reason), alert changes)."""
+        building = self.building.get(p)
+        if building is not None:
+            await asyncio.wait([building])
         pf = self.parts.get(p)
         dead: list = []
         alerts: list = []
-        if pf is not None and offset < pf.next_offset and p not in self.verified:
+        if pf is not None and p not in self.verified and (
+                offset < pf.next_offset or (offset == pf.next_offset and p in self.revoked_copies)):
             self.verified.add(p)
+            self.revoked_copies.discard(p)
             if await self._log_replaced(p, pf):
-                # The broker lost its log (an in-memory broker restarted): what it
-                # lost is in our state already; the new log continues it.
-                log.warning("partition %d: the broker's log was replaced; continuing at offset %d", p, offset)
-                pf.next_offset = offset
+                if await self._overtaken(p):
+                    log.warning("partition %d: the broker's log was replaced and another worker saved the partition "
+                                "since this copy; rebuilding", p)
+                    pf = None
+                else:
+                    # The broker lost its log (an in-memory broker restarted): what it
+                    # lost is in our state already; the new log continues it.
+                    log.warning("partition %d: the broker's log was replaced; continuing at offset %d", p, offset)
+                    pf.next_offset = offset
+                    pf.base = offset
         if pf is None or offset > pf.next_offset:
             pf, dead, alerts = await self.rebuild(p, offset)
         t0 = time.perf_counter()
@@ -267,8 +300,103 @@ class FloorWorker:
             self.sinks[p].mark_rejected()
         return dead, alerts
 
+    def assign(self, partitions: set[int], emit: Callable) -> None:
+        """The group gave this worker ``partitions`` (all it holds now): each is checked and, if need be,
+        rebuilt at once (``prepare_soon``)."""
+        self.assigned = set(partitions)
+        self.verified.clear()
+        self.prepare_soon(self.assigned, emit)
+
+    async def prepare(self, p: int, committed: int) -> tuple[list, list]:
+        """Partition ``p`` was just assigned: rebuild it now, up to ``committed`` (the group's committed offset,
+        0 if none: what its previous owners folded; the messages from there come to ``handle``), if this
+        worker holds no state for it or a copy another worker has overtaken (``_overtaken``), so that its
+        checkpoint is saved once the rebuild is done, not when (if ever) its next message comes. Returns the
+        rebuild's (dead letters, alert changes), as ``handle`` does."""
+        pf = self.parts.get(p)
+        if pf is not None:
+            if p not in self.revoked_copies:
+                return [], []
+            if not await self._log_replaced(p, pf):
+                if pf.next_offset >= committed:
+                    # A prefix of the log as far as the group got: the messages after it come to it.
+                    self.revoked_copies.discard(p)
+                    self.verified.add(p)
+                    return [], []
+                # Behind what another worker folded (and saved, maybe): rebuilt now, as the gap would at a next message.
+            elif not await self._overtaken(p):
+                return [], []  # the newest copy: its next message says where the new log continues it (handle)
+            else:
+                log.warning("partition %d: the broker's log was replaced and another worker saved the partition "
+                            "since this copy; rebuilding", p)
+        if pf is None and committed == 0:
+            return [], []  # nothing folded yet: its first message rebuilds it (a fresh log may warm from history)
+        _, dead, alerts = await self.rebuild(p, committed)
+        self.verified.add(p)  # its next message is the one at ``committed``
+        return dead, alerts
+
+    def prepare_soon(self, partitions: set[int], emit: Callable) -> None:
+        """``prepare`` ``partitions`` in a task (after any still preparing one of them); ``emit(self, p, dead,
+        alerts)`` sends what a rebuild rejected and raised. ``handle`` waits for the task of its partition."""
+        if not partitions:
+            return
+        before = {t for t in (self.building.get(p) for p in partitions) if t is not None}
+        task = asyncio.ensure_future(self._prepare_all(sorted(partitions), before, emit))
+        for p in partitions:
+            self.building[p] = task
+
+    async def _prepare_all(self, partitions: list[int], before: set, emit: Callable) -> None:
+        try:
+            if before:
+                await asyncio.wait(before)
+            committed = await self._committed(partitions)
+            for p in partitions:
+                try:
+                    dead, alerts = await self.prepare(p, committed[p])
+                    if dead or alerts:
+                        await emit(self, p, dead, alerts)
+                except Exception as exc:  # noqa: BLE001 - its next message rebuilds it, as before
+                    log.warning("partition %d: not rebuilt on assignment (%s: %s); its next message will", p, type(exc).__name__, exc)
+        except Exception as exc:  # noqa: BLE001 - the broker is away: each partition's next message rebuilds it
+            log.warning("partitions not rebuilt on assignment (%s: %s); their next messages will", type(exc).__name__, exc)
+        finally:
+            me = asyncio.current_task()
+            for p in partitions:
+                if self.building.get(p) is me:
+                    del self.building[p]
+
+    async def _overtaken(self, p: int) -> bool:
+        """Has another worker saved partition ``p``'s checkpoint since this one last did (or ever, when this
+        one never did)? Then its copy here is older than that worker's, which folded the log after it."""
+        saved = await self.checkpoints.load(p)
+        return saved is not None and not self.checkpoints.saved_here(p, saved)
+
+    async def _committed(self, partitions: list[int]) -> dict[int, int]:
+        """The group's committed offset of each partition (0 where it has none), where Faust starts it; at
+        most its log's end (a log the broker lost or truncated may end before what was committed on it)."""
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        tps = [TopicPartition(EVENTS_TOPIC, p) for p in partitions]
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_of(self.s.kafka_url))
+        await admin.start()
+        try:
+            got = await admin.list_consumer_group_offsets(self.s.app_id, partitions=tps)
+        finally:
+            await admin.close()
+        if not any(got[tp].offset > 0 for tp in tps if tp in got):
+            return dict.fromkeys(partitions, 0)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_of(self.s.kafka_url), enable_auto_commit=False, group_id=None)
+        await consumer.start()
+        try:
+            ends = await consumer.end_offsets(tps)
+        finally:
+            await consumer.stop()
+        return {tp.partition: max(0, min(got[tp].offset, ends[tp])) if tp in got else 0 for tp in tps}
+
     async def _log_replaced(self, p: int, pf: PartitionFloor) -> bool:
-        """Is the last message we folded gone from the broker, or different?"""
+        """Is the last message we folded gone from the broker, or different? (No: we folded none.)"""
+        if pf.last_crc is None:
+            return False
         return await self._message_differs(p, pf.next_offset - 1, pf.last_crc)
 
     async def _message_differs(self, p: int, last: int, crc: Optional[int]) -> bool:
@@ -294,9 +422,12 @@ class FloorWorker:
 
         Their state is kept: if one comes back and nobody folded anything in
         between, it is still right; if someone did, the next offset shows a gap
-        and the partition is rebuilt.
+        and the partition is rebuilt. When the broker lost the log meanwhile,
+        ``prepare`` and ``handle`` tell which copy is newest. A partition that
+        is not ours is not checkpointed: its owner's checkpoint is newer.
         """
         self.assigned -= partitions
+        self.revoked_copies |= partitions & self.parts.keys()
         for p in partitions:
             sink = self.sinks.get(p)
             if sink is not None:
@@ -337,7 +468,8 @@ class FloorWorker:
             sink.folded_ms = self.last_fold_ms
             sink.fold_busy_ms = self.fold_busy_ms
             await sink.maybe_publish(pf.floor, force=force, sharing=sharing)
-            await self.checkpoints.maybe_save(p, pf)
+            if p in self.assigned:
+                await self.checkpoints.maybe_save(p, pf)
 
     async def _redis_lost(self) -> bool:
         """True when Redis lost what we wrote since we last looked: restarted without its data,
@@ -535,8 +667,8 @@ def make_app(settings: WorkerSettings) -> faust.App:
     @app.on_partitions_assigned.connect
     async def on_assigned(sender, assigned, **kwargs) -> None:  # noqa: ANN001
         w = await worker()
-        w.assigned = {tp.partition for tp in assigned if tp.topic == EVENTS_TOPIC}
-        w.verified.clear()
+        # Rebuilt and checkpointed in a task (FloorWorker.prepare): the rebalance does not wait for it.
+        w.assign({tp.partition for tp in assigned if tp.topic == EVENTS_TOPIC}, _emit)
 
     if settings.history_db:
         from stream.history.sink import attach_history
