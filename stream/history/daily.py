@@ -160,7 +160,9 @@ class DailyMailer:
         self.store, self.config, self.rc = store, config, reports.daily_report
         ch = delivery.channels.get(self.rc.via)
         if not isinstance(ch, SmtpChannel):
-            raise ConfigError(f"reports: daily_report.via {self.rc.via!r} is not an smtp channel of the delivery config")
+            what = "is not a channel of" if ch is None else f"is a {type(ch).__struct_config__.tag} channel in"
+            raise ConfigError(f"reports: daily_report.via {self.rc.via!r} {what} the delivery config; the daily report needs an "
+                              "smtp channel there (e.g. mail: {type: smtp, host: ..., from: ...}; docs/delivery.md) named in daily_report.via")
         emails = []
         for name in self.rc.to:
             r = delivery.recipients.get(name)

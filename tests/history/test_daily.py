@@ -94,7 +94,11 @@ def test_the_command_sends_one_day_and_says_what_is_wrong(world, capsys):
     (d / "bad.yaml").write_text("daily_report:\n  via: log\n  to: [boss]\n")
     assert main([*args[:3], "--reports", str(d / "bad.yaml"), "--delivery", str(d / "delivery.yaml"), "--once"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "floorwatch daily-report: reports: daily_report.via 'log' is not an smtp channel of the delivery config"
+    assert err.strip() == ("floorwatch daily-report: reports: daily_report.via 'log' is a log channel in the delivery config; the daily "
+                           "report needs an smtp channel there (e.g. mail: {type: smtp, host: ..., from: ...}; docs/delivery.md) named in daily_report.via")
+    (d / "bad.yaml").write_text("daily_report:\n  via: nosuch\n  to: [boss]\n")
+    assert main([*args[:3], "--reports", str(d / "bad.yaml"), "--delivery", str(d / "delivery.yaml"), "--once"]) == 2
+    assert "daily_report.via 'nosuch' is not a channel of the delivery config" in capsys.readouterr().err
     (d / "bad.yaml").write_text("daily_report:\n  local_hour: 25\n  via: mail\n  to: [boss]\n")
     assert main([*args[:3], "--reports", str(d / "bad.yaml"), "--once"]) == 2
     assert "local_hour" in capsys.readouterr().err
