@@ -215,8 +215,8 @@ def _balance_days(rows: list[dict], config: FloorConfig, patience: Mapping, max_
             groups.setdefault((r["site"], r["queue"], str(r["start"])[:10]), []).append(r)
     for (site, queue, _), g in groups.items():
         q = config.queue(site, queue)
-        goal = min(99.9, target_pct(config, site, queue) + margin_pct + (site_margin or {}).get(site, 0.0)) / 100.0
-        pat = None if config.site(site).kind == "hall" else patience.get((site, queue))
+        _, _, goal, hall = _terms(config, site, queue, margin_pct + (site_margin or {}).get(site, 0.0), None)
+        pat = None if hall else patience.get((site, queue))
         sp = (spread or {}).get((site, queue))
         factors = sp.factors() if sp is not None else None
         memo: dict[tuple[int, int], float] = {}

@@ -33,11 +33,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable, Iterable, Mapping, Optional
 
+from stream.fold.calendar import INTERVAL_MS
 from stream.fold.stats import QueueStats
 
-__all__ = ["site_figure", "stats_from_live_rows", "stats_from_store_rows", "of_log", "of_store", "INTERVAL_MS"]
+__all__ = ["site_figure", "stats_from_live_rows", "stats_from_store_rows", "of_log", "of_store"]
 
-INTERVAL_MS = 900_000
 _LEAD_IN_MS = 6 * 3_600_000
 
 
