@@ -106,9 +106,22 @@ class SiteConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     agents: dict[Name, str] = field(default_factory=dict)
     # The site is fed by an Asterisk queue_log (``--format asterisk``).
     asterisk: Union[AsteriskSource, None] = None
+    # Queues (or counters) served by the same people: pool name -> its queues. The staffing plan and its
+    # check staff a pool as one group (stream/planning/pools.py); a queue in no pool is staffed alone.
+    pools: dict[Name, list[Name]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         zone_ok(self.timezone)
+        seen: dict[str, str] = {}
+        for pool, queues in self.pools.items():
+            if not queues:
+                raise ValueError(f"pool {pool!r} lists no queue")
+            if pool in self.queues and queues != [pool]:
+                raise ValueError(f"pool {pool!r} has the name of a queue; name it apart")
+            for q in queues:
+                if q in seen:
+                    raise ValueError(f"queue {q!r} is in pools {seen[q]!r} and {pool!r}; a queue is in one pool at most")
+                seen[q] = pool
 
 
 class FloorConfig(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -225,7 +238,8 @@ def _check_keys(data: Any, source: str) -> None:
                 for tname, thr in (queue.get("thresholds") or {}).items():
                     _convert(thr, Threshold, source, f"{qpath}.thresholds.{tname}")
             _convert(queue, QueueConfig, source, qpath)
-        _convert({k: v for k, v in site.items() if k != "queues"}, SiteConfig, source, spath)
+        # The queues are checked above; their names stay for the site's own checks (pools).
+        _convert({**site, "queues": {q: {} for q in queues}}, SiteConfig, source, spath)
 
 
 def load_config(path: Union[str, Path, Sequence[Union[str, Path]], None] = None) -> FloorConfig:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stream.contracts.floor_config import DEFAULT_CONFIG, ConfigError, load_config
+from stream.contracts.floor_config import DEFAULT_CONFIG, ConfigError, FloorConfig, load_config
 from stream.sources import anonbank
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,3 +76,21 @@ def test_a_missing_site_file_is_one_line(tmp_path, monkeypatch, capsys):
     assert main(["replay", str(log), "--format", "anonbank", "--report", "json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("floorwatch: ") and "anonbank.yaml: cannot read" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("pools, says", [
+    ({"p": ["a", "b"], "q": ["b"]}, "queue 'b' is in pools 'p' and 'q'; a queue is in one pool at most - at `$.sites.s`"),
+    ({"a": ["a", "b"]}, "pool 'a' has the name of a queue; name it apart - at `$.sites.s`"),
+    ({"p": []}, "pool 'p' lists no queue - at `$.sites.s`"),
+])
+def test_a_wrong_pool_is_named(pools, says):
+    with pytest.raises(ConfigError) as err:
+        FloorConfig.from_dict({"sites": {"s": {"queues": {"a": {}}, "pools": pools}}}, source="f.yaml")
+    assert str(err.value) == f"f.yaml: {says}"
+
+
+def test_pools_group_queues():
+    from stream.planning.pools import members, unit
+    cfg = FloorConfig.from_dict({"sites": {"s": {"pools": {"floor": ["a", "b"]}}}})
+    assert [unit(cfg, "s", q) for q in "abc"] == ["floor", "floor", "c"]
+    assert members(cfg, "s", "floor") == ["a", "b"] and members(cfg, "t", "a") == ["a"]
