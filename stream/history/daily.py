@@ -60,6 +60,10 @@ class ReportsConfig(Struct, forbid_unknown_fields=True, kw_only=True):
 def load_reports_config(path: Union[str, Path, None] = None) -> ReportsConfig:
     p = Path(path) if path is not None else DEFAULT_REPORTS_CONFIG
     data = read_yaml(p)
+    if not isinstance(data, dict):
+        # msgspec would say "Expected `object`, got `str` - at `$`": name what the file must hold instead.
+        got = "empty" if data is None else f"a {type(data).__name__}"
+        raise ConfigError(f"{p}: must be a mapping with a daily_report section (as config/reports.yaml), not {got}")
     convert_at(data, ReportsConfig, str(p), "$")
     import msgspec
 

@@ -13,6 +13,7 @@ import pytest
 from stream.cli.main import main
 from stream.contracts.floor_config import load_config
 from stream.delivery.config import load_delivery_config
+from stream.contracts.floor_config import ConfigError
 from stream.history.daily import DailyMailer, load_reports_config
 from stream.history.rollup import history
 from stream.history.store import Store
@@ -102,3 +103,12 @@ def test_the_command_sends_one_day_and_says_what_is_wrong(world, capsys):
     (d / "bad.yaml").write_text("daily_report:\n  local_hour: 25\n  via: mail\n  to: [boss]\n")
     assert main([*args[:3], "--reports", str(d / "bad.yaml"), "--once"]) == 2
     assert "local_hour" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, got", [("just words\n", "a str"), ("", "empty"), ("- a\n- b\n", "a list")])
+def test_a_reports_file_of_the_wrong_shape_says_what_it_must_hold(tmp_path, text, got):
+    p = tmp_path / "reports.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_reports_config(p)
+    assert str(err.value) == f"{p}: must be a mapping with a daily_report section (as config/reports.yaml), not {got}"
