@@ -19,11 +19,9 @@ import pytest
 
 from dashboard.auth import Principal
 from stream.contracts.floor_config import load_config
-from tests.dashboard_helpers import ServerThread, redis_server  # noqa: F401 - fixture
+from tests.dashboard.test_staffing_page import ARGS, CHROMIUM  # the browser of the staffing page's test
+from tests.dashboard_helpers import ServerThread, busy_days_file, redis_server  # noqa: F401 - fixture
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 FIRST = date(2026, 11, 2)
 LAST = FIRST + timedelta(days=7)
 ANALYST = "ana-pool-7c2e"
@@ -40,17 +38,7 @@ def pooled_config():
 
 @pytest.fixture(scope="module")
 def planning_log(tmp_path_factory):
-    from simulators import busy_day
-    from stream.sources.jsonl import write_jsonl
-
-    cfg = load_config()
-    path = tmp_path_factory.mktemp("staffing-pools") / "days.jsonl"
-    evs = []
-    for i in range(8):
-        evs.extend(busy_day.generate(cfg, seed=300 + i, calls=600, day=FIRST + timedelta(days=i)))
-    evs.sort(key=lambda e: e.ts)
-    write_jsonl(evs, str(path))
-    return path
+    return busy_days_file(tmp_path_factory.mktemp("staffing-pools") / "days.jsonl", FIRST, 8, calls=600, seed=300)
 
 
 def serve(redis_server, planning_log, monkeypatch, prefix, roster=None):
