@@ -13,7 +13,9 @@ covers ``--days`` days from it) or a date and time with offset (today's
 intervals up to it are actuals that reshape the rest of today); then
 ``--lead`` leaves out the intervals a re-plan cannot reach any more and
 ``--recover`` aims the rest of the day at what the day still needs
-(``stream.planning.intraday``). Errors are one line on stderr and exit 2.
+(``stream.planning.intraday``). ``--roster`` and ``--suggest`` work per pool
+where the floor config (``--config``) gives the site pools (``roster.py``).
+Errors are one line on stderr and exit 2.
 """
 
 from __future__ import annotations

@@ -216,3 +216,40 @@ def test_the_cli_rosters_and_suggests_per_pool(tmp_path, capsys) -> None:
     assert main(["staffing", "--roster", str(roster), "--plan", str(plan), "--config", str(floor), "--json"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.endswith(f"{roster}: row 3: bob: 'flor' is neither a queue nor a pool of site s\n"), err
+
+
+def test_a_pools_scheduled_is_between_its_busiest_queue_and_their_sum() -> None:
+    """Any roster: per interval, the pool's people are at least those of its busiest queue (apart) and at most
+    their sum (a person of two queues once); its need is its queues' needs summed."""
+    from datetime import datetime, timedelta
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from stream.planning.roster import Shift
+
+    t0 = datetime.fromisoformat("2026-03-02T00:00:00+08:00")
+    shift = st.builds(lambda who, qs, s, h: Shift(who, "s", qs, t0 + timedelta(minutes=15 * s), t0 + timedelta(minutes=15 * (s + h))),
+                      st.sampled_from(["ann", "bob", "cat", "dan"]), st.lists(st.sampled_from(["a", "b", "c", "floor"]), min_size=1, max_size=3),
+                      st.integers(0, 90), st.integers(1, 40))
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(shift, max_size=8), st.lists(st.integers(0, 3), min_size=24, max_size=24))
+    def prop(shifts, per_hour):
+        plan = [r for q in ("a", "b", "c") for r in need(dict(enumerate(per_hour)), queue=q)]
+        cfg = _pooled(floor=["a", "b"])
+        pooled = {r["start"]: r for r in coverage(shifts, plan, cfg) if r["queue"] == "floor"}
+        # Apart: each queue's people, a pool name standing for its queues (as the pool resolves it).
+        spelled = [Shift(s.person, s.site, sorted({x for q in s.queues for x in (["a", "b"] if q == "floor" else [q])}), s.start, s.end)
+                   for s in shifts]
+        apart = {}
+        for r in coverage(spelled, plan):
+            apart.setdefault(r["start"], {})[r["queue"]] = r
+        assert len(pooled) == 96
+        for start, r in pooled.items():
+            a, b = apart[start]["a"], apart[start]["b"]
+            assert r["needed"] == a["needed"] + b["needed"]
+            people = {s.person for s in spelled if s.on(datetime.fromisoformat(start) + timedelta(minutes=7.5)) and {"a", "b"} & set(s.queues)}
+            assert max(a["scheduled"], b["scheduled"]) <= len(people) == r["scheduled"] <= a["scheduled"] + b["scheduled"]
+
+    prop()
