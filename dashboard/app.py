@@ -199,7 +199,7 @@ def create_app(
     app.include_router(ingest_router(require))  # POST /api/events (dashboard/ingest.py)
     app.include_router(vendor_router())
     app.include_router(reports_router(history_db, config))
-    app.include_router(staffing_router(history_db))
+    app.include_router(staffing_router(history_db, config))
     app.include_router(ahead_router())  # GET /api/whatif (dashboard/ahead.py)
     for r in ROUTERS:
         app.include_router(r)

@@ -9,7 +9,11 @@ its waits show, ``stream.planning.stored``), or a log named by ``FLOORWATCH_PLAN
 (``FLOORWATCH_PLANNING_FORMAT`` anonbank or jsonl, default by extension),
 which gives the callers' patience from its contacts; a roster
 to compare with may be given by ``FLOORWATCH_ROSTER`` (CSV or YAML), else
-the page shows the suggested one.
+the page shows the suggested one. A queue of a pool (a site's ``pools``:
+queues answered by the same people) shows the pool's need, schedule and
+shifts, labelled with the pool's name and queues (``pool`` in the board;
+the exports' headers say so), its own forecast against actual beside the
+pool's total.
 
 * ``GET /api/staffing/queues`` — the queues with history, their names and dates.
 * ``GET /api/staffing?site&queue&from&days&shrinkage[&at]`` — the board (JSON); on the day of ``at``
@@ -47,15 +51,35 @@ HEADERS = {
         "agents": "Needed / 需要人数", "scheduled": "Scheduled / 排班人数",
         "day_ahead_agents": "Day-ahead plan (before the re-plan) / 日前计划人数(重新排班前)",
         "replan": "Re-plan (kept: before it acts; replanned: from then) / 重新排班(kept 维持原计划；replanned 已调整)",
+        "pool_offered": "Pool forecast offered / 坐席组预测进线", "pool_actual_offered": "Pool actual offered / 坐席组实际进线",
     },
     "shifts": {
         "date": "Date / 日期", "start": "Start / 上班", "end": "End / 下班", "break_start": "Break from / 休息开始",
         "break_end": "Break to / 休息结束", "count": "People / 人数", "paid_hours": "Paid hours / 计薪小时",
+        "pool_queues": "Queues (one pool) / 队列（同一坐席组）",
     },
 }
+# Columns only a queue staffed in a pool has.
+POOL_COLS = {"pool_offered", "pool_actual_offered", "pool_queues"}
 
 
-def staffing_router(history_db: Optional[str] = None) -> APIRouter:
+def export_table(b: dict, table: str) -> tuple[list[str], dict[str, str], list[dict]]:
+    """The columns, their zh/en headers and the rows of a board's table; for a queue of a pool the need and
+    schedule say they are the pool's, with its queues named."""
+    pool = b.get("pool")
+    heads = {c: h for c, h in HEADERS[table].items() if pool or c not in POOL_COLS}
+    if pool:
+        qs = ", ".join(pool["queues"])
+        for c, en, zh in (("agents", "Needed", "需要人数"), ("scheduled", "Scheduled", "排班人数")):
+            if c in heads:
+                heads[c] = f"{en}, pool {pool['name']} ({qs}) / {zh}（坐席组 {pool['name']}：{qs}）"
+    cols = list(heads)
+    rows = [{c: ("; ".join(r[c]) if isinstance(r.get(c), list) else r.get(c)) for c in cols} for r in b[table]]
+    return cols, heads, rows
+
+
+def staffing_router(history_db: Optional[str] = None, config=None) -> APIRouter:
+    """``config``: the floor the dashboard serves (its pools); ``config/floor.yaml`` when None."""
     from dashboard.app import STATIC, require
 
     analyst = Depends(require("analyst"))
@@ -67,7 +91,7 @@ def staffing_router(history_db: Optional[str] = None) -> APIRouter:
         with lock:
             b = holder.get("board")
             if b is None:
-                b = holder["board"] = _load_board(history_db)
+                b = holder["board"] = _load_board(history_db, config)
         return b
 
     def so_far(b, site: str, now: datetime, live):
@@ -144,13 +168,13 @@ def staffing_router(history_db: Optional[str] = None) -> APIRouter:
         if table not in HEADERS or format not in ("csv", "xlsx"):
             raise HTTPException(400, "table is intervals or shifts; format is csv or xlsx")
         b = await answer(request, site, queue, from_, days, shrinkage, at)
-        cols = list(HEADERS[table])
-        rows = [{c: r.get(c) for c in cols} for r in b[table]]
-        name = f"staffing-{site}-{queue}-{from_}-{table}"
+        cols, heads, rows = export_table(b, table)
+        pool = f"-pool-{b['pool']['name']}" if b.get("pool") else ""
+        name = f"staffing-{site}-{queue}{pool}-{from_}-{table}"
         if format == "csv":
             return Response(to_csv(rows, cols), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-        data = to_xlsx([(f"{queue} {table}", rows)], HEADERS[table])
+        data = to_xlsx([(f"{queue} {table}", rows)], heads)
         return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
 
@@ -211,33 +235,40 @@ def _stored_so_far(history_db: str, config, site: str, now: datetime):
     return (n, sl, "history") if sl is not None else None
 
 
-def _load_board(history_db: Optional[str]):
-    """The Board over ``FLOORWATCH_PLANNING_LOG``, else over the history database (503 with neither)."""
+def _load_board(history_db: Optional[str], floor=None):
+    """The Board over ``FLOORWATCH_PLANNING_LOG``, else over the history database (503 with neither); ``floor``
+    the dashboard's config (a copy: the log formats' sites are added to it), else ``config/floor.yaml``."""
+    import copy
+
     from stream.contracts.floor_config import load_config
     from stream.planning.actuals import read_log
     from stream.planning.board import Board
     from stream.planning.holidays import load_holidays
-    from stream.planning.roster import load_shift_rules, read_roster
+    from stream.planning.roster import Units, load_shift_rules, read_roster
 
     path = os.environ.get("FLOORWATCH_PLANNING_LOG")
     if not path and not history_db:
         raise HTTPException(503, "no history to forecast from (floorwatch dashboard --db URL, or FLOORWATCH_PLANNING_LOG)")
     roster_path = os.environ.get("FLOORWATCH_ROSTER")
+    floor = copy.deepcopy(floor) if floor is not None else load_config()
     try:
-        roster = read_roster(roster_path) if roster_path else None
         if path:
             fmt = os.environ.get("FLOORWATCH_PLANNING_FORMAT") or ("anonbank" if Path(path).suffix == ".txt" else "jsonl")
-            return Board(read_log(path, fmt, load_config()), load_holidays(), load_shift_rules(), roster)
-        from stream.history.store import Store, StoreError
-        from stream.planning.actuals import Log
-        from stream.planning.stored import history_from_store, with_format_sites
+            b = Board(read_log(path, fmt, floor), load_holidays(), load_shift_rules())
+        else:
+            from stream.history.store import Store, StoreError
+            from stream.planning.actuals import Log
+            from stream.planning.stored import history_from_store, with_format_sites
 
-        config = with_format_sites(load_config())
-        try:
-            store = Store.open(history_db)
-            hist = history_from_store(store, config)
-        except StoreError as exc:
-            raise HTTPException(503, str(exc)) from None
-        return Board(Log([], config), load_holidays(), load_shift_rules(), roster, history=hist)
+            config = with_format_sites(floor)
+            try:
+                store = Store.open(history_db)
+                hist = history_from_store(store, config)
+            except StoreError as exc:
+                raise HTTPException(503, str(exc)) from None
+            b = Board(Log([], config), load_holidays(), load_shift_rules(), history=hist)
+        # A roster's names: the queues and pools of the floor and the history (a pool's name = its queues).
+        b.roster = read_roster(roster_path, Units(b.log.config, queues=b.history)) if roster_path else None
+        return b
     except ValueError as exc:
         raise HTTPException(503, f"planning history: {exc}") from None

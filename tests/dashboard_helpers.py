@@ -49,6 +49,23 @@ def busy_day_file(dest: Path, calls: int = 3000, seed: int = 1) -> Path:
     return dest
 
 
+def busy_days_file(dest: Path, first, days: int, calls: int, seed: int) -> Path:
+    """``days`` simulated busy days from ``first`` (seeds ``seed``, ``seed`` + 1, ...) as one JSON-lines log:
+    a planning history for the staffing page."""
+    from datetime import timedelta
+
+    from simulators import busy_day
+    from stream.sources.jsonl import write_jsonl
+
+    cfg = load_config()
+    evs = []
+    for i in range(days):
+        evs.extend(busy_day.generate(cfg, seed=seed + i, calls=calls, day=first + timedelta(days=i)))
+    evs.sort(key=lambda e: e.ts)
+    write_jsonl(evs, str(dest))
+    return dest
+
+
 def read_events(path: Path) -> list:
     return [e for e in read_jsonl(path) if not isinstance(e, Rejected)]
 

@@ -32,6 +32,13 @@ const T = {
     need_sum: (n, s, short, t, p, e) => `Needed <b>${n}</b> agent-hours for ${t}% service level` + (p ? ` (Erlang A, patience ${p} s)` : " (Erlang C)") + (e ? (e.pct > 0 ? `, against the forecast's error (typically ±<span class="fc-err">${e.pct}</span>%, from ${e.days} past days)` : `; the forecast's errors over ${e.days} past days were no more than chance`) : "") + `; scheduled <b>${s}</b>; <span class="short">${short}</span> intervals short`,
     roster_sum: (k, paid, need) => `<b>${k}</b> shifts, <b>${paid}</b> paid hours for <b>${need}</b> hours of need`,
     empty: "No queues with history (set FLOORWATCH_PLANNING_LOG).",
+    pool_group: (name, qs) => `Pool ${name}: ${qs}`,
+    pool_chip: (name, qs) => `Pool ${name} · ${qs}`,
+    pool_note: (name, qs, q) => `<b>${qs}</b> are answered by the same agents and staffed as one group, <b>pool ${name}</b>: agents needed, scheduled and the suggested roster below are the whole pool's. The forecast against actual is ${q}'s own, with the pool's total beside it.`,
+    pool_offered: "Pool total forecast", pool_actual_offered: "Pool total actual", pool_queues: "Queues",
+    pool_agents: "Needed (pool)", pool_scheduled: "Scheduled (pool)",
+    fc_queue: (q) => `${q} only`,
+    pool_sum: (name, f, a) => `<br>Pool ${name} in total: forecast <b>${f}</b>` + (a === null ? "." : `, actual <b>${a}</b>.`),
   },
   zh: {
     title: "智能排班", queue: "队列", from: "起始日期", days: "天数", shrinkage: "缩减率", lang: "English",
@@ -60,11 +67,19 @@ const T = {
     need_sum: (n, s, short, t, p, e) => `为达到 ${t}% 服务水平需要 <b>${n}</b> 人·小时` + (p ? `（Erlang A，耐心 ${p} 秒）` : "（Erlang C）") + (e ? (e.pct > 0 ? `，已计入预测误差（通常 ±<span class="fc-err">${e.pct}</span>%，来自 ${e.days} 个历史日）` : `；过去 ${e.days} 个历史日的预测误差未超出随机波动`) : "") + `；已排班 <b>${s}</b>；<span class="short">${short}</span> 个时段人手不足`,
     roster_sum: (k, paid, need) => `<b>${k}</b> 个班次，计薪 <b>${paid}</b> 小时，需求 <b>${need}</b> 小时`,
     empty: "没有可预测的队列（请设置 FLOORWATCH_PLANNING_LOG）。",
+    pool_group: (name, qs) => `坐席组 ${name}：${qs}`,
+    pool_chip: (name, qs) => `坐席组 ${name} · ${qs}`,
+    pool_note: (name, qs, q) => `<b>${qs}</b> 由同一批坐席接听，合并为一个坐席组 <b>${name}</b> 排班：下方的需要人数、排班人数和建议排班均为整个坐席组的。预测与实际为队列 ${q} 本身，并附坐席组合计。`,
+    pool_offered: "坐席组预测合计", pool_actual_offered: "坐席组实际合计", pool_queues: "队列",
+    pool_agents: "需要人数（坐席组）", pool_scheduled: "排班人数（坐席组）",
+    fc_queue: (q) => `仅队列 ${q}`,
+    pool_sum: (name, f, a) => `<br>坐席组 ${name} 合计：预测 <b>${f}</b> 通` + (a === null ? "。" : `，实际 <b>${a}</b> 通。`),
   },
 };
 const INT_COLS = ["start", "offered", "reforecast", "actual_offered", "aht_s", "actual_aht_s", "agents", "scheduled"];
 const REPLAN_COLS = ["replan", "day_ahead_agents"];  // only on a day re-planned
 const SH_COLS = ["date", "shift_start", "end", "break_start", "break_end", "count", "paid_hours"];
+const POOL_INT_COLS = ["pool_offered", "pool_actual_offered"];  // only for a queue staffed in a pool
 
 const params = new URLSearchParams(location.search);
 const token = params.get("token") || "";
@@ -122,15 +137,28 @@ function applyLang() {
   fillQueues();
   if (S.board) render();
 }
+function poolQueues(qs) { return qs.join(" · "); }
 function fillQueues() {
+  // A pool's queues together under the pool's name (one group of agents); the queues staffed alone after them.
   const sel = el("queue");
   sel.innerHTML = "";
-  for (const q of S.queues) {
+  const groups = {};
+  const opt = (q) => {
     const o = document.createElement("option");
     o.value = q.site + "|" + q.queue;
     o.textContent = (q.name[S.lang] || q.name.en) + " (" + q.site + ")";
-    sel.appendChild(o);
+    return o;
+  };
+  for (const q of S.queues.filter((x) => x.pool)) {
+    const k = q.site + "|" + q.pool;
+    if (!groups[k]) {
+      groups[k] = document.createElement("optgroup");
+      groups[k].label = t("pool_group")(q.pool, poolQueues(q.pool_queues));
+      sel.appendChild(groups[k]);
+    }
+    groups[k].appendChild(opt(q));
   }
+  for (const q of S.queues.filter((x) => !x.pool)) sel.appendChild(opt(q));
   if (S.key) sel.value = S.key;
 }
 
@@ -151,15 +179,33 @@ function render() {
   const eff = b.effective_from ? b.effective_from.slice(11, 16) : null;
   // A queue with no whole day before the first day shown has nothing to learn from: say so, not "forecast 0, error 100 %".
   const learnt = b.history_days === 0 ? t("no_history")(b.from.slice(0, 10), a) : t("fc_sum")(Math.round(f), a, w) + t("learnt")(b.history_days);
-  el("fc-summary").innerHTML = learnt + (at ? t("replanned")(at, eff) : "");
+  const pool = b.pool;
+  let poolSum = "";
+  if (pool) {
+    const pa = rows.filter((r) => r.pool_actual_offered !== null);
+    poolSum = t("pool_sum")(pool.name, Math.round(rows.reduce((s, r) => s + r.pool_offered, 0)),
+                            pa.length ? pa.reduce((s, r) => s + r.pool_actual_offered, 0) : null);
+  }
+  el("fc-summary").innerHTML = learnt + (at ? t("replanned")(at, eff) : "") + poolSum;
+  // A queue staffed in a pool: say so at the top and on the sections that are the pool's.
+  el("pool-note").innerHTML = pool ? t("pool_note")(pool.name, poolQueues(pool.queues), b.queue) : "";
+  el("pool-note").hidden = !pool;
+  el("fc-queue").textContent = pool ? t("fc_queue")(b.queue) : "";
+  el("fc-queue").hidden = !pool;
+  for (const id of ["need-pool", "roster-pool"]) {
+    el(id).textContent = pool ? t("pool_chip")(pool.name, poolQueues(pool.queues)) : "";
+    el(id).hidden = !pool;
+  }
   chart("fc-chart", {
-    tooltip: { trigger: "axis" }, legend: { data: [t("offered"), t("actual_offered")].concat(b.replanned_at ? [t("reforecast")] : []) },
+    tooltip: { trigger: "axis" }, legend: { data: [t("offered"), t("actual_offered")].concat(b.replanned_at ? [t("reforecast")] : [], pool ? [t("pool_offered")] : []) },
     xAxis: { type: "category", data: labels }, yAxis: { type: "value" }, dataZoom: [{ type: "inside" }, { type: "slider" }],
     series: [
       { name: t("actual_offered"), type: "bar", data: rows.map((r) => r.actual_offered), itemStyle: { color: "#9fb7d9" } },
       { name: t("offered"), type: "line", data: rows.map((r) => r.offered), showSymbol: false, lineStyle: { width: 2, color: "#c2410c" } },
     ].concat(b.replanned_at ? [{ name: t("reforecast"), type: "line", data: rows.map((r) => r.reforecast), showSymbol: false,
-                                 lineStyle: { width: 2, type: "dashed", color: "#7c3aed" } }] : []),
+                                 lineStyle: { width: 2, type: "dashed", color: "#7c3aed" } }] : [],
+            pool ? [{ name: t("pool_offered"), type: "line", data: rows.map((r) => r.pool_offered), showSymbol: false,
+                      lineStyle: { width: 2, type: "dotted", color: "#0f766e" }, itemStyle: { color: "#0f766e" } }] : []),
   });
   const need = rows.reduce((s, r) => s + (r.agents || 0), 0) / 4;
   const sched = rows.reduce((s, r) => s + (r.scheduled || 0), 0) / 4;
@@ -178,28 +224,30 @@ function render() {
     markLine: firstNew ? { silent: true, symbol: "none", lineStyle: { color: "#7c3aed", width: 2 },
                            label: { formatter: t("acts")(eff), color: "#7c3aed" }, data: [{ xAxis: hhmm(firstNew.start) }]} : undefined,
   } : {};
+  const needName = pool ? t("pool_agents") : t("agents"), schedName = pool ? t("pool_scheduled") : t("scheduled");
   chart("need-chart", {
-    tooltip: { trigger: "axis" }, legend: { data: [t("agents"), t("scheduled")] },
+    tooltip: { trigger: "axis" }, legend: { data: [needName, schedName] },
     xAxis: { type: "category", data: labels }, yAxis: { type: "value", minInterval: 1 }, dataZoom: [{ type: "inside" }, { type: "slider" }],
     series: [
-      { name: t("agents"), type: "bar", data: rows.map((r) => r.agents), itemStyle: { color: "#f0a35e" }, ...marks },
-      { name: t("scheduled"), type: "line", step: "middle", data: rows.map((r) => r.scheduled), showSymbol: false, lineStyle: { width: 2, color: "#1f5fbf" } },
+      { name: needName, type: "bar", data: rows.map((r) => r.agents), itemStyle: { color: "#f0a35e" }, ...marks },
+      { name: schedName, type: "line", step: "middle", data: rows.map((r) => r.scheduled), showSymbol: false, lineStyle: { width: 2, color: "#1f5fbf" } },
     ],
   });
   el("replan-legend").innerHTML = at ? t("legend")(at, eff) : "";
   el("replan-legend").hidden = !at;
   if (at && !S.opened) { el("int-details").open = true; S.opened = true; }  // a re-plan: show what it changed
-  table("int-table", at ? INT_COLS.concat(REPLAN_COLS) : INT_COLS, open.map((r) => ({
+  const intCols = INT_COLS.concat(at ? REPLAN_COLS : [], pool ? POOL_INT_COLS : []);
+  table("int-table", intCols, open.map((r) => ({
     ...r, start_text: hhmm(r.start), short: (r.agents || 0) > (r.scheduled || 0),
     replan_text: r.replan === "kept" ? t("kept") : (r.replan === "replanned" ? t("replanned_row") : "—"),
-  })));
+  })), pool ? { agents: "pool_agents", scheduled: "pool_scheduled" } : null);
   el("roster-title").textContent = b.roster === "suggested" ? t("roster_suggested") : t("roster_given");
   el("roster-summary").innerHTML = b.roster === "suggested" ? t("roster_sum")(b.shifts.reduce((s, x) => s + x.count, 0), fmt(b.paid_hours), fmt(b.needed_hours)) : "";
   const sh = [...b.shifts].sort((x, y) => (x.start < y.start ? -1 : 1)).map((x) => ({
     ...x, shift_start_text: hhmm(x.start), end_text: hhmm(x.end), break_start_text: x.break_start ? hhmm(x.break_start) : "—",
-    break_end_text: x.break_end ? hhmm(x.break_end) : "—",
+    break_end_text: x.break_end ? hhmm(x.break_end) : "—", pool_queues_text: x.pool_queues ? poolQueues(x.pool_queues) : "",
   }));
-  table("sh-table", SH_COLS, sh);
+  table("sh-table", pool ? SH_COLS.concat(["pool_queues"]) : SH_COLS, sh);
   el("int-csv").href = exportUrl("intervals", "csv");
   el("int-xlsx").href = exportUrl("intervals", "xlsx");
   el("sh-csv").href = exportUrl("shifts", "csv");

@@ -13,7 +13,9 @@ covers ``--days`` days from it) or a date and time with offset (today's
 intervals up to it are actuals that reshape the rest of today); then
 ``--lead`` leaves out the intervals a re-plan cannot reach any more and
 ``--recover`` aims the rest of the day at what the day still needs
-(``stream.planning.intraday``). Errors are one line on stderr and exit 2.
+(``stream.planning.intraday``). ``--roster`` and ``--suggest`` work per pool
+where the floor config (``--config``) gives the site pools (``roster.py``).
+Errors are one line on stderr and exit 2.
 """
 
 from __future__ import annotations
@@ -317,13 +319,26 @@ def _check(args) -> dict:
     return check_plan(_log(args), rows, shrinkage=args.shrinkage or 0.0, seed=args.seed)
 
 
+def _floor(args):
+    """The floor config for --roster/--suggest (its pools; the log formats' sites too, as a plan has them)."""
+    from stream.contracts.floor_config import ConfigError, load_config
+    from stream.planning.stored import with_format_sites
+
+    try:
+        return with_format_sites(load_config(args.config) if getattr(args, "config", None) else load_config())
+    except ConfigError as exc:
+        raise _Usage(str(exc))
+
+
 def _roster(args) -> dict:
-    from stream.planning.roster import coverage, read_roster
+    from stream.planning.roster import Units, coverage, read_roster
 
     if not isinstance(args.plan, str):
         raise _Usage("--roster needs --plan PLAN.json (the need to compare with)")
     rows = _read_plan(args.plan)
-    return {"intervals": coverage(read_roster(args.roster), rows)}
+    cfg = _floor(args)
+    # Per pool where the site has pools: a person counts once for the pool's queues (roster.py).
+    return {"intervals": coverage(read_roster(args.roster, Units(cfg, rows)), rows, cfg)}
 
 
 def _suggest(args) -> dict:
@@ -332,7 +347,7 @@ def _suggest(args) -> dict:
     if not isinstance(args.plan, str):
         raise _Usage("--suggest needs --plan PLAN.json (the need to cover)")
     rows = _read_plan(args.plan)
-    return suggest(rows, load_shift_rules(args.shifts))
+    return suggest(rows, load_shift_rules(args.shifts), _floor(args))
 
 
 def _one_line_errors(p: argparse.ArgumentParser) -> None:

@@ -7,11 +7,24 @@ the start runs past midnight), ``breaks`` (``HH:MM-HH:MM`` pairs,
 ``;``-separated, local time of the shift's day). A person counts on an
 interval of a queue they work when on shift and not on a break at the
 interval's middle. ``coverage`` compares that with a plan: per interval
-``needed``, ``scheduled``, ``short`` and ``over``. A person with two queues
-counts on both (a multi-skilled agent can take either; the plan's need is
-per queue).
+``needed``, ``scheduled``, ``short`` and ``over``.
 
-**Suggesting a roster** (``suggest``): for each site × queue × local day,
+**Pools** (a site's ``pools`` in config/floor.yaml, ``stream.planning.pools``):
+queues answered by the same people are staffed as one group, a *unit* (the
+pool; a queue in no pool is its own unit). Coverage and the suggestion are
+per site × unit × interval: the need is the unit's plan rows' agents summed
+(a pooled plan splits a pool's agents over its queues' rows), scheduled are
+the people on shift whose queues include any queue of the unit, **each
+person counted once per unit**. Before pools a person with two queues
+counted fully on each, so a floor of multi-skilled agents looked staffed
+twice over; within a pool that person is one of the pool's agents. A row of
+a pool keeps ``queue`` (now the pool's name) and adds ``pool_queues``; a
+queue in no pool gives the rows it always did. A roster's ``queues`` may name
+a pool (``floor`` = all of the pool's queues); a name that is neither a
+queue nor a pool of the site is refused with the person, the row and the
+name.
+
+**Suggesting a roster** (``suggest``): for each site × unit × local day,
 choose how many people work each allowed shift pattern (start, length, break
 placement; ``config/shifts.yaml``) so that every interval has at least the
 plan's agents, with the fewest paid hours and between ``min_heads`` and
@@ -42,7 +55,7 @@ from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
-__all__ = ["Shift", "ShiftRules", "read_roster", "coverage", "suggest", "load_shift_rules", "DEFAULT_SHIFTS"]
+__all__ = ["Shift", "ShiftRules", "Units", "read_roster", "coverage", "suggest", "load_shift_rules", "DEFAULT_SHIFTS"]
 
 DEFAULT_SHIFTS = Path(__file__).resolve().parents[2] / "config" / "shifts.yaml"
 _SLOT = timedelta(minutes=15)
@@ -110,8 +123,56 @@ def _shift(row: Mapping, where: str) -> Shift:
     return Shift(str(row["person"]), str(row.get("site") or ""), [str(q) for q in queues], start, end, breaks)
 
 
-def read_roster(path: str | Path) -> list[Shift]:
-    """Shifts from a CSV or YAML roster; ``ValueError`` names the file, the row and the field."""
+class Units:
+    """The group each queue of a site is staffed in (``unit``), a group's queues (``members``), and the names a
+    roster may use: from the floor config's pools and the plan's rows (a pooled plan's rows carry ``pool``)."""
+
+    def __init__(self, config=None, plan: Iterable[Mapping] = (), queues: Iterable[tuple[str, str]] = ()) -> None:
+        self.pools: dict[str, dict[str, list[str]]] = defaultdict(dict)
+        self.queues: dict[str, set[str]] = defaultdict(set)
+        if config is not None:
+            for site, sc in config.sites.items():
+                self.queues[site].update(sc.queues)
+                for name, qs in sc.pools.items():
+                    self.pools[site][name] = list(qs)
+        for site, queue in queues:
+            self.queues[site].add(queue)
+        for r in plan:
+            site, queue = str(r["site"]), str(r["queue"])
+            self.queues[site].add(queue)
+            pool = r.get("pool")
+            if pool and queue not in self.pools[site].get(pool, []) and self.unit(site, queue) == queue:
+                self.pools[site].setdefault(pool, []).append(queue)
+
+    def unit(self, site: str, queue: str) -> str:
+        """``queue``'s pool, else the queue itself (``stream.planning.pools.unit``, with the plan's pools too)."""
+        return next((name for name, qs in self.pools.get(site, {}).items() if queue in qs), queue)
+
+    def members(self, site: str, unit: str) -> list[str]:
+        return list(self.pools.get(site, {}).get(unit) or [unit])
+
+    def is_pool(self, site: str, unit: str) -> bool:
+        return unit in self.pools.get(site, {})
+
+    def resolve(self, site: str, names: Iterable[str]) -> set[str]:
+        """A roster's names at ``site``: a pool's name stands for its queues."""
+        out: set[str] = set()
+        for n in names:
+            out.update(self.members(site, n))
+        return out
+
+    def check(self, shift: Shift, where: str) -> None:
+        """A roster name that is neither a queue nor a pool of the shift's site (of any site: no site given)."""
+        sites = [shift.site] if shift.site else sorted(set(self.queues) | set(self.pools))
+        for n in shift.queues:
+            if not any(n in self.queues.get(s, ()) or n in self.pools.get(s, {}) for s in sites):
+                at = f"site {shift.site}" if shift.site else "any site"
+                raise ValueError(f"{where}: {shift.person}: {n!r} is neither a queue nor a pool of {at}")
+
+
+def read_roster(path: str | Path, units: Optional[Units] = None) -> list[Shift]:
+    """Shifts from a CSV or YAML roster; ``ValueError`` names the file, the row and the field. With ``units``,
+    each queue name must be a queue or a pool of the shift's site."""
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"--roster: no such file: {p}")
@@ -125,25 +186,46 @@ def read_roster(path: str | Path) -> list[Shift]:
         rows = doc.get("shifts") if isinstance(doc, dict) else doc
         if not isinstance(rows, list):
             raise ValueError(f"{p}: expected a list of shifts (or a 'shifts' list)")
-        return [_shift(r if isinstance(r, Mapping) else {}, f"{p}: shift {i + 1}") for i, r in enumerate(rows)]
-    with open(p, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"person", "queues", "start", "end"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{p}: missing column(s) {', '.join(sorted(missing))}")
-        return [_shift(r, f"{p}: row {i + 2}") for i, r in enumerate(reader)]
+        wheres = [f"{p}: shift {i + 1}" for i in range(len(rows))]
+        shifts = [_shift(r if isinstance(r, Mapping) else {}, w) for r, w in zip(rows, wheres)]
+    else:
+        with open(p, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"person", "queues", "start", "end"} - set(reader.fieldnames or [])
+            if missing:
+                raise ValueError(f"{p}: missing column(s) {', '.join(sorted(missing))}")
+            wheres, shifts = [], []
+            for i, r in enumerate(reader):
+                wheres.append(f"{p}: row {i + 2}")
+                shifts.append(_shift(r, wheres[-1]))
+    if units is not None:
+        for sh, w in zip(shifts, wheres):
+            units.check(sh, w)
+    return shifts
 
 
-def coverage(shifts: list[Shift], plan: Iterable[Mapping]) -> list[dict]:
-    """Per plan interval: needed (the plan's agents), scheduled (the roster's), short and over."""
-    out = []
+def coverage(shifts: list[Shift], plan: Iterable[Mapping], config=None) -> list[dict]:
+    """Per site × unit (pool or queue) × plan interval: needed (the unit's rows' agents summed), scheduled
+    (the people on shift for any of the unit's queues, each once), short and over."""
+    plan = list(plan)
+    units = Units(config, plan)
+    need: dict[tuple[str, str, str], float] = {}
     for r in plan:
-        start = datetime.fromisoformat(str(r["start"]))
-        mid = start + _SLOT / 2
-        need = r.get("agents") or 0
-        have = sum(1 for s in shifts if (not s.site or s.site == r["site"]) and r["queue"] in s.queues and s.on(mid))
-        out.append({"site": r["site"], "queue": r["queue"], "start": r["start"], "needed": need, "scheduled": have,
-                    "short": max(0, need - have), "over": max(0, have - need)})
+        key = (r["site"], units.unit(r["site"], r["queue"]), r["start"])
+        need[key] = need.get(key, 0) + (r.get("agents") or 0)
+    works: dict[tuple[str, str], list[Shift]] = {}
+    out = []
+    for (site, unit, start), n in need.items():
+        if (site, unit) not in works:
+            mine = set(units.members(site, unit))
+            works[(site, unit)] = [s for s in shifts if (not s.site or s.site == site) and units.resolve(site, s.queues) & mine]
+        mid = datetime.fromisoformat(str(start)) + _SLOT / 2
+        have = len({s.person for s in works[(site, unit)] if s.on(mid)})
+        row = {"site": site, "queue": unit, "start": start, "needed": n, "scheduled": have,
+               "short": max(0, n - have), "over": max(0, have - n)}
+        if units.is_pool(site, unit):
+            row["pool_queues"] = units.members(site, unit)
+        out.append(row)
     return out
 
 
@@ -214,14 +296,19 @@ def load_shift_rules(path: Optional[str | Path] = None) -> ShiftRules:
     return rules
 
 
-def suggest(plan: Iterable[Mapping], rules: ShiftRules) -> dict:
-    """The cheapest roster covering the plan, per site × queue × local day (see the module docstring)."""
+def suggest(plan: Iterable[Mapping], rules: ShiftRules, config=None) -> dict:
+    """The cheapest roster covering the plan, per site × unit (pool or queue) × local day (see the module
+    docstring); a pool's shifts and intervals list its queues (``pool_queues``)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
+    plan = list(plan)
+    units = Units(config, plan)
     groups: dict[tuple[str, str, date], dict[int, tuple[int, datetime]]] = defaultdict(dict)
     for r in plan:
         t = datetime.fromisoformat(str(r["start"]))
-        groups[(r["site"], r["queue"], t.date())][t.hour * 4 + t.minute // 15] = (int(r.get("agents") or 0), t)
+        slots = groups[(r["site"], units.unit(r["site"], r["queue"]), t.date())]
+        slot = t.hour * 4 + t.minute // 15
+        slots[slot] = (slots.get(slot, (0, t))[0] + int(r.get("agents") or 0), t)
     pats = rules.patterns()
     shifts_out, rows_out = [], []
     paid_total = need_total = 0.0
@@ -257,9 +344,14 @@ def suggest(plan: Iterable[Mapping], rules: ShiftRules) -> dict:
                   "break_start": (midnight + b * _SLOT).isoformat(timespec="minutes") if b is not None else None,
                   "break_end": (midnight + (b + math.ceil(rules.break_min / 15)) * _SLOT).isoformat(timespec="minutes") if b is not None else None,
                   "count": int(x[j]), "paid_hours": paid}
+            if units.is_pool(site, queue):
+                sh["pool_queues"] = units.members(site, queue)
             shifts_out.append(sh)
         have = A @ x
         for s, (n, t) in sorted(slots.items()):
-            rows_out.append({"site": site, "queue": queue, "start": t.isoformat(timespec="seconds"), "needed": n,
-                             "scheduled": int(have[s]), "short": max(0, n - int(have[s])), "over": max(0, int(have[s]) - n)})
+            row = {"site": site, "queue": queue, "start": t.isoformat(timespec="seconds"), "needed": n,
+                   "scheduled": int(have[s]), "short": max(0, n - int(have[s])), "over": max(0, int(have[s]) - n)}
+            if units.is_pool(site, queue):
+                row["pool_queues"] = units.members(site, queue)
+            rows_out.append(row)
     return {"shifts": shifts_out, "intervals": rows_out, "paid_hours": round(paid_total, 2), "needed_hours": round(need_total, 2)}

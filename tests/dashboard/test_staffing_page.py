@@ -18,7 +18,7 @@ import pytest
 
 from dashboard.auth import Principal
 from stream.contracts.floor_config import load_config
-from tests.dashboard_helpers import SUP, WALL, ServerThread, redis_server  # noqa: F401 - fixture
+from tests.dashboard_helpers import SUP, WALL, ServerThread, busy_days_file, redis_server  # noqa: F401 - fixture
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -32,17 +32,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def planning_log(tmp_path_factory):
-    from simulators import busy_day
-    from stream.sources.jsonl import write_jsonl
-
-    cfg = load_config()
-    path = tmp_path_factory.mktemp("staffing") / "days.jsonl"
-    evs = []
-    for i in range(15):
-        evs.extend(busy_day.generate(cfg, seed=100 + i, calls=1500, day=FIRST + timedelta(days=i)))
-    evs.sort(key=lambda e: e.ts)
-    write_jsonl(evs, str(path))
-    return path
+    return busy_days_file(tmp_path_factory.mktemp("staffing") / "days.jsonl", FIRST, 15, calls=1500, seed=100)
 
 
 @pytest.fixture
