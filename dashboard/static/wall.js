@@ -27,7 +27,7 @@
       trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败", final: "最终数据",
       ewt: "预计等待", ewt_next: "新取号预计等待", ewt_band: "预计区间（10%–90%）", ewt_ahead: "前面",
       adv_need: "需", adv_have: "在岗", adv_counters: "窗口", adv_nohist: "无历史", adv_nohist_long: "无历史数据：按近15分钟来话估算", adv_next: "未来1小时需",
-      pool: "坐席组", in_pool: "属坐席组", pool_short: "缺",
+      pool: "坐席组", adv_ready: "空闲", in_pool: "属坐席组", pool_short: "缺",
       wi_title: "假设模拟", wi_queue: "队列", wi_agents: "增减坐席", wi_counters: "增减窗口", wi_run: "模拟下一小时", wi_with: "若", wi_sl: "服务水平",
       wi_lw: "最长等待", wi_ab: "放弃", wi_basis_live: "无历史预测：按近15分钟来话估算", wi_basis_fc: "按今日预测来话",
       wi_busy: "计算中…", wi_close: "收起",
@@ -49,7 +49,7 @@
       trouble: "Queues in trouble", all_ok: "All queues OK", err: "Failed", final: "Final",
       ewt: "Predicted wait", ewt_next: "Next ticket", ewt_band: "Likely range (10–90 %)", ewt_ahead: "ahead",
       adv_need: "need", adv_have: "have", adv_counters: "counters", adv_nohist: "no history", adv_nohist_long: "no history: from the last 15 minutes' arrivals", adv_next: "next hour needs",
-      pool: "Pool", in_pool: "in pool", pool_short: "short",
+      pool: "Pool", adv_ready: "ready", in_pool: "in pool", pool_short: "short",
       wi_title: "What-if", wi_queue: "Queue", wi_agents: "Agents ±", wi_counters: "Counters ±", wi_run: "Simulate next hour", wi_with: "with", wi_sl: "SL",
       wi_lw: "longest wait", wi_ab: "abandons", wi_basis_live: "no history forecast: last 15 min's arrivals held", wi_basis_fc: "today's forecast arrivals",
       wi_busy: "simulating…", wi_close: "Close",
@@ -447,11 +447,10 @@
     const need = adv.need_now, have = adv.have;
     const short = need != null && have != null && have < need;
     const next = (adv.next || []).map((r) => (r.need == null ? "–" : r.need)).join(" · ");
-    const nohist = adv.basis === "live" ? ` <span class="advice-nohist">(${t("adv_nohist")})</span>` : "";
     const gap = short ? ` <span class="pool-gap">${t("pool_short")} ${need - have}</span>` : "";
     return `<section class="pool ${short ? "pool-short" : ""}" data-pool="${esc(pool)}" data-need="${need == null ? "" : need}" data-have="${have == null ? "" : have}">
       <h2 class="pool-name"><span class="pool-tag">${t("pool")}</span> ${esc(pool)} <span class="pool-queues">${qn.map(esc).join(lang === "zh" ? "、" : " · ")}</span></h2>
-      <div class="pool-fig"><span class="pool-need">${t("adv_need")} <b>${need == null ? "–" : need}</b></span> <span class="pool-have">${t("adv_have")} <b>${have == null ? "–" : have}</b></span> <span class="pool-ready">${t("ready")} ${adv.ready == null ? "–" : adv.ready}</span>${gap}${nohist}</div>
+      <div class="pool-fig"><span class="pool-need">${t("adv_need")} <b>${need == null ? "–" : need}</b></span> <span class="pool-have">${t("adv_have")} <b>${have == null ? "–" : have}</b></span> <span class="pool-ready">${t("adv_ready")} ${adv.ready == null ? "–" : adv.ready}</span>${gap}</div>
       <div class="pool-next">${next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long")}</div>
     </section>`;
   }
