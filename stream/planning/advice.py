@@ -13,6 +13,11 @@ the staffing plan of issue 15 (``stream.planning.plan``: Erlang A with the
 queue's patience where one is given, Erlang C otherwise; halls' counters
 against their wait target) for the queue's service-level target.
 
+A pool (queues answered by the same people, ``stream.planning.pools``) is
+advised as one group by :func:`pool_advice`: each member's load as above,
+summed per interval into one Erlang A (``pools.combine``), against the
+members' agents summed.
+
 Without a forecast (no history yet), the need *now* is the plan for the
 arrivals of the last 15 minutes at the live handle time (``basis: "live"``)
 and the next intervals are left out (``next: []``): the wall says there is no

@@ -193,3 +193,30 @@ def test_without_the_pool_each_queue_raises_its_own():
     e = AlertEngine(only("understaffed", **{"raise": 2, "clear": 0, "for_s": 0}))
     out = e.evaluate("s1", T0, pooled_snap(3, pooled=False))
     assert sorted(c["queue"] for c in out) == ["q", "r"] and all("queues" not in c for c in out)
+
+
+def test_a_pool_end_to_end_through_the_driver_with_the_advisor():
+    """Queues q and r pooled: calls on both, one agent of q; ten agents whose primary skill is r log in at
+    09:20 and staff the pool (q's calls too). One alert for the pool, raised and resolved; none per queue."""
+    import copy
+
+    spec = copy.deepcopy(FLOOR)
+    spec["sites"]["s1"]["queues"]["r"] = {"name": {"en": "Trading", "zh": "交易"}}
+    spec["sites"]["s1"]["pools"] = {"floor": ["q", "r"]}
+    cfg = FloorConfig.from_dict(spec)
+    floor, advisor = Floor(cfg), Advisor(cfg)
+    drv = AlertDriver(floor, AlertEngine(only("understaffed", **{"raise": 0, "clear": 0, "for_s": 600})), annotate=advisor.annotate)
+    seq = Seq("s1")
+    seq.state(T0 - 3_600_000, "a1", "ready", queues=["q", "r"])
+    for i in range(60):
+        t = T0 + i * 30 * S
+        seq.offer(t, f"c{i}", "qr"[i % 2])
+        seq.answer(t + S, f"c{i}", "a1")
+        seq.end(t + S + 120 * S, f"c{i}")
+    for j in range(10):
+        seq.state(T0 + 20 * 60 * S, f"b{j}", "ready", queues=["r", "q"])
+    out = drv.feed(sorted(seq.events, key=lambda e: e.ts)) + drv.tick(T0 + 40 * 60 * S)
+    assert kinds(out) == [("raised", "understaffed"), ("resolved", "understaffed")]
+    assert [(c["queue"], c["queues"]) for c in out] == [("floor", ["q", "r"])] * 2
+    assert out[0]["message"]["en"].startswith("Pool floor (VIP queue, Trading): ")
+    assert out[1]["at_ms"] == T0 + 20 * 60 * S  # r's agents count for the pool
