@@ -222,8 +222,9 @@ def pool_advice(
         if aht is not None:
             aht = round(aht, 1)
         rows.append({"start": loads[first][1][i]["start"], "offered": round(offered, 2) if known else None, "aht_s": aht,
-                     # the pool's target through the first member's terms (agents_needed's margin)
-                     "need": need(config, site, first, offered if known else None, aht, pat, target - base)
+                     # the pool's target through the first member's terms (agents_needed's margin), to
+                     # 0.01 points: the mix moves it by float noise, which would defeat the memo
+                     "need": need(config, site, first, offered if known else None, aht, pat, round(target - base, 2))
                      if aht is not None or offered == 0 else None,
                      "patience_s": None if pat is None else round(pat, 1)})
     counts = [_counts(lives.get(q) or {}) for q in queues]

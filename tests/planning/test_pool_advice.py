@@ -122,3 +122,28 @@ def test_without_pools_the_advisor_is_as_before():
     for q in "ab":
         live_q = {"agents": f.site("s").primary_counts(snap["clock"])[0].get(q, {}), "sliding": snap["queues"][q]["sliding"]}
         assert out[q] == queue_advice(c, "s", q, None, None, snap["clock"], live_q)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=st.floats(0, 150), y=st.floats(0, 150), aht=st.floats(30, 600), pat=st.one_of(st.none(), st.floats(20, 900)),
+       have=st.tuples(st.integers(0, 40), st.integers(0, 40)), minute=st.integers(0, 24 * 60 - 1))
+def test_a_pool_of_like_queues_is_one_queue_with_their_calls(x, y, aht, pat, have, minute):
+    """Two members with the same handle time, patience and target: the pool needs what one queue with both
+    loads needs, and has both members' agents; a member with no calls leaves the other's need as it is."""
+    c = FloorConfig.from_dict({"sites": {"s": {"timezone": "UTC", "pools": {"p": ["a", "b"]}, "queues": {
+        "a": {"sl_target_pct": 85, "sl_t_s": 20}, "b": {"sl_target_pct": 85, "sl_t_s": 20}, "one": {"sl_target_pct": 85, "sl_t_s": 20}}}}})
+    now = minute * 60_000
+    days = {"a": DayLoad(np.full(96, x), np.full(96, aht)), "b": DayLoad(np.full(96, y), np.full(96, aht))}
+    lives = {"a": live(have[0], 0), "b": live(have[1], 0)}
+    adv = pool_advice(c, "s", "p", days, {}, now, lives, patience={"a": pat, "b": pat})
+    one = queue_advice(c, "s", "one", DayLoad(np.full(96, round(x, 2) + round(y, 2)), np.full(96, aht)), None, now,
+                       live(0, 0), patience_s=pat)
+    assert adv["need_now"] == one["need_now"]
+    assert [r["need"] for r in adv["next"]] == [r["need"] for r in one["next"]]
+    assert adv["have"] == sum(have)
+    alone = pool_advice(c, "s", "p", {**days, "b": DayLoad(np.zeros(96), np.full(96, np.nan))}, {}, now, lives,
+                        patience={"a": pat, "b": None})
+    assert alone["need_now"] == queue_advice(c, "s", "a", days["a"], None, now, lives["a"], patience_s=pat)["need_now"]
