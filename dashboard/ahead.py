@@ -5,7 +5,9 @@
   :func:`advice_view` is what of it a wall may see (whitelisted, as
   ``dashboard.wall.project`` does the snapshot), put on each queue of the
   site's view as ``advice``: ``{"need_now", "have", "ready", "basis",
-  "next": [{"start", "need"}]}`` (no ``advice`` key where there is none).
+  "next": [{"start", "need"}]}`` (no ``advice`` key where there is none);
+  a queue staffed in a pool also ``"pool"`` and ``"queues"`` (the advice is
+  the pool's: docs/planning.md, "Pools on the wall").
 * ``GET /api/whatif?site=S&queue=Q&agents=K`` (supervisor, admin): the next
   hour of queue Q with K agents more (negative: fewer) from now, beside the
   course with the agents there are, simulated forward from the live state
@@ -68,6 +70,8 @@ def advice_view(rec: Any) -> dict[str, dict]:
             "next": [{"start": str(r.get("start"))[:25], "need": None if _num(r.get("need")) is None else int(r["need"])}
                      for r in nxt[:4] if isinstance(r, dict)],
         }
+        if isinstance(a.get("pool"), str) and isinstance(a.get("queues"), list):
+            out[str(q)[:64]].update(pool=a["pool"][:64], queues=[str(m)[:64] for m in a["queues"][:32]])
     return out
 
 
@@ -113,6 +117,9 @@ def _ms(iso: str) -> int:
 
 def forecast_of(adv: Optional[dict], qd: dict, clock: int) -> tuple[str, list[tuple[int, float, float]]]:
     """(basis, the hour's arrivals per interval) from the queue's advice record."""
+    if adv and isinstance(adv.get("member"), dict):
+        # A pooled queue's advice is its pool's; its own arrivals are the member's.
+        adv = {**adv["member"], "basis": adv.get("basis")}
     if adv and adv.get("basis") == "forecast" and adv.get("aht_s"):
         start = clock - clock % INTERVAL_MS
         rows = [(start, float(adv.get("offered_now") or 0.0), float(adv["aht_s"]))]

@@ -226,6 +226,8 @@ def wall_alert(rec: dict, ack: Optional[dict]) -> dict:
     out = {k: rec.get(k) for k in _ALERT_FIELDS}
     msg = rec.get("message") if isinstance(rec.get("message"), dict) else {}
     out["message"] = {k: str(v)[:300] for k, v in msg.items() if k in ("zh-CN", "en")}
+    if isinstance(rec.get("queues"), list):  # a pool's alert (``queue`` names the pool): its queues
+        out["queues"] = [str(q)[:64] for q in rec["queues"][:32]]
     out["acknowledged"] = ack is not None
     out["ack_by"] = ack.get("by") if ack else None
     out["ack_at_ms"] = ack.get("at_ms") if ack else None

@@ -27,6 +27,7 @@
       trouble: "需关注的队列", all_ok: "所有队列正常", err: "操作失败", final: "最终数据",
       ewt: "预计等待", ewt_next: "新取号预计等待", ewt_band: "预计区间（10%–90%）", ewt_ahead: "前面",
       adv_need: "需", adv_have: "在岗", adv_counters: "窗口", adv_nohist: "无历史", adv_nohist_long: "无历史数据：按近15分钟来话估算", adv_next: "未来1小时需",
+      pool: "坐席组", adv_ready: "空闲", in_pool: "属坐席组", pool_short: "缺",
       wi_title: "假设模拟", wi_queue: "队列", wi_agents: "增减坐席", wi_counters: "增减窗口", wi_run: "模拟下一小时", wi_with: "若", wi_sl: "服务水平",
       wi_lw: "最长等待", wi_ab: "放弃", wi_basis_live: "无历史预测：按近15分钟来话估算", wi_basis_fc: "按今日预测来话",
       wi_busy: "计算中…", wi_close: "收起",
@@ -48,6 +49,7 @@
       trouble: "Queues in trouble", all_ok: "All queues OK", err: "Failed", final: "Final",
       ewt: "Predicted wait", ewt_next: "Next ticket", ewt_band: "Likely range (10–90 %)", ewt_ahead: "ahead",
       adv_need: "need", adv_have: "have", adv_counters: "counters", adv_nohist: "no history", adv_nohist_long: "no history: from the last 15 minutes' arrivals", adv_next: "next hour needs",
+      pool: "Pool", adv_ready: "ready", in_pool: "in pool", pool_short: "short",
       wi_title: "What-if", wi_queue: "Queue", wi_agents: "Agents ±", wi_counters: "Counters ±", wi_run: "Simulate next hour", wi_with: "with", wi_sl: "SL",
       wi_lw: "longest wait", wi_ab: "abandons", wi_basis_live: "no history forecast: last 15 min's arrivals held", wi_basis_fc: "today's forecast arrivals",
       wi_busy: "simulating…", wi_close: "Close",
@@ -343,7 +345,7 @@
       main.innerHTML = `<div id="sitetiles" class="${n > 3 ? "compact" : ""}" style="--sc:${sc}">${names.map(siteTile).join("")}</div>` + (panelOn("alerts") ? `<div id="side">${alertPanel()}</div>` : ""); }
     else {
       const gridOn = panelOn("grid");
-      main.className = "site" + (gridOn ? "" : " nogrid");
+      main.className = "site" + (gridOn ? "" : " nogrid") + (panelOn("tiles") && poolsOf(sites[current].view).length ? " pooled" : "");
       main.innerHTML = siteView(current, gridOn);
       if (gridOn) layoutGrid(current);
     }
@@ -417,13 +419,45 @@
   }
 
   // Staffing advice (dashboard/ahead.py): "need 32 · have 28"; the next hour's needs in its title.
+  // A queue staffed in a pool has the pool's advice: its tile names the pool, whose line has the figures.
   function adviceLine(adv) {
+    if (adv && adv.pool) return `<div class="advice pooled" data-pool="${esc(adv.pool)}">${t("in_pool")} ${esc(adv.pool)}</div>`;
     if (!adv || adv.need_now == null) return `<div class="advice none">&nbsp;</div>`;
     const short = adv.have != null && adv.have < adv.need_now;
     const next = (adv.next || []).map((r) => (r.need == null ? "–" : r.need)).join(" · ");
     const title = next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long");
     const nohist = adv.basis === "live" ? ` <span class="advice-nohist">(${t("adv_nohist")})</span>` : "";
     return `<div class="advice ${short ? "advice-short" : ""}" title="${esc(title)}" data-need="${adv.need_now}" data-have="${adv.have == null ? "" : adv.have}">${t("adv_need")} ${adv.need_now} · ${t("adv_have")} ${adv.have == null ? "–" : adv.have}${nohist}</div>`;
+  }
+
+  // A site's pools (queues staffed together), from their members' advice: [pool, advice, member queue keys].
+  function poolsOf(v) {
+    const out = new Map();
+    for (const [k, q] of Object.entries(v.queues || {})) {
+      const a = q.advice;
+      if (!a || !a.pool) continue;
+      if (!out.has(a.pool)) out.set(a.pool, [a.pool, a, a.queues || []]);
+    }
+    return [...out.values()];
+  }
+
+  // One line per pool: its name and queues, the pool's need against its agents now, the next hour's needs.
+  function poolLine(v, pool, adv, members) {
+    const qn = members.map((m) => (v.queues[m] ? name(v.queues[m].name) : m));
+    const need = adv.need_now, have = adv.have;
+    const short = need != null && have != null && have < need;
+    const next = (adv.next || []).map((r) => (r.need == null ? "–" : r.need)).join(" · ");
+    const gap = short ? ` <span class="pool-gap">${t("pool_short")} ${need - have}</span>` : "";
+    return `<section class="pool ${short ? "pool-short" : ""}" data-pool="${esc(pool)}" data-need="${need == null ? "" : need}" data-have="${have == null ? "" : have}">
+      <h2 class="pool-name"><span class="pool-tag">${t("pool")}</span> ${esc(pool)} <span class="pool-queues">${qn.map(esc).join(lang === "zh" ? "、" : " · ")}</span></h2>
+      <div class="pool-fig"><span class="pool-need">${t("adv_need")} <b>${need == null ? "–" : need}</b></span> <span class="pool-have">${t("adv_have")} <b>${have == null ? "–" : have}</b></span> <span class="pool-ready">${t("adv_ready")} ${adv.ready == null ? "–" : adv.ready}</span>${gap}</div>
+      <div class="pool-next">${next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long")}</div>
+    </section>`;
+  }
+
+  function poolBand(s) {
+    const v = sites[s].view, pools = poolsOf(v);
+    return pools.length ? `<div class="pools" data-site="${esc(s)}">${pools.map(([p, a, m]) => poolLine(v, p, a, m)).join("")}</div>` : "";
   }
 
   function statesPanel(a) {
@@ -474,7 +508,8 @@
     const states = panelOn("states") ? statesPanel(v.total.agents || {}) : "";
     const side = (panelOn("counters") && v.kind === "hall" && v.counters ? hallPanel(v) : "") + (gridOn ? "" : states) + (panelOn("alerts") ? alertPanel() : "");
     const grid = gridOn ? `<div id="grid" class="panel">${states}<h3><span>${t("grid")} (${Object.keys(v.agents).length})</span><span class="pager" id="gridpager"></span></h3><div class="cells"></div></div>` : "";
-    return tiles + grid + `<div id="side" data-site="${esc(s)}">${side}</div>`;
+    const pools = panelOn("tiles") ? poolBand(s) : "";
+    return pools + tiles + grid + `<div id="side" data-site="${esc(s)}">${side}</div>`;
   }
 
   // Size the grid's cells so every agent fits; below a readable size, page instead ("page 2/3 · +N").
@@ -653,7 +688,7 @@
     }
     trouble.sort((a, b) => b[0] - a[0]);
     const tiles = trouble.map(([, s, k, q, v]) => queueTile(s, k, { ...q, name: { en: name(v.name) + " · " + q.name.en, zh: name(v.name) + " · " + (q.name.zh || q.name.en) } }, v.thresholds[k])).join("");
-    return alertPanel() + `<div class="panel"><h3>${t("trouble")} (${trouble.length})</h3>${trouble.length ? "" : `<div class="phone-ok">✓ ${t("all_ok")}</div>`}</div><div id="tiles">${tiles}</div>`;
+    return alertPanel() + scope.map(poolBand).join("") + `<div class="panel"><h3>${t("trouble")} (${trouble.length})</h3>${trouble.length ? "" : `<div class="phone-ok">✓ ${t("all_ok")}</div>`}</div><div id="tiles">${tiles}</div>`;
   }
 
   // Names are never cut: a name too long for its box is set smaller (down to 60 %), then may wrap.

@@ -38,7 +38,7 @@ from typing import Any, Optional
 from stream.alerts.config import DETECTORS, LOWER_IS_WORSE, AlertsConfig, Detector, Rule, load_alerts
 from stream.alerts.detectors import DriftCusum, PatienceDrop, SeasonalCusum
 from stream.alerts.hysteresis import beyond, step
-from stream.alerts.messages import local_time, message
+from stream.alerts.messages import local_time, message, pool_name
 from stream.alerts.rules import AGENT_RULES, QUEUE_RULES, RULE_CODES, UNDERSTAFFED, AgentFloors, agent_floors, agent_threshold, agents_past, rule_value
 
 __all__ = ["AlertEngine", "BUCKET_MS", "ABANDON_BUCKET_MS", "new_detector"]
@@ -162,6 +162,18 @@ class AlertEngine:
                 plan = plans[q] = self._queue_rules(site, q)
             for r in plan:
                 key = r.key
+                labels: Any = r.labels
+                nm: Any = name
+                if r.code == UNDERSTAFFED:
+                    # A pooled queue's advice is its pool's: one alert for the pool, keyed and named by it
+                    # (raised from its first member in the snapshot, with that member's rule settings).
+                    pool = (qd.get("advice") or {}).get("pool")
+                    if pool is not None:
+                        key = f"{site}/{pool}/understaffed"
+                        if key in seen:
+                            continue
+                        labels = {**r.labels, "queue": pool, "queues": list(qd["advice"].get("queues") or [])}
+                        nm = pool_name(pool, labels["queues"], queues)
                 v = rule_value(r.code, snapshot, qd, r.min_n)
                 if key not in active and not beyond(v, r.raise_, r.lower):
                     continue  # quiet and staying so (what step() says): no labels to build
@@ -173,7 +185,7 @@ class AlertEngine:
                 else:
                     extra = {"target": qd.get(tk)} if tk else None
                 self._step(out, key, v, now_ms, raise_at=r.raise_, clear_at=r.clear, for_s=r.for_s, repeat_s=r.repeat_s,
-                           lower=r.lower, labels=r.labels, name=name, hall=hall, extra=extra)
+                           lower=r.lower, labels=labels, name=nm, hall=hall, extra=extra)
         # Only agents past their lowest level (by state and not-ready reason, over
         # the site's queues), or with a condition already, can change anything:
         # the rest are skipped unread.
@@ -335,7 +347,7 @@ class AlertEngine:
         msg = message(rule, change, st["name"], value, st["threshold"], held, hall=st.get("hall", False),
                       agent=st.get("label"), reason=st.get("reason"), expected=st.get("expected"), score=st.get("score") or 0.0,
                       slot=st.get("slot") if anomaly else None, target=st.get("target"), since=st.get("onset") if anomaly else None)
-        return {
+        rec = {
             "id": aid,
             "dedup_key": f"{aid}#{suffix}",
             "key": key,
@@ -362,6 +374,9 @@ class AlertEngine:
             "acked_ms": st.get("acked_ms"),
             "message": msg,
         }
+        if st.get("queues"):
+            rec["queues"] = list(st["queues"])  # a pool's alert: its queues (``queue`` is the pool's name)
+        return rec
 
     # -- people -----------------------------------------------------------------
 

@@ -35,6 +35,14 @@ change point, local time at the site), and then not how long the alert has held:
 >>> m["en"], m["zh-CN"]
 ('General: 4 agents short (need 32, have 28) for 10 min', '综合咨询：缺 4 名坐席（需 32，在岗 28） 已 10 分钟')
 
+A pool's alert (``understaffed`` on queues staffed together) names the pool and its queues:
+
+>>> n = pool_name("floor", ["PS", "NW"], {"PS": {"name": {"en": "Regular", "zh": "普通"}}})
+>>> message("understaffed", "raised", n, 3, 0, 0, target=20)["en"]
+'Pool floor (Regular, NW): 3 agents short (need 20, have 17)'
+>>> message("understaffed", "raised", n, 3, 0, 0, target=20)["zh-CN"]
+'坐席组 floor（普通、NW）：缺 3 名坐席（需 20，在岗 17）'
+
 The raise level is the rule's (config/alerts.yaml); the target is the queue's
 (config/floor.yaml: ``sl_target_pct`` for service level, the service-level
 time ``sl_t_s`` for waits). A message names both so "below 65%" is never read
@@ -47,7 +55,7 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
-__all__ = ["message", "clock", "duration", "local_time"]
+__all__ = ["message", "clock", "duration", "local_time", "pool_name"]
 
 
 def clock(seconds: Optional[float]) -> str:
@@ -228,3 +236,13 @@ def message(
     elif change == "acknowledged":
         en, zh = f"Acknowledged: {en}", f"已确认：{zh}"
     return {"zh-CN": zh, "en": en}
+
+
+def pool_name(pool: str, queues: list, names: dict) -> dict:
+    """A pool's name for a message, with its queues' (``names``: a snapshot's queues, each its ``name``)."""
+    def of(q: str, lang: str) -> str:
+        n = (names.get(q) or {}).get("name") or {}
+        return n.get(lang) or n.get("en") or q
+
+    return {"en": f"Pool {pool} ({', '.join(of(q, 'en') for q in queues)})",
+            "zh": f"坐席组 {pool}（{'、'.join(of(q, 'zh') for q in queues)}）"}

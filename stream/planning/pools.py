@@ -13,13 +13,24 @@ queue is staffed in; ``members`` lists a group's queues.
 ('floor', 'floor', 'c')
 >>> members(cfg, "s", "floor"), members(cfg, "s", "c")
 (['a', 'b'], ['c'])
+
+``combine`` is one interval's load of a pool, as one Erlang A sees it: the
+members' offered contacts summed, their handle time, patience and service-level
+target weighted by offered contacts (a member with none adds nothing to them):
+
+>>> cfg = FloorConfig.from_dict({"sites": {"s": {"pools": {"floor": ["a", "b"]}, "queues": {
+...     "a": {"sl_target_pct": 80}, "b": {"sl_target_pct": 90}}}}})
+>>> combine(cfg, "s", [("a", 30.0, 200.0, 100.0), ("b", 10.0, 400.0, None)])
+(40.0, 250.0, 100.0, 82.5)
 """
 
 from __future__ import annotations
 
+from typing import Iterable, Optional
+
 from stream.contracts.floor_config import FloorConfig
 
-__all__ = ["unit", "members", "pooled"]
+__all__ = ["unit", "members", "pooled", "combine"]
 
 
 def unit(config: FloorConfig, site: str, queue: str) -> str:
@@ -38,3 +49,29 @@ def members(config: FloorConfig, site: str, group: str) -> list[str]:
 def pooled(config: FloorConfig) -> bool:
     """Whether any site declares a pool."""
     return any(s.pools for s in config.sites.values())
+
+
+def combine(
+    config: FloorConfig, site: str, loads: Iterable[tuple[str, float, Optional[float], Optional[float]]]
+) -> tuple[float, Optional[float], Optional[float], float]:
+    """One interval of a pool as one queue: ``loads`` are its members' ``(queue, offered, AHT s, patience s)``
+    (None: unknown); gives ``(offered, AHT s, patience s, target %)``, offered summed and the rest
+    weighted by offered over the members that know them. AHT None when no member with contacts knows
+    it; patience None (Erlang C) when none does; the target is the members' plain mean with no contact.
+    """
+    from stream.planning.plan import target_pct  # plan imports the planning modules; this one stays light
+
+    offered = aht_w = aht_n = pat_w = pat_n = tgt_w = 0.0
+    targets = []
+    for q, off, aht, pat in loads:
+        tgt = target_pct(config, site, q)
+        targets.append(tgt)
+        off = max(0.0, float(off))
+        offered += off
+        tgt_w += off * tgt
+        if aht is not None and aht > 0 and off > 0:
+            aht_w, aht_n = aht_w + off * aht, aht_n + off
+        if pat is not None and pat > 0 and off > 0:
+            pat_w, pat_n = pat_w + off * pat, pat_n + off
+    target = tgt_w / offered if offered > 0 else (sum(targets) / len(targets) if targets else 80.0)
+    return (offered, aht_w / aht_n if aht_n else None, pat_w / pat_n if pat_n else None, target)

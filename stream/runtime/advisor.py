@@ -11,6 +11,12 @@ counters the other classes do not need now (``_pool_counters``). No
 database, or no earlier day in it: the advice says so (``basis: "live"``,
 need now from the last 15 minutes, nothing ahead).
 
+Where the site declares pools (``SiteConfig.pools``: queues answered by the
+same people), a pool's queues are advised together (``advice.pool_advice``:
+one Erlang A over the members' loads, against the agents whose primary skill
+is any member) and each member's advice is its pool's, with ``pool``,
+``queues`` and its own load under ``member``.
+
 The same advice feeds the ``understaffed`` alert rule (``annotate``: the
 alert snapshot's queues get ``advice``), so the wall and the alert read one
 figure. Event time only, so a replay raises the same alerts given the same
@@ -33,7 +39,8 @@ from typing import Mapping, Optional
 import numpy as np
 
 from stream.contracts.floor_config import FloorConfig, zone
-from stream.planning.advice import AHEAD, DayLoad, queue_advice
+from stream.planning import pools
+from stream.planning.advice import AHEAD, DayLoad, pool_advice, queue_advice
 from stream.planning.forecast import SLOTS, reforecast
 
 log = logging.getLogger("floorwatch.advice")
@@ -163,19 +170,45 @@ class Advisor:
         # do): counted on each, the floor's agents would be staffed several times over against
         # needs that assume agents of their own.
         staff, known = floor.site(site).primary_counts(clock)
-        out = {}
-        for q, qd in (snap.get("queues") or {}).items():
-            live = {"agents": staff.get(q, {}), "sliding": qd.get("sliding")}
+        queues = snap.get("queues") or {}
+        lives = {}
+        for q, qd in queues.items():
+            lives[q] = {"agents": staff.get(q, {}), "sliding": qd.get("sliding")}
             if not known:
                 # A floor that reports no agent states (a call log without them, e.g. the Anonymous
                 # Bank's): who is there is unknown, not nobody.
-                live["agents"] = {"logged_in": None, "ready": None}
+                lives[q]["agents"] = {"logged_in": None, "ready": None}
+        pooled = self.config.site(site).pools
+        out = {}
+        for q in queues:
+            if pools.unit(self.config, site, q) != q:
+                continue  # staffed with its pool, below
             try:
-                out[q] = queue_advice(self.config, site, q, loads.get(q) if loads else None, None, clock, live,
+                out[q] = queue_advice(self.config, site, q, loads.get(q) if loads else None, None, clock, lives[q],
                                       patience_s=self._patience(site, q), ahead=ahead, memo=self._memo)
             except (ValueError, KeyError) as exc:
                 log.warning("staffing advice for %s/%s: %s", site, q, exc)
-        if known and self.config.site(site).kind == "hall":
+        for name, members in pooled.items():
+            if not any(q in queues for q in members):
+                continue
+            try:
+                adv = pool_advice(
+                    self.config, site, name, {q: loads.get(q) for q in members} if loads else {}, {}, clock,
+                    {q: lives.get(q) or {"agents": staff.get(q, {}) if known else {"logged_in": None, "ready": None}}
+                     for q in members},
+                    patience={q: self._patience(site, q) for q in members}, ahead=ahead, memo=self._memo)
+            except (ValueError, KeyError) as exc:
+                log.warning("staffing advice for %s/pool %s: %s", site, name, exc)
+                continue
+            own = adv.pop("members")
+            for q in members:
+                if q in queues:
+                    # Each member carries its pool's advice (one need, one have: the wall shows it once,
+                    # the understaffed rule raises it once) and its own load beside it.
+                    out[q] = {**adv, "member": own[q]}
+        if known and self.config.site(site).kind == "hall" and not pooled:
+            # A hall that declares pools says which classes share counters; one that does not is pooled
+            # here by what each counter can serve.
             _pool_counters(out, snap, staff)
         if waiting:
             legs = floor.site(site).queue_now()

@@ -148,3 +148,75 @@ def test_a_floor_without_agent_states_is_never_understaffed():
     assert out == []
     adv = advisor.site_advice(floor, "s1", floor.snapshot("s1"))["q"]
     assert adv["have"] is None and adv["ready"] is None and adv["need_now"] >= 1
+
+
+def pooled_snap(short: int, pooled: bool = True, need: int = 12) -> dict:
+    """Queues q and r of pool "floor" (and z alone), each carrying the pool's advice ``short`` agents short;
+    with ``pooled`` False, the same figures as each queue's own advice (what pooling removed gives)."""
+    s = snap(None)
+    base = s["queues"]["q"]
+    s["queues"] = {k: {**base, "name": {"en": en, "zh": zh}} for k, en, zh in
+                   (("q", "Regular", "普通"), ("r", "Trading", "交易"), ("z", "Loans", "贷款"))}
+    adv = {"need_now": need, "have": need - short}
+    if pooled:
+        adv.update(pool="floor", queues=["q", "r"])
+    s["queues"]["q"]["advice"] = dict(adv)
+    s["queues"]["r"]["advice"] = dict(adv)
+    s["queues"]["z"]["advice"] = {"need_now": 3, "have": 3}
+    return s
+
+
+def test_a_pool_raises_one_alert_naming_the_pool_and_its_queues():
+    e = AlertEngine(only("understaffed", **{"raise": 2, "clear": 0, "for_s": 60}))
+    out = []
+    for i, short in enumerate([3, 3, 3, 3, 0]):
+        out += e.evaluate("s1", T0 + i * 30 * S, pooled_snap(short))
+    assert kinds(out) == [("raised", "understaffed"), ("resolved", "understaffed")]
+    raised = out[0]
+    assert (raised["key"], raised["queue"], raised["queues"]) == ("s1/floor/understaffed", "floor", ["q", "r"])
+    assert raised["message"]["en"] == "Pool floor (Regular, Trading): 3 agents short (need 12, have 9) for 1 min"
+    assert raised["message"]["zh-CN"] == "坐席组 floor（普通、交易）：缺 3 名坐席（需 12，在岗 9） 已 1 分钟"
+
+
+
+def test_a_pool_alert_survives_a_checkpoint():
+    import json
+
+    e = AlertEngine(only("understaffed", **{"raise": 2, "clear": 0, "for_s": 0}))
+    assert kinds(e.evaluate("s1", T0, pooled_snap(3))) == [("raised", "understaffed")]
+    e2 = AlertEngine.from_dict(json.loads(json.dumps(e.to_dict())), e.config)
+    resolved = e2.evaluate("s1", T0 + 30 * S, pooled_snap(0))
+    assert [(c["change"], c["queue"], c["queues"]) for c in resolved] == [("resolved", "floor", ["q", "r"])]
+
+
+def test_without_the_pool_each_queue_raises_its_own():
+    e = AlertEngine(only("understaffed", **{"raise": 2, "clear": 0, "for_s": 0}))
+    out = e.evaluate("s1", T0, pooled_snap(3, pooled=False))
+    assert sorted(c["queue"] for c in out) == ["q", "r"] and all("queues" not in c for c in out)
+
+
+def test_a_pool_end_to_end_through_the_driver_with_the_advisor():
+    """Queues q and r pooled: calls on both, one agent of q; ten agents whose primary skill is r log in at
+    09:20 and staff the pool (q's calls too). One alert for the pool, raised and resolved; none per queue."""
+    import copy
+
+    spec = copy.deepcopy(FLOOR)
+    spec["sites"]["s1"]["queues"]["r"] = {"name": {"en": "Trading", "zh": "交易"}}
+    spec["sites"]["s1"]["pools"] = {"floor": ["q", "r"]}
+    cfg = FloorConfig.from_dict(spec)
+    floor, advisor = Floor(cfg), Advisor(cfg)
+    drv = AlertDriver(floor, AlertEngine(only("understaffed", **{"raise": 0, "clear": 0, "for_s": 600})), annotate=advisor.annotate)
+    seq = Seq("s1")
+    seq.state(T0 - 3_600_000, "a1", "ready", queues=["q", "r"])
+    for i in range(60):
+        t = T0 + i * 30 * S
+        seq.offer(t, f"c{i}", "qr"[i % 2])
+        seq.answer(t + S, f"c{i}", "a1")
+        seq.end(t + S + 120 * S, f"c{i}")
+    for j in range(10):
+        seq.state(T0 + 20 * 60 * S, f"b{j}", "ready", queues=["r", "q"])
+    out = drv.feed(sorted(seq.events, key=lambda e: e.ts)) + drv.tick(T0 + 40 * 60 * S)
+    assert kinds(out) == [("raised", "understaffed"), ("resolved", "understaffed")]
+    assert [(c["queue"], c["queues"]) for c in out] == [("floor", ["q", "r"])] * 2
+    assert out[0]["message"]["en"].startswith("Pool floor (VIP queue, Trading): ")
+    assert out[1]["at_ms"] == T0 + 20 * 60 * S  # r's agents count for the pool
