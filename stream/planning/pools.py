@@ -17,9 +17,12 @@ queue is staffed in; ``members`` lists a group's queues.
 
 from __future__ import annotations
 
+import math
+from typing import Optional, Sequence
+
 from stream.contracts.floor_config import FloorConfig
 
-__all__ = ["unit", "members", "pooled"]
+__all__ = ["unit", "members", "pooled", "pool_of", "shares"]
 
 
 def unit(config: FloorConfig, site: str, queue: str) -> str:
@@ -38,3 +41,31 @@ def members(config: FloorConfig, site: str, group: str) -> list[str]:
 def pooled(config: FloorConfig) -> bool:
     """Whether any site declares a pool."""
     return any(s.pools for s in config.sites.values())
+
+
+def pool_of(config: FloorConfig, site: str, queue: str) -> Optional[str]:
+    """The pool ``queue`` is in, None when it is staffed alone."""
+    for name, queues in config.site(site).pools.items():
+        if queue in queues:
+            return name
+    return None
+
+
+def shares(n: int, weights: Sequence[float]) -> list[int]:
+    """``n`` agents split in proportion to ``weights`` (each member's workload), by largest remainder: the
+    shares sum to ``n`` exactly; ties go to the larger weight, then to the earlier member. All weights 0:
+    equal weights.
+
+    >>> shares(7, [300.0, 100.0, 0.0]), shares(3, [1.0, 1.0, 1.0, 1.0]), shares(2, [0.0, 0.0])
+    ([5, 2, 0], [1, 1, 1, 0], [1, 1])
+    """
+    w = [max(0.0, float(x)) for x in weights]
+    total = sum(w)
+    if total <= 0:
+        w, total = [1.0] * len(w), float(len(w))
+    quota = [n * x / total for x in w]
+    out = [math.floor(q + 1e-9) for q in quota]
+    order = sorted(range(len(w)), key=lambda i: (-(quota[i] - out[i]), -w[i], i))
+    for i in order[: n - sum(out)]:
+        out[i] += 1
+    return out
