@@ -40,7 +40,8 @@ where they answer the most within T); beside it, in the same run:
   staffing it really had);
 * **intraday, queues apart** (``intraday_apart``): the intraday method on
   the same config with its pools removed, planned and checked queue by
-  queue (each queue's agents take only its calls): the model before pools.
+  queue (each queue's agents take only its calls): the model before pools;
+  its agent-hours beside **flat_peak_apart**, each queue's own flat peak.
 
 The bank's config (``config/anonbank.yaml``) pools its six queues: every
 method plans and checks them as one group (``stream.planning.pools``), and
@@ -212,6 +213,8 @@ def run(path: str, first: date) -> dict:
     plans["flat_peak"] = flat_peak(plans["per_interval"], log.config)
     plans["erlang_c"] = day_ahead_plans(log, first, last, "C", "interval")
     plans["intraday_apart"] = day_ahead_plans(alone, first, last, "A", "day", **METHODS["intraday"])
+    # The baseline of the queues apart: each queue's own peak (the flat peak before pools).
+    plans["flat_peak_apart"] = flat_peak(day_ahead_plans(alone, first, last, "A", "interval"))
     logs = {k: alone if k.endswith("_apart") else log for k in plans}
     checks = {k: {d["date"]: d["total"] for d in check_plan(logs[k], v)["days"]} for k, v in plans.items()}
     # The check draws what the log cannot say (an answered caller's patience) from a seed: the same plans
@@ -238,7 +241,7 @@ def run(path: str, first: date) -> dict:
                 "min_sl_pct": min(sls) if sls else None,
                 "agent_hours": round(sum(r[k]["agent_hours"] or 0 for r in rows), 1),
             }
-            flat = sum(r["flat_peak"]["agent_hours"] or 0 for r in rows)
+            flat = sum(r["flat_peak_apart" if k.endswith("_apart") else "flat_peak"]["agent_hours"] or 0 for r in rows)
             out[k]["vs_flat_peak"] = round(out[k]["agent_hours"] / flat, 3) if flat else None
             if k in SEEDED:
                 out[k]["days_within_5_other_seeds"] = [

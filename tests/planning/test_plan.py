@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,29 @@ def test_a_one_queue_pool_plans_as_the_queue_alone(over) -> None:
     alone = plan(rows(), CFG, patience=pat, over=over, shrinkage=0.1)
     assert [r["agents"] for r in pooled] == [r["agents"] for r in alone]
     assert {r["pool"] for r in pooled} == {"p"}
+
+
+FEB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "anonbank" / "february.txt"
+
+
+@pytest.mark.skipif(not FEB.is_file(), reason="../shared/data/anonbank/february.txt is absent (a fresh clone has no ../shared)")
+def test_february_without_pools_plans_as_before_pools_and_pooled_rows_sum_to_the_pool() -> None:
+    """14 February's intraday plan (hourly re-plans, recovering the day) on the bank's config with its pool
+    removed: the very rows main made before pools existed (their SHA-256, taken from that tree). Pooled, the
+    six queues' rows carry the pool."""
+    import hashlib
+    import json
+    from datetime import date
+
+    from bench.bench_plan import METHODS, apart, day_ahead_plans
+    from stream.planning.actuals import read_log
+
+    log = read_log(FEB, "anonbank")
+    day = date(1999, 2, 14)
+    rows = day_ahead_plans(apart(log), day, day, "A", "day", **METHODS["intraday"])
+    digest = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+    assert digest.startswith("5c124b52b61d76e9")
+    pooled = day_ahead_plans(log, day, day, "A", "day", **METHODS["intraday"])
+    assert {r["pool"] for r in pooled} == {"phones"} and len(pooled) == len(rows)
+    # One group needs less slack than six: fewer agent-hours than the queues apart.
+    assert sum(r["agents"] for r in pooled) < sum(r["agents"] for r in rows)
