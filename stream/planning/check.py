@@ -69,7 +69,7 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
     if not 0 <= shrinkage < 1:
         raise ValueError(f"shrinkage must be in [0, 1), got {shrinkage!r}")
     cfg = log.config
-    rostered: dict[tuple[str, str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    steps: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     paid: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     for i, r in enumerate(plan):
         try:
@@ -81,11 +81,15 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
         n = 0 if agents is None else agents
         if isinstance(n, bool) or not isinstance(n, (int, float)) or n < 0:
             raise ValueError(f"plan interval {i}: agents must be a number >= 0, got {agents!r}")
-        # A pool's rows sum to the pool's agents; a queue alone is its own group.
-        rostered[(key[0], unit(cfg, *key))][start] += n
+        steps[key][start] = n
         paid[key][start] = n * INTERVAL_MS / 3_600_000
-    if not paid:
+    if not steps:
         raise ValueError("the plan has no intervals")
+    # A pool's rows sum to the pool's agents; a queue alone is its own group.
+    rostered: dict[tuple[str, str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    for (site, q), per in steps.items():
+        for start, n in per.items():
+            rostered[(site, unit(cfg, site, q))][start] += n
     every = contacts(log.events)
     mean_patience = patience(every)
     by_queue: dict[tuple[str, str], list] = defaultdict(list)
@@ -103,9 +107,9 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
                 schedule[s + INTERVAL_MS] = 0
         # Each member's contacts in the intervals its own rows cover. Every real UTC offset is a whole quarter
         # hour, so local intervals start on UTC quarter hours.
-        queues = sorted(q for s, q in paid if s == site and unit(cfg, s, q) == group[1])
+        queues = sorted(q for s, q in steps if s == site and unit(cfg, s, q) == group[1])
         mine = [c for q in queues for c in by_queue.get((site, q), [])
-                if c.offered_ms - c.offered_ms % INTERVAL_MS in paid[(site, q)]]
+                if c.offered_ms - c.offered_ms % INTERVAL_MS in steps[(site, q)]]
         pats = {q: mean_patience.get((site, q)) for q in queues}
         events.extend(simulate(mine, sorted(schedule.items()), patience_s=pats, seed=seed + k, site=site, group=group[1]))
     events.sort(key=lambda e: e.ts)
