@@ -37,7 +37,15 @@ where they answer the most within T); beside it, in the same run:
   hours (the staffing a floor without a forecast keeps);
 * **Erlang C**: the per-interval plan without abandons;
 * **the bank's own day**: the service level the log itself shows (the
-  staffing it really had).
+  staffing it really had);
+* **intraday, queues apart** (``intraday_apart``): the intraday method on
+  the same config with its pools removed, planned and checked queue by
+  queue (each queue's agents take only its calls): the model before pools;
+  its agent-hours beside **flat_peak_apart**, each queue's own flat peak.
+
+The bank's config (``config/anonbank.yaml``) pools its six queues: every
+method plans and checks them as one group (``stream.planning.pools``), and
+the flat peak is the pool's peak (the baseline for agent-hours).
 
 The day's service level is the core's, over all queues merged (the check's
 ``total``). Israeli working days are Sunday to Thursday; Friday and Saturday
@@ -53,6 +61,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from stream.fold.floor import Floor
 from stream.planning.actuals import Log, cutoff_for, fold_history, read_log
@@ -173,8 +183,15 @@ def day_ahead_plans(log, first: date, last: date, erlang: str = "A", over: str =
 
 
 # The plans checked again with other seeds (``run``), and those seeds.
-SEEDED = ("calib_replan", "uncertain_replan", "intraday")
+SEEDED = ("calib_replan", "uncertain_replan", "intraday", "intraday_apart")
 CHECK_SEEDS = (1, 2)
+
+
+def apart(log: Log) -> Log:
+    """The same log with every site's pools removed: each queue staffed and checked alone."""
+    cfg = log.config
+    sites = {name: msgspec.structs.replace(sc, pools={}) for name, sc in cfg.sites.items()}
+    return Log(log.events, msgspec.structs.replace(cfg, sites=sites))
 
 
 def run(path: str, first: date) -> dict:
@@ -184,6 +201,7 @@ def run(path: str, first: date) -> dict:
     floor.flush()
     real = {d["date"]: d["total"] for d in floor.report()["days"]}
     last = date.fromisoformat(max(real))
+    alone = apart(log)
     plans = {"ours": day_ahead_plans(log, first, last, "A", "day")}
     plans["replanned"] = day_ahead_plans(log, first, last, "A", "day", replan=(10, 13))
     plans["calibrated"] = day_ahead_plans(log, first, last, "A", "day", calibrate=True)
@@ -192,13 +210,17 @@ def run(path: str, first: date) -> dict:
     plans["uncertain_replan"] = day_ahead_plans(log, first, last, "A", "day", replan=(10, 13), uncertain=True)
     plans["intraday"] = day_ahead_plans(log, first, last, "A", "day", **METHODS["intraday"])
     plans["per_interval"] = day_ahead_plans(log, first, last, "A", "interval")
-    plans["flat_peak"] = flat_peak(plans["per_interval"])
+    plans["flat_peak"] = flat_peak(plans["per_interval"], log.config)
     plans["erlang_c"] = day_ahead_plans(log, first, last, "C", "interval")
-    checks = {k: {d["date"]: d["total"] for d in check_plan(log, v)["days"]} for k, v in plans.items()}
+    plans["intraday_apart"] = day_ahead_plans(alone, first, last, "A", "day", **METHODS["intraday"])
+    # The baseline of the queues apart: each queue's own peak (the flat peak before pools).
+    plans["flat_peak_apart"] = flat_peak(day_ahead_plans(alone, first, last, "A", "interval"))
+    logs = {k: alone if k.endswith("_apart") else log for k in plans}
+    checks = {k: {d["date"]: d["total"] for d in check_plan(logs[k], v)["days"]} for k, v in plans.items()}
     # The check draws what the log cannot say (an answered caller's patience) from a seed: the same plans
     # checked with other seeds say how much of a day's figure is that draw.
-    reseeded = {s: {k: {d["date"]: d["total"]["sl_pct"] for d in check_plan(log, plans[k], seed=s)["days"]} for k in SEEDED}
-                for s in CHECK_SEEDS}
+    reseeded = {s: {k: {d["date"]: d["total"]["sl_pct"] for d in check_plan(logs[k], plans[k], seed=s)["days"]}
+                    for k in SEEDED} for s in CHECK_SEEDS}
     days = []
     for dstr in sorted(checks["ours"]):
         row = {"date": dstr, "weekday": date.fromisoformat(dstr).strftime("%a"), "bank_sl_pct": real.get(dstr, {}).get("sl_pct")}
@@ -219,6 +241,8 @@ def run(path: str, first: date) -> dict:
                 "min_sl_pct": min(sls) if sls else None,
                 "agent_hours": round(sum(r[k]["agent_hours"] or 0 for r in rows), 1),
             }
+            flat = sum(r["flat_peak_apart" if k.endswith("_apart") else "flat_peak"]["agent_hours"] or 0 for r in rows)
+            out[k]["vs_flat_peak"] = round(out[k]["agent_hours"] / flat, 3) if flat else None
             if k in SEEDED:
                 out[k]["days_within_5_other_seeds"] = [
                     sum(abs(v - 80) <= 5 for v in (reseeded[s][k].get(r["date"]) for r in rows) if v is not None) for s in CHECK_SEEDS]
@@ -263,9 +287,13 @@ def main(argv: list[str]) -> int:
             other = f" (check seeds {', '.join(map(str, CHECK_SEEDS))}: {v['days_within_5_other_seeds']})" if "days_within_5_other_seeds" in v else ""
             print(f"  {k:<10} SL mean {v['mean_sl_pct']}, min {v['min_sl_pct']}, within 5 of 80: {v['days_within_5']}/{v['days']}{other}, "
                   f"agent-hours {v['agent_hours']}")
-        fl = s["flat_peak"]["agent_hours"]
-        for k in ("ours", "calib_replan", "uncertain_replan", "intraday"):
-            print(f"  {k} / flat peak agent-hours: {s[k]['agent_hours'] / fl:.3f}" if fl else "")
+        for k in ("ours", "calib_replan", "uncertain_replan", "intraday", "intraday_apart"):
+            print(f"  {k} / flat peak agent-hours: {s[k]['vs_flat_peak']}")
+    print("\nper working day, intraday pooled / apart (SL %, agent-hours):")
+    for r in res["days"]:
+        if r["weekday"] not in ("Fri", "Sat"):
+            print(f"  {r['date']} {r['weekday']} {f(r['intraday']['sl_pct'], 6)} {f(r['intraday']['agent_hours'], 7)}"
+                  f"   {f(r['intraday_apart']['sl_pct'], 6)} {f(r['intraday_apart']['agent_hours'], 7)}")
     return 0
 
 

@@ -122,6 +122,18 @@ class SiteConfig(Struct, forbid_unknown_fields=True, kw_only=True):
                 if q in seen:
                     raise ValueError(f"queue {q!r} is in pools {seen[q]!r} and {pool!r}; a queue is in one pool at most")
                 seen[q] = pool
+            # One group is planned with one Erlang solve: its queues must count "within T" alike (the target may
+            # differ: the plan aims at the members' offered-weighted target, docs/planning.md "Pools").
+            t_default, short_default = KIND_DEFAULTS[self.kind]
+            terms = {}
+            for q in queues:
+                qc = self.queues.get(q) or QueueConfig()
+                terms[q] = (qc.sl_t_s if qc.sl_t_s is not None else t_default,
+                            qc.short_abandon_s if qc.short_abandon_s is not None else short_default)
+            if len(set(terms.values())) > 1:
+                said = ", ".join(f"{q}: T {t} s, short abandon {a} s" for q, (t, a) in terms.items())
+                raise ValueError(f"pool {pool!r} mixes service-level terms ({said}); a pool's queues need one T and "
+                                 "one short-abandon limit")
 
 
 class FloorConfig(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -238,8 +250,10 @@ def _check_keys(data: Any, source: str) -> None:
                 for tname, thr in (queue.get("thresholds") or {}).items():
                     _convert(thr, Threshold, source, f"{qpath}.thresholds.{tname}")
             _convert(queue, QueueConfig, source, qpath)
-        # The queues are checked above; their names stay for the site's own checks (pools).
-        _convert({**site, "queues": {q: {} for q in queues}}, SiteConfig, source, spath)
+        # The queues are checked above; their names and terms stay for the site's own checks (pools).
+        terms = ("sl_t_s", "short_abandon_s")
+        _convert({**site, "queues": {q: {k: v for k, v in (qc or {}).items() if k in terms} for q, qc in queues.items()}},
+                 SiteConfig, source, spath)
 
 
 def load_config(path: Union[str, Path, Sequence[Union[str, Path]], None] = None) -> FloorConfig:

@@ -49,7 +49,7 @@ from stream.contracts.floor_config import FloorConfig, zone
 from stream.fold.calendar import INTERVAL_MS
 from stream.planning import pools
 from stream.planning.forecast import SLOTS, reforecast
-from stream.planning.plan import agents_needed, target_pct
+from stream.planning.plan import agents_needed
 
 __all__ = ["DayLoad", "queue_advice", "pool_advice", "patience_from_day", "AHEAD", "MIN_HANDLED"]
 
@@ -125,14 +125,14 @@ def _load(config: FloorConfig, site: str, day: Optional[DayLoad], actual: Option
 
 def _needer(memo: Optional[dict]):
     def need(config: FloorConfig, site: str, queue: str, offered: Optional[float], aht: Optional[float],
-             patience_s: Optional[float], margin_pct: float = 0.0) -> Optional[int]:
+             patience_s: Optional[float], margin_pct: float = 0.0, target: Optional[float] = None) -> Optional[int]:
         # agents_needed keeps its solves in memo (by rounded load); a long-lived worker's memo is bounded.
         if offered is None:
             return None
         if memo is not None and len(memo) > 50_000:
             memo.clear()
         return agents_needed(config, site, queue, float(offered), aht, patience_s or None, margin_pct=margin_pct,
-                             cache=memo)
+                             cache=memo, target=target)
     return need
 
 
@@ -211,9 +211,7 @@ def pool_advice(
         basis = "forecast"
     n = min(len(rows) for _, rows in loads.values())
     need = _needer(memo)
-    # The members' T and short-abandon are one (config refuses a pool whose are not): the first member's.
     first = queues[0]
-    base = target_pct(config, site, first)
     rows = []
     for i in range(n):
         offered, aht, pat, target = pools.combine(
@@ -222,9 +220,9 @@ def pool_advice(
         if aht is not None:
             aht = round(aht, 1)
         rows.append({"start": loads[first][1][i]["start"], "offered": round(offered, 2) if known else None, "aht_s": aht,
-                     # the pool's target through the first member's terms (agents_needed's margin), to
-                     # 0.01 points: the mix moves it by float noise, which would defeat the memo
-                     "need": need(config, site, first, offered if known else None, aht, pat, round(target - base, 2))
+                     # the pool's target (agents_needed takes a pool's terms from its members) to 0.01
+                     # points: the mix moves it by float noise, which would defeat the memo
+                     "need": need(config, site, pool, offered if known else None, aht, pat, target=round(target, 2))
                      if aht is not None or offered == 0 else None,
                      "patience_s": None if pat is None else round(pat, 1)})
     counts = [_counts(lives.get(q) or {}) for q in queues]

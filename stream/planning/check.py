@@ -13,8 +13,14 @@ the queue's target and the plan's paid agent-hours::
 ``total`` is the day's queues merged by the core, as the replay report's).
 Contacts of queues or times the plan does not cover are left out.
 
-``flat_peak`` is the baseline a plan must beat: each queue's busiest
-interval of the day staffed from its first to its last interval with need.
+A pool (``stream.planning.pools``: queues the same people answer) is one
+simulation: its members' contacts against the sum of its rows' agents per
+interval, each contact on its own queue with its own queue's patience; a
+queue's ``agent_hours`` are its rows' (its share of the pool's).
+
+``flat_peak`` is the baseline a plan must beat: each queue's (pool's)
+busiest interval of the day staffed from its first to its last interval
+with need.
 
 >>> from stream.contracts.events import CallOffered, CallAnswered, CallEnded
 >>> from stream.contracts.floor_config import FloorConfig
@@ -43,6 +49,7 @@ from stream.fold.calendar import INTERVAL_MS
 from stream.planning.actuals import Log
 from stream.planning.calls import contacts, patience
 from stream.planning.plan import target_pct
+from stream.planning.pools import shares, unit
 from stream.planning.whatif import simulate
 
 __all__ = ["check_plan", "flat_peak"]
@@ -62,7 +69,7 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
     if not 0 <= shrinkage < 1:
         raise ValueError(f"shrinkage must be in [0, 1), got {shrinkage!r}")
     cfg = log.config
-    steps: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    steps: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     paid: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     for i, r in enumerate(plan):
         try:
@@ -74,26 +81,37 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
         n = 0 if agents is None else agents
         if isinstance(n, bool) or not isinstance(n, (int, float)) or n < 0:
             raise ValueError(f"plan interval {i}: agents must be a number >= 0, got {agents!r}")
-        steps[key][start] = math.floor(n * (1.0 - shrinkage) + 1e-9)
+        steps[key][start] = n
         paid[key][start] = n * INTERVAL_MS / 3_600_000
     if not steps:
         raise ValueError("the plan has no intervals")
+    # A pool's rows sum to the pool's agents; a queue alone is its own group.
+    rostered: dict[tuple[str, str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    for (site, q), per in steps.items():
+        for start, n in per.items():
+            rostered[(site, unit(cfg, site, q))][start] += n
     every = contacts(log.events)
     mean_patience = patience(every)
     by_queue: dict[tuple[str, str], list] = defaultdict(list)
     for c in every:
         by_queue[(c.site, c.queue)].append(c)
     events: list = []
-    for k, (key, sched) in enumerate(sorted(steps.items())):
+    for k, (group, per) in enumerate(sorted(rostered.items())):
+        site = group[0]
+        sched = {s: math.floor(a * (1.0 - shrinkage) + 1e-9) for s, a in per.items()}
         # A step at each planned interval; nobody between planned intervals or after the last.
         schedule: dict[int, int] = {}
         for s in sorted(sched):
             schedule[s] = sched[s]
             if s + INTERVAL_MS not in sched:
                 schedule[s + INTERVAL_MS] = 0
-        # Every real UTC offset is a whole quarter hour, so local intervals start on UTC quarter hours.
-        mine = [c for c in by_queue.get(key, []) if c.offered_ms - c.offered_ms % INTERVAL_MS in sched]
-        events.extend(simulate(mine, sorted(schedule.items()), patience_s=mean_patience.get(key), seed=seed + k, site=key[0], queue=key[1]))
+        # Each member's contacts in the intervals its own rows cover. Every real UTC offset is a whole quarter
+        # hour, so local intervals start on UTC quarter hours.
+        queues = sorted(q for s, q in steps if s == site and unit(cfg, s, q) == group[1])
+        mine = [c for q in queues for c in by_queue.get((site, q), [])
+                if c.offered_ms - c.offered_ms % INTERVAL_MS in steps[(site, q)]]
+        pats = {q: mean_patience.get((site, q)) for q in queues}
+        events.extend(simulate(mine, sorted(schedule.items()), patience_s=pats, seed=seed + k, site=site, group=group[1]))
     events.sort(key=lambda e: e.ts)
     floor = Floor(cfg)
     floor.apply_many(events)
@@ -101,7 +119,7 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
     report = floor.report()
     # Agent-hours per local day, named as the report names queues.
     owners: dict[str, set] = defaultdict(set)
-    for s, q in steps:
+    for s, q in paid:
         owners[q].add(s)
     hours: dict[tuple[str, str], float] = defaultdict(float)
     for (s, q), per in paid.items():
@@ -138,17 +156,43 @@ def _r(v):
     return round(v, 2) if isinstance(v, float) else v
 
 
-def flat_peak(plan: Iterable[Mapping]) -> list[dict]:
-    """The same intervals with each queue-day's peak agents from its first to its last interval with need."""
+def flat_peak(plan: Iterable[Mapping], config=None) -> list[dict]:
+    """The same intervals with each queue-day's peak agents from its first to its last interval with need.
+
+    With ``config``, a pool's rows are held together: the pool's peak (its rows summed per interval) from its
+    first to its last interval with need, split back to its rows by workload (offered × AHT) as the plan
+    splits it (no workload in an interval: the pool-day's)."""
     rows = [dict(r) for r in plan]
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for r in rows:
-        groups[(r["site"], r["queue"], str(r["start"])[:10])].append(r)
+        group = unit(config, r["site"], r["queue"]) if config is not None else r["queue"]
+        groups[(r["site"], group, str(r["start"])[:10])].append(r)
     for g in groups.values():
-        need = [i for i, r in enumerate(g) if r.get("agents")]
+        by_start: dict[str, list[dict]] = defaultdict(list)
+        for r in g:
+            by_start[str(r["start"])].append(r)
+        starts = sorted(by_start, key=_ms)
+        need = [i for i, s in enumerate(starts) if sum(r.get("agents") or 0 for r in by_start[s])]
         if not need:
             continue
-        peak = max(g[i]["agents"] for i in need)
-        for i, r in enumerate(g):
-            r["agents"] = peak if need[0] <= i <= need[-1] else 0
+        peak = max(sum(r.get("agents") or 0 for r in by_start[starts[i]]) for i in need)
+        day_work: dict[str, float] = defaultdict(float)
+        for r in g:
+            day_work[r["queue"]] += _work(r)
+        for i, s in enumerate(starts):
+            n = peak if need[0] <= i <= need[-1] else 0
+            members = by_start[s]
+            if len(members) == 1:
+                members[0]["agents"] = n
+                continue
+            work = [_work(r) for r in members]
+            if not any(work):
+                work = [day_work[r["queue"]] for r in members]
+            for r, a in zip(members, shares(n, work)):
+                r["agents"] = a
     return rows
+
+
+def _work(r: Mapping) -> float:
+    """A row's workload, offered × AHT (0 without either)."""
+    return float(r.get("offered") or 0.0) * float(r.get("aht_s") or 0.0)

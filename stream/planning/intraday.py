@@ -77,21 +77,38 @@ def apply_replan(current: Iterable[Mapping], new: Iterable[Mapping], decided_at:
                  cadence: Cadence) -> list[dict]:
     """The plan in force after a re-plan decided at ``decided_at``: ``current`` with ``new``'s intervals from
     ``decided_at + lead_min`` on, each moved by at most ``max_change`` agents (an interval ``current``
-    lacks takes ``new``'s agents as they are)."""
+    lacks takes ``new``'s agents as they are). A pool's rows (``"pool"``) move as one: the pool's agents by at
+    most ``max_change``, split back across its rows by workload as the plan splits them."""
+    from stream.planning.pools import shares
+
     if decided_at.tzinfo is None:
         raise ValueError("the re-plan's time needs its UTC offset")
     effective = decided_at + timedelta(minutes=cadence.lead_min)
     out = {(r["site"], r["queue"], datetime.fromisoformat(str(r["start"]))): dict(r) for r in current}
+    groups: dict[tuple, list[tuple]] = {}
     for r in new:
         key = (r["site"], r["queue"], datetime.fromisoformat(str(r["start"])))
         if key[2] < effective:
             continue
-        old = out.get(key)
-        row = dict(r)
-        if old is not None and cadence.max_change is not None and old.get("agents") is not None and row.get("agents") is not None:
-            lo, hi = old["agents"] - cadence.max_change, old["agents"] + cadence.max_change
-            row["agents"] = min(hi, max(lo, row["agents"]))
-        out[key] = row
+        groups.setdefault((r["site"], r.get("pool") or r["queue"], key[2]), []).append((key, dict(r)))
+    for members in groups.values():
+        old = [out.get(key) for key, _ in members]
+        rows = [row for _, row in members]
+        limit = cadence.max_change
+        if limit is not None and all(o is not None and o.get("agents") is not None for o in old) \
+                and all(row.get("agents") is not None for row in rows):
+            had = sum(o["agents"] for o in old)
+            want = sum(row["agents"] for row in rows)
+            got = min(had + limit, max(had - limit, want))
+            if got != want:
+                if len(rows) == 1:
+                    rows[0]["agents"] = got
+                else:
+                    work = [float(row.get("offered") or 0.0) * float(row.get("aht_s") or 0.0) for row in rows]
+                    for row, a in zip(rows, shares(got, work)):
+                        row["agents"] = a
+        for (key, _), row in zip(members, rows):
+            out[key] = row
     return [out[k] for k in sorted(out, key=lambda k: (k[0], k[1], k[2]))]
 
 

@@ -26,19 +26,17 @@ target weighted by offered contacts (a member with none adds nothing to them):
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+import math
+from typing import Iterable, Optional, Sequence
 
 from stream.contracts.floor_config import FloorConfig
 
-__all__ = ["unit", "members", "pooled", "combine"]
+__all__ = ["unit", "members", "pooled", "pool_of", "shares", "combine"]
 
 
 def unit(config: FloorConfig, site: str, queue: str) -> str:
     """The group ``queue`` is staffed in: its pool's name, else the queue itself."""
-    for name, queues in config.site(site).pools.items():
-        if queue in queues:
-            return name
-    return queue
+    return pool_of(config, site, queue) or queue
 
 
 def members(config: FloorConfig, site: str, group: str) -> list[str]:
@@ -75,3 +73,31 @@ def combine(
             pat_w, pat_n = pat_w + off * pat, pat_n + off
     target = tgt_w / offered if offered > 0 else (sum(targets) / len(targets) if targets else 80.0)
     return (offered, aht_w / aht_n if aht_n else None, pat_w / pat_n if pat_n else None, target)
+
+
+def pool_of(config: FloorConfig, site: str, queue: str) -> Optional[str]:
+    """The pool ``queue`` is in, None when it is staffed alone."""
+    for name, queues in config.site(site).pools.items():
+        if queue in queues:
+            return name
+    return None
+
+
+def shares(n: int, weights: Sequence[float]) -> list[int]:
+    """``n`` agents split in proportion to ``weights`` (each member's workload), by largest remainder: the
+    shares sum to ``n`` exactly; ties go to the larger weight, then to the earlier member. All weights 0:
+    equal weights.
+
+    >>> shares(7, [300.0, 100.0, 0.0]), shares(3, [1.0, 1.0, 1.0, 1.0]), shares(2, [0.0, 0.0])
+    ([5, 2, 0], [1, 1, 1, 0], [1, 1])
+    """
+    w = [max(0.0, float(x)) for x in weights]
+    total = sum(w)
+    if total <= 0:
+        w, total = [1.0] * len(w), float(len(w))
+    quota = [n * x / total for x in w]
+    out = [math.floor(q + 1e-9) for q in quota]
+    order = sorted(range(len(w)), key=lambda i: (-(quota[i] - out[i]), -w[i], i))
+    for i in order[: n - sum(out)]:
+        out[i] += 1
+    return out

@@ -9,11 +9,16 @@ have run with those agents: ``call_offered`` at the real instant,
 patience runs out first. Folding the events with ``Floor`` gives the
 figures of ``metrics.md``; nothing here computes a figure.
 
+A pool (queues answered by the same people, ``stream.planning.pools``) is
+one simulation: its members' contacts against the pool's agents, each
+contact offered to its own queue (the core reports each queue truthfully)
+and keeping its own queue's patience (``patience_s`` per queue).
+
 What the log cannot say is drawn from a seeded generator: an answered
 caller's patience is unknown beyond the wait they had, so it is that wait
 plus an exponential of the queue's mean patience (memoryless, as Erlang A
 assumes); an abandoned caller who is answered here needs a handle time, drawn
-from the queue's answered contacts. When the schedule drops, agents on a
+from the queue's answered contacts (the pool's where its queue has none). When the schedule drops, agents on a
 contact finish it first. A later caller can feed a live floor's open
 contacts the same way (start from the state, simulate forward).
 
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -45,26 +50,38 @@ def simulate(
     contacts: Sequence[Contact],
     schedule: Sequence[tuple[int, int]],
     *,
-    patience_s: Optional[float],
+    patience_s: Union[Optional[float], Mapping[str, Optional[float]]],
     seed: int = 0,
     site: Optional[str] = None,
     queue: Optional[str] = None,
+    group: Optional[str] = None,
 ) -> list[Event]:
-    """Events of one queue's ``contacts`` served by ``schedule`` (``(from_ms, agents)`` steps, sorted).
+    """Events of ``contacts`` (one queue's, or one pool's) served by ``schedule`` (``(from_ms, agents)`` steps, sorted).
 
-    ``patience_s``: the queue's mean patience (None: answered callers never
-    abandon here). Same inputs, same events.
+    ``patience_s``: the mean patience (None: answered callers never abandon
+    here), one for all or per queue. ``queue``: offer every contact to it
+    (default: each to its own); ``group``: the name the event ids carry (a
+    pool's; default the queue's). Same inputs, same events.
     """
     if not contacts:
         return []
     site = site or contacts[0].site
-    queue = queue or contacts[0].queue
+    name = group or queue or contacts[0].queue
     rng = np.random.default_rng(seed)
     cs = sorted(contacts, key=lambda c: (c.offered_ms, c.id))
-    handles = np.array([c.handle_ms for c in cs if c.handle_ms is not None], dtype=float)
     n = len(cs)
-    extra = rng.exponential(patience_s * 1000.0, n) if patience_s else np.full(n, _INF)
-    drawn = rng.choice(handles, n) if len(handles) else np.full(n, 0.0)
+    per = patience_s if isinstance(patience_s, Mapping) else {c.queue: patience_s for c in cs}
+    mean = np.array([per.get(c.queue) or _INF for c in cs], dtype=float)
+    # No draw when nobody has a patience: the handle draws below stay those of a queue without one.
+    extra = rng.exponential(1.0, n) * (mean * 1000.0) if np.isfinite(mean).any() else np.full(n, _INF)
+    pool_handles = np.array([c.handle_ms for c in cs if c.handle_ms is not None], dtype=float)
+    drawn = np.full(n, 0.0)
+    for q in sorted({c.queue for c in cs}):
+        idx = [i for i, c in enumerate(cs) if c.queue == q]
+        own = np.array([cs[i].handle_ms for i in idx if cs[i].handle_ms is not None], dtype=float)
+        src = own if len(own) else pool_handles
+        if len(src):
+            drawn[idx] = rng.choice(src, len(idx))
     deadline = []  # absolute time the caller gives up
     handle = []
     for i, c in enumerate(cs):
@@ -85,7 +102,7 @@ def simulate(
     def emit(cls, t, i, **kw) -> None:
         nonlocal seq
         seq += 1
-        out.append(cls(id=f"whatif:{site}:{queue}:{seq}", ts=int(t), site=site, call=cs[i].id, **kw))
+        out.append(cls(id=f"whatif:{site}:{name}:{seq}", ts=int(t), site=site, call=cs[i].id, **kw))
 
     waiting: list[tuple[int, int, int]] = []  # (-priority, offered, index)
     gone = [False] * n  # abandoned or answered
@@ -111,7 +128,7 @@ def simulate(
             busy -= 1
         elif t == t_arr:
             c = cs[i]
-            emit(CallOffered, t, i, queue=queue, priority=min(c.priority, 9))
+            emit(CallOffered, t, i, queue=queue or c.queue, priority=min(c.priority, 9))
             heapq.heappush(waiting, (-c.priority, c.offered_ms, i))
             heapq.heappush(quits, (deadline[i], i))
             i += 1

@@ -94,3 +94,20 @@ def test_pools_group_queues():
     cfg = FloorConfig.from_dict({"sites": {"s": {"pools": {"floor": ["a", "b"]}}}})
     assert [unit(cfg, "s", q) for q in "abc"] == ["floor", "floor", "c"]
     assert members(cfg, "s", "floor") == ["a", "b"] and members(cfg, "t", "a") == ["a"]
+
+
+@pytest.mark.parametrize("queues, says", [
+    ({"a": {"sl_t_s": 30}, "b": {}}, "a: T 30 s, short abandon 5 s, b: T 20 s, short abandon 5 s"),
+    ({"a": {}, "b": {"short_abandon_s": 0}}, "a: T 20 s, short abandon 5 s, b: T 20 s, short abandon 0 s"),
+])
+def test_a_pool_mixing_service_level_terms_is_refused_in_one_line(queues, says):
+    with pytest.raises(ConfigError) as err:
+        FloorConfig.from_dict({"sites": {"s": {"queues": queues, "pools": {"p": ["a", "b"]}}}}, source="f.yaml")
+    assert str(err.value) == (f"f.yaml: pool 'p' mixes service-level terms ({says}); a pool's queues need one T and "
+                              "one short-abandon limit - at `$.sites.s`")
+    # The targets may differ: the plan aims at the members' offered-weighted target.
+    FloorConfig.from_dict({"sites": {"s": {"queues": {"a": {"sl_target_pct": 90}, "b": {}}, "pools": {"p": ["a", "b"]}}}})
+
+
+def test_the_bank_pools_its_six_queues():
+    assert anonbank.site_config().pools == {"phones": ["PS", "PE", "IN", "NE", "NW", "TT"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import msgspec
 import pytest
 
 from simulators import mmc
@@ -94,3 +95,48 @@ def test_bad_plans_are_refused_with_a_reason() -> None:
         check_plan(log, [{"site": "s", "queue": "q", "start": "2026-01-05T09:00:00", "agents": 1}])
     with pytest.raises(ValueError, match="agents must be a number"):
         check_plan(log, [{"site": "s", "queue": "q", "start": "2026-01-05T09:00:00+00:00", "agents": -1}])
+
+
+def _two_queue_day(hours: int) -> list:
+    """Two queues of one site, Poisson calls (200/h and 100/h, 3-minute exponential handling), answered at once
+    in the log (its own floor had agents to spare): the check decides the waits."""
+    a = mmc.generate(calls_per_hour=200.0, aht_s=180.0, agents=60, hours=hours, seed=3, start=START, site="mmc", queue="a")
+    b = mmc.generate(calls_per_hour=100.0, aht_s=180.0, agents=60, hours=hours, seed=4, start=START, site="mmc", queue="b")
+    # The two runs number their calls alike: b's get their own ids.
+    b = [msgspec.structs.replace(e, id=f"b{e.id}", call=f"b{e.call}") for e in b if e.kind != "agent_state"]
+    return sorted([e for e in a if e.kind != "agent_state"] + b, key=lambda e: e.ts)
+
+
+def test_a_pool_is_checked_as_one_group_on_erlang_c() -> None:
+    """15 erlangs over two queues, 18 agents: pooled, the day sits on Erlang C for 18 agents on the summed
+    load; the same 18 split 12 / 6 and staffed apart answer fewer within T."""
+    hours = 20
+    evs = _two_queue_day(hours)
+    pooled = FloorConfig.from_dict({"sites": {"mmc": {"pools": {"phones": ["a", "b"]}}}})
+    rows = flat_plan(12, hours + 4, queue="a") + flat_plan(6, hours + 4, queue="b")
+    day = check_plan(Log(evs, pooled), rows)["days"][0]
+    erlang_c = staffing.service_level(18, staffing.traffic(300.0, 60, 180.0), 180.0, 20)
+    assert day["total"]["sl_pct"] / 100 == pytest.approx(erlang_c, abs=0.03)
+    # Each queue is reported on its own calls (the core folds them by queue), and both wait alike in a pool.
+    assert abs(day["queues"]["a"]["sl_pct"] - day["queues"]["b"]["sl_pct"]) < 4
+    assert (day["queues"]["a"]["agent_hours"], day["queues"]["b"]["agent_hours"]) == (12 * (hours + 4), 6 * (hours + 4))
+    apart = check_plan(Log(evs, FloorConfig()), rows)["days"][0]
+    assert apart["total"]["sl_pct"] < day["total"]["sl_pct"] - 5
+    assert apart["total"]["agent_hours"] == day["total"]["agent_hours"]
+
+
+def test_a_pools_flat_peak_is_the_pools_peak_split_by_workload() -> None:
+    cfg = FloorConfig.from_dict({"sites": {"s": {"pools": {"p": ["a", "b"]}}}})
+    t = [(START + timedelta(minutes=15 * i)).isoformat() for i in range(4)]
+    # a peaks at 09:15 (5), b at 09:30 (4): apart the peaks would be 5 + 4 = 9; the pool's is 7.
+    a = [(0, 0.0), (5, 40.0), (3, 20.0), (0, 0.0)]
+    b = [(0, 0.0), (1, 10.0), (4, 30.0), (1, 5.0)]
+    rows = [{"site": "s", "queue": q, "start": t[i], "offered": o, "aht_s": 180.0, "agents": n}
+            for q, load in (("a", a), ("b", b)) for i, (n, o) in enumerate(load)]
+    got = flat_peak(rows, cfg)
+    per = {(r["queue"], r["start"]): r["agents"] for r in got}
+    assert [per[("a", s)] + per[("b", s)] for s in t] == [0, 7, 7, 7]
+    # 09:15: workloads 40 : 10 calls -> 5.6 : 1.4; 09:30: 20 : 30 -> 2.8 : 4.2; 09:45: b alone.
+    assert [per[("a", s)] for s in t[1:]] == [6, 3, 0] and [per[("b", s)] for s in t[1:]] == [1, 4, 7]
+    alone = flat_peak(rows)
+    assert sum(r["agents"] for r in alone) > sum(r["agents"] for r in got)

@@ -111,3 +111,22 @@ def test_only_the_rows_from_the_lead_time_on_are_replanned():
     at = datetime(2026, 1, 5, 10, tzinfo=timezone.utc)
     assert [r["start"][11:16] for r in actionable(rows, at)] == ["10:00", "10:15", "10:30", "10:45"]
     assert actionable(rows, None) == rows
+
+
+def test_a_pools_rows_move_as_one_within_the_cap_split_by_workload():
+    """A pool's agents may move by ``max_change`` as a whole (not each of its rows by it), then split as the plan
+    splits them: 4 + 4 in force, 12 + 4 asked, 8 + 3 allowed with a cap of 3 (workloads 3 : 1)."""
+    def pooled(a: int, b: int, work_a: float = 60.0) -> list[dict]:
+        ra, rb = _rows([a], queue="a"), _rows([b], queue="b")
+        ra[0].update(pool="p", offered=work_a)
+        rb[0].update(pool="p", offered=20.0)
+        return ra + rb
+
+    at = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
+    got = apply_replan(pooled(4, 4), pooled(12, 4), at, Cadence(lead_min=0, max_change=3))
+    assert [r["agents"] for r in got] == [8, 3]
+    # Apart, each row moves by the cap on its own: 4 + 3 and 4.
+    alone = [{k: v for k, v in r.items() if k != "pool"} for r in pooled(12, 4)]
+    got = apply_replan([{k: v for k, v in r.items() if k != "pool"} for r in pooled(4, 4)], alone, at,
+                       Cadence(lead_min=0, max_change=3))
+    assert [r["agents"] for r in got] == [7, 4]
