@@ -49,7 +49,7 @@ from stream.contracts.floor_config import FloorConfig, zone
 from stream.fold.calendar import INTERVAL_MS
 from stream.planning import pools
 from stream.planning.forecast import SLOTS, reforecast
-from stream.planning.plan import agents_needed
+from stream.planning.plan import agents_needed, target_pct
 
 __all__ = ["DayLoad", "queue_advice", "pool_advice", "patience_from_day", "AHEAD", "MIN_HANDLED"]
 
@@ -215,7 +215,7 @@ def pool_advice(
     rows = []
     for i in range(n):
         offered, aht, pat, target = pools.combine(
-            config, site, [(q, loads[q][1][i]["offered"] or 0.0, loads[q][1][i]["aht_s"], pats.get(q)) for q in queues])
+            [(loads[q][1][i]["offered"] or 0.0, loads[q][1][i]["aht_s"], pats.get(q), target_pct(config, site, q)) for q in queues])
         known = all(loads[q][1][i]["offered"] is not None for q in queues)
         if aht is not None:
             aht = round(aht, 1)

@@ -18,9 +18,7 @@ queue is staffed in; ``members`` lists a group's queues.
 members' offered contacts summed, their handle time, patience and service-level
 target weighted by offered contacts (a member with none adds nothing to them):
 
->>> cfg = FloorConfig.from_dict({"sites": {"s": {"pools": {"floor": ["a", "b"]}, "queues": {
-...     "a": {"sl_target_pct": 80}, "b": {"sl_target_pct": 90}}}}})
->>> combine(cfg, "s", [("a", 30.0, 200.0, 100.0), ("b", 10.0, 400.0, None)])
+>>> combine([(30.0, 200.0, 100.0, 80.0), (10.0, 400.0, None, 90.0)])   # a: 80 % target, b: 90 %
 (40.0, 250.0, 100.0, 82.5)
 """
 
@@ -50,19 +48,16 @@ def pooled(config: FloorConfig) -> bool:
 
 
 def combine(
-    config: FloorConfig, site: str, loads: Iterable[tuple[str, float, Optional[float], Optional[float]]]
+    loads: Iterable[tuple[float, Optional[float], Optional[float], float]]
 ) -> tuple[float, Optional[float], Optional[float], float]:
-    """One interval of a pool as one queue: ``loads`` are its members' ``(queue, offered, AHT s, patience s)``
+    """One interval of a pool as one queue: ``loads`` are its members' ``(offered, AHT s, patience s, target %)``
     (None: unknown); gives ``(offered, AHT s, patience s, target %)``, offered summed and the rest
     weighted by offered over the members that know them. AHT None when no member with contacts knows
     it; patience None (Erlang C) when none does; the target is the members' plain mean with no contact.
     """
-    from stream.planning.plan import target_pct  # plan imports the planning modules; this one stays light
-
     offered = aht_w = aht_n = pat_w = pat_n = tgt_w = 0.0
     targets = []
-    for q, off, aht, pat in loads:
-        tgt = target_pct(config, site, q)
+    for off, aht, pat, tgt in loads:
         targets.append(tgt)
         off = max(0.0, float(off))
         offered += off
