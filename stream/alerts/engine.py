@@ -161,31 +161,19 @@ class AlertEngine:
             if plan is None:
                 plan = plans[q] = self._queue_rules(site, q)
             for r in plan:
-                key = r.key
-                labels: Any = r.labels
-                nm: Any = name
                 if r.code == UNDERSTAFFED:
-                    # A pooled queue's advice is its pool's: one alert for the pool, keyed and named by it
-                    # (raised from its first member in the snapshot, with that member's rule settings).
-                    pool = (qd.get("advice") or {}).get("pool")
-                    if pool is not None:
-                        key = f"{site}/{pool}/understaffed"
-                        if key in seen:
-                            continue
-                        labels = {**r.labels, "queue": pool, "queues": list(qd["advice"].get("queues") or [])}
-                        nm = pool_name(pool, labels["queues"], queues)
+                    self._understaffed(out, seen, site, r, now_ms, snapshot, qd, name, queues, hall)
+                    continue
+                key = r.key
                 v = rule_value(r.code, snapshot, qd, r.min_n)
                 if key not in active and not beyond(v, r.raise_, r.lower):
                     continue  # quiet and staying so (what step() says): no labels to build
                 seen.add(key)
                 # The queue's own goal, so the message names it beside the raise level.
                 tk = _TARGET_OF.get(r.rule)
-                if r.code == UNDERSTAFFED:
-                    extra: Optional[dict] = {"target": (qd.get("advice") or {}).get("need_now")}  # agents needed now
-                else:
-                    extra = {"target": qd.get(tk)} if tk else None
+                extra: Optional[dict] = {"target": qd.get(tk)} if tk else None
                 self._step(out, key, v, now_ms, raise_at=r.raise_, clear_at=r.clear, for_s=r.for_s, repeat_s=r.repeat_s,
-                           lower=r.lower, labels=labels, name=nm, hall=hall, extra=extra)
+                           lower=r.lower, labels=r.labels, name=name, hall=hall, extra=extra)
         # Only agents past their lowest level (by state and not-ready reason, over
         # the site's queues), or with a condition already, can change anything:
         # the rest are skipped unread.
@@ -299,6 +287,30 @@ class AlertEngine:
                            lower=False, labels=d.labels, name=qd["name"], hall=snapshot.get("kind") == "hall",
                            extra={"observed": e["observed"], "expected": e["expected"], "score": score, "slot": e.get("slot"),
                                   "onset_ms": (om := e.get("onset_ms")), "onset": None if om is None else local_time(om, tz, now_ms)})
+
+    def _understaffed(self, out: list, seen: set, site: str, r: _QueueRule, now_ms: int, snapshot: dict, qd: dict,
+                      name: Any, queues: dict, hall: bool) -> None:
+        """Step a queue's ``understaffed`` rule (apart from the loop above, which every other rule keeps lean).
+
+        A pooled queue's advice is its pool's: one alert for the pool, keyed and named by it (raised from its
+        first member in the snapshot, with that member's rule settings)."""
+        adv = qd.get("advice") or {}
+        pool = adv.get("pool")
+        key = r.key
+        labels: Any = r.labels
+        if pool is not None:
+            key = f"{site}/{pool}/understaffed"
+            if key in seen:
+                return
+        v = rule_value(r.code, snapshot, qd, r.min_n)
+        if key not in self.active and not beyond(v, r.raise_, r.lower):
+            return  # quiet and staying so
+        seen.add(key)
+        if pool is not None:
+            labels = {**r.labels, "queue": pool, "queues": list(adv.get("queues") or [])}
+            name = pool_name(pool, labels["queues"], queues)
+        self._step(out, key, v, now_ms, raise_at=r.raise_, clear_at=r.clear, for_s=r.for_s, repeat_s=r.repeat_s,
+                   lower=r.lower, labels=labels, name=name, hall=hall, extra={"target": adv.get("need_now")})  # agents needed now
 
     def _step(self, out: list, key: str, value, now: int, *, raise_at, clear_at, for_s, repeat_s, lower,
               labels: Optional[dict], name: Any = None, hall: bool = False, extra: Optional[dict] = None) -> None:

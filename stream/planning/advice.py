@@ -96,10 +96,9 @@ def _load(config: FloorConfig, site: str, day: Optional[DayLoad], actual: Option
     q15 = sliding.get("15m") if isinstance(sliding.get("15m"), abc.Mapping) else {}
     handled = _num(q15.get("handled")) or 0.0
     live_aht = _num(q15.get("aht_s")) if handled > 0 else None
-    start = now_ms - now_ms % INTERVAL_MS  # every real UTC offset is a whole quarter hour
     if day is None:
-        tz = zone(config.site(site).timezone)
-        return "live", [{"start": _iso(start, tz), "offered": _num(q15.get("offered")),
+        # No start: nothing shows a live row's (no outlook), and the worker asks this for every queue each second.
+        return "live", [{"start": None, "offered": _num(q15.get("offered")),
                          "aht_s": round(live_aht, 1) if live_aht is not None else None}]
 
     def aht_of(fc_aht: float) -> Optional[float]:
@@ -110,6 +109,7 @@ def _load(config: FloorConfig, site: str, day: Optional[DayLoad], actual: Option
             return round(float(fc_aht), 1)
         return round((handled * live_aht + MIN_HANDLED * float(fc_aht)) / (handled + MIN_HANDLED), 1)
 
+    start = now_ms - now_ms % INTERVAL_MS  # every real UTC offset is a whole quarter hour
     tz = zone(config.site(site).timezone)
     slot = _slot(start, tz)
     fc = day.offered if actual is None else reforecast(day.offered, np.asarray(actual, dtype=float), slot)

@@ -49,7 +49,7 @@ from stream.fold.calendar import INTERVAL_MS
 from stream.planning.actuals import Log
 from stream.planning.calls import contacts, patience
 from stream.planning.plan import target_pct
-from stream.planning.pools import shares, unit
+from stream.planning.pools import shares, unit, workload
 from stream.planning.whatif import simulate
 
 __all__ = ["check_plan", "flat_peak"]
@@ -178,21 +178,16 @@ def flat_peak(plan: Iterable[Mapping], config=None) -> list[dict]:
         peak = max(sum(r.get("agents") or 0 for r in by_start[starts[i]]) for i in need)
         day_work: dict[str, float] = defaultdict(float)
         for r in g:
-            day_work[r["queue"]] += _work(r)
+            day_work[r["queue"]] += workload(r)
         for i, s in enumerate(starts):
             n = peak if need[0] <= i <= need[-1] else 0
             members = by_start[s]
             if len(members) == 1:
                 members[0]["agents"] = n
                 continue
-            work = [_work(r) for r in members]
+            work = [workload(r) for r in members]
             if not any(work):
                 work = [day_work[r["queue"]] for r in members]
             for r, a in zip(members, shares(n, work)):
                 r["agents"] = a
     return rows
-
-
-def _work(r: Mapping) -> float:
-    """A row's workload, offered × AHT (0 without either)."""
-    return float(r.get("offered") or 0.0) * float(r.get("aht_s") or 0.0)

@@ -24,6 +24,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping, Optional
 from zoneinfo import ZoneInfo
 
+from stream.planning.pools import shares, workload
+
 __all__ = ["Cadence", "decision_times", "actionable", "apply_replan", "recovery_margin", "site_margins"]
 
 
@@ -79,8 +81,6 @@ def apply_replan(current: Iterable[Mapping], new: Iterable[Mapping], decided_at:
     ``decided_at + lead_min`` on, each moved by at most ``max_change`` agents (an interval ``current``
     lacks takes ``new``'s agents as they are). A pool's rows (``"pool"``) move as one: the pool's agents by at
     most ``max_change``, split back across its rows by workload as the plan splits them."""
-    from stream.planning.pools import shares
-
     if decided_at.tzinfo is None:
         raise ValueError("the re-plan's time needs its UTC offset")
     effective = decided_at + timedelta(minutes=cadence.lead_min)
@@ -104,8 +104,7 @@ def apply_replan(current: Iterable[Mapping], new: Iterable[Mapping], decided_at:
                 if len(rows) == 1:
                     rows[0]["agents"] = got
                 else:
-                    work = [float(row.get("offered") or 0.0) * float(row.get("aht_s") or 0.0) for row in rows]
-                    for row, a in zip(rows, shares(got, work)):
+                    for row, a in zip(rows, shares(got, [workload(row) for row in rows])):
                         row["agents"] = a
         for (key, _), row in zip(members, rows):
             out[key] = row

@@ -29,7 +29,7 @@ from typing import Iterable, Optional, Sequence
 
 from stream.contracts.floor_config import FloorConfig
 
-__all__ = ["unit", "members", "pooled", "pool_of", "shares", "combine"]
+__all__ = ["unit", "members", "pooled", "pool_of", "shares", "workload", "combine"]
 
 
 def unit(config: FloorConfig, site: str, queue: str) -> str:
@@ -45,6 +45,11 @@ def members(config: FloorConfig, site: str, group: str) -> list[str]:
 def pooled(config: FloorConfig) -> bool:
     """Whether any site declares a pool."""
     return any(s.pools for s in config.sites.values())
+
+
+def workload(row) -> float:
+    """A plan row's workload, offered × AHT (0 without either): what a pool's agents are split by."""
+    return float(row.get("offered") or 0.0) * float(row.get("aht_s") or 0.0)
 
 
 def combine(

@@ -181,7 +181,7 @@ class Advisor:
         pooled = self.config.site(site).pools
         out = {}
         for q in queues:
-            if pools.unit(self.config, site, q) != q:
+            if pooled and pools.unit(self.config, site, q) != q:
                 continue  # staffed with its pool, below
             try:
                 out[q] = queue_advice(self.config, site, q, loads.get(q) if loads else None, None, clock, lives[q],
