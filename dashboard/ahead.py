@@ -18,6 +18,16 @@
   out: the answer leans pessimistic); the
   arrivals from the advice's forecast (or, with no history, the last 15
   minutes' arrivals held for the hour, said in ``basis``).
+* A queue staffed in a pool (``SiteConfig.pools``, ``stream.planning.pools``),
+  or ``pool=P`` in place of ``queue``: the what-if is the pool's
+  (:func:`pool_whatif`): the same agents answer all its queues, so all its
+  members' contacts waiting and arriving run together against the agents whose
+  primary skill is any member (K more or fewer of them), each contact on its
+  own queue with its queue's patience and threshold, a free agent taking the
+  first to come (priority first) as ``stream.planning.whatif`` serves a pool.
+  The answer names the ``pool`` and its ``queues``; ``now`` and ``with`` are
+  the pool's figures with ``queues`` per member. Fewer agents than the pool has
+  on duty: 400. A site without pools answers exactly as before.
 * ``GET /api/whatif/hall?site=H&counters=K`` (supervisor, admin): the next
   hour of hall H with K counters more (negative: fewer) open from now
   (``stream.planning.hall_ahead``): every class's tickets waiting, each
@@ -42,6 +52,7 @@ from typing import Any, Optional
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from stream.fold.calendar import INTERVAL_MS
+from stream.planning import pools
 from stream.planning.advice import patience_from_day
 from stream.planning.hall_ahead import HallClass, LiveHall, hall_ahead
 from stream.planning.live import LiveQueue, ahead
@@ -134,11 +145,22 @@ def forecast_of(adv: Optional[dict], qd: dict, clock: int) -> tuple[str, list[tu
     return "live", [(start + i * INTERVAL_MS, rate, aht) for i in range(5)]
 
 
+def pool_at(config, site: str, queue: str) -> Optional[str]:
+    """The pool ``queue`` is staffed in at ``site`` (None: alone, or no config)."""
+    if config is None or site not in config.sites or not config.site(site).pools:
+        return None
+    return pools.pool_of(config, site, queue)
+
+
 def whatif(raw: dict, advice_rec: Optional[dict], config, site: str, queue: str, extra: int) -> dict:
-    """The answer of ``GET /api/whatif`` for one site's snapshot and advice record (pure)."""
+    """The answer of ``GET /api/whatif`` for one site's snapshot and advice record (pure); a queue of a
+    pool answers with its pool's (:func:`pool_whatif`)."""
     queues = raw.get("queues") or {}
     if queue not in queues:
         raise HTTPException(404, f"no queue {queue!r} at site {site!r}")
+    pool = pool_at(config, site, queue)
+    if pool is not None:
+        return pool_whatif(raw, advice_rec, config, site, pool, extra, asked=queue)
     qd = queues[queue]
     clock = int(raw.get("clock") or 0)
     adv = ((advice_rec or {}).get("queues") or {}).get(queue)
@@ -157,6 +179,78 @@ def whatif(raw: dict, advice_rec: Optional[dict], config, site: str, queue: str,
             "state": {"waiting": len(lq.waiting), "ready": lq.ready, "busy": len(lq.busy_since),
                       "longest_wait_s": _num(qd.get("longest_wait_s")), "waits": "each" if legs is not None else "spread"},
             "patience_s": patience, "horizon_min": 60, "now": now, "with": withk}
+
+
+def _pool_state(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> tuple[LiveHall, str]:
+    """A pool's contacts waiting in its queues (one by one where the worker published them) and its agents:
+    each whose primary skill is a member (as the pool's advice counts them), ready or on a contact, taking
+    every member (its own first: a busy agent frees up at its own queue's handle time)."""
+    clock = int(raw.get("clock") or 0)
+    adv = (advice_rec or {}).get("queues") or {}
+    waiting: list[tuple[int, str, int]] = []
+    each = True
+    for q in queues:
+        legs = (adv.get(q) or {}).get("waiting")
+        legs = legs if isinstance(legs, list) else None
+        each = each and legs is not None
+        waiting += [(o, q, p) for o, p in live_queue(raw, q, legs).waiting]
+    agents: list[tuple[list[str], Optional[int]]] = []
+    for r in (raw.get("agents") or {}).values():
+        first = (r.get("queues") or [None])[0] if isinstance(r, dict) else None
+        if first not in queues or r.get("state") not in ("ready", "busy", "wrap_up"):
+            continue
+        agents.append(([first] + [q for q in queues if q != first], None if r["state"] == "ready" else int(r.get("since") or clock)))
+    return LiveHall(now_ms=clock, waiting=waiting, counters=agents), "each" if each else "spread"
+
+
+def pool_whatif(raw: dict, advice_rec: Optional[dict], config, site: str, pool: str, extra: int, *,
+                asked: Optional[str] = None, runs: int = 12) -> dict:
+    """The answer of ``GET /api/whatif`` for a pool (``asked``: the member queue asked for, if one): its
+    members' next hour together with ``extra`` agents more (negative: fewer) from now (pure; see the
+    module docstring)."""
+    if config is None or pool not in config.site(site).pools:
+        raise HTTPException(404, f"no pool {pool!r} at site {site!r}")
+    live = [q for q in pools.members(config, site, pool) if q in (raw.get("queues") or {})]
+    if not live:
+        raise HTTPException(409, f"no queue of pool {pool!r} on the floor yet; nothing to simulate")
+    clock = int(raw.get("clock") or 0)
+    recs = (advice_rec or {}).get("queues") or {}
+    got: dict[str, tuple[str, list]] = {}
+    for q in live:
+        try:
+            got[q] = forecast_of(recs.get(q), raw["queues"][q], clock)
+        except HTTPException:
+            pass  # no handle time yet for this queue: the pool's stands in (below)
+    if not got:
+        raise HTTPException(409, f"no handle time known in pool {pool!r} yet (nobody handled); nothing to simulate")
+    # A member nobody has handled yet: the pool's handle time (offered-weighted, as one Erlang A sees the pool).
+    pool_aht = pools.combine([(rows[0][1], rows[0][2], None, 0.0) for _, rows in got.values()])[1] \
+        or sum(rows[0][2] for _, rows in got.values()) / len(got)
+    h, waits = _pool_state(raw, advice_rec, live)
+    if extra < 0 and -extra > len(h.counters):
+        raise HTTPException(400, f"agents: {extra} is more than pool {pool!r}'s {len(h.counters)} agents on duty")
+    classes: dict[str, HallClass] = {}
+    for q in live:
+        qd = raw["queues"][q]
+        qc = config.queue(site, q)
+        sq = config.site(site).queues.get(q)
+        if q in got:
+            rows = got[q][1]
+        else:
+            m15 = (qd.get("sliding") or {}).get("15m") or {}
+            rows = [(clock - clock % INTERVAL_MS + i * INTERVAL_MS, float(m15.get("offered") or 0), pool_aht) for i in range(5)]
+        classes[q] = HallClass(arrivals=list(rows), aht_s=rows[0][2], sl_t_s=_num(qd.get("sl_t_s")) or qc.sl_t_s,
+                               patience_s=patience_from_day(qd.get("day") or {}), vip=bool(sq and sq.vip),
+                               short_abandon_s=qc.short_abandon_s or 0, sl_variant=qd.get("sl_variant") or "standard")
+    res = hall_ahead(h, classes, extra=0, courses=[extra], runs=runs, first_come=True)
+    basis = "forecast" if len(got) == len(live) and all(b == "forecast" for b, _ in got.values()) else "live"
+    longest = [_num(raw["queues"][q].get("longest_wait_s")) for q in live]
+    return {"site": site, "queue": asked, "pool": pool, "queues": live, "agents": extra, "basis": basis, "clock": clock,
+            "state": {"waiting": len(h.waiting), "ready": sum(1 for _, s in h.counters if s is None),
+                      "busy": sum(1 for _, s in h.counters if s is not None),
+                      "longest_wait_s": max((x for x in longest if x is not None), default=None), "waits": waits},
+            "patience_s": {q: c.patience_s for q, c in classes.items()}, "horizon_min": 60,
+            "now": res[0], "with": res[extra]}
 
 
 def _hall_state(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> tuple[LiveHall, str]:
@@ -249,10 +343,16 @@ def ahead_router() -> APIRouter:
         return hub, st
 
     @router.get("/api/whatif", tags=["floor"])
-    def api_whatif(request: Request, site: str, queue: str, agents: str = "0", *, who=supervisor) -> dict:
-        """The next hour of a queue with ``agents`` more (or fewer) from now, beside its course as staffed."""
+    def api_whatif(request: Request, site: str, queue: Optional[str] = None, pool: Optional[str] = None,
+                   agents: str = "0", *, who=supervisor) -> dict:
+        """The next hour of a queue (or of a pool: its queues together) with ``agents`` more (or fewer) from
+        now, beside its course as staffed."""
+        if (queue is None) == (pool is None):
+            raise HTTPException(400, "give one of queue=Q or pool=P")
         extra = _extra("agents", agents)
         hub, st = site_of(request, site)
+        if pool is not None:
+            return pool_whatif(st.raw, hub.advice.get(site), hub.config, site, pool[:64], extra)
         return whatif(st.raw, hub.advice.get(site), hub.config, site, queue, extra)
 
     @router.get("/api/whatif/hall", tags=["floor"])
@@ -265,4 +365,4 @@ def ahead_router() -> APIRouter:
     return router
 
 
-__all__ = ["advice_view", "apply_advice", "live_queue", "forecast_of", "whatif", "hall_whatif", "ahead_router"]
+__all__ = ["advice_view", "apply_advice", "live_queue", "forecast_of", "whatif", "pool_whatif", "hall_whatif", "ahead_router"]

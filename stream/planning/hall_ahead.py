@@ -26,6 +26,12 @@ averaged over ``runs`` seeded runs whose draws do not depend on ``k``
 (common random numbers: the two courses differ by the counters, not the
 dice).
 
+A pool of hotline queues (``stream.planning.pools``: queues the same agents
+answer) runs here too, each queue a class and each agent a counter taking
+every member, with ``first_come``: a free agent takes the highest priority
+waiting and then the first to come, whatever its queue (as
+``stream.planning.whatif`` serves a pool), not its own queues first.
+
 >>> h = LiveHall(now_ms=0, waiting=[(-300_000 + 10_000 * i, "g", 0) for i in range(15)],
 ...              counters=[(["g"], 0)] * 3 + [(["g"], None)])
 >>> cls = {"g": HallClass(arrivals=[(0, 12.0)] * 1, aht_s=240.0, sl_t_s=600)}
@@ -110,9 +116,9 @@ def _draws(h: LiveHall, classes: Mapping[str, HallClass], rng: np.random.Generat
 
 
 def _course(h: LiveHall, classes: Mapping[str, HallClass], tickets: list, frees: list[int], extra: int,
-            order_all: list[str], horizon_ms: int) -> tuple[dict[str, QueueStats], dict[str, int]]:
+            order_all: list[str], horizon_ms: int, first_come: bool = False) -> tuple[dict[str, QueueStats], dict[str, int]]:
     """Follow one run's tickets with the counters of this course: per class, its stats and the longest
-    wait (ms) of its tickets issued from now on."""
+    wait (ms) of its tickets issued from now on (``first_come``: see the module docstring)."""
     now = h.now_ms
     counters = [list(qs) for qs, _ in h.counters]
     free_at = list(frees)
@@ -145,7 +151,8 @@ def _course(h: LiveHall, classes: Mapping[str, HallClass], tickets: list, frees:
             while hq and gone[hq[0][2]]:
                 heapq.heappop(hq)
             if hq:
-                key = (hq[0][0], rank)  # higher priority first, then the counter's own order
+                # higher priority first, then the counter's own order (a pool's agent: the first to come)
+                key = (hq[0][0], hq[0][1], rank) if first_come else (hq[0][0], rank)
                 if best_key is None or key < best_key:
                     best, best_key = q, key
         if best is None:
@@ -308,12 +315,14 @@ def hall_ahead(
     runs: int = 12,
     seed: int = 0,
     courses: Sequence[int] = (),
+    first_come: bool = False,
 ) -> dict:
     """The hall's next ``horizon_ms`` with ``extra`` counters more (negative: fewer), averaged over ``runs``.
 
     Returns ``{"sl_pct", "longest_wait_s", "abandoned", "answered", "offered", "runs", "queues": {queue:
     the same figures}}`` (``sl_pct`` None where no ticket counts). ``courses``: other ``extra`` values to
-    answer on the same draws; then the result is ``{extra: answer}`` for ``extra`` and each of them.
+    answer on the same draws; then the result is ``{extra: answer}`` for ``extra`` and each of them. ``first_come``:
+    a free counter takes the first to come among its queues' tickets of the highest priority (a pool).
     """
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
@@ -333,7 +342,7 @@ def hall_ahead(
                 one, most = _course_one(h, c, tickets, frees, k, horizon_ms)
                 stats, longest = {q: one}, {q: most}
             else:
-                stats, longest = _course(h, classes, tickets, frees, k, order_all, horizon_ms)
+                stats, longest = _course(h, classes, tickets, frees, k, order_all, horizon_ms, first_come)
             hall = QueueStats("standard")
             for q, st in stats.items():
                 hall.merge(st)
