@@ -32,6 +32,8 @@
       wi_lw: "最长等待", wi_ab: "放弃", wi_basis_live: "无历史预测：按近15分钟来话估算", wi_basis_fc: "按今日预测来话",
       wi_busy: "计算中…", wi_close: "收起",
       wi_hall: "全厅（所有窗口）", wi_walk: "弃号", wi_class: "业务类别",
+      wi_pool_of: "坐席组", wi_pool_note: "组内坐席接听以下所有队列，按整组模拟", wi_pool_total: "整组合计", wi_pool_btn: "假设模拟",
+      n_queues: "个队列", pool_over: "富余",
     },
     en: {
       all: "All sites", waiting: "Waiting now", longest: "Longest wait now", vip: "VIP waiting", ready: "Ready", busy: "Busy",
@@ -54,6 +56,8 @@
       wi_lw: "longest wait", wi_ab: "abandons", wi_basis_live: "no history forecast: last 15 min's arrivals held", wi_basis_fc: "today's forecast arrivals",
       wi_busy: "simulating…", wi_close: "Close",
       wi_hall: "whole hall (all counters)", wi_walk: "walk-outs", wi_class: "Class",
+      wi_pool_of: "Pool", wi_pool_note: "its agents answer all these queues: simulated as one group", wi_pool_total: "Pool total", wi_pool_btn: "What-if",
+      n_queues: "queues", pool_over: "over",
     },
   };
   const wantsZh = (navigator.languages || [navigator.language || ""]).some((l) => /^zh/i.test(l));
@@ -442,22 +446,38 @@
   }
 
   // One line per pool: its name and queues, the pool's need against its agents now, the next hour's needs.
-  function poolLine(v, pool, adv, members) {
+  function poolLine(v, pool, adv, members, site, withSite) {
     const qn = members.map((m) => (v.queues[m] ? name(v.queues[m].name) : m));
     const need = adv.need_now, have = adv.have;
     const short = need != null && have != null && have < need;
     const next = (adv.next || []).map((r) => (r.need == null ? "–" : r.need)).join(" · ");
     const gap = short ? ` <span class="pool-gap">${t("pool_short")} ${need - have}</span>` : "";
     return `<section class="pool ${short ? "pool-short" : ""}" data-pool="${esc(pool)}" data-need="${need == null ? "" : need}" data-have="${have == null ? "" : have}">
-      <h2 class="pool-name"><span class="pool-tag">${t("pool")}</span> ${esc(pool)} <span class="pool-queues">${qn.map(esc).join(lang === "zh" ? "、" : " · ")}</span></h2>
+      <h2 class="pool-name">${withSite ? `<span class="pool-site">${esc(name(v.name))}</span> ` : ""}<span class="pool-tag">${t("pool")}</span> ${esc(pool)} <span class="pool-queues">${qn.map(esc).join(lang === "zh" ? "、" : " · ")}</span></h2>
       <div class="pool-fig"><span class="pool-need">${t("adv_need")} <b>${need == null ? "–" : need}</b></span> <span class="pool-have">${t("adv_have")} <b>${have == null ? "–" : have}</b></span> <span class="pool-ready">${t("adv_ready")} ${adv.ready == null ? "–" : adv.ready}</span>${gap}</div>
-      <div class="pool-next">${next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long")}</div>
+      <div class="pool-next">${next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long")}${canWhatif() ? ` <button type="button" class="pool-wi" data-wi-pool="${esc(site + "/pool=" + pool)}">${t("wi_pool_btn")}</button>` : ""}</div>
     </section>`;
   }
 
-  function poolBand(s) {
+  // withSite: the line names its site too (the phone's all-sites list).
+  function poolBand(s, withSite) {
     const v = sites[s].view, pools = poolsOf(v);
-    return pools.length ? `<div class="pools" data-site="${esc(s)}">${pools.map(([p, a, m]) => poolLine(v, p, a, m)).join("")}</div>` : "";
+    return pools.length ? `<div class="pools" data-site="${esc(s)}">${pools.map(([p, a, m]) => poolLine(v, p, a, m, s, withSite)).join("")}</div>` : "";
+  }
+
+  // The all-sites overview staffs a pooled site by pool: one row per pool (need, have, short or over),
+  // its queues counted (named in the site's own pool line), not each member short or over on its own.
+  function sitePools(v) {
+    const pools = poolsOf(v);
+    if (!pools.length) return "";
+    return `<div class="sitepools">${pools.map(([p, a, m]) => {
+      const need = a.need_now, have = a.have, gap = need != null && have != null ? have - need : null;
+      const qn = m.map((k) => (v.queues[k] ? name(v.queues[k].name) : k)).join(lang === "zh" ? "、" : ", ");
+      const diff = gap == null || gap === 0 ? "" : gap < 0 ? `<span class="pool-gap">${t("pool_short")} ${-gap}</span>` : `<span class="sp-over">${t("pool_over")} ${gap}</span>`;
+      return `<div class="sitepool ${gap != null && gap < 0 ? "pool-short" : ""}" data-pool="${esc(p)}" data-need="${need == null ? "" : need}" data-have="${have == null ? "" : have}" title="${esc(qn)}">
+        <span class="sp-name"><span class="pool-tag">${t("pool")}</span> ${esc(p)} <span class="sp-n">${m.length}${lang === "zh" ? "" : " "}${t("n_queues")}</span></span>
+        <span class="sp-fig"><span class="sp-need">${t("adv_need")} <b>${need == null ? "–" : need}</b></span> <span class="sp-have">${t("adv_have")} <b>${have == null ? "–" : have}</b></span> ${diff}</span></div>`;
+    }).join("")}</div>`;
   }
 
   function statesPanel(a) {
@@ -568,6 +588,7 @@
       ${ewtLine(q.ewt, v.kind === "hall")}
       ${figs(q, th)}
       <div class="agents fit">${t("ready")} ${q.agents.ready} · ${t("busy")} ${q.agents.busy} · ${t("wrap_up")} ${q.agents.wrap_up} · ${t("not_ready")} ${q.agents.not_ready}${hall}</div>
+      ${sitePools(v)}
       <table class="qrows"><colgroup><col><col class="n"><col class="n"><col class="n"></colgroup>
         <tr><th>${t("queue")}</th><th>${t("q_wait")}</th><th>${t("q_longest")}</th><th>${t("q_sl15")}</th></tr>
         ${orderedQueues(v).map(([k, x]) => queueRow(k, x, v.thresholds[k] || {})).join("")}</table>
@@ -688,7 +709,7 @@
     }
     trouble.sort((a, b) => b[0] - a[0]);
     const tiles = trouble.map(([, s, k, q, v]) => queueTile(s, k, { ...q, name: { en: name(v.name) + " · " + q.name.en, zh: name(v.name) + " · " + (q.name.zh || q.name.en) } }, v.thresholds[k])).join("");
-    return alertPanel() + scope.map(poolBand).join("") + `<div class="panel"><h3>${t("trouble")} (${trouble.length})</h3>${trouble.length ? "" : `<div class="phone-ok">✓ ${t("all_ok")}</div>`}</div><div id="tiles">${tiles}</div>`;
+    return alertPanel() + scope.map((s) => poolBand(s, current === "*")).join("") + `<div class="panel"><h3>${t("trouble")} (${trouble.length})</h3>${trouble.length ? "" : `<div class="phone-ok">✓ ${t("all_ok")}</div>`}</div><div id="tiles">${tiles}</div>`;
   }
 
   // Names are never cut: a name too long for its box is set smaller (down to 60 %), then may wrap.
@@ -759,7 +780,13 @@
       const v = sites[s].view;
       // A hall's counters serve all its classes: the first choice is the whole hall ("site/*").
       if (v.kind === "hall") out.push([s + "/*", name(v.name) + " · " + t("wi_hall")]);
-      for (const [k, q] of Object.entries(v.queues)) out.push([s + "/" + k, name(v.name) + " · " + name(q.name)]);
+      // A pool's queues are answered by the same agents: one choice for the pool, in place of its queues.
+      const pooled = new Set();
+      for (const [p, , m] of poolsOf(v)) {
+        m.forEach((k) => pooled.add(k));
+        out.push([s + "/pool=" + p, name(v.name) + " · " + t("pool") + " " + p + (lang === "zh" ? `（${m.length}个队列）` : ` (${m.length} queues)`)]);
+      }
+      for (const [k, q] of Object.entries(v.queues)) if (!pooled.has(k)) out.push([s + "/" + k, name(v.name) + " · " + name(q.name)]);
     }
     return out;
   }
@@ -782,14 +809,17 @@
       const ak = (kk > 0 ? "+" : "") + kk, whole = a.counters !== undefined;
       const colon = lang === "zh" ? "：" : ": ", sep = lang === "zh" ? "，" : ", ";
       const ab = whole ? t("wi_walk") : t("wi_ab");
-      ans = `<p class="whatif-answer">${t("wi_with")} ${ak}${whole ? " " + t("counters").toLowerCase() : ""}${colon}${t("wi_sl")} <b class="wi-sl">${pct(n.sl_pct)} → ${pct(w.sl_pct)}</b>${sep}${t("wi_lw")} <b class="wi-lw">${mmss(n.longest_wait_s)} → ${mmss(w.longest_wait_s)}</b>${sep}${ab} <b class="wi-ab">${n.abandoned.toFixed(0)} → ${w.abandoned.toFixed(0)}</b></p>`;
-      if (whole && wsite) {
-        // Per class: what the counters would change for each kind of ticket (VIP served first).
+      const pool = a.pool ? a.pool : null;
+      const qname = (q) => (wsite && wsite.view.queues[q] ? name(wsite.view.queues[q].name) : q);
+      ans = pool ? `<p class="whatif-pool" data-pool="${esc(pool)}"><b>${t("wi_pool_of")} ${esc(pool)}</b>${colon}${(a.queues || []).map((q) => esc(qname(q))).join(lang === "zh" ? "、" : ", ")}<br><span class="whatif-pool-note">${t("wi_pool_note")}</span></p>` : "";
+      ans += `<p class="whatif-answer">${pool ? t("wi_pool_total") + " · " : ""}${t("wi_with")} ${ak}${whole ? " " + t("counters").toLowerCase() : ""}${colon}${t("wi_sl")} <b class="wi-sl">${pct(n.sl_pct)} → ${pct(w.sl_pct)}</b>${sep}${t("wi_lw")} <b class="wi-lw">${mmss(n.longest_wait_s)} → ${mmss(w.longest_wait_s)}</b>${sep}${ab} <b class="wi-ab">${n.abandoned.toFixed(0)} → ${w.abandoned.toFixed(0)}</b></p>`;
+      if ((whole || pool) && wsite) {
+        // Per class (per queue of a pool): what the counters (agents) would change for each.
         const rows = Object.keys(n.queues || {}).map((q) => {
-          const qn = wsite.view.queues[q] ? name(wsite.view.queues[q].name) : q, x = n.queues[q], y = (w.queues || {})[q] || x;
-          return `<tr data-class="${esc(q)}"><td>${esc(qn)}</td><td>${pct(x.sl_pct)} → ${pct(y.sl_pct)}</td><td>${mmss(x.longest_wait_s)} → ${mmss(y.longest_wait_s)}</td><td>${x.abandoned.toFixed(0)} → ${y.abandoned.toFixed(0)}</td></tr>`;
+          const qn = qname(q), x = n.queues[q], y = (w.queues || {})[q] || x;
+          return `<tr data-class="${esc(q)}" class="${q === a.queue ? "asked" : ""}"><td>${esc(qn)}</td><td>${pct(x.sl_pct)} → ${pct(y.sl_pct)}</td><td>${mmss(x.longest_wait_s)} → ${mmss(y.longest_wait_s)}</td><td>${x.abandoned.toFixed(0)} → ${y.abandoned.toFixed(0)}</td></tr>`;
         }).join("");
-        ans += `<table class="whatif-classes"><thead><tr><th>${t("wi_class")}</th><th>${t("wi_sl")}</th><th>${t("wi_lw")}</th><th>${ab}</th></tr></thead><tbody>${rows}</tbody></table>`;
+        ans += `<table class="whatif-classes"><thead><tr><th>${t(pool ? "wi_queue" : "wi_class")}</th><th>${t("wi_sl")}</th><th>${t("wi_lw")}</th><th>${ab}</th></tr></thead><tbody>${rows}</tbody></table>`;
       }
       ans += `<p class="whatif-basis">${a.basis === "live" ? t("wi_basis_live") : t("wi_basis_fc")}</p>`;
     }
@@ -805,6 +835,7 @@
     wi.busy = true; wi.error = null; whatifDraw();
     try {
       const url = queue === "*" ? `/api/whatif/hall?site=${encodeURIComponent(site)}&counters=${wi.extra}`
+        : queue.startsWith("pool=") ? `/api/whatif?site=${encodeURIComponent(site)}&pool=${encodeURIComponent(queue.slice(5))}&agents=${wi.extra}`
         : `/api/whatif?site=${encodeURIComponent(site)}&queue=${encodeURIComponent(queue)}&agents=${wi.extra}`;
       const res = await fetch(url, { headers: { Authorization: "Bearer " + TOKEN } });
       const body = await res.json().catch(() => ({}));
@@ -820,6 +851,14 @@
     if (what === "open") wi.open = true; else if (what === "close") wi.open = false;
     else if (what === "plus") wi.extra = Math.min(50, wi.extra + 1); else if (what === "minus") wi.extra = Math.max(-50, wi.extra - 1);
     if (what === "plus" || what === "minus") wi.answer = null;
+    whatifDraw();
+  });
+  // A pool line's what-if button: the what-if opens on that pool.
+  document.body.addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-wi-pool]");
+    if (!b) return;
+    if (wi.queue !== b.dataset.wiPool) wi.answer = null;
+    wi.open = true; wi.queue = b.dataset.wiPool; wi.error = null;
     whatifDraw();
   });
   document.body.addEventListener("change", (e) => {
