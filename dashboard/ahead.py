@@ -228,7 +228,7 @@ def pool_whatif(raw: dict, advice_rec: Optional[dict], config, site: str, pool: 
         or sum(rows[0][2] for _, rows in got.values()) / len(got)
     h, waits = _pool_state(raw, advice_rec, live)
     if extra < 0 and -extra > len(h.counters):
-        raise HTTPException(400, f"agents: {extra} is more than pool {pool!r}'s {len(h.counters)} agents on duty")
+        raise HTTPException(400, f"agents: {extra} is more than the {len(h.counters)} agents on duty in pool {pool!r}")
     classes: dict[str, HallClass] = {}
     for q in live:
         qd = raw["queues"][q]

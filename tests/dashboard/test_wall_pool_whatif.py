@@ -117,7 +117,7 @@ def test_fewer_agents_than_the_pool_has_is_refused(world):
     if on >= 50:
         pytest.skip(f"the pool has {on} agents on duty, more than the what-if's limit of 50 fewer")
     r = get(world, SUP, site="gd-hotline", pool="front", agents=str(-on - 1))
-    assert r.status_code == 400 and r.json() == {"detail": f"agents: {-on - 1} is more than pool 'front''s {on} agents on duty"}
+    assert r.status_code == 400 and r.json() == {"detail": f"agents: {-on - 1} is more than the {on} agents on duty in pool 'front'"}
     assert get(world, SUP, site="gd-hotline", pool="front", agents=str(-on)).status_code == 200
 
 

@@ -105,7 +105,7 @@ def test_pool_bad_input_is_a_one_line_error():
     assert (e.value.status_code, e.value.detail) == (404, "no pool 'nope' at site 's'")
     with pytest.raises(HTTPException) as e:
         whatif(r, None, cfg(True), "s", "a", -6)
-    assert (e.value.status_code, e.value.detail) == (400, "agents: -6 is more than pool 'phones''s 5 agents on duty")
+    assert (e.value.status_code, e.value.detail) == (400, "agents: -6 is more than the 5 agents on duty in pool 'phones'")
     assert whatif(r, None, cfg(True), "s", "a", -5)["with"]["answered"] < whatif(r, None, cfg(True), "s", "a", 0)["now"]["answered"]
     # Nobody handled anything yet in the pool: nothing to simulate, said once.
     for x in "ab":
