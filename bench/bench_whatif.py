@@ -14,6 +14,12 @@ the Erlang formula a planner would read instead (``staffing.solve`` for the
 same queue: an instant answer, but for a steady state, not from the floor's
 state now). The machine's other load counts: the figures are what a
 supervisor would wait on this machine now.
+
+``--pools``: also each hotline's largest group of queues with the same
+threshold and short-abandon limit declared one pool (``SiteConfig.pools``),
+its advice made pooled, and the pool's what-if (``dashboard.ahead.pool_whatif``:
+all members against the pool's agents, +3) timed beside the queue alone
+(queue ``pool:NAME``; ``on duty``: the pool's agents).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ def main(argv=None) -> int:
     ap.add_argument("--at", default="0.3,0.5,0.7", help="shares of the day's events folded before asking")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--pools", action="store_true", help="also time each hotline's pool (see the docstring)")
     args = ap.parse_args(argv)
     from bench.bench_replay import ensure_day
     from dashboard.ahead import whatif
@@ -57,6 +64,8 @@ def main(argv=None) -> int:
     cfg = load_config()
     events = [e for e in read_jsonl(ensure_day(args.calls, args.seed)) if hasattr(e, "site")]
     floor, adv = Floor(cfg), Advisor(cfg)
+    pcfg = _pooled(cfg) if args.pools else None
+    padv = Advisor(pcfg) if pcfg is not None else None
     rows, done = [], 0
     for share in sorted(float(x) for x in args.at.split(",") if x):
         upto = int(len(events) * share)
@@ -82,6 +91,14 @@ def main(argv=None) -> int:
                                                        target_s=qd["sl_t_s"], agents=max(on + 3, 1)), args.repeat)
             rows.append({"at": share, "site": site, "queue": q, "waiting": a["state"]["waiting"], "on_duty": on,
                          "median_s": round(med, 3), "worst_s": round(worst, 3), "erlang_s": round(e_med, 6)})
+            for name in (pcfg.site(site).pools if pcfg is not None else {}):
+                from dashboard.ahead import pool_whatif
+
+                prec = {"site": site, "clock": snap["clock"], "queues": padv.site_advice(floor, site, snap, waiting=True)}
+                med, worst, a = _time(lambda: pool_whatif(snap, prec, pcfg, site, name, 3), args.repeat)
+                rows.append({"at": share, "site": site, "queue": f"pool:{name}", "waiting": a["state"]["waiting"],
+                             "on_duty": a["state"]["ready"] + a["state"]["busy"], "median_s": round(med, 3),
+                             "worst_s": round(worst, 3), "erlang_s": None})
     if args.json:
         print(json.dumps(rows))
         return 0
@@ -93,3 +110,22 @@ def main(argv=None) -> int:
     worst = max(r["worst_s"] for r in rows)
     print(f"  worst answer {worst:.3f} s: {'under' if worst < 1 else 'OVER'} the 1 s goal")
     return 0
+
+
+def _pooled(cfg):
+    """``cfg`` with each hotline's largest group of queues sharing T and the short-abandon limit as one pool."""
+    import copy
+    from collections import defaultdict
+
+    out = copy.deepcopy(cfg)
+    for site, sc in out.sites.items():
+        if sc.kind == "hall":
+            continue
+        groups = defaultdict(list)
+        for q in sc.queues:
+            rq = cfg.queue(site, q)
+            groups[(rq.sl_t_s, rq.short_abandon_s)].append(q)
+        best = max(groups.values(), key=len, default=[])
+        if len(best) > 1:
+            sc.pools = {"pooled": best}
+    return out

@@ -43,7 +43,7 @@ waiting and then the first to come, whatever its queue (as
 from __future__ import annotations
 
 import heapq
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -151,8 +151,8 @@ def _course(h: LiveHall, classes: Mapping[str, HallClass], tickets: list, frees:
             while hq and gone[hq[0][2]]:
                 heapq.heappop(hq)
             if hq:
-                # higher priority first, then the counter's own order (a pool's agent: the first to come)
-                key = (hq[0][0], hq[0][1], rank) if first_come else (hq[0][0], rank)
+                # higher priority first, then the counter's own order (a pool's agent: the first issued)
+                key = hq[0] if first_come else (hq[0][0], rank)
                 if best_key is None or key < best_key:
                     best, best_key = q, key
         if best is None:
@@ -221,27 +221,37 @@ def _course(h: LiveHall, classes: Mapping[str, HallClass], tickets: list, frees:
     return stats, longest
 
 
-def _course_one(h: LiveHall, c: HallClass, tickets: list, frees: list[int], extra: int,
-                horizon_ms: int) -> tuple[QueueStats, int]:
-    """``_course`` for a hall of one class (or one queue's agents): every counter alike, so they are
-    counted, not told apart, and tickets wait in one first-come line per priority (issued in order);
-    the same figures as ``_course`` (tested), a few times faster."""
+def _course_alike(h: LiveHall, classes: Mapping[str, HallClass], tickets: list, frees: list[int], extra: int,
+                  horizon_ms: int, of: Optional[list[int]] = None) -> tuple[dict[str, QueueStats], dict[str, int]]:
+    """``_course`` where every counter takes every class and the first to come (priority first) whatever
+    its class: a hall of one class, one queue's agents, or a pool's (``first_come``). The counters are
+    alike, so they are counted, not told apart, and tickets wait in one first-come line per priority
+    (issued in order); each ticket's figures go to its class. The same figures as ``_course`` (tested),
+    a few times faster. ``of``: each ticket's class as its position in ``classes`` (made here if not given;
+    the same for every course of a run)."""
     now = h.now_ms
     ends = sorted(frees)
     if extra > 0:
         ends = sorted(ends + [now] * extra)
     elif extra < 0:
         ends = ends[min(-extra, len(ends)):]  # the idle first, then the first to finish (sorted: a heap)
-    st = QueueStats(c.sl_variant)
+    names = list(classes)
+    index = {q: k for k, q in enumerate(names)}
+    sts = [QueueStats(classes[q].sl_variant) for q in names]
+    sl_ts = [int(classes[q].sl_t_s * 1000) for q in names]
+    shorts = [int(classes[q].short_abandon_s * 1000) for q in names]
     n = len(tickets)
-    st.offered = n
-    sl_t, short = int(c.sl_t_s * 1000), int(c.short_abandon_s * 1000)
+    if of is None:
+        of = [index[tk[1]] for tk in tickets]
+    for k, c in Counter(of).items():
+        sts[k].offered = c
     gone = bytearray(n)
     lines: dict[int, deque] = {p: deque() for p in sorted({tk[2] for tk in tickets}, reverse=True)}
     order = list(lines.values())  # highest priority first
     quits: list[tuple[float, int]] = []
     pop, push = heapq.heappop, heapq.heappush
-    idle = longest = i = 0
+    longest = [0] * len(names)
+    idle = i = 0
     while True:
         t_ev = ends[0] if ends else _INF
         t_arr = tickets[i][0] if i < n else _INF
@@ -277,27 +287,27 @@ def _course_one(h: LiveHall, c: HallClass, tickets: list, frees: list[int], extr
         else:
             _, j = pop(quits)
             gone[j] = 1
-            tk = tickets[j]
+            tk, k = tickets[j], of[j]
             w = int(t_quit) - tk[0]
-            st.add_abandoned(w, short)
-            if tk[5] and w > longest:
-                longest = w
+            sts[k].add_abandoned(w, shorts[k])
+            if tk[5] and w > longest[k]:
+                longest[k] = w
             if not ends and i >= n and not quits:
                 break
             continue
         gone[j] = 1
-        tk = tickets[j]
+        tk, k = tickets[j], of[j]
         w = t - tk[0]
-        st.add_answered(w, sl_t, hist=False)
-        if tk[5] and w > longest:
-            longest = w
+        sts[k].add_answered(w, sl_ts[k], hist=False)
+        if tk[5] and w > longest[k]:
+            longest[k] = w
         push(ends, t + tk[3])
     end = now + horizon_ms
     for j in range(i):
-        tk = tickets[j]
-        if not gone[j] and tk[5] and end - tk[0] > longest:
-            longest = end - tk[0]
-    return st, longest
+        tk, k = tickets[j], of[j]
+        if not gone[j] and tk[5] and end - tk[0] > longest[k]:
+            longest[k] = end - tk[0]
+    return dict(zip(names, sts)), dict(zip(names, longest))
 
 
 def _summary(rows: list[dict]) -> dict:
@@ -332,15 +342,17 @@ def hall_ahead(
     # An opened counter takes every class: VIP classes first, then the hall's order.
     order_all = sorted(classes, key=lambda q: (not classes[q].vip, list(classes).index(q)))
     ks = [extra, *[k for k in courses if k != extra]]
+    # Counters all alike (one class; or a pool's, every one taking every class first come): counted, not told apart.
+    alike = len(classes) == 1 or (first_come and all(set(qs) == set(classes) for qs, _ in h.counters))
     per: dict[int, dict[str, list[dict]]] = {k: {} for k in ks}
     for r in range(runs):
         rng = np.random.default_rng([seed, r])
         tickets, frees = _draws(h, classes, rng, horizon_ms)
+        index = {q: i for i, q in enumerate(classes)}
+        of = [index[tk[1]] for tk in tickets] if alike else None
         for k in ks:
-            if len(classes) == 1:
-                (q, c), = classes.items()
-                one, most = _course_one(h, c, tickets, frees, k, horizon_ms)
-                stats, longest = {q: one}, {q: most}
+            if alike:
+                stats, longest = _course_alike(h, classes, tickets, frees, k, horizon_ms, of)
             else:
                 stats, longest = _course(h, classes, tickets, frees, k, order_all, horizon_ms, first_come)
             hall = QueueStats("standard")

@@ -96,7 +96,7 @@ def test_fewer_counters_close_idle_ones_first_and_never_below_none():
 @pytest.mark.parametrize("extra", [-3, 0, 4])
 def test_one_class_counted_gives_what_the_counters_told_apart_give(extra):
     """The one-class engine (counters counted) against the general one (each counter its own) on the same draws."""
-    from stream.planning.hall_ahead import _course, _course_one, _draws
+    from stream.planning.hall_ahead import _course, _course_alike, _draws
 
     h, classes = hall()
     one = {"general": classes["general"]}
@@ -104,7 +104,7 @@ def test_one_class_counted_gives_what_the_counters_told_apart_give(extra):
     for r in range(3):
         tickets, frees = _draws(h, one, np.random.default_rng([5, r]), HOUR)
         stats, longest = _course(h, one, tickets, frees, extra, ["general"], HOUR)
-        st, most = _course_one(h, one["general"], tickets, frees, extra, HOUR)
+        st, most = (x["general"] for x in _course_alike(h, one, tickets, frees, extra, HOUR))
         assert st.figures(percentiles=False) == stats["general"].figures(percentiles=False)
         assert most == longest["general"] and st.answered > 0 and st.abandoned > 0
 
@@ -134,7 +134,7 @@ def test_a_busy_hall_answers_well_within_a_second():
 def test_one_class_engine_property(n_wait, busy, ready, rate, aht, patience, extra, vip_every, seed):
     """Any one-class state: the counted engine gives the general one's figures, every ticket is counted once
     (answered + walked out + left open = offered), and nobody issued from now on waits past the last event."""
-    from stream.planning.hall_ahead import _course, _course_one, _draws
+    from stream.planning.hall_ahead import _course, _course_alike, _draws
 
     now = 10 * HOUR
     h = LiveHall(now, [(now - 30_000 * i, "q", int(i % vip_every == 0)) for i in range(n_wait)],
@@ -142,8 +142,30 @@ def test_one_class_engine_property(n_wait, busy, ready, rate, aht, patience, ext
     one = {"q": HallClass([(now - now % Q15 + i * Q15, rate) for i in range(5)], aht_s=aht, sl_t_s=60, patience_s=patience)}
     tickets, frees = _draws(h, one, np.random.default_rng(seed), HOUR)
     stats, longest = _course(h, one, tickets, frees, extra, ["q"], HOUR)
-    st1, most = _course_one(h, one["q"], tickets, frees, extra, HOUR)
+    st1, most = (x["q"] for x in _course_alike(h, one, tickets, frees, extra, HOUR))
     assert st1.figures(percentiles=False) == stats["q"].figures(percentiles=False) and most == longest["q"]
     assert st1.offered == len(tickets) and st1.answered + st1.abandoned <= st1.offered
     if busy + ready + extra > 0 or patience is not None:
         assert st1.answered + st1.abandoned == st1.offered  # someone serves or they walk out: nobody left open
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_wait=st.integers(0, 30), busy=st.integers(0, 8), ready=st.integers(0, 4), rates=st.tuples(st.floats(0.0, 30.0), st.floats(0.0, 30.0)),
+       ahts=st.tuples(st.floats(30.0, 900.0), st.floats(30.0, 900.0)), patience=st.one_of(st.none(), st.floats(20.0, 3000.0)),
+       extra=st.integers(-6, 6), seed=st.integers(0, 2**16))
+def test_a_pool_counted_gives_what_its_agents_told_apart_give(n_wait, busy, ready, rates, ahts, patience, extra, seed):
+    """A pool (two queues, every agent taking both, the first issued whatever its queue): the counted engine
+    gives, per queue, what the general one gives with each agent its own (``first_come``), on the same draws."""
+    from stream.planning.hall_ahead import _course, _course_alike, _draws
+
+    now = 10 * HOUR
+    h = LiveHall(now, [(now - 30_000 * i - 7 * (i % 2), "ab"[i % 2], int(i % 4 == 0)) for i in range(n_wait)],
+                 [(["a", "b"] if i % 2 else ["b", "a"], now - 1000 * i) for i in range(busy)] + [(["b", "a"], None)] * ready)
+    two = {q: HallClass([(now - now % Q15 + i * Q15, r) for i in range(5)], aht_s=a, sl_t_s=20 + 10 * k, patience_s=patience)
+           for k, (q, r, a) in enumerate(zip("ab", rates, ahts))}
+    tickets, frees = _draws(h, two, np.random.default_rng(seed), HOUR)
+    stats, longest = _course(h, two, tickets, frees, extra, ["a", "b"], HOUR, first_come=True)
+    alike, most = _course_alike(h, two, tickets, frees, extra, HOUR)
+    for q in "ab":
+        assert alike[q].figures(percentiles=False) == stats[q].figures(percentiles=False) and most[q] == longest[q]
+    assert sum(x.offered for x in alike.values()) == len(tickets)
