@@ -181,11 +181,22 @@ def whatif(raw: dict, advice_rec: Optional[dict], config, site: str, queue: str,
             "patience_s": patience, "horizon_min": 60, "now": now, "with": withk}
 
 
-def _pool_state(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> tuple[LiveHall, str]:
-    """A pool's contacts waiting in its queues (one by one where the worker published them) and its agents:
-    each whose primary skill is a member (as the pool's advice counts them), ready or on a contact, taking
-    every member (its own first: a busy agent frees up at its own queue's handle time)."""
+def _forecasts(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> dict[str, tuple[str, list]]:
+    """:func:`forecast_of` for each of ``queues`` that has a handle time (the others are left out)."""
     clock = int(raw.get("clock") or 0)
+    recs = (advice_rec or {}).get("queues") or {}
+    got: dict[str, tuple[str, list]] = {}
+    for q in queues:
+        try:
+            got[q] = forecast_of(recs.get(q), raw["queues"][q], clock)
+        except HTTPException:
+            pass
+    return got
+
+
+def _waiting(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> tuple[list[tuple[int, str, int]], bool]:
+    """The contacts (tickets) waiting in ``queues``, ``(offered ms, queue, priority)``, and whether each came one
+    by one from the worker (else some were spread below their queue's longest wait)."""
     adv = (advice_rec or {}).get("queues") or {}
     waiting: list[tuple[int, str, int]] = []
     each = True
@@ -194,6 +205,15 @@ def _pool_state(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> tup
         legs = legs if isinstance(legs, list) else None
         each = each and legs is not None
         waiting += [(o, q, p) for o, p in live_queue(raw, q, legs).waiting]
+    return waiting, each
+
+
+def _pool_state(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> tuple[LiveHall, str]:
+    """A pool's contacts waiting in its queues (one by one where the worker published them) and its agents:
+    each whose primary skill is a member (as the pool's advice counts them), ready or on a contact, taking
+    every member (its own first: a busy agent frees up at its own queue's handle time)."""
+    clock = int(raw.get("clock") or 0)
+    waiting, each = _waiting(raw, advice_rec, queues)
     agents: list[tuple[list[str], Optional[int]]] = []
     for r in (raw.get("agents") or {}).values():
         first = (r.get("queues") or [None])[0] if isinstance(r, dict) else None
@@ -214,13 +234,7 @@ def pool_whatif(raw: dict, advice_rec: Optional[dict], config, site: str, pool: 
     if not live:
         raise HTTPException(409, f"no queue of pool {pool!r} on the floor yet; nothing to simulate")
     clock = int(raw.get("clock") or 0)
-    recs = (advice_rec or {}).get("queues") or {}
-    got: dict[str, tuple[str, list]] = {}
-    for q in live:
-        try:
-            got[q] = forecast_of(recs.get(q), raw["queues"][q], clock)
-        except HTTPException:
-            pass  # no handle time yet for this queue: the pool's stands in (below)
+    got = _forecasts(raw, advice_rec, live)  # a queue with no handle time yet: the pool's stands in (below)
     if not got:
         raise HTTPException(409, f"no handle time known in pool {pool!r} yet (nobody handled); nothing to simulate")
     # A member nobody has handled yet: the pool's handle time (offered-weighted, as one Erlang A sees the pool).
@@ -257,14 +271,7 @@ def _hall_state(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> tup
     """The hall's tickets waiting (one by one where the worker published them) and its open counters:
     each agent logged in and not on a break is one, with the queues it serves in its order."""
     clock = int(raw.get("clock") or 0)
-    adv = (advice_rec or {}).get("queues") or {}
-    waiting: list[tuple[int, str, int]] = []
-    each = True
-    for q in queues:
-        legs = (adv.get(q) or {}).get("waiting")
-        legs = legs if isinstance(legs, list) else None
-        each = each and legs is not None
-        waiting += [(o, q, p) for o, p in live_queue(raw, q, legs).waiting]
+    waiting, each = _waiting(raw, advice_rec, queues)
     counters: list[tuple[list[str], Optional[int]]] = []
     for r in (raw.get("agents") or {}).values():
         if not isinstance(r, dict) or r.get("state") not in ("ready", "busy", "wrap_up"):
@@ -281,13 +288,7 @@ def hall_whatif(raw: dict, advice_rec: Optional[dict], config, site: str, extra:
         raise HTTPException(400, f"site {site!r} is not a hall (counters are a hall's; for a queue's agents: /api/whatif)")
     queues = [q for q in (raw.get("queues") or {})]
     clock = int(raw.get("clock") or 0)
-    recs = (advice_rec or {}).get("queues") or {}
-    got: dict[str, tuple[str, list]] = {}
-    for q in queues:
-        try:
-            got[q] = forecast_of(recs.get(q), raw["queues"][q], clock)
-        except HTTPException:
-            pass  # no handle time yet for this class: the hall's others' stands in (below)
+    got = _forecasts(raw, advice_rec, queues)  # a class with no handle time yet: the hall's others' stands in (below)
     if not got:
         raise HTTPException(409, "no handle time known at this hall yet (nobody served); nothing to simulate")
     mean_aht = sum(rows[0][2] for _, rows in got.values()) / len(got)
