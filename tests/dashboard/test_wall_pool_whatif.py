@@ -57,7 +57,7 @@ def world(redis_server, day, tmp_path_factory):
     cfg = pooled_config(tmp_path_factory.mktemp("cfg"))
     floor, adv = asyncio.run(_publish(redis_server.url, cfg, day[: int(len(day) * 0.5)]))
     srv = ServerThread(redis_server.url, PREFIX, config=cfg).start()
-    yield SimpleNamespace(floor=floor, adv=adv, srv=srv, cfg=cfg)
+    yield SimpleNamespace(floor=floor, adv=adv, srv=srv, cfg=cfg, url=redis_server.url)
     srv.stop()
 
 
@@ -198,6 +198,31 @@ async def test_the_pools_whatif_and_the_overview_in_a_browser(world, tmp_path):
                         assert await page.evaluate("document.documentElement.scrollWidth") <= w
                     await page.screenshot(path=str(shots / f"wall-pool-overview-{w}x{h}-{lang}.png"))
                     await ctx.close()
+            # The pool short: the worker's next record has 4 fewer than the need; the overview's row turns red.
+            r = aioredis.from_url(world.url)
+            try:
+                rec = orjson.loads(await r.get(Keys(PREFIX).advice("gd-hotline")))
+                for q in POOL:
+                    rec["queues"][q]["have"] = rec["queues"][q]["need_now"] - 4
+                await r.set(Keys(PREFIX).advice("gd-hotline"), orjson.dumps(rec))
+                await r.publish(Keys(PREFIX).advice_ch, orjson.dumps(rec))
+            finally:
+                await r.aclose()
+            ctx = await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+            page = await ctx.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"{base}/?token={WALL}&site=*")
+            row = ".sitetile[data-site-tile='gd-hotline'] .sitepool[data-pool='front'].pool-short"
+            await page.wait_for_selector(row, timeout=10_000)
+            assert await text(page, f"{row} .pool-gap") == "缺 4"
+            colour = await page.eval_on_selector(f"{row} .sp-have b", "b => getComputedStyle(b).color")
+            assert colour == "rgb(255, 77, 79)", colour  # --alarm
+            await page.screenshot(path=str(shots / "wall-pool-overview-short-1920x1080-zh.png"))
+            await page.click("#lang")
+            await page.wait_for_function("() => document.documentElement.lang === 'en'")
+            assert await text(page, f"{row} .pool-gap") == "short 4"
+            assert await page.locator("button.pool-wi").count() == 0  # the wall role has no what-if
+            await ctx.close()
             assert errors == []
         finally:
             await browser.close()
