@@ -245,6 +245,8 @@ def _course_alike(h: LiveHall, classes: Mapping[str, HallClass], tickets: list, 
         of = [index[tk[1]] for tk in tickets]
     for k, c in Counter(of).items():
         sts[k].offered = c
+    answered = [st.add_answered for st in sts]  # bound once: called per contact
+    abandoned = [st.add_abandoned for st in sts]
     gone = bytearray(n)
     lines: dict[int, deque] = {p: deque() for p in sorted({tk[2] for tk in tickets}, reverse=True)}
     order = list(lines.values())  # highest priority first
@@ -289,7 +291,7 @@ def _course_alike(h: LiveHall, classes: Mapping[str, HallClass], tickets: list, 
             gone[j] = 1
             tk, k = tickets[j], of[j]
             w = int(t_quit) - tk[0]
-            sts[k].add_abandoned(w, shorts[k])
+            abandoned[k](w, shorts[k])
             if tk[5] and w > longest[k]:
                 longest[k] = w
             if not ends and i >= n and not quits:
@@ -298,7 +300,7 @@ def _course_alike(h: LiveHall, classes: Mapping[str, HallClass], tickets: list, 
         gone[j] = 1
         tk, k = tickets[j], of[j]
         w = t - tk[0]
-        sts[k].add_answered(w, sl_ts[k], hist=False)
+        answered[k](w, sl_ts[k], False)
         if tk[5] and w > longest[k]:
             longest[k] = w
         push(ends, t + tk[3])
