@@ -167,11 +167,17 @@ def required_agents(
     sl_goal: float,
     short_abandon_s: float = 0.0,
     max_occupancy: Optional[float] = None,
+    near: Optional[int] = None,
 ) -> int:
     """The least agents with service level ≥ ``sl_goal`` (and occupancy ≤ the cap); 0 with no calls.
 
     Erlang C's answer bounds it from above (abandons only help those who
-    stay), so a bisection below it needs a handful of evaluations.
+    stay), so a bisection below it needs a handful of evaluations. ``near``:
+    an answer likely close (the same queue's last one: the live advice solves
+    each queue every minute, a plan interval after interval); the search
+    steps out from it, doubling, before it bisects, so a load like the last
+    costs two evaluations instead of six or more. The service level only
+    grows with agents, so the answer is the same wherever the search starts.
     """
     if calls <= 0:
         return 0
@@ -186,6 +192,17 @@ def required_agents(
         return r["service_level"] >= sl_goal and (max_occupancy is None or r["occupancy"] <= max_occupancy)
 
     lo = 0  # not enough (an interval with calls needs at least one agent)
+    if near is not None and lo < near < hi:
+        # Bracket the answer from ``near``: down while enough, else up while not, the step doubling.
+        step, down = 1, ok(near)
+        lo, hi = (lo, near) if down else (near, hi)
+        while hi - lo > step:
+            probe = hi - step if down else lo + step
+            if ok(probe) != down:
+                lo, hi = (probe, hi) if down else (lo, probe)
+                break
+            lo, hi = (lo, probe) if down else (probe, hi)
+            step *= 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if ok(mid):
