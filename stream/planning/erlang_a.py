@@ -93,15 +93,22 @@ def _absorption(n_mu: float, theta: float, J: int, t: float, abandon: bool) -> n
     ks = np.arange(kmax + 1)
     logw = ks * math.log(x) - x - np.array([math.lgamma(k + 1) for k in ks]) if x > 0 else np.where(ks == 0, 0.0, -np.inf)
     w = np.exp(logw)
-    cur = np.zeros(J + 1)
+    # One step k: cur[m] ← pa[m]·cur[m−1] + ps[m]·cur[m] (+ pab), with cur[−1] the edge: "one step past
+    # m = 0" (answered; for abandons, 0). cur lives in buf[1:] behind the edge, so buf[:-1] is it shifted
+    # by one; each step writes into buffers kept across steps (the advice solves this every minute).
+    buf = np.zeros(J + 2)
+    buf[0] = 0.0 if abandon else 1.0
+    prev, cur = buf[:-1], buf[1:]
+    t1, t2 = np.empty(J + 1), np.empty(J + 1)
     acc = w[0] * cur
-    edge = 0.0 if abandon else 1.0  # value "one step past m = 0": answered
     for k in range(1, kmax + 1):
-        shifted = np.empty_like(cur)
-        shifted[0] = edge
-        shifted[1:] = cur[:-1]
-        cur = pa * shifted + ps * cur + (pab if abandon else 0.0)
-        acc += w[k] * cur
+        np.multiply(pa, prev, out=t1)
+        np.multiply(ps, cur, out=t2)
+        np.add(t1, t2, out=cur)
+        if abandon:
+            np.add(cur, pab, out=cur)
+        np.multiply(cur, w[k], out=t1)
+        np.add(acc, t1, out=acc)
     return np.clip(acc, 0.0, 1.0)
 
 
