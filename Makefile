@@ -14,7 +14,7 @@ $(BIN)/python:
 
 # The core's hot modules are compiled (setup.py): a change to them reinstalls,
 # so tests never run a compiled copy older than its source.
-CORE   := setup.py stream/fold/_native.pyx $(wildcard stream/fold/native/*.hpp) stream/fold/calendar.py stream/fold/stats.py stream/fold/histogram.py stream/alerts/view.py stream/alerts/engine.py stream/alerts/rules.py stream/alerts/hysteresis.py
+CORE   := setup.py stream/fold/_native.pyx $(wildcard stream/fold/native/*.hpp) stream/fold/calendar.py stream/fold/stats.py stream/fold/histogram.py stream/alerts/view.py stream/alerts/engine.py stream/alerts/rules.py stream/alerts/hysteresis.py stream/planning/erlang_search.py
 
 $(VENV)/.installed: pyproject.toml $(CORE) | $(BIN)/python
 	$(PIP) install -q -e .

@@ -4,7 +4,8 @@ Everything else about the package is in pyproject.toml. The native core is the
 fold that runs; the fold's Python specification (``stream/fold/site.py``,
 ``contact.py``, ``agent.py``) is not compiled: it is written to be read. The
 modules listed in COMPILED are plain, typed Python that the native path runs
-too (a snapshot's figures, the calendar, the alert engine); mypyc turns them
+too (a snapshot's figures, the calendar, the alert engine, Erlang C's search
+for the staffing advice the alert path reads); mypyc turns them
 into C extensions beside the .py files (an editable install builds them in
 place). Where they cannot be built (no C compiler, FLOORWATCH_PURE=1),
 floorwatch runs the same code interpreted, only slower.
@@ -27,6 +28,7 @@ COMPILED = [
     "stream/alerts/engine.py",
     "stream/alerts/rules.py",
     "stream/alerts/hysteresis.py",
+    "stream/planning/erlang_search.py",
 ]
 
 # Compiled by older installs, no longer: an extension left beside its .py would shadow it.

@@ -11,6 +11,13 @@ unique per change. These helpers read both, so neither side has to move first.
 ('raised', 'repeated')
 >>> incident_key({"key": "gd/vip/longest_wait", "dedup_key": "gd/vip/longest_wait@1#raised"})
 'gd/vip/longest_wait'
+
+A pool's alert (``understaffed`` on queues answered by the same agents,
+stream/planning/pools.py) names the pool in ``queue`` and its member queues
+in ``queues``; it is about all of them:
+
+>>> alert_queues({"queue": "phones", "queues": ["PS", "PE"]}), alert_queues({"queue": "vip"})
+(('phones', 'PS', 'PE'), ('vip',))
 """
 
 from __future__ import annotations
@@ -35,3 +42,14 @@ def incident_key(change: dict) -> str:
     if change.get("key"):
         return str(change["key"])
     return str(change.get("dedup_key") or change.get("id"))
+
+
+def alert_queues(change: dict) -> tuple[str, ...]:
+    """The queues ``change`` is about: its ``queue``, then a pool alert's member ``queues`` (empty for an
+    alert of no queue). A route naming any of them takes it."""
+    q = change.get("queue")
+    own = (q,) if isinstance(q, str) else ()
+    more = change.get("queues")
+    if not isinstance(more, (list, tuple)):
+        return own
+    return own + tuple(m for m in more if isinstance(m, str) and m != q)

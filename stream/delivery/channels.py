@@ -33,7 +33,7 @@ import aiohttp
 
 from stream.delivery import config as C
 from stream.delivery import render
-from stream.delivery.change import incident_key
+from stream.delivery.change import alert_queues, incident_key
 from stream.delivery.http import DeliveryError, post
 from stream.delivery.privacy import log
 
@@ -133,9 +133,16 @@ class AliyunSmsSender:
         # the wording, the variables only the facts.
         ch = out.change
         text = (ch.get("message") or {}).get("zh-CN") or ch.get("rule", "")
+        queue = str(ch.get("queue", ""))
+        members = alert_queues(ch)[1:]
+        if members:
+            # A pool's alert: its queues in the queue variable, so the detail keeps the figures
+            # (the pool's worded name, "坐席组 phones（普通、…）：", would fill the 35 characters).
+            queue = f"{queue}:{','.join(members)}"
+            text = render.without_pool_name(text, str(ch.get("queue", "")))
         return {
             "site": str(ch.get("site", ""))[:35],
-            "queue": str(ch.get("queue", ""))[:35],
+            "queue": queue[:35],
             "severity": render.SEVERITY["zh-CN"].get(ch.get("severity", ""), "")[:35],
             "state": render.STATE["zh-CN"].get(out.kind, out.kind)[:35],
             "detail": text[:35],
@@ -220,6 +227,9 @@ class PagerDutySender:
                     "held_back_by_rate_limit": out.held_back,
                 },
             }
+            members = alert_queues(ch)[1:]
+            if members:
+                ev["payload"]["custom_details"]["queues"] = list(members)  # a pool's alert: its queues
         return ev
 
     async def send(self, out: Outbound) -> str:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from stream.contracts.floor_config import ConfigError as _FloorConfigError
+from stream.delivery.change import alert_queues
 from stream.contracts.floor_config import convert_at, read_yaml
 from msgspec import Meta, Struct, field
 
@@ -194,7 +195,9 @@ class Level(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Match(Struct, forbid_unknown_fields=True, kw_only=True):
-    """Which changes a route takes; an absent list matches anything."""
+    """Which changes a route takes; an absent list matches anything. ``queues`` takes a pool's alert
+    (its ``queue`` the pool's name, its ``queues`` the pool's) when it names the pool or any of its queues:
+    the duty manager of one queue is paged when the agents answering it are short."""
 
     rules: Union[list[str], None] = None
     severities: Union[list[Severity], None] = None
@@ -202,11 +205,11 @@ class Match(Struct, forbid_unknown_fields=True, kw_only=True):
     queues: Union[list[str], None] = None
 
     def matches(self, change: dict) -> bool:
-        for attr, key in (("rules", "rule"), ("severities", "severity"), ("sites", "site"), ("queues", "queue")):
+        for attr, key in (("rules", "rule"), ("severities", "severity"), ("sites", "site")):
             allowed = getattr(self, attr)
             if allowed is not None and change.get(key) not in allowed:
                 return False
-        return True
+        return self.queues is None or any(q in self.queues for q in alert_queues(change))
 
 
 class Route(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -2,13 +2,18 @@
 
 The rule engine already words the alert (``message`` has both languages);
 this adds what the reader needs around it: severity, state, where, and what
-to do. SMS gets one short line per language, email a fuller body.
+to do. SMS gets one short line per language, email a fuller body. A pool's
+alert is worded by the engine with the pool and its queues (``Pool phones
+(Regular, …)`` / ``坐席组 phones（…）``); its email subject, which has no
+message, lists the queues after the pool.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
+
+from stream.delivery.change import alert_queues
 
 SEVERITY = {
     "zh-CN": {"critical": "严重", "major": "重要", "warning": "警告", "minor": "次要", "info": "提示"},
@@ -22,6 +27,24 @@ STATE = {
 
 def _where(change: dict) -> str:
     return f"{change.get('site', '?')}/{change.get('queue', '?')}"
+
+
+def _where_all(change: dict) -> str:
+    """Where, with a pool alert's queues (``gd/phones (PS, PE)``): for a subject, which carries no message."""
+    members = alert_queues(change)[1:]
+    return f"{_where(change)} ({', '.join(members)})" if members else _where(change)
+
+
+def without_pool_name(text: str, pool: str) -> str:
+    """A pool alert's zh-CN text without its worded name (``坐席组 phones（…）：``, stream/alerts/messages.py),
+    for a channel that names the pool apart and has little room.
+
+    >>> without_pool_name("仍未恢复：坐席组 phones（普通、交易）：缺 3 名坐席", "phones")
+    '仍未恢复：缺 3 名坐席'
+    """
+    i = text.find(f"坐席组 {pool}（")
+    j = text.find("）：", i)
+    return text[:i] + text[j + 2:] if i >= 0 and j >= 0 else text
 
 
 def line(change: dict, kind: str, lang: str) -> str:
@@ -51,7 +74,7 @@ def subject(change: dict, kind: str) -> str:
     """Email subject, both languages (a mail client shows no language choice)."""
     zh = f"{SEVERITY['zh-CN'].get(change.get('severity'), '')}{STATE['zh-CN'].get(kind, kind)}"
     en = f"{SEVERITY['en'].get(change.get('severity'), '')} {STATE['en'].get(kind, kind)}"
-    return f"[floorwatch] {zh} / {en}: {_where(change)} {change.get('rule', '')}"
+    return f"[floorwatch] {zh} / {en}: {_where_all(change)} {change.get('rule', '')}"
 
 
 def _fig(x: object) -> str:

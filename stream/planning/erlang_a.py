@@ -93,15 +93,22 @@ def _absorption(n_mu: float, theta: float, J: int, t: float, abandon: bool) -> n
     ks = np.arange(kmax + 1)
     logw = ks * math.log(x) - x - np.array([math.lgamma(k + 1) for k in ks]) if x > 0 else np.where(ks == 0, 0.0, -np.inf)
     w = np.exp(logw)
-    cur = np.zeros(J + 1)
+    # One step k: cur[m] ← pa[m]·cur[m−1] + ps[m]·cur[m] (+ pab), with cur[−1] the edge: "one step past
+    # m = 0" (answered; for abandons, 0). cur lives in buf[1:] behind the edge, so buf[:-1] is it shifted
+    # by one; each step writes into buffers kept across steps (the advice solves this every minute).
+    buf = np.zeros(J + 2)
+    buf[0] = 0.0 if abandon else 1.0
+    prev, cur = buf[:-1], buf[1:]
+    t1, t2 = np.empty(J + 1), np.empty(J + 1)
     acc = w[0] * cur
-    edge = 0.0 if abandon else 1.0  # value "one step past m = 0": answered
     for k in range(1, kmax + 1):
-        shifted = np.empty_like(cur)
-        shifted[0] = edge
-        shifted[1:] = cur[:-1]
-        cur = pa * shifted + ps * cur + (pab if abandon else 0.0)
-        acc += w[k] * cur
+        np.multiply(pa, prev, out=t1)
+        np.multiply(ps, cur, out=t2)
+        np.add(t1, t2, out=cur)
+        if abandon:
+            np.add(cur, pab, out=cur)
+        np.multiply(cur, w[k], out=t1)
+        np.add(acc, t1, out=acc)
     return np.clip(acc, 0.0, 1.0)
 
 
@@ -167,11 +174,17 @@ def required_agents(
     sl_goal: float,
     short_abandon_s: float = 0.0,
     max_occupancy: Optional[float] = None,
+    near: Optional[int] = None,
 ) -> int:
     """The least agents with service level ≥ ``sl_goal`` (and occupancy ≤ the cap); 0 with no calls.
 
     Erlang C's answer bounds it from above (abandons only help those who
-    stay), so a bisection below it needs a handful of evaluations.
+    stay), so a bisection below it needs a handful of evaluations. ``near``:
+    an answer likely close (the same queue's last one: the live advice solves
+    each queue every minute, a plan interval after interval); the search
+    steps out from it, doubling, before it bisects, so a load like the last
+    costs two evaluations instead of six or more. The service level only
+    grows with agents, so the answer is the same wherever the search starts.
     """
     if calls <= 0:
         return 0
@@ -186,6 +199,17 @@ def required_agents(
         return r["service_level"] >= sl_goal and (max_occupancy is None or r["occupancy"] <= max_occupancy)
 
     lo = 0  # not enough (an interval with calls needs at least one agent)
+    if near is not None and lo < near < hi:
+        # Bracket the answer from ``near``: down while enough, else up while not, the step doubling.
+        step, down = 1, ok(near)
+        lo, hi = (lo, near) if down else (near, hi)
+        while hi - lo > step:
+            probe = hi - step if down else lo + step
+            if ok(probe) != down:
+                lo, hi = (probe, hi) if down else (lo, probe)
+                break
+            lo, hi = (lo, probe) if down else (probe, hi)
+            step *= 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if ok(mid):

@@ -238,12 +238,18 @@ def agents_needed(
     key = (round(offered, 2), round(float(aht_s), 1), pat, sl_t_s, short_s, goal, max_occupancy)
     n = cache.get(key) if cache is not None else None
     if n is None:
+        # Erlang A's search starts from the queue's last answer (the next minute's or interval's load is
+        # most often like the last): fewer evaluations, the same agents.
+        last = ("near", site, queue)
         n = erlang_a.required_agents(
             calls=key[0], interval_min=INTERVAL_MIN, aht_s=key[1], patience_s=pat, target_s=sl_t_s,
             sl_goal=min(goal, 0.999), short_abandon_s=short_s, max_occupancy=max_occupancy,
+            near=cache.get(last) if cache is not None and pat is not None else None,
         )
         if cache is not None:
             cache[key] = n
+            if pat is not None:
+                cache[last] = n
     return n
 
 

@@ -55,6 +55,8 @@ from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
+from stream.planning import pools
+
 __all__ = ["Shift", "ShiftRules", "Units", "read_roster", "coverage", "suggest", "load_shift_rules", "DEFAULT_SHIFTS"]
 
 DEFAULT_SHIFTS = Path(__file__).resolve().parents[2] / "config" / "shifts.yaml"
@@ -125,34 +127,44 @@ def _shift(row: Mapping, where: str) -> Shift:
 
 class Units:
     """The group each queue of a site is staffed in (``unit``), a group's queues (``members``), and the names a
-    roster may use: from the floor config's pools and the plan's rows (a pooled plan's rows carry ``pool``)."""
+    roster may use. The floor config's pools are read through ``stream.planning.pools``; a pooled plan's rows
+    carry ``pool``, so pools the config does not declare (``--roster`` without ``--config``) are learnt from them."""
 
     def __init__(self, config=None, plan: Iterable[Mapping] = (), queues: Iterable[tuple[str, str]] = ()) -> None:
-        self.pools: dict[str, dict[str, list[str]]] = defaultdict(dict)
+        self.config = config
         self.queues: dict[str, set[str]] = defaultdict(set)
+        # site -> pool -> the queues the plan's rows add to it, beyond the config's (in row order).
+        self.learnt: dict[str, dict[str, list[str]]] = defaultdict(dict)
         if config is not None:
             for site, sc in config.sites.items():
                 self.queues[site].update(sc.queues)
-                for name, qs in sc.pools.items():
-                    self.pools[site][name] = list(qs)
         for site, queue in queues:
             self.queues[site].add(queue)
         for r in plan:
             site, queue = str(r["site"]), str(r["queue"])
             self.queues[site].add(queue)
             pool = r.get("pool")
-            if pool and queue not in self.pools[site].get(pool, []) and self.unit(site, queue) == queue:
-                self.pools[site].setdefault(pool, []).append(queue)
+            if pool and self.unit(site, queue) == queue and queue not in self._declared(site).get(pool, ()):
+                self.learnt[site].setdefault(pool, []).append(queue)
+
+    def _declared(self, site: str) -> Mapping[str, list[str]]:
+        return self.config.site(site).pools if self.config is not None else {}
 
     def unit(self, site: str, queue: str) -> str:
         """``queue``'s pool, else the queue itself (``stream.planning.pools.unit``, with the plan's pools too)."""
-        return next((name for name, qs in self.pools.get(site, {}).items() if queue in qs), queue)
+        if self.config is not None and (pool := pools.pool_of(self.config, site, queue)) is not None:
+            return pool
+        return next((name for name, qs in self.learnt.get(site, {}).items() if queue in qs), queue)
 
     def members(self, site: str, unit: str) -> list[str]:
-        return list(self.pools.get(site, {}).get(unit) or [unit])
+        """``unit``'s queues (``stream.planning.pools.members``, with the plan's pools too)."""
+        more = self.learnt.get(site, {}).get(unit, [])
+        if unit in self._declared(site):
+            return pools.members(self.config, site, unit) + more
+        return list(more or [unit])
 
     def is_pool(self, site: str, unit: str) -> bool:
-        return unit in self.pools.get(site, {})
+        return unit in self._declared(site) or unit in self.learnt.get(site, {})
 
     def resolve(self, site: str, names: Iterable[str]) -> set[str]:
         """A roster's names at ``site``: a pool's name stands for its queues."""
@@ -163,9 +175,9 @@ class Units:
 
     def check(self, shift: Shift, where: str) -> None:
         """A roster name that is neither a queue nor a pool of the shift's site (of any site: no site given)."""
-        sites = [shift.site] if shift.site else sorted(set(self.queues) | set(self.pools))
+        sites = [shift.site] if shift.site else sorted(self.queues)
         for n in shift.queues:
-            if not any(n in self.queues.get(s, ()) or n in self.pools.get(s, {}) for s in sites):
+            if not any(n in self.queues.get(s, ()) or self.is_pool(s, n) for s in sites):
                 at = f"site {shift.site}" if shift.site else "any site"
                 raise ValueError(f"{where}: {shift.person}: {n!r} is neither a queue nor a pool of {at}")
 

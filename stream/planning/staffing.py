@@ -45,11 +45,10 @@ from __future__ import annotations
 import math
 from typing import Optional, Union
 
+from stream.planning.erlang_search import MAX_AGENTS, blocking, least_agents
+
 __all__ = ["traffic", "erlang_b", "erlang_c", "service_level", "asa", "occupancy", "required_agents", "solve"]
 
-# Guard for required_agents: no real floor staffs more than this many agents
-# on one queue; past it the goal is unreachable (e.g. goal 1 - 1e-300).
-_MAX_AGENTS = 1_000_000
 
 
 def _number(name: str, value: float, *, positive: bool = False) -> float:
@@ -92,12 +91,7 @@ def traffic(calls: float, interval_min: float, aht_s: float) -> float:
 
 def erlang_b(n: int, a: float) -> float:
     """Erlang B blocking probability for ``n`` servers and ``a`` Erlangs (recursion, stable)."""
-    _agents(n)
-    _number("traffic", a)
-    b = 1.0
-    for k in range(1, n + 1):
-        b = a * b / (k + a * b)
-    return b
+    return blocking(_agents(n), _number("traffic", a))
 
 
 def erlang_c(n: int, a: float) -> float:
@@ -143,28 +137,15 @@ def required_agents(
     max_occupancy: Optional[float] = None,
 ) -> int:
     """The least N > A with SL(T) ≥ ``sl_goal`` and, if given, A/N ≤ ``max_occupancy`` (no shrinkage)."""
-    _number("traffic", a)
-    _number("aht_s", aht_s, positive=True)
-    _number("target_s", target_s)
-    _fraction("sl_goal", sl_goal)
-    if max_occupancy is not None:
-        _fraction("max_occupancy", max_occupancy)
-    n = max(1, math.floor(a) + 1)
-    if max_occupancy is not None:
-        # Smallest N with A/N ≤ cap; the loop below re-checks to absorb rounding.
-        n = max(n, math.ceil(a / max_occupancy))
-    # Pw is computed once per N with the B recursion carried forward, so the
-    # search is O(N) overall instead of O(N²).
-    b = erlang_b(n, a)
-    while n <= _MAX_AGENTS:
-        if n > a and (max_occupancy is None or a / n <= max_occupancy):
-            pw = n * b / (n - a * (1.0 - b))
-            sl = 1.0 - pw * math.exp(-(n - a) * target_s / aht_s)
-            if sl >= sl_goal:
-                return n
-        n += 1
-        b = a * b / (n + a * b)
-    raise ValueError(f"no staffing up to {_MAX_AGENTS} agents reaches sl_goal {sl_goal!r}")
+    a, aht_s, target_s = _number("traffic", a), _number("aht_s", aht_s, positive=True), _number("target_s", target_s)
+    sl_goal = _fraction("sl_goal", sl_goal)
+    cap = None if max_occupancy is None else _fraction("max_occupancy", max_occupancy)
+    # The search (stream.planning.erlang_search, compiled): Pw once per N with the B recursion carried
+    # forward, so it is O(N) overall instead of O(N²).
+    n = least_agents(a, aht_s, target_s, sl_goal, cap)
+    if n == 0:
+        raise ValueError(f"no staffing up to {MAX_AGENTS} agents reaches sl_goal {sl_goal!r}")
+    return n
 
 
 def solve(
