@@ -109,9 +109,14 @@ class SiteConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     # Queues (or counters) served by the same people: pool name -> its queues. The staffing plan and its
     # check staff a pool as one group (stream/planning/pools.py); a queue in no pool is staffed alone.
     pools: dict[Name, list[Name]] = field(default_factory=dict)
+    # How soon a change decided in an intraday re-plan can act on this floor (calling someone in, moving agents
+    # from other work): the /staffing page's re-plan keeps the plan in force until then (stream/planning/intraday.py).
+    replan_lead_min: int = 60
 
     def __post_init__(self) -> None:
         zone_ok(self.timezone)
+        if isinstance(self.replan_lead_min, bool) or not 0 <= self.replan_lead_min <= 240 or self.replan_lead_min % 15:
+            raise ValueError(f"replan_lead_min must be a multiple of 15 minutes from 0 to 240, got {self.replan_lead_min!r}")
         seen: dict[str, str] = {}
         for pool, queues in self.pools.items():
             if not queues:

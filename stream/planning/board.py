@@ -71,12 +71,13 @@ class Board:
                  cadence: Optional[Cadence] = None) -> None:
         """``history`` instead of folding ``log`` (e.g. from the history store; the log then has no events
         and only gives the config): patience then from the history's waits (``patience_from_history``).
-        ``cadence``: how soon a re-plan acts (its ``lead_min``; ``intraday.Cadence()`` by default: an hour)."""
+        ``cadence``: how soon a re-plan acts (its ``lead_min``); by default each site's own ``replan_lead_min``
+        (an hour unless its config says otherwise)."""
         self.log = log
         self.holidays = holidays if holidays is not None else Holidays()
         self.rules = rules if rules is not None else ShiftRules()
         self.roster = roster
-        self.cadence = cadence if cadence is not None else Cadence()
+        self.cadence = cadence
         self.history = history if history is not None else fold_history(log.events, log.config)
         self._contacts = contacts(log.events)
 
@@ -137,14 +138,15 @@ class Board:
         if now is not None and self._inside(now, start, days, qh):
             laters = forecast_histories(site_hist, now, 1, self.holidays, spread=True)
             later = self._mine(laters, mates)
-            effective = now + timedelta(minutes=self.cadence.lead_min)
+            cadence = self.cadence or Cadence(lead_min=cfg.site(site).replan_lead_min)
+            effective = now + timedelta(minutes=cadence.lead_min)
             pat_now = pat
             if self._contacts:  # the patience the day's morning shows too, as `staffing --plan --from` that time
                 pat_now = self._patience(site, mates, cutoff_for(now, qh.timezone), start)
             got = (so_far or (lambda: self.so_far_of_log(site, now)))()
             # The site's queues' reforecast weighs the site's target, as `staffing --plan --recover` does.
             site_rows = [r for o in laters for r in o.rows]
-            margin = (site_margins(site_rows, cfg, {site: got[:2]}, effective, self.cadence).get(site, 0.0)
+            margin = (site_margins(site_rows, cfg, {site: got[:2]}, effective, cadence).get(site, 0.0)
                       if got is not None else 0.0)
             redo = plan(actionable([r for q in mates for r in later[q].rows], effective), cfg, patience=pat_now,
                         shrinkage=shrinkage, over="day", spread={(site, q): later[q].spread for q in mates},
@@ -152,12 +154,12 @@ class Board:
             refc = {r["start"]: r["offered"] for r in later[queue].rows}
             day_ahead = _summed(rows, "agents")
             # A change decided now acts only after the lead time (``intraday.Cadence``): until then the plan stands.
-            rows = apply_replan(rows, redo, now, self.cadence)
+            rows = apply_replan(rows, redo, now, cadence)
             target = target_pct(cfg, site, queue)
             recovery = {"offered": int(got[0]) if got else 0, "sl_pct": round(got[1], 1) if got and got[1] is not None else None,
                         "source": got[2] if got else None, "target_pct": target, "margin_pts": margin,
                         "aim_pct": round(min(99.9, target + margin), 2),
-                        "up_to_pts": self.cadence.recover_up, "down_to_pts": self.cadence.recover_down}
+                        "up_to_pts": cadence.recover_up, "down_to_pts": cadence.recover_down}
         # The need of the unit (the pool, or the queue): its queues' rows summed per interval.
         need = _summed(rows, "agents")
         if self.roster is not None:

@@ -54,6 +54,10 @@ from stream.planning.whatif import simulate
 
 __all__ = ["check_plan", "flat_peak"]
 
+# Run r draws with seeds seed + RUN_SEEDS·r + k (k: the group's place), so that run 0 is the single run's draw
+# and no two runs or groups share a seed.
+RUN_SEEDS = 1_000
+
 
 def _ms(start: str) -> int:
     t = datetime.fromisoformat(start)
@@ -62,12 +66,14 @@ def _ms(start: str) -> int:
     return int(t.timestamp() * 1000)
 
 
-def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, seed: int = 0) -> dict:
-    """The plan's days replayed with the log's contacts (see the module docstring)."""
+def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, seed: int = 0, runs: int = 1) -> dict:
+    """The plan's days replayed with the log's contacts (see the module docstring), ``runs`` times."""
     from stream.fold.floor import Floor
 
     if not 0 <= shrinkage < 1:
         raise ValueError(f"shrinkage must be in [0, 1), got {shrinkage!r}")
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise ValueError(f"runs must be a whole number >= 1, got {runs!r}")
     cfg = log.config
     steps: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     paid: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
@@ -95,8 +101,8 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
     by_queue: dict[tuple[str, str], list] = defaultdict(list)
     for c in every:
         by_queue[(c.site, c.queue)].append(c)
-    events: list = []
-    for k, (group, per) in enumerate(sorted(rostered.items())):
+    groups = []
+    for group, per in sorted(rostered.items()):
         site = group[0]
         sched = {s: math.floor(a * (1.0 - shrinkage) + 1e-9) for s, a in per.items()}
         # A step at each planned interval; nobody between planned intervals or after the last.
@@ -111,12 +117,18 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
         mine = [c for q in queues for c in by_queue.get((site, q), [])
                 if c.offered_ms - c.offered_ms % INTERVAL_MS in steps[(site, q)]]
         pats = {q: mean_patience.get((site, q)) for q in queues}
-        events.extend(simulate(mine, sorted(schedule.items()), patience_s=pats, seed=seed + k, site=site, group=group[1]))
-    events.sort(key=lambda e: e.ts)
-    floor = Floor(cfg)
-    floor.apply_many(events)
-    floor.flush()
-    report = floor.report()
+        groups.append((group, mine, sorted(schedule.items()), pats))
+    reports = []
+    for run in range(runs):
+        events: list = []
+        for k, (group, mine, schedule_, pats) in enumerate(groups):
+            events.extend(simulate(mine, schedule_, patience_s=pats, seed=seed + RUN_SEEDS * run + k, site=group[0],
+                                   group=group[1]))
+        events.sort(key=lambda e: e.ts)
+        floor = Floor(cfg)
+        floor.apply_many(events)
+        floor.flush()
+        reports.append({d["date"]: d for d in floor.report()["days"]})
     # Agent-hours per local day, named as the report names queues.
     owners: dict[str, set] = defaultdict(set)
     for s, q in paid:
@@ -129,7 +141,6 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
             hours[(tz.date_of(start), name)] += h
     days_out = []
     dates = sorted({d for d, _ in hours})
-    rep_days = {d["date"]: d for d in report["days"]}
     for d in dates:
         queues = {}
         for (dd, name), h in sorted(hours.items()):
@@ -137,23 +148,28 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
                 continue
             site, _, q = name.rpartition("/")
             site = site or next(iter(owners[q]))
-            fig = rep_days.get(d, {}).get("queues", {}).get(name, {})
-            queues[name] = {
-                "sl_pct": _r(fig.get("sl_pct")),
-                "target_pct": target_pct(cfg, site, q),
-                "asa_s": _r(fig.get("asa_s")),
-                "abandon_pct": _r(fig.get("abandon_pct")),
-                "agent_hours": round(h, 2),
-            }
-        tot = rep_days.get(d, {}).get("total", {})
+            figs = [rep.get(d, {}).get("queues", {}).get(name, {}) for rep in reports]
+            queues[name] = {**_figures(figs, "target_pct", target_pct(cfg, site, q)), "agent_hours": round(h, 2)}
+        figs = [rep.get(d, {}).get("total", {}) for rep in reports]
         days_out.append({"date": d, "queues": queues, "total": {
-            "sl_pct": _r(tot.get("sl_pct")), "asa_s": _r(tot.get("asa_s")), "abandon_pct": _r(tot.get("abandon_pct")),
-            "agent_hours": round(sum(q["agent_hours"] for q in queues.values()), 2)}})
-    return {"days": days_out}
+            **_figures(figs), "agent_hours": round(sum(q["agent_hours"] for q in queues.values()), 2)}})
+    return {"days": days_out, "runs": runs}
 
 
-def _r(v):
-    return round(v, 2) if isinstance(v, float) else v
+def _figures(figs: list[Mapping], *extra) -> dict:
+    """One queue-day's figures over the runs: each the runs' mean (None where no run has it), the target
+    (``extra``: key and value) after the service level, and with more than one run the service level's range
+    over them (how much of the figure is the draw)."""
+    out: dict = {}
+    for key in ("sl_pct", "asa_s", "abandon_pct"):
+        got = [f[key] for f in figs if isinstance(f.get(key), (int, float))]
+        out[key] = round(sum(got) / len(got), 2) if got else None
+        if key == "sl_pct" and extra:
+            out[extra[0]] = extra[1]
+    if len(figs) > 1:
+        sl = [f["sl_pct"] for f in figs if isinstance(f.get("sl_pct"), (int, float))]
+        out["sl_pct_range"] = [round(min(sl), 2), round(max(sl), 2)] if sl else None
+    return out
 
 
 def flat_peak(plan: Iterable[Mapping], config=None) -> list[dict]:

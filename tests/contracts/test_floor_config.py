@@ -111,3 +111,20 @@ def test_a_pool_mixing_service_level_terms_is_refused_in_one_line(queues, says):
 
 def test_the_bank_pools_its_six_queues():
     assert anonbank.site_config().pools == {"phones": ["PS", "PE", "IN", "NE", "NW", "TT"]}
+
+
+@pytest.mark.parametrize("lead, says", [
+    (20, "replan_lead_min must be a multiple of 15 minutes from 0 to 240, got 20"),
+    (-15, "replan_lead_min must be a multiple of 15 minutes from 0 to 240, got -15"),
+    (255, "replan_lead_min must be a multiple of 15 minutes from 0 to 240, got 255"),
+    ("soon", "Expected `int`, got `str` - at `$.sites.s.replan_lead_min`"),
+])
+def test_a_wrong_replan_lead_is_named(lead, says):
+    with pytest.raises(ConfigError) as err:
+        FloorConfig.from_dict({"sites": {"s": {"replan_lead_min": lead}}}, source="f.yaml")
+    assert str(err.value).startswith(f"f.yaml: {says}")
+
+
+def test_a_site_re_plans_an_hour_ahead_unless_it_says_otherwise():
+    cfg = FloorConfig.from_dict({"sites": {"s": {}, "t": {"replan_lead_min": 0}}})
+    assert (cfg.site("s").replan_lead_min, cfg.site("t").replan_lead_min) == (60, 0)

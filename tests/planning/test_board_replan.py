@@ -73,3 +73,23 @@ def test_by_default_the_logs_own_day_so_far(log):
     rec = _board(log)["recovery"]
     n, sl = of_log(log, NOW)["gd-hotline"]
     assert rec["source"] == "log" and rec["offered"] == n > 100 and rec["sl_pct"] == round(sl, 1)
+
+
+def test_the_sites_own_lead_time_says_when_a_re_plan_acts(log):
+    """A floor that moves agents within half an hour (``replan_lead_min: 30``) sees the re-plan act at 12:30:
+    the half hour the default hour keeps is re-planned too."""
+    import msgspec
+
+    from stream.planning.actuals import Log
+
+    cfg = log.config
+    site = msgspec.structs.replace(cfg.site("gd-hotline"), replan_lead_min=30)
+    quick = Log(log.events, msgspec.structs.replace(cfg, sites={**cfg.sites, "gd-hotline": site}))
+    low = lambda: (200.0, 60.0, "live")  # noqa: E731 - a morning below target, so the re-plan adds agents
+    b, hour = _board(quick, low), _board(log, low)
+    assert b["effective_from"] == "2026-03-16T12:30:00+08:00" and hour["effective_from"] == ACTS
+    half = [r for r in b["intervals"] if "2026-03-16T12:30" <= r["start"] < ACTS]
+    assert len(half) == 2 and all(r["replan"] == "replanned" for r in half)
+    assert sum(r["agents"] for r in half) > sum(r["agents"] for r in hour["intervals"] if r["start"] in {h["start"] for h in half})
+    # An explicit cadence still wins over the site's.
+    assert _board(quick, low, Cadence(lead_min=60))["effective_from"] == ACTS

@@ -9,11 +9,12 @@ import msgspec
 import pytest
 
 from simulators import mmc
+from stream.contracts.events import CallAbandoned
 from stream.contracts.floor_config import FloorConfig
 from stream.fold.floor import Floor
 from stream.planning import staffing
 from stream.planning.actuals import Log
-from stream.planning.check import check_plan, flat_peak
+from stream.planning.check import RUN_SEEDS, check_plan, flat_peak
 from stream.planning.plan import plan
 
 START = datetime(2026, 1, 5, tzinfo=timezone.utc)
@@ -140,3 +141,45 @@ def test_a_pools_flat_peak_is_the_pools_peak_split_by_workload() -> None:
     assert [per[("a", s)] for s in t[1:]] == [6, 3, 0] and [per[("b", s)] for s in t[1:]] == [1, 4, 7]
     alone = flat_peak(rows)
     assert sum(r["agents"] for r in alone) > sum(r["agents"] for r in got)
+
+
+def _day_with_abandons(hours: int) -> list:
+    """An M/M/c day answered at once, but every 8th caller hung up after 90 s: the queue has a patience, so an
+    answered caller's patience beyond their wait is drawn, and a short plan's figures depend on the draw."""
+    evs = [e for e in mmc.generate(calls_per_hour=300.0, aht_s=180.0, agents=60, hours=hours, seed=7, start=START)
+           if e.kind != "agent_state"]
+    offered = {e.call: e.ts for e in evs if e.kind == "call_offered"}
+    gone = set(sorted(offered)[::8])
+    out = [e for e in evs if e.kind == "call_offered" or e.call not in gone]
+    out += [CallAbandoned(id=f"ab{c}", ts=offered[c] + 90_000, site="mmc", call=c) for c in gone]
+    return sorted(out, key=lambda e: e.ts)
+
+
+def test_runs_are_the_mean_of_single_runs_with_their_range() -> None:
+    """``runs=3`` is three single checks (seeds ``seed + RUN_SEEDS·r``) averaged, with the service level's range;
+    on a short-staffed day the draw moves the figure, and the range shows by how much."""
+    hours = 8
+    log = Log(_day_with_abandons(hours), FloorConfig())
+    rows = flat_plan(13, hours + 2)  # 15 erlangs offered (less the abandons): the queue builds
+    many = check_plan(log, rows, seed=5, runs=3)
+    singles = [check_plan(log, rows, seed=5 + RUN_SEEDS * r)["days"][0] for r in range(3)]
+    assert many["runs"] == 3
+    for part in ("queues", "total"):
+        got = many["days"][0][part]["mmc"] if part == "queues" else many["days"][0]["total"]
+        each = [d[part]["mmc"] if part == "queues" else d["total"] for d in singles]
+        sl = [e["sl_pct"] for e in each]
+        assert min(sl) < max(sl), sl  # the draw matters here, so the mean is not one run's figure
+        assert got["sl_pct"] == pytest.approx(sum(sl) / 3, abs=0.01)
+        assert got["sl_pct_range"] == [min(sl), max(sl)]
+        for key in ("asa_s", "abandon_pct"):
+            assert got[key] == pytest.approx(sum(e[key] for e in each) / 3, abs=0.01)
+        assert "sl_pct_range" not in each[0]  # one run has no range to give
+    # Plenty of agents: nobody waits in any run, and the range is a point.
+    easy = check_plan(log, flat_plan(40, hours + 2), runs=4)["days"][0]["total"]
+    assert easy["sl_pct_range"][0] == easy["sl_pct_range"][1] == easy["sl_pct"]
+
+
+@pytest.mark.parametrize("runs", [0, -1, 1.5, True, "3"])
+def test_runs_must_be_a_whole_number_from_one(runs) -> None:
+    with pytest.raises(ValueError, match="runs must be a whole number >= 1"):
+        check_plan(Log([], FloorConfig()), flat_plan(1, 1), runs=runs)

@@ -114,7 +114,8 @@ def test_plan_check_roster_and_suggest(tmp_path, capsys):
     days = json.loads(out)["days"]
     assert [d["date"] for d in days] == [f"2026-03-{16 + i}" for i in range(7)]
     q = days[0]["queues"]["general"]
-    assert set(q) == {"sl_pct", "target_pct", "asa_s", "abandon_pct", "agent_hours"}
+    assert set(q) == {"sl_pct", "target_pct", "asa_s", "abandon_pct", "sl_pct_range", "agent_hours"}
+    assert json.loads(out)["runs"] == 10 and q["sl_pct_range"][0] <= q["sl_pct"] <= q["sl_pct_range"][1]
     assert q["target_pct"] == 80 and q["agent_hours"] > 0 and q["sl_pct"] > 50
     roster = tmp_path / "roster.csv"
     roster.write_text("person,site,queues,start,end,breaks\n"
@@ -140,6 +141,8 @@ def test_plan_check_roster_and_suggest(tmp_path, capsys):
         (["staffing", "--check", "--replay", "x", "--format", "jsonl", "--json"], "--check needs --plan"),
         (["staffing", "--check", "--plan", "missing.json", "--replay", "x", "--format", "jsonl"], "no such file"),
         (["staffing", "--suggest", "--json"], "--suggest needs --plan"),
+        (["staffing", "--check", "--runs", "0", "--plan", "p.json", "--replay", "x", "--format", "jsonl"],
+         "--runs: a whole number of runs >= 1, got '0'"),
         (["staffing", "--calls", "10"], "required"),
         (["staffing", "--plan", "--check"], "give only one of --plan, --check, --roster, --suggest, not --plan and --check"),
         (["staffing", "--suggest", "--roster", "r.csv"], "not --roster and --suggest"),
