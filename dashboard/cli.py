@@ -1,7 +1,7 @@
 """``floorwatch dashboard``: run the wall dashboard alone against a running Redis.
 
     floorwatch dashboard --redis redis://127.0.0.1:6379/0 [--http-port 8080] [--host 0.0.0.0] [--kafka URL]
-                         [--redis-prefix fw:] [--tokens-file FILE] [--config config/floor.yaml]
+                         [--redis-prefix fw:] [--tokens-file FILE] [--config config/floor.yaml [--config MORE.yaml]]
 
 Tokens come from ``--tokens-file`` (its ``tokens:`` section) or
 ``FLOORWATCH_TOKENS``; with neither, fresh ones are made and the wall's URL is
@@ -24,7 +24,9 @@ def register(subparsers: Any) -> None:
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--http-port", type=int, default=8080)
     d.add_argument("--tokens-file", help="YAML with a tokens: section (default: FLOORWATCH_TOKENS)")
-    d.add_argument("--config", help="floor YAML for thresholds (default config/floor.yaml)")
+    d.add_argument("--config", action="append", default=None, metavar="FILE",
+                   help="floor YAML: thresholds, queues, pools (default config/floor.yaml); repeat it to add the "
+                        "sites of further files, as the workers are given them (e.g. config/anonbank.yaml)")
     d.add_argument("--client-queue", type=int, default=64,
                    help="messages queued per wall before it is sent a full snapshot instead (default 64)")
     d.add_argument("--allowed-origin", action="append", default=None, metavar="URL",

@@ -132,8 +132,8 @@ class Stack:
         if self.want_dashboard:
             port = self.http_port or embedded.free_port()
             args = ["dashboard", "--redis", self.redis_url, "--http-port", str(port), "--kafka", self.kafka_url]
-            if self.configs:
-                args += ["--config", str(self.configs[0])]  # the wall's thresholds are the floor's
+            for c in self.configs:  # the floor's thresholds and the replayed log's site (its queues and pools)
+                args += ["--config", str(c)]
             if self.history_db:
                 args += ["--db", self.history_db]
             self.tokens = self._tokens()
