@@ -145,6 +145,19 @@ def forecast_of(adv: Optional[dict], qd: dict, clock: int) -> tuple[str, list[tu
     return "live", [(start + i * INTERVAL_MS, rate, aht) for i in range(5)]
 
 
+# The refusal's first words: the wall knows this case by them and says it in the reader's language.
+AGENTS_UNKNOWN = "agents on duty unknown"
+
+
+def _need_agents_known(advice_rec: Optional[dict], queues: list[str], site: str) -> None:
+    """409 where the worker's advice says who is on duty is unknown (``have`` None: a feed with no agent states,
+    as the Anonymous Bank's log): simulated with nobody, every caller would abandon, which is not the floor."""
+    recs = (advice_rec or {}).get("queues") or {}
+    if any(isinstance(recs.get(q), dict) and "have" in recs[q] and recs[q]["have"] is None for q in queues):
+        raise HTTPException(409, f"{AGENTS_UNKNOWN} at site {site!r}: its feed reports no agent states, and a "
+                                 "what-if needs the agents on the phones; nothing to simulate")
+
+
 def pool_at(config, site: str, queue: str) -> Optional[str]:
     """The pool ``queue`` is staffed in at ``site`` (None: alone, or no config)."""
     if config is None or site not in config.sites or not config.site(site).pools:
@@ -164,6 +177,7 @@ def whatif(raw: dict, advice_rec: Optional[dict], config, site: str, queue: str,
     qd = queues[queue]
     clock = int(raw.get("clock") or 0)
     adv = ((advice_rec or {}).get("queues") or {}).get(queue)
+    _need_agents_known(advice_rec, [queue], site)
     basis, fc = forecast_of(adv, qd, clock)
     hall = raw.get("kind") == "hall"
     qc = config.queue(site, queue) if config is not None else None
@@ -233,6 +247,7 @@ def pool_whatif(raw: dict, advice_rec: Optional[dict], config, site: str, pool: 
     live = [q for q in pools.members(config, site, pool) if q in (raw.get("queues") or {})]
     if not live:
         raise HTTPException(409, f"no queue of pool {pool!r} on the floor yet; nothing to simulate")
+    _need_agents_known(advice_rec, live, site)
     clock = int(raw.get("clock") or 0)
     got = _forecasts(raw, advice_rec, live)  # a queue with no handle time yet: the pool's stands in (below)
     if not got:

@@ -30,6 +30,7 @@
       pool: "坐席组", adv_ready: "空闲", in_pool: "属坐席组", pool_short: "缺",
       wi_title: "假设模拟", wi_queue: "队列", wi_agents: "增减坐席", wi_counters: "增减窗口", wi_run: "模拟下一小时", wi_with: "若", wi_sl: "服务水平",
       wi_lw: "最长等待", wi_ab: "放弃", wi_basis_live: "无历史预测：按近15分钟来话估算", wi_basis_fc: "按今日预测来话",
+      wi_agents_unknown: "无法模拟：该站点的数据不含坐席状态，不知道在岗坐席有多少",
       wi_busy: "计算中…", wi_close: "收起",
       wi_hall: "全厅（所有窗口）", wi_walk: "弃号", wi_class: "业务类别",
       wi_pool_of: "坐席组", wi_pool_note: "组内坐席接听以下所有队列，按整组模拟", wi_pool_total: "整组合计", wi_pool_btn: "假设模拟",
@@ -54,6 +55,7 @@
       pool: "Pool", adv_ready: "ready", in_pool: "in pool", pool_short: "short",
       wi_title: "What-if", wi_queue: "Queue", wi_agents: "Agents ±", wi_counters: "Counters ±", wi_run: "Simulate next hour", wi_with: "with", wi_sl: "SL",
       wi_lw: "longest wait", wi_ab: "abandons", wi_basis_live: "no history forecast: last 15 min's arrivals held", wi_basis_fc: "today's forecast arrivals",
+      wi_agents_unknown: "Cannot simulate: this site's feed has no agent states, so who is on duty is unknown",
       wi_busy: "simulating…", wi_close: "Close",
       wi_hall: "whole hall (all counters)", wi_walk: "walk-outs", wi_class: "Class",
       wi_pool_of: "Pool", wi_pool_note: "its agents answer all these queues: simulated as one group", wi_pool_total: "Pool total", wi_pool_btn: "What-if",
@@ -841,7 +843,12 @@
       const body = await res.json().catch(() => ({}));
       if (!res.ok) throw Object.assign(new Error(res.status + ""), { status: res.status, detail: body.detail });
       wi.answer = body;
-    } catch (err) { wi.answer = null; wi.error = t("err") + " " + (err.status || "") + (err.detail ? ": " + err.detail : ""); }
+    } catch (err) {
+      wi.answer = null;
+      // A floor whose feed has no agent states: said in the reader's language, not the API's English.
+      wi.error = err.status === 409 && String(err.detail || "").startsWith("agents on duty unknown") ? t("wi_agents_unknown")
+        : t("err") + " " + (err.status || "") + (err.detail ? ": " + err.detail : "");
+    }
     wi.busy = false; whatifDraw();
   }
   document.body.addEventListener("click", (e) => {

@@ -120,3 +120,20 @@ def test_a_member_nobody_handled_yet_takes_the_pools_handle_time():
     r["queues"]["b"]["sliding"]["15m"]["aht_s"] = None
     got = whatif(r, None, cfg(True), "s", "b", 0)
     assert got["queues"] == ["a", "b"] and got["now"]["queues"]["b"]["offered"] > 0
+
+
+@pytest.mark.parametrize("pooled, queue", [(True, "a"), (False, "a"), (False, "c")])
+def test_a_floor_that_reports_no_agent_states_is_not_simulated_with_nobody(pooled, queue) -> None:
+    """The worker's advice says ``have: None`` where a feed has no agent states (the Anonymous Bank's log):
+    who is on duty is unknown, so the what-if refuses (409, the words the wall knows) instead of running the
+    queue (or pool) with no agent and every caller abandoning; with a count (0 included) it simulates."""
+    unknown = {"queues": {k: {"need_now": 3, "have": None, "ready": None} for k in "abc"}}
+    with pytest.raises(HTTPException) as err:
+        whatif(raw(0, 0, 40, 20), unknown, cfg(pooled), "s", queue, 1)
+    assert err.value.status_code == 409 and err.value.detail.startswith("agents on duty unknown at site 's'")
+    if pooled:
+        with pytest.raises(HTTPException):
+            pool_whatif(raw(0, 0, 40, 20), unknown, cfg(True), "s", "phones", 1)
+    counted = {"queues": {k: {"need_now": 3, "have": 0, "ready": 0} for k in "abc"}}
+    got = whatif(raw(0, 0, 40, 20), counted, cfg(pooled), "s", queue, 1)
+    assert got["agents"] == 1 and got["with"]["offered"] >= 0
