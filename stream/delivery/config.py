@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from stream.contracts.floor_config import ConfigError as _FloorConfigError
-from stream.delivery.change import alert_queues
 from stream.contracts.floor_config import convert_at, read_yaml
+from stream.delivery.change import alert_queues
 from msgspec import Meta, Struct, field
 
 __all__ = [

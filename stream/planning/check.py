@@ -149,23 +149,21 @@ def check_plan(log: Log, plan: Iterable[Mapping], *, shrinkage: float = 0.0, see
             site, _, q = name.rpartition("/")
             site = site or next(iter(owners[q]))
             figs = [rep.get(d, {}).get("queues", {}).get(name, {}) for rep in reports]
-            queues[name] = {**_figures(figs, "target_pct", target_pct(cfg, site, q)), "agent_hours": round(h, 2)}
+            f = _figures(figs)
+            queues[name] = {"sl_pct": f.pop("sl_pct"), "target_pct": target_pct(cfg, site, q), **f, "agent_hours": round(h, 2)}
         figs = [rep.get(d, {}).get("total", {}) for rep in reports]
         days_out.append({"date": d, "queues": queues, "total": {
             **_figures(figs), "agent_hours": round(sum(q["agent_hours"] for q in queues.values()), 2)}})
     return {"days": days_out, "runs": runs}
 
 
-def _figures(figs: list[Mapping], *extra) -> dict:
-    """One queue-day's figures over the runs: each the runs' mean (None where no run has it), the target
-    (``extra``: key and value) after the service level, and with more than one run the service level's range
-    over them (how much of the figure is the draw)."""
+def _figures(figs: list[Mapping]) -> dict:
+    """One queue-day's figures over the runs: each the runs' mean (None where no run has it), and with more
+    than one run the service level's range over them (how much of the figure is the draw)."""
     out: dict = {}
     for key in ("sl_pct", "asa_s", "abandon_pct"):
         got = [f[key] for f in figs if isinstance(f.get(key), (int, float))]
         out[key] = round(sum(got) / len(got), 2) if got else None
-        if key == "sl_pct" and extra:
-            out[extra[0]] = extra[1]
     if len(figs) > 1:
         sl = [f["sl_pct"] for f in figs if isinstance(f.get("sl_pct"), (int, float))]
         out["sl_pct_range"] = [round(min(sl), 2), round(max(sl), 2)] if sl else None

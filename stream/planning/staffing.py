@@ -50,7 +50,6 @@ from stream.planning.erlang_search import MAX_AGENTS, blocking, least_agents
 __all__ = ["traffic", "erlang_b", "erlang_c", "service_level", "asa", "occupancy", "required_agents", "solve"]
 
 
-
 def _number(name: str, value: float, *, positive: bool = False) -> float:
     """Reject bools, NaN and infinities with a message naming the argument."""
     t = type(value)
