@@ -32,14 +32,19 @@ def start_up(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, str, int, in
          "--kafka-port", str(kport), "--redis-port", str(rport), "--http-port", str(hport)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    url = None
-    deadline = time.monotonic() + 60
-    while url is None and time.monotonic() < deadline:
-        line = proc.stdout.readline()  # type: ignore[union-attr]
-        if "the wall is at" in line:
-            url = line.rsplit(" ", 1)[1].strip()
+    url = printed(proc, "the wall is at")
     assert url and url.startswith(f"http://127.0.0.1:{hport}/?token="), "no wall URL printed"
     return proc, url, kport, rport
+
+
+def printed(proc: subprocess.Popen, marker: str, timeout: float = 60) -> Optional[str]:
+    """The last word of the first line ``proc`` prints with ``marker`` in it (a URL, a token), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        if marker in line:
+            return line.rsplit(" ", 1)[1].strip()
+    return None
 
 
 def wait_snapshot(redis_port: int, site: str, ready: Callable[[dict], bool], timeout: float = 90) -> Optional[dict]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.sources.test_anonbank import row, write_log
-from tests.stack_helpers import HAVE_SERVERS, start_up
+from tests.stack_helpers import HAVE_SERVERS, printed, start_up
 
 
 def _hms(s: int) -> str:
@@ -42,12 +42,7 @@ def test_the_walls_what_if_of_a_bank_queue_is_its_pools(tmp_path):
     proc, url, _kport, _rport = start_up(tmp_path, "--replay", str(log), "--format", "anonbank", "--speed", "300")
     try:
         hport = int(url.split(":")[2].split("/")[0])
-        sup = None
-        deadline = time.monotonic() + 30
-        while sup is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            if "supervisor token" in line:
-                sup = line.rsplit(" ", 1)[1].strip()
+        sup = printed(proc, "supervisor token", 30)
         assert sup, "no supervisor token printed"
         api = f"http://127.0.0.1:{hport}/api/whatif"
         got, said = None, "nothing"
