@@ -204,7 +204,7 @@ def _forecasts(raw: dict, advice_rec: Optional[dict], queues: list[str]) -> dict
         try:
             got[q] = forecast_of(recs.get(q), raw["queues"][q], clock)
         except HTTPException:
-            pass
+            continue  # no handle time yet: the caller stands the others' in for this queue
     return got
 
 

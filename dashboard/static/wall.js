@@ -33,7 +33,7 @@
       wi_agents_unknown: "无法模拟：该站点的数据不含坐席状态，不知道在岗坐席有多少",
       wi_busy: "计算中…", wi_close: "收起",
       wi_hall: "全厅（所有窗口）", wi_walk: "弃号", wi_class: "业务类别",
-      wi_pool_of: "坐席组", wi_pool_note: "组内坐席接听以下所有队列，按整组模拟", wi_pool_total: "整组合计", wi_pool_btn: "假设模拟",
+      wi_pool_note: "组内坐席接听以下所有队列，按整组模拟", wi_pool_total: "整组合计",
       n_queues: "个队列", pool_over: "富余",
     },
     en: {
@@ -58,7 +58,7 @@
       wi_agents_unknown: "Cannot simulate: this site's feed has no agent states, so who is on duty is unknown",
       wi_busy: "simulating…", wi_close: "Close",
       wi_hall: "whole hall (all counters)", wi_walk: "walk-outs", wi_class: "Class",
-      wi_pool_of: "Pool", wi_pool_note: "its agents answer all these queues: simulated as one group", wi_pool_total: "Pool total", wi_pool_btn: "What-if",
+      wi_pool_note: "its agents answer all these queues: simulated as one group", wi_pool_total: "Pool total",
       n_queues: "queues", pool_over: "over",
     },
   };
@@ -457,7 +457,7 @@
     return `<section class="pool ${short ? "pool-short" : ""}" data-pool="${esc(pool)}" data-need="${need == null ? "" : need}" data-have="${have == null ? "" : have}">
       <h2 class="pool-name">${withSite ? `<span class="pool-site">${esc(name(v.name))}</span> ` : ""}<span class="pool-tag">${t("pool")}</span> ${esc(pool)} <span class="pool-queues">${qn.map(esc).join(lang === "zh" ? "、" : " · ")}</span></h2>
       <div class="pool-fig"><span class="pool-need">${t("adv_need")} <b>${need == null ? "–" : need}</b></span> <span class="pool-have">${t("adv_have")} <b>${have == null ? "–" : have}</b></span> <span class="pool-ready">${t("adv_ready")} ${adv.ready == null ? "–" : adv.ready}</span>${gap}</div>
-      <div class="pool-next">${next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long")}${canWhatif() ? ` <button type="button" class="pool-wi" data-wi-pool="${esc(site + "/pool=" + pool)}">${t("wi_pool_btn")}</button>` : ""}</div>
+      <div class="pool-next">${next ? `${t("adv_next")}: ${next}` : t("adv_nohist_long")}${canWhatif() ? ` <button type="button" class="pool-wi" data-wi-pool="${esc(site + "/pool=" + pool)}">${t("wi_title")}</button>` : ""}</div>
     </section>`;
   }
 
@@ -786,7 +786,7 @@
       const pooled = new Set();
       for (const [p, , m] of poolsOf(v)) {
         m.forEach((k) => pooled.add(k));
-        out.push([s + "/pool=" + p, name(v.name) + " · " + t("pool") + " " + p + (lang === "zh" ? `（${m.length}个队列）` : ` (${m.length} queues)`)]);
+        out.push([s + "/pool=" + p, name(v.name) + " · " + t("pool") + " " + p + (lang === "zh" ? `（${m.length}${t("n_queues")}）` : ` (${m.length} ${t("n_queues")})`)]);
       }
       for (const [k, q] of Object.entries(v.queues)) if (!pooled.has(k)) out.push([s + "/" + k, name(v.name) + " · " + name(q.name)]);
     }
@@ -813,7 +813,7 @@
       const ab = whole ? t("wi_walk") : t("wi_ab");
       const pool = a.pool ? a.pool : null;
       const qname = (q) => (wsite && wsite.view.queues[q] ? name(wsite.view.queues[q].name) : q);
-      ans = pool ? `<p class="whatif-pool" data-pool="${esc(pool)}"><b>${t("wi_pool_of")} ${esc(pool)}</b>${colon}${(a.queues || []).map((q) => esc(qname(q))).join(lang === "zh" ? "、" : ", ")}<br><span class="whatif-pool-note">${t("wi_pool_note")}</span></p>` : "";
+      ans = pool ? `<p class="whatif-pool" data-pool="${esc(pool)}"><b>${t("pool")} ${esc(pool)}</b>${colon}${(a.queues || []).map((q) => esc(qname(q))).join(lang === "zh" ? "、" : ", ")}<br><span class="whatif-pool-note">${t("wi_pool_note")}</span></p>` : "";
       ans += `<p class="whatif-answer">${pool ? t("wi_pool_total") + " · " : ""}${t("wi_with")} ${ak}${whole ? " " + t("counters").toLowerCase() : ""}${colon}${t("wi_sl")} <b class="wi-sl">${pct(n.sl_pct)} → ${pct(w.sl_pct)}</b>${sep}${t("wi_lw")} <b class="wi-lw">${mmss(n.longest_wait_s)} → ${mmss(w.longest_wait_s)}</b>${sep}${ab} <b class="wi-ab">${n.abandoned.toFixed(0)} → ${w.abandoned.toFixed(0)}</b></p>`;
       if ((whole || pool) && wsite) {
         // Per class (per queue of a pool): what the counters (agents) would change for each.

@@ -346,11 +346,11 @@ def hall_ahead(
     ks = [extra, *[k for k in courses if k != extra]]
     # Counters all alike (one class; or a pool's, every one taking every class first come): counted, not told apart.
     alike = len(classes) == 1 or (first_come and all(set(qs) == set(classes) for qs, _ in h.counters))
+    index = {q: i for i, q in enumerate(classes)}
     per: dict[int, dict[str, list[dict]]] = {k: {} for k in ks}
     for r in range(runs):
         rng = np.random.default_rng([seed, r])
         tickets, frees = _draws(h, classes, rng, horizon_ms)
-        index = {q: i for i, q in enumerate(classes)}
         of = [index[tk[1]] for tk in tickets] if alike else None
         for k in ks:
             if alike:
